@@ -1,0 +1,290 @@
+//! Prescriptions, their fills, partial-fill pathways, DAW codes and transfers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::Ndc;
+use crate::model::{Patient, Prescriber};
+use crate::time::{Date, DateTime};
+
+/// NCPDP Dispense-As-Written / product selection code (field 408-D8), 0-9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum DawCode {
+    /// 0: no product selection indicated.
+    #[default]
+    NoSelection,
+    /// 1: substitution not allowed by prescriber.
+    PrescriberRequiresBrand,
+    /// 2: substitution allowed, patient requested product dispensed.
+    PatientRequested,
+    /// 3: substitution allowed, pharmacist selected product dispensed.
+    PharmacistSelected,
+    /// 4: substitution allowed, generic not in stock.
+    GenericNotInStock,
+    /// 5: substitution allowed, brand dispensed as generic.
+    BrandAsGeneric,
+    /// 6: override.
+    Override,
+    /// 7: substitution not allowed, brand mandated by law.
+    BrandMandatedByLaw,
+    /// 8: substitution allowed, generic not available in marketplace.
+    GenericUnavailable,
+    /// 9: substitution allowed by prescriber but plan requests brand.
+    PlanRequestsBrand,
+}
+
+impl DawCode {
+    /// Numeric code 0-9.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// DAW 1 and 7 forbid substitution.
+    pub const fn forbids_substitution(self) -> bool {
+        matches!(self, DawCode::PrescriberRequiresBrand | DawCode::BrandMandatedByLaw)
+    }
+}
+
+/// A DAW code outside 0-9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("DAW code {0} is not one of 0-9 (NCPDP 408-D8)")]
+pub struct DawCodeError(pub u8);
+
+impl TryFrom<u8> for DawCode {
+    type Error = DawCodeError;
+    fn try_from(v: u8) -> Result<Self, Self::Error> {
+        use DawCode::*;
+        Ok(match v {
+            0 => NoSelection,
+            1 => PrescriberRequiresBrand,
+            2 => PatientRequested,
+            3 => PharmacistSelected,
+            4 => GenericNotInStock,
+            5 => BrandAsGeneric,
+            6 => Override,
+            7 => BrandMandatedByLaw,
+            8 => GenericUnavailable,
+            9 => PlanRequestsBrand,
+            _ => return Err(DawCodeError(v)),
+        })
+    }
+}
+
+impl From<DawCode> for u8 {
+    fn from(d: DawCode) -> u8 {
+        d.code()
+    }
+}
+
+/// How the prescription reached the pharmacy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RxOrigin {
+    /// Paper, manually signed.
+    #[default]
+    Written,
+    /// Electronic (EPCS for controlled substances).
+    Electronic,
+    /// Telephoned (not allowed for CII except in an emergency).
+    Oral,
+    /// Emergency oral CII order (21 CFR 1306.11(d)).
+    EmergencyOral,
+    /// Faxed.
+    Fax,
+    /// Received by transfer from another pharmacy.
+    Transfer,
+}
+
+/// Which federal partial-fill pathway a CII partial fill uses (21 CFR 1306.13, 21 U.S.C. 829(f)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartialPathway {
+    /// (a) Pharmacy unable to supply the full quantity: remainder within 72 hours.
+    UnableToSupply,
+    /// (b) Requested by the patient: remainder within 30 days of issue.
+    PatientRequest,
+    /// (b) Requested by the prescriber (the quantity must be on the prescription).
+    PrescriberRequest,
+    /// (c) LTCF patient or documented terminal illness: all portions within 60 days.
+    LtcfOrTerminal,
+}
+
+/// Special population flags relevant to CII partial fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialPopulation {
+    /// None.
+    #[default]
+    None,
+    /// Patient in a long-term care facility.
+    Ltcf,
+    /// Medical diagnosis documenting terminal illness.
+    TerminallyIll,
+}
+
+/// One recorded fill (or partial fill) of a prescription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    /// When it was filled (store-local).
+    pub at: DateTime,
+    /// Units actually dispensed (never assume the face amount).
+    pub quantity: u32,
+    /// Days supply entered.
+    pub days_supply: u32,
+    /// Package NDC dispensed.
+    pub ndc: Ndc,
+    /// Set when this fill was a partial fill, with its pathway.
+    #[serde(default)]
+    pub partial: Option<PartialPathway>,
+}
+
+/// A transfer of the prescription between pharmacies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// Date of transfer.
+    pub date: Date,
+    /// Pharmacy id it came from.
+    pub from_pharmacy: String,
+    /// Pharmacy id it went to.
+    pub to_pharmacy: String,
+    /// Transferred for initial filling (unfilled EPCS) rather than for refills.
+    #[serde(default)]
+    pub initial_fill: bool,
+}
+
+/// A prescription with its fill history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prescription {
+    /// Pharmacy Rx number.
+    pub rx_number: String,
+    /// Patient.
+    pub patient: Patient,
+    /// Prescriber.
+    pub prescriber: Prescriber,
+    /// NDC the prescriber wrote for (or the pharmacy mapped the written drug to).
+    pub prescribed_ndc: Ndc,
+    /// Drug name as written.
+    pub drug_name: String,
+    /// Strength as written.
+    pub strength: String,
+    /// Dosage form as written.
+    pub dosage_form: String,
+    /// Quantity per fill, in the product's base units.
+    pub quantity: u32,
+    /// Days supply per fill as written.
+    pub days_supply: u32,
+    /// Directions for use (sig).
+    pub directions: String,
+    /// Maximum units per day implied by the sig (PRN: the maximum), for days-supply checks.
+    #[serde(default)]
+    pub max_daily_units: Option<u32>,
+    /// Refills authorized (in addition to the original fill).
+    #[serde(default)]
+    pub refills_authorized: u32,
+    /// Date written (issue date).
+    pub issue_date: Date,
+    /// When the order was issued, for the 72-hour emergency-oral clock (defaults to the
+    /// start of the issue date).
+    #[serde(default)]
+    pub issued_at: Option<DateTime>,
+    /// Earliest fill date for sequential CII prescriptions (1306.12(b)).
+    #[serde(default)]
+    pub earliest_fill_date: Option<Date>,
+    /// Manually signed (written) or digitally signed (EPCS).
+    #[serde(default)]
+    pub signed: bool,
+    /// How the prescription was received.
+    #[serde(default)]
+    pub origin: RxOrigin,
+    /// Emergency oral CII: the emergency period the pharmacist documented, in days.
+    #[serde(default)]
+    pub emergency_period_days: Option<u32>,
+    /// Emergency oral CII: date the prescriber's written/EPCS follow-up arrived.
+    #[serde(default)]
+    pub emergency_followup_received: Option<Date>,
+    /// LTCF or terminal-illness status (CII partial pathway (c)).
+    #[serde(default)]
+    pub special_population: SpecialPopulation,
+    /// Partial quantity the prescriber specified (required for prescriber-requested partials).
+    #[serde(default)]
+    pub prescriber_partial_quantity: Option<u32>,
+    /// Prescriber authorized filling up to this many days supply ("may fill up to 90 DS").
+    #[serde(default)]
+    pub may_fill_up_to_days: Option<u32>,
+    /// Dispense-as-written code.
+    #[serde(default)]
+    pub daw: DawCode,
+    /// Fills so far, oldest first.
+    #[serde(default)]
+    pub fills: Vec<Fill>,
+    /// Transfers so far, oldest first.
+    #[serde(default)]
+    pub transfers: Vec<Transfer>,
+    /// Voided here (for example after a transfer out).
+    #[serde(default)]
+    pub void: bool,
+}
+
+impl Prescription {
+    /// Units dispensed so far across all fills.
+    pub fn dispensed_total(&self) -> u64 {
+        self.fills.iter().map(|f| u64::from(f.quantity)).sum()
+    }
+
+    /// Units the prescription authorizes in total: quantity × (1 + refills).
+    pub fn authorized_total(&self, refills_cap: Option<u32>) -> u64 {
+        let refills = refills_cap.map_or(self.refills_authorized, |c| self.refills_authorized.min(c));
+        u64::from(self.quantity) * (1 + u64::from(refills))
+    }
+
+    /// Number of completed fills so far (whole face quantities dispensed; partials
+    /// count toward the fill they belong to).
+    pub fn completed_fills(&self) -> u64 {
+        if self.quantity == 0 {
+            return self.fills.len() as u64;
+        }
+        self.dispensed_total() / u64::from(self.quantity)
+    }
+
+    /// The fill the next dispense belongs to: 0 = original, 1 = first refill...
+    pub fn next_fill_number(&self) -> u64 {
+        self.completed_fills()
+    }
+
+    /// Units still owed on the current (incomplete) fill, 0 if the last fill is complete.
+    pub fn open_partial_remainder(&self) -> u64 {
+        if self.quantity == 0 {
+            return 0;
+        }
+        let rem = self.dispensed_total() % u64::from(self.quantity);
+        if rem == 0 { 0 } else { u64::from(self.quantity) - rem }
+    }
+
+    /// The first partial fill of the fill currently in progress, if any.
+    pub fn open_partial_start(&self) -> Option<&Fill> {
+        if self.open_partial_remainder() == 0 {
+            return None;
+        }
+        // Walk back over the fills that make up the current, incomplete fill.
+        let q = u64::from(self.quantity);
+        let mut acc = 0u64;
+        let mut start = None;
+        for f in &self.fills {
+            if acc.is_multiple_of(q) {
+                start = Some(f);
+            }
+            acc += u64::from(f.quantity);
+        }
+        start
+    }
+
+    /// When the order was issued (start of the issue date if no time was recorded).
+    pub fn issued_at(&self) -> DateTime {
+        self.issued_at.unwrap_or_else(|| self.issue_date.start())
+    }
+
+    /// The most recent fill.
+    pub fn last_fill(&self) -> Option<&Fill> {
+        self.fills.last()
+    }
+}

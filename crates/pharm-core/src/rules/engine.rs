@@ -1,0 +1,131 @@
+//! `evaluate`: runs every applicable rule for a request.
+
+use crate::model::Schedule;
+use crate::rules::lots::PickContext;
+use crate::rules::sink::Sink;
+use crate::rules::{
+    Context, Decision, FillRequest, OtcSaleRequest, Request, RuleId, controlled, general, lots,
+    prescriber, pse, schedule2, schedule3_5,
+};
+
+/// Evaluates one request. Pure: the same request and context always give the same decision.
+///
+/// The decision's outcome is the most severe effective finding (Block > RequireOverride >
+/// Warn > Allow); see [`Decision`] for the JSON form.
+pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
+    let mut s = Sink::new(ctx);
+    match request {
+        Request::Intake(r) => {
+            prescriber::validity(&mut s, &r.prescription, &r.product);
+            if matches!(r.product.schedule, Some(Schedule::C3 | Schedule::C4))
+                && r.prescription.refills_authorized > schedule3_5::C34_MAX_REFILLS
+            {
+                s.warn(
+                    RuleId::Cs34Refills01,
+                    format!(
+                        "{} refills authorized; federal law caps Schedule III/IV at 5",
+                        r.prescription.refills_authorized
+                    ),
+                );
+            }
+            s.finish(&[])
+        }
+        Request::Fill(r) => {
+            fill(&mut s, r);
+            s.finish(&r.overrides)
+        }
+        Request::HandOff(r) => {
+            controlled::hand_off(&mut s, r);
+            s.finish(&[])
+        }
+        Request::Transfer(r) => {
+            match r.product.schedule {
+                Some(Schedule::C2) => schedule2::transfer(&mut s, &r.prescription),
+                Some(_) => schedule3_5::transfer(&mut s, &r.prescription, &r.to_pharmacy),
+                None => {}
+            }
+            s.finish(&[])
+        }
+        Request::OtcSale(r) => {
+            otc_sale(&mut s, r);
+            s.finish(&r.overrides)
+        }
+        Request::StockMove(r) => {
+            lots::stock_move(&mut s, r);
+            s.finish(&[])
+        }
+        Request::EndOfDay(r) => {
+            controlled::end_of_day(&mut s, r);
+            s.finish(&[])
+        }
+    }
+}
+
+fn fill(s: &mut Sink<'_>, r: &FillRequest) {
+    let rx = &r.prescription;
+    let schedule = r.prescribed.schedule.max(r.dispensed.schedule);
+    prescriber::validity(s, rx, &r.prescribed);
+    match schedule {
+        Some(Schedule::C2) => schedule2::fill(s, r),
+        Some(sc @ (Schedule::C3 | Schedule::C4)) => schedule3_5::fill(s, r, sc),
+        Some(Schedule::C5) => {
+            schedule3_5::fill(s, r, Schedule::C5);
+            general::expiry(s, r);
+        }
+        None => general::expiry(s, r),
+    }
+    if schedule != Some(Schedule::C2) {
+        general::quantity(s, r, schedule);
+    }
+    general::supply(s, r, schedule.is_some());
+    general::dur(s, r);
+    general::substitution(s, r);
+    controlled::pmp_query(s, rx, &r.dispensed, &r.pmp);
+    if let Some(sc) = schedule {
+        controlled::offline(s, rx, sc);
+    }
+    let earliest = lots::picks(
+        s,
+        &PickContext {
+            product: &r.dispensed,
+            quantity: r.quantity,
+            days_supply: Some(r.days_supply),
+            picks: &r.picks,
+            lots: &r.lots,
+            prescription: true,
+        },
+    );
+    lots::dscsa(s, r.dscsa.as_ref(), &r.picks);
+    let bud = general::beyond_use_date(s, &r.dispensed, earliest);
+    s.decision_mut().beyond_use_date = Some(bud);
+}
+
+fn otc_sale(s: &mut Sink<'_>, r: &OtcSaleRequest) {
+    let p = &r.product;
+    match (p.schedule, p.cv_otc_class) {
+        (Some(Schedule::C5), Some(class)) => schedule3_5::cv_otc(s, r, class),
+        (Some(sc), _) => s.block(
+            RuleId::OtcRx01,
+            format!("{} products need a prescription", sc.label()),
+        ),
+        (None, _) if p.rx_only => s.block(
+            RuleId::OtcRx01,
+            format!("{} is a prescription-only drug", p.name),
+        ),
+        (None, _) => {}
+    }
+    if let Some(lc) = p.listed_chemical {
+        pse::sale(s, r, lc);
+    }
+    lots::picks(
+        s,
+        &PickContext {
+            product: p,
+            quantity: r.quantity,
+            days_supply: None,
+            picks: &r.picks,
+            lots: &r.lots,
+            prescription: false,
+        },
+    );
+}

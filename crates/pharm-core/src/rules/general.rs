@@ -1,0 +1,190 @@
+//! Rule table §9.5: rules for every prescription (non-controlled and controlled alike).
+
+use crate::model::{Product, Schedule};
+use crate::rules::schedule3_5::C34_MAX_REFILLS;
+use crate::rules::sink::Sink;
+use crate::rules::{DurSeverity, FillRequest, FollowUp, Outcome, Payment, RuleId};
+use crate::time::Date;
+
+/// `ceil(days × percent / 100)`, the refill-too-soon offset in days.
+pub(crate) fn rts_offset_days(days_supply: u32, percent: u32) -> i64 {
+    (i64::from(days_supply) * i64::from(percent) + 99) / 100
+}
+
+/// RX-EXP-01 for non-controlled and CV prescriptions.
+pub(crate) fn expiry(s: &mut Sink<'_>, r: &FillRequest) {
+    let rx = &r.prescription;
+    let days = s.ctx.profile.noncontrolled_valid_days;
+    let last = rx.issue_date.add_days(i64::from(days));
+    if s.ctx.today() > last {
+        s.block(
+            RuleId::RxExp01,
+            format!("prescription written {} expired after {last} ({days} days); request a new prescription", rx.issue_date),
+        );
+    }
+}
+
+/// RX-REFILLS-01 and RX-QTY-01 (every schedule except CII, whose totals are CS2 rules).
+pub(crate) fn quantity(s: &mut Sink<'_>, r: &FillRequest, schedule: Option<Schedule>) {
+    let rx = &r.prescription;
+    if rx.void {
+        s.block(RuleId::RxRefills01, format!("prescription {} is void (transferred out or cancelled)", rx.rx_number));
+    }
+    let cap = matches!(schedule, Some(Schedule::C3 | Schedule::C4)).then_some(C34_MAX_REFILLS);
+    let remaining = rx.authorized_total(cap).saturating_sub(rx.dispensed_total());
+    let wanted = u64::from(r.quantity);
+    if remaining == 0 {
+        s.block(RuleId::RxRefills01, "no refills remaining: request a renewal from the prescriber".into());
+    } else if wanted > remaining {
+        s.block(
+            RuleId::RxRefills01,
+            format!("{wanted} units requested but only {remaining} remain on the prescription"),
+        );
+    }
+    let open = rx.open_partial_remainder();
+    let per_fill = if open > 0 { open } else { u64::from(rx.quantity) };
+    if wanted > per_fill {
+        let converted = schedule.is_none()
+            && s.ctx.profile.allow_90_day_conversion
+            && rx.may_fill_up_to_days.is_some_and(|d| r.days_supply <= d);
+        if !converted {
+            s.block(
+                RuleId::RxQty01,
+                format!("{wanted} units exceed the {per_fill} allowed for this fill"),
+            );
+        }
+    }
+}
+
+/// RX-RTS-01, RX-DS-01, RX-DS-02 and the offline insurance queue.
+pub(crate) fn supply(s: &mut Sink<'_>, r: &FillRequest, controlled: bool) {
+    let rx = &r.prescription;
+    let today = s.ctx.today();
+    let policy = &s.ctx.policy;
+    let percent = match &r.payment {
+        Payment::Insurance { rts_percent, .. } => *rts_percent,
+        Payment::Cash if controlled => policy.controlled_rts_percent,
+        Payment::Cash => policy.cash_rts_percent,
+    };
+    let claim = matches!(r.payment, Payment::Insurance { .. });
+    let online_claim = claim && !s.offline();
+
+    if rx.open_partial_remainder() == 0
+        && let Some(last) = rx.last_fill()
+    {
+        let eligible = last.at.date().add_days(rts_offset_days(last.days_supply, percent));
+        if today < eligible {
+            let msg = format!(
+                "refill too soon: last filled {} for {} days; {percent}% used on {eligible}",
+                last.at.date(),
+                last.days_supply
+            );
+            if online_claim {
+                s.require_override(RuleId::RxRts01, format!("{msg} (payer reject 79: override with a submission clarification code)"));
+            } else {
+                s.warn(RuleId::RxRts01, msg);
+            }
+        }
+    }
+    s.decision_mut().next_refill_date = Some(today.add_days(rts_offset_days(r.days_supply, percent)));
+
+    if let Some(max_daily) = rx.max_daily_units.filter(|m| *m > 0) {
+        let expected = r.quantity / max_daily;
+        let tolerance = policy.days_supply_tolerance;
+        if r.days_supply.abs_diff(expected) > tolerance {
+            s.warn(
+                RuleId::RxDs01,
+                format!(
+                    "days supply {} does not match {} units at up to {max_daily}/day ({expected} days, tolerance {tolerance})",
+                    r.days_supply, r.quantity
+                ),
+            );
+        }
+    }
+    let max = match &r.payment {
+        Payment::Insurance { max_days_supply, .. } => *max_days_supply,
+        Payment::Cash => policy.cash_max_days_supply,
+    };
+    if r.days_supply > max {
+        let msg = format!("days supply {} exceeds the maximum of {max}", r.days_supply);
+        if online_claim {
+            s.require_override(RuleId::RxDs02, format!("{msg} (payer reject 76)"));
+        } else {
+            s.warn(RuleId::RxDs02, msg);
+        }
+    }
+    if claim && s.offline() {
+        s.follow(FollowUp::QueueInsuranceClaim { rx_number: rx.rx_number.clone() });
+    }
+}
+
+/// RX-DUR-01: severity map major → override (with DUR/PPS codes), moderate → warn, minor → log.
+pub(crate) fn dur(s: &mut Sink<'_>, r: &FillRequest) {
+    for a in &r.dur_alerts {
+        let outcome = match a.severity {
+            DurSeverity::Major => Outcome::RequireOverride,
+            DurSeverity::Moderate => Outcome::Warn,
+            DurSeverity::Minor => Outcome::Allow,
+        };
+        s.add(RuleId::RxDur01, outcome, format!("DUR {}: {}", a.reason, a.message));
+    }
+}
+
+fn product_code(p: &Product) -> String {
+    let (labeler, product) = p.ndc.product_ndc();
+    format!("{labeler:05}-{product:04}")
+}
+
+/// RX-DAW-01, RX-DAW-02, RX-SUBST-01.
+pub(crate) fn substitution(s: &mut Sink<'_>, r: &FillRequest) {
+    let rx = &r.prescription;
+    let substituted = r.dispensed.ndc.product_ndc() != r.prescribed.ndc.product_ndc();
+    if substituted && rx.daw.forbids_substitution() {
+        s.block(
+            RuleId::RxDaw01,
+            format!(
+                "DAW {} forbids substitution: dispense {} as written, not {}",
+                rx.daw.code(),
+                r.prescribed.ndc,
+                r.dispensed.ndc
+            ),
+        );
+    }
+    if rx.daw.code() == 0 && r.dispensed.brand && r.dispensed.multi_source {
+        s.warn(
+            RuleId::RxDaw02,
+            "DAW 0 with a multi-source brand dispensed: use DAW 2/3/4/5/8/9 as applicable".into(),
+        );
+    }
+    if !substituted {
+        return;
+    }
+    let profile = &s.ctx.profile;
+    let mut why = Vec::new();
+    if r.prescribed.nti && profile.nti_substitution_forbidden {
+        why.push(format!("{} forbids substituting narrow-therapeutic-index drugs", profile.state));
+    }
+    let code = product_code(&r.prescribed);
+    if profile.no_substitution_products.contains(&code) {
+        why.push(format!("{code} is on the {} negative formulary", profile.state));
+    }
+    if r.prescribed.non_interchangeable_biologic || r.dispensed.non_interchangeable_biologic {
+        why.push("biological product without an interchangeability designation".into());
+    }
+    if !why.is_empty() {
+        s.block(RuleId::RxSubst01, format!("substitution not permitted: {}", why.join("; ")));
+    }
+}
+
+/// Beyond-use date: min(lot expiry, today + state default, today + product BUD).
+pub(crate) fn beyond_use_date(s: &Sink<'_>, product: &Product, earliest_lot_expiry: Option<Date>) -> Date {
+    let today = s.ctx.today();
+    let mut bud = today.add_days(i64::from(s.ctx.profile.default_bud_days));
+    if let Some(days) = product.bud_days {
+        bud = bud.min(today.add_days(i64::from(days)));
+    }
+    if let Some(e) = earliest_lot_expiry {
+        bud = bud.min(e);
+    }
+    bud
+}

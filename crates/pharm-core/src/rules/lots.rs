@@ -1,0 +1,157 @@
+//! Rule table §9.6: lots and inventory.
+
+use crate::fefo::{AllocationPolicy, AllocationWarning, PickBlock, check_manual_pick};
+use crate::model::{Lot, LotStatus, Product};
+use crate::rules::sink::Sink;
+use crate::rules::{DscsaCheck, FollowUp, LotPick, RuleId, StockMoveKind, StockMoveRequest};
+use crate::time::Date;
+
+/// What is being picked for.
+pub(crate) struct PickContext<'a> {
+    pub(crate) product: &'a Product,
+    pub(crate) quantity: u32,
+    pub(crate) days_supply: Option<u32>,
+    pub(crate) picks: &'a [LotPick],
+    pub(crate) lots: &'a [Lot],
+    pub(crate) prescription: bool,
+}
+
+/// LOT-EXP-01, LOT-STATUS-01, LOT-FEFO-01, LOT-REMOVAL-01, LOT-SHORTDATE-01, LOT-QTY-01,
+/// INV-NEG-01 for a patient dispense or sale. Returns the earliest expiry among the picks.
+pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
+    if p.picks.is_empty() {
+        return None;
+    }
+    recall_feed(s);
+    let picked: u64 = p.picks.iter().map(|k| u64::from(k.quantity)).sum();
+    if picked != u64::from(p.quantity) {
+        s.block(
+            RuleId::LotQty01,
+            format!("lots picked hold {picked} units but {} are being dispensed", p.quantity),
+        );
+    }
+    if p.prescription && p.picks.len() > 1 && !s.ctx.policy.allow_multi_lot_rx {
+        s.block(
+            RuleId::LotQty01,
+            format!("{} lots picked; store policy allows one lot per prescription fill: pick a lot that covers the quantity", p.picks.len()),
+        );
+    }
+    let policy = AllocationPolicy {
+        allow_spill: p.picks.len() > 1,
+        removal_lead_days: p.product.removal_lead_days,
+        days_supply: p.days_supply,
+    };
+    let today = s.ctx.today();
+    let mut earliest: Option<Date> = None;
+    for pick in p.picks {
+        let check = check_manual_pick(p.lots, &pick.lot_number, pick.quantity, today, &policy);
+        if let Some(block) = check.blocked {
+            let lot = &pick.lot_number;
+            match block {
+                PickBlock::UnknownLot => s.block(
+                    RuleId::LotQty01,
+                    format!("lot {lot:?} of {} is not in this store's stock records", p.product.ndc),
+                ),
+                PickBlock::ZeroQuantity => s.block(RuleId::LotQty01, format!("lot {lot:?} picked with zero units")),
+                PickBlock::Expired { expiry } => s.block(
+                    RuleId::LotExp01,
+                    format!("lot {lot} expired {expiry}; expired stock may only be destroyed or returned"),
+                ),
+                PickBlock::Status(status) => s.block(RuleId::LotStatus01, format!("lot {lot} is {}", status_text(status))),
+                PickBlock::Insufficient { on_hand, requested } => s.block(
+                    RuleId::InvNeg01,
+                    format!("lot {lot} has {on_hand} on hand; taking {requested} would make stock negative"),
+                ),
+            }
+        }
+        for w in check.warnings {
+            match w {
+                AllocationWarning::NotFefo { chosen, fefo_choice } => s.warn(
+                    RuleId::LotFefo01,
+                    format!("lot {chosen} chosen but lot {fefo_choice} expires first (FEFO): record the reason"),
+                ),
+                AllocationWarning::ShortDated { lot_number, expiry, needed_through } => s.warn(
+                    RuleId::LotShortdate01,
+                    format!("lot {lot_number} expires {expiry}, before the end of therapy {needed_through}: choose a later lot"),
+                ),
+                AllocationWarning::PastRemovalDate { lot_number, expiry, .. } => s.warn(
+                    RuleId::LotRemoval01,
+                    format!("lot {lot_number} (expires {expiry}) is within its removal lead time"),
+                ),
+                _ => {}
+            }
+        }
+        if let Some(lot) = p.lots.iter().find(|l| l.lot_number == pick.lot_number) {
+            let e = lot.expiry.resolved();
+            earliest = Some(earliest.map_or(e, |x| x.min(e)));
+        }
+    }
+    earliest
+}
+
+fn status_text(status: LotStatus) -> &'static str {
+    match status {
+        LotStatus::Active => "active",
+        LotStatus::Quarantined => "quarantined",
+        LotStatus::Recalled => "recalled",
+        LotStatus::OnHold => "on hold",
+        LotStatus::Damaged => "damaged",
+        LotStatus::Destroyed => "destroyed",
+    }
+}
+
+/// A stale recall feed turns lot-status checks into a warning.
+fn recall_feed(s: &mut Sink<'_>) {
+    let max = i64::from(s.ctx.policy.recall_feed_max_age_hours);
+    match s.ctx.recall_feed_as_of {
+        Some(at) if s.ctx.now.hours_since(at) <= max => {}
+        Some(at) => s.warn(
+            RuleId::LotStatus01,
+            format!("recall feed last refreshed {at} (over {max} h ago): lot status may be out of date"),
+        ),
+        None => s.warn(RuleId::LotStatus01, "recall feed never loaded: lot status may be out of date".into()),
+    }
+}
+
+/// LOT-DSCSA-01.
+pub(crate) fn dscsa(s: &mut Sink<'_>, check: Option<&DscsaCheck>, picks: &[LotPick]) {
+    let lot_number = picks.first().map(|p| p.lot_number.clone()).unwrap_or_default();
+    let (message, reason) = match check {
+        None | Some(DscsaCheck::Verified) => return,
+        Some(DscsaCheck::Mismatch { detail }) => (format!("product identifier does not match a transaction record: {detail}"), "DSCSA mismatch"),
+        Some(DscsaCheck::Suspect { detail }) => (format!("product flagged suspect: {detail}"), "DSCSA suspect product"),
+        Some(DscsaCheck::Unavailable) => (
+            "DSCSA verification unavailable: hold the unit in quarantine until verified".to_string(),
+            "DSCSA verification pending",
+        ),
+    };
+    s.block(RuleId::LotDscsa01, message);
+    s.follow(FollowUp::QuarantineUnit { lot_number, reason: reason.into() });
+}
+
+fn move_text(kind: StockMoveKind) -> &'static str {
+    match kind {
+        StockMoveKind::Destroy => "destruction",
+        StockMoveKind::Return => "return",
+        StockMoveKind::WriteOff => "write-off",
+        StockMoveKind::TransferOut => "transfer out",
+    }
+}
+
+/// Stock leaving without a patient: expired and held stock may move; on-hand may not go negative.
+pub(crate) fn stock_move(s: &mut Sink<'_>, r: &StockMoveRequest) {
+    let today = s.ctx.today();
+    if r.lot.is_expired_on(today) {
+        s.add(
+            RuleId::LotExp01,
+            crate::rules::Outcome::Allow,
+            format!("lot {} expired {}: allowed for {}", r.lot.lot_number, r.lot.expiry, move_text(r.kind)),
+        );
+    }
+    if i64::from(r.quantity) > r.lot.on_hand {
+        s.block(
+            RuleId::InvNeg01,
+            format!("lot {} has {} on hand; moving {} would make stock negative", r.lot.lot_number, r.lot.on_hand, r.quantity),
+        );
+    }
+}

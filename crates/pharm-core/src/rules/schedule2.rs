@@ -1,0 +1,253 @@
+//! Rule table §9.2: Schedule II.
+
+use crate::model::{PartialPathway, Prescription, RxOrigin, SpecialPopulation};
+use crate::rules::sink::Sink;
+use crate::rules::{FillRequest, FollowUp, RuleId};
+
+/// Hours allowed for the remainder of a pathway (a) partial fill, and for an emergency
+/// oral order's pathway (b) remainder.
+const SEVENTY_TWO_HOURS: i64 = 72;
+/// Days allowed for pathway (b) remainders after the date written.
+const REQUESTED_PARTIAL_DAYS: i64 = 30;
+/// Days allowed for any portion under pathway (c).
+const LTCF_PARTIAL_DAYS: i64 = 60;
+
+/// CS2-FORM-01, CS2-REFILL-01, CS2-EARLIEST-01, CS2-STATEEXP-01, CS2-PARTIAL-*, CS2-EMERG-*.
+pub(crate) fn fill(s: &mut Sink<'_>, r: &FillRequest) {
+    let rx = &r.prescription;
+    let today = s.ctx.today();
+    form(s, rx);
+
+    let owed = u64::from(rx.quantity);
+    let dispensed = rx.dispensed_total();
+    if owed > 0 && dispensed >= owed {
+        s.block(
+            RuleId::Cs2Refill01,
+            format!("{} units of {} already dispensed; a Schedule II prescription cannot be refilled", dispensed, owed),
+        );
+    }
+    if let Some(earliest) = rx.earliest_fill_date
+        && today < earliest
+    {
+        s.block(
+            RuleId::Cs2Earliest01,
+            format!("this Schedule II prescription may not be filled before {earliest} (today is {today})"),
+        );
+    }
+    if let Some(days) = s.ctx.profile.cii_valid_days {
+        let (base, what) = match rx.earliest_fill_date {
+            Some(e) if s.ctx.profile.cii_valid_from_earliest_fill => (e, "earliest fill date"),
+            _ => (rx.issue_date, "issue date"),
+        };
+        let last = base.add_days(i64::from(days));
+        if today > last {
+            s.block(
+                RuleId::Cs2StateExp01,
+                format!(
+                    "Schedule II prescription expired: {} allows {days} days after the {what} {base} (last day {last})",
+                    s.ctx.profile.state
+                ),
+            );
+        }
+    }
+    let after = dispensed + u64::from(r.quantity);
+    if after > owed {
+        s.block(
+            RuleId::Cs2PartialTotal01,
+            format!("total dispensed would be {after}, more than the {owed} prescribed"),
+        );
+    }
+    partial(s, r, dispensed, after < owed);
+    emergency(s, r);
+}
+
+/// 1306.11: a CII needs a written or electronic prescription; oral only in an emergency,
+/// fax only for LTCF and hospice (terminally ill) patients.
+fn form(s: &mut Sink<'_>, rx: &Prescription) {
+    match rx.origin {
+        RxOrigin::Oral => s.block(
+            RuleId::Cs2Form01,
+            "a Schedule II prescription may be oral only as an emergency oral order".into(),
+        ),
+        RxOrigin::Fax if rx.special_population == SpecialPopulation::None => s.block(
+            RuleId::Cs2Form01,
+            "a faxed Schedule II prescription serves as the original only for LTCF or hospice patients".into(),
+        ),
+        _ => {}
+    }
+}
+
+fn partial(s: &mut Sink<'_>, r: &FillRequest, dispensed: u64, leaves_remainder: bool) {
+    let rx = &r.prescription;
+    let continuing = dispensed > 0;
+    if !continuing && !leaves_remainder {
+        return;
+    }
+    let recorded = rx.fills.first().and_then(|f| f.partial);
+    let pathway = if continuing { recorded } else { r.partial };
+    let Some(pathway) = pathway else {
+        if continuing {
+            // A remainder whose first portion recorded no pathway: apply the strictest
+            // (pathway (a), 72 hours from the first portion).
+            supply_window(s, rx);
+        } else {
+            s.block(
+                RuleId::Cs2PartialReq01,
+                "a Schedule II partial fill needs a documented pathway (unable to supply, patient or prescriber request, LTCF/terminal)".into(),
+            );
+        }
+        return;
+    };
+    let today = s.ctx.today();
+    match pathway {
+        PartialPathway::UnableToSupply => {
+            if continuing {
+                supply_window(s, rx);
+            }
+        }
+        PartialPathway::PatientRequest | PartialPathway::PrescriberRequest => {
+            if !s.ctx.profile.partial_cii_allowed {
+                s.block(
+                    RuleId::Cs2PartialReq01,
+                    format!("{} law does not allow requested Schedule II partial fills", s.ctx.profile.state),
+                );
+            }
+            if pathway == PartialPathway::PrescriberRequest && rx.prescriber_partial_quantity.is_none() {
+                s.block(
+                    RuleId::Cs2PartialReq01,
+                    "a prescriber-requested partial fill needs the partial quantity on the prescription".into(),
+                );
+            }
+            if continuing {
+                if rx.origin == RxOrigin::EmergencyOral {
+                    let deadline = rx.issued_at().add_hours(SEVENTY_TWO_HOURS);
+                    if s.ctx.now > deadline {
+                        s.block(
+                            RuleId::Cs2PartialReq02,
+                            format!("remaining portion of an emergency oral order is due within 72 hours of issue (by {deadline})"),
+                        );
+                    }
+                } else {
+                    let last = rx.issue_date.add_days(REQUESTED_PARTIAL_DAYS);
+                    if today > last {
+                        s.block(
+                            RuleId::Cs2PartialReq02,
+                            format!("remaining portions must be filled within 30 days of the date written {} (last day {last})", rx.issue_date),
+                        );
+                    }
+                }
+            }
+        }
+        PartialPathway::LtcfOrTerminal => {
+            if rx.special_population == SpecialPopulation::None {
+                s.block(
+                    RuleId::Cs2PartialLtcf01,
+                    "pathway (c) needs an LTCF patient or a documented terminal illness on the prescription".into(),
+                );
+            }
+            let last = rx.issue_date.add_days(LTCF_PARTIAL_DAYS);
+            if today > last {
+                s.block(
+                    RuleId::Cs2PartialLtcf01,
+                    format!("no portion may be dispensed more than 60 days after issue {} (last day {last})", rx.issue_date),
+                );
+            }
+        }
+    }
+}
+
+/// Pathway (a): the remainder within 72 hours of the first partial fill.
+fn supply_window(s: &mut Sink<'_>, rx: &Prescription) {
+    let Some(first) = rx.fills.first() else { return };
+    let deadline = first.at.add_hours(SEVENTY_TWO_HOURS);
+    if s.ctx.now > deadline {
+        s.block(
+            RuleId::Cs2PartialSupply01,
+            format!(
+                "remainder of a partial fill first dispensed {} was due by {deadline}; a new prescription is needed",
+                first.at
+            ),
+        );
+        s.follow(FollowUp::NotifyPrescriber {
+            rx_number: rx.rx_number.clone(),
+            reason: "Schedule II remainder not supplied within 72 hours (21 CFR 1306.13(a))".into(),
+        });
+    }
+}
+
+fn emergency(s: &mut Sink<'_>, r: &FillRequest) {
+    let rx = &r.prescription;
+    if rx.origin != RxOrigin::EmergencyOral {
+        return;
+    }
+    let profile = &s.ctx.profile;
+    match (profile.emergency_cii_max_days_supply, rx.emergency_period_days) {
+        (Some(cap), _) if r.days_supply > cap => s.block(
+            RuleId::Cs2Emerg01,
+            format!("{} limits an emergency oral Schedule II to {cap} days supply; {} entered", profile.state, r.days_supply),
+        ),
+        (_, Some(period)) if r.days_supply <= period => {}
+        (_, period) => s.require_override(
+            RuleId::Cs2Emerg01,
+            match period {
+                Some(p) => format!("{} days supply exceeds the documented emergency period of {p} days", r.days_supply),
+                None => "emergency period not documented; the pharmacist must confirm the quantity covers only the emergency".into(),
+            },
+        ),
+    }
+    let followup_days = profile.emergency_cii_followup_days;
+    let due = rx.issue_date.add_days(i64::from(followup_days));
+    match rx.emergency_followup_received {
+        Some(received) if received <= due => {}
+        Some(received) => {
+            s.warn(
+                RuleId::Cs2Emerg02,
+                format!("follow-up prescription arrived {received}, after the {followup_days}-day deadline {due}; notify DEA"),
+            );
+            s.follow(FollowUp::ComplianceTask {
+                rule: RuleId::Cs2Emerg02,
+                due: s.ctx.today(),
+                task: format!("notify DEA: late follow-up for emergency oral Rx {}", rx.rx_number),
+            });
+        }
+        None if s.ctx.today() > due => {
+            s.warn(
+                RuleId::Cs2Emerg02,
+                format!("follow-up prescription for this emergency oral order was due {due} and has not arrived; notify DEA"),
+            );
+            s.follow(FollowUp::ComplianceTask {
+                rule: RuleId::Cs2Emerg02,
+                due: s.ctx.today(),
+                task: format!("notify DEA: no follow-up for emergency oral Rx {}", rx.rx_number),
+            });
+        }
+        None => s.follow(FollowUp::ComplianceTask {
+            rule: RuleId::Cs2Emerg02,
+            due,
+            task: format!(
+                "obtain the prescriber's written/EPCS follow-up marked \"Authorization for Emergency Dispensing\" for Rx {}; notify DEA if it does not arrive",
+                rx.rx_number
+            ),
+        }),
+    }
+}
+
+/// CS2-XFER-01: only an unfilled electronic CII, once.
+pub(crate) fn transfer(s: &mut Sink<'_>, rx: &Prescription) {
+    let mut why = Vec::new();
+    if rx.origin != RxOrigin::Electronic {
+        why.push("it is not an electronic prescription");
+    }
+    if !rx.fills.is_empty() {
+        why.push("it has already been (partially) filled");
+    }
+    if !rx.transfers.is_empty() {
+        why.push("it has already been transferred once");
+    }
+    if !why.is_empty() {
+        s.block(
+            RuleId::Cs2Xfer01,
+            format!("Schedule II prescription {} cannot be transferred: {}", rx.rx_number, why.join("; ")),
+        );
+    }
+}
