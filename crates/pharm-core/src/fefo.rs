@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::Ndc;
 use crate::model::{Lot, LotStatus, Product};
+use crate::rules::RuleId;
 use crate::time::Date;
 
 /// How [`allocate`] and [`check_manual_pick`] may pick lots.
@@ -92,13 +93,13 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    /// The rule id behind this reason (`"LOT-EXP-01"` ...), or `None` for plain lack of
+    /// The rule id behind this reason (`RuleId::LotExp01` ...), or `None` for plain lack of
     /// stock.
-    pub const fn rule_id(self) -> Option<&'static str> {
+    pub const fn rule_id(self) -> Option<RuleId> {
         match self {
-            SkipReason::Expired => Some("LOT-EXP-01"),
-            SkipReason::Status(_) => Some("LOT-STATUS-01"),
-            SkipReason::PastRemovalDate => Some("LOT-REMOVAL-01"),
+            SkipReason::Expired => Some(RuleId::LotExp01),
+            SkipReason::Status(_) => Some(RuleId::LotStatus01),
+            SkipReason::PastRemovalDate => Some(RuleId::LotRemoval01),
             SkipReason::NoStock => None,
         }
     }
@@ -155,13 +156,13 @@ pub enum AllocationWarning {
 }
 
 impl AllocationWarning {
-    /// The rule id behind this warning (`"LOT-FEFO-01"` ...).
-    pub const fn rule_id(&self) -> &'static str {
+    /// The rule id behind this warning (`RuleId::LotFefo01` ...).
+    pub const fn rule_id(&self) -> RuleId {
         match self {
-            AllocationWarning::ShortDated { .. } => "LOT-SHORTDATE-01",
+            AllocationWarning::ShortDated { .. } => RuleId::LotShortdate01,
             AllocationWarning::SmallerEarlierLotPassedOver { .. }
-            | AllocationWarning::NotFefo { .. } => "LOT-FEFO-01",
-            AllocationWarning::PastRemovalDate { .. } => "LOT-REMOVAL-01",
+            | AllocationWarning::NotFefo { .. } => RuleId::LotFefo01,
+            AllocationWarning::PastRemovalDate { .. } => RuleId::LotRemoval01,
         }
     }
 }
@@ -245,12 +246,12 @@ pub enum PickBlock {
 
 impl PickBlock {
     /// The rule id behind this block, or `None` for an unknown lot or zero quantity.
-    pub const fn rule_id(self) -> Option<&'static str> {
+    pub const fn rule_id(self) -> Option<RuleId> {
         match self {
             PickBlock::UnknownLot | PickBlock::ZeroQuantity => None,
-            PickBlock::Status(_) => Some("LOT-STATUS-01"),
-            PickBlock::Expired { .. } => Some("LOT-EXP-01"),
-            PickBlock::Insufficient { .. } => Some("LOT-QTY-01"),
+            PickBlock::Status(_) => Some(RuleId::LotStatus01),
+            PickBlock::Expired { .. } => Some(RuleId::LotExp01),
+            PickBlock::Insufficient { .. } => Some(RuleId::LotQty01),
         }
     }
 }
@@ -780,7 +781,7 @@ mod tests {
                 needed_through: d("2026-12-27"),
             }]
         );
-        assert_eq!(a.warnings[0].rule_id(), "LOT-SHORTDATE-01");
+        assert_eq!(a.warnings[0].rule_id(), RuleId::LotShortdate01);
         // Expiring exactly on today + days supply is fine.
         let lots = [lot("A", "2026-12-27", LotStatus::Active, 100)];
         assert!(
@@ -832,7 +833,7 @@ mod tests {
         assert!(r.pick.is_none() && r.warnings.is_empty());
         assert_eq!(
             PickBlock::Status(LotStatus::Recalled).rule_id(),
-            Some("LOT-STATUS-01")
+            Some(RuleId::LotStatus01)
         );
     }
 
@@ -927,9 +928,7 @@ mod tests {
             .into_iter()
             .flatten()
             .chain(warnings.iter().map(AllocationWarning::rule_id));
-        for id in all {
-            assert!(id.parse::<crate::rules::RuleId>().is_ok(), "{id}");
-        }
+        assert_eq!(all.count(), 10);
         assert_eq!(SkipReason::NoStock.rule_id(), None);
         assert_eq!(PickBlock::UnknownLot.rule_id(), None);
     }

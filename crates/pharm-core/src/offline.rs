@@ -11,12 +11,11 @@
 //! treated as down whatever the flags say. A service flag that is down while the cloud is
 //! up affects only its own rows (a PMP outage affects only the PMP rows).
 
-use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::Schedule;
-use crate::rules::{Connectivity, OfflinePolicy, StateProfile};
+use crate::rules::{Connectivity, OfflinePolicy, RuleId, StateProfile};
 
 /// Reachability of each remote service (`true` = reachable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -161,8 +160,8 @@ pub struct CapabilityRow {
     pub mode: Mode,
     /// One line a cashier can read.
     pub detail: String,
-    /// Rule ids involved (`"PSE-DAY-01"` ...).
-    pub rules: Vec<Cow<'static, str>>,
+    /// Rule ids involved (serialized as their text, `"PSE-DAY-01"`).
+    pub rules: Vec<RuleId>,
 }
 
 /// Availability of every [`Feature`], in [`Feature::ALL`] order.
@@ -204,13 +203,13 @@ fn row(
     feature: Feature,
     mode: Mode,
     detail: impl Into<String>,
-    rules: &[&'static str],
+    rules: &[RuleId],
 ) -> CapabilityRow {
     CapabilityRow {
         feature,
         mode,
         detail: detail.into(),
-        rules: rules.iter().map(|r| Cow::Borrowed(*r)).collect(),
+        rules: rules.to_vec(),
     }
 }
 
@@ -257,8 +256,8 @@ fn feature_row(
     match feature {
         F::OtcSale => row(F::OtcSale, Full, "OTC sales available", &[]),
         F::ListedChemicalSale => {
-            const PSE: &[&str] = &["PSE-ID-01", "PSE-LOG-01", "PSE-DAY-01", "PSE-30D-01"];
-            const PSE_OFFLINE: &[&str] = &["PSE-DAY-01", "PSE-30D-01", "PSE-STATE-01"];
+            const PSE: &[RuleId] = &[RuleId::PseId01, RuleId::PseLog01, RuleId::PseDay01, RuleId::Pse30d01];
+            const PSE_OFFLINE: &[RuleId] = &[RuleId::PseDay01, RuleId::Pse30d01, RuleId::PseState01];
             if profile.pse.rx_only {
                 row(
                     feature,
@@ -266,7 +265,7 @@ fn feature_row(
                     format!(
                         "pseudoephedrine/ephedrine is prescription-only in {state}; no OTC sale"
                     ),
-                    &["PSE-STATE-01"],
+                    &[RuleId::PseState01],
                 )
             } else if up.nplex && up.cloud {
                 row(
@@ -298,26 +297,26 @@ fn feature_row(
                     feature,
                     Unavailable,
                     format!("Schedule V sale without a prescription is not allowed in {state}"),
-                    &["CS5-OTC-01"],
+                    &[RuleId::Cs5Otc01],
                 )
             } else if up.cloud {
                 row(
                     feature,
                     Full,
                     "pharmacist only; 48-hour purchaser limits checked",
-                    &["CS5-OTC-01"],
+                    &[RuleId::Cs5Otc01],
                 )
             } else {
                 row(
                     feature,
                     Limited,
                     "pharmacist only; 48-hour limits on local history only",
-                    &["CS5-OTC-01"],
+                    &[RuleId::Cs5Otc01],
                 )
             }
         }
         F::NonControlledRx => {
-            const RX: &[&str] = &["RX-EXP-01", "RX-REFILLS-01", "RX-RTS-01", "LOT-EXP-01"];
+            const RX: &[RuleId] = &[RuleId::RxExp01, RuleId::RxRefills01, RuleId::RxRts01, RuleId::LotExp01];
             if up.cloud {
                 row(feature, Full, "prescriptions dispensed as normal", RX)
             } else {
@@ -342,12 +341,12 @@ fn feature_row(
                     feature,
                     Limited,
                     "pharmacist override, reconciliation item",
-                    &["CS-OFFLINE-01"],
+                    &[RuleId::CsOffline01],
                 )
             }
         }
         F::ControlledRxNewPatient => {
-            const RULES: &[&str] = &["CS-OFFLINE-01", "CS-PMP-01"];
+            const RULES: &[RuleId] = &[RuleId::CsOffline01, RuleId::CsPmp01];
             if up.cloud {
                 row(
                     feature,
@@ -380,20 +379,20 @@ fn feature_row(
                     feature,
                     Degraded,
                     "cash only, claim queued for later",
-                    &["RX-RTS-01"],
+                    &[RuleId::RxRts01],
                 )
             }
         }
         F::PmpCheck => {
             let mandate = pmp_mandate(profile);
             if up.pmp {
-                row(feature, Full, "PMP queries available", &["CS-PMP-01"])
+                row(feature, Full, "PMP queries available", &[RuleId::CsPmp01])
             } else if profile.pmp_unavailable_exemption || mandate.is_empty() {
                 row(
                     feature,
                     Degraded,
                     "PMP unreachable: manual verification required",
-                    &["CS-PMP-01"],
+                    &[RuleId::CsPmp01],
                 )
             } else {
                 row(
@@ -402,12 +401,12 @@ fn feature_row(
                     format!(
                         "PMP unreachable: {mandate} cannot be dispensed until it is back ({state} mandate)"
                     ),
-                    &["CS-PMP-01"],
+                    &[RuleId::CsPmp01],
                 )
             }
         }
         F::PmpReporting => {
-            const RULES: &[&str] = &["CS-PMP-REPORT-01", "CS-PMP-ZERO-01"];
+            const RULES: &[RuleId] = &[RuleId::CsPmpReport01, RuleId::CsPmpZero01];
             if up.pmp {
                 row(feature, Full, "PMP reports sent", RULES)
             } else {
@@ -434,7 +433,7 @@ fn feature_row(
             }
         }
         F::Substitution => {
-            const RULES: &[&str] = &["RX-SUBST-01", "RX-DAW-01"];
+            const RULES: &[RuleId] = &[RuleId::RxSubst01, RuleId::RxDaw01];
             if up.substitution_catalog {
                 row(feature, Full, "generic substitution available", RULES)
             } else {
@@ -466,14 +465,14 @@ fn feature_row(
                     feature,
                     Full,
                     "product identifiers verified",
-                    &["LOT-DSCSA-01"],
+                    &[RuleId::LotDscsa01],
                 )
             } else {
                 row(
                     feature,
                     Degraded,
                     "suspect units held in quarantine until verified",
-                    &["LOT-DSCSA-01"],
+                    &[RuleId::LotDscsa01],
                 )
             }
         }
@@ -573,7 +572,7 @@ mod tests {
             pse.detail,
             "pharmacist override, local history only, queued for NPLEx upload"
         );
-        assert!(pse.rules.iter().any(|id| id == "PSE-DAY-01"));
+        assert!(pse.rules.contains(&RuleId::PseDay01));
         assert_eq!(
             r.get(F::InsuranceClaims).unwrap().detail,
             "cash only, claim queued for later"
@@ -695,7 +694,7 @@ mod tests {
                 for health in [ServiceHealth::all_up(), ServiceHealth::offline()] {
                     for row in capabilities(conn, &health, profile).rows {
                         for id in &row.rules {
-                            assert!(id.parse::<crate::rules::RuleId>().is_ok(), "{id}");
+                            assert!(crate::rules::RuleId::ALL.contains(id), "{id}");
                         }
                     }
                 }

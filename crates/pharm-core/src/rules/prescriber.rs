@@ -75,6 +75,12 @@ fn dea_number(s: &mut Sink<'_>, text: &str, last_name: &str, controlled: bool) {
     let severity = if controlled { Outcome::Block } else { Outcome::Warn };
     match text.parse::<DeaNumber>() {
         Ok(dea) => {
+            if !dea.has_known_registrant_letter() {
+                s.warn(
+                    RuleId::DeaFmt01,
+                    format!("DEA number {dea} starts with '{}', not a registrant type letter in use", dea.registrant_type()),
+                );
+            }
             if !dea.matches_last_name(last_name) {
                 s.warn(
                     RuleId::DeaName01,

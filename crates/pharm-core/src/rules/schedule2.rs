@@ -57,7 +57,7 @@ pub(crate) fn fill(s: &mut Sink<'_>, r: &FillRequest) {
             format!("total dispensed would be {after}, more than the {owed} prescribed"),
         );
     }
-    partial(s, r, dispensed, after < owed);
+    partial(s, r, dispensed < owed && dispensed > 0, after < owed);
     emergency(s, r);
 }
 
@@ -77,9 +77,10 @@ fn form(s: &mut Sink<'_>, rx: &Prescription) {
     }
 }
 
-fn partial(s: &mut Sink<'_>, r: &FillRequest, dispensed: u64, leaves_remainder: bool) {
+/// `continuing`: earlier portions exist and the quantity is not yet complete;
+/// `leaves_remainder`: this fill leaves part of the quantity for later.
+fn partial(s: &mut Sink<'_>, r: &FillRequest, continuing: bool, leaves_remainder: bool) {
     let rx = &r.prescription;
-    let continuing = dispensed > 0;
     if !continuing && !leaves_remainder {
         return;
     }

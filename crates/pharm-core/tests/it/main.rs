@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity, missing_docs, unreachable_pub)]
 
 mod fixtures;
+mod golden;
+mod ids;
+mod json;
 mod rules_controlled;
 mod rules_general;
 mod rules_lots;

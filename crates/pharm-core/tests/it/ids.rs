@@ -1,6 +1,5 @@
 //! Reference vectors for the identifier functions of rule table §9.8 and §1.5, checked
 //! through the public API only (`pharm_core::ids`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 
