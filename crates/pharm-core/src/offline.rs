@@ -322,8 +322,8 @@ fn feature_row(
             } else {
                 row(
                     feature,
-                    Full,
-                    "dispensing with cached data; all local rules apply",
+                    Degraded,
+                    "dispensing with cached data; all local rules apply; claims queued",
                     RX,
                 )
             }
@@ -335,6 +335,16 @@ fn feature_row(
                     Full,
                     "controlled prescriptions dispensed as normal",
                     &[],
+                )
+            } else if !profile.pmp_unavailable_exemption && !pmp_mandate(profile).is_empty() {
+                row(
+                    feature,
+                    Limited,
+                    format!(
+                        "pharmacist override, reconciliation item; {} not dispensed until the PMP is back ({state} mandate)",
+                        pmp_mandate(profile)
+                    ),
+                    &[RuleId::CsOffline01, RuleId::CsPmp01],
                 )
             } else {
                 row(
@@ -413,7 +423,7 @@ fn feature_row(
                 row(
                     feature,
                     Degraded,
-                    "reports queued; notify the PMP within 24 h",
+                    "reports queued; reports past the deadline escalate at end of day (notify the PMP)",
                     RULES,
                 )
             }
@@ -471,7 +481,7 @@ fn feature_row(
                 row(
                     feature,
                     Degraded,
-                    "suspect units held in quarantine until verified",
+                    "a unit whose verification cannot be made is quarantined until verified",
                     &[RuleId::LotDscsa01],
                 )
             }
@@ -529,7 +539,7 @@ mod tests {
             (F::OtcSale, Full),
             (F::ListedChemicalSale, Limited),
             (F::CvOtcSale, Limited),
-            (F::NonControlledRx, Full),
+            (F::NonControlledRx, Degraded),
             (F::ControlledRx, Limited),
             (F::ControlledRxNewPatient, Limited),
             (F::InsuranceClaims, Degraded),
@@ -604,6 +614,9 @@ mod tests {
         assert_eq!(pmp.mode, Mode::Unavailable);
         assert!(pmp.detail.contains("CII, CIII"), "{}", pmp.detail);
         assert_eq!(ak.worst(), Mode::Unavailable);
+        let controlled = ak.get(Feature::ControlledRx).unwrap();
+        assert!(controlled.rules.contains(&RuleId::CsPmp01));
+        assert!(controlled.detail.contains("CII, CIII"), "{}", controlled.detail);
         // A state without a mandate and without an exemption: nothing to block.
         let none = StateProfile {
             pmp_unavailable_exemption: false,

@@ -230,6 +230,12 @@ impl DateTime {
         self.0 - earlier.0
     }
 
+    /// True when more than `hours` hours have passed from `earlier` to `self` (exact to the
+    /// second: 24 h 0 min 1 s is more than 24 hours).
+    pub const fn more_than_hours_after(self, earlier: DateTime, hours: i64) -> bool {
+        self.0 - earlier.0 > hours.saturating_mul(3600)
+    }
+
     /// Hours elapsed from `earlier` to `self`, rounded down.
     pub const fn hours_since(self, earlier: DateTime) -> i64 {
         (self.0 - earlier.0).div_euclid(3600)
@@ -267,6 +273,9 @@ impl FromStr for DateTime {
     }
 }
 
+/// Implements `serde::Serialize` / `Deserialize` for a type through its `Display` and
+/// `FromStr`, so its JSON form is its text form (used for dates, NDCs, rule ids...).
+#[macro_export]
 macro_rules! text_serde {
     ($t:ty) => {
         impl ::serde::Serialize for $t {
@@ -282,10 +291,9 @@ macro_rules! text_serde {
         }
     };
 }
-pub(crate) use text_serde;
 
-text_serde!(Date);
-text_serde!(DateTime);
+crate::text_serde!(Date);
+crate::text_serde!(DateTime);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

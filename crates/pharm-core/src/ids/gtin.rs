@@ -243,7 +243,7 @@ impl FromStr for Gtin {
     }
 }
 
-crate::time::text_serde!(Gtin);
+crate::text_serde!(Gtin);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

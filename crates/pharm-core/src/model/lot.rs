@@ -80,7 +80,7 @@ impl FromStr for Expiry {
     }
 }
 
-crate::time::text_serde!(Expiry);
+crate::text_serde!(Expiry);
 
 /// One lot of one package NDC at this store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

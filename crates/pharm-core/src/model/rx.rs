@@ -283,6 +283,31 @@ impl Prescription {
         self.issued_at.unwrap_or_else(|| self.issue_date.start())
     }
 
+    /// Start (first portion) and total days supply of the most recent completed fill, with
+    /// partial portions of one fill taken together, so splitting a fill into portions cannot
+    /// move the refill-too-soon date.
+    pub fn last_completed_fill(&self) -> Option<(DateTime, u32)> {
+        let q = u64::from(self.quantity);
+        if q == 0 {
+            return self.fills.last().map(|f| (f.at, f.days_supply));
+        }
+        let (mut acc, mut start, mut days) = (0u64, None, 0u32);
+        let mut last = None;
+        for f in &self.fills {
+            if start.is_none() {
+                start = Some(f.at);
+                days = 0;
+            }
+            acc += u64::from(f.quantity);
+            days = days.saturating_add(f.days_supply);
+            if acc.is_multiple_of(q) {
+                last = start.map(|s| (s, days));
+                start = None;
+            }
+        }
+        last
+    }
+
     /// The most recent fill.
     pub fn last_fill(&self) -> Option<&Fill> {
         self.fills.last()

@@ -2,7 +2,7 @@
 
 use crate::model::{Prescription, Product, Schedule};
 use crate::rules::sink::Sink;
-use crate::rules::{EndOfDayRequest, FollowUp, HandOffRequest, OfflinePolicy, Outcome, PmpStatus, RuleId};
+use crate::rules::{EndOfDayRequest, FollowUp, HandOffRequest, OfflinePolicy, Outcome, Payment, PmpStatus, RuleId};
 
 /// The state mandates a dispenser PMP query for this product.
 fn pmp_query_required(s: &Sink<'_>, product: &Product) -> bool {
@@ -20,7 +20,7 @@ pub(crate) fn pmp_query(s: &mut Sink<'_>, rx: &Prescription, product: &Product, 
     let unreachable = match pmp {
         PmpStatus::Queried { at } => {
             let age = s.ctx.now.hours_since(*at);
-            if (0..=max_h).contains(&age) {
+            if *at <= s.ctx.now && !s.ctx.now.more_than_hours_after(*at, max_h) {
                 return;
             }
             if !s.offline() {
@@ -95,6 +95,12 @@ pub(crate) fn hand_off(s: &mut Sink<'_>, r: &HandOffRequest) {
             RuleId::CsPickupId01,
             format!("{} requires the ID of the person picking up a {} prescription", s.ctx.profile.state, schedule.label()),
         );
+    }
+    if s.offline() && matches!(r.payment, Payment::Insurance { .. }) {
+        s.follow(FollowUp::Reconciliation {
+            reference: rx.rx_number.clone(),
+            reason: "handed over with an unadjudicated claim: a later reject (79, 88, 76) needs follow-up with the patient".into(),
+        });
     }
     if r.product.is_pmp_reportable() {
         let due = s.ctx.now.add_hours(i64::from(s.ctx.profile.pmp_reporting_deadline_hours));

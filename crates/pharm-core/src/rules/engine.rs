@@ -16,7 +16,7 @@ pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
     let mut s = Sink::new(ctx);
     match request {
         Request::Intake(r) => {
-            prescriber::validity(&mut s, &r.prescription, &r.product);
+            prescriber::validity(&mut s, &r.prescription, r.product.schedule);
             if matches!(r.product.schedule, Some(Schedule::C3 | Schedule::C4))
                 && r.prescription.refills_authorized > schedule3_5::C34_MAX_REFILLS
             {
@@ -39,6 +39,12 @@ pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
             s.finish(&[])
         }
         Request::Transfer(r) => {
+            if r.prescription.void {
+                s.block(
+                    RuleId::RxRefills01,
+                    format!("prescription {} is void and cannot be transferred", r.prescription.rx_number),
+                );
+            }
             match r.product.schedule {
                 Some(Schedule::C2) => schedule2::transfer(&mut s, &r.prescription),
                 Some(_) => schedule3_5::transfer(&mut s, &r.prescription, &r.to_pharmacy),
@@ -61,10 +67,22 @@ pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
     }
 }
 
+/// The more restrictive of two schedules (CII is the strictest); a controlled record wins
+/// over an uncontrolled one.
+fn strictest(a: Option<Schedule>, b: Option<Schedule>) -> Option<Schedule> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
 fn fill(s: &mut Sink<'_>, r: &FillRequest) {
     let rx = &r.prescription;
-    let schedule = r.prescribed.schedule.max(r.dispensed.schedule);
-    prescriber::validity(s, rx, &r.prescribed);
+    let schedule = strictest(r.prescribed.schedule, r.dispensed.schedule);
+    prescriber::validity(s, rx, schedule);
+    if rx.void {
+        s.block(RuleId::RxRefills01, format!("prescription {} is void (transferred out or cancelled)", rx.rx_number));
+    }
     match schedule {
         Some(Schedule::C2) => schedule2::fill(s, r),
         Some(sc @ (Schedule::C3 | Schedule::C4)) => schedule3_5::fill(s, r, sc),
@@ -102,16 +120,13 @@ fn fill(s: &mut Sink<'_>, r: &FillRequest) {
 
 fn otc_sale(s: &mut Sink<'_>, r: &OtcSaleRequest) {
     let p = &r.product;
+    if r.quantity == 0 {
+        s.block(RuleId::RxQty01, "quantity sold must be at least 1".into());
+    }
     match (p.schedule, p.cv_otc_class) {
+        _ if p.rx_only => s.block(RuleId::OtcRx01, format!("{} is a prescription-only drug", p.name)),
         (Some(Schedule::C5), Some(class)) => schedule3_5::cv_otc(s, r, class),
-        (Some(sc), _) => s.block(
-            RuleId::OtcRx01,
-            format!("{} products need a prescription", sc.label()),
-        ),
-        (None, _) if p.rx_only => s.block(
-            RuleId::OtcRx01,
-            format!("{} is a prescription-only drug", p.name),
-        ),
+        (Some(sc), _) => s.block(RuleId::OtcRx01, format!("{} products need a prescription", sc.label())),
         (None, _) => {}
     }
     if let Some(lc) = p.listed_chemical {

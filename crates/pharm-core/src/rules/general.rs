@@ -8,7 +8,7 @@ use crate::time::Date;
 
 /// `ceil(days × percent / 100)`, the refill-too-soon offset in days.
 pub(crate) fn rts_offset_days(days_supply: u32, percent: u32) -> i64 {
-    (i64::from(days_supply) * i64::from(percent) + 99) / 100
+    (i64::from(days_supply).saturating_mul(i64::from(percent.min(100))) + 99) / 100
 }
 
 /// RX-EXP-01 for non-controlled and CV prescriptions.
@@ -27,9 +27,6 @@ pub(crate) fn expiry(s: &mut Sink<'_>, r: &FillRequest) {
 /// RX-REFILLS-01 and RX-QTY-01 (every schedule except CII, whose totals are CS2 rules).
 pub(crate) fn quantity(s: &mut Sink<'_>, r: &FillRequest, schedule: Option<Schedule>) {
     let rx = &r.prescription;
-    if rx.void {
-        s.block(RuleId::RxRefills01, format!("prescription {} is void (transferred out or cancelled)", rx.rx_number));
-    }
     let cap = matches!(schedule, Some(Schedule::C3 | Schedule::C4)).then_some(C34_MAX_REFILLS);
     let remaining = rx.authorized_total(cap).saturating_sub(rx.dispensed_total());
     let wanted = u64::from(r.quantity);
@@ -44,9 +41,13 @@ pub(crate) fn quantity(s: &mut Sink<'_>, r: &FillRequest, schedule: Option<Sched
     let open = rx.open_partial_remainder();
     let per_fill = if open > 0 { open } else { u64::from(rx.quantity) };
     if wanted > per_fill {
+        // "May fill up to N days": both the days supply and the quantity scale to N days.
         let converted = schedule.is_none()
             && s.ctx.profile.allow_90_day_conversion
-            && rx.may_fill_up_to_days.is_some_and(|d| r.days_supply <= d);
+            && rx.days_supply > 0
+            && rx.may_fill_up_to_days.is_some_and(|d| {
+                r.days_supply <= d && wanted <= u64::from(rx.quantity) * u64::from(d) / u64::from(rx.days_supply)
+            });
         if !converted {
             s.block(
                 RuleId::RxQty01,
@@ -70,14 +71,13 @@ pub(crate) fn supply(s: &mut Sink<'_>, r: &FillRequest, controlled: bool) {
     let online_claim = claim && !s.offline();
 
     if rx.open_partial_remainder() == 0
-        && let Some(last) = rx.last_fill()
+        && let Some((started, days)) = rx.last_completed_fill()
     {
-        let eligible = last.at.date().add_days(rts_offset_days(last.days_supply, percent));
+        let eligible = started.date().add_days(rts_offset_days(days, percent));
         if today < eligible {
             let msg = format!(
-                "refill too soon: last filled {} for {} days; {percent}% used on {eligible}",
-                last.at.date(),
-                last.days_supply
+                "refill too soon: last filled {} for {days} days; {percent}% used on {eligible}",
+                started.date()
             );
             if online_claim {
                 s.require_override(RuleId::RxRts01, format!("{msg} (payer reject 79: override with a submission clarification code)"));
@@ -116,6 +116,9 @@ pub(crate) fn supply(s: &mut Sink<'_>, r: &FillRequest, controlled: bool) {
     if claim && s.offline() {
         s.follow(FollowUp::QueueInsuranceClaim { rx_number: rx.rx_number.clone() });
     }
+    if r.quantity == 0 {
+        s.block(RuleId::RxQty01, "quantity to dispense must be at least 1".into());
+    }
 }
 
 /// RX-DUR-01: severity map major → override (with DUR/PPS codes), moderate → warn, minor → log.
@@ -130,6 +133,10 @@ pub(crate) fn dur(s: &mut Sink<'_>, r: &FillRequest) {
     }
 }
 
+fn schedule_text(s: Option<Schedule>) -> &'static str {
+    s.map_or("none", Schedule::label)
+}
+
 fn product_code(p: &Product) -> String {
     let (labeler, product) = p.ndc.product_ndc();
     format!("{labeler:05}-{product:04}")
@@ -138,14 +145,31 @@ fn product_code(p: &Product) -> String {
 /// RX-DAW-01, RX-DAW-02, RX-SUBST-01.
 pub(crate) fn substitution(s: &mut Sink<'_>, r: &FillRequest) {
     let rx = &r.prescription;
-    let substituted = r.dispensed.ndc.product_ndc() != r.prescribed.ndc.product_ndc();
+    let written = rx.prescribed_ndc.product_ndc();
+    if r.prescribed.ndc.product_ndc() != written {
+        s.block(
+            RuleId::RxSubst01,
+            format!("product record {} does not match the prescription's NDC {}", r.prescribed.ndc, rx.prescribed_ndc),
+        );
+    }
+    if r.prescribed.schedule != r.dispensed.schedule {
+        s.block(
+            RuleId::RxSubst01,
+            format!(
+                "dispensed product schedule {} differs from the prescribed product's {}",
+                schedule_text(r.dispensed.schedule),
+                schedule_text(r.prescribed.schedule)
+            ),
+        );
+    }
+    let substituted = r.dispensed.ndc.product_ndc() != written;
     if substituted && rx.daw.forbids_substitution() {
         s.block(
             RuleId::RxDaw01,
             format!(
                 "DAW {} forbids substitution: dispense {} as written, not {}",
                 rx.daw.code(),
-                r.prescribed.ndc,
+                rx.prescribed_ndc,
                 r.dispensed.ndc
             ),
         );

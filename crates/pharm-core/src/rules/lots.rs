@@ -20,6 +20,13 @@ pub(crate) struct PickContext<'a> {
 /// INV-NEG-01 for a patient dispense or sale. Returns the earliest expiry among the picks.
 pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
     if p.picks.is_empty() {
+        // A lot-tracked product (the store holds lots of it) must be dispensed from a lot.
+        if !p.lots.is_empty() && p.quantity > 0 {
+            s.block(
+                RuleId::LotQty01,
+                format!("{} is lot-tracked: scan or allocate the lot(s) being dispensed", p.product.ndc),
+            );
+        }
         return None;
     }
     recall_feed(s);
@@ -43,10 +50,21 @@ pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
     };
     let today = s.ctx.today();
     let mut earliest: Option<Date> = None;
-    for pick in p.picks {
-        let check = check_manual_pick(p.lots, &pick.lot_number, pick.quantity, today, &policy);
+    for (n, pick) in p.picks.iter().enumerate() {
+        let lot = pick.lot_number.trim();
+        if p.picks[..n].iter().any(|q| q.lot_number.trim() == lot) {
+            s.block(RuleId::LotQty01, format!("lot {lot} picked more than once: pick each lot once with its total"));
+            continue;
+        }
+        if let Some(other) = p.lots.iter().find(|l| l.lot_number.trim() == lot && l.ndc != p.product.ndc) {
+            s.block(
+                RuleId::LotQty01,
+                format!("lot {lot} is recorded under NDC {}, not the dispensed {}", other.ndc, p.product.ndc),
+            );
+            continue;
+        }
+        let check = check_manual_pick(p.lots, lot, pick.quantity, today, &policy);
         if let Some(block) = check.blocked {
-            let lot = &pick.lot_number;
             match block {
                 PickBlock::UnknownLot => s.block(
                     RuleId::LotQty01,
@@ -78,11 +96,10 @@ pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
                     RuleId::LotRemoval01,
                     format!("lot {lot_number} (expires {expiry}) is within its removal lead time"),
                 ),
-                _ => {}
+                AllocationWarning::SmallerEarlierLotPassedOver { .. } => {}
             }
         }
-        if let Some(lot) = p.lots.iter().find(|l| l.lot_number == pick.lot_number) {
-            let e = lot.expiry.resolved();
+        if let Some(e) = p.lots.iter().find(|l| l.lot_number.trim() == lot).map(|l| l.expiry.resolved()) {
             earliest = Some(earliest.map_or(e, |x| x.min(e)));
         }
     }
@@ -104,7 +121,7 @@ fn status_text(status: LotStatus) -> &'static str {
 fn recall_feed(s: &mut Sink<'_>) {
     let max = i64::from(s.ctx.policy.recall_feed_max_age_hours);
     match s.ctx.recall_feed_as_of {
-        Some(at) if s.ctx.now.hours_since(at) <= max => {}
+        Some(at) if !s.ctx.now.more_than_hours_after(at, max) => {}
         Some(at) => s.warn(
             RuleId::LotStatus01,
             format!("recall feed last refreshed {at} (over {max} h ago): lot status may be out of date"),
@@ -138,20 +155,30 @@ fn move_text(kind: StockMoveKind) -> &'static str {
     }
 }
 
-/// Stock leaving without a patient: expired and held stock may move; on-hand may not go negative.
+/// Stock leaving without a patient: expired and held stock may be destroyed, returned or
+/// written off, but not transferred to another store; on-hand may not go negative.
 pub(crate) fn stock_move(s: &mut Sink<'_>, r: &StockMoveRequest) {
     let today = s.ctx.today();
-    if r.lot.is_expired_on(today) {
-        s.add(
-            RuleId::LotExp01,
-            crate::rules::Outcome::Allow,
-            format!("lot {} expired {}: allowed for {}", r.lot.lot_number, r.lot.expiry, move_text(r.kind)),
-        );
+    let lot = &r.lot;
+    let transfer = r.kind == StockMoveKind::TransferOut;
+    if lot.is_expired_on(today) {
+        if transfer {
+            s.block(RuleId::LotExp01, format!("lot {} expired {}: it may be destroyed or returned, not transferred", lot.lot_number, lot.expiry));
+        } else {
+            s.add(
+                RuleId::LotExp01,
+                crate::rules::Outcome::Allow,
+                format!("lot {} expired {}: allowed for {}", lot.lot_number, lot.expiry, move_text(r.kind)),
+            );
+        }
     }
-    if i64::from(r.quantity) > r.lot.on_hand {
+    if transfer && lot.status != LotStatus::Active {
+        s.block(RuleId::LotStatus01, format!("lot {} is {}: it may not be transferred to another store", lot.lot_number, status_text(lot.status)));
+    }
+    if i64::from(r.quantity) > lot.on_hand {
         s.block(
             RuleId::InvNeg01,
-            format!("lot {} has {} on hand; moving {} would make stock negative", r.lot.lot_number, r.lot.on_hand, r.quantity),
+            format!("lot {} has {} on hand; moving {} would make stock negative", lot.lot_number, lot.on_hand, r.quantity),
         );
     }
 }

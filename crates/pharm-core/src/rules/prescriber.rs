@@ -1,14 +1,13 @@
 //! Rule table §9.1: prescriber and prescription validity.
 
 use crate::ids::{DeaError, DeaNumber};
-use crate::model::{Prescription, Product, RxOrigin, Schedule};
+use crate::model::{Prescription, RxOrigin, Schedule};
 use crate::rules::sink::Sink;
 use crate::rules::{Outcome, RuleId};
 
 /// RX-FIELDS-01, RX-POSTDATED-01, DEA-FMT-01, DEA-CHK-01, DEA-NAME-01, DEA-REG-01.
-pub(crate) fn validity(s: &mut Sink<'_>, rx: &Prescription, product: &Product) {
+pub(crate) fn validity(s: &mut Sink<'_>, rx: &Prescription, schedule: Option<Schedule>) {
     let today = s.ctx.today();
-    let schedule = product.schedule;
     if schedule.is_some() {
         required_fields(s, rx);
     }
@@ -117,9 +116,9 @@ fn registration(s: &mut Sink<'_>, rx: &Prescription, schedule: Schedule) {
             format!("prescriber's DEA registration does not cover schedule {}", schedule.label()),
         );
     }
-    let age_h = s.ctx.now.hours_since(reg.fetched_at);
     let max = i64::from(s.ctx.policy.dea_cache_max_age_hours);
-    if age_h > max {
+    if s.ctx.now.more_than_hours_after(reg.fetched_at, max) {
+        let age_h = s.ctx.now.hours_since(reg.fetched_at);
         s.add(
             RuleId::DeaReg01,
             stale_outcome,

@@ -164,7 +164,8 @@ pub struct HandOffRequest {
     /// ID of the person picking up.
     #[serde(default)]
     pub pickup_id: Option<PhotoId>,
-    /// Payment of the fill (an insurance fill made offline is queued for adjudication).
+    /// Payment of the fill: an insurance fill handed over offline gets a reconciliation item
+    /// for a possible later reject.
     #[serde(default)]
     pub payment: Payment,
 }

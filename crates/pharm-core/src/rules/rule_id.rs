@@ -51,7 +51,7 @@ impl fmt::Display for RuleId {
     }
 }
 
-crate::time::text_serde!(RuleId);
+crate::text_serde!(RuleId);
 
 rule_ids! {
     /// Controlled Rx missing a 1306.05(a) field.

@@ -113,11 +113,18 @@ fn partial(s: &mut Sink<'_>, r: &FillRequest, continuing: bool, leaves_remainder
                     format!("{} law does not allow requested Schedule II partial fills", s.ctx.profile.state),
                 );
             }
-            if pathway == PartialPathway::PrescriberRequest && rx.prescriber_partial_quantity.is_none() {
-                s.block(
-                    RuleId::Cs2PartialReq01,
-                    "a prescriber-requested partial fill needs the partial quantity on the prescription".into(),
-                );
+            if pathway == PartialPathway::PrescriberRequest && !continuing {
+                match rx.prescriber_partial_quantity {
+                    None => s.block(
+                        RuleId::Cs2PartialReq01,
+                        "a prescriber-requested partial fill needs the partial quantity on the prescription".into(),
+                    ),
+                    Some(q) if r.quantity > q => s.block(
+                        RuleId::Cs2PartialReq01,
+                        format!("the prescriber specified a partial quantity of {q}; {} requested", r.quantity),
+                    ),
+                    Some(_) => {}
+                }
             }
             if continuing {
                 if rx.origin == RxOrigin::EmergencyOral {
@@ -197,7 +204,9 @@ fn emergency(s: &mut Sink<'_>, r: &FillRequest) {
         ),
     }
     let followup_days = profile.emergency_cii_followup_days;
-    let due = rx.issue_date.add_days(i64::from(followup_days));
+    // Counted from the oral order: 7 days (NY, MA: 72 hours) after it was issued.
+    let due_at = rx.issued_at().add_hours(i64::from(followup_days) * 24);
+    let due = due_at.date();
     match rx.emergency_followup_received {
         Some(received) if received <= due => {}
         Some(received) => {
@@ -211,10 +220,10 @@ fn emergency(s: &mut Sink<'_>, r: &FillRequest) {
                 task: format!("notify DEA: late follow-up for emergency oral Rx {}", rx.rx_number),
             });
         }
-        None if s.ctx.today() > due => {
+        None if s.ctx.now > due_at => {
             s.warn(
                 RuleId::Cs2Emerg02,
-                format!("follow-up prescription for this emergency oral order was due {due} and has not arrived; notify DEA"),
+                format!("follow-up prescription for this emergency oral order was due {due_at} and has not arrived; notify DEA"),
             );
             s.follow(FollowUp::ComplianceTask {
                 rule: RuleId::Cs2Emerg02,

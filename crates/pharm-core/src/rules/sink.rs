@@ -71,7 +71,10 @@ impl<'c> Sink<'c> {
                     o.rule == f.rule
                         && !o.reason_code.trim().is_empty()
                         && !o.pharmacist.trim().is_empty()
-                        && (f.rule != RuleId::RxDur01 || o.dur.is_some())
+                        && (f.rule != RuleId::RxDur01
+                            || o.dur.as_ref().is_some_and(|d| {
+                                [&d.reason, &d.service, &d.result].iter().all(|c| !c.trim().is_empty())
+                            }))
                 });
                 f.overridden = accepted.cloned();
             }

@@ -95,6 +95,9 @@ fn wild_fill() -> impl Strategy<Value = (FillRequest, Context)> {
                 .collect();
             let mut r = fill(rx, &p, qty);
             r.days_supply = ds;
+            if flags & 32 != 0 {
+                r.payment = Payment::Insurance { payer: "P".into(), rts_percent: refills, max_days_supply: qty };
+            }
             r.partial = (flags & 8 != 0).then_some(PartialPathway::LtcfOrTerminal);
             r.lots = vec![lot(&p, "A", "2026-12", i64::from(qty) - 5)];
             r.picks = vec![LotPick { lot_number: "A".into(), quantity: qty }];
@@ -103,6 +106,8 @@ fn wild_fill() -> impl Strategy<Value = (FillRequest, Context)> {
             if flags & 16 != 0 {
                 c.connectivity = Connectivity::Offline { since: c.now };
             }
+            c.policy.cash_rts_percent = ds;
+            c.policy.controlled_rts_percent = refills;
             (r, c)
         })
 }

@@ -12,7 +12,9 @@ fn pmp_query_mandate() {
     let tx = || ctx_in(NOW, StateProfile::texas());
     let cases: Vec<(&str, Product, PmpStatus, Context, Option<Outcome>)> = vec![
         ("queried 24 h ago", oxycodone(), PmpStatus::Queried { at: at("2026-03-09T10:00:00") }, tx(), None),
-        ("queried 24 h 1 min ago", oxycodone(), PmpStatus::Queried { at: at("2026-03-09T08:59:00") }, tx(), Some(Block)),
+        ("queried 24 h 1 s ago", oxycodone(), PmpStatus::Queried { at: at("2026-03-09T09:59:59") }, tx(), Some(Block)),
+        ("queried 24 h 59 min ago", oxycodone(), PmpStatus::Queried { at: at("2026-03-09T09:01:00") }, tx(), Some(Block)),
+        ("query time in the future", oxycodone(), PmpStatus::Queried { at: at("2026-03-10T11:00:00") }, tx(), Some(Block)),
         ("not queried", alprazolam(), PmpStatus::NotQueried, tx(), Some(Block)),
         ("PMP down, exemption", oxycodone(), PmpStatus::Unavailable { reason: "timeout".into() }, tx(), Some(RequireOverride)),
         ("offline, not queried", oxycodone(), PmpStatus::NotQueried, offline(tx(), "2026-03-10T06:00:00"), Some(RequireOverride)),
@@ -71,6 +73,19 @@ fn pmp_report_queued_at_hand_off() {
     assert!(hand_off(&atorvastatin(), false, StateProfile::federal()).follow_ups.is_empty());
     let gabapentin = Product { state_reportable: true, ..atorvastatin() };
     assert_eq!(hand_off(&gabapentin, false, StateProfile::minnesota()).follow_ups.len(), 1);
+}
+
+#[test]
+fn offline_insurance_hand_off_gets_a_reconciliation_item() {
+    let p = atorvastatin();
+    let mut rx = rx(&p, 1);
+    rx.fills = vec![fill_record("2026-03-10T09:00:00", 30, &p)];
+    let payment = Payment::Insurance { payer: "BIN-1".into(), rts_percent: 75, max_days_supply: 34 };
+    let req = |payment| Request::HandOff(HandOffRequest { prescription: rx.clone(), product: p.clone(), pickup_id: None, payment });
+    let off = evaluate(&req(payment.clone()), &offline(ctx(NOW), "2026-03-10T06:00:00"));
+    assert!(matches!(&off.follow_ups[..], [FollowUp::Reconciliation { .. }]));
+    assert!(evaluate(&req(payment), &ctx(NOW)).follow_ups.is_empty());
+    assert!(evaluate(&req(Payment::Cash), &offline(ctx(NOW), "2026-03-10T06:00:00")).follow_ups.is_empty());
 }
 
 #[test]

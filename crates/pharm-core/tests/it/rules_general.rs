@@ -179,3 +179,82 @@ fn daw_and_substitution() {
 fn product_named(ndc: &str, name: &str) -> Product {
     Product { ndc: ndc.parse().unwrap(), name: name.into(), brand: false, ..atorvastatin() }
 }
+
+#[test]
+fn splitting_a_fill_into_portions_does_not_move_the_refill_date() {
+    let p = atorvastatin();
+    let mut rx = rx(&p, 5);
+    rx.fills = vec![
+        fill_record("2026-03-01T10:00:00", 30, &p),
+        Fill { days_supply: 29, ..fill_record("2026-03-24T10:00:00", 29, &p) },
+        Fill { days_supply: 1, ..fill_record("2026-03-25T10:00:00", 1, &p) },
+    ];
+    // The fill that started 03-24 covers 30 days: 75% used on 04-16.
+    for (now, expected) in [("2026-04-15T10:00:00", Some(Warn)), ("2026-04-16T10:00:00", None)] {
+        expect(now, &eval_fill(&fill(rx.clone(), &p, 30), &ctx(now)), "RX-RTS-01", expected);
+    }
+}
+
+#[test]
+fn conversion_scales_quantity_with_days() {
+    let p = atorvastatin();
+    for (q, ds, expected) in [(90, 90, None), (91, 90, Some(Block)), (180, 90, Some(Block))] {
+        let mut rx = rx(&p, 5);
+        rx.may_fill_up_to_days = Some(90);
+        let mut r = fill(rx, &p, q);
+        r.days_supply = ds;
+        expect(&format!("{q} units / {ds} days"), &eval_fill(&r, &ctx("2026-03-10T10:00:00")), "RX-QTY-01", expected);
+    }
+}
+
+#[test]
+fn prescription_and_product_records_must_agree() {
+    // DAW 1 written for Lipitor: claiming the generic was "prescribed" does not hide the substitution.
+    let mut rx = rx(&lipitor(), 2);
+    rx.daw = DawCode::PrescriberRequiresBrand;
+    let r = fill(rx, &atorvastatin(), 30);
+    let d = eval_fill(&r, &ctx("2026-03-10T10:00:00"));
+    expect("record mismatch", &d, "RX-SUBST-01", Some(Block));
+    expect("DAW still detected", &d, "RX-DAW-01", Some(Block));
+    // A stale uncontrolled record for a CII product: the strictest schedule applies.
+    let oxy = oxycodone();
+    let mut refill = super::fixtures::rx(&oxy, 2);
+    refill.fills = vec![fill_record("2026-02-01T10:00:00", 30, &oxy)];
+    let mut r = fill(refill, &oxy, 30);
+    r.dispensed.schedule = Some(Schedule::C4);
+    let d = eval_fill(&r, &ctx("2026-03-10T10:00:00"));
+    expect("CII rules still apply", &d, "CS2-REFILL-01", Some(Block));
+    expect("schedule mismatch", &d, "RX-SUBST-01", Some(Block));
+    let mut r = fill(super::fixtures::rx(&oxy, 0), &oxy, 30);
+    r.prescribed.schedule = None;
+    r.prescription.prescriber.dea = None;
+    let d = eval_fill(&r, &ctx("2026-03-10T10:00:00"));
+    expect("controlled fields checked", &d, "RX-FIELDS-01", Some(Block));
+}
+
+#[test]
+fn void_prescriptions_and_zero_quantities() {
+    for p in [oxycodone(), alprazolam(), atorvastatin()] {
+        let mut rx = rx(&p, 1);
+        rx.void = true;
+        expect(&p.name, &eval_fill(&fill(rx.clone(), &p, 30), &ctx("2026-03-10T10:00:00")), "RX-REFILLS-01", Some(Block));
+        let req = Request::Transfer(TransferRequest { prescription: rx, product: p.clone(), to_pharmacy: "B".into() });
+        expect(&p.name, &evaluate(&req, &ctx("2026-03-10T10:00:00")), "RX-REFILLS-01", Some(Block));
+        expect("zero units", &eval_fill(&fill(super::fixtures::rx(&p, 1), &p, 0), &ctx("2026-03-10T10:00:00")), "RX-QTY-01", Some(Block));
+    }
+}
+
+#[test]
+fn dur_override_needs_all_three_codes() {
+    let p = atorvastatin();
+    let mut r = fill(rx(&p, 5), &p, 30);
+    r.dur_alerts = vec![DurAlert { reason: "DD".into(), severity: DurSeverity::Major, message: "x".into() }];
+    r.overrides = vec![Override {
+        rule: RuleId::RxDur01,
+        reason_code: "DD".into(),
+        pharmacist: "RPH-1".into(),
+        note: String::new(),
+        dur: Some(DurPps { reason: "DD".into(), service: " ".into(), result: "1G".into() }),
+    }];
+    assert_eq!(eval_fill(&r, &ctx("2026-03-10T10:00:00")).outcome, RequireOverride);
+}

@@ -138,3 +138,38 @@ fn dscsa_verification_results() {
         assert_eq!(quarantined, expected.is_some());
     }
 }
+
+#[test]
+fn lot_tracked_products_need_picks_that_match_stock() {
+    let p = atorvastatin();
+    let only_expired = vec![lot(&p, "OLD", "2026-01-31", 100)];
+    expect("no picks for a lot-tracked product", &eval_fill(&with_lots(only_expired, vec![]), &ctx(NOW)), "LOT-QTY-01", Some(Block));
+    expect("not lot-tracked", &eval_fill(&with_lots(vec![], vec![]), &ctx(NOW)), "LOT-QTY-01", None);
+    let mut c = ctx(NOW);
+    c.policy.allow_multi_lot_rx = true;
+    let one = vec![lot(&p, "L1", "2027-01-31", 15)];
+    let twice = with_lots(one, vec![pick("L1", 15), pick("L1", 15)]);
+    expect("same lot twice", &eval_fill(&twice, &c), "LOT-QTY-01", Some(Block));
+    let foreign = vec![lot(&oxycodone(), "L9", "2027-01-31", 100)];
+    expect("lot of another NDC", &eval_fill(&with_lots(foreign, vec![pick("L9", 30)]), &ctx(NOW)), "LOT-QTY-01", Some(Block));
+    // A padded scan still finds the lot and its expiry for the label.
+    let r = with_lots(vec![lot(&p, "L1", "2026-06-30", 100)], vec![pick("L1 ", 30)]);
+    assert_eq!(eval_fill(&r, &ctx(NOW)).beyond_use_date, Some(date("2026-06-30")));
+}
+
+#[test]
+fn expired_or_held_stock_is_not_transferred_to_another_store() {
+    let expired = lot(&atorvastatin(), "OLD", "2025-12-31", 40);
+    let mut recalled = lot(&atorvastatin(), "RC", "2027-12-31", 40);
+    recalled.status = LotStatus::Recalled;
+    let cases = [
+        (StockMoveKind::TransferOut, expired.clone(), "LOT-EXP-01", Some(Block)),
+        (StockMoveKind::WriteOff, expired, "LOT-EXP-01", Some(Allow)),
+        (StockMoveKind::TransferOut, recalled.clone(), "LOT-STATUS-01", Some(Block)),
+        (StockMoveKind::Return, recalled, "LOT-STATUS-01", None),
+    ];
+    for (kind, l, rule, expected) in cases {
+        let req = Request::StockMove(StockMoveRequest { kind, lot: l, quantity: 10 });
+        expect(&format!("{kind:?}"), &evaluate(&req, &ctx(NOW)), rule, expected);
+    }
+}

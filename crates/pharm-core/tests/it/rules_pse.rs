@@ -174,4 +174,8 @@ fn offline_sales_use_local_history_under_the_state_policy() {
     // Legend drugs cannot be sold over the counter.
     expect("Rx-only product", &run(sale(atorvastatin(), 30, vec![]), &ctx(NOW)), "OTC-RX-01", Some(Block));
     expect("CII product", &run(sale(oxycodone(), 30, vec![]), &ctx(NOW)), "OTC-RX-01", Some(Block));
+    let mut rx_only_cv = codeine_syrup();
+    rx_only_cv.rx_only = true;
+    expect("Rx-only CV", &run(sale(rx_only_cv, 30, vec![]), &ctx(NOW)), "OTC-RX-01", Some(Block));
+    expect("zero quantity", &run(sale(ibuprofen(), 0, vec![]), &ctx(NOW)), "RX-QTY-01", Some(Block));
 }

@@ -103,7 +103,8 @@ fn pathway_b_requested_partials() {
         ("patient request", Some(PartialPathway::PatientRequest), None, federal.clone(), None),
         ("state prohibits", Some(PartialPathway::PatientRequest), None, no_partials, Some(Block)),
         ("prescriber request without quantity", Some(PartialPathway::PrescriberRequest), None, federal.clone(), Some(Block)),
-        ("prescriber request with quantity", Some(PartialPathway::PrescriberRequest), Some(10), federal, None),
+        ("prescriber request with quantity", Some(PartialPathway::PrescriberRequest), Some(10), federal.clone(), None),
+        ("more than the prescriber specified", Some(PartialPathway::PrescriberRequest), Some(5), federal, Some(Block)),
     ];
     for (name, pathway, specified, profile, expected) in cases {
         let mut rx = oxy_rx();
@@ -179,12 +180,13 @@ fn emergency_oral_quantity_and_state_cap() {
 #[test]
 fn emergency_oral_follow_up_deadline() {
     let cases = [
-        ("due today, not received", StateProfile::federal(), None, "2026-03-08T12:00:00", None, true),
-        ("overdue", StateProfile::federal(), None, "2026-03-09T12:00:00", Some(Warn), true),
+        // Issued 2026-03-01T09:00: federal follow-up due 7 × 24 h later, NY 72 h later.
+        ("due now, not received", StateProfile::federal(), None, "2026-03-08T09:00:00", None, true),
+        ("overdue by one second", StateProfile::federal(), None, "2026-03-08T09:00:01", Some(Warn), true),
         ("received on the due date", StateProfile::federal(), Some("2026-03-08"), "2026-03-09T12:00:00", None, false),
         ("received late", StateProfile::federal(), Some("2026-03-09"), "2026-03-09T12:00:00", Some(Warn), true),
-        ("NY 72 h: day 3", StateProfile::new_york(), None, "2026-03-04T12:00:00", None, true),
-        ("NY 72 h: day 4", StateProfile::new_york(), None, "2026-03-05T12:00:00", Some(Warn), true),
+        ("NY at 72 h", StateProfile::new_york(), None, "2026-03-04T09:00:00", None, true),
+        ("NY 72 h + 1 s", StateProfile::new_york(), None, "2026-03-04T09:00:01", Some(Warn), true),
     ];
     for (name, profile, received, now, expected, task) in cases {
         let mut rx = oxy_rx();
