@@ -11,7 +11,6 @@
 //! treated as down whatever the flags say. A service flag that is down while the cloud is
 //! up affects only its own rows (a PMP outage affects only the PMP rows).
 
-
 use serde::{Deserialize, Serialize};
 
 use crate::model::Schedule;
@@ -199,12 +198,7 @@ impl CapabilityReport {
     }
 }
 
-fn row(
-    feature: Feature,
-    mode: Mode,
-    detail: impl Into<String>,
-    rules: &[RuleId],
-) -> CapabilityRow {
+fn row(feature: Feature, mode: Mode, detail: impl Into<String>, rules: &[RuleId]) -> CapabilityRow {
     CapabilityRow {
         feature,
         mode,
@@ -256,8 +250,14 @@ fn feature_row(
     match feature {
         F::OtcSale => row(F::OtcSale, Full, "OTC sales available", &[]),
         F::ListedChemicalSale => {
-            const PSE: &[RuleId] = &[RuleId::PseId01, RuleId::PseLog01, RuleId::PseDay01, RuleId::Pse30d01];
-            const PSE_OFFLINE: &[RuleId] = &[RuleId::PseDay01, RuleId::Pse30d01, RuleId::PseState01];
+            const PSE: &[RuleId] = &[
+                RuleId::PseId01,
+                RuleId::PseLog01,
+                RuleId::PseDay01,
+                RuleId::Pse30d01,
+            ];
+            const PSE_OFFLINE: &[RuleId] =
+                &[RuleId::PseDay01, RuleId::Pse30d01, RuleId::PseState01];
             if profile.pse.rx_only {
                 row(
                     feature,
@@ -316,7 +316,12 @@ fn feature_row(
             }
         }
         F::NonControlledRx => {
-            const RX: &[RuleId] = &[RuleId::RxExp01, RuleId::RxRefills01, RuleId::RxRts01, RuleId::LotExp01];
+            const RX: &[RuleId] = &[
+                RuleId::RxExp01,
+                RuleId::RxRefills01,
+                RuleId::RxRts01,
+                RuleId::LotExp01,
+            ];
             if up.cloud {
                 row(feature, Full, "prescriptions dispensed as normal", RX)
             } else {
@@ -616,7 +621,11 @@ mod tests {
         assert_eq!(ak.worst(), Mode::Unavailable);
         let controlled = ak.get(Feature::ControlledRx).unwrap();
         assert!(controlled.rules.contains(&RuleId::CsPmp01));
-        assert!(controlled.detail.contains("CII, CIII"), "{}", controlled.detail);
+        assert!(
+            controlled.detail.contains("CII, CIII"),
+            "{}",
+            controlled.detail
+        );
         // A state without a mandate and without an exemption: nothing to block.
         let none = StateProfile {
             pmp_unavailable_exemption: false,

@@ -8,7 +8,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-
 /// Why a date or timestamp was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -95,8 +94,7 @@ pub const fn days_in_month(year: i32, month: u32) -> u32 {
 impl Date {
     /// Builds a date, rejecting impossible ones (31 April, 29 February 2027, month 0...).
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Result<Self, DateError> {
-        if !(MIN_YEAR..=MAX_YEAR).contains(&year) || day == 0 || day > days_in_month(year, month)
-        {
+        if !(MIN_YEAR..=MAX_YEAR).contains(&year) || day == 0 || day > days_in_month(year, month) {
             return Err(DateError::OutOfRange { year, month, day });
         }
         Ok(Date(days_from_civil(year, month, day)))

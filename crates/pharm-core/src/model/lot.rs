@@ -70,7 +70,9 @@ impl FromStr for Expiry {
         if b.len() == 7 && b[4] == b'-' {
             return format!("{s}-01")
                 .parse::<Date>()
-                .map_err(|_| DateError::Syntax { input: s.chars().take(64).collect() })
+                .map_err(|_| DateError::Syntax {
+                    input: s.chars().take(64).collect(),
+                })
                 .and_then(|d| {
                     let (year, month, _) = d.ymd();
                     Expiry::month(year, month)

@@ -9,7 +9,15 @@ mod lot;
 mod party;
 mod rx;
 
-pub use drug::{DosageUnit, DrugClass, ListedChemical, ListedChemicalKind, Package, Product, Schedule, CvOtcClass};
+pub use drug::{
+    CvOtcClass, DosageUnit, DrugClass, ListedChemical, ListedChemicalKind, Package, Product,
+    Schedule,
+};
 pub use lot::{Expiry, Lot, LotStatus};
-pub use party::{Address, Patient, Prescriber, DeaRegistration, PurchaseRecord, Purchaser, PhotoId};
-pub use rx::{DawCode, DawCodeError, Fill, PartialPathway, Prescription, RxOrigin, SpecialPopulation, Transfer};
+pub use party::{
+    Address, DeaRegistration, Patient, PhotoId, Prescriber, PurchaseRecord, Purchaser,
+};
+pub use rx::{
+    DawCode, DawCodeError, Fill, PartialPathway, Prescription, RxOrigin, SpecialPopulation,
+    Transfer,
+};

@@ -21,7 +21,9 @@ pub struct Address {
 impl Address {
     /// Street, city and state are all present.
     pub fn is_complete(&self) -> bool {
-        !self.line1.trim().is_empty() && !self.city.trim().is_empty() && !self.state.trim().is_empty()
+        !self.line1.trim().is_empty()
+            && !self.city.trim().is_empty()
+            && !self.state.trim().is_empty()
     }
 }
 

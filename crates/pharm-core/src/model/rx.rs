@@ -41,7 +41,10 @@ impl DawCode {
 
     /// DAW 1 and 7 forbid substitution.
     pub const fn forbids_substitution(self) -> bool {
-        matches!(self, DawCode::PrescriberRequiresBrand | DawCode::BrandMandatedByLaw)
+        matches!(
+            self,
+            DawCode::PrescriberRequiresBrand | DawCode::BrandMandatedByLaw
+        )
     }
 }
 
@@ -233,7 +236,8 @@ impl Prescription {
 
     /// Units the prescription authorizes in total: quantity × (1 + refills).
     pub fn authorized_total(&self, refills_cap: Option<u32>) -> u64 {
-        let refills = refills_cap.map_or(self.refills_authorized, |c| self.refills_authorized.min(c));
+        let refills =
+            refills_cap.map_or(self.refills_authorized, |c| self.refills_authorized.min(c));
         u64::from(self.quantity) * (1 + u64::from(refills))
     }
 
@@ -257,7 +261,11 @@ impl Prescription {
             return 0;
         }
         let rem = self.dispensed_total() % u64::from(self.quantity);
-        if rem == 0 { 0 } else { u64::from(self.quantity) - rem }
+        if rem == 0 {
+            0
+        } else {
+            u64::from(self.quantity) - rem
+        }
     }
 
     /// The first partial fill of the fill currently in progress, if any.

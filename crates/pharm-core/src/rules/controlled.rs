@@ -2,13 +2,20 @@
 
 use crate::model::{Prescription, Product, Schedule};
 use crate::rules::sink::Sink;
-use crate::rules::{EndOfDayRequest, FollowUp, HandOffRequest, OfflinePolicy, Outcome, Payment, PmpStatus, RuleId};
+use crate::rules::{
+    EndOfDayRequest, FollowUp, HandOffRequest, OfflinePolicy, Outcome, Payment, PmpStatus, RuleId,
+};
 
 /// The state mandates a dispenser PMP query for this product.
 fn pmp_query_required(s: &Sink<'_>, product: &Product) -> bool {
     let p = &s.ctx.profile;
-    product.schedule.is_some_and(|sc| p.pmp_query_schedules.contains(&sc))
-        || product.classes.iter().any(|c| p.pmp_query_classes.contains(c))
+    product
+        .schedule
+        .is_some_and(|sc| p.pmp_query_schedules.contains(&sc))
+        || product
+            .classes
+            .iter()
+            .any(|c| p.pmp_query_classes.contains(c))
 }
 
 /// CS-PMP-01.
@@ -35,7 +42,10 @@ pub(crate) fn pmp_query(s: &mut Sink<'_>, rx: &Prescription, product: &Product, 
         PmpStatus::NotQueried if !s.offline() => {
             s.block(
                 RuleId::CsPmp01,
-                format!("{} requires a PMP query before dispensing this drug", s.ctx.profile.state),
+                format!(
+                    "{} requires a PMP query before dispensing this drug",
+                    s.ctx.profile.state
+                ),
             );
             return;
         }
@@ -45,13 +55,20 @@ pub(crate) fn pmp_query(s: &mut Sink<'_>, rx: &Prescription, product: &Product, 
     if s.ctx.profile.pmp_unavailable_exemption {
         s.require_override(
             RuleId::CsPmp01,
-            format!("PMP unavailable ({unreachable}): manual verification required; document the reason"),
+            format!(
+                "PMP unavailable ({unreachable}): manual verification required; document the reason"
+            ),
         );
-        s.follow(FollowUp::PmpQueryWhenAvailable { rx_number: rx.rx_number.clone() });
+        s.follow(FollowUp::PmpQueryWhenAvailable {
+            rx_number: rx.rx_number.clone(),
+        });
     } else {
         s.block(
             RuleId::CsPmp01,
-            format!("PMP unavailable ({unreachable}) and {} has no exemption for an unavailable PMP", s.ctx.profile.state),
+            format!(
+                "PMP unavailable ({unreachable}) and {} has no exemption for an unavailable PMP",
+                s.ctx.profile.state
+            ),
         );
     }
 }
@@ -63,7 +80,10 @@ pub(crate) fn offline(s: &mut Sink<'_>, rx: &Prescription, schedule: Schedule) {
     }
     s.require_override(
         RuleId::CsOffline01,
-        format!("{} dispensed while offline: pharmacist override required; reconciled on reconnect", schedule.label()),
+        format!(
+            "{} dispensed while offline: pharmacist override required; reconciled on reconnect",
+            schedule.label()
+        ),
     );
     if schedule == Schedule::C2 && rx.patient.new_patient {
         let outcome = match s.ctx.profile.offline_new_patient_cii {
@@ -74,7 +94,10 @@ pub(crate) fn offline(s: &mut Sink<'_>, rx: &Prescription, schedule: Schedule) {
             s.add(
                 RuleId::CsOffline01,
                 outcome,
-                format!("{} does not allow Schedule II to a new patient while offline", s.ctx.profile.state),
+                format!(
+                    "{} does not allow Schedule II to a new patient while offline",
+                    s.ctx.profile.state
+                ),
             );
         }
     }
@@ -88,13 +111,22 @@ pub(crate) fn offline(s: &mut Sink<'_>, rx: &Prescription, schedule: Schedule) {
 pub(crate) fn hand_off(s: &mut Sink<'_>, r: &HandOffRequest) {
     let rx = &r.prescription;
     if let Some(schedule) = r.product.schedule
-        && s.ctx.profile.pickup_id_required_schedules.contains(&schedule)
+        && s.ctx
+            .profile
+            .pickup_id_required_schedules
+            .contains(&schedule)
         && r.pickup_id.is_none()
     {
         s.block(
             RuleId::CsPickupId01,
-            format!("{} requires the ID of the person picking up a {} prescription", s.ctx.profile.state, schedule.label()),
+            format!(
+                "{} requires the ID of the person picking up a {} prescription",
+                s.ctx.profile.state,
+                schedule.label()
+            ),
         );
+        // Not handed over: nothing to report or reconcile yet.
+        return;
     }
     if s.offline() && matches!(r.payment, Payment::Insurance { .. }) {
         s.follow(FollowUp::Reconciliation {
@@ -103,8 +135,14 @@ pub(crate) fn hand_off(s: &mut Sink<'_>, r: &HandOffRequest) {
         });
     }
     if r.product.is_pmp_reportable() {
-        let due = s.ctx.now.add_hours(i64::from(s.ctx.profile.pmp_reporting_deadline_hours));
-        s.follow(FollowUp::QueuePmpReport { rx_number: rx.rx_number.clone(), due });
+        let due = s
+            .ctx
+            .now
+            .add_hours(i64::from(s.ctx.profile.pmp_reporting_deadline_hours));
+        s.follow(FollowUp::QueuePmpReport {
+            rx_number: rx.rx_number.clone(),
+            due,
+        });
     }
 }
 
@@ -117,9 +155,15 @@ pub(crate) fn end_of_day(s: &mut Sink<'_>, r: &EndOfDayRequest) {
         if p.due < s.ctx.now {
             s.warn(
                 RuleId::CsPmpReport01,
-                format!("PMP report for Rx {} was due {} and is still unsent", p.rx_number, p.due),
+                format!(
+                    "PMP report for Rx {} was due {} and is still unsent",
+                    p.rx_number, p.due
+                ),
             );
-            s.follow(FollowUp::EscalatePmpReport { rx_number: p.rx_number.clone(), due: p.due });
+            s.follow(FollowUp::EscalatePmpReport {
+                rx_number: p.rx_number.clone(),
+                due: p.due,
+            });
         }
     }
 }

@@ -29,7 +29,9 @@ use crate::rules::RuleId;
 use crate::time::{Date, DateTime};
 
 /// Severity of a finding; the most severe one decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Go ahead (informational findings are logged).
@@ -90,7 +92,11 @@ pub struct Finding {
 impl Finding {
     /// The outcome after any accepted override (an overridden finding counts as `Warn`).
     pub fn effective(&self) -> Outcome {
-        if self.overridden.is_some() { Outcome::Warn } else { self.outcome }
+        if self.overridden.is_some() {
+            Outcome::Warn
+        } else {
+            self.outcome
+        }
     }
 }
 
@@ -193,7 +199,10 @@ impl Decision {
 
     /// Rule ids raised with the given outcome or worse.
     pub fn rules_at_least(&self, outcome: Outcome) -> impl Iterator<Item = RuleId> + '_ {
-        self.findings.iter().filter(move |f| f.outcome >= outcome).map(|f| f.rule)
+        self.findings
+            .iter()
+            .filter(move |f| f.outcome >= outcome)
+            .map(|f| f.rule)
     }
 
     /// True when the sale/fill may proceed without a pharmacist override.

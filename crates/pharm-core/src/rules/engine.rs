@@ -42,7 +42,10 @@ pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
             if r.prescription.void {
                 s.block(
                     RuleId::RxRefills01,
-                    format!("prescription {} is void and cannot be transferred", r.prescription.rx_number),
+                    format!(
+                        "prescription {} is void and cannot be transferred",
+                        r.prescription.rx_number
+                    ),
                 );
             }
             match r.product.schedule {
@@ -81,7 +84,13 @@ fn fill(s: &mut Sink<'_>, r: &FillRequest) {
     let schedule = strictest(r.prescribed.schedule, r.dispensed.schedule);
     prescriber::validity(s, rx, schedule);
     if rx.void {
-        s.block(RuleId::RxRefills01, format!("prescription {} is void (transferred out or cancelled)", rx.rx_number));
+        s.block(
+            RuleId::RxRefills01,
+            format!(
+                "prescription {} is void (transferred out or cancelled)",
+                rx.rx_number
+            ),
+        );
     }
     match schedule {
         Some(Schedule::C2) => schedule2::fill(s, r),
@@ -124,9 +133,15 @@ fn otc_sale(s: &mut Sink<'_>, r: &OtcSaleRequest) {
         s.block(RuleId::RxQty01, "quantity sold must be at least 1".into());
     }
     match (p.schedule, p.cv_otc_class) {
-        _ if p.rx_only => s.block(RuleId::OtcRx01, format!("{} is a prescription-only drug", p.name)),
+        _ if p.rx_only => s.block(
+            RuleId::OtcRx01,
+            format!("{} is a prescription-only drug", p.name),
+        ),
         (Some(Schedule::C5), Some(class)) => schedule3_5::cv_otc(s, r, class),
-        (Some(sc), _) => s.block(RuleId::OtcRx01, format!("{} products need a prescription", sc.label())),
+        (Some(sc), _) => s.block(
+            RuleId::OtcRx01,
+            format!("{} products need a prescription", sc.label()),
+        ),
         (None, _) => {}
     }
     if let Some(lc) = p.listed_chemical {

@@ -28,10 +28,15 @@ pub(crate) fn expiry(s: &mut Sink<'_>, r: &FillRequest) {
 pub(crate) fn quantity(s: &mut Sink<'_>, r: &FillRequest, schedule: Option<Schedule>) {
     let rx = &r.prescription;
     let cap = matches!(schedule, Some(Schedule::C3 | Schedule::C4)).then_some(C34_MAX_REFILLS);
-    let remaining = rx.authorized_total(cap).saturating_sub(rx.dispensed_total());
+    let remaining = rx
+        .authorized_total(cap)
+        .saturating_sub(rx.dispensed_total());
     let wanted = u64::from(r.quantity);
     if remaining == 0 {
-        s.block(RuleId::RxRefills01, "no refills remaining: request a renewal from the prescriber".into());
+        s.block(
+            RuleId::RxRefills01,
+            "no refills remaining: request a renewal from the prescriber".into(),
+        );
     } else if wanted > remaining {
         s.block(
             RuleId::RxRefills01,
@@ -39,14 +44,19 @@ pub(crate) fn quantity(s: &mut Sink<'_>, r: &FillRequest, schedule: Option<Sched
         );
     }
     let open = rx.open_partial_remainder();
-    let per_fill = if open > 0 { open } else { u64::from(rx.quantity) };
+    let per_fill = if open > 0 {
+        open
+    } else {
+        u64::from(rx.quantity)
+    };
     if wanted > per_fill {
         // "May fill up to N days": both the days supply and the quantity scale to N days.
         let converted = schedule.is_none()
             && s.ctx.profile.allow_90_day_conversion
             && rx.days_supply > 0
             && rx.may_fill_up_to_days.is_some_and(|d| {
-                r.days_supply <= d && wanted <= u64::from(rx.quantity) * u64::from(d) / u64::from(rx.days_supply)
+                r.days_supply <= d
+                    && wanted <= u64::from(rx.quantity) * u64::from(d) / u64::from(rx.days_supply)
             });
         if !converted {
             s.block(
@@ -80,13 +90,19 @@ pub(crate) fn supply(s: &mut Sink<'_>, r: &FillRequest, controlled: bool) {
                 started.date()
             );
             if online_claim {
-                s.require_override(RuleId::RxRts01, format!("{msg} (payer reject 79: override with a submission clarification code)"));
+                s.require_override(
+                    RuleId::RxRts01,
+                    format!(
+                        "{msg} (payer reject 79: override with a submission clarification code)"
+                    ),
+                );
             } else {
                 s.warn(RuleId::RxRts01, msg);
             }
         }
     }
-    s.decision_mut().next_refill_date = Some(today.add_days(rts_offset_days(r.days_supply, percent)));
+    s.decision_mut().next_refill_date =
+        Some(today.add_days(rts_offset_days(r.days_supply, percent)));
 
     if let Some(max_daily) = rx.max_daily_units.filter(|m| *m > 0) {
         let expected = r.quantity / max_daily;
@@ -102,7 +118,9 @@ pub(crate) fn supply(s: &mut Sink<'_>, r: &FillRequest, controlled: bool) {
         }
     }
     let max = match &r.payment {
-        Payment::Insurance { max_days_supply, .. } => *max_days_supply,
+        Payment::Insurance {
+            max_days_supply, ..
+        } => *max_days_supply,
         Payment::Cash => policy.cash_max_days_supply,
     };
     if r.days_supply > max {
@@ -114,10 +132,15 @@ pub(crate) fn supply(s: &mut Sink<'_>, r: &FillRequest, controlled: bool) {
         }
     }
     if claim && s.offline() {
-        s.follow(FollowUp::QueueInsuranceClaim { rx_number: rx.rx_number.clone() });
+        s.follow(FollowUp::QueueInsuranceClaim {
+            rx_number: rx.rx_number.clone(),
+        });
     }
     if r.quantity == 0 {
-        s.block(RuleId::RxQty01, "quantity to dispense must be at least 1".into());
+        s.block(
+            RuleId::RxQty01,
+            "quantity to dispense must be at least 1".into(),
+        );
     }
 }
 
@@ -129,7 +152,11 @@ pub(crate) fn dur(s: &mut Sink<'_>, r: &FillRequest) {
             DurSeverity::Moderate => Outcome::Warn,
             DurSeverity::Minor => Outcome::Allow,
         };
-        s.add(RuleId::RxDur01, outcome, format!("DUR {}: {}", a.reason, a.message));
+        s.add(
+            RuleId::RxDur01,
+            outcome,
+            format!("DUR {}: {}", a.reason, a.message),
+        );
     }
 }
 
@@ -149,7 +176,10 @@ pub(crate) fn substitution(s: &mut Sink<'_>, r: &FillRequest) {
     if r.prescribed.ndc.product_ndc() != written {
         s.block(
             RuleId::RxSubst01,
-            format!("product record {} does not match the prescription's NDC {}", r.prescribed.ndc, rx.prescribed_ndc),
+            format!(
+                "product record {} does not match the prescription's NDC {}",
+                r.prescribed.ndc, rx.prescribed_ndc
+            ),
         );
     }
     if r.prescribed.schedule != r.dispensed.schedule {
@@ -186,22 +216,35 @@ pub(crate) fn substitution(s: &mut Sink<'_>, r: &FillRequest) {
     let profile = &s.ctx.profile;
     let mut why = Vec::new();
     if r.prescribed.nti && profile.nti_substitution_forbidden {
-        why.push(format!("{} forbids substituting narrow-therapeutic-index drugs", profile.state));
+        why.push(format!(
+            "{} forbids substituting narrow-therapeutic-index drugs",
+            profile.state
+        ));
     }
     let code = product_code(&r.prescribed);
     if profile.no_substitution_products.contains(&code) {
-        why.push(format!("{code} is on the {} negative formulary", profile.state));
+        why.push(format!(
+            "{code} is on the {} negative formulary",
+            profile.state
+        ));
     }
     if r.prescribed.non_interchangeable_biologic || r.dispensed.non_interchangeable_biologic {
         why.push("biological product without an interchangeability designation".into());
     }
     if !why.is_empty() {
-        s.block(RuleId::RxSubst01, format!("substitution not permitted: {}", why.join("; ")));
+        s.block(
+            RuleId::RxSubst01,
+            format!("substitution not permitted: {}", why.join("; ")),
+        );
     }
 }
 
 /// Beyond-use date: min(lot expiry, today + state default, today + product BUD).
-pub(crate) fn beyond_use_date(s: &Sink<'_>, product: &Product, earliest_lot_expiry: Option<Date>) -> Date {
+pub(crate) fn beyond_use_date(
+    s: &Sink<'_>,
+    product: &Product,
+    earliest_lot_expiry: Option<Date>,
+) -> Date {
     let today = s.ctx.today();
     let mut bud = today.add_days(i64::from(s.ctx.profile.default_bud_days));
     if let Some(days) = product.bud_days {

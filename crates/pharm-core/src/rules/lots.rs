@@ -24,7 +24,10 @@ pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
         if !p.lots.is_empty() && p.quantity > 0 {
             s.block(
                 RuleId::LotQty01,
-                format!("{} is lot-tracked: scan or allocate the lot(s) being dispensed", p.product.ndc),
+                format!(
+                    "{} is lot-tracked: scan or allocate the lot(s) being dispensed",
+                    p.product.ndc
+                ),
             );
         }
         return None;
@@ -34,7 +37,10 @@ pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
     if picked != u64::from(p.quantity) {
         s.block(
             RuleId::LotQty01,
-            format!("lots picked hold {picked} units but {} are being dispensed", p.quantity),
+            format!(
+                "lots picked hold {picked} units but {} are being dispensed",
+                p.quantity
+            ),
         );
     }
     if p.prescription && p.picks.len() > 1 && !s.ctx.policy.allow_multi_lot_rx {
@@ -53,13 +59,23 @@ pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
     for (n, pick) in p.picks.iter().enumerate() {
         let lot = pick.lot_number.trim();
         if p.picks[..n].iter().any(|q| q.lot_number.trim() == lot) {
-            s.block(RuleId::LotQty01, format!("lot {lot} picked more than once: pick each lot once with its total"));
-            continue;
-        }
-        if let Some(other) = p.lots.iter().find(|l| l.lot_number.trim() == lot && l.ndc != p.product.ndc) {
             s.block(
                 RuleId::LotQty01,
-                format!("lot {lot} is recorded under NDC {}, not the dispensed {}", other.ndc, p.product.ndc),
+                format!("lot {lot} picked more than once: pick each lot once with its total"),
+            );
+            continue;
+        }
+        if let Some(other) = p
+            .lots
+            .iter()
+            .find(|l| l.lot_number.trim() == lot && l.ndc != p.product.ndc)
+        {
+            s.block(
+                RuleId::LotQty01,
+                format!(
+                    "lot {lot} is recorded under NDC {}, not the dispensed {}",
+                    other.ndc, p.product.ndc
+                ),
             );
             continue;
         }
@@ -99,7 +115,12 @@ pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
                 AllocationWarning::SmallerEarlierLotPassedOver { .. } => {}
             }
         }
-        if let Some(e) = p.lots.iter().find(|l| l.lot_number.trim() == lot).map(|l| l.expiry.resolved()) {
+        if let Some(e) = p
+            .lots
+            .iter()
+            .find(|l| l.lot_number.trim() == lot)
+            .map(|l| l.expiry.resolved())
+        {
             earliest = Some(earliest.map_or(e, |x| x.min(e)));
         }
     }
@@ -124,26 +145,44 @@ fn recall_feed(s: &mut Sink<'_>) {
         Some(at) if !s.ctx.now.more_than_hours_after(at, max) => {}
         Some(at) => s.warn(
             RuleId::LotStatus01,
-            format!("recall feed last refreshed {at} (over {max} h ago): lot status may be out of date"),
+            format!(
+                "recall feed last refreshed {at} (over {max} h ago): lot status may be out of date"
+            ),
         ),
-        None => s.warn(RuleId::LotStatus01, "recall feed never loaded: lot status may be out of date".into()),
+        None => s.warn(
+            RuleId::LotStatus01,
+            "recall feed never loaded: lot status may be out of date".into(),
+        ),
     }
 }
 
 /// LOT-DSCSA-01.
 pub(crate) fn dscsa(s: &mut Sink<'_>, check: Option<&DscsaCheck>, picks: &[LotPick]) {
-    let lot_number = picks.first().map(|p| p.lot_number.clone()).unwrap_or_default();
+    let lot_number = picks
+        .first()
+        .map(|p| p.lot_number.clone())
+        .unwrap_or_default();
     let (message, reason) = match check {
         None | Some(DscsaCheck::Verified) => return,
-        Some(DscsaCheck::Mismatch { detail }) => (format!("product identifier does not match a transaction record: {detail}"), "DSCSA mismatch"),
-        Some(DscsaCheck::Suspect { detail }) => (format!("product flagged suspect: {detail}"), "DSCSA suspect product"),
+        Some(DscsaCheck::Mismatch { detail }) => (
+            format!("product identifier does not match a transaction record: {detail}"),
+            "DSCSA mismatch",
+        ),
+        Some(DscsaCheck::Suspect { detail }) => (
+            format!("product flagged suspect: {detail}"),
+            "DSCSA suspect product",
+        ),
         Some(DscsaCheck::Unavailable) => (
-            "DSCSA verification unavailable: hold the unit in quarantine until verified".to_string(),
+            "DSCSA verification unavailable: hold the unit in quarantine until verified"
+                .to_string(),
             "DSCSA verification pending",
         ),
     };
     s.block(RuleId::LotDscsa01, message);
-    s.follow(FollowUp::QuarantineUnit { lot_number, reason: reason.into() });
+    s.follow(FollowUp::QuarantineUnit {
+        lot_number,
+        reason: reason.into(),
+    });
 }
 
 fn move_text(kind: StockMoveKind) -> &'static str {
@@ -163,22 +202,43 @@ pub(crate) fn stock_move(s: &mut Sink<'_>, r: &StockMoveRequest) {
     let transfer = r.kind == StockMoveKind::TransferOut;
     if lot.is_expired_on(today) {
         if transfer {
-            s.block(RuleId::LotExp01, format!("lot {} expired {}: it may be destroyed or returned, not transferred", lot.lot_number, lot.expiry));
+            s.block(
+                RuleId::LotExp01,
+                format!(
+                    "lot {} expired {}: it may be destroyed or returned, not transferred",
+                    lot.lot_number, lot.expiry
+                ),
+            );
         } else {
             s.add(
                 RuleId::LotExp01,
                 crate::rules::Outcome::Allow,
-                format!("lot {} expired {}: allowed for {}", lot.lot_number, lot.expiry, move_text(r.kind)),
+                format!(
+                    "lot {} expired {}: allowed for {}",
+                    lot.lot_number,
+                    lot.expiry,
+                    move_text(r.kind)
+                ),
             );
         }
     }
     if transfer && lot.status != LotStatus::Active {
-        s.block(RuleId::LotStatus01, format!("lot {} is {}: it may not be transferred to another store", lot.lot_number, status_text(lot.status)));
+        s.block(
+            RuleId::LotStatus01,
+            format!(
+                "lot {} is {}: it may not be transferred to another store",
+                lot.lot_number,
+                status_text(lot.status)
+            ),
+        );
     }
     if i64::from(r.quantity) > lot.on_hand {
         s.block(
             RuleId::InvNeg01,
-            format!("lot {} has {} on hand; moving {} would make stock negative", lot.lot_number, lot.on_hand, r.quantity),
+            format!(
+                "lot {} has {} on hand; moving {} would make stock negative",
+                lot.lot_number, lot.on_hand, r.quantity
+            ),
         );
     }
 }

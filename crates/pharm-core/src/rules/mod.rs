@@ -26,8 +26,8 @@ pub use decision::{Decision, DurPps, Finding, FollowUp, Outcome, Override};
 pub use engine::evaluate;
 pub use profile::{OfflinePolicy, PseLimits, StateProfile};
 pub use request::{
-    DscsaCheck, DurAlert, DurSeverity, EndOfDayRequest, FillRequest, HandOffRequest,
-    IntakeRequest, LogbookEntry, LotPick, NplexResult, OtcSaleRequest, Payment, PendingPmpReport,
-    Request, StockMoveKind, StockMoveRequest, TransferRequest,
+    DscsaCheck, DurAlert, DurSeverity, EndOfDayRequest, FillRequest, HandOffRequest, IntakeRequest,
+    LogbookEntry, LotPick, NplexResult, OtcSaleRequest, Payment, PendingPmpReport, Request,
+    StockMoveKind, StockMoveRequest, TransferRequest,
 };
 pub use rule_id::{RuleId, UnknownRuleId};

@@ -14,7 +14,10 @@ pub(crate) fn validity(s: &mut Sink<'_>, rx: &Prescription, schedule: Option<Sch
     if rx.issue_date > today {
         s.block(
             RuleId::RxPostdated01,
-            format!("prescription is dated {} but today is {today}; post-dating is prohibited", rx.issue_date),
+            format!(
+                "prescription is dated {} but today is {today}; post-dating is prohibited",
+                rx.issue_date
+            ),
         );
     }
     if let Some(text) = rx.prescriber.dea.as_deref() {
@@ -52,32 +55,51 @@ fn required_fields(s: &mut Sink<'_>, rx: &Prescription) {
     if blank(&rx.prescriber.first_name) || blank(&rx.prescriber.last_name) {
         missing.push("prescriber name");
     }
-    if !rx.prescriber.address.as_ref().is_some_and(|a| a.is_complete()) {
+    if !rx
+        .prescriber
+        .address
+        .as_ref()
+        .is_some_and(|a| a.is_complete())
+    {
         missing.push("prescriber address");
     }
     if rx.prescriber.dea.as_deref().is_none_or(blank) {
         missing.push("prescriber DEA number");
     }
-    let needs_signature = matches!(rx.origin, RxOrigin::Written | RxOrigin::Electronic | RxOrigin::Fax);
+    let needs_signature = matches!(
+        rx.origin,
+        RxOrigin::Written | RxOrigin::Electronic | RxOrigin::Fax
+    );
     if needs_signature && !rx.signed {
         missing.push("prescriber signature");
     }
     if !missing.is_empty() {
         s.block(
             RuleId::RxFields01,
-            format!("controlled-substance prescription {} is missing: {}", rx.rx_number, missing.join(", ")),
+            format!(
+                "controlled-substance prescription {} is missing: {}",
+                rx.rx_number,
+                missing.join(", ")
+            ),
         );
     }
 }
 
 fn dea_number(s: &mut Sink<'_>, text: &str, last_name: &str, controlled: bool) {
-    let severity = if controlled { Outcome::Block } else { Outcome::Warn };
+    let severity = if controlled {
+        Outcome::Block
+    } else {
+        Outcome::Warn
+    };
     match text.parse::<DeaNumber>() {
         Ok(dea) => {
             if !dea.has_known_registrant_letter() {
                 s.warn(
                     RuleId::DeaFmt01,
-                    format!("DEA number {dea} starts with '{}', not a registrant type letter in use", dea.registrant_type()),
+                    format!(
+                        "DEA number {dea} starts with '{}', not a registrant type letter in use",
+                        dea.registrant_type()
+                    ),
                 );
             }
             if !dea.matches_last_name(last_name) {
@@ -97,23 +119,37 @@ fn dea_number(s: &mut Sink<'_>, text: &str, last_name: &str, controlled: bool) {
 
 fn registration(s: &mut Sink<'_>, rx: &Prescription, schedule: Schedule) {
     let today = s.ctx.today();
-    let stale_outcome = if schedule == Schedule::C2 { Outcome::RequireOverride } else { Outcome::Warn };
+    let stale_outcome = if schedule == Schedule::C2 {
+        Outcome::RequireOverride
+    } else {
+        Outcome::Warn
+    };
     let Some(reg) = rx.prescriber.registration.as_ref() else {
         s.add(
             RuleId::DeaReg01,
             stale_outcome,
-            "prescriber's DEA registration has not been verified (no cached registrant record)".into(),
+            "prescriber's DEA registration has not been verified (no cached registrant record)"
+                .into(),
         );
         return;
     };
     if !reg.active {
-        s.block(RuleId::DeaReg01, "prescriber's DEA registration is not active".into());
+        s.block(
+            RuleId::DeaReg01,
+            "prescriber's DEA registration is not active".into(),
+        );
     } else if reg.expires < today {
-        s.block(RuleId::DeaReg01, format!("prescriber's DEA registration expired on {}", reg.expires));
+        s.block(
+            RuleId::DeaReg01,
+            format!("prescriber's DEA registration expired on {}", reg.expires),
+        );
     } else if !reg.schedules.contains(&schedule) {
         s.block(
             RuleId::DeaReg01,
-            format!("prescriber's DEA registration does not cover schedule {}", schedule.label()),
+            format!(
+                "prescriber's DEA registration does not cover schedule {}",
+                schedule.label()
+            ),
         );
     }
     let max = i64::from(s.ctx.policy.dea_cache_max_age_hours);

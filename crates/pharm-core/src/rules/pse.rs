@@ -26,13 +26,24 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
     let limits = &s.ctx.profile.pse;
     let state = &s.ctx.profile.state;
     if limits.rx_only {
-        s.block(RuleId::PseState01, format!("{state} makes {} products prescription-only", kind_name(lc.kind)));
+        s.block(
+            RuleId::PseState01,
+            format!(
+                "{state} makes {} products prescription-only",
+                kind_name(lc.kind)
+            ),
+        );
     }
     let purchaser = r.purchaser.as_ref();
     if purchaser.and_then(|p| p.photo_id.as_ref()).is_none() {
-        s.block(RuleId::PseId01, "an acceptable photo ID must be captured".into());
+        s.block(
+            RuleId::PseId01,
+            "an acceptable photo ID must be captured".into(),
+        );
     }
-    let package_salt = lc.salt_ug_per_unit.saturating_mul(u64::from(r.product.package.size));
+    let package_salt = lc
+        .salt_ug_per_unit
+        .saturating_mul(u64::from(r.product.package.size));
     let exempt = r.quantity <= r.product.package.size && package_salt <= LOGBOOK_EXEMPT_SALT_UG;
     if !exempt && !r.logbook.as_ref().is_some_and(|l| l.is_complete()) {
         s.block(
@@ -48,7 +59,9 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
     let year_start = today.add_days(-YEAR_DAYS + 1);
     let (mut day, mut window, mut year) = (this_ug, this_ug, this_ug);
     for h in &r.purchaser_history {
-        let Some((kind, ug)) = h.chemical else { continue };
+        let Some((kind, ug)) = h.chemical else {
+            continue;
+        };
         if kind != lc.kind || h.at > now {
             continue;
         }
@@ -67,7 +80,11 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
     if day > limits.daily_ug {
         s.block(
             RuleId::PseDay01,
-            format!("{} of base today including this sale exceeds the {} daily limit", grams(day), grams(limits.daily_ug)),
+            format!(
+                "{} of base today including this sale exceeds the {} daily limit",
+                grams(day),
+                grams(limits.daily_ug)
+            ),
         );
     }
     let days = limits.rolling_days;
@@ -75,13 +92,21 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
         if window > limits.mail_order_rolling_ug {
             s.block(
                 RuleId::PseMail01,
-                format!("{} in {days} days exceeds the {} mail-order limit", grams(window), grams(limits.mail_order_rolling_ug)),
+                format!(
+                    "{} in {days} days exceeds the {} mail-order limit",
+                    grams(window),
+                    grams(limits.mail_order_rolling_ug)
+                ),
             );
         }
     } else if window > limits.rolling_ug {
         s.block(
             RuleId::Pse30d01,
-            format!("{} in {days} days exceeds the {} limit", grams(window), grams(limits.rolling_ug)),
+            format!(
+                "{} in {days} days exceeds the {} limit",
+                grams(window),
+                grams(limits.rolling_ug)
+            ),
         );
     }
     if let Some(annual) = limits.annual_ug
@@ -89,13 +114,19 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
     {
         s.block(
             RuleId::PseState01,
-            format!("{} in 365 days exceeds the {state} annual limit of {}", grams(year), grams(annual)),
+            format!(
+                "{} in 365 days exceeds the {state} annual limit of {}",
+                grams(year),
+                grams(annual)
+            ),
         );
     }
     match r.nplex {
         NplexResult::StopSale => s.block(RuleId::PseState01, "NPLEx returned a stop-sale".into()),
         NplexResult::Unreachable => cross_store_unknown(s, r),
-        NplexResult::NotRequired | NplexResult::Approved if s.offline() => cross_store_unknown(s, r),
+        NplexResult::NotRequired | NplexResult::Approved if s.offline() => {
+            cross_store_unknown(s, r)
+        }
         NplexResult::NotRequired | NplexResult::Approved => {}
     }
 }
@@ -111,8 +142,14 @@ fn cross_store_unknown(s: &mut Sink<'_>, r: &OtcSaleRequest) {
         outcome,
         "cross-store purchase history unavailable: limits checked on local history only".into(),
     );
-    let purchaser = r.purchaser.as_ref().map(|p| p.key.clone()).unwrap_or_default();
-    s.follow(FollowUp::NplexUpload { purchaser: purchaser.clone() });
+    let purchaser = r
+        .purchaser
+        .as_ref()
+        .map(|p| p.key.clone())
+        .unwrap_or_default();
+    s.follow(FollowUp::NplexUpload {
+        purchaser: purchaser.clone(),
+    });
     s.follow(FollowUp::Reconciliation {
         reference: purchaser,
         reason: "listed-chemical sale without cross-store check: verify limits on upload".into(),

@@ -23,7 +23,10 @@ pub(crate) fn fill(s: &mut Sink<'_>, r: &FillRequest) {
     if owed > 0 && dispensed >= owed {
         s.block(
             RuleId::Cs2Refill01,
-            format!("{} units of {} already dispensed; a Schedule II prescription cannot be refilled", dispensed, owed),
+            format!(
+                "{} units of {} already dispensed; a Schedule II prescription cannot be refilled",
+                dispensed, owed
+            ),
         );
     }
     if let Some(earliest) = rx.earliest_fill_date
@@ -110,7 +113,10 @@ fn partial(s: &mut Sink<'_>, r: &FillRequest, continuing: bool, leaves_remainder
             if !s.ctx.profile.partial_cii_allowed {
                 s.block(
                     RuleId::Cs2PartialReq01,
-                    format!("{} law does not allow requested Schedule II partial fills", s.ctx.profile.state),
+                    format!(
+                        "{} law does not allow requested Schedule II partial fills",
+                        s.ctx.profile.state
+                    ),
                 );
             }
             if pathway == PartialPathway::PrescriberRequest && !continuing {
@@ -166,7 +172,9 @@ fn partial(s: &mut Sink<'_>, r: &FillRequest, continuing: bool, leaves_remainder
 
 /// Pathway (a): the remainder within 72 hours of the first partial fill.
 fn supply_window(s: &mut Sink<'_>, rx: &Prescription) {
-    let Some(first) = rx.fills.first() else { return };
+    let Some(first) = rx.fills.first() else {
+        return;
+    };
     let deadline = first.at.add_hours(SEVENTY_TWO_HOURS);
     if s.ctx.now > deadline {
         s.block(
@@ -257,7 +265,11 @@ pub(crate) fn transfer(s: &mut Sink<'_>, rx: &Prescription) {
     if !why.is_empty() {
         s.block(
             RuleId::Cs2Xfer01,
-            format!("Schedule II prescription {} cannot be transferred: {}", rx.rx_number, why.join("; ")),
+            format!(
+                "Schedule II prescription {} cannot be transferred: {}",
+                rx.rx_number,
+                why.join("; ")
+            ),
         );
     }
 }

@@ -16,7 +16,11 @@ pub(crate) fn fill(s: &mut Sink<'_>, r: &FillRequest, schedule: Schedule) {
     let fill_number = rx.next_fill_number();
     let continuing = rx.open_partial_remainder() > 0;
     let leaves_remainder = r.quantity > 0 && {
-        let owed = if continuing { rx.open_partial_remainder() } else { u64::from(rx.quantity) };
+        let owed = if continuing {
+            rx.open_partial_remainder()
+        } else {
+            u64::from(rx.quantity)
+        };
         u64::from(r.quantity) < owed
     };
 
@@ -38,7 +42,9 @@ pub(crate) fn fill(s: &mut Sink<'_>, r: &FillRequest, schedule: Schedule) {
         }
         Schedule::C5 => {
             let profile = &s.ctx.profile;
-            let allowed = profile.c5_max_refills.map_or(rx.refills_authorized, |m| m.min(rx.refills_authorized));
+            let allowed = profile
+                .c5_max_refills
+                .map_or(rx.refills_authorized, |m| m.min(rx.refills_authorized));
             if fill_number > u64::from(allowed) {
                 s.block(
                     RuleId::Cs5Refill01,
@@ -65,7 +71,9 @@ pub(crate) fn fill(s: &mut Sink<'_>, r: &FillRequest, schedule: Schedule) {
         if after > total {
             s.block(
                 RuleId::Cs345Partial01,
-                format!("partial fills would total {after} units, more than the {total} prescribed"),
+                format!(
+                    "partial fills would total {after} units, more than the {total} prescribed"
+                ),
             );
         }
         if schedule == Schedule::C5 && today > six_months {
@@ -99,31 +107,55 @@ const CV_OTC_WINDOW_HOURS: i64 = 48;
 pub(crate) fn cv_otc(s: &mut Sink<'_>, r: &OtcSaleRequest, class: CvOtcClass) {
     let profile = &s.ctx.profile;
     if !profile.cv_otc_allowed {
-        s.block(RuleId::Cs5Otc01, format!("{} does not allow Schedule V sales without a prescription", profile.state));
+        s.block(
+            RuleId::Cs5Otc01,
+            format!(
+                "{} does not allow Schedule V sales without a prescription",
+                profile.state
+            ),
+        );
     }
     if !r.seller_is_pharmacist {
-        s.block(RuleId::Cs5Otc01, "a Schedule V sale without a prescription must be made by a pharmacist".into());
+        s.block(
+            RuleId::Cs5Otc01,
+            "a Schedule V sale without a prescription must be made by a pharmacist".into(),
+        );
     }
     let Some(p) = r.purchaser.as_ref() else {
-        s.block(RuleId::Cs5Otc01, "purchaser details are required for a Schedule V sale".into());
+        s.block(
+            RuleId::Cs5Otc01,
+            "purchaser details are required for a Schedule V sale".into(),
+        );
         return;
     };
     let today = s.ctx.today();
     match p.birth_date {
         Some(b) if b.add_months(18 * 12) <= today => {}
         Some(b) => s.block(RuleId::Cs5Otc01, format!("purchaser born {b} is under 18")),
-        None => s.block(RuleId::Cs5Otc01, "purchaser age (18 or older) not verified".into()),
+        None => s.block(
+            RuleId::Cs5Otc01,
+            "purchaser age (18 or older) not verified".into(),
+        ),
     }
     if p.photo_id.is_none() && !p.known_to_pharmacist {
-        s.block(RuleId::Cs5Otc01, "identification required for a purchaser not known to the pharmacist".into());
+        s.block(
+            RuleId::Cs5Otc01,
+            "identification required for a purchaser not known to the pharmacist".into(),
+        );
     }
     if !r.logbook.as_ref().is_some_and(|l| l.is_complete()) {
-        s.block(RuleId::Cs5Otc01, "the bound record book entry is incomplete".into());
+        s.block(
+            RuleId::Cs5Otc01,
+            "the bound record book entry is incomplete".into(),
+        );
     }
     let opium = class == CvOtcClass::OpiumContaining;
     let (limit_units, limit_ml) = if opium { (48u64, 240u64) } else { (24, 120) };
     let since = s.ctx.now.add_hours(-CV_OTC_WINDOW_HOURS);
-    let recent = r.purchaser_history.iter().filter(|h| h.at > since && h.at <= s.ctx.now && h.cv_opium == opium);
+    let recent = r
+        .purchaser_history
+        .iter()
+        .filter(|h| h.at > since && h.at <= s.ctx.now && h.cv_opium == opium);
     let (mut units, mut ml) = (0u64, 0u64);
     for h in recent {
         units += u64::from(h.cv_units);
@@ -136,7 +168,9 @@ pub(crate) fn cv_otc(s: &mut Sink<'_>, r: &OtcSaleRequest, class: CvOtcClass) {
     if total > limit {
         s.block(
             RuleId::Cs5Otc01,
-            format!("{total} {unit} to this purchaser within 48 hours exceeds the {limit} {unit} limit"),
+            format!(
+                "{total} {unit} to this purchaser within 48 hours exceeds the {limit} {unit} limit"
+            ),
         );
     } else if s.offline() {
         s.require_override(

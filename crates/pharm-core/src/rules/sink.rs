@@ -73,7 +73,9 @@ impl<'c> Sink<'c> {
                         && !o.pharmacist.trim().is_empty()
                         && (f.rule != RuleId::RxDur01
                             || o.dur.as_ref().is_some_and(|d| {
-                                [&d.reason, &d.service, &d.result].iter().all(|c| !c.trim().is_empty())
+                                [&d.reason, &d.service, &d.result]
+                                    .iter()
+                                    .all(|c| !c.trim().is_empty())
                             }))
                 });
                 f.overridden = accepted.cloned();

@@ -28,7 +28,10 @@ fn product(ndc: &str, name: &str, strength: &str) -> Product {
         multi_source: true,
         classes: vec![],
         state_reportable: false,
-        package: Package { size: 90, unit: DosageUnit::Each },
+        package: Package {
+            size: 90,
+            unit: DosageUnit::Each,
+        },
         removal_lead_days: 0,
         bud_days: None,
         unit_price: None,
@@ -42,7 +45,10 @@ pub fn atorvastatin() -> Product {
 
 /// Lipitor 20 mg, multi-source brand.
 pub fn lipitor() -> Product {
-    Product { brand: true, ..product("0071-0155-23", "Lipitor", "20 mg") }
+    Product {
+        brand: true,
+        ..product("0071-0155-23", "Lipitor", "20 mg")
+    }
 }
 
 /// Oxycodone 5 mg, CII opioid.
@@ -88,8 +94,15 @@ pub fn codeine_syrup() -> Product {
         schedule: Some(Schedule::C5),
         cv_otc_class: Some(CvOtcClass::Other),
         dosage_form: "syrup".into(),
-        package: Package { size: 118, unit: DosageUnit::Milliliter },
-        ..product("0603-1339-54", "Guaifenesin and codeine", "100 mg/10 mg per 5 mL")
+        package: Package {
+            size: 118,
+            unit: DosageUnit::Milliliter,
+        },
+        ..product(
+            "0603-1339-54",
+            "Guaifenesin and codeine",
+            "100 mg/10 mg per 5 mL",
+        )
     }
 }
 
@@ -103,18 +116,29 @@ pub fn pse30() -> Product {
             base_ug_per_unit: 24_577,
             salt_ug_per_unit: 30_000,
         }),
-        package: Package { size: 24, unit: DosageUnit::Each },
+        package: Package {
+            size: 24,
+            unit: DosageUnit::Each,
+        },
         ..product("0280-0470-24", "Pseudoephedrine HCl", "30 mg")
     }
 }
 
 /// Ibuprofen 200 mg OTC.
 pub fn ibuprofen() -> Product {
-    Product { rx_only: false, ..product("0573-0164-40", "Ibuprofen", "200 mg") }
+    Product {
+        rx_only: false,
+        ..product("0573-0164-40", "Ibuprofen", "200 mg")
+    }
 }
 
 pub fn address() -> Address {
-    Address { line1: "1 Main St".into(), city: "Austin".into(), state: "TX".into(), zip: "78701".into() }
+    Address {
+        line1: "1 Main St".into(),
+        city: "Austin".into(),
+        state: "TX".into(),
+        zip: "78701".into(),
+    }
 }
 
 pub fn prescriber() -> Prescriber {
@@ -177,7 +201,13 @@ pub fn rx(p: &Product, refills: u32) -> Prescription {
 }
 
 pub fn fill_record(when: &str, quantity: u32, p: &Product) -> Fill {
-    Fill { at: at(when), quantity, days_supply: quantity, ndc: p.ndc, partial: None }
+    Fill {
+        at: at(when),
+        quantity,
+        days_supply: quantity,
+        ndc: p.ndc,
+        partial: None,
+    }
 }
 
 /// Fill `quantity` units of `rx`'s product for `quantity` days, no lots.
@@ -229,14 +259,22 @@ pub fn eval_fill(r: &FillRequest, c: &Context) -> Decision {
 
 /// The outcome of `rule` in `d` (the most severe if raised more than once).
 pub fn outcome_of(d: &Decision, rule: &str) -> Option<Outcome> {
-    d.findings.iter().filter(|f| f.rule.as_str() == rule).map(|f| f.outcome).max()
+    d.findings
+        .iter()
+        .filter(|f| f.rule.as_str() == rule)
+        .map(|f| f.outcome)
+        .max()
 }
 
 /// Asserts `rule` has `expected` outcome in `d` (None = not raised), naming the case.
 #[track_caller]
 pub fn expect(case: &str, d: &Decision, rule: &str, expected: Option<Outcome>) {
     let got = outcome_of(d, rule);
-    assert_eq!(got, expected, "case {case:?}: {rule} expected {expected:?}, got {got:?}; findings: {:#?}", d.findings);
+    assert_eq!(
+        got, expected,
+        "case {case:?}: {rule} expected {expected:?}, got {got:?}; findings: {:#?}",
+        d.findings
+    );
 }
 
 pub use Outcome::{Allow, Block, RequireOverride, Warn};

@@ -34,7 +34,10 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
     let mut too_soon = rx(&a, 5);
     too_soon.fills = vec![fill_record("2026-03-01T10:00:00", 30, &a)];
     let mut partial = rx(&oxy, 0);
-    partial.fills = vec![Fill { partial: Some(PartialPathway::UnableToSupply), ..fill_record("2026-03-08T10:00:00", 10, &oxy) }];
+    partial.fills = vec![Fill {
+        partial: Some(PartialPathway::UnableToSupply),
+        ..fill_record("2026-03-08T10:00:00", 10, &oxy)
+    }];
     let mut late_partial = partial.clone();
     late_partial.fills[0].at = at("2026-03-07T09:59:59");
     let mut cii_refill = rx(&oxy, 0);
@@ -44,23 +47,49 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
     let mut daw1_req = fill(daw1, &lipitor(), 30);
     daw1_req.dispensed = a.clone();
     let mut lots_req = fill(refill.clone(), &a, 30);
-    lots_req.lots = vec![lot(&a, "EXP1", "2026-03-09", 50), lot(&a, "GOOD", "2027-01-31", 50)];
-    lots_req.picks = vec![LotPick { lot_number: "EXP1".into(), quantity: 30 }];
+    lots_req.lots = vec![
+        lot(&a, "EXP1", "2026-03-09", 50),
+        lot(&a, "GOOD", "2027-01-31", 50),
+    ];
+    lots_req.picks = vec![LotPick {
+        lot_number: "EXP1".into(),
+        quantity: 30,
+    }];
     let mut fefo_req = fill(refill.clone(), &a, 30);
-    fefo_req.lots = vec![lot(&a, "LATE", "2027-06-30", 50), lot(&a, "EARLY", "2026-12-31", 50)];
-    fefo_req.picks = vec![LotPick { lot_number: "LATE".into(), quantity: 30 }];
+    fefo_req.lots = vec![
+        lot(&a, "LATE", "2027-06-30", 50),
+        lot(&a, "EARLY", "2026-12-31", 50),
+    ];
+    fefo_req.picks = vec![LotPick {
+        lot_number: "LATE".into(),
+        quantity: 30,
+    }];
     let mut claim = fill(too_soon.clone(), &a, 30);
-    claim.payment = Payment::Insurance { payer: "BIN-610014".into(), rts_percent: 80, max_days_supply: 34 };
+    claim.payment = Payment::Insurance {
+        payer: "BIN-610014".into(),
+        rts_percent: 80,
+        max_days_supply: 34,
+    };
     let mut tx_pmp = fill(rx(&oxy, 0), &oxy, 30);
-    tx_pmp.pmp = PmpStatus::Unavailable { reason: "timeout".into() };
+    tx_pmp.pmp = PmpStatus::Unavailable {
+        reason: "timeout".into(),
+    };
     let mut dur = fill(refill.clone(), &a, 30);
-    dur.dur_alerts = vec![DurAlert { reason: "DD".into(), severity: DurSeverity::Major, message: "simvastatin duplicate".into() }];
+    dur.dur_alerts = vec![DurAlert {
+        reason: "DD".into(),
+        severity: DurSeverity::Major,
+        message: "simvastatin duplicate".into(),
+    }];
     dur.overrides = vec![Override {
         rule: RuleId::RxDur01,
         reason_code: "DD".into(),
         pharmacist: "RPH-7".into(),
         note: "prescriber consulted".into(),
-        dur: Some(DurPps { reason: "DD".into(), service: "M0".into(), result: "1G".into() }),
+        dur: Some(DurPps {
+            reason: "DD".into(),
+            service: "M0".into(),
+            result: "1G".into(),
+        }),
     }];
     let pse = OtcSaleRequest {
         product: pse30(),
@@ -72,7 +101,11 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
             name: "Dee Lee".into(),
             address: Some(address()),
             birth_date: Some(date("1985-02-02")),
-            photo_id: Some(PhotoId { kind: "drivers_license".into(), issuer: "TX".into(), number: "42".into() }),
+            photo_id: Some(PhotoId {
+                kind: "drivers_license".into(),
+                issuer: "TX".into(),
+                number: "42".into(),
+            }),
             known_to_pharmacist: false,
         }),
         purchaser_history: vec![PurchaseRecord {
@@ -100,29 +133,82 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
     let mut handed = rx(&oxy, 0);
     handed.fills = vec![fill_record("2026-03-10T09:00:00", 30, &oxy)];
     vec![
-        ("non-controlled refill allowed", Request::Fill(fill(refill.clone(), &a, 30)), ctx(now)),
-        ("cash refill too soon warns", Request::Fill(fill(too_soon, &a, 30)), ctx(now)),
-        ("claim refill too soon needs override", Request::Fill(claim.clone()), ctx(now)),
-        ("offline claim is queued", Request::Fill(claim), off(ctx(now))),
-        ("CII partial remainder within 72 h", Request::Fill(fill(partial, &oxy, 20)), ctx(now)),
-        ("CII partial remainder after 72 h", Request::Fill(fill(late_partial, &oxy, 20)), ctx(now)),
-        ("CII refill blocked", Request::Fill(fill(cii_refill, &oxy, 30)), ctx(now)),
-        ("CII offline needs override", Request::Fill(fill(rx(&oxy, 0), &oxy, 30)), off(ctx(now))),
-        ("TX PMP unavailable", Request::Fill(tx_pmp), ctx_in(now, StateProfile::texas())),
-        ("DAW 1 substitution blocked", Request::Fill(daw1_req), ctx(now)),
+        (
+            "non-controlled refill allowed",
+            Request::Fill(fill(refill.clone(), &a, 30)),
+            ctx(now),
+        ),
+        (
+            "cash refill too soon warns",
+            Request::Fill(fill(too_soon, &a, 30)),
+            ctx(now),
+        ),
+        (
+            "claim refill too soon needs override",
+            Request::Fill(claim.clone()),
+            ctx(now),
+        ),
+        (
+            "offline claim is queued",
+            Request::Fill(claim),
+            off(ctx(now)),
+        ),
+        (
+            "CII partial remainder within 72 h",
+            Request::Fill(fill(partial, &oxy, 20)),
+            ctx(now),
+        ),
+        (
+            "CII partial remainder after 72 h",
+            Request::Fill(fill(late_partial, &oxy, 20)),
+            ctx(now),
+        ),
+        (
+            "CII refill blocked",
+            Request::Fill(fill(cii_refill, &oxy, 30)),
+            ctx(now),
+        ),
+        (
+            "CII offline needs override",
+            Request::Fill(fill(rx(&oxy, 0), &oxy, 30)),
+            off(ctx(now)),
+        ),
+        (
+            "TX PMP unavailable",
+            Request::Fill(tx_pmp),
+            ctx_in(now, StateProfile::texas()),
+        ),
+        (
+            "DAW 1 substitution blocked",
+            Request::Fill(daw1_req),
+            ctx(now),
+        ),
         ("expired lot blocked", Request::Fill(lots_req), ctx(now)),
         ("non-FEFO lot warns", Request::Fill(fefo_req), ctx(now)),
         ("major DUR overridden", Request::Fill(dur), ctx(now)),
         ("PSE over daily limit", Request::OtcSale(pse), ctx(now)),
-        ("PSE offline in Texas", Request::OtcSale(pse_offline), off(ctx_in(now, StateProfile::texas()))),
+        (
+            "PSE offline in Texas",
+            Request::OtcSale(pse_offline),
+            off(ctx_in(now, StateProfile::texas())),
+        ),
         (
             "TX CII hand-off without ID",
-            Request::HandOff(HandOffRequest { prescription: handed, product: oxy.clone(), pickup_id: None, payment: Payment::Cash }),
+            Request::HandOff(HandOffRequest {
+                prescription: handed,
+                product: oxy.clone(),
+                pickup_id: None,
+                payment: Payment::Cash,
+            }),
             ctx_in(now, StateProfile::texas()),
         ),
         (
             "MN zero report",
-            Request::EndOfDay(EndOfDayRequest { date: date("2026-03-10"), reportable_dispenses: 0, pending_reports: vec![] }),
+            Request::EndOfDay(EndOfDayRequest {
+                date: date("2026-03-10"),
+                reportable_dispenses: 0,
+                pending_reports: vec![],
+            }),
             ctx_in("2026-03-10T21:00:00", StateProfile::minnesota()),
         ),
     ]
@@ -147,17 +233,33 @@ fn golden_vectors_match_the_engine() {
         std::fs::create_dir_all(path().parent().unwrap()).unwrap();
         std::fs::write(path(), text).unwrap();
     }
-    let text = std::fs::read_to_string(path()).expect("testdata/golden/decisions.json (bless with PHARM_BLESS=1)");
+    let text = std::fs::read_to_string(path())
+        .expect("testdata/golden/decisions.json (bless with PHARM_BLESS=1)");
     let stored: Vec<Case> = serde_json::from_str(&text).unwrap();
     assert!(stored.len() >= 15);
     for case in &stored {
         let request: Request = serde_json::from_value(case.request.clone()).unwrap();
         let context: Context = serde_json::from_value(case.context.clone()).unwrap();
         // The stored JSON is exactly what serializing the parsed value gives (lossless form).
-        assert_eq!(serde_json::to_value(&request).unwrap(), case.request, "{}: request form", case.name);
-        assert_eq!(serde_json::to_value(&context).unwrap(), case.context, "{}: context form", case.name);
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            case.request,
+            "{}: request form",
+            case.name
+        );
+        assert_eq!(
+            serde_json::to_value(&context).unwrap(),
+            case.context,
+            "{}: context form",
+            case.name
+        );
         let decision = evaluate(&request, &context);
-        assert_eq!(serde_json::to_value(&decision).unwrap(), case.decision, "{}: decision", case.name);
+        assert_eq!(
+            serde_json::to_value(&decision).unwrap(),
+            case.decision,
+            "{}: decision",
+            case.name
+        );
         let back: Decision = serde_json::from_value(case.decision.clone()).unwrap();
         assert_eq!(back, decision, "{}: decision round trip", case.name);
     }

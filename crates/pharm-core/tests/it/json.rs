@@ -16,11 +16,29 @@ fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(val
 
 #[test]
 fn model_and_rule_types_round_trip() {
-    for p in [atorvastatin(), lipitor(), oxycodone(), apap_codeine(), alprazolam(), pregabalin(), codeine_syrup(), pse30(), ibuprofen()] {
+    for p in [
+        atorvastatin(),
+        lipitor(),
+        oxycodone(),
+        apap_codeine(),
+        alprazolam(),
+        pregabalin(),
+        codeine_syrup(),
+        pse30(),
+        ibuprofen(),
+    ] {
         round_trip(&p);
         let mut r = rx(&p, 3);
-        r.fills = vec![Fill { partial: Some(PartialPathway::PatientRequest), ..fill_record("2026-03-02T10:00:00", 10, &p) }];
-        r.transfers = vec![Transfer { date: date("2026-03-03"), from_pharmacy: "A".into(), to_pharmacy: "B".into(), initial_fill: false }];
+        r.fills = vec![Fill {
+            partial: Some(PartialPathway::PatientRequest),
+            ..fill_record("2026-03-02T10:00:00", 10, &p)
+        }];
+        r.transfers = vec![Transfer {
+            date: date("2026-03-03"),
+            from_pharmacy: "A".into(),
+            to_pharmacy: "B".into(),
+            initial_fill: false,
+        }];
         round_trip(&r);
         round_trip(&lot(&p, "L1", "2027-05", 10));
         round_trip(&lot(&p, "L2", "2027-05-31", -3));
@@ -46,7 +64,10 @@ fn model_and_rule_types_round_trip() {
 #[test]
 fn decision_json_form_is_documented_shape() {
     let p = oxycodone();
-    let d = eval_fill(&fill(rx(&p, 0), &p, 30), &offline(ctx("2026-03-10T10:00:00"), "2026-03-10T06:00:00"));
+    let d = eval_fill(
+        &fill(rx(&p, 0), &p, 30),
+        &offline(ctx("2026-03-10T10:00:00"), "2026-03-10T06:00:00"),
+    );
     let v = serde_json::to_value(&d).unwrap();
     assert_eq!(v["outcome"], "require_override");
     assert_eq!(v["offline"], true);
@@ -77,39 +98,54 @@ fn wild_fill() -> impl Strategy<Value = (FillRequest, Context)> {
         any::<u8>(),
         proptest::option::of(any::<u32>()),
     )
-        .prop_map(|(p, qty, ds, refills, fills, issue_shift, flags, earliest)| {
-            let mut rx = rx(&p, refills);
-            rx.quantity = qty % 4 * (qty / 4);
-            rx.issue_date = rx.issue_date.add_days(issue_shift);
-            rx.earliest_fill_date = earliest.map(|d| rx.issue_date.add_days(i64::from(d)));
-            rx.origin = [RxOrigin::Written, RxOrigin::Electronic, RxOrigin::Oral, RxOrigin::EmergencyOral, RxOrigin::Fax][usize::from(flags % 5)];
-            rx.fills = fills
-                .iter()
-                .map(|(q, shift)| Fill {
-                    at: at("2026-03-01T10:00:00").add_hours(*shift),
-                    quantity: *q,
-                    days_supply: q / 3,
-                    ndc: p.ndc,
-                    partial: (q % 2 == 0).then_some(PartialPathway::UnableToSupply),
-                })
-                .collect();
-            let mut r = fill(rx, &p, qty);
-            r.days_supply = ds;
-            if flags & 32 != 0 {
-                r.payment = Payment::Insurance { payer: "P".into(), rts_percent: refills, max_days_supply: qty };
-            }
-            r.partial = (flags & 8 != 0).then_some(PartialPathway::LtcfOrTerminal);
-            r.lots = vec![lot(&p, "A", "2026-12", i64::from(qty) - 5)];
-            r.picks = vec![LotPick { lot_number: "A".into(), quantity: qty }];
-            let mut c = ctx_in("2026-03-10T10:00:00", StateProfile::texas());
-            c.now = c.now.add_hours(issue_shift / 7);
-            if flags & 16 != 0 {
-                c.connectivity = Connectivity::Offline { since: c.now };
-            }
-            c.policy.cash_rts_percent = ds;
-            c.policy.controlled_rts_percent = refills;
-            (r, c)
-        })
+        .prop_map(
+            |(p, qty, ds, refills, fills, issue_shift, flags, earliest)| {
+                let mut rx = rx(&p, refills);
+                rx.quantity = qty % 4 * (qty / 4);
+                rx.issue_date = rx.issue_date.add_days(issue_shift);
+                rx.earliest_fill_date = earliest.map(|d| rx.issue_date.add_days(i64::from(d)));
+                rx.origin = [
+                    RxOrigin::Written,
+                    RxOrigin::Electronic,
+                    RxOrigin::Oral,
+                    RxOrigin::EmergencyOral,
+                    RxOrigin::Fax,
+                ][usize::from(flags % 5)];
+                rx.fills = fills
+                    .iter()
+                    .map(|(q, shift)| Fill {
+                        at: at("2026-03-01T10:00:00").add_hours(*shift),
+                        quantity: *q,
+                        days_supply: q / 3,
+                        ndc: p.ndc,
+                        partial: (q % 2 == 0).then_some(PartialPathway::UnableToSupply),
+                    })
+                    .collect();
+                let mut r = fill(rx, &p, qty);
+                r.days_supply = ds;
+                if flags & 32 != 0 {
+                    r.payment = Payment::Insurance {
+                        payer: "P".into(),
+                        rts_percent: refills,
+                        max_days_supply: qty,
+                    };
+                }
+                r.partial = (flags & 8 != 0).then_some(PartialPathway::LtcfOrTerminal);
+                r.lots = vec![lot(&p, "A", "2026-12", i64::from(qty) - 5)];
+                r.picks = vec![LotPick {
+                    lot_number: "A".into(),
+                    quantity: qty,
+                }];
+                let mut c = ctx_in("2026-03-10T10:00:00", StateProfile::texas());
+                c.now = c.now.add_hours(issue_shift / 7);
+                if flags & 16 != 0 {
+                    c.connectivity = Connectivity::Offline { since: c.now };
+                }
+                c.policy.cash_rts_percent = ds;
+                c.policy.controlled_rts_percent = refills;
+                (r, c)
+            },
+        )
 }
 
 proptest! {

@@ -1,6 +1,12 @@
 //! Integration tests for pharm-core: scenario tables for every rule at its boundaries,
 //! JSON round-trips and the shared golden vectors.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity, missing_docs, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::type_complexity,
+    missing_docs,
+    unreachable_pub
+)]
 
 mod fixtures;
 mod golden;
