@@ -1,0 +1,64 @@
+//! # pharm-subst
+//!
+//! FDA Orange Book loader and therapeutic-equivalence substitution graph. At the counter a
+//! technician scans the written product; [`Catalog::substitutes`](catalog::Catalog::substitutes)
+//! answers in microseconds with the A-rated products the store may legally dispense instead,
+//! ranked by the caller's stock, formulary and cost data, each with the DAW code that fits
+//! the choice; [`Catalog::explain`](catalog::Catalog::explain) says why two products are or
+//! are not interchangeable.
+//!
+//! Equivalence is a graph, not a set of classes: an edge joins two marketed RX products that
+//! are pharmaceutically equivalent (same ingredients including salt, dosage form, route and
+//! normalized strength) and share at least one A-code token, so multi-coded levothyroxine
+//! (`AB1,AB2` vs `AB4`) and tadalafil (`AB1` Cialis vs `AB2` Adcirca) come out right.
+//!
+//! No I/O: files arrive as bytes, stock/formulary/cost through the [`policy::Market`] trait,
+//! state law as [`policy::SubstitutionPolicy`] data, today's date as an argument.
+//!
+//! ## Example
+//!
+//! ```
+//! use pharm_subst::catalog::Catalog;
+//! use pharm_subst::policy::{NoMarket, SubstitutionContext, SubstitutionPolicy};
+//! use pharm_subst::products::{parse_products, ParseLimits, ParseMode};
+//!
+//! let file = "Ingredient~DF;Route~Trade_Name~Applicant~Strength~Appl_Type~Appl_No~Product_No~TE_Code~Approval_Date~RLD~RS~Type~Applicant_Full_Name
+//! TADALAFIL~TABLET;ORAL~CIALIS~LILLY~20MG~N~021368~003~AB1~Nov 21, 2003~Yes~Yes~RX~ELI LILLY AND CO
+//! TADALAFIL~TABLET;ORAL~ADCIRCA~ELI LILLY CO~20MG~N~022332~001~AB2~May 22, 2009~Yes~No~RX~ELI LILLY AND CO
+//! TADALAFIL~TABLET;ORAL~TADALAFIL~CIPLA~20MG~A~209539~004~AB1~Sep 27, 2018~No~No~RX~CIPLA LTD
+//! ";
+//! let parsed = parse_products(file.as_bytes(), ParseMode::Strict, &ParseLimits::default())?;
+//! let catalog = Catalog::build(parsed.products)?;
+//!
+//! let policy = SubstitutionPolicy::permissive("TX");
+//! let ctx = SubstitutionContext::new(&policy, &NoMarket);
+//! let cialis = "N021368-003".parse()?;
+//! let answer = catalog.substitutes(&cialis, &ctx)?;
+//! let keys: Vec<String> = answer.choices.iter().map(|c| c.product.key.to_string()).collect();
+//! assert_eq!(keys, ["N021368-003", "A209539-004"]); // Adcirca (AB2) is not a substitute
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Modules
+//!
+//! - [`products`]: `products.txt` (13- and 14-column layouts, strict or lenient), `patent.txt`,
+//!   `exclusivity.txt`; [`te`], [`strength`], [`approval`] parse the fields.
+//! - [`catalog`]: the loaded release and its petgraph equivalence graph.
+//! - [`query`]: substitutes, explanations, DAW codes, restrictions, degraded answers.
+//! - [`policy`]: state substitution law as data, market lookups, the query context.
+//! - [`service`]: atomic release swaps, diff summaries, degraded mode for a missing or
+//!   stale release.
+//! - [`ndc_directory`] and [`ndc_index`]: the FDA NDC Directory loader and NDC → product lookup.
+#![forbid(unsafe_code)]
+
+pub mod approval;
+pub mod catalog;
+pub mod ndc_directory;
+pub mod ndc_index;
+pub mod policy;
+pub mod products;
+pub mod query;
+pub mod record;
+pub mod service;
+pub mod strength;
+pub mod te;

@@ -1,0 +1,175 @@
+//! Caller-supplied inputs to a substitution query: state policy (as data), market lookups
+//! (stock, formulary, cost) and the prescription's DAW code.
+
+use pharm_core::model::DawCode;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::record::ProductKey;
+
+/// How a state treats narrow-therapeutic-index (NTI) drugs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NtiRule {
+    /// NTI drugs are substituted like any A-rated product.
+    #[default]
+    Allow,
+    /// Substitution needs prescriber and patient consent.
+    RequireConsent,
+    /// NTI drugs are never substituted.
+    Forbid,
+}
+
+/// State substitution law as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SubstitutionPolicy {
+    /// Two-letter state code.
+    pub state: String,
+    /// Ingredients (as written in the Orange Book, e.g. `LEVOTHYROXINE SODIUM`) on the state's
+    /// NTI list.
+    #[serde(default)]
+    pub nti_ingredients: Vec<String>,
+    /// What the NTI list means.
+    #[serde(default)]
+    pub nti_rule: NtiRule,
+    /// Negative formulary: ingredients that may not be substituted at all.
+    #[serde(default)]
+    pub negative_formulary: Vec<String>,
+    /// NTI refills must keep the manufacturer of the last fill unless consent is recorded.
+    #[serde(default)]
+    pub same_manufacturer_refill: bool,
+}
+
+impl SubstitutionPolicy {
+    /// No state restrictions beyond the Orange Book.
+    pub fn permissive(state: &str) -> Self {
+        SubstitutionPolicy {
+            state: state.into(),
+            ..Self::default()
+        }
+    }
+
+    /// North Carolina style: NTI list (carbamazepine, cyclosporine, digoxin, ethosuximide,
+    /// levothyroxine, lithium, phenytoin, procainamide, tacrolimus, theophylline, warfarin)
+    /// with consent and same-manufacturer refills.
+    pub fn north_carolina() -> Self {
+        let nti = [
+            "CARBAMAZEPINE",
+            "CYCLOSPORINE",
+            "DIGOXIN",
+            "ETHOSUXIMIDE",
+            "LEVOTHYROXINE SODIUM",
+            "LITHIUM CARBONATE",
+            "PHENYTOIN SODIUM",
+            "PROCAINAMIDE HYDROCHLORIDE",
+            "TACROLIMUS",
+            "THEOPHYLLINE",
+            "WARFARIN SODIUM",
+        ];
+        SubstitutionPolicy {
+            state: "NC".into(),
+            nti_ingredients: nti.iter().map(|s| (*s).to_string()).collect(),
+            nti_rule: NtiRule::RequireConsent,
+            negative_formulary: Vec::new(),
+            same_manufacturer_refill: true,
+        }
+    }
+
+    fn lists(list: &[String], ingredients: &[String]) -> bool {
+        ingredients.iter().any(|i| list.iter().any(|l| l == i))
+    }
+
+    /// Any of the ingredients is on the NTI list.
+    pub fn is_nti(&self, ingredients: &[String]) -> bool {
+        Self::lists(&self.nti_ingredients, ingredients)
+    }
+
+    /// Any of the ingredients is on the negative formulary.
+    pub fn is_negative_formulary(&self, ingredients: &[String]) -> bool {
+        Self::lists(&self.negative_formulary, ingredients)
+    }
+}
+
+/// Store and plan facts the caller looks up (inventory, formulary, acquisition cost).
+/// Implement it over your own data; the crate does no I/O.
+pub trait Market {
+    /// The store has the product on hand.
+    fn in_stock(&self, key: &ProductKey) -> bool;
+    /// Formulary tier on the patient's plan (lower is preferred), if on formulary.
+    fn formulary_tier(&self, key: &ProductKey) -> Option<u8>;
+    /// Acquisition cost per unit, if known.
+    fn unit_cost(&self, key: &ProductKey) -> Option<Decimal>;
+}
+
+/// A market with no information: nothing in stock, no formulary, no costs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMarket;
+
+impl Market for NoMarket {
+    fn in_stock(&self, _: &ProductKey) -> bool {
+        false
+    }
+    fn formulary_tier(&self, _: &ProductKey) -> Option<u8> {
+        None
+    }
+    fn unit_cost(&self, _: &ProductKey) -> Option<Decimal> {
+        None
+    }
+}
+
+/// A [`Market`] built from three closures.
+pub struct MarketFn<S, T, C> {
+    /// Stock lookup.
+    pub in_stock: S,
+    /// Formulary tier lookup.
+    pub tier: T,
+    /// Cost lookup.
+    pub cost: C,
+}
+
+impl<S, T, C> Market for MarketFn<S, T, C>
+where
+    S: Fn(&ProductKey) -> bool,
+    T: Fn(&ProductKey) -> Option<u8>,
+    C: Fn(&ProductKey) -> Option<Decimal>,
+{
+    fn in_stock(&self, key: &ProductKey) -> bool {
+        (self.in_stock)(key)
+    }
+    fn formulary_tier(&self, key: &ProductKey) -> Option<u8> {
+        (self.tier)(key)
+    }
+    fn unit_cost(&self, key: &ProductKey) -> Option<Decimal> {
+        (self.cost)(key)
+    }
+}
+
+/// Everything a substitution query needs besides the catalog.
+pub struct SubstitutionContext<'a> {
+    /// DAW code on the prescription (1 and 7 forbid substitution).
+    pub daw: DawCode,
+    /// State law.
+    pub policy: &'a SubstitutionPolicy,
+    /// Stock, formulary and cost lookups.
+    pub market: &'a dyn Market,
+    /// Short applicant name of the manufacturer of the last fill (same-manufacturer rule).
+    pub last_fill_applicant: Option<&'a str>,
+    /// Prescriber and patient consented to an NTI substitution or manufacturer change.
+    pub consent: bool,
+    /// The patient asked for the brand.
+    pub patient_requests_brand: bool,
+}
+
+impl<'a> SubstitutionContext<'a> {
+    /// DAW 0, the given policy and market, no consent, no brand request.
+    pub fn new(policy: &'a SubstitutionPolicy, market: &'a dyn Market) -> Self {
+        SubstitutionContext {
+            daw: DawCode::NoSelection,
+            policy,
+            market,
+            last_fill_applicant: None,
+            consent: false,
+            patient_requests_brand: false,
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! A catalog that can be replaced while queries run, with degraded answers when it is
+//! missing or too old.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use pharm_core::time::Date;
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::policy::SubstitutionContext;
+use crate::query::{Degraded, Substitutes, UnknownProduct};
+use crate::record::ProductKey;
+use crate::te::TeCode;
+
+/// One loaded release.
+#[derive(Debug)]
+pub struct Release {
+    /// The catalog.
+    pub catalog: Catalog,
+    /// Release date (for `EOBZIP_2026_05.zip`, the publication date).
+    pub released: Date,
+    /// Release label for logs (`"2026-05"`).
+    pub label: String,
+}
+
+/// What changed between two releases.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ReleaseDiff {
+    /// Products new in the release.
+    pub added: Vec<ProductKey>,
+    /// Products no longer listed.
+    pub removed: Vec<ProductKey>,
+    /// Products whose TE codes changed: (key, old codes, new codes).
+    pub te_changed: Vec<(ProductKey, Vec<TeCode>, Vec<TeCode>)>,
+    /// Products whose marketing status changed (e.g. RX → DISCN).
+    pub status_changed: Vec<ProductKey>,
+}
+
+impl ReleaseDiff {
+    /// Compares two catalogs.
+    pub fn between(old: &Catalog, new: &Catalog) -> Self {
+        let mut diff = ReleaseDiff::default();
+        let old_keys: HashMap<ProductKey, usize> = old
+            .products()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.key, i))
+            .collect();
+        for p in new.products() {
+            match old_keys.get(&p.key).and_then(|&i| old.product(i)) {
+                None => diff.added.push(p.key),
+                Some(o) => {
+                    if o.te_codes != p.te_codes {
+                        diff.te_changed
+                            .push((p.key, o.te_codes.clone(), p.te_codes.clone()));
+                    }
+                    if o.status != p.status {
+                        diff.status_changed.push(p.key);
+                    }
+                }
+            }
+        }
+        diff.removed = old
+            .products()
+            .iter()
+            .filter(|p| new.get(&p.key).is_none())
+            .map(|p| p.key)
+            .collect();
+        diff.added.sort_unstable();
+        diff.removed.sort_unstable();
+        diff
+    }
+}
+
+/// A consistent view of the service at one moment: the release (if any) and whether answers
+/// from it are degraded.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    release: Option<Arc<Release>>,
+    degraded: Option<Degraded>,
+}
+
+impl Snapshot {
+    /// The release, if one is loaded.
+    pub fn release(&self) -> Option<&Release> {
+        self.release.as_deref()
+    }
+
+    /// Why answers are degraded, if they are.
+    pub fn degraded(&self) -> Option<&Degraded> {
+        self.degraded.as_ref()
+    }
+
+    /// Substitutes for `original`. Degraded (no release or a stale one): the original
+    /// product only, flagged; the caller dispenses as written.
+    pub fn substitutes(
+        &self,
+        original: &ProductKey,
+        ctx: &SubstitutionContext<'_>,
+    ) -> Result<Substitutes<'_>, UnknownProduct> {
+        let Some(release) = self.release.as_deref() else {
+            return Ok(Substitutes {
+                original: *original,
+                choices: Vec::new(),
+                restriction: None,
+                degraded: self.degraded.clone(),
+            });
+        };
+        let mut answer = release.catalog.substitutes(original, ctx);
+        if let (Some(d), Ok(a)) = (&self.degraded, &mut answer) {
+            a.choices.retain(|c| c.product.key == *original);
+            a.degraded = Some(d.clone());
+        }
+        answer
+    }
+}
+
+/// Holds the current Orange Book release. Queries take a [`Snapshot`] (a cheap `Arc` clone);
+/// [`load`](Self::load) swaps in a new release atomically, so a query sees either the old
+/// release or the new one, never a mix.
+#[derive(Debug)]
+pub struct SubstitutionService {
+    current: RwLock<Option<Arc<Release>>>,
+    max_age_days: u32,
+}
+
+impl SubstitutionService {
+    /// An empty service; answers are degraded until a release is loaded. Releases older than
+    /// `max_age_days` also give degraded answers.
+    pub fn new(max_age_days: u32) -> Self {
+        SubstitutionService {
+            current: RwLock::new(None),
+            max_age_days,
+        }
+    }
+
+    /// The current state as of `today`.
+    pub fn snapshot(&self, today: Date) -> Snapshot {
+        let release = self
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let degraded = match &release {
+            None => Some(Degraded::NoCatalog),
+            Some(r) => {
+                let age_days = i64::from(r.released.days_until(today));
+                (age_days > i64::from(self.max_age_days)).then_some(Degraded::Stale {
+                    age_days,
+                    max_age_days: self.max_age_days,
+                })
+            }
+        };
+        Snapshot { release, degraded }
+    }
+
+    /// Replaces the current release and returns what changed (everything is "added" for the
+    /// first load).
+    pub fn load(&self, release: Release) -> ReleaseDiff {
+        let new = Arc::new(release);
+        let mut slot = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        let diff = match slot.as_deref() {
+            Some(old) => ReleaseDiff::between(&old.catalog, &new.catalog),
+            None => ReleaseDiff {
+                added: new.catalog.products().iter().map(|p| p.key).collect(),
+                ..ReleaseDiff::default()
+            },
+        };
+        *slot = Some(new);
+        diff
+    }
+}

@@ -1,0 +1,435 @@
+//! The substitution graph on real Orange Book rows: atorvastatin, levothyroxine multi-codes,
+//! tadalafil AB1 vs AB2, nifedipine ER, OTC vs RX, DAW and state policy, degraded mode.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeSet, HashMap};
+
+use pharm_core::model::DawCode;
+use pharm_subst::catalog::Catalog;
+use pharm_subst::policy::{
+    Market, MarketFn, NoMarket, NtiRule, SubstitutionContext, SubstitutionPolicy,
+};
+use pharm_subst::products::{ParseLimits, ParseMode, parse_products};
+use pharm_subst::query::{ChoiceReason, Degraded, Explanation, NotEquivalentReason, Restriction};
+use pharm_subst::record::ProductKey;
+use pharm_subst::service::{Release, SubstitutionService};
+use rust_decimal::Decimal;
+
+fn catalog() -> Catalog {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/products-sample.txt"
+    ))
+    .unwrap();
+    let parsed = parse_products(&bytes, ParseMode::Strict, &ParseLimits::default()).unwrap();
+    Catalog::build(parsed.products).unwrap()
+}
+
+fn k(s: &str) -> ProductKey {
+    s.parse().unwrap()
+}
+
+fn subs(c: &Catalog, key: &str) -> BTreeSet<String> {
+    let policy = SubstitutionPolicy::permissive("TX");
+    let ctx = SubstitutionContext::new(&policy, &NoMarket);
+    c.substitutes(&k(key), &ctx)
+        .unwrap()
+        .choices
+        .iter()
+        .filter(|c| c.reason != ChoiceReason::AsWritten)
+        .map(|c| c.product.key.to_string())
+        .collect()
+}
+
+fn set(keys: &[&str]) -> BTreeSet<String> {
+    keys.iter().map(|s| (*s).to_string()).collect()
+}
+
+fn not_equivalent(c: &Catalog, a: &str, b: &str) -> NotEquivalentReason {
+    match c.explain(&k(a), &k(b), None).unwrap() {
+        Explanation::NotEquivalent { reason } => reason,
+        other => panic!("{a} ~ {b}: {other:?}"),
+    }
+}
+
+#[test]
+fn atorvastatin_brand_and_generics() {
+    let c = catalog();
+    // Lipitor 10 mg ↔ Accord, Apotex, Mylan 10 mg; not the DISCN Sun row, not the BX Umedica row.
+    assert_eq!(
+        subs(&c, "N020702-001"),
+        set(&["A207687-001", "A090548-001", "A091226-001"])
+    );
+    assert_eq!(
+        subs(&c, "A090548-001"),
+        set(&["N020702-001", "A207687-001", "A091226-001"])
+    );
+    // Lipitor 80 mg ↔ Accord 80 mg (its strength has a trailing space in the file).
+    assert_eq!(subs(&c, "N020702-004"), set(&["A207687-004"]));
+    assert!(subs(&c, "A213853-001").is_empty(), "BX has no edges");
+    assert!(subs(&c, "A076477-001").is_empty(), "DISCN has no edges");
+    assert!(
+        subs(&c, "A206536-002").is_empty(),
+        "Zydus 20 mg has no 20 mg partner"
+    );
+    assert!(matches!(
+        not_equivalent(&c, "N020702-001", "A213853-001"),
+        NotEquivalentReason::BRated { .. }
+    ));
+    assert!(matches!(
+        not_equivalent(&c, "N020702-001", "A076477-001"),
+        NotEquivalentReason::Discontinued { .. }
+    ));
+    assert!(matches!(
+        not_equivalent(&c, "N020702-001", "N020702-004"),
+        NotEquivalentReason::DifferentStrength { .. }
+    ));
+    assert!(matches!(
+        not_equivalent(&c, "N020702-001", "N021540-001"),
+        NotEquivalentReason::DifferentIngredients { .. }
+    ));
+    assert_eq!(
+        c.explain(&k("N020702-001"), &k("A091226-001"), None)
+            .unwrap(),
+        Explanation::Equivalent {
+            codes: vec!["AB".parse().unwrap()]
+        }
+    );
+}
+
+#[test]
+fn levothyroxine_multi_codes_are_not_transitive() {
+    let c = catalog();
+    // 0.1 mg: Synthroid AB1,AB2; Unithroid AB1,AB2,AB3; Levoxyl AB1,AB3; Levo-T AB1,AB2,AB3;
+    // Alembic AB2; Ascent AB4; Lupin AB1,AB2,AB3; Mylan AB1..AB4; Amneal DISCN.
+    assert_eq!(
+        subs(&c, "A215259-005"),
+        set(&["A076187-005"]),
+        "Ascent AB4 only reaches Mylan"
+    );
+    assert_eq!(
+        subs(&c, "A216370-005"),
+        set(&[
+            "N021402-005",
+            "N021210-005",
+            "N021342-005",
+            "A209713-005",
+            "A076187-005"
+        ]),
+        "Alembic AB2 reaches every AB2 product, not Levoxyl AB1,AB3"
+    );
+    assert_eq!(
+        subs(&c, "N021402-005"),
+        set(&[
+            "N021210-005",
+            "N021301-005",
+            "N021342-005",
+            "A216370-005",
+            "A209713-005",
+            "A076187-005"
+        ])
+    );
+    assert!(matches!(
+        not_equivalent(&c, "A215259-005", "N021402-005"),
+        NotEquivalentReason::NoSharedCode { .. }
+    ));
+    assert!(matches!(
+        not_equivalent(&c, "N021301-005", "A216370-005"),
+        NotEquivalentReason::NoSharedCode { .. }
+    ));
+    // Footnotes are stripped before comparing strengths; 0.3 mg only pairs with 0.3 mg.
+    assert_eq!(subs(&c, "N021402-011"), set(&["A076187-011"]));
+    assert_eq!(
+        c.explain(&k("N021402-005"), &k("A076187-005"), None)
+            .unwrap(),
+        Explanation::Equivalent {
+            codes: vec!["AB1".parse().unwrap(), "AB2".parse().unwrap()]
+        }
+    );
+}
+
+#[test]
+fn tadalafil_ab1_and_ab2_are_different_references() {
+    let c = catalog();
+    assert_eq!(
+        subs(&c, "N021368-003"),
+        set(&["A209539-004"]),
+        "Cialis 20 mg AB1 ↔ Cipla AB1"
+    );
+    assert_eq!(
+        subs(&c, "N022332-001"),
+        set(&["A210255-001"]),
+        "Adcirca 20 mg AB2 ↔ Cipla AB2"
+    );
+    assert!(matches!(
+        not_equivalent(&c, "N021368-003", "N022332-001"),
+        NotEquivalentReason::NoSharedCode { .. }
+    ));
+    assert!(matches!(
+        not_equivalent(&c, "A212062-002", "A209539-004"),
+        NotEquivalentReason::DifferentStrength { .. }
+    ));
+    assert!(
+        subs(&c, "A209539-001").is_empty(),
+        "Cialis 2.5 mg is DISCN: the Cipla 2.5 mg has no partner"
+    );
+    // Nifedipine ER: AB1 and AB2 groups stay apart.
+    assert_eq!(subs(&c, "A075269-001"), set(&["A210184-001"]));
+    assert_eq!(
+        subs(&c, "A203126-001"),
+        set(&["A075289-002", "A210012-001"])
+    );
+}
+
+#[test]
+fn otc_single_source_and_salts() {
+    let c = catalog();
+    assert!(subs(&c, "A210375-001").is_empty(), "OTC levocetirizine");
+    assert_eq!(subs(&c, "A090385-001"), set(&["A090362-001"]));
+    assert_eq!(
+        not_equivalent(&c, "A210375-001", "A090385-001"),
+        NotEquivalentReason::OtcVsRx
+    );
+    assert_eq!(
+        not_equivalent(&c, "N018989-001", "N018066-001"),
+        NotEquivalentReason::Otc
+    );
+    assert!(
+        subs(&c, "N212608-001").is_empty(),
+        "Ayvakit is single source"
+    );
+    assert!(matches!(
+        not_equivalent(&c, "N212608-001", "N020702-001"),
+        NotEquivalentReason::DifferentIngredients { .. }
+    ));
+    // AA and AB chlorzoxazone of different strengths; same strength AA ↔ AA.
+    assert_eq!(subs(&c, "A089853-001"), set(&["A089859-001"]));
+    assert_eq!(subs(&c, "A040861-001"), set(&["A089853-002"]));
+    // Topical foams: AT ↔ AT; clobetasol AB1 vs AB2 apart.
+    assert_eq!(subs(&c, "A210778-001"), set(&["A090785-001"]));
+    assert!(subs(&c, "A210809-001").is_empty());
+    // Levorphanol: BX excluded, blank-TE 3 mg excluded.
+    assert_eq!(
+        subs(&c, "A074278-001"),
+        set(&["A212024-001", "A213906-001"])
+    );
+    assert!(matches!(
+        not_equivalent(&c, "A213906-002", "A074278-001"),
+        NotEquivalentReason::DifferentStrength { .. }
+    ));
+}
+
+#[test]
+fn daw_state_policy_and_ranking() {
+    let c = catalog();
+    let stock: HashMap<ProductKey, (bool, Option<u8>, Option<Decimal>)> = [
+        ("N020702-001", (true, Some(3), Some(Decimal::new(1250, 2)))),
+        ("A207687-001", (true, Some(1), Some(Decimal::new(9, 2)))),
+        ("A090548-001", (false, Some(1), Some(Decimal::new(5, 2)))),
+        ("A091226-001", (true, Some(1), Some(Decimal::new(7, 2)))),
+    ]
+    .into_iter()
+    .map(|(key, v)| (k(key), v))
+    .collect();
+    let market = MarketFn {
+        in_stock: |key: &ProductKey| stock.get(key).is_some_and(|v| v.0),
+        tier: |key: &ProductKey| stock.get(key).and_then(|v| v.1),
+        cost: |key: &ProductKey| stock.get(key).and_then(|v| v.2),
+    };
+    let policy = SubstitutionPolicy::permissive("TX");
+    let ctx = SubstitutionContext::new(&policy, &market);
+    let answer = c.substitutes(&k("N020702-001"), &ctx).unwrap();
+    let order: Vec<String> = answer
+        .choices
+        .iter()
+        .map(|c| c.product.key.to_string())
+        .collect();
+    // In stock first, then tier, then cost: Mylan (0.07) before Accord (0.09), Lipitor (tier 3), Apotex (out of stock).
+    assert_eq!(
+        order,
+        ["A091226-001", "A207687-001", "N020702-001", "A090548-001"]
+    );
+    assert_eq!(answer.choices[0].daw, DawCode::NoSelection);
+    assert_eq!(
+        answer.choices[0].reason,
+        ChoiceReason::Equivalent {
+            code: "AB".parse().unwrap()
+        }
+    );
+    let brand = answer
+        .choices
+        .iter()
+        .find(|c| c.reason == ChoiceReason::AsWritten)
+        .unwrap();
+    assert_eq!(
+        brand.daw,
+        DawCode::PharmacistSelected,
+        "brand chosen with generics in stock"
+    );
+    let mut wants_brand = SubstitutionContext::new(&policy, &market);
+    wants_brand.patient_requests_brand = true;
+    let a = c.substitutes(&k("N020702-001"), &wants_brand).unwrap();
+    assert_eq!(
+        a.choices
+            .iter()
+            .find(|c| c.reason == ChoiceReason::AsWritten)
+            .unwrap()
+            .daw,
+        DawCode::PatientRequested
+    );
+    // Nothing generic in stock: choosing the brand is DAW 4.
+    let none = SubstitutionContext::new(&policy, &NoMarket);
+    let a = c.substitutes(&k("N020702-001"), &none).unwrap();
+    assert_eq!(
+        a.choices
+            .iter()
+            .find(|c| c.reason == ChoiceReason::AsWritten)
+            .unwrap()
+            .daw,
+        DawCode::GenericNotInStock
+    );
+
+    // DAW 1 and 7: the product as written only.
+    for daw in [
+        DawCode::PrescriberRequiresBrand,
+        DawCode::BrandMandatedByLaw,
+    ] {
+        let mut ctx = SubstitutionContext::new(&policy, &market);
+        ctx.daw = daw;
+        let a = c.substitutes(&k("N020702-001"), &ctx).unwrap();
+        assert_eq!(a.choices.len(), 1);
+        assert_eq!(a.choices[0].daw, daw);
+        assert_eq!(a.restriction, Some(Restriction::DawForbids { daw }));
+        assert_eq!(
+            c.explain(&k("N020702-001"), &k("A091226-001"), Some(&ctx))
+                .unwrap(),
+            Explanation::NotEquivalent {
+                reason: NotEquivalentReason::DawForbids { daw }
+            }
+        );
+    }
+
+    // NC-style NTI list: levothyroxine needs consent; with consent, refills keep the manufacturer.
+    let nc = SubstitutionPolicy::north_carolina();
+    let ctx = SubstitutionContext::new(&nc, &NoMarket);
+    let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+    assert_eq!(a.choices.len(), 1);
+    assert!(matches!(a.restriction, Some(Restriction::Nti { .. })));
+    let same_maker = SubstitutionPolicy {
+        nti_rule: NtiRule::Allow,
+        ..SubstitutionPolicy::north_carolina()
+    };
+    let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
+    ctx.last_fill_applicant = Some("MYLAN");
+    let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+    let keys: BTreeSet<String> = a
+        .choices
+        .iter()
+        .map(|c| c.product.key.to_string())
+        .collect();
+    assert_eq!(keys, set(&["N021402-005", "A076187-005"]));
+    assert!(matches!(
+        a.restriction,
+        Some(Restriction::SameManufacturer { .. })
+    ));
+    let negative = SubstitutionPolicy {
+        negative_formulary: vec!["LORAZEPAM".into()],
+        ..SubstitutionPolicy::permissive("KY")
+    };
+    let ctx = SubstitutionContext::new(&negative, &NoMarket);
+    assert_eq!(
+        c.substitutes(&k("N017794-002"), &ctx)
+            .unwrap()
+            .choices
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn degraded_without_or_with_a_stale_catalog_and_atomic_swap() {
+    let today = "2026-06-10".parse().unwrap();
+    let service = SubstitutionService::new(45);
+    let policy = SubstitutionPolicy::permissive("TX");
+    let ctx = SubstitutionContext::new(&policy, &NoMarket);
+    let snap = service.snapshot(today);
+    let a = snap.substitutes(&k("N020702-001"), &ctx).unwrap();
+    assert_eq!(a.degraded, Some(Degraded::NoCatalog));
+    assert!(a.choices.is_empty());
+
+    let diff = service.load(Release {
+        catalog: catalog(),
+        released: "2026-05-01".parse().unwrap(),
+        label: "2026-05".into(),
+    });
+    assert_eq!(diff.added.len(), 60);
+    // A snapshot taken before the swap keeps answering from the release it saw.
+    assert!(snap.release().is_none());
+    let fresh = service.snapshot(today);
+    let a = fresh.substitutes(&k("N020702-001"), &ctx).unwrap();
+    assert_eq!(a.degraded, None);
+    assert_eq!(a.choices.len(), 4);
+
+    // 41 days old is fresh; 46 days old is stale: original only, flagged.
+    let stale = service.snapshot("2026-06-16".parse().unwrap());
+    let a = stale.substitutes(&k("N020702-001"), &ctx).unwrap();
+    assert_eq!(
+        a.degraded,
+        Some(Degraded::Stale {
+            age_days: 46,
+            max_age_days: 45
+        })
+    );
+    assert_eq!(a.choices.len(), 1);
+    assert_eq!(a.choices[0].product.key, k("N020702-001"));
+
+    // A new release: Apotex withdrawn, Mylan re-rated, a new ANDA.
+    let mut products = catalog().products().to_vec();
+    products.retain(|p| p.key != k("A090548-001"));
+    let mylan = products
+        .iter_mut()
+        .find(|p| p.key == k("A091226-001"))
+        .unwrap();
+    mylan.te_codes = vec!["BX".parse().unwrap()];
+    let mut new_anda = products
+        .iter()
+        .find(|p| p.key == k("A207687-001"))
+        .unwrap()
+        .clone();
+    new_anda.key = k("A299999-001");
+    products.push(new_anda);
+    let diff = service.load(Release {
+        catalog: Catalog::build(products).unwrap(),
+        released: "2026-06-01".parse().unwrap(),
+        label: "2026-06".into(),
+    });
+    assert_eq!(diff.added, vec![k("A299999-001")]);
+    assert_eq!(diff.removed, vec![k("A090548-001")]);
+    assert_eq!(diff.te_changed.len(), 1);
+    assert_eq!(diff.te_changed[0].0, k("A091226-001"));
+    let after = service
+        .snapshot(today)
+        .substitutes(&k("N020702-001"), &ctx)
+        .unwrap()
+        .choices
+        .len();
+    assert_eq!(after, 3, "Lipitor, Accord and the new ANDA");
+    // The old snapshot is unaffected by the swap.
+    assert_eq!(
+        fresh
+            .substitutes(&k("N020702-001"), &ctx)
+            .unwrap()
+            .choices
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn unknown_product_is_an_error() {
+    let c = catalog();
+    let policy = SubstitutionPolicy::permissive("TX");
+    let ctx = SubstitutionContext::new(&policy, &NoMarket);
+    assert!(c.substitutes(&k("N999999-001"), &ctx).is_err());
+    let _: &dyn Market = &NoMarket;
+}
