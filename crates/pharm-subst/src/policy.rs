@@ -90,15 +90,23 @@ impl SubstitutionPolicy {
     }
 }
 
-/// Store and plan facts the caller looks up (inventory, formulary, acquisition cost).
-/// Implement it over your own data; the crate does no I/O.
-pub trait Market {
-    /// The store has the product on hand.
-    fn in_stock(&self, key: &ProductKey) -> bool;
+/// What the caller knows about one product at this store and on this plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MarketFacts {
+    /// On hand at the store.
+    pub in_stock: bool,
     /// Formulary tier on the patient's plan (lower is preferred), if on formulary.
-    fn formulary_tier(&self, key: &ProductKey) -> Option<u8>;
+    pub formulary_tier: Option<u8>,
     /// Acquisition cost per unit, if known.
-    fn unit_cost(&self, key: &ProductKey) -> Option<Decimal>;
+    pub unit_cost: Option<Decimal>,
+}
+
+/// Store and plan facts the caller looks up (inventory, formulary, acquisition cost).
+/// Implement it over your own data; the crate does no I/O. One call per product keeps the
+/// lookup cost to a single probe of the caller's table.
+pub trait Market {
+    /// Facts about one product.
+    fn facts(&self, key: &ProductKey) -> MarketFacts;
 }
 
 /// A market with no information: nothing in stock, no formulary, no costs.
@@ -106,14 +114,8 @@ pub trait Market {
 pub struct NoMarket;
 
 impl Market for NoMarket {
-    fn in_stock(&self, _: &ProductKey) -> bool {
-        false
-    }
-    fn formulary_tier(&self, _: &ProductKey) -> Option<u8> {
-        None
-    }
-    fn unit_cost(&self, _: &ProductKey) -> Option<Decimal> {
-        None
+    fn facts(&self, _: &ProductKey) -> MarketFacts {
+        MarketFacts::default()
     }
 }
 
@@ -133,14 +135,18 @@ where
     T: Fn(&ProductKey) -> Option<u8>,
     C: Fn(&ProductKey) -> Option<Decimal>,
 {
-    fn in_stock(&self, key: &ProductKey) -> bool {
-        (self.in_stock)(key)
+    fn facts(&self, key: &ProductKey) -> MarketFacts {
+        MarketFacts {
+            in_stock: (self.in_stock)(key),
+            formulary_tier: (self.tier)(key),
+            unit_cost: (self.cost)(key),
+        }
     }
-    fn formulary_tier(&self, key: &ProductKey) -> Option<u8> {
-        (self.tier)(key)
-    }
-    fn unit_cost(&self, key: &ProductKey) -> Option<Decimal> {
-        (self.cost)(key)
+}
+
+impl<S: std::hash::BuildHasher> Market for std::collections::HashMap<ProductKey, MarketFacts, S> {
+    fn facts(&self, key: &ProductKey) -> MarketFacts {
+        self.get(key).copied().unwrap_or_default()
     }
 }
 

@@ -136,13 +136,16 @@ impl Catalog {
     ) -> Result<Substitutes<'c>, UnknownProduct> {
         let index = self.index_of(original).ok_or(UnknownProduct(*original))?;
         let written = &self.products()[index];
-        let choice = |product: &'c ObProduct, reason| Choice {
-            product,
-            reason,
-            daw: DawCode::NoSelection,
-            in_stock: ctx.market.in_stock(&product.key),
-            formulary_tier: ctx.market.formulary_tier(&product.key),
-            unit_cost: ctx.market.unit_cost(&product.key),
+        let choice = |product: &'c ObProduct, reason| {
+            let facts = ctx.market.facts(&product.key);
+            Choice {
+                product,
+                reason,
+                daw: DawCode::NoSelection,
+                in_stock: facts.in_stock,
+                formulary_tier: facts.formulary_tier,
+                unit_cost: facts.unit_cost,
+            }
         };
         let mut choices = vec![choice(written, ChoiceReason::AsWritten)];
         let mut restriction = restriction(written, ctx);

@@ -1,0 +1,563 @@
+//! The replicated inventory state of one store and its join.
+//!
+//! * Quantities: a PN-counter per (lot, replica) held densely as `(p, n)` totals. Only
+//!   replica `r` ever raises its own cell, by applying its own transactions in sequence, so
+//!   the join of two states is the per-field maximum (the `crdts::PNCounter` join; the
+//!   tests use `crdts` as the oracle).
+//! * Lots: immutable facts, joined by union. Lots are never removed.
+//! * Holds and releases: grow-only sets (a lot is held while some hold is not released).
+//! * Transfer receipts: grow-only set of recordings per transfer; the units count once, on
+//!   the lot of the earliest recording, however many terminals scanned the delivery.
+//! * Metadata (shelf location): last-writer-wins on (HLC, transaction id).
+//! * Version vector (`crdts::VClock`): for each replica, the highest sequence number whose
+//!   effects (and those of all earlier ones) are in the state.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crdts::{CmRDT, CvRDT, Dot, VClock};
+use serde::{Deserialize, Serialize};
+
+use crate::hlc::Hlc;
+use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::txn::{DiscrepancyId, HoldId, HoldOp, LotInfo, LotKey, TransferId, Txn};
+
+/// Version vector: highest contiguous sequence number per replica.
+pub type VersionVector = VClock<ReplicaId>;
+
+/// One replica's PN-counter cell for one lot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Replica that owns the cell.
+    pub replica: ReplicaId,
+    /// Units added by that replica (total).
+    pub p: u64,
+    /// Units removed by that replica (total).
+    pub n: u64,
+    /// Sequence number of the last transaction that changed the cell (or an upper bound).
+    pub last_seq: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct LotEntry {
+    info: Option<LotInfo>,
+    cells: Vec<Cell>,
+    /// Units credited by transfer receipts (derived from `transfers`).
+    transfer_in: u64,
+}
+
+/// Shelf location (or other mutable lot metadata), last writer wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lww {
+    /// The value.
+    pub value: String,
+    /// When written.
+    pub hlc: Hlc,
+    /// Which transaction wrote it (tie-break and delta bookkeeping).
+    pub by: TxnId,
+}
+
+impl Lww {
+    fn wins_over(&self, other: &Lww) -> bool {
+        (self.hlc, self.by) > (other.hlc, other.by)
+    }
+}
+
+/// Result of applying a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied now.
+    Applied,
+    /// Already applied earlier (duplicate delivery): nothing changed.
+    Duplicate,
+    /// An earlier transaction of the same replica is missing: buffer and retry.
+    Gap {
+        /// The sequence number expected next.
+        expected: u64,
+    },
+}
+
+/// Changes another replica lacks, computed from its version vector.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StateDelta {
+    /// The sender's version vector: after joining, the receiver has every effect up to it.
+    pub vv: VersionVector,
+    /// Lots the receiver does not know.
+    pub lots: Vec<LotInfo>,
+    /// Counter cells changed since the receiver's version: (lot, replica, p, n).
+    pub cells: Vec<(LotKey, ReplicaId, u64, u64)>,
+    /// Holds placed.
+    pub holds: Vec<(HoldId, LotKey, String)>,
+    /// Holds released: (hold, releasing transaction).
+    pub releases: Vec<(HoldId, TxnId)>,
+    /// Transfer receipts: (transfer, recording transaction, lot, units).
+    pub transfers: Vec<(TransferId, TxnId, LotKey, u64)>,
+    /// Discrepancies compensated: (discrepancy, compensating transaction).
+    pub compensations: Vec<(DiscrepancyId, TxnId)>,
+    /// Metadata written.
+    pub meta: Vec<(LotKey, Lww)>,
+}
+
+impl StateDelta {
+    /// Nothing to send (apart from the version vector).
+    pub fn is_empty(&self) -> bool {
+        self.lots.is_empty()
+            && self.cells.is_empty()
+            && self.holds.is_empty()
+            && self.releases.is_empty()
+            && self.transfers.is_empty()
+            && self.compensations.is_empty()
+            && self.meta.is_empty()
+    }
+}
+
+/// The inventory state of one store as one replica sees it.
+#[derive(Debug, Clone)]
+pub struct InventoryState {
+    store: StoreId,
+    lots: Vec<LotEntry>,
+    index: HashMap<LotKey, u32>,
+    by_sku: HashMap<u32, Vec<u32>>,
+    vv: VersionVector,
+    holds: BTreeMap<HoldId, (LotKey, String)>,
+    releases: BTreeMap<HoldId, TxnId>,
+    transfers: BTreeMap<TransferId, BTreeMap<TxnId, (LotKey, u64)>>,
+    compensations: BTreeMap<DiscrepancyId, TxnId>,
+    meta: HashMap<LotKey, Lww>,
+}
+
+fn seq_of(vv: &VersionVector, r: &ReplicaId) -> u64 {
+    vv.get(r)
+}
+
+impl InventoryState {
+    /// An empty state for a store.
+    pub fn new(store: StoreId) -> Self {
+        InventoryState {
+            store,
+            lots: Vec::new(),
+            index: HashMap::new(),
+            by_sku: HashMap::new(),
+            vv: VersionVector::new(),
+            holds: BTreeMap::new(),
+            releases: BTreeMap::new(),
+            transfers: BTreeMap::new(),
+            compensations: BTreeMap::new(),
+            meta: HashMap::new(),
+        }
+    }
+
+    /// The store this state belongs to.
+    pub fn store(&self) -> StoreId {
+        self.store
+    }
+
+    /// The version vector.
+    pub fn vv(&self) -> &VersionVector {
+        &self.vv
+    }
+
+    fn slot(&mut self, key: LotKey) -> usize {
+        if let Some(&i) = self.index.get(&key) {
+            return i as usize;
+        }
+        let i = self.lots.len();
+        self.lots.push(LotEntry::default());
+        self.index.insert(key, i as u32);
+        i
+    }
+
+    fn add_info(&mut self, info: &LotInfo) {
+        let i = self.slot(info.key);
+        if self.lots[i].info.is_none() {
+            self.by_sku.entry(info.sku).or_default().push(i as u32);
+            self.lots[i].info = Some(info.clone());
+        }
+    }
+
+    fn cell_mut(&mut self, lot: LotKey, replica: ReplicaId) -> &mut Cell {
+        let i = self.slot(lot);
+        let cells = &mut self.lots[i].cells;
+        let pos = match cells.iter().position(|c| c.replica == replica) {
+            Some(p) => p,
+            None => {
+                cells.push(Cell {
+                    replica,
+                    p: 0,
+                    n: 0,
+                    last_seq: 0,
+                });
+                cells.len() - 1
+            }
+        };
+        &mut cells[pos]
+    }
+
+    /// Applies a transaction exactly once, in its replica's sequence order.
+    pub fn apply(&mut self, txn: &Txn) -> Applied {
+        let r = txn.id.replica;
+        let have = seq_of(&self.vv, &r);
+        if txn.id.seq <= have {
+            return Applied::Duplicate;
+        }
+        if txn.id.seq != have + 1 {
+            return Applied::Gap { expected: have + 1 };
+        }
+        for info in &txn.new_lots {
+            self.add_info(info);
+        }
+        if let (crate::txn::TxnKind::TransferIn, Some(t)) = (txn.kind, txn.transfer) {
+            // Transfer receipts are credited through the transfer record, counted once even
+            // when two terminals record the same delivery.
+            let units: u64 = txn.lines.iter().map(|l| l.delta.unsigned_abs()).sum();
+            if let Some(lot) = txn.lines.first().map(|l| l.lot) {
+                self.record_transfer(t, txn.id, lot, units);
+            }
+        }
+        let cell_lines = if txn.kind == crate::txn::TxnKind::TransferIn {
+            &[][..]
+        } else {
+            &txn.lines[..]
+        };
+        for line in cell_lines {
+            let cell = self.cell_mut(line.lot, r);
+            if line.delta >= 0 {
+                cell.p = cell.p.saturating_add(line.delta.unsigned_abs());
+            } else {
+                cell.n = cell.n.saturating_add(line.delta.unsigned_abs());
+            }
+            cell.last_seq = txn.id.seq;
+        }
+        for op in &txn.holds {
+            match op {
+                HoldOp::Place { lot, reference } => {
+                    self.holds
+                        .entry(txn.id)
+                        .or_insert_with(|| (*lot, reference.clone()));
+                }
+                HoldOp::Release { hold } => {
+                    let e = self.releases.entry(*hold).or_insert(txn.id);
+                    *e = (*e).min(txn.id);
+                }
+            }
+        }
+        for (lot, value) in &txn.meta {
+            self.set_meta(
+                *lot,
+                Lww {
+                    value: value.clone(),
+                    hlc: txn.hlc,
+                    by: txn.id,
+                },
+            );
+        }
+        if let Some(d) = txn.compensates {
+            let e = self.compensations.entry(d).or_insert(txn.id);
+            *e = (*e).min(txn.id);
+        }
+        self.vv.apply(Dot::new(r, txn.id.seq));
+        Applied::Applied
+    }
+
+    fn record_transfer(&mut self, t: TransferId, by: TxnId, lot: LotKey, units: u64) {
+        self.slot(lot);
+        let entry = self.transfers.entry(t).or_default();
+        let before = entry.iter().next().map(|(_, v)| *v);
+        entry.entry(by).or_insert((lot, units));
+        let after = entry.iter().next().map(|(_, v)| *v);
+        if before != after {
+            if let Some((l, u)) = before {
+                let i = self.slot(l);
+                self.lots[i].transfer_in = self.lots[i].transfer_in.saturating_sub(u);
+            }
+            if let Some((l, u)) = after {
+                let i = self.slot(l);
+                self.lots[i].transfer_in = self.lots[i].transfer_in.saturating_add(u);
+            }
+        }
+    }
+
+    /// Units on hand of a lot: Σ(p − n) over replicas plus transfer receipts. May be negative
+    /// after an offline oversell.
+    pub fn value(&self, lot: &LotKey) -> i64 {
+        self.index
+            .get(lot)
+            .map_or(0, |&i| entry_value(&self.lots[i as usize]))
+    }
+
+    /// The lot's facts, if known.
+    pub fn lot(&self, lot: &LotKey) -> Option<&LotInfo> {
+        self.index
+            .get(lot)
+            .and_then(|&i| self.lots[i as usize].info.as_ref())
+    }
+
+    /// Every known lot with its value.
+    pub fn lots(&self) -> impl Iterator<Item = (&LotInfo, i64)> + '_ {
+        self.lots
+            .iter()
+            .filter_map(|e| e.info.as_ref().map(|i| (i, entry_value(e))))
+    }
+
+    /// Lots of a SKU.
+    pub fn sku_lots(&self, sku: u32) -> impl Iterator<Item = (&LotInfo, i64)> + '_ {
+        self.by_sku
+            .get(&sku)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| {
+                let e = &self.lots[i as usize];
+                e.info.as_ref().map(|info| (info, entry_value(e)))
+            })
+    }
+
+    /// The cells of a lot (for tests and reconciliation).
+    pub fn cells(&self, lot: &LotKey) -> &[Cell] {
+        self.index
+            .get(lot)
+            .map_or(&[], |&i| self.lots[i as usize].cells.as_slice())
+    }
+
+    /// The lot is under a hold that has not been released.
+    pub fn is_held(&self, lot: &LotKey) -> bool {
+        self.holds
+            .iter()
+            .any(|(id, (l, _))| l == lot && !self.releases.contains_key(id))
+    }
+
+    /// Active (unreleased) holds.
+    pub fn active_holds(&self) -> impl Iterator<Item = (&HoldId, &LotKey, &str)> + '_ {
+        self.holds
+            .iter()
+            .filter(|(id, _)| !self.releases.contains_key(id))
+            .map(|(id, (l, r))| (id, l, r.as_str()))
+    }
+
+    /// Whether a transfer's receipt is recorded.
+    pub fn transfer_received(&self, t: &TransferId) -> bool {
+        self.transfers.contains_key(t)
+    }
+
+    /// Whether a discrepancy was compensated.
+    pub fn compensated(&self, d: &DiscrepancyId) -> bool {
+        self.compensations.contains_key(d)
+    }
+
+    /// Metadata of a lot.
+    pub fn meta(&self, lot: &LotKey) -> Option<&Lww> {
+        self.meta.get(lot)
+    }
+
+    /// Writes lot metadata (last writer wins).
+    pub fn set_meta(&mut self, lot: LotKey, value: Lww) {
+        self.slot(lot);
+        match self.meta.get(&lot) {
+            Some(old) if !value.wins_over(old) => {}
+            _ => {
+                self.meta.insert(lot, value);
+            }
+        }
+    }
+
+    /// Number of lots known (with or without facts).
+    pub fn lot_count(&self) -> usize {
+        self.lots.len()
+    }
+
+    /// What a replica at version `their` lacks.
+    pub fn delta_since(&self, their: &VersionVector) -> StateDelta {
+        let newer = |id: &TxnId| id.seq > seq_of(their, &id.replica);
+        let mut d = StateDelta {
+            vv: self.vv.clone(),
+            ..StateDelta::default()
+        };
+        for (key, &i) in &self.index {
+            let e = &self.lots[i as usize];
+            if let Some(info) = &e.info
+                && info.created_seq > seq_of(their, &info.key.origin)
+            {
+                d.lots.push(info.clone());
+            }
+            for c in &e.cells {
+                if c.last_seq > seq_of(their, &c.replica) {
+                    d.cells.push((*key, c.replica, c.p, c.n));
+                }
+            }
+        }
+        d.lots.sort_unstable_by_key(|l| l.key);
+        d.cells.sort_unstable_by_key(|c| (c.1, c.0));
+        d.holds = self
+            .holds
+            .iter()
+            .filter(|(id, _)| newer(id))
+            .map(|(id, (l, r))| (*id, *l, r.clone()))
+            .collect();
+        d.releases = self
+            .releases
+            .iter()
+            .filter(|(_, by)| newer(by))
+            .map(|(h, by)| (*h, *by))
+            .collect();
+        for (t, recs) in &self.transfers {
+            for (by, (lot, units)) in recs {
+                if newer(by) {
+                    d.transfers.push((*t, *by, *lot, *units));
+                }
+            }
+        }
+        d.compensations = self
+            .compensations
+            .iter()
+            .filter(|(_, by)| newer(by))
+            .map(|(k, by)| (*k, *by))
+            .collect();
+        let mut meta: Vec<(LotKey, Lww)> = self
+            .meta
+            .iter()
+            .filter(|(_, m)| newer(&m.by))
+            .map(|(l, m)| (*l, m.clone()))
+            .collect();
+        meta.sort_unstable_by_key(|(l, _)| *l);
+        d.meta = meta;
+        d
+    }
+
+    /// Joins a delta (or a full state as a delta from the empty version).
+    pub fn join(&mut self, d: &StateDelta) {
+        for info in &d.lots {
+            self.add_info(info);
+        }
+        for &(lot, replica, p, n) in &d.cells {
+            let bound = seq_of(&d.vv, &replica);
+            let c = self.cell_mut(lot, replica);
+            c.p = c.p.max(p);
+            c.n = c.n.max(n);
+            c.last_seq = c.last_seq.max(bound);
+        }
+        for (id, lot, r) in &d.holds {
+            self.slot(*lot);
+            self.holds.entry(*id).or_insert_with(|| (*lot, r.clone()));
+        }
+        for (h, by) in &d.releases {
+            let e = self.releases.entry(*h).or_insert(*by);
+            *e = (*e).min(*by);
+        }
+        for &(t, by, lot, units) in &d.transfers {
+            self.record_transfer(t, by, lot, units);
+        }
+        for (k, by) in &d.compensations {
+            let e = self.compensations.entry(*k).or_insert(*by);
+            *e = (*e).min(*by);
+        }
+        for (lot, m) in &d.meta {
+            self.set_meta(*lot, m.clone());
+        }
+        self.vv.merge(d.vv.clone());
+    }
+
+    /// Joins another replica's full state (state-based merge).
+    pub fn merge(&mut self, other: &InventoryState) {
+        for (key, &j) in &other.index {
+            let theirs = &other.lots[j as usize];
+            if let Some(info) = &theirs.info {
+                self.add_info(info);
+            }
+            let i = self.slot(*key);
+            let mine = &mut self.lots[i].cells;
+            for c in &theirs.cells {
+                match mine.iter_mut().find(|m| m.replica == c.replica) {
+                    Some(m) => {
+                        m.p = m.p.max(c.p);
+                        m.n = m.n.max(c.n);
+                        m.last_seq = m.last_seq.max(c.last_seq);
+                    }
+                    None => mine.push(*c),
+                }
+            }
+        }
+        for (id, v) in &other.holds {
+            self.holds.entry(*id).or_insert_with(|| v.clone());
+        }
+        for (h, by) in &other.releases {
+            let e = self.releases.entry(*h).or_insert(*by);
+            *e = (*e).min(*by);
+        }
+        for (t, recs) in &other.transfers {
+            for (by, (lot, units)) in recs {
+                self.record_transfer(*t, *by, *lot, *units);
+            }
+        }
+        for (k, by) in &other.compensations {
+            let e = self.compensations.entry(*k).or_insert(*by);
+            *e = (*e).min(*by);
+        }
+        for (lot, m) in &other.meta {
+            self.set_meta(*lot, m.clone());
+        }
+        self.vv.merge(other.vv.clone());
+    }
+
+    /// A canonical, comparable view of everything observable (values per replica cell, lots,
+    /// holds, transfers, compensations, metadata, version vector). Two replicas have
+    /// converged when their observable views are equal.
+    pub fn observable(&self) -> Observable {
+        let mut cells = BTreeMap::new();
+        for (key, &i) in &self.index {
+            for c in &self.lots[i as usize].cells {
+                if c.p != 0 || c.n != 0 {
+                    cells.insert((*key, c.replica), (c.p, c.n));
+                }
+            }
+        }
+        Observable {
+            vv: self.vv.dots.clone().into_iter().collect(),
+            lots: self
+                .lots
+                .iter()
+                .filter_map(|e| e.info.clone().map(|i| (i.key, i)))
+                .collect(),
+            values: self
+                .index
+                .iter()
+                .map(|(k, &i)| (*k, entry_value(&self.lots[i as usize])))
+                .filter(|(_, v)| *v != 0)
+                .collect(),
+            cells,
+            holds: self.holds.clone(),
+            releases: self.releases.clone(),
+            transfers: self.transfers.clone(),
+            compensations: self.compensations.clone(),
+            meta: self.meta.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        }
+    }
+}
+
+fn entry_value(e: &LotEntry) -> i64 {
+    let mut v: i128 = i128::from(e.transfer_in);
+    for c in &e.cells {
+        v += i128::from(c.p) - i128::from(c.n);
+    }
+    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// See [`InventoryState::observable`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observable {
+    /// Version vector.
+    pub vv: BTreeMap<ReplicaId, u64>,
+    /// Lot facts.
+    pub lots: BTreeMap<LotKey, LotInfo>,
+    /// Non-zero lot values.
+    pub values: BTreeMap<LotKey, i64>,
+    /// Non-zero cells.
+    pub cells: BTreeMap<(LotKey, ReplicaId), (u64, u64)>,
+    /// Holds.
+    pub holds: BTreeMap<HoldId, (LotKey, String)>,
+    /// Releases.
+    pub releases: BTreeMap<HoldId, TxnId>,
+    /// Transfer recordings.
+    pub transfers: BTreeMap<TransferId, BTreeMap<TxnId, (LotKey, u64)>>,
+    /// Compensations.
+    pub compensations: BTreeMap<DiscrepancyId, TxnId>,
+    /// Metadata.
+    pub meta: BTreeMap<LotKey, Lww>,
+}
