@@ -14,7 +14,10 @@ pub struct StoreId(pub u32);
 /// A terminal reinstalled or restored from a backup gets a new incarnation, so its new
 /// counter totals start from zero under a new identity instead of being swallowed by the
 /// per-replica maximum of its old totals.
+///
+/// Serialized as its packed `u32`, so it can key JSON maps (version vectors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "u32", into = "u32")]
 pub struct ReplicaId {
     /// Terminal number within the store (0 is conventionally the store server, `u16::MAX`
     /// the cloud).
@@ -51,6 +54,18 @@ impl ReplicaId {
             terminal: self.terminal,
             incarnation: self.incarnation.wrapping_add(1),
         }
+    }
+}
+
+impl From<u32> for ReplicaId {
+    fn from(v: u32) -> Self {
+        ReplicaId::from_packed(v)
+    }
+}
+
+impl From<ReplicaId> for u32 {
+    fn from(r: ReplicaId) -> u32 {
+        r.packed()
     }
 }
 

@@ -226,9 +226,16 @@ impl Peer {
             } => {
                 self.replica.observe_clock(hlc, now_ms);
                 // A new session (possibly with a new leader): trust only this upstream's view.
-                self.upstream_vv = vv;
                 self.replica.root_has(&root_vv);
-                Ok(self.uploads())
+                // State the upstream lacks that did not originate here (learned from a
+                // leader whose own disk may since have been lost): anti-entropy both ways.
+                let delta = self.replica.state().delta_skipping(&vv, Some(self.replica.id()));
+                self.upstream_vv = vv;
+                let mut out = self.uploads();
+                if !delta.is_empty() {
+                    out.push(Message::Delta { store, delta });
+                }
+                Ok(out)
             }
             Message::Upload { txns, .. } => {
                 if txns.len() > self.limits.max_txns_per_upload {

@@ -365,20 +365,30 @@ impl InventoryState {
 
     /// What a replica at version `their` lacks.
     pub fn delta_since(&self, their: &VersionVector) -> StateDelta {
-        let newer = |id: &TxnId| id.seq > seq_of(their, &id.replica);
-        let mut d = StateDelta {
-            vv: self.vv.clone(),
-            ..StateDelta::default()
+        self.delta_skipping(their, None)
+    }
+
+    /// [`delta_since`](Self::delta_since) without the effects of `skip`'s own transactions
+    /// (a client uploads those as transactions).
+    pub fn delta_skipping(&self, their: &VersionVector, skip: Option<ReplicaId>) -> StateDelta {
+        let newer = |id: &TxnId| id.seq > seq_of(their, &id.replica) && Some(id.replica) != skip;
+        // The delta vouches only for what it carries: without `skip`'s effects it must not
+        // raise the receiver's version of `skip`.
+        let vv = match skip {
+            None => self.vv.clone(),
+            Some(x) => self.vv.iter().filter(|d| *d.actor != x).map(|d| Dot::new(*d.actor, d.counter)).collect(),
         };
+        let mut d = StateDelta { vv, ..StateDelta::default() };
         for (key, &i) in &self.index {
             let e = &self.lots[i as usize];
             if let Some(info) = &e.info
                 && info.created_seq > seq_of(their, &info.key.origin)
+                && Some(info.key.origin) != skip
             {
                 d.lots.push(info.clone());
             }
             for c in &e.cells {
-                if c.last_seq > seq_of(their, &c.replica) {
+                if c.last_seq > seq_of(their, &c.replica) && Some(c.replica) != skip {
                     d.cells.push((*key, c.replica, c.p, c.n));
                 }
             }
