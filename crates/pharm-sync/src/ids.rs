@@ -15,9 +15,9 @@ pub struct StoreId(pub u32);
 /// counter totals start from zero under a new identity instead of being swallowed by the
 /// per-replica maximum of its old totals.
 ///
-/// Serialized as its packed `u32`, so it can key JSON maps (version vectors).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(from = "u32", into = "u32")]
+/// Serialized as its packed `u32`, so it can key JSON maps (version vectors); deserialized
+/// from that number or from its decimal text (how JSON map keys arrive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReplicaId {
     /// Terminal number within the store (0 is conventionally the store server, `u16::MAX`
     /// the cloud).
@@ -54,6 +54,40 @@ impl ReplicaId {
             terminal: self.terminal,
             incarnation: self.incarnation.wrapping_add(1),
         }
+    }
+}
+
+impl Serialize for ReplicaId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.packed())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReplicaId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ReplicaId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a packed replica id (u32) or its decimal text")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ReplicaId, E> {
+                u32::try_from(v)
+                    .map(ReplicaId::from_packed)
+                    .map_err(|_| E::custom(format!("replica id {v} exceeds u32")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ReplicaId, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("negative replica id {v}")))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ReplicaId, E> {
+                v.parse::<u32>()
+                    .map(ReplicaId::from_packed)
+                    .map_err(|_| E::custom(format!("{v:?} is not a packed replica id")))
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 

@@ -60,8 +60,8 @@
 //!   offsets do not matter at all. Their *rates* may differ, provided two terminals' clocks
 //!   disagree about the length of any interval of at most `lease_ms` by no more than
 //!   `max_clock_drift_ms` (roughly a rate difference up to `max_clock_drift_ms / (2 ·
-//!   lease_ms)`; with equal rates any margin is enough). The margin also absorbs scheduling
-//!   slack between the clock reading and the action.
+//!   lease_ms)`; with equal rates any margin, even zero, is enough). A larger margin also
+//!   covers the time between a leader checking `is_leader` and acting on the answer.
 //! * **No Byzantine nodes.** Terminals follow the protocol; the caller authenticates the
 //!   sender (`from`) and drops messages from other pharmacies.
 //! * **Restarts.** Term and vote must survive a restart: whenever
@@ -70,8 +70,8 @@
 //!   keeps it from voting for one lease (its promises were forgotten). Building a restarted
 //!   terminal with [`Election::new`] can elect two leaders.
 //! * **Membership** is the store's known terminals, the same list on every terminal. A
-//!   quorum is a strict majority of it. Changing the list safely needs all terminals to stop
-//!   leading first (e.g. restart every terminal with the new list after one lease).
+//!   quorum is a strict majority of it. Changing the list is out of scope: stop the election
+//!   on every terminal, wait one lease, then start them all with the new list.
 //!
 //! # Using it in a POS
 //!
@@ -330,9 +330,10 @@ struct LeaderState {
 }
 
 impl Election {
-    /// A terminal joining the election for the first time (term 0, no vote). A single-member
-    /// store leads at once. Fails on an invalid config, if `me` is not in `members`, or on a
-    /// duplicate member. `seed` drives the randomized timeouts.
+    /// A terminal joining the election for the first time (term 0, no vote); after a
+    /// restart use [`Election::restore`] instead. A single-member store leads at once. Fails
+    /// on an invalid config, if `me` is not in `members`, or on a duplicate member. `seed`
+    /// drives the randomized timeouts (the terminal id is mixed in, so equal seeds are fine).
     pub fn new(
         me: ReplicaId,
         members: &[ReplicaId],
@@ -921,6 +922,21 @@ mod tests {
         e
     }
 
+    /// (case, setup, now, from, request, reply (granted, term), term after, voted_for after)
+    type VoteRow = (
+        &'static str,
+        Setup,
+        u64,
+        u16,
+        ElectionMessage,
+        Option<(bool, u64)>,
+        u64,
+        Option<u16>,
+    );
+    /// (case, from, term, ack term, term after, leader after, promise after)
+    type HeartbeatRow = (&'static str, u16, u64, u64, u64, Option<u16>, u64);
+    type Validation = Result<(), ElectionError>;
+
     #[derive(Clone, Copy, Debug)]
     enum Setup {
         Fresh,
@@ -933,9 +949,8 @@ mod tests {
     fn vote_requests_table() {
         use Setup::*;
         // Node 1 of 5, in term 5 unless the setup makes it leader of term 5.
-        // (case, setup, now, from, request, reply (granted, term), term after, voted_for after)
         #[rustfmt::skip]
-        let rows: Vec<(&str, Setup, u64, u16, ElectionMessage, Option<(bool, u64)>, u64, Option<u16>)> = vec![
+        let rows: Vec<VoteRow> = vec![
             ("lower term denied",            Fresh,                10,    2, rv(4, 2), Some((false, 5)), 5, None),
             ("same term granted",            Fresh,                10,    2, rv(5, 2), Some((true, 5)),  5, Some(2)),
             ("same term, voted other",       VotedFor(3),          10,    2, rv(5, 2), Some((false, 5)), 5, Some(3)),
@@ -996,9 +1011,8 @@ mod tests {
     #[test]
     fn heartbeat_table() {
         // Node 2 of 3 in term 5 receives at 500 a heartbeat from `from` in `term`.
-        // (case, from, term, ack term, term after, leader after, promise after)
         #[rustfmt::skip]
-        let rows: Vec<(&str, u16, u64, u64, u64, Option<u16>, u64)> = vec![
+        let rows: Vec<HeartbeatRow> = vec![
             ("current term followed",    1, 5, 5, 5, Some(1), 1_500),
             ("higher term adopted",      3, 7, 7, 7, Some(3), 1_500),
             ("stale heartbeat rejected", 1, 4, 5, 5, None,    0),
@@ -1226,7 +1240,7 @@ mod tests {
             c.validate()
         };
         #[rustfmt::skip]
-        let rows: Vec<(&str, Result<(), ElectionError>, Result<(), ElectionError>)> = vec![
+        let rows: Vec<(&str, Validation, Validation)> = vec![
             ("default", with(|_| {}), Ok(())),
             ("drift = lease", with(|c| c.max_clock_drift_ms = 10_000),
                 Err(DriftNotBelowLease { max_clock_drift_ms: 10_000, lease_ms: 10_000 })),

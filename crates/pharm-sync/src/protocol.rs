@@ -229,7 +229,10 @@ impl Peer {
                 self.replica.root_has(&root_vv);
                 // State the upstream lacks that did not originate here (learned from a
                 // leader whose own disk may since have been lost): anti-entropy both ways.
-                let delta = self.replica.state().delta_skipping(&vv, Some(self.replica.id()));
+                let delta = self
+                    .replica
+                    .state()
+                    .delta_skipping(&vv, Some(self.replica.id()));
                 self.upstream_vv = vv;
                 let mut out = self.uploads();
                 if !delta.is_empty() {

@@ -70,7 +70,12 @@ fn fingerprint(state: &InventoryState, lot: &LotKey, server: ReplicaId) -> u64 {
     };
     eat(u64::from(lot.origin.packed()));
     eat(u64::from(lot.local_no));
-    let mut cells: Vec<_> = state.cells(lot).iter().filter(|c| c.replica != server).map(|c| (c.replica, c.p, c.n)).collect();
+    let mut cells: Vec<_> = state
+        .cells(lot)
+        .iter()
+        .filter(|c| c.replica != server)
+        .map(|c| (c.replica, c.p, c.n))
+        .collect();
     cells.sort_unstable();
     for (r, p, n) in cells {
         eat(u64::from(r.packed()));
@@ -82,11 +87,23 @@ fn fingerprint(state: &InventoryState, lot: &LotKey, server: ReplicaId) -> u64 {
 
 /// The discrepancies a state holds now, with their deterministic ids (read-only: any
 /// replica can compute this to show flags; only the store server, `server`, acts on it).
-pub fn discrepancies(state: &InventoryState, server: ReplicaId) -> Vec<(DiscrepancyId, LotKey, i64)> {
+pub fn discrepancies(
+    state: &InventoryState,
+    server: ReplicaId,
+) -> Vec<(DiscrepancyId, LotKey, i64)> {
     let mut out: Vec<_> = state
         .lots()
         .filter(|(_, v)| *v < 0)
-        .map(|(info, v)| (DiscrepancyId { lot: info.key, version: fingerprint(state, &info.key, server) }, info.key, v))
+        .map(|(info, v)| {
+            (
+                DiscrepancyId {
+                    lot: info.key,
+                    version: fingerprint(state, &info.key, server),
+                },
+                info.key,
+                v,
+            )
+        })
         .collect();
     out.sort_unstable_by_key(|(id, ..)| *id);
     out
@@ -94,7 +111,11 @@ pub fn discrepancies(state: &InventoryState, server: ReplicaId) -> Vec<(Discrepa
 
 /// Runs reconciliation on the store server's replica: records one compensation transaction
 /// per new discrepancy and returns what was found and the commits to persist and sync.
-pub fn reconcile(server: &mut Replica, now_ms: u64, today: Date) -> (Vec<Discrepancy>, Vec<Commit>) {
+pub fn reconcile(
+    server: &mut Replica,
+    now_ms: u64,
+    today: Date,
+) -> (Vec<Discrepancy>, Vec<Commit>) {
     let found = discrepancies(server.state(), server.id());
     let mut report = Vec::new();
     let mut commits = Vec::new();
@@ -102,7 +123,9 @@ pub fn reconcile(server: &mut Replica, now_ms: u64, today: Date) -> (Vec<Discrep
         if server.state().compensated(&id) {
             continue;
         }
-        let Some(info) = server.state().lot(&lot).cloned() else { continue };
+        let Some(info) = server.state().lot(&lot).cloned() else {
+            continue;
+        };
         let deficit = value.unsigned_abs();
         let mut actions = Vec::new();
         let mut lines = Vec::new();
@@ -112,7 +135,9 @@ pub fn reconcile(server: &mut Replica, now_ms: u64, today: Date) -> (Vec<Discrep
             let mut candidates: Vec<(LotKey, i64, Date)> = server
                 .state()
                 .sku_lots(info.sku)
-                .filter(|(l, v)| l.key != lot && *v > 0 && l.expiry >= today && !server.state().is_held(&l.key))
+                .filter(|(l, v)| {
+                    l.key != lot && *v > 0 && l.expiry >= today && !server.state().is_held(&l.key)
+                })
                 .map(|(l, v)| (l.key, v, l.expiry))
                 .collect();
             // Earliest-expiring siblings first (where FEFO should have taken the units).
@@ -123,7 +148,10 @@ pub fn reconcile(server: &mut Replica, now_ms: u64, today: Date) -> (Vec<Discrep
                     break;
                 }
                 let units = left.min(v.unsigned_abs());
-                lines.push(Line { lot: from, delta: -(units as i64) });
+                lines.push(Line {
+                    lot: from,
+                    delta: -(units as i64),
+                });
                 actions.push(Action::MoveFrom { lot: from, units });
                 left -= units;
             }
@@ -132,7 +160,10 @@ pub fn reconcile(server: &mut Replica, now_ms: u64, today: Date) -> (Vec<Discrep
             }
             let moved = deficit - left;
             if moved > 0 {
-                lines.push(Line { lot, delta: moved as i64 });
+                lines.push(Line {
+                    lot,
+                    delta: moved as i64,
+                });
             }
         }
         let reference = match actions.last() {
@@ -141,7 +172,13 @@ pub fn reconcile(server: &mut Replica, now_ms: u64, today: Date) -> (Vec<Discrep
             _ => "reconciliation: units moved from sibling lots",
         };
         commits.push(server.compensate(now_ms, id, lines, reference));
-        report.push(Discrepancy { id, lot, value, controlled: info.controlled, actions });
+        report.push(Discrepancy {
+            id,
+            lot,
+            value,
+            controlled: info.controlled,
+            actions,
+        });
     }
     (report, commits)
 }

@@ -376,9 +376,17 @@ impl InventoryState {
         // raise the receiver's version of `skip`.
         let vv = match skip {
             None => self.vv.clone(),
-            Some(x) => self.vv.iter().filter(|d| *d.actor != x).map(|d| Dot::new(*d.actor, d.counter)).collect(),
+            Some(x) => self
+                .vv
+                .iter()
+                .filter(|d| *d.actor != x)
+                .map(|d| Dot::new(*d.actor, d.counter))
+                .collect(),
         };
-        let mut d = StateDelta { vv, ..StateDelta::default() };
+        let mut d = StateDelta {
+            vv,
+            ..StateDelta::default()
+        };
         for (key, &i) in &self.index {
             let e = &self.lots[i as usize];
             if let Some(info) = &e.info

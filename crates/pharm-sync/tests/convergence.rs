@@ -36,10 +36,27 @@ fn new_lot(sku: u32, n: u32) -> NewLot {
 /// One step of a random schedule.
 #[derive(Debug, Clone)]
 enum Step {
-    Op { terminal: usize, op: u8, sku: u32, qty: u64, pick: usize },
-    Sync { terminal: usize, via_leader: bool, loss: u8, dup: bool, reorder: bool, rounds: u8 },
-    Backup { terminal: usize },
-    Restore { terminal: usize },
+    Op {
+        terminal: usize,
+        op: u8,
+        sku: u32,
+        qty: u64,
+        pick: usize,
+    },
+    Sync {
+        terminal: usize,
+        via_leader: bool,
+        loss: u8,
+        dup: bool,
+        reorder: bool,
+        rounds: u8,
+    },
+    Backup {
+        terminal: usize,
+    },
+    Restore {
+        terminal: usize,
+    },
 }
 
 fn step(n: usize) -> impl Strategy<Value = Step> {
@@ -67,18 +84,26 @@ struct World {
 
 impl World {
     fn new(n: usize) -> Self {
-        let limits = SyncLimits { max_txns_per_upload: 3, max_buffered_per_replica: 64 };
+        let limits = SyncLimits {
+            max_txns_per_upload: 3,
+            max_buffered_per_replica: 64,
+        };
         let mut server = Peer::new(Replica::new(STORE, SERVER), true).with_limits(limits);
         let mut committed = BTreeMap::new();
         // Back office seeds two lots per SKU.
         for sku in 0..4 {
             for k in 0..2 {
-                let (_, c) = server.replica_mut().receive_new(1, new_lot(sku, k), 50, "seed").unwrap();
+                let (_, c) = server
+                    .replica_mut()
+                    .receive_new(1, new_lot(sku, k), 50, "seed")
+                    .unwrap();
                 committed.insert(c.txn.id, c.txn);
             }
         }
         let terminals = (1..=n as u16)
-            .map(|t| Peer::new(Replica::new(STORE, ReplicaId::new(t, 0)), false).with_limits(limits))
+            .map(|t| {
+                Peer::new(Replica::new(STORE, ReplicaId::new(t, 0)), false).with_limits(limits)
+            })
             .collect();
         World {
             server,
@@ -106,19 +131,62 @@ impl World {
         let lots: Vec<LotKey> = r.state().lots().map(|(i, _)| i.key).collect();
         let lot = (!lots.is_empty()).then(|| lots[pick % lots.len()]);
         let commit = match op {
-            0..=2 => r.dispense(now, today(), sku, qty, None, "rx", Attachments { claim: Some("claim".into()), pmp_report: None }).ok(),
+            0..=2 => r
+                .dispense(
+                    now,
+                    today(),
+                    sku,
+                    qty,
+                    None,
+                    "rx",
+                    Attachments {
+                        claim: Some("claim".into()),
+                        pmp_report: None,
+                    },
+                )
+                .ok(),
             3 => lot.and_then(|l| {
                 let sku = r.state().lot(&l).map_or(0, |i| i.sku);
-                r.dispense(now, today(), sku, qty, Some(l), "rx-scan", Attachments::default()).ok()
+                r.dispense(
+                    now,
+                    today(),
+                    sku,
+                    qty,
+                    Some(l),
+                    "rx-scan",
+                    Attachments::default(),
+                )
+                .ok()
             }),
-            4 => r.receive_new(now, new_lot(sku, pick as u32 + 10), qty, "po").ok().map(|(_, c)| c),
-            5 => lot.and_then(|l| r.adjust(now, l, if pick % 2 == 0 { qty as i64 } else { -(qty as i64) }, Reason::Damage, "adj").ok()),
+            4 => r
+                .receive_new(now, new_lot(sku, pick as u32 + 10), qty, "po")
+                .ok()
+                .map(|(_, c)| c),
+            5 => lot.and_then(|l| {
+                r.adjust(
+                    now,
+                    l,
+                    if pick.is_multiple_of(2) {
+                        qty as i64
+                    } else {
+                        -(qty as i64)
+                    },
+                    Reason::Damage,
+                    "adj",
+                )
+                .ok()
+            }),
             6 => lot.and_then(|l| r.stock_count(now, l, qty, "count").ok().flatten()),
             7 => lot.and_then(|l| r.hold(now, l, "recall").ok().map(|(_, c)| c)),
             8 => {
                 // A delivery from another store, possibly recorded on two terminals.
-                let transfer = TransferId { from: StoreId(99), number: (pick % 3) as u64 };
-                r.transfer_in(now, transfer, new_lot(sku, 20 + pick as u32), 12, "xfer").ok().map(|(_, c)| c)
+                let transfer = TransferId {
+                    from: StoreId(99),
+                    number: (pick % 3) as u64,
+                };
+                r.transfer_in(now, transfer, new_lot(sku, 20 + pick as u32), 12, "xfer")
+                    .ok()
+                    .map(|(_, c)| c)
             }
             _ => {
                 let hold = r.state().active_holds().next().map(|(h, ..)| *h);
@@ -135,7 +203,10 @@ impl World {
     fn sync(&mut self, t: usize, via_leader: bool, loss: u8, dup: bool, reorder: bool, rounds: u8) {
         if via_leader && t != 0 {
             // Swap the leader into the server seat for this session.
-            let leader = std::mem::replace(&mut self.terminals[0], Peer::new(Replica::new(STORE, SERVER), false));
+            let leader = std::mem::replace(
+                &mut self.terminals[0],
+                Peer::new(Replica::new(STORE, SERVER), false),
+            );
             let cloud = std::mem::replace(&mut self.server, leader);
             self.sync(t, false, loss, dup, reorder, rounds);
             let leader = std::mem::replace(&mut self.server, cloud);
@@ -159,7 +230,7 @@ impl World {
                             continue;
                         }
                         out.push(m.clone());
-                        if dup && w.rand() % 4 == 0 {
+                        if dup && w.rand().is_multiple_of(4) {
                             out.push(m);
                         }
                     }
@@ -170,7 +241,16 @@ impl World {
                     to_client.extend(self.server.handle(now, m).unwrap());
                 }
                 if self.server.replica().id() == SERVER {
-                    self.server_vv_history.push(self.server.replica().state().vv().dots.clone().into_iter().collect());
+                    self.server_vv_history.push(
+                        self.server
+                            .replica()
+                            .state()
+                            .vv()
+                            .dots
+                            .clone()
+                            .into_iter()
+                            .collect(),
+                    );
                 }
                 let msgs = deliver(self, std::mem::take(&mut to_client));
                 for m in msgs {
@@ -194,7 +274,9 @@ impl World {
 
     /// A terminal's disk dies; it is restored from its last backup as a new incarnation.
     fn restore(&mut self, t: usize) {
-        let Some(backup) = self.backups[t].clone() else { return };
+        let Some(backup) = self.backups[t].clone() else {
+            return;
+        };
         let parts = pharm_sync::replica::ReplicaParts {
             me: backup.id().next_incarnation(),
             state: backup.state().clone(),
@@ -205,7 +287,10 @@ impl World {
             claims: backup.pending_claims().cloned().collect(),
             pmp_reports: backup.pending_pmp_reports().cloned().collect(),
         };
-        let limits = SyncLimits { max_txns_per_upload: 3, max_buffered_per_replica: 64 };
+        let limits = SyncLimits {
+            max_txns_per_upload: 3,
+            max_buffered_per_replica: 64,
+        };
         self.restored.insert(self.terminals[t].replica().id());
         self.terminals[t] = Peer::new(Replica::restore(parts), false).with_limits(limits);
         self.backups[t] = None;
@@ -220,7 +305,9 @@ fn oracle(ledger: &BTreeMap<TxnId, Txn>) -> BTreeMap<LotKey, i64> {
     for t in ledger.values() {
         if t.kind == TxnKind::TransferIn {
             let units: i64 = t.lines.iter().map(|l| l.delta).sum();
-            let e = transfers.entry(t.transfer.unwrap()).or_insert((t.id, t.lines[0].lot, units));
+            let e = transfers
+                .entry(t.transfer.unwrap())
+                .or_insert((t.id, t.lines[0].lot, units));
             if t.id < e.0 {
                 *e = (t.id, t.lines[0].lot, units);
             }
@@ -268,9 +355,24 @@ fn check_world(steps: Vec<Step>, n: usize) -> Result<(), TestCaseError> {
     let mut w = World::new(n);
     for s in steps {
         match s {
-            Step::Op { terminal, op, sku, qty, pick } => w.op(terminal, op, sku, qty, pick),
-            Step::Sync { terminal, via_leader, loss, dup, reorder, rounds } => w.sync(terminal, via_leader, loss, dup, reorder, rounds),
-            Step::Backup { terminal } => w.backups[terminal] = Some(w.terminals[terminal].replica().clone()),
+            Step::Op {
+                terminal,
+                op,
+                sku,
+                qty,
+                pick,
+            } => w.op(terminal, op, sku, qty, pick),
+            Step::Sync {
+                terminal,
+                via_leader,
+                loss,
+                dup,
+                reorder,
+                rounds,
+            } => w.sync(terminal, via_leader, loss, dup, reorder, rounds),
+            Step::Backup { terminal } => {
+                w.backups[terminal] = Some(w.terminals[terminal].replica().clone())
+            }
             Step::Restore { terminal } => w.restore(terminal),
         }
     }
@@ -294,8 +396,17 @@ fn check_world(steps: Vec<Step>, n: usize) -> Result<(), TestCaseError> {
     // Convergence.
     let server = w.server.replica().state().observable();
     for t in &w.terminals {
-        prop_assert_eq!(&t.replica().state().observable(), &server, "terminal {} diverged", t.replica().id());
-        prop_assert_eq!(t.replica().outbox().count(), 0, "outbox drained once the root has everything");
+        prop_assert_eq!(
+            &t.replica().state().observable(),
+            &server,
+            "terminal {} diverged",
+            t.replica().id()
+        );
+        prop_assert_eq!(
+            t.replica().outbox().count(),
+            0,
+            "outbox drained once the root has everything"
+        );
     }
     // Version vectors only grow at the server.
     for pair in w.server_vv_history.windows(2) {
@@ -314,29 +425,49 @@ fn check_world(steps: Vec<Step>, n: usize) -> Result<(), TestCaseError> {
         .collect();
     for id in w.committed.keys() {
         if !applied.contains_key(id) {
-            prop_assert!(w.restored.contains(&id.replica), "{:?} was committed by a live replica and lost", id);
+            prop_assert!(
+                w.restored.contains(&id.replica),
+                "{:?} was committed by a live replica and lost",
+                id
+            );
         }
     }
     let expected = oracle(&applied);
-    let actual: BTreeMap<LotKey, i64> = state.lots().map(|(i, v)| (i.key, v)).filter(|(_, v)| *v != 0).collect();
+    let actual: BTreeMap<LotKey, i64> = state
+        .lots()
+        .map(|(i, v)| (i.key, v))
+        .filter(|(_, v)| *v != 0)
+        .collect();
     prop_assert_eq!(&actual, &expected);
     // Second oracle: crdts PNCounter per (lot) from the same ledger equals the cell totals.
     let mut counters: BTreeMap<LotKey, PNCounter<ReplicaId>> = BTreeMap::new();
     for t in applied.values().filter(|t| t.kind != TxnKind::TransferIn) {
         for l in &t.lines {
             let c = counters.entry(l.lot).or_default();
-            let op = if l.delta >= 0 { c.inc_many(t.id.replica, l.delta as u64) } else { c.dec_many(t.id.replica, l.delta.unsigned_abs()) };
+            let op = if l.delta >= 0 {
+                c.inc_many(t.id.replica, l.delta as u64)
+            } else {
+                c.dec_many(t.id.replica, l.delta.unsigned_abs())
+            };
             c.apply(op);
         }
     }
     for (lot, c) in &counters {
-        let cells: i64 = state.cells(lot).iter().map(|c| c.p as i64 - c.n as i64).sum();
+        let cells: i64 = state
+            .cells(lot)
+            .iter()
+            .map(|c| c.p as i64 - c.n as i64)
+            .sum();
         prop_assert_eq!(c.read().to_i64().unwrap(), cells);
     }
     // Commutativity: any per-replica-order-preserving replay of the ledger gives the same state.
     for seed in [1u64, 99, 12345] {
         let replayed = replay(&applied, seed);
-        let values: BTreeMap<LotKey, i64> = replayed.lots().map(|(i, v)| (i.key, v)).filter(|(_, v)| *v != 0).collect();
+        let values: BTreeMap<LotKey, i64> = replayed
+            .lots()
+            .map(|(i, v)| (i.key, v))
+            .filter(|(_, v)| *v != 0)
+            .collect();
         prop_assert_eq!(&values, &expected);
         prop_assert_eq!(replayed.observable().holds, state.observable().holds);
     }
@@ -347,7 +478,11 @@ fn check_world(steps: Vec<Step>, n: usize) -> Result<(), TestCaseError> {
     }
     let (_, first) = reconcile(w.server.replica_mut(), w.now + 1, today());
     let (again, second) = reconcile(w.server.replica_mut(), w.now + 2, today());
-    prop_assert!(second.is_empty() && again.is_empty(), "second reconciliation emitted {:?}", again);
+    prop_assert!(
+        second.is_empty() && again.is_empty(),
+        "second reconciliation emitted {:?}",
+        again
+    );
     let _ = first;
     Ok(())
 }
@@ -371,16 +506,52 @@ proptest! {
 #[test]
 fn transfer_receipt_counts_once() {
     let steps = vec![
-        Step::Op { terminal: 0, op: 8, sku: 1, qty: 1, pick: 0 },
-        Step::Op { terminal: 1, op: 8, sku: 1, qty: 1, pick: 0 },
-        Step::Sync { terminal: 0, via_leader: false, loss: 0, dup: false, reorder: false, rounds: 2 },
-        Step::Sync { terminal: 1, via_leader: true, loss: 0, dup: false, reorder: false, rounds: 2 },
+        Step::Op {
+            terminal: 0,
+            op: 8,
+            sku: 1,
+            qty: 1,
+            pick: 0,
+        },
+        Step::Op {
+            terminal: 1,
+            op: 8,
+            sku: 1,
+            qty: 1,
+            pick: 0,
+        },
+        Step::Sync {
+            terminal: 0,
+            via_leader: false,
+            loss: 0,
+            dup: false,
+            reorder: false,
+            rounds: 2,
+        },
+        Step::Sync {
+            terminal: 1,
+            via_leader: true,
+            loss: 0,
+            dup: false,
+            reorder: false,
+            rounds: 2,
+        },
     ];
     check_world(steps, 2).unwrap();
     let mut w = World::new(2);
     w.op(0, 8, 1, 1, 0);
     w.op(1, 8, 1, 1, 0);
     w.full_sync();
-    let credited: i64 = w.server.replica().state().lots().filter(|(i, _)| i.lot_number.starts_with("L1-20")).map(|(_, v)| v).sum();
-    assert_eq!(credited, 12, "two terminals recorded the same delivery; it counts once");
+    let credited: i64 = w
+        .server
+        .replica()
+        .state()
+        .lots()
+        .filter(|(i, _)| i.lot_number.starts_with("L1-20"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(
+        credited, 12,
+        "two terminals recorded the same delivery; it counts once"
+    );
 }

@@ -84,10 +84,9 @@ fn max_ppm(config: &ElectionConfig) -> i64 {
 
 #[derive(Debug, Clone)]
 struct Network {
-    /// Partition: terminals talk only within the same group.
-    groups: Vec<u8>,
-    /// Messages from a lower to a higher group still get through (asymmetric links).
-    one_way: bool,
+    /// `cut[from * n + to]`: the directed link is down. Cuts need not be symmetric nor
+    /// transitive (A hears B, B hears C, A does not hear C).
+    cut: Vec<bool>,
     drop_pct: u32,
     dup_pct: u32,
     min_delay: u64,
@@ -100,8 +99,7 @@ struct Network {
 impl Network {
     fn healthy(n: usize, min_delay: u64, max_delay: u64) -> Self {
         Network {
-            groups: vec![0; n],
-            one_way: false,
+            cut: vec![false; n * n],
             drop_pct: 0,
             dup_pct: 0,
             min_delay,
@@ -110,9 +108,18 @@ impl Network {
         }
     }
 
+    fn n(&self) -> usize {
+        self.cut.len().isqrt()
+    }
+
     fn link(&self, from: usize, to: usize) -> bool {
-        let (a, b) = (self.groups[from], self.groups[to]);
-        a == b || (self.one_way && a < b)
+        !self.cut[from * self.n() + to]
+    }
+
+    /// Terminals talk only within their group.
+    fn partition(&mut self, groups: &[u8]) {
+        let n = groups.len();
+        self.cut = (0..n * n).map(|k| groups[k / n] != groups[k % n]).collect();
     }
 
     fn delay(&self, rng: &mut Rng) -> u64 {
@@ -143,6 +150,8 @@ struct Node {
     promises: BTreeMap<(ReplicaId, u64), u64>,
     /// Real time and sender of the last heartbeat this terminal acked.
     last_acked_heartbeat: Option<(u64, ReplicaId)>,
+    /// The candidate this terminal voted for in each term (across restarts).
+    votes: BTreeMap<u64, ReplicaId>,
     seed: u64,
 }
 
@@ -188,6 +197,7 @@ impl Sim {
                     promise_end: 0,
                     promises: BTreeMap::new(),
                     last_acked_heartbeat: None,
+                    votes: BTreeMap::new(),
                     seed: node_seed,
                 };
                 node.next_tick = clock.real_at(node.election.poll_timeout().unwrap(), 0);
@@ -339,6 +349,27 @@ impl Sim {
                 "{} in term {term} sent {:?}",
                 node.id, o.msg
             );
+            let candidate = match (o.msg, o.to) {
+                (
+                    ElectionMessage::RequestVote {
+                        pre_vote: false, ..
+                    },
+                    _,
+                ) => Some(node.id),
+                (
+                    ElectionMessage::Vote {
+                        granted: true,
+                        pre_vote: false,
+                        ..
+                    },
+                    Target::One(c),
+                ) => Some(c),
+                _ => None,
+            };
+            if let Some(candidate) = candidate {
+                let first = *node.votes.entry(term).or_insert(candidate);
+                assert_eq!(first, candidate, "{} voted twice in term {term}", node.id);
+            }
             match o.msg {
                 ElectionMessage::Vote { granted: true, .. }
                 | ElectionMessage::RequestVote { .. } => assert!(
@@ -475,23 +506,34 @@ struct Phase {
     restart: Vec<bool>,
 }
 
+/// Healthy links, a partition into groups, or each directed link cut at random.
+fn cuts(n: usize) -> impl Strategy<Value = Vec<bool>> {
+    prop_oneof![
+        Just(vec![false; n * n]),
+        prop::collection::vec(0u8..3, n).prop_map(move |groups| {
+            let mut net = Network::healthy(n, 0, 0);
+            net.partition(&groups);
+            net.cut
+        }),
+        prop::collection::vec(prop::bool::weighted(0.3), n * n),
+    ]
+}
+
 fn phase(n: usize) -> impl Strategy<Value = Phase> {
     (
         0u64..=25_000,
-        prop::collection::vec(0u8..3, n),
+        cuts(n),
         prop_oneof![Just(0u32), 0u32..=60],
         prop_oneof![Just(0u32), 0u32..=40],
         prop_oneof![0u64..=50, 0u64..=2_000, 0u64..=15_000],
         prop_oneof![Just(100u32), 1u32..=30],
-        any::<bool>(),
         prop::collection::vec(prop::bool::weighted(0.2), n),
         prop::collection::vec(any::<bool>(), n),
     )
         .prop_map(
-            |(duration, groups, drop_pct, dup_pct, max_delay, slow_pct, one_way, down, restart)| {
+            |(duration, cut, drop_pct, dup_pct, max_delay, slow_pct, down, restart)| {
                 let net = Network {
-                    groups,
-                    one_way,
+                    cut,
                     drop_pct,
                     dup_pct,
                     min_delay: 0,
@@ -757,14 +799,16 @@ fn isolated_terminal_does_not_disrupt_on_return() {
     let leader = sim.leaders()[0];
     let term = sim.nodes[leader].election.term();
     let isolated = (leader + 1) % 5;
-    sim.net.groups[isolated] = 1;
+    let mut groups = [0; 5];
+    groups[isolated] = 1;
+    sim.net.partition(&groups);
     sim.run_until(200_000);
     assert_eq!(sim.nodes[isolated].election.term(), term);
     assert_eq!(
         sim.nodes[isolated].election.leader(sim.local(isolated)),
         None
     );
-    sim.net.groups[isolated] = 0;
+    sim.net.partition(&[0; 5]);
     let end = sim.now + 60_000;
     while sim.step(end) {
         assert_eq!(sim.leaders(), vec![leader]);
@@ -791,9 +835,8 @@ fn leader_in_minority_steps_down_majority_takes_over() {
     let old = sim.leaders()[0];
     let old_term = sim.nodes[old].election.term();
     let minority = [old, (old + 1) % 5];
-    for i in 0..5 {
-        sim.net.groups[i] = u8::from(minority.contains(&i));
-    }
+    let groups: Vec<u8> = (0..5).map(|i| u8::from(minority.contains(&i))).collect();
+    sim.net.partition(&groups);
     let cut = sim.now;
     sim.run_until(cut + 60_000);
     let new = sim.leaders();
@@ -804,7 +847,7 @@ fn leader_in_minority_steps_down_majority_takes_over() {
     assert_ne!(sim.nodes[old].election.role(), Role::Leader);
     assert_eq!(sim.nodes[old].election.term(), old_term);
     // Heal: everyone converges on the majority's leader.
-    sim.net.groups = vec![0; 5];
+    sim.net.partition(&[0; 5]);
     sim.run_until(sim.now + 30_000);
     assert_eq!(sim.leaders(), new);
     for i in 0..5 {

@@ -18,7 +18,13 @@ fn today() -> Date {
 }
 
 fn lot(sku: u32, number: &str, expiry: &str, controlled: bool) -> NewLot {
-    NewLot { sku, ndc: "0093-7146-56".parse().unwrap(), lot_number: number.into(), expiry: expiry.parse().unwrap(), controlled }
+    NewLot {
+        sku,
+        ndc: "0093-7146-56".parse().unwrap(),
+        lot_number: number.into(),
+        expiry: expiry.parse().unwrap(),
+        controlled,
+    }
 }
 
 /// Runs client↔server message exchange until quiet.
@@ -42,11 +48,23 @@ fn sync(client: &mut Peer, server: &mut Peer, now: u64) {
 fn store_with_terminals(n: u16) -> (Peer, Vec<Peer>, Vec<LotKey>) {
     let mut server = Peer::new(Replica::new(STORE, SERVER), true);
     let mut keys = Vec::new();
-    for (i, (number, expiry)) in [("A", "2026-06-30"), ("B", "2026-09-30"), ("C", "2026-03-01")].iter().enumerate() {
-        let (k, _) = server.replica_mut().receive_new(1, lot(1, number, expiry, false), 10 * (i as u64 + 1), "po").unwrap();
+    for (i, (number, expiry)) in [
+        ("A", "2026-06-30"),
+        ("B", "2026-09-30"),
+        ("C", "2026-03-01"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (k, _) = server
+            .replica_mut()
+            .receive_new(1, lot(1, number, expiry, false), 10 * (i as u64 + 1), "po")
+            .unwrap();
         keys.push(k);
     }
-    let mut terminals: Vec<Peer> = (1..=n).map(|t| Peer::new(Replica::new(STORE, ReplicaId::new(t, 0)), false)).collect();
+    let mut terminals: Vec<Peer> = (1..=n)
+        .map(|t| Peer::new(Replica::new(STORE, ReplicaId::new(t, 0)), false))
+        .collect();
     for t in &mut terminals {
         sync(t, &mut server, 2);
     }
@@ -58,14 +76,29 @@ fn fefo_dispense_skips_expired_and_held_lots_and_spills() {
     let (_, mut ts, keys) = store_with_terminals(1);
     let t = ts[0].replica_mut();
     // C expired on 2026-03-01; A (10 units, June) goes first, then B.
-    let c = t.dispense(10, today(), 1, 14, None, "rx-1", Attachments::default()).unwrap();
+    let c = t
+        .dispense(10, today(), 1, 14, None, "rx-1", Attachments::default())
+        .unwrap();
     let lines: Vec<(LotKey, i64)> = c.txn.lines.iter().map(|l| (l.lot, l.delta)).collect();
     assert_eq!(lines, vec![(keys[0], -10), (keys[1], -4)]);
     let (hold, _) = t.hold(11, keys[1], "recall 2026-17").unwrap();
-    assert_eq!(t.dispense(12, today(), 1, 1, Some(keys[1]), "rx-2", Attachments::default()), Err(OpError::Held(keys[1])));
+    assert_eq!(
+        t.dispense(
+            12,
+            today(),
+            1,
+            1,
+            Some(keys[1]),
+            "rx-2",
+            Attachments::default()
+        ),
+        Err(OpError::Held(keys[1]))
+    );
     // With B held and A empty, an oversell charges the earliest unexpired unheld lot... none:
     // only the expired C remains, which is then charged and goes negative (flagged).
-    let c = t.dispense(13, today(), 1, 2, None, "rx-3", Attachments::default()).unwrap();
+    let c = t
+        .dispense(13, today(), 1, 2, None, "rx-3", Attachments::default())
+        .unwrap();
     assert_eq!(c.negative.len(), 1);
     t.release(14, hold, "recall closed").unwrap();
     assert!(!t.state().is_held(&keys[1]));
@@ -75,8 +108,22 @@ fn fefo_dispense_skips_expired_and_held_lots_and_spills() {
 fn stock_count_applies_on_top_of_unseen_dispenses() {
     let (mut server, mut ts, keys) = store_with_terminals(2);
     // Terminal 2 dispenses 3 units of A offline; terminal 1 counts A at 8 without seeing it.
-    ts[1].replica_mut().dispense(10, today(), 1, 3, Some(keys[0]), "rx", Attachments::default()).unwrap();
-    ts[0].replica_mut().stock_count(11, keys[0], 8, "count sheet 7").unwrap();
+    ts[1]
+        .replica_mut()
+        .dispense(
+            10,
+            today(),
+            1,
+            3,
+            Some(keys[0]),
+            "rx",
+            Attachments::default(),
+        )
+        .unwrap();
+    ts[0]
+        .replica_mut()
+        .stock_count(11, keys[0], 8, "count sheet 7")
+        .unwrap();
     for t in ts.iter_mut() {
         sync(t, &mut server, 20);
     }
@@ -87,7 +134,13 @@ fn stock_count_applies_on_top_of_unseen_dispenses() {
     assert_eq!(server.replica().state().value(&keys[0]), 5);
     assert_eq!(ts[0].replica().state().value(&keys[0]), 5);
     // Counting a matching value records nothing.
-    assert!(ts[0].replica_mut().stock_count(30, keys[0], 5, "recount").unwrap().is_none());
+    assert!(
+        ts[0]
+            .replica_mut()
+            .stock_count(30, keys[0], 5, "recount")
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -105,7 +158,11 @@ fn restored_terminal_needs_a_new_incarnation() {
     same.replica_mut().receive(20, keys[0], 7, "po").unwrap();
     let mut server_a = server.clone();
     sync(&mut same, &mut server_a, 21);
-    assert_eq!(server_a.replica().state().value(&keys[0]), 15, "units lost by reusing an incarnation");
+    assert_eq!(
+        server_a.replica().state().value(&keys[0]),
+        15,
+        "units lost by reusing an incarnation"
+    );
 
     // Right: a new incarnation keeps every unit.
     let parts = pharm_sync::replica::ReplicaParts {
@@ -130,7 +187,18 @@ fn oversell_is_flagged_and_reconciled_by_the_server_only_once() {
     let (mut server, mut ts, keys) = store_with_terminals(2);
     // Both terminals sell lot A's 10 units offline: A goes to −10 after the merge.
     for (i, t) in ts.iter_mut().enumerate() {
-        let c = t.replica_mut().dispense(10 + i as u64, today(), 1, 10, Some(keys[0]), "rx", Attachments::default()).unwrap();
+        let c = t
+            .replica_mut()
+            .dispense(
+                10 + i as u64,
+                today(),
+                1,
+                10,
+                Some(keys[0]),
+                "rx",
+                Attachments::default(),
+            )
+            .unwrap();
         assert!(c.negative.is_empty(), "locally each sale looked fine");
     }
     for t in ts.iter_mut() {
@@ -139,7 +207,13 @@ fn oversell_is_flagged_and_reconciled_by_the_server_only_once() {
     assert_eq!(server.replica().state().value(&keys[0]), -10);
     let (found, commits) = reconcile(server.replica_mut(), 30, today());
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].actions, vec![Action::MoveFrom { lot: keys[1], units: 10 }]);
+    assert_eq!(
+        found[0].actions,
+        vec![Action::MoveFrom {
+            lot: keys[1],
+            units: 10
+        }]
+    );
     assert_eq!(commits.len(), 1);
     assert_eq!(server.replica().state().value(&keys[0]), 0);
     assert_eq!(server.replica().state().value(&keys[1]), 10);
@@ -155,15 +229,35 @@ fn oversell_is_flagged_and_reconciled_by_the_server_only_once() {
 #[test]
 fn controlled_discrepancies_become_pharmacist_tasks() {
     let mut server = Peer::new(Replica::new(STORE, SERVER), true);
-    let (cii, _) = server.replica_mut().receive_new(1, lot(9, "OXY1", "2027-01-31", true), 5, "po").unwrap();
-    server.replica_mut().receive_new(1, lot(9, "OXY2", "2027-06-30", true), 50, "po").unwrap();
+    let (cii, _) = server
+        .replica_mut()
+        .receive_new(1, lot(9, "OXY1", "2027-01-31", true), 5, "po")
+        .unwrap();
+    server
+        .replica_mut()
+        .receive_new(1, lot(9, "OXY2", "2027-06-30", true), 50, "po")
+        .unwrap();
     let mut t = Peer::new(Replica::new(STORE, ReplicaId::new(1, 0)), false);
     sync(&mut t, &mut server, 2);
-    t.replica_mut().dispense(3, today(), 9, 8, Some(cii), "rx-cii", Attachments::default()).unwrap();
+    t.replica_mut()
+        .dispense(
+            3,
+            today(),
+            9,
+            8,
+            Some(cii),
+            "rx-cii",
+            Attachments::default(),
+        )
+        .unwrap();
     sync(&mut t, &mut server, 4);
     let (found, _) = reconcile(server.replica_mut(), 5, today());
     assert_eq!(found[0].actions, vec![Action::PharmacistTask]);
-    assert_eq!(server.replica().state().value(&cii), -3, "never corrected automatically");
+    assert_eq!(
+        server.replica().state().value(&cii),
+        -3,
+        "never corrected automatically"
+    );
     assert!(reconcile(server.replica_mut(), 6, today()).0.is_empty());
 }
 
@@ -172,24 +266,52 @@ fn messages_for_another_pharmacy_are_rejected() {
     let mut server = Peer::new(Replica::new(STORE, SERVER), true);
     let mut other = Peer::new(Replica::new(StoreId(2), ReplicaId::new(1, 0)), false);
     let hello = other.hello(1);
-    assert_eq!(server.handle(1, hello), Err(ProtocolError::WrongStore { expected: STORE, got: StoreId(2) }));
+    assert_eq!(
+        server.handle(1, hello),
+        Err(ProtocolError::WrongStore {
+            expected: STORE,
+            got: StoreId(2)
+        })
+    );
 }
 
 #[test]
 fn uploading_the_same_transactions_repeatedly_changes_nothing() {
     let (mut server, mut ts, keys) = store_with_terminals(1);
     for i in 0..5 {
-        ts[0].replica_mut().dispense(10 + i, today(), 1, 1, Some(keys[1]), "rx", Attachments::default()).unwrap();
+        ts[0]
+            .replica_mut()
+            .dispense(
+                10 + i,
+                today(),
+                1,
+                1,
+                Some(keys[1]),
+                "rx",
+                Attachments::default(),
+            )
+            .unwrap();
     }
     let txns: Vec<_> = ts[0].replica().outbox().cloned().collect();
-    let upload = Message::Upload { store: STORE, txns: txns.clone() };
+    let upload = Message::Upload {
+        store: STORE,
+        txns: txns.clone(),
+    };
     server.handle(20, upload.clone()).unwrap();
     let once = server.replica().state().observable();
     for _ in 0..3 {
         server.handle(21, upload.clone()).unwrap();
         // Any chunking and order of delivery.
         for t in txns.iter().rev() {
-            server.handle(22, Message::Upload { store: STORE, txns: vec![t.clone()] }).unwrap();
+            server
+                .handle(
+                    22,
+                    Message::Upload {
+                        store: STORE,
+                        txns: vec![t.clone()],
+                    },
+                )
+                .unwrap();
         }
     }
     assert_eq!(server.replica().state().observable(), once);
@@ -199,23 +321,45 @@ fn uploading_the_same_transactions_repeatedly_changes_nothing() {
 #[test]
 fn transfers_out_and_in() {
     let (mut server, mut ts, keys) = store_with_terminals(2);
-    let (id, _) = ts[0].replica_mut().transfer_out(10, keys[1], 5, 42, "to store 2").unwrap();
-    assert_eq!(id, TransferId { from: STORE, number: 42 });
+    let (id, _) = ts[0]
+        .replica_mut()
+        .transfer_out(10, keys[1], 5, 42, "to store 2")
+        .unwrap();
+    assert_eq!(
+        id,
+        TransferId {
+            from: STORE,
+            number: 42
+        }
+    );
     assert_eq!(ts[0].replica().state().value(&keys[1]), 15);
     // At the receiving store two terminals scan the same delivery.
     let mut dest_server = Peer::new(Replica::new(StoreId(2), SERVER), true);
     let mut a = Peer::new(Replica::new(StoreId(2), ReplicaId::new(1, 0)), false);
     let mut b = Peer::new(Replica::new(StoreId(2), ReplicaId::new(2, 0)), false);
-    a.replica_mut().transfer_in(11, id, lot(1, "B", "2026-09-30", false), 5, "from store 1").unwrap();
-    b.replica_mut().transfer_in(12, id, lot(1, "B", "2026-09-30", false), 5, "from store 1").unwrap();
-    assert_eq!(a.replica_mut().transfer_in(13, id, lot(1, "B", "2026-09-30", false), 5, "again"), Err(OpError::AlreadyReceived(id)).map(|_: ()| unreachable!()));
+    a.replica_mut()
+        .transfer_in(11, id, lot(1, "B", "2026-09-30", false), 5, "from store 1")
+        .unwrap();
+    b.replica_mut()
+        .transfer_in(12, id, lot(1, "B", "2026-09-30", false), 5, "from store 1")
+        .unwrap();
+    assert_eq!(
+        a.replica_mut()
+            .transfer_in(13, id, lot(1, "B", "2026-09-30", false), 5, "again"),
+        Err(OpError::AlreadyReceived(id)).map(|_: ()| unreachable!())
+    );
     sync(&mut a, &mut dest_server, 14);
     sync(&mut b, &mut dest_server, 15);
     sync(&mut a, &mut dest_server, 16);
     let total: i64 = dest_server.replica().state().lots().map(|(_, v)| v).sum();
     assert_eq!(total, 5, "the delivery counts once");
-    assert_eq!(a.replica().state().observable(), dest_server.replica().state().observable());
-    let _ = server.replica_mut().adjust(20, keys[2], -1, Reason::Expired, "expired");
+    assert_eq!(
+        a.replica().state().observable(),
+        dest_server.replica().state().observable()
+    );
+    let _ = server
+        .replica_mut()
+        .adjust(20, keys[2], -1, Reason::Expired, "expired");
     let _: InventoryState = server.replica().state().clone();
 }
 

@@ -30,7 +30,11 @@ struct TempDir(PathBuf);
 impl TempDir {
     fn new(name: &str) -> Self {
         static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!("pharm-sync-store-{}-{}-{name}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let dir = std::env::temp_dir().join(format!(
+            "pharm-sync-store-{}-{}-{name}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -56,11 +60,20 @@ fn today() -> Date {
 }
 
 fn new_lot(sku: u32, ndc: &str, lot: &str, expiry: Date) -> NewLot {
-    NewLot { sku, ndc: ndc.parse::<Ndc>().unwrap(), lot_number: lot.to_string(), expiry, controlled: false }
+    NewLot {
+        sku,
+        ndc: ndc.parse::<Ndc>().unwrap(),
+        lot_number: lot.to_string(),
+        expiry,
+        controlled: false,
+    }
 }
 
 fn shared() -> StoreOptions {
-    StoreOptions { exclusive: false, ..StoreOptions::default() }
+    StoreOptions {
+        exclusive: false,
+        ..StoreOptions::default()
+    }
 }
 
 /// Everything that must survive a reopen.
@@ -162,40 +175,137 @@ fn busy_terminal(store: &mut TerminalStore, cloud: &mut Peer) -> (LotKey, LotKey
     };
     // Another terminal's work reaches this one through the cloud (joined deltas).
     let mut t2 = Peer::new(Replica::new(STORE, T2), false);
-    let (x, _) = t2.replica_mut().receive_new(now(), new_lot(102, "0002-7597-03", "X1", date(2026, 3, 31)), 30, "inv-t2").unwrap();
+    let (x, _) = t2
+        .replica_mut()
+        .receive_new(
+            now(),
+            new_lot(102, "0002-7597-03", "X1", date(2026, 3, 31)),
+            30,
+            "inv-t2",
+        )
+        .unwrap();
     t2.replica_mut().set_location(now(), x, "B-2").unwrap();
     let (h2, _) = t2.replica_mut().hold(now(), x, "quarantine").unwrap();
     t2.replica_mut().release(now(), h2, "cleared").unwrap();
-    t2.replica_mut().transfer_in(now(), TransferId { from: StoreId(9), number: 5 }, new_lot(102, "0002-7597-03", "X9", date(2026, 4, 30)), 4, "xfer").unwrap();
+    t2.replica_mut()
+        .transfer_in(
+            now(),
+            TransferId {
+                from: StoreId(9),
+                number: 5,
+            },
+            new_lot(102, "0002-7597-03", "X9", date(2026, 4, 30)),
+            4,
+            "xfer",
+        )
+        .unwrap();
     sync(&mut t2, cloud, now());
 
     // Two lots of SKU 100 with the same expiry: FEFO breaks the tie by the order the lots
     // became known, which must survive a reopen.
-    let (a, _) = store.receive_new(now(), new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)), 10, "inv-1").unwrap();
-    let (b, _) = store.receive_new(now(), new_lot(100, "0002-7597-01", "B", date(2026, 1, 31)), 10, "inv-1").unwrap();
-    let (c, _) = store.receive_new(now(), new_lot(101, "0002-7597-02", "C", date(2027, 1, 31)), 5, "inv-2").unwrap();
+    let (a, _) = store
+        .receive_new(
+            now(),
+            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+            10,
+            "inv-1",
+        )
+        .unwrap();
+    let (b, _) = store
+        .receive_new(
+            now(),
+            new_lot(100, "0002-7597-01", "B", date(2026, 1, 31)),
+            10,
+            "inv-1",
+        )
+        .unwrap();
+    let (c, _) = store
+        .receive_new(
+            now(),
+            new_lot(101, "0002-7597-02", "C", date(2027, 1, 31)),
+            5,
+            "inv-2",
+        )
+        .unwrap();
     store.receive(now(), a, 3, "inv-3").unwrap();
-    let claim = Attachments { claim: Some(r#"{"rx":1}"#.into()), pmp_report: Some(r#"{"pmp":1}"#.into()) };
-    store.dispense(now(), today(), 100, 4, None, "RX1", claim).unwrap();
-    store.dispense(now(), today(), 101, 2, Some(c), "RX2", Attachments { claim: Some("{}".into()), pmp_report: None }).unwrap();
+    let claim = Attachments {
+        claim: Some(r#"{"rx":1}"#.into()),
+        pmp_report: Some(r#"{"pmp":1}"#.into()),
+    };
+    store
+        .dispense(now(), today(), 100, 4, None, "RX1", claim)
+        .unwrap();
+    store
+        .dispense(
+            now(),
+            today(),
+            101,
+            2,
+            Some(c),
+            "RX2",
+            Attachments {
+                claim: Some("{}".into()),
+                pmp_report: None,
+            },
+        )
+        .unwrap();
     sync(store, cloud, now());
-    store.adjust(now(), b, -1, Reason::Damage, "dropped").unwrap();
+    store
+        .adjust(now(), b, -1, Reason::Damage, "dropped")
+        .unwrap();
     assert!(store.stock_count(now(), a, 7, "count-1").unwrap().is_some());
     assert!(store.stock_count(now(), a, 7, "count-2").unwrap().is_none());
     store.transfer_out(now(), b, 2, 77, "to store 9").unwrap();
-    store.transfer_in(now(), TransferId { from: StoreId(8), number: 1 }, new_lot(101, "0002-7597-02", "T", date(2027, 2, 28)), 6, "from 8").unwrap();
+    store
+        .transfer_in(
+            now(),
+            TransferId {
+                from: StoreId(8),
+                number: 1,
+            },
+            new_lot(101, "0002-7597-02", "T", date(2027, 2, 28)),
+            6,
+            "from 8",
+        )
+        .unwrap();
     let (hold, _) = store.hold(now(), c, "recall R-1").unwrap();
     store.release(now(), hold, "recall R-1 closed").unwrap();
     store.hold(now(), c, "quarantine Q-2").unwrap();
     store.set_location(now(), a, "A-1").unwrap();
     store.set_location(now(), a, "A-3").unwrap();
-    store.compensate(now(), DiscrepancyId { lot: b, version: 99 }, vec![Line { lot: b, delta: 1 }], "recon").unwrap();
+    store
+        .compensate(
+            now(),
+            DiscrepancyId {
+                lot: b,
+                version: 99,
+            },
+            vec![Line { lot: b, delta: 1 }],
+            "recon",
+        )
+        .unwrap();
     // Oversell: recorded stock goes negative.
     let sold = store
-        .dispense(now(), today(), 100, 40, None, "RX3", Attachments { claim: None, pmp_report: Some(r#"{"pmp":3}"#.into()) })
+        .dispense(
+            now(),
+            today(),
+            100,
+            40,
+            None,
+            "RX3",
+            Attachments {
+                claim: None,
+                pmp_report: Some(r#"{"pmp":3}"#.into()),
+            },
+        )
         .unwrap();
     assert!(!sold.negative.is_empty());
-    assert!(store.write_off(now(), x, Reason::Expired, "expired").unwrap().is_some());
+    assert!(
+        store
+            .write_off(now(), x, Reason::Expired, "expired")
+            .unwrap()
+            .is_some()
+    );
     (a, b, c)
 }
 
@@ -215,12 +325,32 @@ fn reopen_restores_exactly() {
 
     let before = snapshot(store.replica());
     assert!(!before.outbox.is_empty() && !before.claims.is_empty() && !before.reports.is_empty());
-    assert!(before.observable.values.values().any(|v| *v < 0), "an oversold lot");
+    assert!(
+        before.observable.values.values().any(|v| *v < 0),
+        "an oversold lot"
+    );
     assert!(!before.observable.holds.is_empty() && !before.observable.releases.is_empty());
     assert!(!before.observable.transfers.is_empty() && !before.observable.compensations.is_empty());
-    assert!(before.observable.vv.len() >= 2, "joined another replica's changes");
+    assert!(
+        before.observable.vv.len() >= 2,
+        "joined another replica's changes"
+    );
     // What FEFO would pick next (ties by the order lots became known).
-    let fefo = |r: &Replica| r.clone().dispense(9_999_999, today(), 100, 1, None, "probe", Attachments::default()).unwrap().txn.lines;
+    let fefo = |r: &Replica| {
+        r.clone()
+            .dispense(
+                9_999_999,
+                today(),
+                100,
+                1,
+                None,
+                "probe",
+                Attachments::default(),
+            )
+            .unwrap()
+            .txn
+            .lines
+    };
     let fefo_before = fefo(store.replica());
     drop(store);
 
@@ -235,7 +365,11 @@ fn reopen_restores_exactly() {
     let own_seq = store.replica().state().vv().get(&T1);
     assert_eq!(stored.iter().filter(|s| s.own).count() as u64, own_seq);
     assert!(stored.iter().any(|s| s.acked_by_root) && stored.iter().any(|s| !s.acked_by_root));
-    let outbox: Vec<Txn> = stored.iter().filter(|s| !s.acked_by_root).map(|s| s.txn.clone()).collect();
+    let outbox: Vec<Txn> = stored
+        .iter()
+        .filter(|s| !s.acked_by_root)
+        .map(|s| s.txn.clone())
+        .collect();
     assert_eq!(outbox, before.outbox);
 
     // After a reopen the store keeps working and converges with the cloud.
@@ -243,20 +377,41 @@ fn reopen_restores_exactly() {
     store.receive(20_000_000, a, 1, "after reopen").unwrap();
     sync(&mut store, &mut cloud, 20_000_001);
     assert_eq!(store.replica().outbox().count(), 0);
-    assert_eq!(store.replica().state().observable(), cloud.replica().state().observable());
+    assert_eq!(
+        store.replica().state().observable(),
+        cloud.replica().state().observable()
+    );
     let after_sync = snapshot(store.replica());
     drop(store);
     let store = TerminalStore::open(&path, STORE, T1).unwrap();
     assert_eq!(snapshot(store.replica()), after_sync);
-    assert!(store.stored_transactions().unwrap().iter().all(|s| s.acked_by_root));
+    assert!(
+        store
+            .stored_transactions()
+            .unwrap()
+            .iter()
+            .all(|s| s.acked_by_root)
+    );
 }
 
 fn table_dump(path: &Path) -> Vec<String> {
     let conn = Connection::open(path).unwrap();
     let mut out = Vec::new();
-    for table in
-        ["store_meta", "vv", "root_vv", "transactions", "lots", "cells", "holds", "releases", "transfers", "compensations", "lot_meta", "claims", "pmp_reports"]
-    {
+    for table in [
+        "store_meta",
+        "vv",
+        "root_vv",
+        "transactions",
+        "lots",
+        "cells",
+        "holds",
+        "releases",
+        "transfers",
+        "compensations",
+        "lot_meta",
+        "claims",
+        "pmp_reports",
+    ] {
         let sql = format!("SELECT * FROM {table}");
         let mut stmt = conn.prepare(&sql).unwrap();
         let n = stmt.column_count();
@@ -279,10 +434,33 @@ fn table_dump(path: &Path) -> Vec<String> {
 fn failed_commit_leaves_nothing_behind() {
     let dir = TempDir::new("atomic");
     let path = dir.path("t1.db");
-    let options = StoreOptions { busy_timeout: Duration::from_millis(50), ..shared() };
+    let options = StoreOptions {
+        busy_timeout: Duration::from_millis(50),
+        ..shared()
+    };
     let mut store = TerminalStore::open_with(&path, STORE, T1, options).unwrap();
-    let (a, _) = store.receive_new(1000, new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)), 10, "inv").unwrap();
-    store.dispense(2000, today(), 100, 1, None, "RX0", Attachments { claim: Some("{}".into()), pmp_report: Some("{}".into()) }).unwrap();
+    let (a, _) = store
+        .receive_new(
+            1000,
+            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+            10,
+            "inv",
+        )
+        .unwrap();
+    store
+        .dispense(
+            2000,
+            today(),
+            100,
+            1,
+            None,
+            "RX0",
+            Attachments {
+                claim: Some("{}".into()),
+                pmp_report: Some("{}".into()),
+            },
+        )
+        .unwrap();
     let before = snapshot(store.replica());
     let rows_before = table_dump(&path);
 
@@ -290,38 +468,98 @@ fn failed_commit_leaves_nothing_behind() {
     // cells, the version vector and the claim row were written in the same transaction.
     let other = Connection::open(&path).unwrap();
     other.execute_batch("CREATE TRIGGER fail_pmp BEFORE INSERT ON pmp_reports BEGIN SELECT RAISE(ABORT, 'injected failure'); END;").unwrap();
-    let attachments = Attachments { claim: Some(r#"{"rx":2}"#.into()), pmp_report: Some(r#"{"pmp":2}"#.into()) };
-    let err = store.dispense(3000, today(), 100, 2, Some(a), "RX1", attachments.clone()).unwrap_err();
+    let attachments = Attachments {
+        claim: Some(r#"{"rx":2}"#.into()),
+        pmp_report: Some(r#"{"pmp":2}"#.into()),
+    };
+    let err = store
+        .dispense(3000, today(), 100, 2, Some(a), "RX1", attachments.clone())
+        .unwrap_err();
     assert!(matches!(err, StoreError::Sqlite(_)), "{err}");
-    assert_eq!(snapshot(store.replica()), before, "in-memory replica unchanged");
-    assert_eq!(table_dump(&path), rows_before, "no row of the failed commit");
+    assert_eq!(
+        snapshot(store.replica()),
+        before,
+        "in-memory replica unchanged"
+    );
+    assert_eq!(
+        table_dump(&path),
+        rows_before,
+        "no row of the failed commit"
+    );
+
+    // A failure at COMMIT itself (here a deferred foreign key): the store reloads from the
+    // file, which is the truth either way.
+    other
+        .execute_batch(
+            "CREATE TABLE p (y INTEGER PRIMARY KEY); \
+             CREATE TABLE c (x INTEGER REFERENCES p (y) DEFERRABLE INITIALLY DEFERRED); \
+             CREATE TRIGGER fail_at_commit AFTER INSERT ON transactions BEGIN INSERT INTO c VALUES (1); END;",
+        )
+        .unwrap();
+    let err = store.receive(3050, a, 1, "inv").unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite(_)), "{err}");
+    assert_eq!(snapshot(store.replica()), before);
+    assert_eq!(table_dump(&path), rows_before);
+    other.execute_batch("DROP TRIGGER fail_at_commit").unwrap();
+
+    // A transaction the wire format cannot carry is refused before anything is written.
+    let long = "x".repeat(300);
+    assert!(matches!(
+        store.receive(3100, a, 1, &long),
+        Err(StoreError::Encode(_))
+    ));
+    assert_eq!(snapshot(store.replica()), before);
+    assert_eq!(table_dump(&path), rows_before);
 
     // A failed sync message changes nothing either.
     let mut t2 = Peer::new(Replica::new(STORE, T2), false);
-    t2.replica_mut().receive_new(500, new_lot(101, "0002-7597-02", "Z", date(2027, 1, 31)), 3, "inv").unwrap();
-    let delta = Message::Delta { store: STORE, delta: t2.replica().state().delta_since(&VersionVector::new()) };
+    t2.replica_mut()
+        .receive_new(
+            500,
+            new_lot(101, "0002-7597-02", "Z", date(2027, 1, 31)),
+            3,
+            "inv",
+        )
+        .unwrap();
+    let delta = Message::Delta {
+        store: STORE,
+        delta: t2.replica().state().delta_since(&VersionVector::new()),
+    };
     other.execute_batch("CREATE TRIGGER fail_lots BEFORE INSERT ON lots BEGIN SELECT RAISE(ABORT, 'injected failure'); END;").unwrap();
-    assert!(matches!(store.apply_messages(3500, delta.clone()), Err(StoreError::Sqlite(_))));
+    assert!(matches!(
+        store.apply_messages(3500, delta.clone()),
+        Err(StoreError::Sqlite(_))
+    ));
     assert_eq!(snapshot(store.replica()), before);
     assert_eq!(table_dump(&path), rows_before);
 
     // A lock held by another connection: the commit times out, nothing changes.
-    other.execute_batch("DROP TRIGGER fail_pmp; DROP TRIGGER fail_lots;").unwrap();
+    other
+        .execute_batch("DROP TRIGGER fail_pmp; DROP TRIGGER fail_lots;")
+        .unwrap();
     let rows_before = table_dump(&path);
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
-    assert!(matches!(store.receive(3600, a, 1, "inv"), Err(StoreError::Sqlite(_))));
+    assert!(matches!(
+        store.receive(3600, a, 1, "inv"),
+        Err(StoreError::Sqlite(_))
+    ));
     assert_eq!(snapshot(store.replica()), before);
     other.execute_batch("COMMIT").unwrap();
     assert_eq!(table_dump(&path), rows_before);
 
     // Once the cause is gone the same operation commits, with the sequence number the
     // failed attempts would have used.
-    let commit = store.dispense(4000, today(), 100, 2, Some(a), "RX1", attachments).unwrap();
+    let commit = store
+        .dispense(4000, today(), 100, 2, Some(a), "RX1", attachments)
+        .unwrap();
     assert_eq!(commit.txn.id.seq, before.observable.vv[&T1] + 1);
     store.apply_messages(4100, delta).unwrap();
     let after = snapshot(store.replica());
     drop((store, other));
-    assert_eq!(snapshot(TerminalStore::open(&path, STORE, T1).unwrap().replica()), after);
+    assert_eq!(
+        snapshot(TerminalStore::open(&path, STORE, T1).unwrap().replica()),
+        after
+    );
 }
 
 #[test]
@@ -329,23 +567,72 @@ fn caches_are_opaque_json_by_id() {
     let dir = TempDir::new("cache");
     let path = dir.path("t1.db");
     let mut store = TerminalStore::open(&path, STORE, T1).unwrap();
-    store.cache_put(CacheTable::Patients, "p1", r#"{"name":"Ada","allergies":["penicillin"]}"#).unwrap();
-    store.cache_put(CacheTable::Patients, "p2", r#"{"name":"Bob"}"#).unwrap();
-    store.cache_put(CacheTable::DrugCatalog, "100", r#"{"ndc":"0002-7597-01"}"#).unwrap();
-    store.cache_put(CacheTable::Prescriptions, "rx-9", "[1,2,3]").unwrap();
-    store.cache_put(CacheTable::Patients, "p2", r#"{"name":"Bob","dob":"1970-01-01"}"#).unwrap();
-    assert!(matches!(store.cache_put(CacheTable::Patients, "p3", "{not json"), Err(StoreError::InvalidJson { table: "patients", .. })));
+    store
+        .cache_put(
+            CacheTable::Patients,
+            "p1",
+            r#"{"name":"Ada","allergies":["penicillin"]}"#,
+        )
+        .unwrap();
+    store
+        .cache_put(CacheTable::Patients, "p2", r#"{"name":"Bob"}"#)
+        .unwrap();
+    store
+        .cache_put(CacheTable::DrugCatalog, "100", r#"{"ndc":"0002-7597-01"}"#)
+        .unwrap();
+    store
+        .cache_put(CacheTable::Prescriptions, "rx-9", "[1,2,3]")
+        .unwrap();
+    store
+        .cache_put(
+            CacheTable::Patients,
+            "p2",
+            r#"{"name":"Bob","dob":"1970-01-01"}"#,
+        )
+        .unwrap();
+    assert!(matches!(
+        store.cache_put(CacheTable::Patients, "p3", "{not json"),
+        Err(StoreError::InvalidJson {
+            table: "patients",
+            ..
+        })
+    ));
     assert!(store.cache_remove(CacheTable::Patients, "p1").unwrap());
     assert!(!store.cache_remove(CacheTable::Patients, "p1").unwrap());
     drop(store);
 
     let store = TerminalStore::open(&path, STORE, T1).unwrap();
-    assert_eq!(store.cache_ids(CacheTable::Patients).unwrap(), vec!["p2".to_string()]);
-    assert_eq!(store.cache_get(CacheTable::Patients, "p2").unwrap().as_deref(), Some(r#"{"name":"Bob","dob":"1970-01-01"}"#));
+    assert_eq!(
+        store.cache_ids(CacheTable::Patients).unwrap(),
+        vec!["p2".to_string()]
+    );
+    assert_eq!(
+        store
+            .cache_get(CacheTable::Patients, "p2")
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"name":"Bob","dob":"1970-01-01"}"#)
+    );
     assert_eq!(store.cache_get(CacheTable::Patients, "p1").unwrap(), None);
-    assert_eq!(store.cache_get(CacheTable::Patients, "100").unwrap(), None, "tables are separate");
-    assert_eq!(store.cache_get(CacheTable::DrugCatalog, "100").unwrap().as_deref(), Some(r#"{"ndc":"0002-7597-01"}"#));
-    assert_eq!(store.cache_get(CacheTable::Prescriptions, "rx-9").unwrap().as_deref(), Some("[1,2,3]"));
+    assert_eq!(
+        store.cache_get(CacheTable::Patients, "100").unwrap(),
+        None,
+        "tables are separate"
+    );
+    assert_eq!(
+        store
+            .cache_get(CacheTable::DrugCatalog, "100")
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"ndc":"0002-7597-01"}"#)
+    );
+    assert_eq!(
+        store
+            .cache_get(CacheTable::Prescriptions, "rx-9")
+            .unwrap()
+            .as_deref(),
+        Some("[1,2,3]")
+    );
 }
 
 #[test]
@@ -357,22 +644,38 @@ fn schema_version_is_checked() {
     drop(store);
     {
         let conn = Connection::open(&path).unwrap();
-        let v: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
     }
     match TerminalStore::open(&path, STORE, T1) {
-        Err(StoreError::SchemaTooNew { found, supported }) => assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION)),
+        Err(StoreError::SchemaTooNew { found, supported }) => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION))
+        }
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 
     // Another application's database is not touched.
     let foreign = dir.path("foreign.db");
-    Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").unwrap();
-    assert!(matches!(TerminalStore::open(&foreign, STORE, T1), Err(StoreError::NotAStore)));
-    let n: i64 = Connection::open(&foreign).unwrap().query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+        .unwrap();
+    assert!(matches!(
+        TerminalStore::open(&foreign, STORE, T1),
+        Err(StoreError::NotAStore)
+    ));
+    let n: i64 = Connection::open(&foreign)
+        .unwrap()
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 1);
     assert_eq!(TerminalStore::identity(&foreign).unwrap(), None);
 }
@@ -385,13 +688,27 @@ fn wrong_store_or_replica_is_refused() {
     drop(TerminalStore::open(&path, STORE, T1).unwrap());
     assert_eq!(TerminalStore::identity(&path).unwrap(), Some((STORE, T1)));
     match TerminalStore::open(&path, StoreId(43), T1) {
-        Err(StoreError::WrongStore { expected_store, found_store, found_replica, .. }) => {
-            assert_eq!((expected_store, found_store, found_replica), (StoreId(43), STORE, T1));
+        Err(StoreError::WrongStore {
+            expected_store,
+            found_store,
+            found_replica,
+            ..
+        }) => {
+            assert_eq!(
+                (expected_store, found_store, found_replica),
+                (StoreId(43), STORE, T1)
+            );
         }
         other => panic!("expected WrongStore, got {other:?}"),
     }
-    assert!(matches!(TerminalStore::open(&path, STORE, T2), Err(StoreError::WrongStore { .. })));
-    assert!(matches!(TerminalStore::open(&path, STORE, T1.next_incarnation()), Err(StoreError::WrongStore { .. })));
+    assert!(matches!(
+        TerminalStore::open(&path, STORE, T2),
+        Err(StoreError::WrongStore { .. })
+    ));
+    assert!(matches!(
+        TerminalStore::open(&path, STORE, T1.next_incarnation()),
+        Err(StoreError::WrongStore { .. })
+    ));
     TerminalStore::open(&path, STORE, T1).unwrap();
 }
 
@@ -400,11 +717,32 @@ fn exclusive_store_cannot_be_opened_twice() {
     let dir = TempDir::new("exclusive");
     let path = dir.path("t1.db");
     let mut first = TerminalStore::open(&path, STORE, T1).unwrap();
-    first.receive_new(1000, new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)), 10, "inv").unwrap();
-    let quick = StoreOptions { busy_timeout: Duration::from_millis(20), ..StoreOptions::default() };
-    assert!(matches!(TerminalStore::open_with(&path, STORE, T1, quick), Err(StoreError::Sqlite(_))));
+    first
+        .receive_new(
+            1000,
+            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+            10,
+            "inv",
+        )
+        .unwrap();
+    let quick = StoreOptions {
+        busy_timeout: Duration::from_millis(20),
+        ..StoreOptions::default()
+    };
+    assert!(matches!(
+        TerminalStore::open_with(&path, STORE, T1, quick),
+        Err(StoreError::Sqlite(_))
+    ));
     drop(first);
-    assert_eq!(TerminalStore::open(&path, STORE, T1).unwrap().replica().state().vv().get(&T1), 1);
+    assert_eq!(
+        TerminalStore::open(&path, STORE, T1)
+            .unwrap()
+            .replica()
+            .state()
+            .vv()
+            .get(&T1),
+        1
+    );
 }
 
 #[test]
@@ -414,33 +752,65 @@ fn leader_relays_durably() {
     let mut cloud = cloud();
     let mut terminal = TerminalStore::open(&t_path, STORE, T1).unwrap();
     let mut leader = TerminalStore::open(&l_path, STORE, T2).unwrap();
-    let (a, _) = terminal.receive_new(1000, new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)), 10, "inv").unwrap();
-    terminal.dispense(2000, today(), 100, 3, None, "RX1", Attachments::default()).unwrap();
+    let (a, _) = terminal
+        .receive_new(
+            1000,
+            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+            10,
+            "inv",
+        )
+        .unwrap();
+    terminal
+        .dispense(2000, today(), 100, 3, None, "RX1", Attachments::default())
+        .unwrap();
     leader.receive(3000, a, 1, "inv").unwrap_err(); // the leader does not know the lot yet
     sync(&mut terminal, &mut leader, 4000); // cloud unreachable: sync through the leader
     assert_eq!(leader.replica().state().value(&a), 7);
-    assert_eq!(terminal.replica().outbox().count(), 2, "only the root's acknowledgement empties an outbox");
+    assert_eq!(
+        terminal.replica().outbox().count(),
+        2,
+        "only the root's acknowledgement empties an outbox"
+    );
     let relayed = snapshot(leader.replica());
     assert_eq!(relayed.outbox.len(), 2);
     drop(leader);
 
     let mut leader = TerminalStore::open(&l_path, STORE, T2).unwrap();
     assert_eq!(snapshot(leader.replica()), relayed);
-    assert!(leader.stored_transactions().unwrap().iter().all(|s| !s.own && !s.acked_by_root));
+    assert!(
+        leader
+            .stored_transactions()
+            .unwrap()
+            .iter()
+            .all(|s| !s.own && !s.acked_by_root)
+    );
     leader.receive(5000, a, 5, "inv").unwrap();
     sync(&mut leader, &mut cloud, 6000);
     assert_eq!(leader.replica().outbox().count(), 0);
     assert_eq!(cloud.replica().state().value(&a), 12);
     sync(&mut terminal, &mut leader, 7000);
-    assert_eq!(terminal.replica().outbox().count(), 0, "the leader passed on the root's acknowledgement");
-    assert_eq!(terminal.replica().state().observable(), cloud.replica().state().observable());
+    assert_eq!(
+        terminal.replica().outbox().count(),
+        0,
+        "the leader passed on the root's acknowledgement"
+    );
+    assert_eq!(
+        terminal.replica().state().observable(),
+        cloud.replica().state().observable()
+    );
     let (t_snap, l_snap) = (snapshot(terminal.replica()), snapshot(leader.replica()));
     drop((terminal, leader));
     let terminal = TerminalStore::open(&t_path, STORE, T1).unwrap();
     let leader = TerminalStore::open(&l_path, STORE, T2).unwrap();
     assert_eq!(snapshot(terminal.replica()), t_snap);
     assert_eq!(snapshot(leader.replica()), l_snap);
-    assert!(leader.stored_transactions().unwrap().iter().all(|s| s.acked_by_root));
+    assert!(
+        leader
+            .stored_transactions()
+            .unwrap()
+            .iter()
+            .all(|s| s.acked_by_root)
+    );
 }
 
 #[test]
@@ -450,48 +820,133 @@ fn restore_from_backup_takes_a_new_incarnation() {
     let backup = dir.path("backup.db");
     let mut cloud = cloud();
     let mut store = TerminalStore::open(&path, STORE, T1).unwrap();
-    let (a, _) = store.receive_new(1000, new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)), 10, "inv").unwrap();
+    let (a, _) = store
+        .receive_new(
+            1000,
+            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+            10,
+            "inv",
+        )
+        .unwrap();
     sync(&mut store, &mut cloud, 1500);
-    store.dispense(2000, today(), 100, 1, None, "RX1", Attachments { claim: Some("{}".into()), pmp_report: None }).unwrap();
+    store
+        .dispense(
+            2000,
+            today(),
+            100,
+            1,
+            None,
+            "RX1",
+            Attachments {
+                claim: Some("{}".into()),
+                pmp_report: None,
+            },
+        )
+        .unwrap();
     store.backup_to(&backup).unwrap();
-    assert!(matches!(store.backup_to(&backup), Err(StoreError::TargetExists(_))));
+    assert!(matches!(
+        store.backup_to(&backup),
+        Err(StoreError::TargetExists(_))
+    ));
     // After the backup the device keeps working and syncs, then it is lost.
     store.receive(3000, a, 20, "inv").unwrap();
-    store.dispense(3500, today(), 100, 2, None, "RX2", Attachments::default()).unwrap();
+    store
+        .dispense(3500, today(), 100, 2, None, "RX2", Attachments::default())
+        .unwrap();
     sync(&mut store, &mut cloud, 4000);
     drop(store);
     assert_eq!(cloud.replica().state().value(&a), 27);
 
     let restored_path = dir.path("restored.db");
-    let mut restored = TerminalStore::restore_from_backup(&backup, &restored_path, STORE, 0, StoreOptions::default()).unwrap();
+    let mut restored = TerminalStore::restore_from_backup(
+        &backup,
+        &restored_path,
+        STORE,
+        0,
+        StoreOptions::default(),
+    )
+    .unwrap();
     let me = restored.replica().id();
     assert_eq!(me, ReplicaId::new(1, 1));
-    assert_eq!(restored.replica().pending_claims().count(), 1, "queued rows of the backup are kept");
-    assert_eq!(restored.replica().outbox().count(), 1, "the backup's unsynced dispense is still to upload");
+    assert_eq!(
+        restored.replica().pending_claims().count(),
+        1,
+        "queued rows of the backup are kept"
+    );
+    assert_eq!(
+        restored.replica().outbox().count(),
+        1,
+        "the backup's unsynced dispense is still to upload"
+    );
     restored.receive(5000, a, 10, "inv").unwrap();
     sync(&mut restored, &mut cloud, 6000);
-    assert_eq!(cloud.replica().state().value(&a), 37, "no unit lost, none counted twice");
+    assert_eq!(
+        cloud.replica().state().value(&a),
+        37,
+        "no unit lost, none counted twice"
+    );
     assert_eq!(restored.replica().state().value(&a), 37);
     drop(restored);
-    assert!(matches!(TerminalStore::open(&restored_path, STORE, T1), Err(StoreError::WrongStore { .. })));
+    assert!(matches!(
+        TerminalStore::open(&restored_path, STORE, T1),
+        Err(StoreError::WrongStore { .. })
+    ));
     let restored = TerminalStore::open(&restored_path, STORE, me).unwrap();
     assert_eq!(restored.replica().state().value(&a), 37);
     assert!(matches!(
-        TerminalStore::restore_from_backup(&backup, &restored_path, STORE, 0, StoreOptions::default()),
+        TerminalStore::restore_from_backup(
+            &backup,
+            &restored_path,
+            STORE,
+            0,
+            StoreOptions::default()
+        ),
         Err(StoreError::TargetExists(_))
     ));
     assert!(matches!(
-        TerminalStore::restore_from_backup(&backup, dir.path("x.db"), StoreId(1), 0, StoreOptions::default()),
+        TerminalStore::restore_from_backup(
+            &backup,
+            dir.path("x.db"),
+            StoreId(1),
+            0,
+            StoreOptions::default()
+        ),
         Err(StoreError::WrongStore { .. })
     ));
     // A restore of the restored store skips every incarnation it knows of; the caller can
     // demand a higher one (e.g. from the server).
-    let again = TerminalStore::restore_from_backup(&restored_path, dir.path("again.db"), STORE, 0, StoreOptions::default());
-    assert!(matches!(again, Err(StoreError::Sqlite(_))), "the source is still open exclusively");
+    let quick = StoreOptions {
+        busy_timeout: Duration::from_millis(20),
+        ..StoreOptions::default()
+    };
+    let again =
+        TerminalStore::restore_from_backup(&restored_path, dir.path("again.db"), STORE, 0, quick);
+    assert!(
+        matches!(again, Err(StoreError::Sqlite(_))),
+        "the source is still open exclusively"
+    );
+    assert!(
+        !dir.path("x.db").exists() && !dir.path("again.db").exists(),
+        "failed restores leave no file"
+    );
     drop(restored);
-    let again = TerminalStore::restore_from_backup(&restored_path, dir.path("again.db"), STORE, 0, StoreOptions::default()).unwrap();
+    let again = TerminalStore::restore_from_backup(
+        &restored_path,
+        dir.path("again.db"),
+        STORE,
+        0,
+        StoreOptions::default(),
+    )
+    .unwrap();
     assert_eq!(again.replica().id(), ReplicaId::new(1, 2));
-    let later = TerminalStore::restore_from_backup(&backup, dir.path("later.db"), STORE, 5, StoreOptions::default()).unwrap();
+    let later = TerminalStore::restore_from_backup(
+        &backup,
+        dir.path("later.db"),
+        STORE,
+        5,
+        StoreOptions::default(),
+    )
+    .unwrap();
     assert_eq!(later.replica().id(), ReplicaId::new(1, 5));
 
     // Why: continuing under the old incarnation swallows the new units. Its next
@@ -502,6 +957,38 @@ fn restore_from_backup_takes_a_new_incarnation() {
     let mut reused = TerminalStore::open(&reused_path, STORE, T1).unwrap();
     reused.receive(7000, a, 10, "inv").unwrap();
     sync(&mut reused, &mut cloud, 8000);
-    assert_eq!(cloud.replica().state().value(&a), 37, "the 10 units received under the reused id are lost");
-    assert_eq!(reused.replica().outbox().count(), 0, "and the terminal believes they were delivered");
+    assert_eq!(
+        cloud.replica().state().value(&a),
+        37,
+        "the 10 units received under the reused id are lost"
+    );
+    assert_eq!(
+        reused.replica().outbox().count(),
+        0,
+        "and the terminal believes they were delivered"
+    );
+}
+
+#[test]
+fn election_state_survives_reopen() {
+    use pharm_sync::leader::PersistentState;
+    let dir = TempDir::new("election");
+    let path = dir.path("e.db");
+    {
+        let mut store = TerminalStore::open(&path, STORE, T1).unwrap();
+        assert_eq!(store.election_state().unwrap(), None);
+        let state = PersistentState {
+            term: 7,
+            voted_for: Some(T2),
+        };
+        store.save_election_state(&state).unwrap();
+    }
+    let store = TerminalStore::open(&path, STORE, T1).unwrap();
+    assert_eq!(
+        store.election_state().unwrap(),
+        Some(PersistentState {
+            term: 7,
+            voted_for: Some(T2)
+        })
+    );
 }

@@ -40,7 +40,9 @@ impl Rng {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn ack(out: &mut impl Write, commit: &Commit) -> std::io::Result<()> {
@@ -101,7 +103,15 @@ fn main() -> Result<(), Box<dyn Error>> {
                 pmp_report: (rng.below(4) == 0).then(|| format!("{{\"pmp\":{op}}}")),
             };
             let scanned = (roll >= 55).then_some(lot);
-            store.dispense(now_ms(), today, sku, 1 + rng.below(3), scanned, &format!("RX{op}"), attachments)?
+            store.dispense(
+                now_ms(),
+                today,
+                sku,
+                1 + rng.below(3),
+                scanned,
+                &format!("RX{op}"),
+                attachments,
+            )?
         } else if roll < 95 {
             store.receive(now_ms(), lot, 1 + rng.below(20), "invoice")?
         } else {

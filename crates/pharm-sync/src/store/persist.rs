@@ -36,7 +36,9 @@ fn corrupt(what: impl Into<String>) -> StoreError {
 }
 
 pub(super) fn replica_of(v: i64) -> Result<ReplicaId, StoreError> {
-    u32::try_from(v).map(ReplicaId::from_packed).map_err(|_| corrupt(format!("replica id {v}")))
+    u32::try_from(v)
+        .map(ReplicaId::from_packed)
+        .map_err(|_| corrupt(format!("replica id {v}")))
 }
 
 fn u32_of(v: i64, what: &str) -> Result<u32, StoreError> {
@@ -44,19 +46,30 @@ fn u32_of(v: i64, what: &str) -> Result<u32, StoreError> {
 }
 
 fn lot_of(origin: i64, no: i64) -> Result<LotKey, StoreError> {
-    Ok(LotKey { origin: replica_of(origin)?, local_no: u32_of(no, "lot number")? })
+    Ok(LotKey {
+        origin: replica_of(origin)?,
+        local_no: u32_of(no, "lot number")?,
+    })
 }
 
 fn txn_id_of(r: i64, seq: i64) -> Result<TxnId, StoreError> {
-    Ok(TxnId { replica: replica_of(r)?, seq: from_db(seq) })
+    Ok(TxnId {
+        replica: replica_of(r)?,
+        seq: from_db(seq),
+    })
 }
 
 // --- identity -----------------------------------------------------------------------
 
 /// Store and replica recorded in the file, if initialised.
 pub(super) fn read_identity(conn: &Connection) -> Result<Option<(StoreId, ReplicaId)>, StoreError> {
-    let row: Option<(i64, i64)> =
-        conn.query_row("SELECT store_id, replica FROM store_meta WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let row: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT store_id, replica FROM store_meta WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
     match row {
         None => Ok(None),
         Some((s, r)) => Ok(Some((StoreId(u32_of(s, "store id")?), replica_of(r)?))),
@@ -64,7 +77,11 @@ pub(super) fn read_identity(conn: &Connection) -> Result<Option<(StoreId, Replic
 }
 
 /// Initialises the identity row of a new store.
-pub(super) fn init_identity(conn: &Connection, store: StoreId, me: ReplicaId) -> Result<(), StoreError> {
+pub(super) fn init_identity(
+    conn: &Connection,
+    store: StoreId,
+    me: ReplicaId,
+) -> Result<(), StoreError> {
     let fresh = Replica::new(store, me);
     conn.execute(
         "INSERT INTO store_meta (id, store_id, replica, hlc, next_lot_no) VALUES (1, ?1, ?2, ?3, ?4)",
@@ -85,9 +102,15 @@ pub(super) fn write_scalars(conn: &Connection, replica: &Replica) -> Result<(), 
 }
 
 /// Upserts the entries of a version vector into `vv` or `root_vv`.
-pub(super) fn write_vv(conn: &Connection, table: VvTable, vv: &VersionVector) -> Result<(), StoreError> {
+pub(super) fn write_vv(
+    conn: &Connection,
+    table: VvTable,
+    vv: &VersionVector,
+) -> Result<(), StoreError> {
     let sql = match table {
-        VvTable::State => "INSERT INTO vv (replica, seq) VALUES (?1, ?2) ON CONFLICT (replica) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > vv.seq",
+        VvTable::State => {
+            "INSERT INTO vv (replica, seq) VALUES (?1, ?2) ON CONFLICT (replica) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > vv.seq"
+        }
         VvTable::Root => {
             "INSERT INTO root_vv (replica, seq) VALUES (?1, ?2) ON CONFLICT (replica) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > root_vv.seq"
         }
@@ -125,22 +148,46 @@ pub(super) fn ack_root(conn: &Connection, root_vv: &VersionVector) -> Result<(),
     Ok(())
 }
 
-fn insert_queued(conn: &Connection, table: QueueTable, item: &QueuedItem) -> Result<(), StoreError> {
+fn insert_queued(
+    conn: &Connection,
+    table: QueueTable,
+    item: &QueuedItem,
+) -> Result<(), StoreError> {
     let sql = match table {
-        QueueTable::Claims => "INSERT INTO claims (txn_replica, txn_seq, payload) VALUES (?1, ?2, ?3)",
-        QueueTable::PmpReports => "INSERT INTO pmp_reports (txn_replica, txn_seq, payload) VALUES (?1, ?2, ?3)",
+        QueueTable::Claims => {
+            "INSERT INTO claims (txn_replica, txn_seq, payload) VALUES (?1, ?2, ?3)"
+        }
+        QueueTable::PmpReports => {
+            "INSERT INTO pmp_reports (txn_replica, txn_seq, payload) VALUES (?1, ?2, ?3)"
+        }
     };
-    conn.prepare_cached(sql)?.execute(params![rid(item.txn.replica), to_db(item.txn.seq), item.payload])?;
+    conn.prepare_cached(sql)?.execute(params![
+        rid(item.txn.replica),
+        to_db(item.txn.seq),
+        item.payload
+    ])?;
     Ok(())
 }
 
 /// Marks a queued row as sent; returns whether it was pending.
-pub(super) fn mark_sent(conn: &Connection, table: QueueTable, txn: TxnId, now_ms: u64) -> Result<bool, StoreError> {
+pub(super) fn mark_sent(
+    conn: &Connection,
+    table: QueueTable,
+    txn: TxnId,
+    now_ms: u64,
+) -> Result<bool, StoreError> {
     let sql = match table {
-        QueueTable::Claims => "UPDATE claims SET sent_ms = ?3 WHERE txn_replica = ?1 AND txn_seq = ?2 AND sent_ms IS NULL",
-        QueueTable::PmpReports => "UPDATE pmp_reports SET sent_ms = ?3 WHERE txn_replica = ?1 AND txn_seq = ?2 AND sent_ms IS NULL",
+        QueueTable::Claims => {
+            "UPDATE claims SET sent_ms = ?3 WHERE txn_replica = ?1 AND txn_seq = ?2 AND sent_ms IS NULL"
+        }
+        QueueTable::PmpReports => {
+            "UPDATE pmp_reports SET sent_ms = ?3 WHERE txn_replica = ?1 AND txn_seq = ?2 AND sent_ms IS NULL"
+        }
     };
-    Ok(conn.execute(sql, params![rid(txn.replica), to_db(txn.seq), to_db(now_ms)])? > 0)
+    Ok(conn.execute(
+        sql,
+        params![rid(txn.replica), to_db(txn.seq), to_db(now_ms)],
+    )? > 0)
 }
 
 /// Which queue table.
@@ -154,7 +201,11 @@ pub(super) enum QueueTable {
 
 /// Everything a local commit changes, in one database transaction: the transaction row,
 /// the state rows it touched, the version vector, clock and lot counter, and its queue rows.
-pub(super) fn write_commit(conn: &Connection, replica: &Replica, commit: &Commit) -> Result<(), StoreError> {
+pub(super) fn write_commit(
+    conn: &Connection,
+    replica: &Replica,
+    commit: &Commit,
+) -> Result<(), StoreError> {
     insert_txn(conn, &commit.txn, true)?;
     write_changes(conn, replica.state(), &txn_changes(&commit.txn))?;
     write_vv(conn, VvTable::State, replica.state().vv())?;
@@ -171,14 +222,21 @@ pub(super) fn write_commit(conn: &Connection, replica: &Replica, commit: &Commit
 /// The parts of the state an applied transaction can change, shaped as a delta (counter
 /// values and metadata are read back from the state when written).
 pub(super) fn txn_changes(txn: &Txn) -> StateDelta {
-    let mut d = StateDelta { lots: txn.new_lots.clone(), ..StateDelta::default() };
+    let mut d = StateDelta {
+        lots: txn.new_lots.clone(),
+        ..StateDelta::default()
+    };
     if txn.kind == TxnKind::TransferIn {
         if let (Some(t), Some(first)) = (txn.transfer, txn.lines.first()) {
             let units = txn.lines.iter().map(|l| l.delta.unsigned_abs()).sum();
             d.transfers.push((t, txn.id, first.lot, units));
         }
     } else {
-        d.cells = txn.lines.iter().map(|l| (l.lot, txn.id.replica, 0, 0)).collect();
+        d.cells = txn
+            .lines
+            .iter()
+            .map(|l| (l.lot, txn.id.replica, 0, 0))
+            .collect();
     }
     for op in &txn.holds {
         match op {
@@ -189,14 +247,31 @@ pub(super) fn txn_changes(txn: &Txn) -> StateDelta {
     if let Some(c) = txn.compensates {
         d.compensations.push((c, txn.id));
     }
-    d.meta = txn.meta.iter().map(|(lot, value)| (*lot, Lww { value: value.clone(), hlc: txn.hlc, by: txn.id })).collect();
+    d.meta = txn
+        .meta
+        .iter()
+        .map(|(lot, value)| {
+            (
+                *lot,
+                Lww {
+                    value: value.clone(),
+                    hlc: txn.hlc,
+                    by: txn.id,
+                },
+            )
+        })
+        .collect();
     d
 }
 
 /// Writes the state rows named by `changes`. Grow-only facts (lots, holds, releases,
 /// transfer recordings, compensations) are inserted as given; counter cells and metadata
 /// are read back from `state`, which already includes the change.
-pub(super) fn write_changes(conn: &Connection, state: &InventoryState, changes: &StateDelta) -> Result<(), StoreError> {
+pub(super) fn write_changes(
+    conn: &Connection,
+    state: &InventoryState,
+    changes: &StateDelta,
+) -> Result<(), StoreError> {
     if !changes.lots.is_empty() {
         let mut stmt = conn.prepare_cached(
             "INSERT OR IGNORE INTO lots (origin, local_no, created_seq, sku, ndc, lot_number, expiry, controlled) \
@@ -204,7 +279,9 @@ pub(super) fn write_changes(conn: &Connection, state: &InventoryState, changes: 
         )?;
         for l in &changes.lots {
             // Only what the state accepted (the first facts of a lot win).
-            let Some(info) = state.lot(&l.key) else { continue };
+            let Some(info) = state.lot(&l.key) else {
+                continue;
+            };
             stmt.execute(params![
                 rid(info.key.origin),
                 info.key.local_no,
@@ -224,7 +301,14 @@ pub(super) fn write_changes(conn: &Connection, state: &InventoryState, changes: 
         )?;
         for (lot, r, _, _) in &changes.cells {
             if let Some(c) = state.cells(lot).iter().find(|c| c.replica == *r) {
-                stmt.execute(params![rid(lot.origin), lot.local_no, rid(*r), to_db(c.p), to_db(c.n), to_db(c.last_seq)])?;
+                stmt.execute(params![
+                    rid(lot.origin),
+                    lot.local_no,
+                    rid(*r),
+                    to_db(c.p),
+                    to_db(c.n),
+                    to_db(c.last_seq)
+                ])?;
             }
         }
     }
@@ -232,13 +316,24 @@ pub(super) fn write_changes(conn: &Connection, state: &InventoryState, changes: 
         let mut stmt =
             conn.prepare_cached("INSERT OR IGNORE INTO holds (hold_replica, hold_seq, lot_origin, lot_no, reference) VALUES (?1, ?2, ?3, ?4, ?5)")?;
         for (id, lot, reference) in &changes.holds {
-            stmt.execute(params![rid(id.replica), to_db(id.seq), rid(lot.origin), lot.local_no, reference])?;
+            stmt.execute(params![
+                rid(id.replica),
+                to_db(id.seq),
+                rid(lot.origin),
+                lot.local_no,
+                reference
+            ])?;
         }
     }
     if !changes.releases.is_empty() {
         let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO releases (hold_replica, hold_seq, by_replica, by_seq) VALUES (?1, ?2, ?3, ?4)")?;
         for (hold, by) in &changes.releases {
-            stmt.execute(params![rid(hold.replica), to_db(hold.seq), rid(by.replica), to_db(by.seq)])?;
+            stmt.execute(params![
+                rid(hold.replica),
+                to_db(hold.seq),
+                rid(by.replica),
+                to_db(by.seq)
+            ])?;
         }
     }
     if !changes.transfers.is_empty() {
@@ -261,7 +356,13 @@ pub(super) fn write_changes(conn: &Connection, state: &InventoryState, changes: 
         let mut stmt =
             conn.prepare_cached("INSERT OR IGNORE INTO compensations (lot_origin, lot_no, version, by_replica, by_seq) VALUES (?1, ?2, ?3, ?4, ?5)")?;
         for (d, by) in &changes.compensations {
-            stmt.execute(params![rid(d.lot.origin), d.lot.local_no, to_db(d.version), rid(by.replica), to_db(by.seq)])?;
+            stmt.execute(params![
+                rid(d.lot.origin),
+                d.lot.local_no,
+                to_db(d.version),
+                rid(by.replica),
+                to_db(by.seq)
+            ])?;
         }
     }
     if !changes.meta.is_empty() {
@@ -272,7 +373,14 @@ pub(super) fn write_changes(conn: &Connection, state: &InventoryState, changes: 
         )?;
         for (lot, _) in &changes.meta {
             if let Some(m) = state.meta(lot) {
-                stmt.execute(params![rid(lot.origin), lot.local_no, m.value, to_db(m.hlc.0), rid(m.by.replica), to_db(m.by.seq)])?;
+                stmt.execute(params![
+                    rid(lot.origin),
+                    lot.local_no,
+                    m.value,
+                    to_db(m.hlc.0),
+                    rid(m.by.replica),
+                    to_db(m.by.seq)
+                ])?;
             }
         }
     }
@@ -316,7 +424,8 @@ fn read_lots(conn: &Connection) -> Result<Vec<LotInfo>, StoreError> {
             sku: u32_of(row.get(3)?, "sku")?,
             ndc: Ndc::from_str(&ndc).map_err(|e| corrupt(format!("lot NDC {ndc:?}: {e}")))?,
             lot_number: row.get(5)?,
-            expiry: Date::from_str(&expiry).map_err(|e| corrupt(format!("lot expiry {expiry:?}: {e}")))?,
+            expiry: Date::from_str(&expiry)
+                .map_err(|e| corrupt(format!("lot expiry {expiry:?}: {e}")))?,
             controlled: row.get(7)?,
         });
     }
@@ -329,19 +438,34 @@ fn read_lots(conn: &Connection) -> Result<Vec<LotInfo>, StoreError> {
 /// then the counter cells grouped by (replica, last_seq) with a version vector of exactly
 /// that bound (so each cell's `last_seq` comes back exactly, not as an upper bound), then
 /// the grow-only sets and metadata under the full version vector.
-fn read_state(conn: &Connection, store: StoreId, vv: &VersionVector) -> Result<InventoryState, StoreError> {
+fn read_state(
+    conn: &Connection,
+    store: StoreId,
+    vv: &VersionVector,
+) -> Result<InventoryState, StoreError> {
     let mut state = InventoryState::new(store);
-    state.join(&StateDelta { lots: read_lots(conn)?, ..StateDelta::default() });
+    state.join(&StateDelta {
+        lots: read_lots(conn)?,
+        ..StateDelta::default()
+    });
 
-    let mut stmt = conn.prepare("SELECT lot_origin, lot_no, replica, p, n, last_seq FROM cells ORDER BY replica, last_seq")?;
+    let mut stmt = conn.prepare(
+        "SELECT lot_origin, lot_no, replica, p, n, last_seq FROM cells ORDER BY replica, last_seq",
+    )?;
     let mut rows = stmt.query([])?;
     let mut group: Option<(ReplicaId, u64)> = None;
     let mut cells = Vec::new();
-    let flush = |state: &mut InventoryState, group: Option<(ReplicaId, u64)>, cells: &mut Vec<(LotKey, ReplicaId, u64, u64)>| {
+    let flush = |state: &mut InventoryState,
+                 group: Option<(ReplicaId, u64)>,
+                 cells: &mut Vec<(LotKey, ReplicaId, u64, u64)>| {
         if let Some((r, s)) = group {
             let mut bound = VersionVector::new();
             bound.apply(Dot::new(r, s));
-            state.join(&StateDelta { vv: bound, cells: std::mem::take(cells), ..StateDelta::default() });
+            state.join(&StateDelta {
+                vv: bound,
+                cells: std::mem::take(cells),
+                ..StateDelta::default()
+            });
         }
     };
     while let Some(row) = rows.next()? {
@@ -349,7 +473,10 @@ fn read_state(conn: &Connection, store: StoreId, vv: &VersionVector) -> Result<I
         let r = replica_of(row.get(2)?)?;
         let last_seq = from_db(row.get(5)?);
         if last_seq > vv.get(&r) {
-            return Err(corrupt(format!("cell of {r} on {lot:?} at seq {last_seq} beyond version {}", vv.get(&r))));
+            return Err(corrupt(format!(
+                "cell of {r} on {lot:?} at seq {last_seq} beyond version {}",
+                vv.get(&r)
+            )));
         }
         if group != Some((r, last_seq)) {
             flush(&mut state, group, &mut cells);
@@ -361,42 +488,71 @@ fn read_state(conn: &Connection, store: StoreId, vv: &VersionVector) -> Result<I
     drop(rows);
     drop(stmt);
 
-    let mut rest = StateDelta { vv: vv.clone(), ..StateDelta::default() };
+    let mut rest = StateDelta {
+        vv: vv.clone(),
+        ..StateDelta::default()
+    };
     {
         let mut stmt = conn.prepare("SELECT hold_replica, hold_seq, lot_origin, lot_no, reference FROM holds ORDER BY hold_replica, hold_seq")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            rest.holds.push((txn_id_of(row.get(0)?, row.get(1)?)?, lot_of(row.get(2)?, row.get(3)?)?, row.get(4)?));
+            rest.holds.push((
+                txn_id_of(row.get(0)?, row.get(1)?)?,
+                lot_of(row.get(2)?, row.get(3)?)?,
+                row.get(4)?,
+            ));
         }
     }
     {
-        let mut stmt = conn.prepare("SELECT hold_replica, hold_seq, by_replica, by_seq FROM releases")?;
+        let mut stmt =
+            conn.prepare("SELECT hold_replica, hold_seq, by_replica, by_seq FROM releases")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            rest.releases.push((txn_id_of(row.get(0)?, row.get(1)?)?, txn_id_of(row.get(2)?, row.get(3)?)?));
+            rest.releases.push((
+                txn_id_of(row.get(0)?, row.get(1)?)?,
+                txn_id_of(row.get(2)?, row.get(3)?)?,
+            ));
         }
     }
     {
         let mut stmt = conn.prepare("SELECT from_store, number, by_replica, by_seq, lot_origin, lot_no, units FROM transfers")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let t = TransferId { from: StoreId(u32_of(row.get(0)?, "store id")?), number: from_db(row.get(1)?) };
-            rest.transfers.push((t, txn_id_of(row.get(2)?, row.get(3)?)?, lot_of(row.get(4)?, row.get(5)?)?, from_db(row.get(6)?)));
+            let t = TransferId {
+                from: StoreId(u32_of(row.get(0)?, "store id")?),
+                number: from_db(row.get(1)?),
+            };
+            rest.transfers.push((
+                t,
+                txn_id_of(row.get(2)?, row.get(3)?)?,
+                lot_of(row.get(4)?, row.get(5)?)?,
+                from_db(row.get(6)?),
+            ));
         }
     }
     {
-        let mut stmt = conn.prepare("SELECT lot_origin, lot_no, version, by_replica, by_seq FROM compensations")?;
+        let mut stmt = conn
+            .prepare("SELECT lot_origin, lot_no, version, by_replica, by_seq FROM compensations")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let d = DiscrepancyId { lot: lot_of(row.get(0)?, row.get(1)?)?, version: from_db(row.get(2)?) };
-            rest.compensations.push((d, txn_id_of(row.get(3)?, row.get(4)?)?));
+            let d = DiscrepancyId {
+                lot: lot_of(row.get(0)?, row.get(1)?)?,
+                version: from_db(row.get(2)?),
+            };
+            rest.compensations
+                .push((d, txn_id_of(row.get(3)?, row.get(4)?)?));
         }
     }
     {
-        let mut stmt = conn.prepare("SELECT lot_origin, lot_no, value, hlc, by_replica, by_seq FROM lot_meta")?;
+        let mut stmt = conn
+            .prepare("SELECT lot_origin, lot_no, value, hlc, by_replica, by_seq FROM lot_meta")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
-            let lww = Lww { value: row.get(2)?, hlc: Hlc(from_db(row.get(3)?)), by: txn_id_of(row.get(4)?, row.get(5)?)? };
+            let lww = Lww {
+                value: row.get(2)?,
+                hlc: Hlc(from_db(row.get(3)?)),
+                by: txn_id_of(row.get(4)?, row.get(5)?)?,
+            };
             rest.meta.push((lot_of(row.get(0)?, row.get(1)?)?, lww));
         }
     }
@@ -406,20 +562,30 @@ fn read_state(conn: &Connection, store: StoreId, vv: &VersionVector) -> Result<I
 
 fn read_queue(conn: &Connection, table: QueueTable) -> Result<Vec<QueuedItem>, StoreError> {
     let sql = match table {
-        QueueTable::Claims => "SELECT txn_replica, txn_seq, payload FROM claims WHERE sent_ms IS NULL ORDER BY txn_replica, txn_seq",
-        QueueTable::PmpReports => "SELECT txn_replica, txn_seq, payload FROM pmp_reports WHERE sent_ms IS NULL ORDER BY txn_replica, txn_seq",
+        QueueTable::Claims => {
+            "SELECT txn_replica, txn_seq, payload FROM claims WHERE sent_ms IS NULL ORDER BY txn_replica, txn_seq"
+        }
+        QueueTable::PmpReports => {
+            "SELECT txn_replica, txn_seq, payload FROM pmp_reports WHERE sent_ms IS NULL ORDER BY txn_replica, txn_seq"
+        }
     };
     let mut stmt = conn.prepare(sql)?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(QueuedItem { txn: txn_id_of(row.get(0)?, row.get(1)?)?, payload: row.get(2)? });
+        out.push(QueuedItem {
+            txn: txn_id_of(row.get(0)?, row.get(1)?)?,
+            payload: row.get(2)?,
+        });
     }
     Ok(out)
 }
 
 /// A stored transaction with its flags.
-pub(super) fn read_txns(conn: &Connection, outbox_only: bool) -> Result<Vec<(Txn, bool, bool)>, StoreError> {
+pub(super) fn read_txns(
+    conn: &Connection,
+    outbox_only: bool,
+) -> Result<Vec<(Txn, bool, bool)>, StoreError> {
     let sql = if outbox_only {
         "SELECT replica, seq, own, acked_by_root, format, body FROM transactions WHERE acked_by_root = 0 ORDER BY replica, seq"
     } else {
@@ -433,7 +599,10 @@ pub(super) fn read_txns(conn: &Connection, outbox_only: bool) -> Result<Vec<(Txn
         let body: Vec<u8> = row.get(5)?;
         let txn = blob::decode_txn(row.get(4)?, &body)?;
         if txn.id != id {
-            return Err(corrupt(format!("transaction row {id:?} holds {:?}", txn.id)));
+            return Err(corrupt(format!(
+                "transaction row {id:?} holds {:?}",
+                txn.id
+            )));
         }
         out.push((txn, row.get(2)?, row.get(3)?));
     }
@@ -443,16 +612,21 @@ pub(super) fn read_txns(conn: &Connection, outbox_only: bool) -> Result<Vec<(Txn
 /// Loads the replica.
 pub(super) fn load(conn: &Connection) -> Result<Loaded, StoreError> {
     let (store, me, hlc, next_lot_no, last_sync): (i64, i64, i64, i64, Option<i64>) = conn
-        .query_row("SELECT store_id, replica, hlc, next_lot_no, last_sync_ms FROM store_meta WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
+        .query_row(
+            "SELECT store_id, replica, hlc, next_lot_no, last_sync_ms FROM store_meta WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
         .optional()?
         .ok_or_else(|| corrupt("store_meta row missing"))?;
     let store = StoreId(u32_of(store, "store id")?);
     let me = replica_of(me)?;
     let vv = read_vv(conn, VvTable::State)?;
     let state = read_state(conn, store, &vv)?;
-    let ledger: Vec<Txn> = read_txns(conn, true)?.into_iter().map(|(t, _, _)| t).collect();
+    let ledger: Vec<Txn> = read_txns(conn, true)?
+        .into_iter()
+        .map(|(t, _, _)| t)
+        .collect();
     let parts = ReplicaParts {
         me,
         state,
@@ -463,5 +637,8 @@ pub(super) fn load(conn: &Connection) -> Result<Loaded, StoreError> {
         claims: read_queue(conn, QueueTable::Claims)?,
         pmp_reports: read_queue(conn, QueueTable::PmpReports)?,
     };
-    Ok(Loaded { parts, last_sync_ms: last_sync.map(from_db) })
+    Ok(Loaded {
+        parts,
+        last_sync_ms: last_sync.map(from_db),
+    })
 }

@@ -34,6 +34,11 @@ CREATE TABLE store_meta (
 ) STRICT;
 
 -- Version vector of the inventory state, and what the root (cloud) is known to have.
+CREATE TABLE election (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    term      INTEGER NOT NULL,
+    voted_for INTEGER
+) STRICT;
 CREATE TABLE vv      (replica INTEGER PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
 CREATE TABLE root_vv (replica INTEGER PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
 
@@ -144,7 +149,9 @@ CREATE TABLE prescriptions (id TEXT PRIMARY KEY, body TEXT NOT NULL CHECK (json_
 
 /// Opens a connection and applies the durability pragmas.
 pub(super) fn connect(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(options.busy_timeout)?;
     if options.exclusive {
@@ -172,7 +179,9 @@ pub(super) fn connect(path: &Path, options: &StoreOptions) -> Result<Connection,
 /// The schema version of an open database.
 pub(super) fn user_version(conn: &Connection) -> Result<u32, StoreError> {
     let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    u32::try_from(v).map_err(|_| StoreError::Corrupt { what: format!("user_version {v}") })
+    u32::try_from(v).map_err(|_| StoreError::Corrupt {
+        what: format!("user_version {v}"),
+    })
 }
 
 /// Checks the file is a pharm-sync store (or empty) and migrates it to
@@ -189,7 +198,10 @@ pub(super) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
         return Err(StoreError::NotAStore);
     }
     if version > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew { found: version, supported: SCHEMA_VERSION });
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
     }
     for step in MIGRATIONS.iter().skip(version as usize) {
         tx.execute_batch(step)?;
