@@ -26,6 +26,7 @@ pub mod catalog;
 mod day;
 pub mod orange_book;
 pub mod rng;
+pub mod sync_scenario;
 
 pub use day::{ROUTINE_REQUESTS, Scenario, realistic_day};
 

@@ -40,9 +40,16 @@ pub struct Cell {
 #[derive(Debug, Clone, Default)]
 struct LotEntry {
     info: Option<LotInfo>,
-    cells: Vec<Cell>,
     /// Units credited by transfer receipts (derived from `transfers`).
     transfer_in: u64,
+}
+
+/// One replica's counter cells for every lot, indexed by lot slot: `[p, n, last_seq]`.
+/// Dense columns make a full-state merge a sequential element-wise maximum.
+#[derive(Debug, Clone)]
+struct Column {
+    replica: ReplicaId,
+    cells: Vec<[u64; 3]>,
 }
 
 /// Shelf location (or other mutable lot metadata), last writer wins.
@@ -115,7 +122,10 @@ impl StateDelta {
 pub struct InventoryState {
     store: StoreId,
     lots: Vec<LotEntry>,
+    /// Lot key of each slot (slot order = order of first sight).
+    keys: Vec<LotKey>,
     index: HashMap<LotKey, u32>,
+    columns: Vec<Column>,
     by_sku: HashMap<u32, Vec<u32>>,
     vv: VersionVector,
     holds: BTreeMap<HoldId, (LotKey, String)>,
@@ -135,7 +145,9 @@ impl InventoryState {
         InventoryState {
             store,
             lots: Vec::new(),
+            keys: Vec::new(),
             index: HashMap::new(),
+            columns: Vec::new(),
             by_sku: HashMap::new(),
             vv: VersionVector::new(),
             holds: BTreeMap::new(),
@@ -162,6 +174,7 @@ impl InventoryState {
         }
         let i = self.lots.len();
         self.lots.push(LotEntry::default());
+        self.keys.push(key);
         self.index.insert(key, i as u32);
         i
     }
@@ -174,22 +187,27 @@ impl InventoryState {
         }
     }
 
-    fn cell_mut(&mut self, lot: LotKey, replica: ReplicaId) -> &mut Cell {
-        let i = self.slot(lot);
-        let cells = &mut self.lots[i].cells;
-        let pos = match cells.iter().position(|c| c.replica == replica) {
-            Some(p) => p,
+    fn column_index(&mut self, replica: ReplicaId) -> usize {
+        match self.columns.iter().position(|c| c.replica == replica) {
+            Some(i) => i,
             None => {
-                cells.push(Cell {
+                self.columns.push(Column {
                     replica,
-                    p: 0,
-                    n: 0,
-                    last_seq: 0,
+                    cells: Vec::new(),
                 });
-                cells.len() - 1
+                self.columns.len() - 1
             }
-        };
-        &mut cells[pos]
+        }
+    }
+
+    /// The `[p, n, last_seq]` cell of `replica` for the lot in `slot`.
+    fn cell_at(&mut self, slot: usize, replica: ReplicaId) -> &mut [u64; 3] {
+        let c = self.column_index(replica);
+        let cells = &mut self.columns[c].cells;
+        if cells.len() <= slot {
+            cells.resize(slot + 1, [0; 3]);
+        }
+        &mut cells[slot]
     }
 
     /// Applies a transaction exactly once, in its replica's sequence order.
@@ -219,13 +237,11 @@ impl InventoryState {
             &txn.lines[..]
         };
         for line in cell_lines {
-            let cell = self.cell_mut(line.lot, r);
-            if line.delta >= 0 {
-                cell.p = cell.p.saturating_add(line.delta.unsigned_abs());
-            } else {
-                cell.n = cell.n.saturating_add(line.delta.unsigned_abs());
-            }
-            cell.last_seq = txn.id.seq;
+            let slot = self.slot(line.lot);
+            let cell = self.cell_at(slot, r);
+            let field = usize::from(line.delta < 0);
+            cell[field] = cell[field].saturating_add(line.delta.unsigned_abs());
+            cell[2] = txn.id.seq;
         }
         for op in &txn.holds {
             match op {
@@ -281,7 +297,7 @@ impl InventoryState {
     pub fn value(&self, lot: &LotKey) -> i64 {
         self.index
             .get(lot)
-            .map_or(0, |&i| entry_value(&self.lots[i as usize]))
+            .map_or(0, |&i| self.slot_value(i as usize))
     }
 
     /// The lot's facts, if known.
@@ -295,7 +311,8 @@ impl InventoryState {
     pub fn lots(&self) -> impl Iterator<Item = (&LotInfo, i64)> + '_ {
         self.lots
             .iter()
-            .filter_map(|e| e.info.as_ref().map(|i| (i, entry_value(e))))
+            .enumerate()
+            .filter_map(|(slot, e)| e.info.as_ref().map(|i| (i, self.slot_value(slot))))
     }
 
     /// Lots of a SKU.
@@ -306,15 +323,52 @@ impl InventoryState {
             .flatten()
             .filter_map(|&i| {
                 let e = &self.lots[i as usize];
-                e.info.as_ref().map(|info| (info, entry_value(e)))
+                e.info
+                    .as_ref()
+                    .map(|info| (info, self.slot_value(i as usize)))
             })
     }
 
-    /// The cells of a lot (for tests and reconciliation).
-    pub fn cells(&self, lot: &LotKey) -> &[Cell] {
-        self.index
-            .get(lot)
-            .map_or(&[], |&i| self.lots[i as usize].cells.as_slice())
+    /// The non-empty cells of a lot, one per replica that changed it (for reconciliation,
+    /// persistence and tests).
+    pub fn cells(&self, lot: &LotKey) -> Vec<Cell> {
+        let Some(&slot) = self.index.get(lot) else {
+            return Vec::new();
+        };
+        self.slot_cells(slot as usize).collect()
+    }
+
+    /// One replica's cell of a lot.
+    pub fn cell(&self, lot: &LotKey, replica: ReplicaId) -> Option<Cell> {
+        let slot = *self.index.get(lot)? as usize;
+        let col = self.columns.iter().find(|c| c.replica == replica)?;
+        col.cells.get(slot).filter(|c| **c != [0; 3]).map(|c| Cell {
+            replica,
+            p: c[0],
+            n: c[1],
+            last_seq: c[2],
+        })
+    }
+
+    fn slot_cells(&self, slot: usize) -> impl Iterator<Item = Cell> + '_ {
+        self.columns.iter().filter_map(move |col| {
+            col.cells.get(slot).filter(|c| **c != [0; 3]).map(|c| Cell {
+                replica: col.replica,
+                p: c[0],
+                n: c[1],
+                last_seq: c[2],
+            })
+        })
+    }
+
+    fn slot_value(&self, slot: usize) -> i64 {
+        let mut v: i128 = i128::from(self.lots[slot].transfer_in);
+        for col in &self.columns {
+            if let Some(c) = col.cells.get(slot) {
+                v += i128::from(c[0]) - i128::from(c[1]);
+            }
+        }
+        v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 
     /// The lot is under a hold that has not been released.
@@ -387,17 +441,23 @@ impl InventoryState {
             vv,
             ..StateDelta::default()
         };
-        for (key, &i) in &self.index {
-            let e = &self.lots[i as usize];
+        for e in &self.lots {
             if let Some(info) = &e.info
                 && info.created_seq > seq_of(their, &info.key.origin)
                 && Some(info.key.origin) != skip
             {
                 d.lots.push(info.clone());
             }
-            for c in &e.cells {
-                if c.last_seq > seq_of(their, &c.replica) && Some(c.replica) != skip {
-                    d.cells.push((*key, c.replica, c.p, c.n));
+        }
+        for col in &self.columns {
+            let bound = seq_of(their, &col.replica);
+            // Every cell's last_seq is at most vv[replica]: nothing newer, nothing to scan.
+            if Some(col.replica) == skip || seq_of(&self.vv, &col.replica) <= bound {
+                continue;
+            }
+            for (slot, c) in col.cells.iter().enumerate() {
+                if c[2] > bound {
+                    d.cells.push((self.keys[slot], col.replica, c[0], c[1]));
                 }
             }
         }
@@ -446,10 +506,11 @@ impl InventoryState {
         }
         for &(lot, replica, p, n) in &d.cells {
             let bound = seq_of(&d.vv, &replica);
-            let c = self.cell_mut(lot, replica);
-            c.p = c.p.max(p);
-            c.n = c.n.max(n);
-            c.last_seq = c.last_seq.max(bound);
+            let slot = self.slot(lot);
+            let c = self.cell_at(slot, replica);
+            c[0] = c[0].max(p);
+            c[1] = c[1].max(n);
+            c[2] = c[2].max(bound);
         }
         for (id, lot, r) in &d.holds {
             self.slot(*lot);
@@ -473,23 +534,51 @@ impl InventoryState {
     }
 
     /// Joins another replica's full state (state-based merge).
+    ///
+    /// Lots are visited in slot order; where both replicas saw the lots in the same order
+    /// (the usual case: they share a history) slots line up and no hashing is needed. A
+    /// replica's column is skipped entirely when this state already has everything that
+    /// replica did (`other.vv[r] <= self.vv[r]`); otherwise it is an element-wise maximum.
     pub fn merge(&mut self, other: &InventoryState) {
-        for (key, &j) in &other.index {
-            let theirs = &other.lots[j as usize];
-            if let Some(info) = &theirs.info {
+        // Map other's slots to ours.
+        let aligned = self
+            .keys
+            .iter()
+            .zip(&other.keys)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let mut map: Vec<usize> = (0..aligned).collect();
+        for j in aligned..other.keys.len() {
+            map.push(self.slot(other.keys[j]));
+        }
+        for (j, theirs) in other.lots.iter().enumerate() {
+            if let Some(info) = &theirs.info
+                && self.lots[map[j]].info.is_none()
+            {
                 self.add_info(info);
             }
-            let i = self.slot(*key);
-            let mine = &mut self.lots[i].cells;
-            for c in &theirs.cells {
-                match mine.iter_mut().find(|m| m.replica == c.replica) {
-                    Some(m) => {
-                        m.p = m.p.max(c.p);
-                        m.n = m.n.max(c.n);
-                        m.last_seq = m.last_seq.max(c.last_seq);
-                    }
-                    None => mine.push(*c),
-                }
+        }
+        for col in &other.columns {
+            let r = col.replica;
+            if seq_of(&other.vv, &r) <= seq_of(&self.vv, &r) && seq_of(&other.vv, &r) > 0 {
+                continue;
+            }
+            let c = self.column_index(r);
+            let mine = &mut self.columns[c].cells;
+            let need = map
+                .iter()
+                .take(col.cells.len())
+                .copied()
+                .max()
+                .map_or(0, |m| m + 1);
+            if mine.len() < need {
+                mine.resize(need, [0; 3]);
+            }
+            for (j, theirs) in col.cells.iter().enumerate() {
+                let m = &mut mine[map[j]];
+                m[0] = m[0].max(theirs[0]);
+                m[1] = m[1].max(theirs[1]);
+                m[2] = m[2].max(theirs[2]);
             }
         }
         for (id, v) in &other.holds {
@@ -519,10 +608,10 @@ impl InventoryState {
     /// converged when their observable views are equal.
     pub fn observable(&self) -> Observable {
         let mut cells = BTreeMap::new();
-        for (key, &i) in &self.index {
-            for c in &self.lots[i as usize].cells {
-                if c.p != 0 || c.n != 0 {
-                    cells.insert((*key, c.replica), (c.p, c.n));
+        for col in &self.columns {
+            for (slot, c) in col.cells.iter().enumerate() {
+                if c[0] != 0 || c[1] != 0 {
+                    cells.insert((self.keys[slot], col.replica), (c[0], c[1]));
                 }
             }
         }
@@ -536,7 +625,7 @@ impl InventoryState {
             values: self
                 .index
                 .iter()
-                .map(|(k, &i)| (*k, entry_value(&self.lots[i as usize])))
+                .map(|(k, &i)| (*k, self.slot_value(i as usize)))
                 .filter(|(_, v)| *v != 0)
                 .collect(),
             cells,
@@ -547,14 +636,6 @@ impl InventoryState {
             meta: self.meta.iter().map(|(k, v)| (*k, v.clone())).collect(),
         }
     }
-}
-
-fn entry_value(e: &LotEntry) -> i64 {
-    let mut v: i128 = i128::from(e.transfer_in);
-    for c in &e.cells {
-        v += i128::from(c.p) - i128::from(c.n);
-    }
-    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// See [`InventoryState::observable`].
