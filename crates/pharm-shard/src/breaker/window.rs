@@ -1,0 +1,403 @@
+//! Sliding windows and threshold evaluation (resilience4j `FixedSizeSlidingWindowMetrics`,
+//! `SlidingTimeWindowMetrics` and `CircuitBreakerMetrics`).
+
+use super::clock::LazyNow;
+use super::config::{CircuitBreakerConfig, SlidingWindowType};
+use super::state::State;
+
+/// One recorded outcome (resilience4j `Outcome`: SUCCESS, ERROR, SLOW_SUCCESS, SLOW_ERROR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub(crate) failed: bool,
+    pub(crate) slow: bool,
+}
+
+/// Aggregated counts of a window or a bucket.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) calls: u64,
+    pub(crate) failed: u64,
+    pub(crate) slow: u64,
+    pub(crate) slow_failed: u64,
+}
+
+impl Totals {
+    fn add(&mut self, o: Outcome) {
+        self.calls += 1;
+        self.failed += u64::from(o.failed);
+        self.slow += u64::from(o.slow);
+        self.slow_failed += u64::from(o.slow && o.failed);
+    }
+
+    fn remove_outcome(&mut self, o: Outcome) {
+        self.calls -= 1;
+        self.failed -= u64::from(o.failed);
+        self.slow -= u64::from(o.slow);
+        self.slow_failed -= u64::from(o.slow && o.failed);
+    }
+
+    fn remove(&mut self, other: &Totals) {
+        self.calls -= other.calls;
+        self.failed -= other.failed;
+        self.slow -= other.slow;
+        self.slow_failed -= other.slow_failed;
+    }
+}
+
+/// COUNT_BASED: the last N outcomes in a ring, with a running total that subtracts the
+/// outcome being overwritten ("subtract on evict"); O(1) record and snapshot.
+#[derive(Debug)]
+pub(crate) struct CountWindow {
+    slots: Box<[Option<Outcome>]>,
+    head: usize,
+    totals: Totals,
+}
+
+impl CountWindow {
+    pub(crate) fn new(size: u32) -> Self {
+        let size = usize::try_from(size.max(1)).unwrap_or(usize::MAX);
+        Self {
+            slots: vec![None; size].into_boxed_slice(),
+            head: 0,
+            totals: Totals::default(),
+        }
+    }
+
+    fn record(&mut self, o: Outcome) -> Totals {
+        self.head += 1;
+        if self.head >= self.slots.len() {
+            self.head = 0;
+        }
+        if let Some(slot) = self.slots.get_mut(self.head) {
+            if let Some(old) = slot.replace(o) {
+                self.totals.remove_outcome(old);
+            }
+            self.totals.add(o);
+        }
+        self.totals
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Bucket {
+    epoch_second: u64,
+    totals: Totals,
+}
+
+/// TIME_BASED: N one-second buckets keyed by the clock's whole second. Before every
+/// record and snapshot the window moves to the current second, evicting
+/// `min(current − head, N)` buckets, so an outcome recorded in second `s` leaves the
+/// window when the clock reaches second `s + N`.
+#[derive(Debug)]
+pub(crate) struct TimeWindow {
+    buckets: Box<[Bucket]>,
+    head: usize,
+    totals: Totals,
+}
+
+impl TimeWindow {
+    pub(crate) fn new(size: u32, now_second: u64) -> Self {
+        let size = usize::try_from(size.max(1)).unwrap_or(usize::MAX);
+        let mut buckets = vec![Bucket::default(); size].into_boxed_slice();
+        if let Some(head) = buckets.first_mut() {
+            head.epoch_second = now_second;
+        }
+        Self {
+            buckets,
+            head: 0,
+            totals: Totals::default(),
+        }
+    }
+
+    fn advance(&mut self, now_second: u64) {
+        let head_second = self.buckets.get(self.head).map_or(0, |b| b.epoch_second);
+        // A clock that went backwards does not move the window (resilience4j would
+        // misbehave; the Clock contract forbids it).
+        if now_second <= head_second {
+            return;
+        }
+        let len = self.buckets.len();
+        let moves = (now_second - head_second).min(u64::try_from(len).unwrap_or(u64::MAX));
+        for k in (0..moves).rev() {
+            self.head += 1;
+            if self.head >= len {
+                self.head = 0;
+            }
+            if let Some(bucket) = self.buckets.get_mut(self.head) {
+                self.totals.remove(&bucket.totals);
+                *bucket = Bucket {
+                    epoch_second: now_second - k,
+                    totals: Totals::default(),
+                };
+            }
+        }
+    }
+
+    fn record(&mut self, o: Outcome, now_second: u64) -> Totals {
+        self.advance(now_second);
+        if let Some(bucket) = self.buckets.get_mut(self.head) {
+            bucket.totals.add(o);
+            self.totals.add(o);
+        }
+        self.totals
+    }
+
+    fn snapshot(&mut self, now_second: u64) -> Totals {
+        self.advance(now_second);
+        self.totals
+    }
+}
+
+#[derive(Debug)]
+enum Window {
+    Count(CountWindow),
+    Time(TimeWindow),
+    /// DISABLED and FORCED_OPEN: nothing is recorded.
+    Off,
+}
+
+/// One state's metrics object (resilience4j `CircuitBreakerMetrics`): a window, the
+/// effective minimum number of calls and the not-permitted counter.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    window: Window,
+    minimum_calls: u64,
+    pub(crate) not_permitted: u64,
+}
+
+/// Result of a threshold check (resilience4j `CircuitBreakerMetrics.Result`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Verdict {
+    /// Fewer calls than the effective minimum (or none): no transition.
+    BelowMinimum,
+    /// Both rates below their thresholds.
+    BelowThresholds,
+    /// At least one rate `>=` its threshold; the rate of each exceeded threshold.
+    Exceeded {
+        failure_rate: Option<f32>,
+        slow_call_rate: Option<f32>,
+    },
+}
+
+impl Metrics {
+    /// CLOSED and METRICS_ONLY (resilience4j `forClosed` / `forMetricsOnly`).
+    pub(crate) fn for_closed(config: &CircuitBreakerConfig, now: &mut LazyNow<'_>) -> Self {
+        let window = match config.sliding_window_type {
+            SlidingWindowType::CountBased => {
+                Window::Count(CountWindow::new(config.sliding_window_size))
+            }
+            SlidingWindowType::TimeBased => Window::Time(TimeWindow::new(
+                config.sliding_window_size,
+                now.epoch_second(),
+            )),
+        };
+        Self {
+            window,
+            minimum_calls: u64::from(config.effective_minimum_number_of_calls()),
+            not_permitted: 0,
+        }
+    }
+
+    /// HALF_OPEN: a fresh COUNT_BASED window of the permitted size.
+    pub(crate) fn for_half_open(config: &CircuitBreakerConfig) -> Self {
+        Self {
+            window: Window::Count(CountWindow::new(
+                config.permitted_number_of_calls_in_half_open_state,
+            )),
+            minimum_calls: u64::from(config.effective_minimum_number_of_calls_in_half_open_state()),
+            not_permitted: 0,
+        }
+    }
+
+    /// DISABLED and FORCED_OPEN: records nothing, counts rejections.
+    pub(crate) fn off() -> Self {
+        Self {
+            window: Window::Off,
+            minimum_calls: 1,
+            not_permitted: 0,
+        }
+    }
+
+    /// Records one outcome and returns the window's totals afterwards.
+    pub(crate) fn record(&mut self, o: Outcome, now: &mut LazyNow<'_>) -> Totals {
+        match &mut self.window {
+            Window::Count(w) => w.record(o),
+            Window::Time(w) => w.record(o, now.epoch_second()),
+            Window::Off => Totals::default(),
+        }
+    }
+
+    /// The window's totals now (moves a TIME_BASED window).
+    pub(crate) fn totals(&mut self, now: &mut LazyNow<'_>) -> Totals {
+        match &mut self.window {
+            Window::Count(w) => w.totals,
+            Window::Time(w) => w.snapshot(now.epoch_second()),
+            Window::Off => Totals::default(),
+        }
+    }
+
+    /// `(failure rate, slow-call rate)` in percent, or `None` below the minimum
+    /// (resilience4j reports −1 there).
+    pub(crate) fn rates(&self, t: &Totals) -> Option<(f32, f32)> {
+        if t.calls == 0 || t.calls < self.minimum_calls {
+            return None;
+        }
+        // The same f32 arithmetic as resilience4j's SnapshotImpl
+        // (`failed * 100.0f / total`), so boundary results match bit for bit.
+        let total = t.calls as f32;
+        Some((
+            t.failed as f32 * 100.0 / total,
+            t.slow as f32 * 100.0 / total,
+        ))
+    }
+
+    /// resilience4j `checkIfThresholdsExceeded`: `>=` on both rates.
+    pub(crate) fn evaluate(&self, t: &Totals, config: &CircuitBreakerConfig) -> Verdict {
+        let Some((failure_rate, slow_call_rate)) = self.rates(t) else {
+            return Verdict::BelowMinimum;
+        };
+        let failure = failure_rate >= config.failure_rate_threshold;
+        let slow = slow_call_rate >= config.slow_call_rate_threshold;
+        if failure || slow {
+            Verdict::Exceeded {
+                failure_rate: failure.then_some(failure_rate),
+                slow_call_rate: slow.then_some(slow_call_rate),
+            }
+        } else {
+            Verdict::BelowThresholds
+        }
+    }
+}
+
+/// A point-in-time view of the breaker's current metrics (resilience4j
+/// `CircuitBreaker.Metrics`).
+///
+/// OPEN shows the metrics of the state it came from (the CLOSED window that tripped it,
+/// plus OPEN's rejections); HALF_OPEN shows its own probe window; DISABLED shows nothing;
+/// FORCED_OPEN shows only rejections.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// The state when the snapshot was taken.
+    pub state: State,
+    /// Failure rate in percent, `None` while fewer calls than the effective minimum have
+    /// been recorded (resilience4j returns −1).
+    pub failure_rate: Option<f32>,
+    /// Slow-call rate in percent, `None` below the minimum (resilience4j: −1).
+    pub slow_call_rate: Option<f32>,
+    /// Calls in the window ("buffered calls").
+    pub calls: u64,
+    /// Failed calls in the window (slow or not).
+    pub failed: u64,
+    /// Successful calls in the window (slow or not).
+    pub successful: u64,
+    /// Slow calls in the window (successful or failed).
+    pub slow: u64,
+    /// Slow failed calls in the window.
+    pub slow_failed: u64,
+    /// Calls rejected since the current metrics object was created.
+    pub not_permitted: u64,
+}
+
+impl Snapshot {
+    pub(crate) fn new(state: State, metrics: &Metrics, t: &Totals) -> Self {
+        let rates = metrics.rates(t);
+        Self {
+            state,
+            failure_rate: rates.map(|r| r.0),
+            slow_call_rate: rates.map(|r| r.1),
+            calls: t.calls,
+            failed: t.failed,
+            successful: t.calls - t.failed,
+            slow: t.slow,
+            slow_failed: t.slow_failed,
+            not_permitted: metrics.not_permitted,
+        }
+    }
+
+    /// Slow successful calls in the window.
+    pub fn slow_successful(&self) -> u64 {
+        self.slow - self.slow_failed
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::breaker::clock::ManualClock;
+    use std::time::Duration;
+
+    const OK: Outcome = Outcome {
+        failed: false,
+        slow: false,
+    };
+    const ERR: Outcome = Outcome {
+        failed: true,
+        slow: false,
+    };
+    const SLOW_ERR: Outcome = Outcome {
+        failed: true,
+        slow: true,
+    };
+
+    #[test]
+    fn count_window_subtracts_on_evict() {
+        let mut w = CountWindow::new(3);
+        w.record(ERR);
+        w.record(SLOW_ERR);
+        let t = w.record(OK);
+        assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 2, 1, 1));
+        let t = w.record(OK); // evicts ERR
+        assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 1, 1, 1));
+        let t = w.record(OK); // evicts SLOW_ERR
+        assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 0, 0, 0));
+    }
+
+    #[test]
+    fn count_window_of_one() {
+        let mut w = CountWindow::new(1);
+        assert_eq!(w.record(ERR).failed, 1);
+        let t = w.record(OK);
+        assert_eq!((t.calls, t.failed), (1, 0));
+    }
+
+    #[test]
+    fn time_window_evicts_at_second_boundaries() {
+        let mut w = TimeWindow::new(3, 100);
+        w.record(ERR, 100);
+        w.record(OK, 101);
+        w.record(OK, 102);
+        assert_eq!(w.snapshot(102).calls, 3);
+        // second 103 evicts second 100's bucket
+        let t = w.snapshot(103);
+        assert_eq!((t.calls, t.failed), (2, 0));
+        // a jump longer than the window clears everything
+        assert_eq!(w.snapshot(1_000).calls, 0);
+        assert_eq!(w.record(ERR, 1_000).calls, 1);
+        // backwards time does not move the window
+        assert_eq!(w.snapshot(10).calls, 1);
+    }
+
+    #[test]
+    fn half_open_metrics_clamp_minimum() {
+        let config = CircuitBreakerConfig::builder()
+            .permitted_number_of_calls_in_half_open_state(3)
+            .minimum_number_of_calls(2)
+            .build()
+            .unwrap();
+        let clock = ManualClock::starting_at(Duration::from_secs(5));
+        let mut now = LazyNow::new(&clock);
+        let mut m = Metrics::for_half_open(&config);
+        let t = m.record(ERR, &mut now);
+        assert_eq!(m.evaluate(&t, &config), Verdict::BelowMinimum);
+        let t = m.record(OK, &mut now);
+        assert_eq!(
+            m.evaluate(&t, &config),
+            Verdict::Exceeded {
+                failure_rate: Some(50.0),
+                slow_call_rate: None
+            }
+        );
+    }
+}

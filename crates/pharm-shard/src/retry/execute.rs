@@ -1,0 +1,97 @@
+//! The async retry driver.
+
+use std::fmt;
+use std::future::Future;
+
+use super::budget::RetryBudget;
+use super::classify::Classify;
+use super::env::{Clock, RngSource, Sleeper};
+use super::policy::RetryPolicy;
+use super::state::{Attempt, Decision, GiveUpReason, RetryState};
+
+/// The operation failed and will not be retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryError<E> {
+    /// The error of the last try.
+    pub last: E,
+    /// Tries made, including the first.
+    pub attempts: u32,
+    /// Why retrying stopped.
+    pub reason: GiveUpReason,
+}
+
+impl<E> RetryError<E> {
+    /// The error of the last try.
+    pub fn into_inner(self) -> E {
+        self.last
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for RetryError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gave up after {} attempt(s) ({}): {}",
+            self.attempts, self.reason, self.last
+        )
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for RetryError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.last)
+    }
+}
+
+/// Runs `op` until it succeeds or `policy` (and `budget`) say stop.
+///
+/// * Each try gets an [`Attempt`] with its number and time limit (the per-attempt timeout,
+///   shortened to what remains before the deadline). This helper does not enforce the
+///   limit, so it needs no runtime; wrap the work in e.g. `tokio::time::timeout` inside
+///   `op` and classify the timeout as retryable.
+/// * Failures are classified with [`Classify`] and decided by [`RetryState::on_failure`];
+///   the wait happens on `sleeper`, and elapsed time is read from `clock`.
+/// * With a `budget`, one deposit is made for the first try and every retry must withdraw
+///   a token; when none is left the helper gives up with
+///   [`GiveUpReason::BudgetExhausted`].
+///
+/// # Errors
+///
+/// [`RetryError`] with the last try's error, the number of tries and the reason.
+pub async fn retry<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    budget: Option<&RetryBudget>,
+    clock: &dyn Clock,
+    sleeper: &dyn Sleeper,
+    rng: &mut dyn RngSource,
+    mut op: F,
+) -> Result<T, RetryError<E>>
+where
+    E: Classify,
+    F: FnMut(Attempt) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let start = clock.now();
+    let mut state = RetryState::new(start);
+    if let Some(b) = budget {
+        b.deposit(start);
+    }
+    loop {
+        let attempt = state.next_attempt(policy, clock.now());
+        let err = match op(attempt).await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let kind = err.classify();
+        match state.on_failure(policy, kind, clock.now(), budget, &mut *rng) {
+            Decision::RetryAfter(d) => sleeper.sleep(d).await,
+            Decision::GiveUp(reason) => {
+                return Err(RetryError {
+                    last: err,
+                    attempts: attempt.number,
+                    reason,
+                });
+            }
+        }
+    }
+}
