@@ -310,16 +310,8 @@ impl Replica {
         self.state.lot(lot).ok_or(OpError::UnknownLot(*lot))
     }
 
-    /// Receives stock of a lot seen for the first time; returns the new lot's key.
-    pub fn receive_new(
-        &mut self,
-        now_ms: u64,
-        lot: NewLot,
-        qty: u64,
-        reference: &str,
-    ) -> Result<(LotKey, Commit), OpError> {
-        let q = Self::check_qty(qty)?;
-        let mut t = self.txn(now_ms, TxnKind::Receive, Reason::None, reference);
+    /// Adds a new lot, created by transaction `t`, with the next local number.
+    fn create_lot(&mut self, t: &mut Txn, lot: NewLot) -> LotKey {
         let key = LotKey {
             origin: self.me,
             local_no: self.next_lot_no,
@@ -334,6 +326,20 @@ impl Replica {
             expiry: lot.expiry,
             controlled: lot.controlled,
         });
+        key
+    }
+
+    /// Receives stock of a lot seen for the first time; returns the new lot's key.
+    pub fn receive_new(
+        &mut self,
+        now_ms: u64,
+        lot: NewLot,
+        qty: u64,
+        reference: &str,
+    ) -> Result<(LotKey, Commit), OpError> {
+        let q = Self::check_qty(qty)?;
+        let mut t = self.txn(now_ms, TxnKind::Receive, Reason::None, reference);
+        let key = self.create_lot(&mut t, lot);
         t.lines.push(Line { lot: key, delta: q });
         Ok((key, self.commit(t, Attachments::default())))
     }
@@ -566,20 +572,7 @@ impl Replica {
             return Err(OpError::AlreadyReceived(transfer));
         }
         let mut t = self.txn(now_ms, TxnKind::TransferIn, Reason::None, reference);
-        let key = LotKey {
-            origin: self.me,
-            local_no: self.next_lot_no,
-        };
-        self.next_lot_no += 1;
-        t.new_lots.push(LotInfo {
-            key,
-            created_seq: t.id.seq,
-            sku: lot.sku,
-            ndc: lot.ndc,
-            lot_number: lot.lot_number,
-            expiry: lot.expiry,
-            controlled: lot.controlled,
-        });
+        let key = self.create_lot(&mut t, lot);
         t.transfer = Some(transfer);
         // The units are credited through the transfer record (counted once), not a cell.
         t.lines.push(Line { lot: key, delta: q });

@@ -15,7 +15,7 @@ pub enum ErrorKind {
     /// overall deadline: a hint that would pass the deadline ends the retries.
     RetryableAfter(Duration),
     /// Retrying cannot help (constraint violation, authentication failure, a claim
-    /// rejection) or is unsafe (a non-idempotent write that may have committed).
+    /// rejection) or cannot be repeated safely (a non-idempotent write that may have committed).
     Permanent,
 }
 
