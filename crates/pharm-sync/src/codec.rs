@@ -81,6 +81,7 @@
 //! | field | encoding |
 //! |---|---|
 //! | vv | `vv` |
+//! | base | `vv`: the version the delta was computed against; a receiver with less must not join it |
 //! | origin table | `uv` count, then `replica` each, strictly ascending: every lot key in the delta is `key_t`, an index into this table |
 //! | lots | `uv` count, then *lot info* (with `key_t`) each |
 //! | cells | `uv` group count, then the groups (below) |
@@ -574,6 +575,7 @@ impl Writer {
 
     fn delta(&mut self, d: &StateDelta) -> Result<(), EncodeError> {
         self.vv(&d.vv);
+        self.vv(&d.base);
         let mut origins: BTreeMap<ReplicaId, u64> = BTreeMap::new();
         let all_keys = d
             .lots
@@ -1192,6 +1194,7 @@ impl<'a> Reader<'a> {
     fn delta(&mut self) -> Result<StateDelta, DecodeError> {
         let max = self.limits.max_cells;
         let vv = self.vv("delta.vv")?;
+        let base = self.vv("delta.base")?;
 
         let n = self.count("delta.origins", self.limits.max_replicas, 1)?;
         let mut origins: Vec<ReplicaId> = Vec::with_capacity(n);
@@ -1296,6 +1299,7 @@ impl<'a> Reader<'a> {
         }
 
         Ok(StateDelta {
+            base,
             vv,
             lots,
             cells,

@@ -108,9 +108,48 @@ pub enum ProtocolError {
         /// The message's store.
         got: StoreId,
     },
+    /// A transaction or delta with impossible contents.
+    #[error("invalid sync data: {0}")]
+    Invalid(String),
     /// An upload carries more transactions than allowed.
     #[error("upload of {0} transactions exceeds the limit")]
     TooManyTransactions(usize),
+}
+
+/// Largest sequence number accepted (stored as a signed 64-bit integer by the SQLite store).
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
+/// Checks a transaction received from another replica before anything is applied.
+fn validate(t: &Txn) -> Result<(), ProtocolError> {
+    use crate::replica::MAX_LINE_QTY;
+    use crate::txn::TxnKind;
+    let bad = |why: &str| {
+        Err(ProtocolError::Invalid(format!(
+            "transaction {:?}: {why}",
+            t.id
+        )))
+    };
+    if t.id.seq == 0 || t.id.seq > MAX_SEQ {
+        return bad("sequence number out of range");
+    }
+    if t.lines
+        .iter()
+        .any(|l| l.delta == 0 || l.delta.unsigned_abs() > MAX_LINE_QTY)
+    {
+        return bad("line quantity out of range");
+    }
+    if t.kind == TxnKind::TransferIn
+        && (t.transfer.is_none() || t.lines.len() != 1 || t.lines[0].delta <= 0)
+    {
+        return bad("a transfer receipt has one positive line and a transfer id");
+    }
+    if t.new_lots
+        .iter()
+        .any(|l| l.key.origin != t.id.replica || l.created_seq != t.id.seq)
+    {
+        return bad("a new lot must be created by this transaction's replica and sequence");
+    }
+    Ok(())
 }
 
 /// Limits for one peer.
@@ -227,12 +266,21 @@ impl Peer {
                 self.replica.observe_clock(hlc, now_ms);
                 // A new session (possibly with a new leader): trust only this upstream's view.
                 self.replica.root_has(&root_vv);
-                // State the upstream lacks that did not originate here (learned from a
-                // leader whose own disk may since have been lost): anti-entropy both ways.
+                // State the upstream lacks (learned from a leader whose own disk may since
+                // have been lost): anti-entropy both ways. This replica's own effects travel
+                // as transactions when the outbox continues exactly where the upstream is;
+                // otherwise (a new leader that missed earlier syncs, while the outbox has
+                // already dropped what the root acknowledged) they travel as state too.
+                let me = self.replica.id();
+                let have = vv.get(&me);
+                let own_contiguous = match self.replica.outbox().find(|t| t.id.replica == me) {
+                    Some(t) => t.id.seq <= have + 1,
+                    None => have >= self.replica.state().vv().get(&me),
+                };
                 let delta = self
                     .replica
                     .state()
-                    .delta_skipping(&vv, Some(self.replica.id()));
+                    .delta_skipping(&vv, own_contiguous.then_some(me));
                 self.upstream_vv = vv;
                 let mut out = self.uploads();
                 if !delta.is_empty() {
@@ -243,6 +291,9 @@ impl Peer {
             Message::Upload { txns, .. } => {
                 if txns.len() > self.limits.max_txns_per_upload {
                     return Err(ProtocolError::TooManyTransactions(txns.len()));
+                }
+                for t in &txns {
+                    validate(t)?;
                 }
                 for t in txns {
                     self.accept(t);
@@ -263,22 +314,45 @@ impl Peer {
                 Ok(self.uploads())
             }
             Message::Delta { delta, .. } => {
-                self.replica.state_mut().join(&delta);
+                if delta.vv.iter().any(|d| d.counter > MAX_SEQ) {
+                    return Err(ProtocolError::Invalid(
+                        "version vector entry beyond the sequence range".into(),
+                    ));
+                }
+                // A delta computed for another version is ignored (`join` refuses it); the
+                // next session brings a correct one.
+                if self.replica.state_mut().join(&delta) {
+                    // Buffered transactions the join made redundant, or now contiguous.
+                    let replicas: Vec<ReplicaId> = self.gaps.keys().copied().collect();
+                    for r in replicas {
+                        self.drain(r);
+                    }
+                }
                 Ok(Vec::new())
             }
         }
     }
 
     /// The next upload chunk: ledger entries the upstream lacks (empty when none).
+    ///
+    /// Only runs that continue exactly where the upstream is are sent: a transaction after a
+    /// gap could only sit in the upstream's buffer (the state delta covers that case).
     fn uploads(&self) -> Vec<Message> {
         let up = &self.upstream_vv;
-        let txns: Vec<Txn> = self
-            .replica
-            .outbox()
-            .filter(|t| t.id.seq > up.get(&t.id.replica))
-            .take(self.limits.max_txns_per_upload)
-            .cloned()
-            .collect();
+        let mut next: BTreeMap<ReplicaId, u64> = BTreeMap::new();
+        let mut txns: Vec<Txn> = Vec::new();
+        for t in self.replica.outbox() {
+            if txns.len() >= self.limits.max_txns_per_upload {
+                break;
+            }
+            let expected = next
+                .entry(t.id.replica)
+                .or_insert_with(|| up.get(&t.id.replica) + 1);
+            if t.id.seq == *expected {
+                txns.push(t.clone());
+                *expected += 1;
+            }
+        }
         if txns.is_empty() {
             Vec::new()
         } else {
@@ -293,6 +367,9 @@ impl Peer {
     fn accept(&mut self, txn: Txn) {
         let r = txn.id.replica;
         match self.replica.state_mut().apply(&txn) {
+            // Already known (perhaps as state through a delta): still keep it for the root's
+            // audit trail when relaying.
+            Applied::Duplicate if !self.is_root => self.replica.keep_for_relay(txn),
             Applied::Duplicate => {}
             Applied::Applied => {
                 self.replica.keep_for_relay(txn);

@@ -56,10 +56,11 @@ pub struct Discrepancy {
     pub actions: Vec<Action>,
 }
 
-/// FNV-1a over the lot's key and its cells other than the server's: equal on every replica
-/// holding the same state, and unchanged by the server's own compensations (so a
-/// discrepancy that a compensation only partly covered keeps its id and is not compensated
-/// twice).
+/// FNV-1a over the lot's key, its transfer credit, every cell of other replicas, and only
+/// the removals (`n`) of the store server's cells (any incarnation of its terminal): equal
+/// on every replica holding the same state, unchanged by the units a compensation moves in
+/// (so a discrepancy that a compensation only partly covered keeps its id and is not
+/// compensated twice), but changed by the server's own sales or a new transfer winner.
 fn fingerprint(state: &InventoryState, lot: &LotKey, server: ReplicaId) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |v: u64| {
@@ -70,11 +71,18 @@ fn fingerprint(state: &InventoryState, lot: &LotKey, server: ReplicaId) -> u64 {
     };
     eat(u64::from(lot.origin.packed()));
     eat(u64::from(lot.local_no));
+    eat(state.transfer_credit(lot));
     let mut cells: Vec<_> = state
         .cells(lot)
         .iter()
-        .filter(|c| c.replica != server)
-        .map(|c| (c.replica, c.p, c.n))
+        .filter_map(|c| {
+            if c.replica.terminal != server.terminal {
+                Some((c.replica, c.p, c.n))
+            } else {
+                // A server cell that only holds compensated-in units does not count.
+                (c.n > 0).then_some((c.replica, 0, c.n))
+            }
+        })
         .collect();
     cells.sort_unstable();
     for (r, p, n) in cells {

@@ -88,6 +88,10 @@ pub enum Applied {
 pub struct StateDelta {
     /// The sender's version vector: after joining, the receiver has every effect up to it.
     pub vv: VersionVector,
+    /// The version the delta was computed against (the receiver's, as the sender knew it).
+    /// A replica that has less than this must not join it: the delta leaves out effects it
+    /// assumes the receiver has.
+    pub base: VersionVector,
     /// Lots the receiver does not know.
     pub lots: Vec<LotInfo>,
     /// Counter cells changed since the receiver's version: (lot, replica, p, n).
@@ -338,6 +342,13 @@ impl InventoryState {
         self.slot_cells(slot as usize).collect()
     }
 
+    /// Units credited to a lot by transfer receipts.
+    pub fn transfer_credit(&self, lot: &LotKey) -> u64 {
+        self.index
+            .get(lot)
+            .map_or(0, |&i| self.lots[i as usize].transfer_in)
+    }
+
     /// One replica's cell of a lot.
     pub fn cell(&self, lot: &LotKey, replica: ReplicaId) -> Option<Cell> {
         let slot = *self.index.get(lot)? as usize;
@@ -439,6 +450,7 @@ impl InventoryState {
         };
         let mut d = StateDelta {
             vv,
+            base: their.clone(),
             ..StateDelta::default()
         };
         for e in &self.lots {
@@ -499,8 +511,23 @@ impl InventoryState {
         d
     }
 
-    /// Joins a delta (or a full state as a delta from the empty version).
-    pub fn join(&mut self, d: &StateDelta) {
+    /// Whether this state may join `d`: it has at least the delta's base, and the delta
+    /// vouches (in its version vector) for every replica whose cells it carries.
+    pub fn can_join(&self, d: &StateDelta) -> bool {
+        d.base
+            .iter()
+            .all(|dot| seq_of(&self.vv, dot.actor) >= dot.counter)
+            && d.cells.iter().all(|(_, r, _, _)| seq_of(&d.vv, r) > 0)
+    }
+
+    /// Joins a delta computed against this replica's version (or a full state as a delta
+    /// from the empty version). A delta this state cannot join ([`can_join`](Self::can_join))
+    /// is ignored and `false` returned: joining it could raise the version vector past
+    /// effects the delta left out.
+    pub fn join(&mut self, d: &StateDelta) -> bool {
+        if !self.can_join(d) {
+            return false;
+        }
         for info in &d.lots {
             self.add_info(info);
         }
@@ -531,6 +558,7 @@ impl InventoryState {
             self.set_meta(*lot, m.clone());
         }
         self.vv.merge(d.vv.clone());
+        true
     }
 
     /// Joins another replica's full state (state-based merge).

@@ -237,6 +237,7 @@ fn delta() -> impl Strategy<Value = StateDelta> {
                     cells.dedup_by_key(|c| (c.1, c.0));
                 }
                 StateDelta {
+                    base: VersionVector::new(),
                     vv,
                     lots,
                     cells,
@@ -764,7 +765,7 @@ fn counts_beyond_the_input_are_truncation_not_allocation() {
     // Delta claiming 999,999 cells in one run.
     let mut d = b"PHS\x01\x05\x01".to_vec();
     d.extend_from_slice(&[
-        0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0xbf, 0x84, 0x3d, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0xbf, 0x84, 0x3d, 0x00, 0x00, 0x00,
     ]);
     assert!(matches!(
         decode(&d, &limits()),
@@ -965,6 +966,7 @@ fn offline_day(ops: u64, lots: u64, seed: u64) -> (usize, usize, usize) {
     assert_eq!(decode(&bytes, &limits()).unwrap(), m);
     let total = bytes.len();
     let empty = StateDelta {
+        base: VersionVector::new(),
         cells: Vec::new(),
         ..delta
     };
@@ -1022,6 +1024,8 @@ fn vv_from_json(entries: &[VvEntry]) -> VersionVector {
 #[derive(Debug, Serialize, Deserialize)]
 struct JsonDelta {
     vv: Vec<VvEntry>,
+    #[serde(default)]
+    base: Vec<VvEntry>,
     lots: Vec<LotInfo>,
     cells: Vec<(LotKey, ReplicaId, u64, u64)>,
     holds: Vec<(TxnId, LotKey, String)>,
@@ -1099,6 +1103,7 @@ fn to_json(m: &Message) -> JsonMessage {
             store,
             delta: JsonDelta {
                 vv: vv_to_json(&d.vv),
+                base: vv_to_json(&d.base),
                 lots: d.lots,
                 cells: d.cells,
                 holds: d.holds,
@@ -1147,6 +1152,7 @@ fn from_json(j: JsonMessage) -> Message {
             store,
             delta: StateDelta {
                 vv: vv_from_json(&d.vv),
+                base: vv_from_json(&d.base),
                 lots: d.lots,
                 cells: d.cells,
                 holds: d.holds,
@@ -1228,6 +1234,7 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         controlled: true,
     };
     let delta = StateDelta {
+        base: VersionVector::new(),
         vv: vv_of(&[(server, 20), (t1, 9), (t3, 7)]),
         lots: vec![oxy.clone(), amox.clone()],
         cells: vec![
@@ -1352,6 +1359,7 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         reference: String::new(),
     };
     let other = StateDelta {
+        base: VersionVector::new(),
         vv: vv_of(&[(server, 22), (t1, 9)]),
         lots: Vec::new(),
         cells: vec![

@@ -371,3 +371,130 @@ fn messages_have_a_json_form() {
     let back: Message = serde_json::from_str(&text).unwrap();
     assert_eq!(back, hello);
 }
+
+#[test]
+fn a_new_leader_that_missed_earlier_syncs_still_gets_everything() {
+    let (mut cloud, mut ts, keys) = store_with_terminals(1);
+    ts[0].replica_mut().receive(10, keys[1], 100, "po").unwrap();
+    sync(&mut ts[0], &mut cloud, 11);
+    assert_eq!(ts[0].replica().outbox().count(), 0, "the root has it");
+    // The cloud goes down; a leader that never synced takes over.
+    let mut leader = Peer::new(Replica::new(STORE, ReplicaId::new(9, 0)), false);
+    ts[0]
+        .replica_mut()
+        .dispense(
+            12,
+            today(),
+            1,
+            10,
+            Some(keys[1]),
+            "rx",
+            Attachments::default(),
+        )
+        .unwrap();
+    sync(&mut ts[0], &mut leader, 13); // settles (panics after 64 rounds otherwise)
+    assert_eq!(
+        leader.replica().state().value(&keys[1]),
+        110,
+        "20 seeded + 100 received − 10 sold"
+    );
+    assert_eq!(
+        leader.replica().state().value(&keys[1]),
+        ts[0].replica().state().value(&keys[1])
+    );
+    assert_eq!(leader.buffered(), 0);
+}
+
+#[test]
+fn a_delta_computed_for_another_replica_is_not_joined() {
+    let (mut cloud, mut ts, keys) = store_with_terminals(1);
+    // A delta computed against the terminal's version, delivered to a replica that has less.
+    ts[0]
+        .replica_mut()
+        .dispense(
+            10,
+            today(),
+            1,
+            3,
+            Some(keys[1]),
+            "rx",
+            Attachments::default(),
+        )
+        .unwrap();
+    sync(&mut ts[0], &mut cloud, 11);
+    let for_terminal = cloud
+        .replica()
+        .state()
+        .delta_since(ts[0].replica().state().vv());
+    let mut stranger = Peer::new(Replica::new(STORE, ReplicaId::new(8, 0)), false);
+    let before = stranger.replica().state().observable();
+    assert!(!stranger.replica_mut().state_mut().join(&for_terminal));
+    assert_eq!(stranger.replica().state().observable(), before);
+    // Its own session brings everything.
+    sync(&mut stranger, &mut cloud, 12);
+    assert_eq!(
+        stranger.replica().state().observable(),
+        cloud.replica().state().observable()
+    );
+}
+
+#[test]
+fn impossible_transactions_are_rejected_before_anything_is_applied() {
+    let mut server = Peer::new(Replica::new(STORE, SERVER), true);
+    let mut t = Peer::new(Replica::new(STORE, ReplicaId::new(1, 0)), false);
+    let (lot, c) = t
+        .replica_mut()
+        .receive_new(1, lot(1, "A", "2027-01-31", false), 5, "po")
+        .unwrap();
+    let mut bad = c.txn.clone();
+    bad.lines[0].delta = i64::MAX;
+    let upload = Message::Upload {
+        store: STORE,
+        txns: vec![bad],
+    };
+    assert!(matches!(
+        server.handle(2, upload),
+        Err(ProtocolError::Invalid(_))
+    ));
+    assert_eq!(server.replica().state().value(&lot), 0);
+}
+
+#[test]
+fn a_lot_that_goes_negative_again_is_reconciled_again() {
+    let (mut server, mut ts, keys) = store_with_terminals(1);
+    ts[0]
+        .replica_mut()
+        .dispense(
+            10,
+            today(),
+            1,
+            15,
+            Some(keys[0]),
+            "rx",
+            Attachments::default(),
+        )
+        .unwrap();
+    sync(&mut ts[0], &mut server, 11);
+    assert_eq!(server.replica().state().value(&keys[0]), -5);
+    let (first, _) = reconcile(server.replica_mut(), 12, today());
+    assert_eq!(first.len(), 1);
+    assert_eq!(server.replica().state().value(&keys[0]), 0);
+    // The back office then sells 7 more from the same lot: a new discrepancy, a new id.
+    server
+        .replica_mut()
+        .dispense(
+            13,
+            today(),
+            1,
+            7,
+            Some(keys[0]),
+            "back office",
+            Attachments::default(),
+        )
+        .unwrap();
+    let (second, _) = reconcile(server.replica_mut(), 14, today());
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].id, first[0].id);
+    assert_eq!(server.replica().state().value(&keys[0]), 0);
+    assert!(reconcile(server.replica_mut(), 15, today()).0.is_empty());
+}

@@ -726,7 +726,10 @@ impl TerminalStore {
         let before_root = next.replica().root_vv().clone();
         let before_outbox: BTreeSet<TxnId> = next.replica().outbox().map(|t| t.id).collect();
         let joined = match &msg {
-            Message::Delta { delta, .. } => Some(delta.clone()),
+            // A delta the state refuses to join changes nothing, on disk either.
+            Message::Delta { delta, .. } if next.replica().state().can_join(delta) => {
+                Some(delta.clone())
+            }
             _ => None,
         };
         let replies = match next.handle(now_ms, msg) {
