@@ -685,7 +685,9 @@ impl ShardMap {
         Ok(self.bump())
     }
 
-    /// Replaces assignments wholesale (an offline reshard), with one version bump.
+    /// Replaces assignments wholesale (an offline reshard), atomically: every change is
+    /// validated first, and only if all are valid are they applied, with one version bump
+    /// (which rebuilds the routing table). On error the map is unchanged.
     pub(crate) fn reassign(
         &mut self,
         changes: impl IntoIterator<Item = (LogicalShard, PhysicalShard)>,
@@ -693,8 +695,11 @@ impl ShardMap {
         if !self.moves.is_empty() {
             return Err(DirectoryError::MovesInProgress(self.moves.len()));
         }
-        for (logical, physical) in changes {
+        let changes: Vec<(LogicalShard, PhysicalShard)> = changes.into_iter().collect();
+        for &(logical, _) in &changes {
             self.physical_of(logical)?;
+        }
+        for (logical, physical) in changes {
             self.assignment[logical.0 as usize] = physical;
         }
         Ok(self.bump())
@@ -904,5 +909,50 @@ mod tests {
         let mut m = ShardMap::new(HashScheme::Pharm, MAX_LOGICAL_SHARDS, &p(3)).unwrap();
         assert!(m.split_logical(2).is_err());
         assert_eq!(m.split_logical(0), Err(DirectoryError::ZeroSplitFactor));
+    }
+
+    /// An offline reshard with an invalid change anywhere leaves the map untouched.
+    #[test]
+    fn reassign_validates_every_change_first() {
+        let mut map = ShardMap::with_defaults(&p(4)).unwrap();
+        let before = map.clone();
+        let routes: Vec<Route> = (0..200).map(|id| map.route(id)).collect();
+        let plan = crate::reshard::ReshardPlan {
+            from_version: map.version(),
+            logical_count: 16,
+            quotas: vec![],
+            moves: vec![
+                crate::reshard::PlannedMove {
+                    logical: LogicalShard(0),
+                    from: PhysicalShard(0),
+                    to: PhysicalShard(7),
+                },
+                crate::reshard::PlannedMove {
+                    logical: LogicalShard(16),
+                    from: PhysicalShard(3),
+                    to: PhysicalShard(7),
+                },
+            ],
+            fraction_moved: 0.125,
+        };
+        assert_eq!(
+            plan.apply_offline(&mut map),
+            Err(crate::reshard::PlanError::Directory(
+                DirectoryError::UnknownLogical(LogicalShard(16))
+            ))
+        );
+        assert_eq!(map, before);
+        assert_eq!(map.physical_of(LogicalShard(0)), Ok(PhysicalShard(0)));
+        for (id, route) in (0..200).zip(routes) {
+            assert_eq!(map.route(id), route);
+        }
+
+        // Valid changes: applied with one bump, and routing follows.
+        let version = map
+            .reassign([(LogicalShard(0), PhysicalShard(7)), (LogicalShard(1), PhysicalShard(7))])
+            .unwrap();
+        assert_eq!(version, before.version() + 1);
+        let id = (0..).find(|id| map.logical_of(*id) == LogicalShard(1)).unwrap();
+        assert_eq!(map.route(id).physical, PhysicalShard(7));
     }
 }

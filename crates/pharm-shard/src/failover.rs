@@ -36,6 +36,17 @@
 //! ties in [`ReplicaRole`] order). Lag reports received meanwhile are kept for when the
 //! primary recovers. The detector only recommends; fencing the old primary and promoting
 //! the replica are the operator's or the adapter's job ([`FailoverEvent::FailoverStarted`]).
+//!
+//! **Lag reports expire.** Each report is kept with the time it was measured, and a report
+//! older than [`FailoverConfig::max_report_age`] (default 30 s, about twice the interval at
+//! which lag is reported; set it to that for another cadence) is ignored when choosing a
+//! candidate: a replica that stopped reporting may have stopped replicating. The age is
+//! taken at the moment of the decision, or, while the lag is frozen, at the moment the
+//! primary started failing (the frozen reports describe that moment). A replica reported
+//! down ([`FailoverDetector::replica_down`]) loses its report, frozen or not, until it
+//! reports again. After [`FailoverDetector::complete_failover`] every report is dropped:
+//! they were measured against the old primary, and no replica is a candidate until it
+//! reports its lag against the new one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -56,6 +67,15 @@ pub struct FailoverConfig {
     /// Lag above which (exclusive) a replica raises [`FailoverEvent::ReplicaLagCritical`].
     /// Default 60 s.
     pub replica_lag_limit: Duration,
+    /// Oldest lag report (inclusive) still used to choose a promotion candidate; older
+    /// ones are ignored. Default 30 s: about twice the interval at which lag is reported
+    /// (the health-check cadence); set it to twice your reporting interval.
+    #[serde(default = "default_max_report_age")]
+    pub max_report_age: Duration,
+}
+
+fn default_max_report_age() -> Duration {
+    Duration::from_secs(30)
 }
 
 impl Default for FailoverConfig {
@@ -65,6 +85,7 @@ impl Default for FailoverConfig {
             min_failed_checks: 3,
             max_candidate_lag: Duration::from_secs(60),
             replica_lag_limit: Duration::from_secs(60),
+            max_report_age: default_max_report_age(),
         }
     }
 }
@@ -204,14 +225,32 @@ pub enum FailoverError {
     /// No replica has a known lag within the limit.
     #[error("no replica is eligible for promotion")]
     NoEligibleCandidate,
-    /// The named replica lags too much or has never reported its lag.
+    /// The named replica lags too much, or has no usable lag report (never reported,
+    /// reported down, or its last report is older than
+    /// [`FailoverConfig::max_report_age`]).
     #[error("replica {candidate:?} is not eligible for promotion (lag {lag:?})")]
     CandidateIneligible {
         /// The replica.
         candidate: ReplicaRole,
-        /// Its lag as used for the decision, if known.
+        /// Its lag as used for the decision (`None`: no usable report).
         lag: Option<Duration>,
     },
+}
+
+/// One replica's last lag report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LagReport {
+    lag: Duration,
+    /// When it was measured (ms).
+    at_ms: u64,
+}
+
+/// The reports as they were when the primary started failing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FrozenLag {
+    /// The first failed check (ms): report ages are taken at this moment.
+    at_ms: u64,
+    reports: BTreeMap<ReplicaRole, LagReport>,
 }
 
 /// The failover state machine of one shard (see the module documentation).
@@ -219,8 +258,8 @@ pub enum FailoverError {
 pub struct FailoverDetector {
     config: FailoverConfig,
     state: FailoverState,
-    lag: BTreeMap<ReplicaRole, Duration>,
-    frozen_lag: Option<BTreeMap<ReplicaRole, Duration>>,
+    lag: BTreeMap<ReplicaRole, LagReport>,
+    frozen_lag: Option<FrozenLag>,
     critical: BTreeSet<ReplicaRole>,
     events: Vec<FailoverEvent>,
 }
@@ -284,7 +323,10 @@ impl FailoverDetector {
     fn check_failed(&mut self, at_ms: u64) {
         let (since, checks) = match self.state {
             FailoverState::Healthy => {
-                self.frozen_lag = Some(self.lag.clone());
+                self.frozen_lag = Some(FrozenLag {
+                    at_ms,
+                    reports: self.lag.clone(),
+                });
                 self.events
                     .push(FailoverEvent::PrimarySuspect { since_ms: at_ms });
                 (at_ms, 1)
@@ -320,7 +362,7 @@ impl FailoverDetector {
     /// [`FailoverEvent::ReplicaLagCritical`] once, and a return within it
     /// [`FailoverEvent::ReplicaLagCleared`].
     pub fn replica_lag(&mut self, at_ms: u64, replica: ReplicaRole, lag: Duration) {
-        self.lag.insert(replica, lag);
+        self.lag.insert(replica, LagReport { lag, at_ms });
         if self.state != FailoverState::Healthy {
             return;
         }
@@ -340,45 +382,75 @@ impl FailoverDetector {
         }
     }
 
-    /// The lag used for candidate decisions: frozen while the primary is failing.
-    fn decision_lag(&self) -> &BTreeMap<ReplicaRole, Duration> {
-        self.frozen_lag.as_ref().unwrap_or(&self.lag)
+    /// Marks `replica` down (unreachable, or its replication broke): its lag report is
+    /// dropped, also from the reports frozen while the primary fails, so it is no
+    /// promotion candidate until it reports its lag again.
+    pub fn replica_down(&mut self, replica: ReplicaRole) {
+        self.lag.remove(&replica);
+        if let Some(frozen) = &mut self.frozen_lag {
+            frozen.reports.remove(&replica);
+        }
     }
 
-    /// Whether `replica` may be promoted now: its lag (frozen while the primary is failing)
-    /// is known and at most [`FailoverConfig::max_candidate_lag`].
+    /// The lag of each replica usable for a candidate decision at `now_ms`: the frozen
+    /// reports (aged at the freeze) while the primary is failing, else the current ones,
+    /// without those older than [`FailoverConfig::max_report_age`].
+    fn decision_lag(&self, now_ms: u64) -> impl Iterator<Item = (ReplicaRole, Duration)> + '_ {
+        let (reports, reference_ms) = match &self.frozen_lag {
+            Some(frozen) => (&frozen.reports, frozen.at_ms),
+            None => (&self.lag, now_ms),
+        };
+        let max_age = self.config.max_report_age;
+        reports.iter().filter_map(move |(role, report)| {
+            let age = Duration::from_millis(reference_ms.saturating_sub(report.at_ms));
+            (age <= max_age).then_some((*role, report.lag))
+        })
+    }
+
+    /// The usable lag of `replica` at `now_ms` (see [`FailoverDetector::is_eligible`]).
+    fn usable_lag(&self, replica: ReplicaRole, now_ms: u64) -> Option<Duration> {
+        self.decision_lag(now_ms)
+            .find(|(role, _)| *role == replica)
+            .map(|(_, lag)| lag)
+    }
+
+    /// Whether `replica` may be promoted at `now_ms`: its lag (frozen while the primary is
+    /// failing) is known from a report at most [`FailoverConfig::max_report_age`] old and
+    /// is at most [`FailoverConfig::max_candidate_lag`].
     #[must_use]
-    pub fn is_eligible(&self, replica: ReplicaRole) -> bool {
-        self.decision_lag()
-            .get(&replica)
-            .is_some_and(|lag| *lag <= self.config.max_candidate_lag)
+    pub fn is_eligible(&self, replica: ReplicaRole, now_ms: u64) -> bool {
+        self.usable_lag(replica, now_ms)
+            .is_some_and(|lag| lag <= self.config.max_candidate_lag)
     }
 
-    /// The best replica to promote now: the eligible one with the lowest lag.
+    /// The best replica to promote at `now_ms`: the eligible one with the lowest lag.
     #[must_use]
-    pub fn best_candidate(&self) -> Option<ReplicaRole> {
-        self.decision_lag()
-            .iter()
-            .filter(|(_, lag)| **lag <= self.config.max_candidate_lag)
-            .min_by_key(|(role, lag)| (**lag, **role))
-            .map(|(role, _)| *role)
+    pub fn best_candidate(&self, now_ms: u64) -> Option<ReplicaRole> {
+        self.decision_lag(now_ms)
+            .filter(|(_, lag)| *lag <= self.config.max_candidate_lag)
+            .min_by_key(|(role, lag)| (*lag, *role))
+            .map(|(role, _)| role)
     }
 
-    fn choose(&self, preferred: Option<ReplicaRole>) -> Result<ReplicaRole, FailoverError> {
+    fn choose(
+        &self,
+        preferred: Option<ReplicaRole>,
+        now_ms: u64,
+    ) -> Result<ReplicaRole, FailoverError> {
         match preferred {
-            Some(candidate) if self.is_eligible(candidate) => Ok(candidate),
+            Some(candidate) if self.is_eligible(candidate, now_ms) => Ok(candidate),
             Some(candidate) => Err(FailoverError::CandidateIneligible {
                 candidate,
-                lag: self.decision_lag().get(&candidate).copied(),
+                lag: self.usable_lag(candidate, now_ms),
             }),
             None => self
-                .best_candidate()
+                .best_candidate(now_ms)
                 .ok_or(FailoverError::NoEligibleCandidate),
         }
     }
 
     fn recommend(&mut self, at_ms: u64, trigger: FailoverTrigger, candidate: Option<ReplicaRole>) {
-        let candidate = candidate.or_else(|| self.best_candidate());
+        let candidate = candidate.or_else(|| self.best_candidate(at_ms));
         self.events.push(FailoverEvent::FailoverRecommended {
             trigger: trigger.clone(),
             candidate,
@@ -395,8 +467,8 @@ impl FailoverDetector {
     ///
     /// # Errors
     /// [`FailoverError::AlreadyFailingOver`] while failing over;
-    /// [`FailoverError::CandidateIneligible`] when `preferred` lags too much or has never
-    /// reported. Without `preferred`, a recommendation is made even with no eligible
+    /// [`FailoverError::CandidateIneligible`] when `preferred` lags too much or has no
+    /// usable lag report. Without `preferred`, a recommendation is made even with no eligible
     /// replica (`candidate: None`).
     pub fn manual(
         &mut self,
@@ -408,7 +480,7 @@ impl FailoverDetector {
             return Err(FailoverError::AlreadyFailingOver);
         }
         let candidate = match preferred {
-            Some(_) => Some(self.choose(preferred)?),
+            Some(_) => Some(self.choose(preferred, at_ms)?),
             None => None,
         };
         self.recommend(
@@ -438,7 +510,7 @@ impl FailoverDetector {
             FailoverTrigger::Manual { preferred, .. } => *preferred,
             FailoverTrigger::PrimaryUnhealthy { .. } => None,
         };
-        let candidate = self.choose(preferred)?;
+        let candidate = self.choose(preferred, at_ms)?;
         self.state = FailoverState::FailingOver {
             trigger,
             candidate,
@@ -450,7 +522,11 @@ impl FailoverDetector {
     }
 
     /// The promotion finished at `at_ms`: the promoted replica is the primary now, is no
-    /// longer tracked as a replica, and the detector is `Healthy`.
+    /// longer tracked as a replica, and the detector is `Healthy`. Every lag report is
+    /// dropped (it was measured against the old primary), so no replica is a candidate
+    /// until it reports its lag against the new primary. Lag alerts
+    /// ([`FailoverEvent::ReplicaLagCritical`]) of the remaining replicas stay open until
+    /// such a report clears them.
     ///
     /// # Errors
     /// [`FailoverError::NotFailingOver`].
@@ -458,7 +534,7 @@ impl FailoverDetector {
         let FailoverState::FailingOver { candidate, .. } = self.state else {
             return Err(FailoverError::NotFailingOver);
         };
-        self.lag.remove(&candidate);
+        self.lag.clear();
         self.critical.remove(&candidate);
         self.frozen_lag = None;
         self.state = FailoverState::Healthy;

@@ -11,19 +11,37 @@
 //!
 //! 1. `pg_current_wal_lsn()` on the primary ≤ `pg_last_wal_replay_lsn()` on the replica →
 //!    the replica has everything: lag is **zero**, whatever the last replay timestamp says.
-//! 2. Otherwise, if a heartbeat row is available (`UPDATE pharm_shard_heartbeat SET ts =
-//!    now()` on the primary every second, read back on the replica), the lag is the
-//!    replica's clock at reading minus the primary's `ts` ([`LagSource::Heartbeat`]).
-//! 3. Otherwise the [`LagTracker`] remembers when the primary was at which LSN. The lag is
-//!    the time since the primary was last seen at or below the replica's replay LSN:
-//!    every WAL byte the replica still misses was written after that moment
-//!    ([`LagSource::PrimaryLsnHistory`]). A replica whose replay is paused or whose
-//!    receiver is disconnected while the primary advances thus shows a lag that grows in
-//!    real time.
-//! 4. With no usable history (the first sample after start), the replay timestamp is used,
-//!    but only because step 1 already proved that WAL is outstanding
-//!    ([`LagSource::ReplayTimestamp`]); without one the lag is a lower bound of zero
-//!    ([`LagSource::LowerBound`]).
+//! 2. Otherwise two estimates may be available, and when both are, the **larger** one is
+//!    used (clock skew between primary and replica can hide lag in the heartbeat, and the
+//!    history is only as fine as the sampling):
+//!    - a heartbeat row (`UPDATE pharm_shard_heartbeat SET ts = now()` on the primary
+//!      every second, read back on the replica): the replica's clock at reading minus the
+//!      primary's `ts` ([`LagSource::Heartbeat`]);
+//!    - the [`LagTracker`]'s history of when the primary was at which LSN: the time the
+//!      primary **passed the replica's replay LSN** is estimated by linear interpolation on
+//!      LSN between the last remembered primary position at or below the replay LSN and
+//!      the first one above it ([`LagSource::PrimaryLsnHistory`]). Every WAL byte the
+//!      replica still misses was written after that moment. A replica whose replay is
+//!      paused or whose receiver is disconnected while the primary advances thus shows a
+//!      lag that grows in real time.
+//! 3. With neither (the first sample after start, no heartbeat), the replay timestamp is
+//!    used **only while replay is paused** ([`LagSource::ReplayTimestamp`]): on a streaming
+//!    replica the last replayed commit may be an hour old simply because the primary was
+//!    idle for an hour before the write the replica is now replaying, which is the
+//!    idle-primary false lag again. Otherwise the lag is only known as a lower bound
+//!    ([`LagSource::LowerBound`]); the [`ReadRouter`](crate::reads::ReadRouter) keeps such a
+//!    replica on the primary until a better estimate arrives.
+//!
+//! # Accuracy of the history estimate
+//!
+//! The interpolation assumes the primary wrote WAL at a steady rate between the two
+//! samples around the replay LSN, so it is an **estimate**: exact for a steady write rate,
+//! and otherwise off by less than the time between those two samples (the true moment lies
+//! between them), in either direction. Without a remembered position above the replay LSN
+//! it falls back to the time the primary was last seen at or below it, an upper bound.
+//! Sample more often than the lag limit (a sampling interval of at least the limit makes
+//! the estimate meaningless for routing; the PostgreSQL adapter's `spawn_lag_monitor`
+//! refuses one).
 //!
 //! Times are milliseconds on the caller's clock (`*_ms: u64`); durations are
 //! [`Duration`]s. Nothing here reads a clock or does I/O.
@@ -143,7 +161,8 @@ pub struct LagSample {
     /// `pg_is_wal_replay_paused()` on the replica.
     pub replay_paused: bool,
     /// `pg_last_xact_replay_timestamp()` on the replica (ms, primary clock). Used only
-    /// when WAL is known to be outstanding and nothing better is available; never alone.
+    /// when WAL is known to be outstanding, replay is paused and nothing better is
+    /// available; never alone.
     pub replay_timestamp_ms: Option<u64>,
     /// The heartbeat row read on the replica, when the deployment has one.
     pub heartbeat: Option<Heartbeat>,
@@ -156,16 +175,22 @@ pub struct LagSample {
 pub enum LagSource {
     /// The replica has replayed everything the primary had written: lag is zero.
     CaughtUp,
-    /// From the heartbeat row (replica clock minus primary clock).
+    /// From the heartbeat row (replica clock minus primary clock), used when it is at
+    /// least the history estimate (or there is none).
     Heartbeat,
-    /// Time since the primary was last seen at or below the replica's replay LSN (an upper
-    /// bound, exact to the sampling interval).
+    /// Estimated time since the primary passed the replica's replay LSN, interpolated
+    /// linearly on LSN between the remembered primary positions around it (see the module
+    /// documentation: off by less than the sampling interval; an upper bound when no
+    /// position above the replay LSN is remembered). Used when it is larger than the
+    /// heartbeat estimate (or there is none).
     PrimaryLsnHistory,
-    /// Time since the last replayed commit, used because WAL is outstanding and there is
-    /// neither a heartbeat nor history yet (an upper bound, subject to clock skew).
+    /// Time since the last replayed commit, used because WAL is outstanding, replay is
+    /// **paused** and there is neither a heartbeat nor history yet (an upper bound, subject
+    /// to clock skew).
     ReplayTimestamp,
-    /// The replica is behind every primary position remembered; the true lag is at least
-    /// this (zero on the very first sample).
+    /// WAL is outstanding but the replica is behind every primary position remembered and
+    /// there is no other estimate: the true lag is at least this (zero on the very first
+    /// sample) and may be far more. Not enough to let the replica serve reads.
     LowerBound,
 }
 
@@ -197,15 +222,23 @@ pub const DEFAULT_HISTORY_CAPACITY: usize = 1024;
 /// Estimates the lag of **one** replica from successive [`LagSample`]s (see the module
 /// documentation for the rules).
 ///
-/// It remembers `(primary LSN, time)` pairs; for each distinct primary LSN only the latest
-/// time is kept, and pairs older than the latest one at or below the replica's replay LSN
-/// are dropped, so the history stays short while the replica keeps up. Feed samples in time
-/// order; a primary LSN lower than the previous one (a new primary after failover) clears
-/// the history.
+/// It remembers each distinct primary LSN with the first and the last time it was seen,
+/// and drops positions older than the latest one at or below the replica's replay LSN, so
+/// the history stays short while the replica keeps up. Feed samples in time order; a
+/// primary LSN lower than the previous one (a new primary after failover) clears the
+/// history.
 #[derive(Clone, Debug)]
 pub struct LagTracker {
-    history: VecDeque<(Lsn, u64)>,
+    history: VecDeque<Seen>,
     capacity: usize,
+}
+
+/// A primary position and when it was first and last seen there (ms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seen {
+    lsn: Lsn,
+    first_ms: u64,
+    last_ms: u64,
 }
 
 impl Default for LagTracker {
@@ -237,18 +270,32 @@ impl LagTracker {
         self.record_primary(sample.primary_lsn, now);
 
         let bytes_behind = sample.primary_lsn.bytes_ahead_of(sample.replay_lsn);
-        let caught_up_at = self.caught_up_at(sample.replay_lsn);
+        // Always called: it also prunes the history.
+        let from_history = self
+            .passed_replay_at(sample.replay_lsn)
+            .map(|at| ms(now.saturating_sub(at)));
+        let from_heartbeat = sample.heartbeat.map(|heartbeat| heartbeat.lag());
         let (lag, source) = if bytes_behind == 0 {
             (Duration::ZERO, LagSource::CaughtUp)
-        } else if let Some(heartbeat) = sample.heartbeat {
-            (heartbeat.lag(), LagSource::Heartbeat)
-        } else if let Some(at) = caught_up_at {
-            (ms(now.saturating_sub(at)), LagSource::PrimaryLsnHistory)
-        } else if let Some(replayed) = sample.replay_timestamp_ms {
-            (ms(now.saturating_sub(replayed)), LagSource::ReplayTimestamp)
         } else {
-            let oldest = self.history.front().map_or(now, |&(_, at)| at);
-            (ms(now.saturating_sub(oldest)), LagSource::LowerBound)
+            match (from_heartbeat, from_history) {
+                (Some(heartbeat), Some(history)) if history > heartbeat => {
+                    (history, LagSource::PrimaryLsnHistory)
+                }
+                (Some(heartbeat), _) => (heartbeat, LagSource::Heartbeat),
+                (None, Some(history)) => (history, LagSource::PrimaryLsnHistory),
+                (None, None) => match sample.replay_timestamp_ms {
+                    Some(replayed) if sample.replay_paused => {
+                        (ms(now.saturating_sub(replayed)), LagSource::ReplayTimestamp)
+                    }
+                    _ => {
+                        // Behind every remembered position: the primary passed the replay
+                        // LSN before it was first seen at the oldest one.
+                        let oldest = self.history.front().map_or(now, |seen| seen.first_ms);
+                        (ms(now.saturating_sub(oldest)), LagSource::LowerBound)
+                    }
+                },
+            }
         };
 
         LagEstimate {
@@ -267,23 +314,56 @@ impl LagTracker {
 
     fn record_primary(&mut self, lsn: Lsn, at: u64) {
         match self.history.back_mut() {
-            Some(last) if last.0 == lsn => last.1 = last.1.max(at),
-            Some(last) if last.0 > lsn => {
+            Some(last) if last.lsn == lsn => last.last_ms = last.last_ms.max(at),
+            Some(last) if last.lsn > lsn => {
                 self.history.clear();
-                self.history.push_back((lsn, at));
+                self.history.push_back(Seen::new(lsn, at));
             }
-            _ => self.history.push_back((lsn, at)),
+            _ => self.history.push_back(Seen::new(lsn, at)),
         }
         while self.history.len() > self.capacity {
             self.history.pop_front();
         }
     }
 
-    /// The latest time the primary was seen at or below `replay`; prunes older entries.
-    fn caught_up_at(&mut self, replay: Lsn) -> Option<u64> {
-        let index = self.history.iter().rposition(|&(lsn, _)| lsn <= replay)?;
+    /// The estimated time (ms) the primary passed `replay`, or `None` when the replica is
+    /// behind every remembered position. Prunes the positions before the latest one at or
+    /// below `replay`.
+    ///
+    /// The primary was still at `below.lsn ≤ replay` at `below.last_ms` and already at
+    /// `above.lsn > replay` at `above.first_ms`, so it passed `replay` in between; linear
+    /// interpolation on LSN picks the moment (rounded down, so the lag rounds up). Without
+    /// a position above, `below.last_ms` (an upper bound of the lag).
+    fn passed_replay_at(&mut self, replay: Lsn) -> Option<u64> {
+        let index = self.history.iter().rposition(|seen| seen.lsn <= replay)?;
         self.history.drain(..index);
-        self.history.front().map(|&(_, at)| at)
+        let below = *self.history.front()?;
+        let Some(above) = self.history.get(1).copied() else {
+            return Some(below.last_ms);
+        };
+        let span_ms = above.first_ms.saturating_sub(below.last_ms);
+        let span_bytes = above.lsn.bytes_ahead_of(below.lsn);
+        let into = replay.bytes_ahead_of(below.lsn);
+        if span_ms == 0 || span_bytes == 0 {
+            return Some(below.last_ms);
+        }
+        let offset = u128::from(into) * u128::from(span_ms) / u128::from(span_bytes);
+        // `into < span_bytes`, so `offset < span_ms` and fits.
+        Some(
+            below
+                .last_ms
+                .saturating_add(u64::try_from(offset).unwrap_or(span_ms)),
+        )
+    }
+}
+
+impl Seen {
+    const fn new(lsn: Lsn, at: u64) -> Self {
+        Self {
+            lsn,
+            first_ms: at,
+            last_ms: at,
+        }
     }
 }
 
@@ -292,7 +372,7 @@ fn ms(millis: u64) -> Duration {
 }
 
 /// Estimates the lag of a single sample without history: zero when caught up, else the
-/// heartbeat, else the replay timestamp, else a lower bound of zero.
+/// heartbeat, else the replay timestamp when replay is paused, else a lower bound of zero.
 #[must_use]
 pub fn estimate_once(sample: &LagSample) -> LagEstimate {
     LagTracker::new(1).observe(sample)
@@ -388,5 +468,92 @@ mod tests {
         let estimate = tracker.observe(&sample(500, 400, 1000));
         assert_eq!(estimate.source, LagSource::LowerBound);
         assert_eq!(estimate.lag, Duration::ZERO);
+    }
+
+    /// A busy primary sampled every 6 s, a replica 50 ms behind: the lag is 50 ms, not the
+    /// sampling interval.
+    #[test]
+    fn history_lag_is_interpolated_not_quantized() {
+        const RATE: u64 = 1_000; // bytes per ms
+        const EVERY: u64 = 6_000;
+        let mut tracker = LagTracker::default();
+        for k in 1..20u64 {
+            let now = k * EVERY;
+            let estimate = tracker.observe(&sample(RATE * now, RATE * (now - 50), now));
+            if k > 1 {
+                assert_eq!(estimate.source, LagSource::PrimaryLsnHistory, "sample {k}");
+                assert_eq!(estimate.lag, Duration::from_millis(50), "sample {k}");
+            }
+        }
+        // Uneven WAL rate: the estimate stays between the two samples around the replay
+        // LSN, and rounds the lag up.
+        let mut tracker = LagTracker::default();
+        tracker.observe(&sample(0, 0, 0));
+        tracker.observe(&sample(3, 0, 1_000));
+        let estimate = tracker.observe(&sample(9, 1, 2_000));
+        // The primary passed LSN 1 a third of the way from 0 ms (LSN 0) to 1000 ms (LSN 3).
+        assert_eq!(estimate.lag, Duration::from_millis(2_000 - 333));
+    }
+
+    /// Without a position above the replay LSN the history is an upper bound; an idle
+    /// primary seen at the same LSN for long interpolates from when it was *first* seen
+    /// there.
+    #[test]
+    fn interpolation_uses_first_sight_of_the_position_above() {
+        let mut tracker = LagTracker::default();
+        tracker.observe(&sample(1_000, 1_000, 0));
+        // One write at ~1 s, then the primary idles at 2_000; replay stays paused at 1_500.
+        for at in (1_000..=100_000).step_by(1_000) {
+            let mut s = sample(2_000, 1_500, at);
+            s.replay_paused = true;
+            tracker.observe(&s);
+        }
+        let estimate = tracker.observe(&sample(2_000, 1_500, 101_000));
+        // Passed 1_500 half-way between 0 ms and 1_000 ms.
+        assert_eq!(estimate.lag, Duration::from_millis(101_000 - 500));
+    }
+
+    /// The replay timestamp is trusted only while replay is paused: an hour-idle primary
+    /// followed by one fresh write is not an hour of lag on a streaming replica.
+    #[test]
+    fn replay_timestamp_only_when_paused() {
+        const HOUR: u64 = 3_600_000;
+        let mut s = sample(2_000, 1_000, 10 * HOUR);
+        s.replay_timestamp_ms = Some(9 * HOUR);
+        let estimate = estimate_once(&s);
+        assert_eq!(estimate.source, LagSource::LowerBound);
+        assert_eq!(estimate.lag, Duration::ZERO);
+        s.replay_paused = true;
+        let estimate = estimate_once(&s);
+        assert_eq!(estimate.source, LagSource::ReplayTimestamp);
+        assert_eq!(estimate.lag, Duration::from_millis(HOUR));
+    }
+
+    /// With both a heartbeat and a history estimate, the larger wins (skew can hide lag in
+    /// the heartbeat).
+    #[test]
+    fn larger_of_heartbeat_and_history() {
+        let mut tracker = LagTracker::default();
+        tracker.observe(&sample(1_000, 1_000, 0));
+        let mut s = sample(2_000, 1_000, 8_000);
+        // The replica's clock is 7 s behind the primary's: the heartbeat says 1 s.
+        s.heartbeat = Some(Heartbeat {
+            written_at_ms: 7_000,
+            observed_at_ms: 8_000,
+        });
+        let estimate = tracker.observe(&s);
+        assert_eq!(estimate.source, LagSource::PrimaryLsnHistory);
+        assert_eq!(estimate.lag, Duration::from_secs(8));
+
+        let mut tracker = LagTracker::default();
+        tracker.observe(&sample(1_000, 1_000, 0));
+        let mut s = sample(2_000, 1_000, 1_000);
+        s.heartbeat = Some(Heartbeat {
+            written_at_ms: 0,
+            observed_at_ms: 3_000,
+        });
+        let estimate = tracker.observe(&s);
+        assert_eq!(estimate.source, LagSource::Heartbeat);
+        assert_eq!(estimate.lag, Duration::from_secs(3));
     }
 }

@@ -17,17 +17,28 @@
 //! A [`ReadRouter`] is fed [`LagSample`]s for each replica (see [`crate::lag`] for how the
 //! lag is estimated without the idle-primary pitfall) and sends a replica's reads to the
 //! primary while its lag exceeds [`ReadRouterConfig::max_lag`] (5 s by default; exactly
-//! 5 s still reads from the replica, 5 s + 1 ms does not). Each change of a replica's
-//! state emits one [`RoutingEvent`]: [`RoutingEvent::FellBackToPrimary`] when it stops
-//! serving, [`RoutingEvent::ReplicaRestored`] when it serves again.
+//! 5 s still reads from the replica, 5 s + 1 ms does not). A replica with outstanding WAL
+//! whose lag is only known as a lower bound ([`LagSource::LowerBound`]: the first sample,
+//! no heartbeat, replay not paused) does not serve either ([`FallbackReason::LagUnknown`])
+//! until a caught-up, heartbeat or history estimate puts it within the limit. Each change
+//! of a replica's state emits one [`RoutingEvent`]: [`RoutingEvent::FellBackToPrimary`]
+//! when it stops serving, [`RoutingEvent::ReplicaRestored`] when it serves again.
+
 //!
 //! # Read-your-writes
 //!
-//! After a write commits, the adapter reads `pg_current_wal_lsn()` on the same primary and
-//! hands the caller an [`LsnToken`]. A read that carries the token goes to a replica only
-//! if that replica's last observed replay LSN is at or past the token; otherwise to the
-//! primary. Tokens are per physical shard: a token from another shard does not constrain
-//! the read.
+//! After a write commits, the adapter reads `pg_current_wal_insert_lsn()` on the same
+//! primary and hands the caller an [`LsnToken`]. A read that carries the token goes to a
+//! replica only if that replica's last observed replay LSN is at or past the token;
+//! otherwise to the primary.
+//!
+//! Tokens are per physical shard, and a token naming **another** physical shard than the
+//! one the read is routed to sends the read to the primary
+//! ([`DecisionReason::TokenForOtherShard`]). The router cannot tell how that shard's WAL
+//! relates to this one's: after a logical shard is moved and cut over, a write made on the
+//! old physical shard is now read from the new one, whose replica may not have replayed
+//! the moved rows yet. Pass the session's token for the shard the pharmacy currently
+//! routes to (keep one per shard with [`LsnToken::max`]) to read from its replica.
 //!
 //! The router is pure: time comes in as arguments (`*_ms`, milliseconds on the caller's
 //! clock) and it performs no I/O.
@@ -39,7 +50,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lag::{LagEstimate, LagSample, LagTracker, Lsn, LsnParseError};
+use crate::lag::{LagEstimate, LagSample, LagSource, LagTracker, Lsn, LsnParseError};
 
 /// Physical shard id, as produced by shard routing (`Route::physical`).
 pub type PhysicalShard = u32;
@@ -120,16 +131,17 @@ pub struct ReplicaKey {
 pub struct LsnToken {
     /// The physical shard the write went to.
     pub shard: PhysicalShard,
-    /// `pg_current_wal_lsn()` on that shard's primary, read after the commit.
+    /// `pg_current_wal_insert_lsn()` on that shard's primary, read after the commit (an
+    /// LSN at or past the end of the commit record).
     pub lsn: Lsn,
 }
 
 impl LsnToken {
-    /// Whether a replica of `shard` that has replayed up to `replay` shows this write.
-    /// Always true for another shard.
+    /// Whether a replica of `shard` that has replayed up to `replay` is known to show this
+    /// write. Always false for another shard (see the module documentation).
     #[must_use]
     pub fn satisfied_by(&self, shard: PhysicalShard, replay: Lsn) -> bool {
-        self.shard != shard || replay >= self.lsn
+        self.shard == shard && replay >= self.lsn
     }
 
     /// The later of two tokens of the same shard (a session keeps one per shard).
@@ -213,6 +225,11 @@ pub enum FallbackReason {
     Unreachable,
     /// No sample has been received for the replica yet.
     NeverObserved,
+    /// The replica has outstanding WAL and its lag is only known as a lower bound
+    /// ([`LagSource::LowerBound`](crate::lag::LagSource::LowerBound)), so it may be far
+    /// behind. Like [`FallbackReason::NeverObserved`], this queues no event while the
+    /// replica has not been reported on yet.
+    LagUnknown,
 }
 
 /// A change in whether a replica serves its reads. Emitted once per transition.
@@ -252,6 +269,12 @@ pub enum DecisionReason {
     },
     /// The replica is not serving.
     ReplicaFallback(FallbackReason),
+    /// The caller's token names another physical shard than the read's: conservatively
+    /// the primary (see the module documentation).
+    TokenForOtherShard {
+        /// The caller's token.
+        token: LsnToken,
+    },
     /// The replica serves, but has not yet replayed the caller's write.
     TokenNotReplayed {
         /// The caller's token.
@@ -283,6 +306,20 @@ struct ReplicaState {
     tracker: LagTracker,
     last: Option<LagEstimate>,
     status: Status,
+    /// Whether an event was queued for the replica or it served: until then its first
+    /// news is silent when good (or when only [`FallbackReason::LagUnknown`]).
+    announced: bool,
+}
+
+impl ReplicaState {
+    fn new(capacity: usize) -> Self {
+        Self {
+            tracker: LagTracker::new(capacity),
+            last: None,
+            status: Status::Fallback(FallbackReason::NeverObserved),
+            announced: false,
+        }
+    }
 }
 
 /// Lag-aware read routing for every replica of every shard (see the module documentation).
@@ -312,24 +349,27 @@ impl ReadRouter {
     }
 
     /// Records a lag sample of `replica` and returns the estimate. The replica serves when
-    /// `estimate.lag <= max_lag`. A change of state queues one [`RoutingEvent`]; the first
-    /// sample of a replica queues an event only if it falls back.
+    /// `estimate.lag <= max_lag`, unless the estimate is only a
+    /// [`LagSource::LowerBound`] ([`FallbackReason::LagUnknown`]; a lower bound above the
+    /// limit is [`FallbackReason::LagAboveMax`]). A change of state
+    /// queues one [`RoutingEvent`]; until a replica has served or been reported on, it
+    /// queues an event only if it falls back for a reason other than
+    /// [`FallbackReason::LagUnknown`].
     pub fn observe(&mut self, replica: ReplicaKey, sample: &LagSample) -> LagEstimate {
         let capacity = self.config.history_capacity;
         let state = self
             .replicas
             .entry(replica)
-            .or_insert_with(|| ReplicaState {
-                tracker: LagTracker::new(capacity),
-                last: None,
-                status: Status::Fallback(FallbackReason::NeverObserved),
-            });
+            .or_insert_with(|| ReplicaState::new(capacity));
         let estimate = state.tracker.observe(sample);
         state.last = Some(estimate);
-        let next = if estimate.lag <= self.config.max_lag {
-            Status::Serving
-        } else {
+        let next = if estimate.lag > self.config.max_lag {
+            // Also a lower bound above the limit: the lag is known to be too high.
             Status::Fallback(FallbackReason::LagAboveMax)
+        } else if estimate.source == LagSource::LowerBound {
+            Status::Fallback(FallbackReason::LagUnknown)
+        } else {
+            Status::Serving
         };
         Self::transition(
             &mut self.events,
@@ -349,11 +389,7 @@ impl ReadRouter {
         let state = self
             .replicas
             .entry(replica)
-            .or_insert_with(|| ReplicaState {
-                tracker: LagTracker::new(capacity),
-                last: None,
-                status: Status::Fallback(FallbackReason::NeverObserved),
-            });
+            .or_insert_with(|| ReplicaState::new(capacity));
         let lag = state.last.map(|estimate| estimate.lag);
         Self::transition(
             &mut self.events,
@@ -411,6 +447,9 @@ impl ReadRouter {
         }
         match (state.status, state.last) {
             (Status::Serving, Some(last)) => match token {
+                Some(token) if token.shard != shard => {
+                    primary(DecisionReason::TokenForOtherShard { token: *token })
+                }
                 Some(token) if !token.satisfied_by(shard, last.replay_lsn) => {
                     primary(DecisionReason::TokenNotReplayed {
                         token: *token,
@@ -474,19 +513,21 @@ impl ReadRouter {
         state.status = next;
         match next {
             Status::Serving => {
-                if previous != Status::Fallback(FallbackReason::NeverObserved) {
+                if state.announced {
                     events.push(RoutingEvent::ReplicaRestored {
                         replica,
                         lag: lag.unwrap_or_default(),
                         at_ms,
                     });
                 }
+                state.announced = true;
             }
             Status::Fallback(reason) => {
-                // Serving → fallback, or the first news of a replica is bad. A change of
-                // reason while already falling back is not a new transition.
+                // Serving → fallback, or the first news of a replica is bad (an unknown
+                // lag is not news yet). A change of reason while already falling back is
+                // not a new transition.
                 if previous == Status::Serving
-                    || previous == Status::Fallback(FallbackReason::NeverObserved)
+                    || (!state.announced && reason != FallbackReason::LagUnknown)
                 {
                     events.push(RoutingEvent::FellBackToPrimary {
                         replica,
@@ -494,6 +535,7 @@ impl ReadRouter {
                         reason,
                         at_ms,
                     });
+                    state.announced = true;
                 }
             }
         }

@@ -20,9 +20,11 @@
 //! # Trigger
 //!
 //! [`threshold_trigger`] flags physical shards above the design's 2,500 pharmacies
-//! ([`DEFAULT_PHARMACIES_PER_SHARD`]) and recommends how many physical shards (and, past
+//! ([`DEFAULT_PHARMACIES_PER_SHARD`]) and recommends a rebalance (only one that actually
+//! takes logical shards off the overloaded shards), how many physical shards (and, past
 //! one logical shard per physical shard, which split of logical shards) bring every shard
-//! back under the threshold.
+//! back under the threshold, or, for shards dedicated to pinned pharmacies, moving part of
+//! their pins.
 
 use std::collections::BTreeMap;
 
@@ -256,7 +258,9 @@ impl ReshardPlan {
 pub enum Recommendation {
     /// Every physical shard is within the threshold.
     None,
-    /// The assignment is unbalanced; [`plan`] over the same physical shards.
+    /// The assignment is unbalanced and rebalancing moves logical shards off every
+    /// physical shard over the threshold, enough to bring it back under (by its own
+    /// pharmacies per logical shard); [`plan`] over the same physical shards.
     Rebalance {
         /// Physical shards to plan over (the current ones).
         physical: u32,
@@ -269,10 +273,26 @@ pub enum Recommendation {
     /// Even one logical shard per physical shard exceeds the threshold: split the logical
     /// shards ([`ShardMap::split_logical`]) by `factor`, then grow to `physical`.
     SplitLogical {
-        /// The split factor.
+        /// The split factor (at least 2; capped so that the logical shards stay within
+        /// [`MAX_LOGICAL_SHARDS`], which may leave shards over the threshold).
         factor: u32,
         /// The recommended number of physical shards after the split.
         physical: u32,
+    },
+    /// Logical shards would have to be split, but the map already has more than
+    /// `MAX_LOGICAL_SHARDS / 2` of them, so no split factor of at least 2 is allowed.
+    /// Move hot pharmacies to dedicated shards ([`ShardMap::pin`]) instead.
+    CannotSplitFurther {
+        /// The current number of logical shards.
+        logical: u32,
+    },
+    /// Only physical shards that hold no logical shards (shards dedicated to pinned
+    /// pharmacies, [`ShardMap::pin`]) are over the threshold. Moving logical shards cannot
+    /// relieve them: move some of their pinned pharmacies (part of the tenant) to another
+    /// dedicated physical shard.
+    SplitPinnedShards {
+        /// The dedicated physical shards over the threshold, ascending.
+        shards: Vec<PhysicalShard>,
     },
 }
 
@@ -284,7 +304,7 @@ pub struct ThresholdReport {
     /// Pharmacies on physical shards that hold logical shards (pinned tenants' dedicated
     /// shards excluded).
     pub hashed_total: u64,
-    /// Physical shards above the threshold, with their counts.
+    /// Physical shards above the threshold, with their counts, ascending.
     pub over: Vec<(PhysicalShard, u64)>,
     /// What to do.
     pub recommendation: Recommendation,
@@ -293,11 +313,27 @@ pub struct ThresholdReport {
 /// Flags physical shards holding more than `threshold` pharmacies (the design's 2,500:
 /// [`DEFAULT_PHARMACIES_PER_SHARD`]) and recommends a reshard.
 ///
-/// `counts` are pharmacies per physical shard (shards absent count 0). The recommendation
-/// assumes the hash spreads pharmacies evenly over logical shards, so a logical shard holds
-/// `hashed_total / L`, and picks the fewest physical shards `P' ≥ P` for which the busiest
-/// (`⌈L/P'⌉` logical shards) stays within the threshold; if even `P' = L` does not, the
-/// smallest split factor of the logical shards that makes it possible.
+/// `counts` are pharmacies per physical shard (shards absent count 0; a shard listed twice
+/// counts the sum). When some shard holding logical shards is over the threshold:
+///
+/// - [`Recommendation::Rebalance`] when the assignment is unbalanced, the average
+///   (`hashed_total / L` per logical shard) fits the current physical shards, and
+///   rebalancing takes enough logical shards off **every** shard over the threshold
+///   (judged by that shard's own pharmacies per logical shard) — never a rebalance that
+///   moves nothing off them, as on an already balanced assignment (quotas differing by at
+///   most 1);
+/// - otherwise [`Recommendation::AddPhysical`] with the fewest physical shards `P' > P`
+///   for which the busiest (`⌈L/P'⌉` logical shards) stays within the threshold, sized from
+///   the **densest** physical shard's actual pharmacies per logical shard (the average when
+///   the hash spreads evenly, more when a hash range is hot);
+/// - if even one logical shard per physical shard does not fit,
+///   [`Recommendation::SplitLogical`] with the smallest sufficient factor (capped by
+///   [`MAX_LOGICAL_SHARDS`]), or [`Recommendation::CannotSplitFurther`] when no factor of at
+///   least 2 is allowed.
+///
+/// When only shards without logical shards (dedicated to pinned pharmacies) are over:
+/// [`Recommendation::SplitPinnedShards`]. When both kinds are, the recommendation is about
+/// the hashed shards; the dedicated ones are still listed in [`ThresholdReport::over`].
 #[must_use]
 pub fn threshold_trigger(
     map: &ShardMap,
@@ -305,25 +341,45 @@ pub fn threshold_trigger(
     threshold: u64,
 ) -> ThresholdReport {
     let holding = map.logical_counts();
-    let over: Vec<(PhysicalShard, u64)> = counts
+    let mut per_shard: BTreeMap<PhysicalShard, u64> = BTreeMap::new();
+    for &(p, c) in counts {
+        let entry = per_shard.entry(p).or_insert(0);
+        *entry = entry.saturating_add(c);
+    }
+    let over: Vec<(PhysicalShard, u64)> = per_shard
         .iter()
-        .copied()
-        .filter(|&(_, c)| c > threshold)
+        .filter(|&(_, &c)| c > threshold)
+        .map(|(&p, &c)| (p, c))
         .collect();
-    let hashed_total: u64 = counts
+    let hashed_total: u64 = per_shard
         .iter()
         .filter(|(p, _)| holding.contains_key(p))
-        .map(|&(_, c)| c)
-        .sum();
-    let recommendation = if over.is_empty() {
-        Recommendation::None
-    } else {
+        .fold(0u64, |sum, (_, &c)| sum.saturating_add(c));
+    let hashed_over: Vec<PhysicalShard> = per_shard
+        .iter()
+        .filter(|&(p, &c)| c > threshold && holding.contains_key(p))
+        .map(|(p, _)| *p)
+        .collect();
+    let dedicated_over: Vec<PhysicalShard> = per_shard
+        .iter()
+        .filter(|&(p, &c)| c > threshold && !holding.contains_key(p))
+        .map(|(p, _)| *p)
+        .collect();
+    let recommendation = if !hashed_over.is_empty() {
         recommend(
             map.logical_count(),
-            holding.len() as u32,
+            &holding,
+            &per_shard,
+            &hashed_over,
             hashed_total,
             threshold,
         )
+    } else if !dedicated_over.is_empty() {
+        Recommendation::SplitPinnedShards {
+            shards: dedicated_over,
+        }
+    } else {
+        Recommendation::None
     };
     ThresholdReport {
         threshold,
@@ -333,27 +389,95 @@ pub fn threshold_trigger(
     }
 }
 
-/// The smallest `P' ≥ current` (≤ L) with `⌈L/P'⌉ · total ≤ threshold · L`.
-fn fewest_physical(l: u32, current: u32, total: u64, threshold: u64) -> Option<u32> {
-    let fits = |p: u32| u64::from(l.div_ceil(p)) * total <= threshold * u64::from(l);
-    (current.max(1)..=l).find(|&p| fits(p))
+/// Pharmacies per logical shard as a fraction `pharmacies / logical`.
+#[derive(Clone, Copy, Debug)]
+struct Density {
+    pharmacies: u64,
+    logical: u32,
 }
 
-fn recommend(l: u32, current: u32, total: u64, threshold: u64) -> Recommendation {
-    match fewest_physical(l, current, total, threshold) {
-        Some(p) if p == current => Recommendation::Rebalance { physical: p },
-        Some(p) => Recommendation::AddPhysical { physical: p },
-        None => {
-            // Smallest factor k with total / (k·L) ≤ threshold.
-            let per_logical = total.div_ceil(u64::from(l));
-            let mut factor = per_logical.div_ceil(threshold.max(1)).max(2) as u32;
-            let max_factor = MAX_LOGICAL_SHARDS / l;
-            factor = factor.min(max_factor.max(1));
-            let lk = l * factor;
-            let physical = fewest_physical(lk, current, total, threshold).unwrap_or(lk);
-            Recommendation::SplitLogical { factor, physical }
-        }
+impl Density {
+    /// Whether `logical_per_shard` logical shards of this density stay within `threshold`:
+    /// `logical_per_shard · pharmacies / logical ≤ threshold`.
+    fn fits(self, logical_per_shard: u32, threshold: u64) -> bool {
+        u128::from(logical_per_shard) * u128::from(self.pharmacies)
+            <= u128::from(threshold) * u128::from(self.logical)
     }
+
+    /// `self > other`.
+    fn denser_than(self, other: Density) -> bool {
+        u128::from(self.pharmacies) * u128::from(other.logical)
+            > u128::from(other.pharmacies) * u128::from(self.logical)
+    }
+}
+
+/// The smallest `P'` in `from..=l` whose busiest shard (`⌈l/P'⌉` logical shards of
+/// `density`) stays within `threshold`.
+fn fewest_physical(l: u32, from: u32, density: Density, threshold: u64) -> Option<u32> {
+    (from.max(1)..=l).find(|&p| density.fits(l.div_ceil(p), threshold))
+}
+
+fn recommend(
+    l: u32,
+    holding: &BTreeMap<PhysicalShard, u32>,
+    counts: &BTreeMap<PhysicalShard, u64>,
+    hashed_over: &[PhysicalShard],
+    total: u64,
+    threshold: u64,
+) -> Recommendation {
+    // At most `l` ≤ MAX_LOGICAL_SHARDS shards hold logical shards.
+    let current = u32::try_from(holding.len()).unwrap_or(u32::MAX);
+    let density_of = |p: &PhysicalShard| Density {
+        pharmacies: counts.get(p).copied().unwrap_or(0),
+        logical: holding.get(p).copied().unwrap_or(1).max(1),
+    };
+
+    // Rebalance only if it takes enough off every shard over the threshold.
+    let average = Density {
+        pharmacies: total,
+        logical: l,
+    };
+    let target: Vec<PhysicalShard> = holding.keys().copied().collect();
+    let quotas = quotas(holding, &target, l);
+    let rebalance_relieves = |p: &PhysicalShard| {
+        let quota = quotas.get(p).copied().unwrap_or(0);
+        quota < holding.get(p).copied().unwrap_or(0) && density_of(p).fits(quota, threshold)
+    };
+    if average.fits(l.div_ceil(current.max(1)), threshold)
+        && hashed_over.iter().all(rebalance_relieves)
+    {
+        return Recommendation::Rebalance { physical: current };
+    }
+
+    // Grow, sized from the densest shard.
+    let densest = holding
+        .keys()
+        .map(density_of)
+        .fold(average, |max, d| if d.denser_than(max) { d } else { max });
+    let from = current.saturating_add(1);
+    if let Some(p) = fewest_physical(l, from, densest, threshold) {
+        return Recommendation::AddPhysical { physical: p };
+    }
+
+    // Split: the smallest factor k with pharmacies / (logical · k) ≤ threshold, i.e. one
+    // logical shard of the densest shard's density fits.
+    let max_factor = MAX_LOGICAL_SHARDS / l;
+    if max_factor < 2 {
+        return Recommendation::CannotSplitFurther { logical: l };
+    }
+    let needed = densest
+        .pharmacies
+        .div_ceil(threshold.max(1).saturating_mul(u64::from(densest.logical)));
+    let factor = u32::try_from(needed)
+        .unwrap_or(u32::MAX)
+        .clamp(2, max_factor);
+    let lk = l * factor;
+    let split = Density {
+        pharmacies: densest.pharmacies,
+        logical: densest.logical * factor,
+    };
+    let physical = fewest_physical(lk, from, split, threshold).unwrap_or(lk);
+    Recommendation::SplitLogical { factor, physical }
 }
 
 #[cfg(test)]
@@ -464,5 +588,112 @@ mod tests {
             DEFAULT_PHARMACIES_PER_SHARD,
         );
         assert_eq!(r.recommendation, Recommendation::Rebalance { physical: 2 });
+    }
+
+    /// An already balanced assignment with one hot shard: a rebalance would move nothing,
+    /// so grow, sized from the hot shard (650 pharmacies per logical shard: at most 3
+    /// logical shards per physical shard, 6 physical).
+    #[test]
+    fn balanced_assignment_is_never_told_to_rebalance() {
+        let map = ShardMap::with_defaults(&p(4)).unwrap();
+        let counts = [
+            (PhysicalShard(0), 2_600),
+            (PhysicalShard(1), 1_000),
+            (PhysicalShard(2), 1_000),
+            (PhysicalShard(3), 1_000),
+        ];
+        let r = threshold_trigger(&map, &counts, DEFAULT_PHARMACIES_PER_SHARD);
+        assert_eq!(r.over, vec![(PhysicalShard(0), 2_600)]);
+        assert_eq!(
+            r.recommendation,
+            Recommendation::AddPhysical { physical: 6 }
+        );
+        let plan = plan_to_count(&map, 6).unwrap();
+        assert!(plan.moves.iter().any(|m| m.from == PhysicalShard(0)));
+
+        // Unbalanced, but the hot shard is the one that would receive: no rebalance.
+        let map = ShardMap::from_assignment(
+            HashScheme::Pharm,
+            [vec![PhysicalShard(0); 6], vec![PhysicalShard(1); 10]].concat(),
+            1,
+        )
+        .unwrap();
+        let counts = [(PhysicalShard(0), 2_700), (PhysicalShard(1), 1_000)];
+        let r = threshold_trigger(&map, &counts, DEFAULT_PHARMACIES_PER_SHARD);
+        // 450 per logical shard on shard 0: at most 5 per physical shard → 4 physical.
+        assert_eq!(
+            r.recommendation,
+            Recommendation::AddPhysical { physical: 4 }
+        );
+
+        // One hot logical shard on its own physical shard, already one per physical
+        // shard: split.
+        let map = ShardMap::new(HashScheme::Pharm, 2, &p(2)).unwrap();
+        let counts = [(PhysicalShard(0), 6_000), (PhysicalShard(1), 100)];
+        let r = threshold_trigger(&map, &counts, DEFAULT_PHARMACIES_PER_SHARD);
+        assert_eq!(
+            r.recommendation,
+            Recommendation::SplitLogical {
+                factor: 3,
+                physical: 6
+            }
+        );
+    }
+
+    /// A shard dedicated to pinned pharmacies over the threshold is not a reshard.
+    #[test]
+    fn pinned_shard_over_the_threshold() {
+        let mut map = ShardMap::with_defaults(&p(4)).unwrap();
+        for id in 0..3_000 {
+            map.pin(id, PhysicalShard(9));
+        }
+        let mut counts: Vec<_> = p(4).into_iter().map(|s| (s, 1_000)).collect();
+        counts.push((PhysicalShard(9), 3_000));
+        let r = threshold_trigger(&map, &counts, DEFAULT_PHARMACIES_PER_SHARD);
+        assert_eq!(r.hashed_total, 4_000);
+        assert_eq!(r.over, vec![(PhysicalShard(9), 3_000)]);
+        assert_eq!(
+            r.recommendation,
+            Recommendation::SplitPinnedShards {
+                shards: vec![PhysicalShard(9)]
+            }
+        );
+        // Hashed shards over as well: the recommendation is about them.
+        counts[0].1 = 2_600;
+        let r = threshold_trigger(&map, &counts, DEFAULT_PHARMACIES_PER_SHARD);
+        assert_eq!(r.over.len(), 2);
+        assert_eq!(
+            r.recommendation,
+            Recommendation::AddPhysical { physical: 6 }
+        );
+    }
+
+    /// A split factor too large for `u32` is capped, never truncated (to 0); with more
+    /// than half the maximum of logical shards no split is possible.
+    #[test]
+    fn split_factor_is_checked() {
+        let map = ShardMap::with_defaults(&p(4)).unwrap();
+        // 2^40 pharmacies per logical shard, threshold 1: the factor 2^40 does not fit u32
+        // (and `as u32` made it 0).
+        let counts: Vec<_> = p(4).into_iter().map(|s| (s, 1u64 << 42)).collect();
+        let r = threshold_trigger(&map, &counts, 1);
+        let max = MAX_LOGICAL_SHARDS / 16;
+        assert_eq!(
+            r.recommendation,
+            Recommendation::SplitLogical {
+                factor: max,
+                physical: 16 * max
+            }
+        );
+
+        let map = ShardMap::new(HashScheme::Pharm, MAX_LOGICAL_SHARDS / 2 + 1, &p(2)).unwrap();
+        let counts: Vec<_> = p(2).into_iter().map(|s| (s, 1u64 << 20)).collect();
+        let r = threshold_trigger(&map, &counts, 1);
+        assert_eq!(
+            r.recommendation,
+            Recommendation::CannotSplitFurther {
+                logical: MAX_LOGICAL_SHARDS / 2 + 1
+            }
+        );
     }
 }

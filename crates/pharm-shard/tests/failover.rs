@@ -180,9 +180,13 @@ fn full_failover_cycle() {
         Ok(ReplicaRole::Reporting)
     );
     assert_eq!(detector.state(), &FailoverState::Healthy);
-    // The promoted replica is the primary now: no longer a candidate.
-    assert!(!detector.is_eligible(ReplicaRole::Reporting));
-    assert_eq!(detector.best_candidate(), Some(ReplicaRole::Api));
+    // The promoted replica is the primary now: no longer a candidate. The others' lag was
+    // measured against the old primary: none is a candidate until it reports again.
+    assert!(!detector.is_eligible(ReplicaRole::Reporting, 40_000));
+    assert!(!detector.is_eligible(ReplicaRole::Api, 40_000));
+    assert_eq!(detector.best_candidate(40_000), None);
+    detector.replica_lag(41_000, ReplicaRole::Api, Duration::from_millis(200));
+    assert_eq!(detector.best_candidate(41_000), Some(ReplicaRole::Api));
     let events = detector.take_events();
     assert!(events.contains(&FailoverEvent::FailoverStarted {
         candidate: ReplicaRole::Reporting,
@@ -226,7 +230,7 @@ fn lag_over_60_s_alerts_and_excludes_the_replica() {
         detector.take_events().is_empty(),
         "exactly 60 s is within the limit"
     );
-    assert!(detector.is_eligible(ReplicaRole::Analytics));
+    assert!(detector.is_eligible(ReplicaRole::Analytics, 5_000));
 
     let over = secs(60) + Duration::from_millis(1);
     detector.replica_lag(6_000, ReplicaRole::Analytics, over);
@@ -239,7 +243,7 @@ fn lag_over_60_s_alerts_and_excludes_the_replica() {
             at_ms: 6_000
         }]
     );
-    assert!(!detector.is_eligible(ReplicaRole::Analytics));
+    assert!(!detector.is_eligible(ReplicaRole::Analytics, 7_000));
     assert_eq!(
         detector.manual(8_000, "promote analytics", Some(ReplicaRole::Analytics)),
         Err(FailoverError::CandidateIneligible {
@@ -303,6 +307,96 @@ fn candidate_lag_is_frozen_while_the_primary_fails() {
             .any(|e| matches!(e, FailoverEvent::ReplicaLagCritical { .. }))
     );
     assert_eq!(detector.start_failover(31_000), Ok(ReplicaRole::Reporting));
+}
+
+/// Reports older than `max_report_age` (30 s by default) are ignored when choosing a
+/// candidate; a fresh report makes the replica eligible again.
+#[test]
+fn stale_lag_reports_are_ignored() {
+    let mut detector = FailoverDetector::new(FailoverConfig::default());
+    assert_eq!(
+        detector.config().max_report_age,
+        Duration::from_secs(30)
+    );
+    detector.replica_lag(0, ReplicaRole::Analytics, Duration::from_millis(100));
+    detector.replica_lag(50_000, ReplicaRole::Reporting, secs(1));
+    // At 30 s the Analytics report is exactly at the limit: still used.
+    assert_eq!(detector.best_candidate(30_000), Some(ReplicaRole::Analytics));
+    // At 60 s it is 60 s old: Reporting, although it lags more.
+    assert!(!detector.is_eligible(ReplicaRole::Analytics, 60_000));
+    assert_eq!(detector.best_candidate(60_000), Some(ReplicaRole::Reporting));
+    assert_eq!(
+        detector.manual(60_000, "promote analytics", Some(ReplicaRole::Analytics)),
+        Err(FailoverError::CandidateIneligible {
+            candidate: ReplicaRole::Analytics,
+            lag: None
+        })
+    );
+    detector.manual(60_000, "maintenance", None).unwrap();
+    assert!(matches!(
+        detector.state(),
+        FailoverState::FailoverRecommended {
+            candidate: Some(ReplicaRole::Reporting),
+            ..
+        }
+    ));
+    // Only stale reports left by the time it starts: no candidate.
+    assert_eq!(
+        detector.start_failover(90_000),
+        Err(FailoverError::NoEligibleCandidate)
+    );
+    detector.replica_lag(90_000, ReplicaRole::Analytics, Duration::from_millis(100));
+    assert_eq!(detector.start_failover(90_000), Ok(ReplicaRole::Analytics));
+}
+
+/// While the lag is frozen, report ages are taken when the primary started failing.
+#[test]
+fn frozen_reports_age_at_the_freeze() {
+    let mut detector = detector_with_replicas(); // reports at 0
+    fail_checks(&mut detector, 20_000, 30_000);
+    // Recommended at 50 s; the reports were 20 s old when the primary began failing.
+    assert!(matches!(
+        detector.state(),
+        FailoverState::FailoverRecommended {
+            candidate: Some(ReplicaRole::Reporting),
+            ..
+        }
+    ));
+
+    let mut detector = detector_with_replicas(); // reports at 0
+    fail_checks(&mut detector, 40_000, 30_000);
+    // 40 s old at the freeze: none usable.
+    assert!(matches!(
+        detector.state(),
+        FailoverState::FailoverRecommended {
+            candidate: None,
+            ..
+        }
+    ));
+}
+
+/// A replica reported down loses its lag report, frozen or not.
+#[test]
+fn a_replica_reported_down_is_no_candidate() {
+    let mut detector = detector_with_replicas();
+    detector.replica_down(ReplicaRole::Reporting);
+    assert!(!detector.is_eligible(ReplicaRole::Reporting, 0));
+    assert_eq!(detector.best_candidate(0), Some(ReplicaRole::Api));
+
+    let mut detector = detector_with_replicas();
+    detector.health_check(0, false);
+    // Down while the primary fails (its frozen report was the best).
+    detector.replica_down(ReplicaRole::Reporting);
+    detector.health_check(10_000, false);
+    detector.health_check(30_000, false);
+    assert!(matches!(
+        detector.state(),
+        FailoverState::FailoverRecommended {
+            candidate: Some(ReplicaRole::Api),
+            ..
+        }
+    ));
+    assert_eq!(detector.start_failover(31_000), Ok(ReplicaRole::Api));
 }
 
 #[test]

@@ -427,7 +427,9 @@ async fn writes_and_reads_land_where_the_table_says() {
     // replica replays, and feeds the router samples that carry it.
     let monitored = Arc::new(adapter_with(map(2), nodes, &clock, Some("pharm_heartbeat")));
     monitored.install_heartbeat(SHARD_A).await.unwrap();
-    let monitor = monitored.spawn_lag_monitor(Duration::from_millis(50));
+    let monitor = monitored
+        .spawn_lag_monitor(Duration::from_millis(50))
+        .unwrap();
     wait_until(
         "a monitored sample with a heartbeat",
         Duration::from_secs(20),

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use pharm_shard::lag::{Heartbeat, LagSample, LagSource, LagTracker, Lsn, estimate_once};
 use pharm_shard::reads::{
-    DecisionReason, FallbackReason, LsnToken, QueryKind, ReadRouter, ReadRouterConfig, ReplicaKey,
-    ReplicaRole, RoutingEvent, Target,
+    DecisionReason, FallbackReason, LsnToken, QueryKind, ReadDecision, ReadRouter,
+    ReadRouterConfig, ReplicaKey, ReplicaRole, RoutingEvent, Target,
 };
 
 const HOUR_MS: u64 = 3_600_000;
@@ -205,10 +205,12 @@ fn busy_primary_with_healthy_replica() {
     let mut tracker = LagTracker::default();
     tracker.observe(&sample(1_000, 900, 0));
     for i in 1..100u64 {
-        // The replica replays what the primary had at the previous sample and a bit more.
+        // The replica replays what the primary had at the previous sample and a bit more:
+        // at a steady 1 byte/ms the primary passed that position 950 ms ago (interpolated,
+        // not rounded up to the 1 s sampling interval).
         let estimate = tracker.observe(&sample(1_000 + i * 1_000, i * 1_000 + 50, i * 1_000));
         assert!(estimate.bytes_behind > 0);
-        assert_eq!(estimate.lag, Duration::from_secs(1), "sample {i}");
+        assert_eq!(estimate.lag, Duration::from_millis(950), "sample {i}");
         assert_eq!(estimate.source, LagSource::PrimaryLsnHistory);
     }
 }
@@ -254,13 +256,83 @@ fn heartbeat_is_used_when_behind() {
 }
 
 #[test]
-fn first_sample_behind_uses_replay_timestamp_or_lower_bound() {
+fn first_sample_behind_uses_replay_timestamp_when_paused_or_lower_bound() {
     let mut s = sample(2_000, 1_000, 50_000);
     assert_eq!(estimate_once(&s).source, LagSource::LowerBound);
     assert_eq!(estimate_once(&s).lag, Duration::ZERO);
+    // Streaming: the last replayed commit's age says nothing (the primary may have been
+    // idle before the write being replayed).
     s.replay_timestamp_ms = Some(42_000);
+    assert_eq!(estimate_once(&s).source, LagSource::LowerBound);
+    s.replay_paused = true;
     assert_eq!(estimate_once(&s).source, LagSource::ReplayTimestamp);
     assert_eq!(estimate_once(&s).lag, Duration::from_secs(8));
+}
+
+/// A replica behind the primary whose lag is only a lower bound (first sample, no
+/// heartbeat, replay not paused) does not serve, silently; a history estimate within the
+/// limit then lets it serve (still silently, nothing was announced).
+#[test]
+fn lower_bound_lag_does_not_serve() {
+    let mut router = ReadRouter::new(ReadRouterConfig::default());
+    let replica = key(6, ReplicaRole::Api);
+    // An hour-idle primary just took one write; the replica is replaying it.
+    let mut s = sample(2_000, 1_000, 10 * HOUR_MS);
+    s.replay_timestamp_ms = Some(9 * HOUR_MS);
+    let estimate = router.observe(replica, &s);
+    assert_eq!(estimate.source, LagSource::LowerBound);
+    assert!(!router.is_serving(replica));
+    let decision = router.route(10 * HOUR_MS, 6, QueryKind::ApiRead, None);
+    assert_eq!(decision.target, Target::Primary);
+    assert_eq!(
+        decision.reason,
+        DecisionReason::ReplicaFallback(FallbackReason::LagUnknown)
+    );
+    assert!(router.take_events().is_empty());
+
+    // A second later the history puts it within the limit: it serves.
+    let estimate = router.observe(replica, &sample(3_000, 2_500, 10 * HOUR_MS + 1_000));
+    assert_eq!(estimate.source, LagSource::PrimaryLsnHistory);
+    assert!(router.is_serving(replica));
+    assert!(router.take_events().is_empty());
+
+    // A new primary (its LSNs restart lower) with the replica behind it: the history is
+    // gone and the lag is unknown again, so it stops serving, now with an event.
+    let at = 10 * HOUR_MS + 2_000;
+    router.observe(replica, &sample(1_500, 1_200, at));
+    assert!(!router.is_serving(replica));
+    assert_eq!(
+        router.take_events(),
+        vec![RoutingEvent::FellBackToPrimary {
+            replica,
+            lag: Some(Duration::ZERO),
+            reason: FallbackReason::LagUnknown,
+            at_ms: at,
+        }]
+    );
+    router.observe(replica, &sample(1_600, 1_600, at + 1_000));
+    assert_eq!(
+        router.take_events(),
+        vec![RoutingEvent::ReplicaRestored {
+            replica,
+            lag: Duration::ZERO,
+            at_ms: at + 1_000,
+        }]
+    );
+
+    // A lower bound that grows past the limit is the first (bad) news: an event.
+    let other = key(6, ReplicaRole::Reporting);
+    router.observe(other, &sample(2_000, 1_000, 0));
+    router.observe(other, &sample(9_000, 1_000, 6_000));
+    assert_eq!(
+        router.take_events(),
+        vec![RoutingEvent::FellBackToPrimary {
+            replica: other,
+            lag: Some(Duration::from_secs(6)),
+            reason: FallbackReason::LagAboveMax,
+            at_ms: 6_000,
+        }]
+    );
 }
 
 #[test]
@@ -288,17 +360,19 @@ fn read_your_writes_token() {
         router.route(100, 2, QueryKind::ApiRead, None).target,
         Target::Replica(ReplicaRole::Api)
     );
-    // A token of another shard does not constrain this one.
-    let other = LsnToken {
-        shard: 9,
-        lsn: Lsn(u64::MAX),
-    };
-    assert_eq!(
-        router
-            .route(100, 2, QueryKind::ApiRead, Some(&other))
-            .target,
-        Target::Replica(ReplicaRole::Api)
-    );
+    // A token of another shard (say, written before shard 2's data was moved here) says
+    // nothing about this replica: the primary, whatever its LSN.
+    for lsn in [Lsn(0), Lsn(u64::MAX)] {
+        let other = LsnToken { shard: 9, lsn };
+        assert_eq!(
+            router.route(100, 2, QueryKind::ApiRead, Some(&other)),
+            ReadDecision {
+                shard: 2,
+                target: Target::Primary,
+                reason: DecisionReason::TokenForOtherShard { token: other },
+            }
+        );
+    }
 
     // Replayed exactly up to the token: the replica serves the read.
     router.observe(replica, &sample(5_300, 5_200, 1_000));
@@ -319,7 +393,7 @@ fn read_your_writes_token() {
 
     assert!(token.satisfied_by(2, Lsn(5_200)));
     assert!(!token.satisfied_by(2, Lsn(5_199)));
-    assert!(token.satisfied_by(3, Lsn(0)));
+    assert!(!token.satisfied_by(3, Lsn(u64::MAX)));
 }
 
 #[test]
@@ -405,6 +479,7 @@ fn first_sample_above_max_lag_is_an_event() {
     let replica = key(5, ReplicaRole::Reporting);
     let mut s = sample(2_000, 1_000, 60_000);
     s.replay_timestamp_ms = Some(0);
+    s.replay_paused = true;
     router.observe(replica, &s);
     assert_eq!(
         router.take_events(),

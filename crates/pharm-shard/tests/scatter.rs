@@ -342,6 +342,40 @@ async fn duplicate_shards_and_empty_requests() {
     );
     assert!(executor.calls.lock().unwrap().is_empty());
 
+    // The same pharmacy in two legs (say, a stale grouping during a move) would be
+    // counted twice: rejected before anything runs, as is a pharmacy twice in one leg.
+    let repeated = ScatterRequest {
+        statement: "q".into(),
+        params: vec![],
+        legs: vec![
+            ShardLeg {
+                target: target(1),
+                pharmacy_ids: vec![1, 5],
+            },
+            ShardLeg {
+                target: target(2),
+                pharmacy_ids: vec![2, 5],
+            },
+        ],
+    };
+    let error = scatter_gather(&executor, &TokioTimer, &repeated, &fast())
+        .await
+        .unwrap_err();
+    assert_eq!(error, ScatterError::DuplicatePharmacy(5));
+    assert!(error.missing_shards().is_empty());
+    let twice_in_one_leg = ScatterRequest {
+        legs: vec![ShardLeg {
+            target: target(1),
+            pharmacy_ids: vec![3, 3],
+        }],
+        ..repeated
+    };
+    assert_eq!(
+        scatter_gather(&executor, &TokioTimer, &twice_in_one_leg, &fast()).await,
+        Err(ScatterError::DuplicatePharmacy(3))
+    );
+    assert!(executor.calls.lock().unwrap().is_empty());
+
     let empty = scatter_gather(&executor, &TokioTimer, &request([]), &fast())
         .await
         .unwrap();

@@ -19,9 +19,26 @@
 //! # Writes and read-your-writes
 //!
 //! [`PgShards::execute_write`] runs the statement on the pharmacy's primary (autocommit),
-//! then reads `pg_current_wal_lsn()` on the same connection and returns it as an
+//! then reads `pg_current_wal_insert_lsn()` on the same connection and returns it as an
 //! [`LsnToken`]. A later [`PgShards::query_read`] that carries the token runs on a replica
 //! only if the replica's last measured replay LSN is at or past it.
+//!
+//! The token is the **insert** position, not `pg_current_wal_lsn()`: that one is the
+//! *write* position, how far WAL has been written out of the server's buffers, and with
+//! `synchronous_commit = off` (per session, role or database) a commit returns before its
+//! commit record is written. The write position read right after such a commit can lie
+//! before the commit record, so a replica that has replayed up to it would pass for having
+//! the write while it does not show it. The insert position is past every record
+//! inserted so far, the commit record included, whatever the commit mode. (It may also
+//! cover other sessions' later WAL; that only keeps the read on the primary a little
+//! longer.) One adjustment: when the insert position is right behind a WAL page header
+//! (nothing inserted on that page yet, for example just after a WAL segment switch), the
+//! token is the page's start, where the last record ended; otherwise an idle primary's
+//! replicas would never reach the token.
+//!
+//! Lag samples keep reading `pg_current_wal_lsn()` (see below): a replica can only have
+//! what was written, and a caught-up replica must be able to reach the primary's
+//! position.
 //!
 //! # Reads
 //!
@@ -187,8 +204,8 @@ impl ShardNodes {
 pub struct WriteOutcome {
     /// Rows the statement affected.
     pub rows_affected: u64,
-    /// `pg_current_wal_lsn()` on the primary after the commit: present it to later reads
-    /// for read-your-writes.
+    /// `pg_current_wal_insert_lsn()` on the primary after the commit (see the module
+    /// documentation): present it to later reads for read-your-writes.
     pub token: LsnToken,
     /// The node that ran the write (always a primary).
     pub served_by: ShardTarget,
@@ -405,7 +422,8 @@ impl PgShards {
     }
 
     /// Runs one statement on the primary of `pharmacy_id`'s shard (autocommit) and returns
-    /// the primary's WAL position after the commit as a read-your-writes token.
+    /// the primary's WAL insert position after the commit as a read-your-writes token
+    /// (see the module documentation).
     ///
     /// # Errors
     ///
@@ -426,7 +444,7 @@ impl PgShards {
             let client = self.client(node).await?;
             let statement = client.prepare_cached(sql).await.map_err(db)?;
             let rows_affected = client.execute(&statement, params).await.map_err(db)?;
-            let lsn = current_wal_lsn(&client, node).await?;
+            let lsn = token_lsn(&client, node).await?;
             Ok(WriteOutcome {
                 rows_affected,
                 token: LsnToken {
@@ -669,9 +687,34 @@ impl PgShards {
     /// Spawns a task that, every `every`, writes each primary's heartbeat (when a table is
     /// configured) and refreshes every replica's lag. The task stops when the last `Arc`
     /// of `self` is dropped, or when the handle is aborted.
-    pub fn spawn_lag_monitor(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+    ///
+    /// `every` must be shorter than the router's
+    /// [`max_lag`](crate::reads::ReadRouterConfig::max_lag): the lag estimate from LSN
+    /// history is only accurate to about the sampling interval (see [`crate::lag`]), so
+    /// sampling every `max_lag` or less often could not tell a replica within the limit
+    /// from one beyond it. Well below it is better (the default 5 s limit with a 1 s
+    /// interval errs by at most 1 s).
+    ///
+    /// # Errors
+    ///
+    /// [`PgError::Config`] when `every` is zero or at least `max_lag` (nothing is spawned).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (as [`tokio::spawn`]).
+    pub fn spawn_lag_monitor(
+        self: &Arc<Self>,
+        every: Duration,
+    ) -> Result<tokio::task::JoinHandle<()>, PgError> {
+        let max_lag = self.config.router.max_lag;
+        if every.is_zero() || every >= max_lag {
+            return Err(PgError::Config(format!(
+                "lag monitor interval {every:?} must be above zero and below the maximum \
+                 replica lag {max_lag:?}"
+            )));
+        }
         let weak: Weak<Self> = Arc::downgrade(self);
-        tokio::spawn(async move {
+        Ok(tokio::spawn(async move {
             loop {
                 let Some(this) = weak.upgrade() else { return };
                 if this.config.heartbeat_table.is_some() {
@@ -684,7 +727,7 @@ impl PgShards {
                 drop(this);
                 tokio::time::sleep(every).await;
             }
-        })
+        }))
     }
 
     /// A scatter-gather request over `pharmacy_ids`: grouped by physical shard with the
@@ -734,7 +777,60 @@ impl PgShards {
     }
 }
 
-/// `pg_current_wal_lsn()` on a primary.
+/// A read-your-writes token's LSN on a primary: `pg_current_wal_insert_lsn()`, moved
+/// back to the page start when only a page header follows it ([`token_from_insert`]).
+async fn token_lsn(client: &deadpool_postgres::Client, node: ShardTarget) -> Result<Lsn, PgError> {
+    let db = |error| PgError::from_db(node, error);
+    let row = client
+        .query_one(
+            "SELECT pg_current_wal_insert_lsn(), \
+             current_setting('wal_block_size')::int8, \
+             pg_size_bytes(current_setting('wal_segment_size'))",
+            &[],
+        )
+        .await
+        .map_err(db)?;
+    let insert: PgLsn = row.try_get(0).map_err(db)?;
+    let block: i64 = row.try_get(1).map_err(db)?;
+    let segment: i64 = row.try_get(2).map_err(db)?;
+    Ok(token_from_insert(
+        lsn(insert),
+        u64::try_from(block).unwrap_or(0),
+        u64::try_from(segment).unwrap_or(0),
+    ))
+}
+
+/// `SizeOfXLogShortPHD`: the header of a WAL page (MAXALIGN-ed, 64-bit builds).
+const SHORT_PAGE_HEADER: u64 = 24;
+/// `SizeOfXLogLongPHD`: the header of the first page of a WAL segment.
+const LONG_PAGE_HEADER: u64 = 40;
+
+/// The token for insert position `insert` with WAL pages of `block` bytes and segments of
+/// `segment` bytes.
+///
+/// PostgreSQL reports an insert position at a page boundary as the address right after
+/// that page's header (`XLogBytePosToRecPtr`), while the last record, and so a replica's
+/// replay position, ends at the boundary itself. No record ends inside a header, so an
+/// insert position exactly at the end of a header means the WAL ends at the page start.
+/// Unknown sizes (zero) leave the position as it is.
+fn token_from_insert(insert: Lsn, block: u64, segment: u64) -> Lsn {
+    if block == 0 || segment == 0 {
+        return insert;
+    }
+    let in_page = insert.0 % block;
+    let header = if insert.0 % segment < block {
+        LONG_PAGE_HEADER
+    } else {
+        SHORT_PAGE_HEADER
+    };
+    if in_page == header {
+        Lsn(insert.0 - in_page)
+    } else {
+        insert
+    }
+}
+
+/// `pg_current_wal_lsn()` (the write position) on a primary, for lag samples.
 async fn current_wal_lsn(
     client: &deadpool_postgres::Client,
     node: ShardTarget,
@@ -934,5 +1030,38 @@ mod tests {
         for bad in ["", "1hb", "a.b.c", "hb; drop table x", "a.", ".a", "\"hb\""] {
             assert!(!is_qualified_identifier(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn token_from_insert_position() {
+        const BLOCK: u64 = 8_192;
+        const SEGMENT: u64 = 16 * 1024 * 1024;
+        let segment_start = 5 * SEGMENT;
+        // Right after a segment switch: only the long header on the new segment.
+        assert_eq!(
+            token_from_insert(Lsn(segment_start + 40), BLOCK, SEGMENT),
+            Lsn(segment_start)
+        );
+        // Right after a short page header.
+        let page = segment_start + 3 * BLOCK;
+        assert_eq!(token_from_insert(Lsn(page + 24), BLOCK, SEGMENT), Lsn(page));
+        // Records already on the page: unchanged.
+        for insert in [page + 32, page + 48, segment_start + 64, segment_start + 24] {
+            assert_eq!(token_from_insert(Lsn(insert), BLOCK, SEGMENT), Lsn(insert));
+        }
+        // Unknown sizes: unchanged.
+        assert_eq!(token_from_insert(Lsn(page + 24), 0, 0), Lsn(page + 24));
+    }
+
+    #[test]
+    fn lag_monitor_interval_must_be_below_max_lag() -> Result<(), PgError> {
+        let shards = Arc::new(shards(PgShardsConfig::default(), &[0, 1])?);
+        for every in [Duration::ZERO, Duration::from_secs(5), Duration::from_secs(6)] {
+            assert!(
+                matches!(shards.spawn_lag_monitor(every), Err(PgError::Config(_))),
+                "{every:?}"
+            );
+        }
+        Ok(())
     }
 }

@@ -117,16 +117,21 @@ pub enum ScatterError {
     /// The request names a physical shard twice (its rows would be counted twice).
     #[error("physical shard {0} appears in more than one leg")]
     DuplicateShard(PhysicalShard),
+    /// The request lists a pharmacy twice, in two legs or twice in one leg (its rows would
+    /// be counted twice, for example once on a move's source shard and once on its target).
+    #[error("pharmacy {0} appears more than once in the request's legs")]
+    DuplicatePharmacy(i64),
 }
 
 impl ScatterError {
-    /// The failed shards (empty for [`ScatterError::DuplicateShard`]).
+    /// The failed shards (empty for [`ScatterError::DuplicateShard`] and
+    /// [`ScatterError::DuplicatePharmacy`]).
     #[must_use]
     pub fn missing_shards(&self) -> &[MissingShard] {
         match self {
             ScatterError::ShardsFailed { missing, .. }
             | ScatterError::AllShardsFailed { missing } => missing,
-            ScatterError::DuplicateShard(_) => &[],
+            ScatterError::DuplicateShard(_) | ScatterError::DuplicatePharmacy(_) => &[],
         }
     }
 }
@@ -139,9 +144,10 @@ impl ScatterError {
 /// request without legs yields an empty, complete result.
 ///
 /// # Errors
-/// [`ScatterError::DuplicateShard`] before running anything; [`ScatterError::ShardsFailed`]
-/// when a shard fails under [`PartialFailurePolicy::Fail`]; [`ScatterError::AllShardsFailed`]
-/// when every shard fails.
+/// [`ScatterError::DuplicateShard`] or [`ScatterError::DuplicatePharmacy`] (the first
+/// repeated shard or pharmacy, in leg order) before running anything;
+/// [`ScatterError::ShardsFailed`] when a shard fails under [`PartialFailurePolicy::Fail`];
+/// [`ScatterError::AllShardsFailed`] when every shard fails.
 pub async fn scatter_gather<E, T>(
     executor: &E,
     timer: &T,
@@ -152,10 +158,16 @@ where
     E: ShardExecutor + ?Sized,
     T: Timer + ?Sized,
 {
-    let mut seen = BTreeSet::new();
+    let mut shards = BTreeSet::new();
+    let mut pharmacies = BTreeSet::new();
     for leg in &request.legs {
-        if !seen.insert(leg.target.shard) {
+        if !shards.insert(leg.target.shard) {
             return Err(ScatterError::DuplicateShard(leg.target.shard));
+        }
+        for &id in &leg.pharmacy_ids {
+            if !pharmacies.insert(id) {
+                return Err(ScatterError::DuplicatePharmacy(id));
+            }
         }
     }
 

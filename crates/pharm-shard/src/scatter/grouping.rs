@@ -53,7 +53,8 @@ where
 pub struct ShardLeg {
     /// Where it runs.
     pub target: ShardTarget,
-    /// The pharmacies it covers.
+    /// The pharmacies it covers; a pharmacy may appear in only one leg, once
+    /// ([`ScatterError::DuplicatePharmacy`](super::ScatterError::DuplicatePharmacy)).
     pub pharmacy_ids: Vec<i64>,
 }
 
@@ -64,7 +65,8 @@ pub struct ScatterRequest {
     pub statement: String,
     /// Its parameters, shared by every shard.
     pub params: Vec<ParamValue>,
-    /// One leg per physical shard (a shard may appear only once).
+    /// One leg per physical shard (a shard may appear only once, and a pharmacy in only one
+    /// leg).
     pub legs: Vec<ShardLeg>,
 }
 
