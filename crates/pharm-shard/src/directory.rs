@@ -949,10 +949,15 @@ mod tests {
 
         // Valid changes: applied with one bump, and routing follows.
         let version = map
-            .reassign([(LogicalShard(0), PhysicalShard(7)), (LogicalShard(1), PhysicalShard(7))])
+            .reassign([
+                (LogicalShard(0), PhysicalShard(7)),
+                (LogicalShard(1), PhysicalShard(7)),
+            ])
             .unwrap();
         assert_eq!(version, before.version() + 1);
-        let id = (0..).find(|id| map.logical_of(*id) == LogicalShard(1)).unwrap();
+        let id = (0..)
+            .find(|id| map.logical_of(*id) == LogicalShard(1))
+            .unwrap();
         assert_eq!(map.route(id).physical, PhysicalShard(7));
     }
 }

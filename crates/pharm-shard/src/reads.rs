@@ -226,9 +226,9 @@ pub enum FallbackReason {
     /// No sample has been received for the replica yet.
     NeverObserved,
     /// The replica has outstanding WAL and its lag is only known as a lower bound
-    /// ([`LagSource::LowerBound`](crate::lag::LagSource::LowerBound)), so it may be far
-    /// behind. Like [`FallbackReason::NeverObserved`], this queues no event while the
-    /// replica has not been reported on yet.
+    /// ([`LagSource::LowerBound`]), so it may be far behind. Like
+    /// [`FallbackReason::NeverObserved`], this queues no event while the replica has not
+    /// been reported on yet.
     LagUnknown,
 }
 
@@ -351,10 +351,9 @@ impl ReadRouter {
     /// Records a lag sample of `replica` and returns the estimate. The replica serves when
     /// `estimate.lag <= max_lag`, unless the estimate is only a
     /// [`LagSource::LowerBound`] ([`FallbackReason::LagUnknown`]; a lower bound above the
-    /// limit is [`FallbackReason::LagAboveMax`]). A change of state
-    /// queues one [`RoutingEvent`]; until a replica has served or been reported on, it
-    /// queues an event only if it falls back for a reason other than
-    /// [`FallbackReason::LagUnknown`].
+    /// limit is [`FallbackReason::LagAboveMax`]). A change of state queues one
+    /// [`RoutingEvent`]; until a replica has served or been reported on, it queues an event
+    /// only if it falls back for a reason other than [`FallbackReason::LagUnknown`].
     pub fn observe(&mut self, replica: ReplicaKey, sample: &LagSample) -> LagEstimate {
         let capacity = self.config.history_capacity;
         let state = self

@@ -314,17 +314,20 @@ fn candidate_lag_is_frozen_while_the_primary_fails() {
 #[test]
 fn stale_lag_reports_are_ignored() {
     let mut detector = FailoverDetector::new(FailoverConfig::default());
-    assert_eq!(
-        detector.config().max_report_age,
-        Duration::from_secs(30)
-    );
+    assert_eq!(detector.config().max_report_age, Duration::from_secs(30));
     detector.replica_lag(0, ReplicaRole::Analytics, Duration::from_millis(100));
     detector.replica_lag(50_000, ReplicaRole::Reporting, secs(1));
     // At 30 s the Analytics report is exactly at the limit: still used.
-    assert_eq!(detector.best_candidate(30_000), Some(ReplicaRole::Analytics));
+    assert_eq!(
+        detector.best_candidate(30_000),
+        Some(ReplicaRole::Analytics)
+    );
     // At 60 s it is 60 s old: Reporting, although it lags more.
     assert!(!detector.is_eligible(ReplicaRole::Analytics, 60_000));
-    assert_eq!(detector.best_candidate(60_000), Some(ReplicaRole::Reporting));
+    assert_eq!(
+        detector.best_candidate(60_000),
+        Some(ReplicaRole::Reporting)
+    );
     assert_eq!(
         detector.manual(60_000, "promote analytics", Some(ReplicaRole::Analytics)),
         Err(FailoverError::CandidateIneligible {

@@ -636,6 +636,100 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
     );
 }
 
+/// Read-your-writes under `synchronous_commit = off`: the commit returns before its
+/// record is written, so the primary's write position (`pg_current_wal_lsn()`) is still
+/// behind it and a replica at that position does not show the row. The token (the insert
+/// position) covers the commit record, so the read goes to the primary (or to a replica
+/// that really has the row). A token taken right after a WAL segment switch (the insert
+/// position then sits behind the new segment's page header) is still reached by the
+/// replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_your_writes_token_covers_an_async_commit() {
+    let Some(env) = pg_env() else { return };
+    let started = Instant::now();
+    let a = Cluster::primary(&env, "ryw_a");
+    let ca = a.client().await;
+    ca.batch_execute(SALES).await.unwrap();
+    // The WAL writer would write the async commit out within 200 ms; make it lazy.
+    ca.batch_execute("ALTER SYSTEM SET wal_writer_delay = '10s'")
+        .await
+        .unwrap();
+    ca.execute("SELECT pg_reload_conf()", &[]).await.unwrap();
+    let a_replica = Cluster::replica_of(&a, "ryw_a_replica");
+    let clock = unix_clock();
+    let shards = adapter(
+        map(1),
+        vec![(
+            SHARD_A,
+            ShardNodes::primary(format!(
+                "{} options='-c synchronous_commit=off'",
+                a.conn_string()
+            ))
+            .with_replica(ReplicaRole::Analytics, a_replica.conn_string()),
+        )],
+        &clock,
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_caught_up(&shards, ANALYTICS_A).await;
+    eprintln!("clusters ready after {:?}", started.elapsed());
+
+    let p = 11;
+    let insert_before: tokio_postgres::types::PgLsn = ca
+        .query_one("SELECT pg_current_wal_insert_lsn()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let write = shards
+        .execute_write(
+            p,
+            "INSERT INTO sales (pharmacy_id, amount_cents, ndc) VALUES ($1, 1, 'async')",
+            &[&p],
+        )
+        .await
+        .unwrap();
+    // The replica has everything written so far, and the sample may well say caught up.
+    shards.refresh_lag(ANALYTICS_A).await.unwrap();
+    let ryw = "SELECT count(*) FROM sales WHERE pharmacy_id = $1 AND ndc = 'async'";
+    let read = shards
+        .query_read(QueryKind::Analytics, p, Some(&write.token), ryw, &[&p])
+        .await
+        .unwrap();
+    assert_eq!(
+        read.rows[0].get::<_, i64>(0),
+        1,
+        "read-your-writes violated: served by {:?} ({:?})",
+        read.served_by,
+        read.decision
+    );
+    assert!(
+        write.token.lsn.0 > u64::from(insert_before),
+        "the token must cover the commit record: {} vs {insert_before}",
+        write.token.lsn
+    );
+
+    // A segment switch: the insert position is the new segment's start plus its header.
+    let switch = shards
+        .execute_write(p, "SELECT pg_switch_wal()", &[])
+        .await
+        .unwrap();
+    let estimate = wait_caught_up(&shards, ANALYTICS_A).await;
+    assert!(
+        estimate.replay_lsn >= switch.token.lsn,
+        "{estimate:?} never reaches {}",
+        switch.token.lsn
+    );
+    let read = shards
+        .query_read(QueryKind::Analytics, p, Some(&switch.token), ryw, &[&p])
+        .await
+        .unwrap();
+    assert_eq!(read.served_by, analytics(SHARD_A));
+    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    eprintln!(
+        "read_your_writes_token_covers_an_async_commit: {:?}",
+        started.elapsed()
+    );
+}
+
 /// Loads `sales` for pharmacies `ids` through the adapter (each pharmacy's rows on its
 /// shard): pharmacy p gets 20 + p % 7 rows with amounts between −500 and 9,499 cents.
 async fn load_sales(shards: &PgShards, ids: &[i64]) {

@@ -55,7 +55,7 @@
 //! [`PgShardsConfig::heartbeat_table`] is set ([`PgShards::install_heartbeat`],
 //! [`PgShards::beat`]). See [`crate::lag`] for how a [`LagSample`] becomes a lag estimate
 //! without the idle-primary pitfall. [`PgShards::spawn_lag_monitor`] samples every replica
-//! (and writes the heartbeats) periodically.
+//! (and writes the heartbeats) periodically, more often than the lag limit.
 //!
 //! # Scatter-gather
 //!
@@ -1056,7 +1056,11 @@ mod tests {
     #[test]
     fn lag_monitor_interval_must_be_below_max_lag() -> Result<(), PgError> {
         let shards = Arc::new(shards(PgShardsConfig::default(), &[0, 1])?);
-        for every in [Duration::ZERO, Duration::from_secs(5), Duration::from_secs(6)] {
+        for every in [
+            Duration::ZERO,
+            Duration::from_secs(5),
+            Duration::from_secs(6),
+        ] {
             assert!(
                 matches!(shards.spawn_lag_monitor(every), Err(PgError::Config(_))),
                 "{every:?}"
