@@ -217,6 +217,17 @@ impl Replica {
         self.pmp_reports.values()
     }
 
+    /// Queued claims and PMP reports recorded by an earlier incarnation of this terminal
+    /// (after a restore from backup). The lost device may already have sent them, so a POS
+    /// should check their status with the payer or PMP before sending them again.
+    pub fn queued_by_earlier_incarnation(&self) -> impl Iterator<Item = &QueuedItem> + '_ {
+        let me = self.me;
+        self.claims
+            .values()
+            .chain(self.pmp_reports.values())
+            .filter(move |q| q.txn.replica.terminal == me.terminal && q.txn.replica != me)
+    }
+
     /// Marks a queued claim as delivered.
     pub fn claim_sent(&mut self, txn: &TxnId) -> bool {
         self.claims.remove(txn).is_some()

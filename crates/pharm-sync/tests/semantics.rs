@@ -176,6 +176,7 @@ fn restored_terminal_needs_a_new_incarnation() {
         pmp_reports: Vec::new(),
     };
     let mut fresh = Peer::new(Replica::restore(parts), false);
+    assert_eq!(fresh.replica().queued_by_earlier_incarnation().count(), 0);
     fresh.replica_mut().receive(20, keys[0], 7, "po").unwrap();
     sync(&mut fresh, &mut server, 21);
     assert_eq!(server.replica().state().value(&keys[0]), 22);
@@ -497,4 +498,31 @@ fn a_lot_that_goes_negative_again_is_reconciled_again() {
     assert_ne!(second[0].id, first[0].id);
     assert_eq!(server.replica().state().value(&keys[0]), 0);
     assert!(reconcile(server.replica_mut(), 15, today()).0.is_empty());
+}
+
+#[test]
+fn claims_queued_before_a_restore_are_flagged_for_verification() {
+    let (_, mut ts, keys) = store_with_terminals(1);
+    let attach = Attachments {
+        claim: Some("{\"bin\":\"610014\"}".into()),
+        pmp_report: None,
+    };
+    ts[0]
+        .replica_mut()
+        .dispense(10, today(), 1, 1, Some(keys[1]), "rx", attach)
+        .unwrap();
+    let backup = ts[0].replica().clone();
+    let parts = pharm_sync::replica::ReplicaParts {
+        me: backup.id().next_incarnation(),
+        state: backup.state().clone(),
+        hlc: backup.hlc(),
+        next_lot_no: backup.next_lot_no(),
+        ledger: backup.outbox().cloned().collect(),
+        root_vv: backup.root_vv().clone(),
+        claims: backup.pending_claims().cloned().collect(),
+        pmp_reports: Vec::new(),
+    };
+    let restored = Replica::restore(parts);
+    assert_eq!(restored.queued_by_earlier_incarnation().count(), 1);
+    assert_eq!(backup.queued_by_earlier_incarnation().count(), 0);
 }

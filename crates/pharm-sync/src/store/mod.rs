@@ -358,6 +358,11 @@ impl TerminalStore {
     /// terminal the backup knows of, and at least `min_incarnation` (pass the highest
     /// incarnation the server knows plus one when it is reachable, else 0). The backup file
     /// is only read. `new_path` must not exist.
+    ///
+    /// Claims and PMP reports still queued in the backup may already have been sent by the
+    /// lost device: they are listed by
+    /// [`Replica::queued_by_earlier_incarnation`](crate::replica::Replica::queued_by_earlier_incarnation)
+    /// so the POS can check their status before sending them again.
     pub fn restore_from_backup(
         backup_path: impl AsRef<Path>,
         new_path: impl AsRef<Path>,
