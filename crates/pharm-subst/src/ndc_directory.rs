@@ -314,10 +314,10 @@ pub fn match_product_indexed(
 /// survives when all of these hold:
 ///
 /// * **Dosage form.** Compared as upper-case words, commas ignored. An *exact* match is equal
-///   words. A *compatible* match is either the Orange Book form being a word-wise prefix of the
-///   NDC form (`TABLET` ↔ `TABLET, FILM COATED`) or the forms being equal once the NDC
-///   coating segments `FILM COATED`, `COATED` and `SUGAR COATED` are removed
-///   (`TABLET, EXTENDED RELEASE` ↔ `TABLET, FILM COATED, EXTENDED RELEASE`).
+///   words. A *compatible* match is the forms being equal once the NDC coating segments
+///   `FILM COATED`, `COATED` and `SUGAR COATED` are removed (`TABLET` ↔ `TABLET, FILM COATED`;
+///   `TABLET, EXTENDED RELEASE` ↔ `TABLET, FILM COATED, EXTENDED RELEASE`). Anything else does
+///   not match: `TABLET` is not `TABLET, EXTENDED RELEASE` nor `TABLET, CHEWABLE`.
 /// * **Route.** The sets of routes are equal (Orange Book routes split on `,`, NDC routes on
 ///   `;`; `BUCCAL, SUBLINGUAL` ↔ `BUCCAL; SUBLINGUAL`), ignoring case.
 /// * **Strength.** Every Orange Book ingredient strength is one single-phase amount, there are
@@ -408,9 +408,6 @@ fn form_match(ob: &str, ndc: &str) -> Option<FormMatch> {
     }
     if ow == nw {
         return Some(FormMatch::Exact);
-    }
-    if nw.starts_with(&ow) {
-        return Some(FormMatch::Compatible);
     }
     let ns: Vec<String> = segments(ndc)
         .into_iter()
@@ -1083,6 +1080,15 @@ NIFEDIPINE~TABLET, EXTENDED RELEASE;ORAL~NIFEDIPINE~ZYDUS PHARMS~30MG~A~210012~0
             ),
             Some(FormMatch::Compatible)
         );
+        assert_eq!(
+            form_match("TABLET", "TABLET, SUGAR COATED"),
+            Some(FormMatch::Compatible)
+        );
+        // No word-prefix rule: a plain tablet is not an extended-release or chewable one.
+        assert_eq!(form_match("TABLET", "TABLET, EXTENDED RELEASE"), None);
+        assert_eq!(form_match("TABLET", "TABLET, CHEWABLE"), None);
+        assert_eq!(form_match("TABLET", "TABLET, FILM COATED, CHEWABLE"), None);
+        assert_eq!(form_match("CAPSULE", "CAPSULE, DELAYED RELEASE"), None);
         assert_eq!(form_match("TABLET", "CAPSULE"), None);
         assert_eq!(form_match("TABLET, EXTENDED RELEASE", "TABLET"), None);
         assert_eq!(form_match("TABLET", "TABLETS"), None);

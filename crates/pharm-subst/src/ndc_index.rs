@@ -1,7 +1,7 @@
 //! NDC → Orange Book product lookup, through a mapping the caller provides or one resolved
 //! from the FDA NDC Directory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pharm_core::ids::Ndc;
 use serde::Serialize;
@@ -73,12 +73,17 @@ pub struct NdcIndex {
 
 impl NdcIndex {
     /// Resolves every directory entry against the catalog. Ambiguous, unmatched and
-    /// conflicting entries are left out of the index and listed in the report.
+    /// conflicting entries are left out of the index and listed in the report. A product NDC
+    /// with any ambiguous or unmatched row is left out entirely, even when another row for it
+    /// resolves to one product (the ambiguous or unmatched row is the reported issue).
     pub fn from_directory(catalog: &Catalog, entries: &[NdcProduct]) -> (Self, NdcReport) {
         let products = catalog.products();
         let apps = ApplicationIndex::new(products);
         let mut map: HashMap<(u32, u16), ProductKey> = HashMap::new();
         let mut conflicts: HashMap<(u32, u16), Vec<ProductKey>> = HashMap::new();
+        // Keys with any ambiguous or unmatched row: never mapped, even if another row for
+        // the same product NDC resolves uniquely.
+        let mut unresolved: HashSet<(u32, u16)> = HashSet::new();
         let mut report = NdcReport::default();
         for e in entries {
             let key = (e.labeler, e.product_code);
@@ -94,15 +99,24 @@ impl NdcIndex {
                         }
                     }
                 }
-                NdcMatch::Ambiguous(list) => report.issues.push(NdcIssue::Ambiguous {
-                    product_ndc: e.product_ndc.clone(),
-                    candidates: list.iter().map(|&i| products[i].key).collect(),
-                }),
-                NdcMatch::NotFound => report.issues.push(NdcIssue::NotFound {
-                    product_ndc: e.product_ndc.clone(),
-                }),
+                NdcMatch::Ambiguous(list) => {
+                    unresolved.insert(key);
+                    report.issues.push(NdcIssue::Ambiguous {
+                        product_ndc: e.product_ndc.clone(),
+                        candidates: list.iter().map(|&i| products[i].key).collect(),
+                    });
+                }
+                NdcMatch::NotFound => {
+                    unresolved.insert(key);
+                    report.issues.push(NdcIssue::NotFound {
+                        product_ndc: e.product_ndc.clone(),
+                    });
+                }
                 NdcMatch::NoApplication => report.no_application += 1,
             }
+        }
+        for key in &unresolved {
+            map.remove(key);
         }
         for (key, candidates) in conflicts {
             map.remove(&key);

@@ -25,14 +25,17 @@ pub enum NtiRule {
 pub struct SubstitutionPolicy {
     /// Two-letter state code.
     pub state: String,
-    /// Ingredients (as written in the Orange Book, e.g. `LEVOTHYROXINE SODIUM`) on the state's
-    /// NTI list.
+    /// Ingredients on the state's NTI list (e.g. `LEVOTHYROXINE SODIUM`). Entries are matched
+    /// by active moiety: case and whitespace are ignored and only the first word is compared
+    /// with the first word of each Orange Book ingredient, so `LEVOTHYROXINE SODIUM` covers
+    /// every levothyroxine salt and `PHENYTOIN SODIUM` also covers `PHENYTOIN`.
     #[serde(default)]
     pub nti_ingredients: Vec<String>,
     /// What the NTI list means.
     #[serde(default)]
     pub nti_rule: NtiRule,
-    /// Negative formulary: ingredients that may not be substituted at all.
+    /// Negative formulary: ingredients that may not be substituted at all, matched by active
+    /// moiety like [`nti_ingredients`](Self::nti_ingredients).
     #[serde(default)]
     pub negative_formulary: Vec<String>,
     /// NTI refills must keep the manufacturer of the last fill unless consent is recorded.
@@ -76,18 +79,30 @@ impl SubstitutionPolicy {
     }
 
     fn lists(list: &[String], ingredients: &[String]) -> bool {
-        ingredients.iter().any(|i| list.iter().any(|l| l == i))
+        ingredients
+            .iter()
+            .filter_map(|i| moiety(i))
+            .any(|i| list.iter().filter_map(|l| moiety(l)).any(|l| l == i))
     }
 
-    /// Any of the ingredients is on the NTI list.
+    /// Any of the ingredients is on the NTI list (compared by active moiety: upper-cased,
+    /// first word only, so `Levothyroxine Sodium` and `LITHIUM CITRATE` match the entries
+    /// `LEVOTHYROXINE SODIUM` and `LITHIUM CARBONATE`).
     pub fn is_nti(&self, ingredients: &[String]) -> bool {
         Self::lists(&self.nti_ingredients, ingredients)
     }
 
-    /// Any of the ingredients is on the negative formulary.
+    /// Any of the ingredients is on the negative formulary (compared by active moiety, as
+    /// [`is_nti`](Self::is_nti)).
     pub fn is_negative_formulary(&self, ingredients: &[String]) -> bool {
         Self::lists(&self.negative_formulary, ingredients)
     }
+}
+
+/// The active moiety of an ingredient or list entry: its first whitespace-separated word,
+/// upper-cased (`"Levothyroxine  Sodium"` → `LEVOTHYROXINE`). `None` for a blank string.
+fn moiety(ingredient: &str) -> Option<String> {
+    ingredient.split_whitespace().next().map(str::to_uppercase)
 }
 
 /// What the caller knows about one product at this store and on this plan.
@@ -158,7 +173,9 @@ pub struct SubstitutionContext<'a> {
     pub policy: &'a SubstitutionPolicy,
     /// Stock, formulary and cost lookups.
     pub market: &'a dyn Market,
-    /// Short applicant name of the manufacturer of the last fill (same-manufacturer rule).
+    /// Applicant of the manufacturer of the last fill (same-manufacturer rule): the short
+    /// `applicant` or the `applicant_full_name` of the Orange Book, compared upper-cased with
+    /// whitespace collapsed.
     pub last_fill_applicant: Option<&'a str>,
     /// Prescriber and patient consented to an NTI substitution or manufacturer change.
     pub consent: bool,

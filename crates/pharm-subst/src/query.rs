@@ -89,7 +89,10 @@ pub struct Substitutes<'c> {
     /// The product as written.
     pub original: ProductKey,
     /// Products that may be dispensed, best first by the caller's preferences (in stock,
-    /// formulary tier, unit cost); the original is always among them when it is known.
+    /// formulary tier, unit cost). The original is among them when it is known, except under
+    /// the same-manufacturer refill rule when another manufacturer makes it and an equivalent
+    /// from the last fill's manufacturer exists (if none exists, the original is kept and
+    /// [`restriction`](Self::restriction) still reports the rule).
     pub choices: Vec<Choice<'c>>,
     /// Set when state law or DAW withheld substitutes.
     pub restriction: Option<Restriction>,
@@ -151,25 +154,27 @@ impl Catalog {
         let mut restriction = restriction(written, ctx);
         if restriction.is_none() {
             // NTI refills keep the last fill's manufacturer unless consent is recorded.
-            let keep = (ctx.policy.same_manufacturer_refill
-                && ctx.policy.is_nti(&written.ingredients)
-                && !ctx.consent)
-                .then_some(ctx.last_fill_applicant)
-                .flatten();
+            let keep = same_manufacturer(written, ctx);
             for (n, code) in self.neighbors(index) {
                 let p = &self.products()[n];
-                if keep.is_some_and(|m| m != p.applicant) {
+                if keep.is_some_and(|m| !made_by(p, m)) {
                     continue;
                 }
                 choices.push(choice(p, ChoiceReason::Equivalent { code }));
             }
             if let Some(m) = keep {
+                // The written product is dropped too when another manufacturer makes it,
+                // unless nothing from the last fill's manufacturer is left: then it stays
+                // (the restriction still reports the rule).
+                if !made_by(written, m) && choices.len() > 1 {
+                    choices.retain(|c| c.reason != ChoiceReason::AsWritten);
+                }
                 restriction = Some(Restriction::SameManufacturer {
                     applicant: m.to_string(),
                 });
             }
         }
-        assign_daw(&mut choices, ctx);
+        assign_daw(&mut choices, restriction.as_ref(), ctx);
         choices.sort_by(rank);
         Ok(Substitutes {
             original: *original,
@@ -278,11 +283,7 @@ impl Catalog {
                 }
                 _ => {}
             }
-            if ctx.policy.same_manufacturer_refill
-                && ctx.policy.is_nti(&pa.ingredients)
-                && !ctx.consent
-                && ctx.last_fill_applicant.is_some_and(|m| m != pb.applicant)
-            {
+            if same_manufacturer(pa, ctx).is_some_and(|m| !made_by(pb, m)) {
                 return not(NotEquivalentReason::StateListForbids {
                     state: ctx.policy.state.clone(),
                 });
@@ -290,6 +291,29 @@ impl Catalog {
         }
         Ok(Explanation::Equivalent { codes: shared })
     }
+}
+
+/// The last fill's manufacturer when the same-manufacturer refill rule applies to `written`
+/// (state rule on, NTI ingredient, no consent, last fill known).
+fn same_manufacturer<'a>(written: &ObProduct, ctx: &SubstitutionContext<'a>) -> Option<&'a str> {
+    (ctx.policy.same_manufacturer_refill && ctx.policy.is_nti(&written.ingredients) && !ctx.consent)
+        .then_some(ctx.last_fill_applicant)
+        .flatten()
+}
+
+/// Upper-cased, whitespace-collapsed name for comparing applicants.
+fn normalize_name(s: &str) -> String {
+    s.split_whitespace()
+        .map(str::to_uppercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether `applicant` (short or full name, compared normalized) made `p`.
+fn made_by(p: &ObProduct, applicant: &str) -> bool {
+    let m = normalize_name(applicant);
+    !m.is_empty()
+        && (normalize_name(&p.applicant) == m || normalize_name(&p.applicant_full_name) == m)
 }
 
 fn restriction(written: &ObProduct, ctx: &SubstitutionContext<'_>) -> Option<Restriction> {
@@ -325,13 +349,27 @@ fn restriction(written: &ObProduct, ctx: &SubstitutionContext<'_>) -> Option<Res
 /// DAW 0; a brand chosen while A-rated generics exist is DAW 2 when the patient asked for
 /// it, 9 when the plan prefers it (better tier than every generic), 4 when no generic is in
 /// stock, else 3 (pharmacist selected). With DAW 1 or 7 written, the written code is kept.
-fn assign_daw(choices: &mut [Choice<'_>], ctx: &SubstitutionContext<'_>) {
+/// When state law keeps the written product (negative formulary, NTI, same-manufacturer
+/// refill) and it is a brand (NDA), the written product is DAW 7 (brand mandated by law).
+fn assign_daw(
+    choices: &mut [Choice<'_>],
+    restriction: Option<&Restriction>,
+    ctx: &SubstitutionContext<'_>,
+) {
     if ctx.daw.forbids_substitution() {
         for c in choices.iter_mut() {
             c.daw = ctx.daw;
         }
         return;
     }
+    let by_law = matches!(
+        restriction,
+        Some(
+            Restriction::NegativeFormulary { .. }
+                | Restriction::Nti { .. }
+                | Restriction::SameManufacturer { .. }
+        )
+    );
     let generics = choices.iter().filter(|c| !is_brand(c.product));
     let mut any_generic = false;
     let mut generic_in_stock = false;
@@ -344,7 +382,9 @@ fn assign_daw(choices: &mut [Choice<'_>], ctx: &SubstitutionContext<'_>) {
         }
     }
     for c in choices.iter_mut() {
-        c.daw = if !is_brand(c.product) || !any_generic {
+        c.daw = if by_law && c.reason == ChoiceReason::AsWritten && is_brand(c.product) {
+            DawCode::BrandMandatedByLaw
+        } else if !is_brand(c.product) || !any_generic {
             DawCode::NoSelection
         } else if ctx.patient_requests_brand {
             DawCode::PatientRequested

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use pharm_core::model::DawCode;
 use pharm_core::time::Date;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::policy::SubstitutionContext;
-use crate::query::{Degraded, Substitutes, UnknownProduct};
+use crate::query::{Choice, ChoiceReason, Degraded, Substitutes, UnknownProduct};
 use crate::record::ProductKey;
 use crate::te::TeCode;
 
@@ -93,7 +94,8 @@ impl Snapshot {
     }
 
     /// Substitutes for `original`. Degraded (no release or a stale one): the original
-    /// product only, flagged; the caller dispenses as written.
+    /// product only, flagged, with the prescription's DAW code if it is 1 or 7, else 0; the
+    /// caller dispenses as written.
     pub fn substitutes(
         &self,
         original: &ProductKey,
@@ -109,7 +111,25 @@ impl Snapshot {
         };
         let mut answer = release.catalog.substitutes(original, ctx);
         if let (Some(d), Ok(a)) = (&self.degraded, &mut answer) {
-            a.choices.retain(|c| c.product.key == *original);
+            // The original only, with a DAW code that does not depend on the generics no
+            // longer shown: the prescription's DAW 1 or 7, else 0.
+            let daw = if ctx.daw.forbids_substitution() {
+                ctx.daw
+            } else {
+                DawCode::NoSelection
+            };
+            a.choices.clear();
+            if let Some(product) = release.catalog.get(original) {
+                let facts = ctx.market.facts(original);
+                a.choices.push(Choice {
+                    product,
+                    reason: ChoiceReason::AsWritten,
+                    daw,
+                    in_stock: facts.in_stock,
+                    formulary_tier: facts.formulary_tier,
+                    unit_cost: facts.unit_cost,
+                });
+            }
             a.degraded = Some(d.clone());
         }
         answer

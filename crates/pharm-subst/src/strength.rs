@@ -193,9 +193,10 @@ fn split_footnote(raw: &str) -> (&str, Option<String>) {
 
 /// Upper-cases and collapses whitespace runs to one space; trims.
 fn clean(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
-    for ch in s.chars() {
+    for (i, &ch) in chars.iter().enumerate() {
         if ch.is_whitespace() {
             pending_space = !out.is_empty();
         } else {
@@ -203,12 +204,26 @@ fn clean(s: &str) -> String {
                 out.push(' ');
                 pending_space = false;
             }
+            if ch == 'm' && milli_unit(&chars[i + 1..]) {
+                // `mU` / `mIU` (milli-units) must not become `MU` / `MIU` (mega-units).
+                out.push('m');
+                continue;
+            }
             for u in ch.to_uppercase() {
                 out.push(u);
             }
         }
     }
     out
+}
+
+/// `rest` starts with the `U` or `IU` of a unit (any case), not followed by a letter.
+fn milli_unit(rest: &[char]) -> bool {
+    let word: String = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    word.eq_ignore_ascii_case("u") || word.eq_ignore_ascii_case("iu")
 }
 
 /// Whether the comma at byte `i` of `s` is a thousands separator.
@@ -247,14 +262,28 @@ fn render(parts: &[Vec<Phase>]) -> String {
             out.push(';');
         }
         for (j, phase) in part.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
+            let mut text = String::new();
             match phase {
-                Phase::Amount(a) => a.render(&mut out),
-                Phase::NotApplicable => out.push_str("N/A"),
-                Phase::Unparsed(t) => out.push_str(t),
+                Phase::Amount(a) => a.render(&mut text),
+                Phase::NotApplicable => text.push_str("N/A"),
+                Phase::Unparsed(t) => text.push_str(t),
             }
+            if j > 0 {
+                // `1` then `100MG` joined as `1,100MG` would read back as one thousand
+                // one hundred: a space keeps the comma a phase separator, so the normalized
+                // form normalizes to itself.
+                let b = text.as_bytes();
+                let grouped_next = b.len() >= 3
+                    && b[..3].iter().all(u8::is_ascii_digit)
+                    && b.get(3).is_none_or(|c| !c.is_ascii_digit());
+                let digit_before = out.as_bytes().last().is_some_and(u8::is_ascii_digit);
+                out.push_str(if grouped_next && digit_before {
+                    ", "
+                } else {
+                    ","
+                });
+            }
+            out.push_str(&text);
         }
     }
     out
@@ -619,6 +648,21 @@ mod tests {
         let huge_number = format!("{}MG", "9".repeat(60));
         // Too many digits for an exact decimal: kept as text, not rounded.
         assert_eq!(norm(&huge_number), huge_number);
+    }
+
+    #[test]
+    fn milli_units_are_not_mega_units() {
+        assert_ne!(norm("5 mu"), norm("5 MU"));
+        assert_ne!(norm("5mU"), norm("5MU"));
+        assert_ne!(norm("10mIU"), norm("10MIU"));
+        assert_eq!(norm("10MG"), norm("10mg"));
+    }
+
+    #[test]
+    fn phase_join_stays_unambiguous() {
+        let once = norm("MG;1,0100MG");
+        assert_eq!(norm(&once), once);
+        assert_eq!(norm("50,000 IU"), "50000IU");
     }
 
     proptest! {

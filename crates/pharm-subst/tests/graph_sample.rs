@@ -327,7 +327,8 @@ fn daw_state_policy_and_ranking() {
         .iter()
         .map(|c| c.product.key.to_string())
         .collect();
-    assert_eq!(keys, set(&["N021402-005", "A076187-005"]));
+    // The written Synthroid (AbbVie) is dropped too: the refill stays with Mylan.
+    assert_eq!(keys, set(&["A076187-005"]));
     assert!(matches!(
         a.restriction,
         Some(Restriction::SameManufacturer { .. })
@@ -432,4 +433,189 @@ fn unknown_product_is_an_error() {
     let ctx = SubstitutionContext::new(&policy, &NoMarket);
     assert!(c.substitutes(&k("N999999-001"), &ctx).is_err());
     let _: &dyn Market = &NoMarket;
+}
+
+fn as_written_daw(c: &Catalog, key: &str, ctx: &SubstitutionContext<'_>) -> DawCode {
+    c.substitutes(&k(key), ctx)
+        .unwrap()
+        .choices
+        .iter()
+        .find(|c| c.reason == ChoiceReason::AsWritten)
+        .unwrap()
+        .daw
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_string()).collect()
+}
+
+#[test]
+fn state_lists_match_the_active_moiety() {
+    let nc = SubstitutionPolicy::north_carolina();
+    // Other salts of a listed moiety (Dilantin chewable, lithium citrate) are covered.
+    assert!(nc.is_nti(&strings(&["PHENYTOIN"])));
+    assert!(nc.is_nti(&strings(&["LITHIUM CITRATE"])));
+    assert!(nc.is_nti(&strings(&["Levothyroxine  Sodium"])));
+    assert!(nc.is_nti(&strings(&["AMLODIPINE BESYLATE", "WARFARIN POTASSIUM"])));
+    assert!(!nc.is_nti(&strings(&["LEVOCETIRIZINE DIHYDROCHLORIDE"])));
+    assert!(!nc.is_nti(&strings(&["ATORVASTATIN CALCIUM"])));
+    assert!(!nc.is_nti(&strings(&[""])));
+    // Case and whitespace in the list entries do not matter either.
+    let c = catalog();
+    let policy = SubstitutionPolicy {
+        nti_ingredients: vec![" levothyroxine   sodium ".into()],
+        nti_rule: NtiRule::Forbid,
+        negative_formulary: vec!["Lorazepam".into()],
+        ..SubstitutionPolicy::permissive("XX")
+    };
+    let ctx = SubstitutionContext::new(&policy, &NoMarket);
+    let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+    assert!(matches!(a.restriction, Some(Restriction::Nti { .. })));
+    assert_eq!(a.choices.len(), 1);
+    let a = c.substitutes(&k("N017794-002"), &ctx).unwrap();
+    assert!(matches!(
+        a.restriction,
+        Some(Restriction::NegativeFormulary { .. })
+    ));
+    assert_eq!(a.choices.len(), 1);
+}
+
+#[test]
+fn brand_kept_by_state_law_is_daw_7() {
+    let c = catalog();
+    // NTI needing consent: Synthroid as written is DAW 7, a generic as written stays DAW 0.
+    let nc = SubstitutionPolicy::north_carolina();
+    let ctx = SubstitutionContext::new(&nc, &NoMarket);
+    assert_eq!(
+        as_written_daw(&c, "N021402-005", &ctx),
+        DawCode::BrandMandatedByLaw
+    );
+    assert_eq!(
+        as_written_daw(&c, "A076187-005", &ctx),
+        DawCode::NoSelection
+    );
+    // Negative formulary: Ativan as written is DAW 7.
+    let negative = SubstitutionPolicy {
+        negative_formulary: vec!["LORAZEPAM".into()],
+        ..SubstitutionPolicy::permissive("KY")
+    };
+    let ctx = SubstitutionContext::new(&negative, &NoMarket);
+    assert_eq!(
+        as_written_daw(&c, "N017794-002", &ctx),
+        DawCode::BrandMandatedByLaw
+    );
+    // Same-manufacturer refill of Synthroid last filled as Synthroid.
+    let same_maker = SubstitutionPolicy {
+        nti_rule: NtiRule::Allow,
+        ..SubstitutionPolicy::north_carolina()
+    };
+    let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
+    ctx.last_fill_applicant = Some("ABBVIE");
+    let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+    assert_eq!(a.choices.len(), 1);
+    assert_eq!(a.choices[0].daw, DawCode::BrandMandatedByLaw);
+    assert!(matches!(
+        a.restriction,
+        Some(Restriction::SameManufacturer { .. })
+    ));
+    // Without state restrictions the brand alone with no generic is still DAW 0 … and the
+    // prescription's DAW 1 is kept.
+    let tx = SubstitutionPolicy::permissive("TX");
+    let mut ctx = SubstitutionContext::new(&tx, &NoMarket);
+    assert_eq!(
+        as_written_daw(&c, "N212608-001", &ctx),
+        DawCode::NoSelection
+    );
+    ctx.daw = DawCode::PrescriberRequiresBrand;
+    assert_eq!(
+        as_written_daw(&c, "N017794-002", &ctx),
+        DawCode::PrescriberRequiresBrand
+    );
+}
+
+#[test]
+fn same_manufacturer_refill_filters_the_written_product_and_matches_full_names() {
+    let c = catalog();
+    let same_maker = SubstitutionPolicy {
+        nti_rule: NtiRule::Allow,
+        ..SubstitutionPolicy::north_carolina()
+    };
+    let keys = |last: &str| {
+        let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
+        ctx.last_fill_applicant = Some(last);
+        let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+        assert_eq!(
+            a.restriction,
+            Some(Restriction::SameManufacturer {
+                applicant: last.to_string()
+            })
+        );
+        a.choices
+            .iter()
+            .map(|c| c.product.key.to_string())
+            .collect::<BTreeSet<_>>()
+    };
+    // Short name, full name, any case and spacing.
+    assert_eq!(keys("MYLAN"), set(&["A076187-005"]));
+    assert_eq!(keys("MYLAN PHARMACEUTICALS INC"), set(&["A076187-005"]));
+    assert_eq!(keys(" mylan  pharmaceuticals inc"), set(&["A076187-005"]));
+    assert_eq!(keys("AbbVie Inc"), set(&["N021402-005"]));
+    // No equivalent from the last fill's manufacturer: the written product is kept.
+    assert_eq!(keys("AMNEAL"), set(&["N021402-005"]));
+
+    let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
+    ctx.last_fill_applicant = Some("Mylan Pharmaceuticals Inc");
+    assert!(matches!(
+        c.explain(&k("N021402-005"), &k("A076187-005"), Some(&ctx))
+            .unwrap(),
+        Explanation::Equivalent { .. }
+    ));
+    assert!(matches!(
+        c.explain(&k("N021402-005"), &k("A209713-005"), Some(&ctx))
+            .unwrap(),
+        Explanation::NotEquivalent {
+            reason: NotEquivalentReason::StateListForbids { .. }
+        }
+    ));
+}
+
+#[test]
+fn degraded_answer_recomputes_the_daw_of_the_original() {
+    let service = SubstitutionService::new(45);
+    service.load(Release {
+        catalog: catalog(),
+        released: "2026-05-01".parse().unwrap(),
+        label: "2026-05".into(),
+    });
+    let stale = service.snapshot("2026-06-16".parse().unwrap());
+    let tx = SubstitutionPolicy::permissive("TX");
+    let mut ctx = SubstitutionContext::new(&tx, &NoMarket);
+    // Fresh, Lipitor with no generic in stock is DAW 4; degraded, the generics are gone: 0.
+    let a = stale.substitutes(&k("N020702-001"), &ctx).unwrap();
+    assert!(a.degraded.is_some());
+    assert_eq!(a.choices.len(), 1);
+    assert_eq!(a.choices[0].daw, DawCode::NoSelection);
+    for daw in [
+        DawCode::PrescriberRequiresBrand,
+        DawCode::BrandMandatedByLaw,
+    ] {
+        ctx.daw = daw;
+        let a = stale.substitutes(&k("N020702-001"), &ctx).unwrap();
+        assert_eq!(a.choices[0].daw, daw);
+    }
+    ctx.daw = DawCode::PatientRequested;
+    let a = stale.substitutes(&k("N020702-001"), &ctx).unwrap();
+    assert_eq!(a.choices[0].daw, DawCode::NoSelection);
+    // The original stays even when the same-manufacturer rule would have dropped it.
+    let same_maker = SubstitutionPolicy {
+        nti_rule: NtiRule::Allow,
+        ..SubstitutionPolicy::north_carolina()
+    };
+    let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
+    ctx.last_fill_applicant = Some("MYLAN");
+    let a = stale.substitutes(&k("N021402-005"), &ctx).unwrap();
+    assert_eq!(a.choices.len(), 1);
+    assert_eq!(a.choices[0].product.key, k("N021402-005"));
+    assert_eq!(a.choices[0].reason, ChoiceReason::AsWritten);
+    assert_eq!(a.choices[0].daw, DawCode::NoSelection);
 }

@@ -174,3 +174,99 @@ fn scanned_package_to_substitutes() {
         "CIALIS"
     );
 }
+
+fn sample_catalog() -> Catalog {
+    let sample = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/products-sample.txt"
+    ))
+    .unwrap();
+    Catalog::build(
+        parse_products(&sample, ParseMode::Strict, &ParseLimits::default())
+            .unwrap()
+            .products,
+    )
+    .unwrap()
+}
+
+fn index_of(rows: &[String]) -> (NdcIndex, pharm_subst::ndc_index::NdcReport) {
+    let text = format!("{HEADER}\n{}\n", rows.join("\n"));
+    let dir =
+        parse_ndc_directory(text.as_bytes(), ParseMode::Strict, &ParseLimits::default()).unwrap();
+    NdcIndex::from_directory(&sample_catalog(), &dir.entries)
+}
+
+fn lipitor(ndc: &str, form: &str, strength: &str) -> String {
+    row(
+        ndc,
+        "Lipitor",
+        form,
+        "NDA",
+        "NDA020702",
+        "Viatris",
+        "ATORVASTATIN CALCIUM TRIHYDRATE",
+        strength,
+        "mg/1",
+    )
+}
+
+#[test]
+fn a_plain_tablet_is_not_a_chewable_or_extended_release_tablet() {
+    let (index, report) = index_of(&[
+        lipitor("0071-0155", "TABLET, FILM COATED", "10"),
+        lipitor("0071-0156", "TABLET, CHEWABLE", "10"),
+        lipitor("0071-0157", "TABLET, EXTENDED RELEASE", "10"),
+        lipitor("0071-0158", "TABLET, SUGAR COATED", "10"),
+    ]);
+    assert_eq!(report.resolved, 2, "{report:?}");
+    assert_eq!(
+        report.issues,
+        vec![
+            NdcIssue::NotFound {
+                product_ndc: "0071-0156".into()
+            },
+            NdcIssue::NotFound {
+                product_ndc: "0071-0157".into()
+            },
+        ]
+    );
+    let catalog = sample_catalog();
+    assert!(
+        catalog
+            .get_by_ndc(&"0071-0156-01".parse().unwrap(), &index)
+            .is_none()
+    );
+    assert_eq!(
+        catalog
+            .get_by_ndc(&"0071-0158-01".parse().unwrap(), &index)
+            .unwrap()
+            .key
+            .to_string(),
+        "N020702-001"
+    );
+}
+
+#[test]
+fn a_key_with_any_unresolved_row_is_not_mapped() {
+    // Unique then not found, and not found then unique: the key is dropped either way.
+    for rows in [
+        [
+            lipitor("0071-0155", "TABLET, FILM COATED", "10"),
+            lipitor("0071-0155", "TABLET, FILM COATED", "15"),
+        ],
+        [
+            lipitor("0071-0155", "TABLET, FILM COATED", "15"),
+            lipitor("0071-0155", "TABLET, FILM COATED", "10"),
+        ],
+    ] {
+        let (index, report) = index_of(&rows);
+        assert_eq!(report.resolved, 0);
+        assert!(index.is_empty());
+        assert_eq!(
+            report.issues,
+            vec![NdcIssue::NotFound {
+                product_ndc: "0071-0155".into()
+            }]
+        );
+    }
+}
