@@ -10,7 +10,7 @@
 //!      "message": "controlled substance dispensed while offline ...",
 //!      "source": "pharm offline design: ...", "overridden": null}
 //!   ],
-//!   "follow_ups": [{"kind": "reconciliation", "rx_number": "RX1", "reason": "..."}],
+//!   "follow_ups": [{"kind": "reconciliation", "reference": "RX1", "reason": "..."}],
 //!   "beyond_use_date": "2027-03-01",
 //!   "offline": true
 //! }
