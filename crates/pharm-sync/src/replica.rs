@@ -167,6 +167,16 @@ impl Replica {
         }
     }
 
+    /// A copy of this replica (a backup) restored as the terminal's next incarnation: the
+    /// same state, outbox and queues under a new identity, so its new counter totals are
+    /// not swallowed by the old incarnation's.
+    pub fn reincarnated(&self) -> Replica {
+        Replica {
+            me: self.me.next_incarnation(),
+            ..self.clone()
+        }
+    }
+
     /// This replica's id.
     pub fn id(&self) -> ReplicaId {
         self.me

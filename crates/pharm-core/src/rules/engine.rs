@@ -92,6 +92,12 @@ fn fill(s: &mut Sink<'_>, r: &FillRequest) {
             ),
         );
     }
+    if r.quantity == 0 {
+        s.block(
+            RuleId::RxQty01,
+            "quantity to dispense must be at least 1".into(),
+        );
+    }
     match schedule {
         Some(Schedule::C2) => schedule2::fill(s, r),
         Some(sc @ (Schedule::C3 | Schedule::C4)) => schedule3_5::fill(s, r, sc),

@@ -136,12 +136,6 @@ pub(crate) fn supply(s: &mut Sink<'_>, r: &FillRequest, controlled: bool) {
             rx_number: rx.rx_number.clone(),
         });
     }
-    if r.quantity == 0 {
-        s.block(
-            RuleId::RxQty01,
-            "quantity to dispense must be at least 1".into(),
-        );
-    }
 }
 
 /// RX-DUR-01: severity map major → override (with DUR/PPS codes), moderate → warn, minor → log.

@@ -158,10 +158,6 @@ fn recall_feed(s: &mut Sink<'_>) {
 
 /// LOT-DSCSA-01.
 pub(crate) fn dscsa(s: &mut Sink<'_>, check: Option<&DscsaCheck>, picks: &[LotPick]) {
-    let lot_number = picks
-        .first()
-        .map(|p| p.lot_number.clone())
-        .unwrap_or_default();
     let (message, reason) = match check {
         None | Some(DscsaCheck::Verified) => return,
         Some(DscsaCheck::Mismatch { detail }) => (
@@ -179,6 +175,10 @@ pub(crate) fn dscsa(s: &mut Sink<'_>, check: Option<&DscsaCheck>, picks: &[LotPi
         ),
     };
     s.block(RuleId::LotDscsa01, message);
+    let lot_number = picks
+        .first()
+        .map(|p| p.lot_number.clone())
+        .unwrap_or_default();
     s.follow(FollowUp::QuarantineUnit {
         lot_number,
         reason: reason.into(),
