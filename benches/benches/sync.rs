@@ -42,7 +42,8 @@ use pharm_benches::sync_scenario::{
     minimal_delta_len,
 };
 use pharm_sync::codec;
-use pharm_sync::protocol::{Message, Peer};
+use pharm_sync::message::{Body, Message};
+use pharm_sync::protocol::{Peer, Role};
 use pharm_sync::replica::{Attachments, Replica};
 use pharm_sync::state::StateDelta;
 use pharm_sync::txn::LotKey;
@@ -173,7 +174,7 @@ impl Fixture {
         let start = Instant::now();
         for t in &self.ps_terminals {
             let delta = black_box(t.state()).delta_since(merged.vv());
-            merged.join(&delta);
+            merged.join(&delta).unwrap();
         }
         (merged, start.elapsed())
     }
@@ -339,7 +340,8 @@ fn bench_dispense(
         .copied()
         .filter(|o| o.is_dispense())
         .collect();
-    let mut terminal = s.pharm_sync_terminal(f.back_office.state(), 0);
+    let template = s.pharm_sync_terminal(f.back_office.state(), 0);
+    let mut terminal = template.clone();
     let today = sc::today();
     let mut next = 0usize;
     let mut now = sc::START_MS + 86_400_000;
@@ -348,9 +350,9 @@ fn bench_dispense(
             let mut total = Duration::ZERO;
             let mut done = 0;
             while done < iters {
-                // A sync acknowledged by the root drains the outbox (outside the clock).
-                let vv = terminal.state().vv().clone();
-                terminal.root_has(&vv);
+                // A new day on a fresh terminal: the outbox holds at most one day
+                // (outside the clock, as a sync acknowledged by the root would drain it).
+                terminal = template.clone();
                 let chunk = (iters - done).min(DAY);
                 let start = Instant::now();
                 for _ in 0..chunk {
@@ -403,12 +405,17 @@ const ENCODING: &str = "pharm_sync::codec";
 
 /// The server after terminal 0's upload, and the messages of that exchange.
 fn sync_day(f: &Fixture) -> (Peer, Vec<(bool, Message)>) {
-    let mut server = Peer::new(f.back_office.clone(), true);
-    let mut terminal = Peer::new(f.ps_terminals[0].clone(), false);
+    let mut server = Peer::new(f.back_office.clone(), sc::key_ring(0, true), Role::Root);
+    let mut terminal = Peer::new(
+        f.ps_terminals[0].clone(),
+        sc::key_ring(1, false),
+        Role::Member,
+    );
     let now = sc::START_MS + 86_400_000;
     let mut log = Vec::new();
     // (to_server, message)
-    let mut queue: VecDeque<(bool, Message)> = VecDeque::from([(true, terminal.hello(now))]);
+    let mut queue: VecDeque<(bool, Message)> =
+        VecDeque::from([(true, terminal.hello(now).unwrap())]);
     while let Some((to_server, m)) = queue.pop_front() {
         log.push((to_server, m.clone()));
         let replies = if to_server {
@@ -427,14 +434,9 @@ fn sync_day(f: &Fixture) -> (Peer, Vec<(bool, Message)>) {
     (server, log)
 }
 
-fn kind(m: &Message) -> &'static str {
-    match m {
-        Message::Hello { .. } => "Hello",
-        Message::Welcome { .. } => "Welcome",
-        Message::Upload { .. } => "Upload",
-        Message::UploadAck { .. } => "UploadAck",
-        Message::Delta { .. } => "Delta",
-    }
+/// A message of the back office, sealed with the store's link key.
+fn seal(body: Body) -> Message {
+    Message::seal(sc::STORE, sc::replica_id(0), body, &sc::link_key()).unwrap()
 }
 
 fn sync_bytes(f: &Fixture) {
@@ -449,62 +451,61 @@ fn sync_bytes(f: &Fixture) {
     for (to_server, m) in &log {
         let n = encoded_len(m);
         let dir = if *to_server { "T1 -> S" } else { "S -> T1" };
-        match m {
-            Message::Upload { txns, .. } => {
+        let kind = m.body.kind();
+        match &m.body {
+            Body::Upload { txns } => {
                 upload.0 += 1;
                 upload.1 += txns.len();
                 upload.2 += n;
-                println!("  {dir} {:<9} {n:>8} B  ({} txns)", kind(m), txns.len());
+                println!("  {dir} {kind:<10} {n:>8} B  ({} txns)", txns.len());
             }
-            Message::Delta { delta, .. } => {
-                println!(
-                    "  {dir} {:<9} {n:>8} B  ({} cells)",
-                    kind(m),
-                    delta.cells.len()
-                )
+            Body::Delta { delta } => {
+                println!("  {dir} {kind:<10} {n:>8} B  ({} cells)", delta.cells.len())
             }
-            _ => println!("  {dir} {:<9} {n:>8} B", kind(m)),
+            _ => println!("  {dir} {kind:<10} {n:>8} B"),
         }
     }
     println!(
-        "  Upload total: {} messages, {} txns, {} B = {:.1} B/txn",
+        "  Upload total: {} messages, {} txns, {} B = {:.1} B/txn (each with its 16-byte origin tag; {} B of hop tags and headers per message)",
         upload.0,
         upload.1,
         upload.2,
-        upload.2 as f64 / upload.1.max(1) as f64
+        upload.2 as f64 / upload.1.max(1) as f64,
+        encoded_len(&seal(Body::Upload { txns: Vec::new() }))
     );
 
     // Another terminal (still at the seed) syncs: the Delta it receives.
-    let mut other = Peer::new(s.pharm_sync_terminal(f.back_office.state(), 1), false);
+    let mut other = Peer::new(
+        s.pharm_sync_terminal(f.back_office.state(), 1),
+        sc::key_ring(2, false),
+        Role::Member,
+    );
     let mut server = server;
     let replies = server
         .handle(
             sc::START_MS + 86_500_000,
-            other.hello(sc::START_MS + 86_500_000),
+            other.hello(sc::START_MS + 86_500_000).unwrap(),
         )
         .unwrap();
     let delta = replies
         .iter()
-        .find_map(|m| match m {
-            Message::Delta { delta, .. } => Some(delta.clone()),
+        .find_map(|m| match &m.body {
+            Body::Delta { delta } => Some(delta.clone()),
             _ => None,
         })
         .expect("the server sends a Delta");
     assert_eq!(delta.cells.len(), touched, "one cell per lot T1 touched");
-    let store = server.replica().store();
-    let full = encoded_len(&Message::Delta {
-        store,
+    let full = encoded_len(&seal(Body::Delta {
         delta: delta.clone(),
-    });
-    let header = encoded_len(&Message::Delta {
-        store,
+    }));
+    let header = encoded_len(&seal(Body::Delta {
         delta: StateDelta {
-            vv: delta.vv.clone(),
-            ..StateDelta::default()
+            cells: Vec::new(),
+            ..delta.clone()
         },
-    });
+    }));
     println!(
-        "  S -> T2 Delta     {full:>8} B  ({} cells, {} lots): header {header} B + {:.2} B per touched lot",
+        "  S -> T2 delta      {full:>8} B  ({} cells, {} lots): {header} B without cells (header, version vectors, T1's head transaction, hop tag) + {:.2} B per touched lot",
         delta.cells.len(),
         delta.lots.len(),
         (full - header) as f64 / touched as f64
@@ -551,6 +552,46 @@ fn sync_bytes(f: &Fixture) {
     );
 }
 
+/// The cost of authentication: a transaction's origin tag (the standalone encoding it
+/// covers, then with the HMAC), and the hop tag of a 512-transaction upload verified from
+/// the message value (re-encoding plus HMAC).
+fn auth(c: &mut Criterion, f: &Fixture) {
+    use pharm_sync::auth::MacKey;
+    let txns: Vec<_> = f.ps_terminals[0].outbox().take(512).cloned().collect();
+    let txn = txns[0].clone();
+    let key = sc::origin_key(1);
+    let mut group = c.benchmark_group("auth");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let mut scratch = Vec::new();
+    group.bench_function("txn_encode", |b| {
+        b.iter(|| codec::txn_signing_bytes(black_box(&txn), &mut scratch).unwrap());
+    });
+    let mut t = txn.clone();
+    group.bench_function("txn_seal", |b| {
+        b.iter(|| {
+            black_box(&mut t)
+                .seal(&key, sc::STORE, &mut scratch)
+                .unwrap()
+        });
+    });
+    group.bench_function("txn_verify", |b| {
+        b.iter(|| assert!(black_box(&txn).verify(&key, sc::STORE, &mut scratch)));
+    });
+    let upload = seal(Body::Upload { txns });
+    let bytes = codec::encode(&upload).unwrap();
+    let link: MacKey = sc::link_key();
+    println!(
+        "auth: a 512-transaction upload is {} B; its hop tag covers all but the last 16",
+        bytes.len()
+    );
+    group.bench_function("upload512_verify", |b| {
+        b.iter(|| assert!(black_box(&upload).verify(&link)));
+    });
+    group.finish();
+}
+
 fn delta_since(c: &mut Criterion, f: &Fixture) {
     let (server, _) = sync_day(f);
     let their = f.back_office.state().vv().clone();
@@ -571,6 +612,7 @@ fn main() {
     merge5(&mut c, &f);
     apply5(&mut c, &f);
     apply_dispense(&mut c, &f);
+    auth(&mut c, &f);
     delta_since(&mut c, &f);
     c.final_summary();
 }

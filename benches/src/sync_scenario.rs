@@ -34,9 +34,12 @@
 //! assert_eq!(s.check_pharm_sync(&merged, &keys), Ok(s.expected_total()));
 //! ```
 
+use std::sync::Arc;
+
 use crdts::{CmRDT, PNCounter};
 use pharm_core::ids::{Ndc, NdcLayout};
 use pharm_core::time::Date;
+use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
 use pharm_sync::ids::{ReplicaId, StoreId};
 use pharm_sync::replica::{Attachments, NewLot, OpError, Replica};
 use pharm_sync::state::InventoryState;
@@ -64,6 +67,28 @@ pub const START_MS: u64 = 1_776_240_000_000;
 /// Actor of the back office (0) or of terminal `t` (`t + 1`), as a pharm-sync replica id.
 pub const fn replica_id(actor: u16) -> ReplicaId {
     ReplicaId::new(actor, 1)
+}
+
+/// The origin key of an actor (fixed test keys: the benchmark is not about secrecy).
+pub fn origin_key(actor: u16) -> MacKey {
+    let mut k = [0x6f; 32];
+    k[..2].copy_from_slice(&actor.to_le_bytes());
+    MacKey::new(k)
+}
+
+/// The store's link key.
+pub fn link_key() -> MacKey {
+    MacKey::new([0x4c; 32])
+}
+
+/// The store's key ring: its link key and every actor as a member, with every origin key
+/// when `root` (the back office verifies them all), else only `me`'s.
+pub fn key_ring(me: u16, root: bool) -> Arc<dyn KeyRing> {
+    let mut ring = StoreKeys::new(STORE, link_key());
+    for actor in 0..=TERMINALS as u16 {
+        ring = ring.with_member(actor, (root || actor == me).then(|| origin_key(actor)));
+    }
+    Arc::new(ring)
 }
 
 /// The business day of the scenario (2026-04-15).
@@ -193,7 +218,7 @@ impl SyncScenario {
     /// The back-office replica (actor 0) after receiving every lot with [`SEED_QTY`] units,
     /// and the lots' keys by dense index.
     pub fn seed_pharm_sync(&self) -> Result<(Replica, Vec<LotKey>), OpError> {
-        let mut back_office = Replica::new(STORE, replica_id(0));
+        let mut back_office = Replica::new(STORE, replica_id(0), origin_key(0));
         let today = today();
         let mut keys = Vec::with_capacity(self.lot_count());
         for lot in 0..self.skus * LOTS_PER_SKU {
@@ -215,9 +240,8 @@ impl SyncScenario {
     /// Terminal `t` (actor `t + 1`) starting from the back office's state, with an empty
     /// outbox.
     pub fn pharm_sync_terminal(&self, seed: &InventoryState, t: usize) -> Replica {
-        let mut r = Replica::new(STORE, replica_id(t as u16 + 1));
-        *r.state_mut() = seed.clone();
-        r
+        let actor = t as u16 + 1;
+        Replica::with_state(replica_id(actor), origin_key(actor), seed.clone())
     }
 
     /// Applies operations on a replica: dispenses with the lot scanned, receipts of known

@@ -391,7 +391,9 @@ impl Election {
             members: sorted,
             rank,
             config,
-            rng: seed ^ u64::from(me.packed()).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            rng: seed
+                ^ (u64::from(me.terminal) ^ me.incarnation.rotate_left(16))
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15),
             term: persisted.term,
             voted_for: persisted.voted_for,
             state: State::Follower,

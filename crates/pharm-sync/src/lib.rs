@@ -88,10 +88,12 @@
 //! - `store` (feature `sqlite`): the durable terminal store.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod codec;
 pub mod hlc;
 pub mod ids;
 pub mod leader;
+pub mod message;
 pub mod protocol;
 pub mod reconcile;
 pub mod replica;

@@ -19,7 +19,7 @@ use pharm_core::time::Date;
 use serde::Serialize;
 
 use crate::ids::ReplicaId;
-use crate::replica::{Commit, Replica};
+use crate::replica::{Commit, OpError, Replica};
 use crate::state::InventoryState;
 use crate::txn::{DiscrepancyId, Line, LotKey};
 
@@ -69,7 +69,8 @@ fn fingerprint(state: &InventoryState, lot: &LotKey, server: ReplicaId) -> u64 {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     };
-    eat(u64::from(lot.origin.packed()));
+    eat(u64::from(lot.origin.terminal));
+    eat(lot.origin.incarnation);
     eat(u64::from(lot.local_no));
     eat(state.transfer_credit(lot));
     let mut cells: Vec<_> = state
@@ -86,7 +87,8 @@ fn fingerprint(state: &InventoryState, lot: &LotKey, server: ReplicaId) -> u64 {
         .collect();
     cells.sort_unstable();
     for (r, p, n) in cells {
-        eat(u64::from(r.packed()));
+        eat(u64::from(r.terminal));
+        eat(r.incarnation);
         eat(p);
         eat(n);
     }
@@ -119,11 +121,14 @@ pub fn discrepancies(
 
 /// Runs reconciliation on the store server's replica: records one compensation transaction
 /// per new discrepancy and returns what was found and the commits to persist and sync.
+///
+/// Fails when the replica cannot record transactions (it is superseded); compensations
+/// recorded before a failure stay recorded, and running it again records only the rest.
 pub fn reconcile(
     server: &mut Replica,
     now_ms: u64,
     today: Date,
-) -> (Vec<Discrepancy>, Vec<Commit>) {
+) -> Result<(Vec<Discrepancy>, Vec<Commit>), OpError> {
     let found = discrepancies(server.state(), server.id());
     let mut report = Vec::new();
     let mut commits = Vec::new();
@@ -179,7 +184,7 @@ pub fn reconcile(
             Some(Action::CycleCount) => "reconciliation: cycle count task",
             _ => "reconciliation: units moved from sibling lots",
         };
-        commits.push(server.compensate(now_ms, id, lines, reference));
+        commits.push(server.compensate(now_ms, id, lines, reference)?);
         report.push(Discrepancy {
             id,
             lot,
@@ -188,5 +193,5 @@ pub fn reconcile(
             actions,
         });
     }
-    (report, commits)
+    Ok((report, commits))
 }

@@ -11,15 +11,22 @@
 //! * Metadata (shelf location): last-writer-wins on (HLC, transaction id).
 //! * Version vector (`crdts::VClock`): for each replica, the highest sequence number whose
 //!   effects (and those of all earlier ones) are in the state.
+//! * Heads: for each replica, the transaction at its version-vector entry (with its origin
+//!   tag). A delta that raises a replica's entry carries that replica's head as evidence
+//!   ([`InventoryState::join`] checks that the delta holds the head's effects, and a peer
+//!   holding the origin key checks its tag), and applying a transaction checks that it
+//!   chains onto the head, so a forked history is refused.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crdts::{CmRDT, CvRDT, Dot, VClock};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Tag;
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
-use crate::txn::{DiscrepancyId, HoldId, HoldOp, LotInfo, LotKey, TransferId, Txn};
+use crate::txn::{DiscrepancyId, HoldId, HoldOp, LotInfo, LotKey, TransferId, Txn, TxnKind};
 
 /// Version vector: highest contiguous sequence number per replica.
 pub type VersionVector = VClock<ReplicaId>;
@@ -81,6 +88,74 @@ pub enum Applied {
         /// The sequence number expected next.
         expected: u64,
     },
+    /// A line, hold or metadata entry names a lot this state does not know yet (created by
+    /// a transaction that has not arrived): nothing changed; retry once the lot is known.
+    MissingLot {
+        /// The unknown lot.
+        lot: LotKey,
+    },
+    /// The transaction does not continue the history this state holds for its replica (its
+    /// chain link differs from the head's tag, or it differs from the head at the same
+    /// sequence number): two different histories exist under one replica id. Nothing
+    /// changed.
+    Forked {
+        /// The sequence number at which the histories differ (at the latest).
+        seq: u64,
+    },
+}
+
+/// A delta that must not be joined: it contradicts itself or the receiving state. Nothing
+/// was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeltaError {
+    /// The version vector raises a replica's entry without that replica's head
+    /// transaction at that sequence number as evidence.
+    #[error("the delta raises {replica} to {seq} without its transaction at {seq}")]
+    MissingHead {
+        /// Replica.
+        replica: ReplicaId,
+        /// Claimed sequence number.
+        seq: u64,
+    },
+    /// A head does not match the delta's version vector, or the delta lacks an effect of
+    /// its head.
+    #[error("head {head:?} is inconsistent with the delta: {why}")]
+    InconsistentHead {
+        /// The head.
+        head: TxnId,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// An effect is stamped with a transaction beyond the delta's version vector.
+    #[error("{what} stamped {stamp:?} is beyond the delta's version vector")]
+    BeyondVersion {
+        /// Which kind of effect.
+        what: &'static str,
+        /// The stamp.
+        stamp: TxnId,
+    },
+    /// A cell of a replica the delta does not raise is larger than this state's: it would
+    /// create units no transaction accounts for.
+    #[error("cell of {replica} on lot {lot:?} exceeds what its version accounts for")]
+    Inflated {
+        /// Lot.
+        lot: LotKey,
+        /// Replica.
+        replica: ReplicaId,
+    },
+    /// A cell or effect names a lot that neither the state nor the delta knows.
+    #[error("lot {0:?} is not known")]
+    UnknownLot(LotKey),
+    /// The delta holds another history of a replica than this state (a head with the same
+    /// sequence number and a different tag).
+    #[error("the delta holds another history of {replica} at {seq}")]
+    Forked {
+        /// Replica.
+        replica: ReplicaId,
+        /// Sequence number.
+        seq: u64,
+    },
 }
 
 /// Changes another replica lacks, computed from its version vector.
@@ -106,6 +181,9 @@ pub struct StateDelta {
     pub compensations: Vec<(DiscrepancyId, TxnId)>,
     /// Metadata written.
     pub meta: Vec<(LotKey, Lww)>,
+    /// For every replica whose entry `vv` raises above `base`, its transaction at that
+    /// entry (the evidence for the raise), in replica order.
+    pub heads: Vec<Txn>,
 }
 
 impl StateDelta {
@@ -118,6 +196,7 @@ impl StateDelta {
             && self.transfers.is_empty()
             && self.compensations.is_empty()
             && self.meta.is_empty()
+            && self.heads.is_empty()
     }
 }
 
@@ -137,6 +216,7 @@ pub struct InventoryState {
     transfers: BTreeMap<TransferId, BTreeMap<TxnId, (LotKey, u64)>>,
     compensations: BTreeMap<DiscrepancyId, TxnId>,
     meta: HashMap<LotKey, Lww>,
+    heads: HashMap<ReplicaId, Arc<Txn>>,
 }
 
 fn seq_of(vv: &VersionVector, r: &ReplicaId) -> u64 {
@@ -159,6 +239,7 @@ impl InventoryState {
             transfers: BTreeMap::new(),
             compensations: BTreeMap::new(),
             meta: HashMap::new(),
+            heads: HashMap::new(),
         }
     }
 
@@ -214,20 +295,82 @@ impl InventoryState {
         &mut cells[slot]
     }
 
-    /// Applies a transaction exactly once, in its replica's sequence order.
-    pub fn apply(&mut self, txn: &Txn) -> Applied {
+    /// The head of a replica: its transaction at this state's version-vector entry.
+    pub fn head(&self, replica: &ReplicaId) -> Option<&Arc<Txn>> {
+        self.heads.get(replica)
+    }
+
+    /// Every head, by replica.
+    pub fn heads(&self) -> impl Iterator<Item = &Arc<Txn>> + '_ {
+        self.heads.values()
+    }
+
+    /// Whether the lot's facts are known here.
+    pub fn knows_lot(&self, lot: &LotKey) -> bool {
+        self.lot(lot).is_some()
+    }
+
+    /// The first lot a transaction names that neither this state nor the transaction itself
+    /// knows (its lines, holds placed, metadata and compensation).
+    pub fn missing_lot(&self, txn: &Txn) -> Option<LotKey> {
+        let created = |k: &LotKey| txn.new_lots.iter().any(|l| l.key == *k);
+        let held = txn.holds.iter().filter_map(|h| match h {
+            HoldOp::Place { lot, .. } => Some(*lot),
+            HoldOp::Release { .. } => None,
+        });
+        txn.lines
+            .iter()
+            .map(|l| l.lot)
+            .chain(held)
+            .chain(txn.meta.iter().map(|m| m.0))
+            .chain(txn.compensates.map(|c| c.lot))
+            .find(|k| !created(k) && !self.knows_lot(k))
+    }
+
+    /// How `txn` relates to this state without changing it: whether [`apply`](Self::apply)
+    /// would apply it, or why not.
+    pub fn check(&self, txn: &Txn) -> Applied {
         let r = txn.id.replica;
         let have = seq_of(&self.vv, &r);
+        let head = self.heads.get(&r);
         if txn.id.seq <= have {
-            return Applied::Duplicate;
+            return match head {
+                Some(h) if h.id.seq == txn.id.seq && h.tag != txn.tag => {
+                    Applied::Forked { seq: txn.id.seq }
+                }
+                _ => Applied::Duplicate,
+            };
         }
         if txn.id.seq != have + 1 {
             return Applied::Gap { expected: have + 1 };
         }
+        let link = if have == 0 {
+            Some(Tag::default())
+        } else {
+            head.filter(|h| h.id.seq == have).map(|h| h.tag)
+        };
+        if link.is_some_and(|l| l != txn.prev) {
+            return Applied::Forked { seq: txn.id.seq };
+        }
+        match self.missing_lot(txn) {
+            Some(lot) => Applied::MissingLot { lot },
+            None => Applied::Applied,
+        }
+    }
+
+    /// Applies a transaction exactly once, in its replica's sequence order, if it continues
+    /// the replica's history ([`Txn::prev`] is the head's tag) and every lot it names is
+    /// known; otherwise nothing changes and the result says why.
+    pub fn apply(&mut self, txn: Arc<Txn>) -> Applied {
+        let verdict = self.check(&txn);
+        if verdict != Applied::Applied {
+            return verdict;
+        }
+        let r = txn.id.replica;
         for info in &txn.new_lots {
             self.add_info(info);
         }
-        if let (crate::txn::TxnKind::TransferIn, Some(t)) = (txn.kind, txn.transfer) {
+        if let (TxnKind::TransferIn, Some(t)) = (txn.kind, txn.transfer) {
             // Transfer receipts are credited through the transfer record, counted once even
             // when two terminals record the same delivery.
             let units: u64 = txn.lines.iter().map(|l| l.delta.unsigned_abs()).sum();
@@ -235,7 +378,7 @@ impl InventoryState {
                 self.record_transfer(t, txn.id, lot, units);
             }
         }
-        let cell_lines = if txn.kind == crate::txn::TxnKind::TransferIn {
+        let cell_lines = if txn.kind == TxnKind::TransferIn {
             &[][..]
         } else {
             &txn.lines[..]
@@ -275,6 +418,7 @@ impl InventoryState {
             *e = (*e).min(txn.id);
         }
         self.vv.apply(Dot::new(r, txn.id.seq));
+        self.heads.insert(r, txn);
         Applied::Applied
     }
 
@@ -413,7 +557,7 @@ impl InventoryState {
     }
 
     /// Writes lot metadata (last writer wins).
-    pub fn set_meta(&mut self, lot: LotKey, value: Lww) {
+    fn set_meta(&mut self, lot: LotKey, value: Lww) {
         self.slot(lot);
         match self.meta.get(&lot) {
             Some(old) if !value.wins_over(old) => {}
@@ -421,6 +565,12 @@ impl InventoryState {
                 self.meta.insert(lot, value);
             }
         }
+    }
+
+    /// The slot of a lot: the order in which this state first saw it (FEFO's tie-break).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn slot_of(&self, lot: &LotKey) -> Option<usize> {
+        self.index.get(lot).map(|&i| i as usize)
     }
 
     /// Number of lots known (with or without facts).
@@ -508,26 +658,209 @@ impl InventoryState {
             .collect();
         meta.sort_unstable_by_key(|(l, _)| *l);
         d.meta = meta;
+        let mut heads: Vec<Txn> =
+            d.vv.iter()
+                .filter(|dot| dot.counter > seq_of(their, dot.actor))
+                .filter_map(|dot| self.heads.get(dot.actor).map(|h| Txn::clone(h)))
+                .collect();
+        heads.sort_unstable_by_key(|t| t.id.replica);
+        d.heads = heads;
         d
     }
 
-    /// Whether this state may join `d`: it has at least the delta's base, and the delta
-    /// vouches (in its version vector) for every replica whose cells it carries.
-    pub fn can_join(&self, d: &StateDelta) -> bool {
+    /// Whether this state has at least the delta's base (a delta computed for a later
+    /// version leaves out effects it assumes the receiver has).
+    pub fn has_base(&self, d: &StateDelta) -> bool {
         d.base
             .iter()
             .all(|dot| seq_of(&self.vv, dot.actor) >= dot.counter)
-            && d.cells.iter().all(|(_, r, _, _)| seq_of(&d.vv, r) > 0)
+    }
+
+    /// Checks that a delta is consistent in itself and with this state (see
+    /// [`DeltaError`]), without changing anything. Knowledge of a replica advances only
+    /// with evidence: every entry the delta's version vector raises above this state's
+    /// needs that replica's head transaction, whose effects the delta must hold; a cell of a
+    /// replica it does not raise may not exceed this state's; every lot it names must be
+    /// known; nothing it carries may be stamped beyond its version vector.
+    pub fn check_delta(&self, d: &StateDelta) -> Result<(), DeltaError> {
+        let raised = |r: &ReplicaId| seq_of(&d.vv, r) > seq_of(&self.vv, r);
+        let within = |what: &'static str, id: &TxnId| {
+            if id.seq == 0 || id.seq > seq_of(&d.vv, &id.replica) {
+                Err(DeltaError::BeyondVersion { what, stamp: *id })
+            } else {
+                Ok(())
+            }
+        };
+        let delta_lots: HashMap<LotKey, &LotInfo> = d.lots.iter().map(|l| (l.key, l)).collect();
+        let known = |k: &LotKey| {
+            if self.knows_lot(k) || delta_lots.contains_key(k) {
+                Ok(())
+            } else {
+                Err(DeltaError::UnknownLot(*k))
+            }
+        };
+        for l in &d.lots {
+            within(
+                "lot",
+                &TxnId {
+                    replica: l.key.origin,
+                    seq: l.created_seq,
+                },
+            )?;
+        }
+        let mut cells: HashMap<(LotKey, ReplicaId), (u64, u64)> = HashMap::new();
+        for &(lot, r, p, n) in &d.cells {
+            known(&lot)?;
+            if seq_of(&d.vv, &r) == 0 {
+                return Err(DeltaError::BeyondVersion {
+                    what: "cell",
+                    stamp: TxnId { replica: r, seq: 0 },
+                });
+            }
+            if !raised(&r) {
+                let mine = self.cell(&lot, r).map_or((0, 0), |c| (c.p, c.n));
+                if p > mine.0 || n > mine.1 {
+                    return Err(DeltaError::Inflated { lot, replica: r });
+                }
+            }
+            cells.insert((lot, r), (p, n));
+        }
+        for (id, lot, _) in &d.holds {
+            within("hold", id)?;
+            known(lot)?;
+        }
+        for (hold, by) in &d.releases {
+            within("release", by)?;
+            if hold.seq == 0 {
+                return Err(DeltaError::BeyondVersion {
+                    what: "released hold",
+                    stamp: *hold,
+                });
+            }
+        }
+        for (_, by, lot, _) in &d.transfers {
+            within("transfer receipt", by)?;
+            known(lot)?;
+        }
+        for (c, by) in &d.compensations {
+            within("compensation", by)?;
+            known(&c.lot)?;
+        }
+        for (lot, m) in &d.meta {
+            within("metadata", &m.by)?;
+            known(lot)?;
+        }
+        let mut heads: HashMap<ReplicaId, &Txn> = HashMap::new();
+        for h in &d.heads {
+            let bad = |why| DeltaError::InconsistentHead { head: h.id, why };
+            if seq_of(&d.vv, &h.id.replica) != h.id.seq || h.id.seq == 0 {
+                return Err(bad("it is not at the delta's version of its replica"));
+            }
+            if heads.insert(h.id.replica, h).is_some() {
+                return Err(bad("two heads for one replica"));
+            }
+            if let Some(mine) = self.heads.get(&h.id.replica)
+                && mine.id.seq == h.id.seq
+                && mine.tag != h.tag
+            {
+                return Err(DeltaError::Forked {
+                    replica: h.id.replica,
+                    seq: h.id.seq,
+                });
+            }
+        }
+        for dot in d.vv.iter() {
+            let r = *dot.actor;
+            if !raised(&r) {
+                continue;
+            }
+            let h = heads.get(&r).ok_or(DeltaError::MissingHead {
+                replica: r,
+                seq: dot.counter,
+            })?;
+            self.check_head_effects(d, h, &cells, &delta_lots)?;
+        }
+        Ok(())
+    }
+
+    /// The effects of a raised replica's head are in the delta (or, for effects that other
+    /// writers may supersede, already here).
+    fn check_head_effects(
+        &self,
+        d: &StateDelta,
+        h: &Txn,
+        cells: &HashMap<(LotKey, ReplicaId), (u64, u64)>,
+        delta_lots: &HashMap<LotKey, &LotInfo>,
+    ) -> Result<(), DeltaError> {
+        let bad = |why| DeltaError::InconsistentHead { head: h.id, why };
+        let r = h.id.replica;
+        for l in &h.new_lots {
+            if l.key.origin != r || delta_lots.get(&l.key).is_none_or(|dl| **dl != *l) {
+                return Err(bad("a lot it creates is not in the delta"));
+            }
+        }
+        if h.kind == TxnKind::TransferIn {
+            if !d.transfers.iter().any(|t| t.1 == h.id) {
+                return Err(bad("its transfer receipt is not in the delta"));
+            }
+        } else if h.lines.iter().any(|l| !cells.contains_key(&(l.lot, r))) {
+            return Err(bad("a cell it changed is not in the delta"));
+        }
+        for op in &h.holds {
+            let present = match op {
+                HoldOp::Place { .. } => d.holds.iter().any(|x| x.0 == h.id),
+                HoldOp::Release { hold } => {
+                    self.releases.contains_key(hold) || d.releases.iter().any(|x| x.0 == *hold)
+                }
+            };
+            if !present {
+                return Err(bad("a hold it placed or released is not in the delta"));
+            }
+        }
+        for (lot, _) in &h.meta {
+            let newest = d
+                .meta
+                .iter()
+                .filter(|m| m.0 == *lot)
+                .map(|m| (m.1.hlc, m.1.by))
+                .chain(self.meta.get(lot).map(|m| (m.hlc, m.by)))
+                .max();
+            if newest.is_none_or(|n| n < (h.hlc, h.id)) {
+                return Err(bad("its metadata is not in the delta"));
+            }
+        }
+        if let Some(c) = h.compensates
+            && !self.compensations.contains_key(&c)
+            && !d.compensations.iter().any(|x| x.0 == c)
+        {
+            return Err(bad("its compensation is not in the delta"));
+        }
+        Ok(())
     }
 
     /// Joins a delta computed against this replica's version (or a full state as a delta
-    /// from the empty version). A delta this state cannot join ([`can_join`](Self::can_join))
-    /// is ignored and `false` returned: joining it could raise the version vector past
-    /// effects the delta left out.
-    pub fn join(&mut self, d: &StateDelta) -> bool {
-        if !self.can_join(d) {
-            return false;
+    /// from the empty version), after [`check_delta`](Self::check_delta). A delta that
+    /// needs something this state does not have yet — a version it was computed for
+    /// ([`has_base`](Self::has_base)), or a lot whose creating transaction has not arrived
+    /// ([`DeltaError::UnknownLot`]) — is left alone and `Ok(false)` returned: a later
+    /// session brings a fitting one, and nothing it says is counted meanwhile. An
+    /// inconsistent delta is an error. Either way nothing changes unless `Ok(true)`.
+    pub fn join(&mut self, d: &StateDelta) -> Result<bool, DeltaError> {
+        if !self.has_base(d) {
+            return Ok(false);
         }
+        match self.check_delta(d) {
+            Ok(()) => {}
+            Err(DeltaError::UnknownLot(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        self.join_unchecked(d);
+        Ok(true)
+    }
+
+    /// Joins without any check: for state this process wrote itself (the durable store's
+    /// reload).
+    pub(crate) fn join_unchecked(&mut self, d: &StateDelta) {
         for info in &d.lots {
             self.add_info(info);
         }
@@ -557,11 +890,20 @@ impl InventoryState {
         for (lot, m) in &d.meta {
             self.set_meta(*lot, m.clone());
         }
+        for h in &d.heads {
+            let newer = self
+                .heads
+                .get(&h.id.replica)
+                .is_none_or(|mine| mine.id.seq < h.id.seq);
+            if newer {
+                self.heads.insert(h.id.replica, Arc::new(h.clone()));
+            }
+        }
         self.vv.merge(d.vv.clone());
-        true
     }
 
-    /// Joins another replica's full state (state-based merge).
+    /// Joins another replica's full state (state-based merge). Both states are trusted
+    /// (this process holds them); for anything received use [`join`](Self::join).
     ///
     /// Lots are visited in slot order; where both replicas saw the lots in the same order
     /// (the usual case: they share a history) slots line up and no hashing is needed. A
@@ -628,6 +970,11 @@ impl InventoryState {
         for (lot, m) in &other.meta {
             self.set_meta(*lot, m.clone());
         }
+        for (r, h) in &other.heads {
+            if self.heads.get(r).is_none_or(|mine| mine.id.seq < h.id.seq) {
+                self.heads.insert(*r, Arc::clone(h));
+            }
+        }
         self.vv.merge(other.vv.clone());
     }
 
@@ -662,6 +1009,11 @@ impl InventoryState {
             transfers: self.transfers.clone(),
             compensations: self.compensations.clone(),
             meta: self.meta.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            heads: self
+                .heads
+                .iter()
+                .map(|(r, h)| (*r, (h.id.seq, h.tag)))
+                .collect(),
         }
     }
 }
@@ -687,4 +1039,6 @@ pub struct Observable {
     pub compensations: BTreeMap<DiscrepancyId, TxnId>,
     /// Metadata.
     pub meta: BTreeMap<LotKey, Lww>,
+    /// Heads: sequence number and origin tag per replica.
+    pub heads: BTreeMap<ReplicaId, (u64, Tag)>,
 }

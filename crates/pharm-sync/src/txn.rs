@@ -8,6 +8,8 @@ use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{MacKey, TXN_DOMAIN, Tag};
+use crate::codec::{self, EncodeError};
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
 
@@ -205,4 +207,33 @@ pub struct Txn {
     pub compensates: Option<DiscrepancyId>,
     /// Business reference (Rx number, invoice, count sheet).
     pub reference: String,
+    /// Origin tag of the same replica's previous transaction (all zeros for sequence
+    /// number 1): the chain that makes a forked history visible.
+    pub prev: Tag,
+    /// Origin tag: HMAC under the origin terminal's key over the store and the canonical
+    /// bytes of everything above ([`codec::txn_signing_bytes`]).
+    pub tag: Tag,
+}
+
+impl Txn {
+    /// Computes [`Txn::tag`] with the origin terminal's key; `scratch` is reused for the
+    /// canonical bytes. Fails when the transaction cannot be encoded (a string longer than
+    /// the wire format allows, too many lines...), which is why every local operation
+    /// seals before it changes anything.
+    pub fn seal(
+        &mut self,
+        key: &MacKey,
+        store: StoreId,
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        codec::txn_signing_bytes(self, scratch)?;
+        self.tag = key.tag(TXN_DOMAIN, store, &[scratch]);
+        Ok(())
+    }
+
+    /// Whether [`Txn::tag`] is the origin tag of this transaction under `key` in `store`.
+    pub fn verify(&self, key: &MacKey, store: StoreId, scratch: &mut Vec<u8>) -> bool {
+        codec::txn_signing_bytes(self, scratch).is_ok()
+            && key.verify(TXN_DOMAIN, store, &[scratch], &self.tag)
+    }
 }

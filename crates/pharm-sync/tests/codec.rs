@@ -1,29 +1,34 @@
-//! Wire codec: round trips, robustness against hostile input, limits, golden vectors shared
-//! with the C and Python bindings (`testdata/golden/sync/`), and the delta byte budget.
+//! Wire codec: round trips, canonical decoding (every accepted frame re-encodes to the same
+//! bytes), robustness against hostile input, limits, golden vectors shared with the C and
+//! Python bindings (`testdata/golden/sync/`), and the delta byte budget.
 //!
 //! Regenerate the golden vectors after an intended format change with
 //! `PHARM_BLESS=1 cargo test -p pharm-sync --test codec golden` and review the diff.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crdts::{CmRDT, Dot};
 use pharm_core::ids::{Ndc, NdcLayout};
 use pharm_core::time::Date;
+use pharm_sync::auth::Tag;
 use pharm_sync::codec::{
-    DecodeError, DecodeLimits, EncodeError, MAX_STRING_BYTES, decode, decode_txn, encode,
-    encode_txn, peek_store,
+    DecodeError, DecodeLimits, EncodeError, MAX_STRING_BYTES, MAX_TXN_ITEMS, decode, decode_txn,
+    encode, encode_txn, peek_store,
 };
 use pharm_sync::hlc::Hlc;
 use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
-use pharm_sync::protocol::Message;
-use pharm_sync::state::{InventoryState, Lww, StateDelta, VersionVector};
+use pharm_sync::message::{Ack, Acks, Body, Message};
+use pharm_sync::state::{Applied, InventoryState, Lww, StateDelta, VersionVector};
 use pharm_sync::txn::{
     DiscrepancyId, HoldOp, Line, LotInfo, LotKey, Reason, TransferId, Txn, TxnKind,
 };
 use proptest::prelude::*;
-use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -62,7 +67,31 @@ fn bare_txn(replica: ReplicaId, seq: u64, kind: TxnKind, lines: Vec<Line>) -> Tx
         meta: Vec::new(),
         compensates: None,
         reference: String::new(),
+        prev: Tag::default(),
+        tag: Tag::default(),
     }
+}
+
+/// Seals transactions into per-replica chains (prev = the tag of the replica's previous one).
+#[derive(Default)]
+struct Chain(BTreeMap<ReplicaId, Tag>);
+
+impl Chain {
+    fn seal(&mut self, store: StoreId, mut t: Txn) -> Txn {
+        t.prev = self.0.get(&t.id.replica).copied().unwrap_or_default();
+        t.seal(
+            &common::origin_key(store, t.id.replica.terminal),
+            store,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        self.0.insert(t.id.replica, t.tag);
+        t
+    }
+}
+
+fn sealed(store: StoreId, from: ReplicaId, body: Body) -> Message {
+    Message::seal(store, from, body, &common::link_key(store)).unwrap()
 }
 
 fn roundtrip(m: &Message) -> Message {
@@ -77,11 +106,19 @@ fn u64_any() -> impl Strategy<Value = u64> {
     prop_oneof![0u64..300, any::<u64>()]
 }
 
+fn seq() -> impl Strategy<Value = u64> {
+    prop_oneof![1u64..300, 1..=u64::MAX]
+}
+
 fn replica() -> impl Strategy<Value = ReplicaId> {
     prop_oneof![
-        (0u16..4, 0u16..3).prop_map(|(t, i)| ReplicaId::new(t, i)),
-        any::<(u16, u16)>().prop_map(|(t, i)| ReplicaId::new(t, i)),
+        (0u16..4, 0u64..3).prop_map(|(t, i)| ReplicaId::new(t, i)),
+        any::<(u16, u64)>().prop_map(|(t, i)| ReplicaId::new(t, i)),
     ]
+}
+
+fn tag() -> impl Strategy<Value = Tag> {
+    prop_oneof![Just(Tag::default()), any::<[u8; 16]>().prop_map(Tag)]
 }
 
 fn txn_id() -> impl Strategy<Value = TxnId> {
@@ -161,7 +198,7 @@ fn discrepancy() -> impl Strategy<Value = DiscrepancyId> {
 }
 
 fn txn() -> impl Strategy<Value = Txn> {
-    let head = (txn_id(), any::<u64>(), kind(), reason());
+    let head = (txn_id(), any::<u64>(), kind(), reason(), tag(), tag());
     let lines = prop::collection::vec(
         (lot_key(), prop_oneof![-100i64..100, any::<i64>()])
             .prop_map(|(lot, delta)| Line { lot, delta }),
@@ -177,7 +214,7 @@ fn txn() -> impl Strategy<Value = Txn> {
     );
     (head, lines, rest).prop_map(
         |(
-            (id, hlc, kind, reason),
+            (id, hlc, kind, reason, prev, tag),
             lines,
             (new_lots, holds, transfer, meta, compensates, reference),
         )| Txn {
@@ -192,23 +229,62 @@ fn txn() -> impl Strategy<Value = Txn> {
             meta,
             compensates,
             reference,
+            prev,
+            tag,
         },
     )
 }
 
+/// Transactions with runs of one replica's consecutive ones (whose chain links the
+/// message form leaves out).
+fn txn_list() -> impl Strategy<Value = Vec<Txn>> {
+    prop::collection::vec((txn(), any::<bool>()), 0..6).prop_map(|v| {
+        let mut out: Vec<Txn> = Vec::new();
+        for (mut t, chained) in v {
+            if let Some(last) = out.last()
+                && chained
+                && last.id.seq < u64::MAX
+            {
+                t.id = TxnId {
+                    replica: last.id.replica,
+                    seq: last.id.seq + 1,
+                };
+                t.prev = last.tag;
+            }
+            out.push(t);
+        }
+        out
+    })
+}
+
 fn vv() -> impl Strategy<Value = VersionVector> {
-    // Built on `dots` directly so that explicit zero entries are covered too.
-    prop::collection::btree_map(replica(), u64_any(), 0..6).prop_map(|dots| {
+    prop::collection::btree_map(replica(), seq(), 0..6).prop_map(|dots| {
         let mut vv = VersionVector::new();
         vv.dots = dots;
         vv
     })
 }
 
+fn acks() -> impl Strategy<Value = Acks> {
+    prop::collection::btree_map(
+        replica(),
+        (seq(), tag()).prop_map(|(seq, tag)| Ack { seq, tag }),
+        0..4,
+    )
+}
+
+fn forked() -> impl Strategy<Value = Vec<TxnId>> {
+    prop::collection::btree_map(replica(), seq(), 0..3).prop_map(|m| {
+        m.into_iter()
+            .map(|(replica, seq)| TxnId { replica, seq })
+            .collect()
+    })
+}
+
 fn delta() -> impl Strategy<Value = StateDelta> {
     let cell = (lot_key(), replica(), u64_any(), u64_any());
     (
-        vv(),
+        (vv(), vv()),
         prop::collection::vec(lot_info(), 0..4),
         (prop::collection::vec(cell, 0..40), any::<bool>()),
         prop::collection::vec((txn_id(), lot_key(), text()), 0..3),
@@ -228,17 +304,28 @@ fn delta() -> impl Strategy<Value = StateDelta> {
             }),
             0..3,
         ),
+        txn_list(),
     )
         .prop_map(
-            |(vv, lots, (mut cells, sorted), holds, releases, transfers, compensations, meta)| {
+            |(
+                (vv, base),
+                lots,
+                (mut cells, sorted),
+                holds,
+                releases,
+                transfers,
+                compensations,
+                meta,
+                heads,
+            )| {
                 if sorted {
                     // The order `delta_since` produces.
                     cells.sort_by_key(|c| (c.1, c.0));
                     cells.dedup_by_key(|c| (c.1, c.0));
                 }
                 StateDelta {
-                    base: VersionVector::new(),
                     vv,
+                    base,
                     lots,
                     cells,
                     holds,
@@ -246,42 +333,84 @@ fn delta() -> impl Strategy<Value = StateDelta> {
                     transfers,
                     compensations,
                     meta,
+                    heads,
                 }
             },
         )
 }
 
-fn message() -> impl Strategy<Value = Message> {
-    let store = any::<u32>().prop_map(StoreId);
+fn body() -> impl Strategy<Value = Body> {
     prop_oneof![
-        (store.clone(), replica(), vv(), any::<u64>()).prop_map(|(store, from, vv, h)| {
-            Message::Hello {
-                store,
-                from,
+        (vv(), any::<u64>()).prop_map(|(vv, h)| Body::Hello { vv, hlc: Hlc(h) }),
+        (vv(), acks(), any::<u64>(), any::<bool>()).prop_map(|(vv, acks, h, root)| {
+            Body::Welcome {
                 vv,
+                acks,
                 hlc: Hlc(h),
+                root,
             }
         }),
-        (store.clone(), replica(), vv(), vv(), any::<u64>()).prop_map(
-            |(store, from, vv, root_vv, h)| {
-                Message::Welcome {
-                    store,
-                    from,
-                    vv,
-                    root_vv,
-                    hlc: Hlc(h),
-                }
-            }
-        ),
-        (store.clone(), prop::collection::vec(txn(), 0..5))
-            .prop_map(|(store, txns)| Message::Upload { store, txns }),
-        (store.clone(), vv(), vv()).prop_map(|(store, vv, root_vv)| Message::UploadAck {
-            store,
+        txn_list().prop_map(|txns| Body::Upload { txns }),
+        (vv(), acks(), forked()).prop_map(|(vv, acks, forked)| Body::UploadAck {
             vv,
-            root_vv
+            acks,
+            forked
         }),
-        (store, delta()).prop_map(|(store, delta)| Message::Delta { store, delta }),
+        delta().prop_map(|delta| Body::Delta { delta }),
     ]
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    (any::<u32>().prop_map(StoreId), replica(), body(), tag()).prop_map(
+        |(store, from, body, tag)| Message {
+            store,
+            from,
+            body,
+            tag,
+        },
+    )
+}
+
+/// A byte-level mutation of a frame.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Flip(prop::sample::Index, u8),
+    Insert(prop::sample::Index, u8),
+    Remove(prop::sample::Index),
+    Truncate(prop::sample::Index),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<prop::sample::Index>(), 1u8..=255).prop_map(|(i, x)| Mutation::Flip(i, x)),
+        (any::<prop::sample::Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        any::<prop::sample::Index>().prop_map(Mutation::Remove),
+        any::<prop::sample::Index>().prop_map(Mutation::Truncate),
+    ]
+}
+
+fn mutate(bytes: &mut Vec<u8>, m: &Mutation) {
+    if bytes.is_empty() {
+        return;
+    }
+    match m {
+        Mutation::Flip(i, x) => {
+            let i = i.index(bytes.len());
+            bytes[i] ^= x;
+        }
+        Mutation::Insert(i, b) => {
+            let i = i.index(bytes.len() + 1);
+            bytes.insert(i, *b);
+        }
+        Mutation::Remove(i) => {
+            let i = i.index(bytes.len());
+            bytes.remove(i);
+        }
+        Mutation::Truncate(i) => {
+            let i = i.index(bytes.len());
+            bytes.truncate(i);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,7 +424,7 @@ proptest! {
     fn message_round_trip(m in message()) {
         let bytes = encode(&m).unwrap();
         prop_assert_eq!(decode(&bytes, &limits()).unwrap(), m.clone());
-        prop_assert_eq!(peek_store(&bytes).unwrap(), m.store());
+        prop_assert_eq!(peek_store(&bytes).unwrap(), m.store);
     }
 
     #[test]
@@ -307,9 +436,39 @@ proptest! {
             prop_assert_eq!(a.ndc.layout(), b.ndc.layout());
         }
         prop_assert_eq!(back, t.clone());
-        // The same body inside an upload.
-        let m = Message::Upload { store: StoreId(1), txns: vec![t] };
+        // The same transaction inside an upload.
+        let m = sealed(StoreId(1), ReplicaId::new(1, 0), Body::Upload { txns: vec![t] });
         prop_assert_eq!(roundtrip(&m), m);
+    }
+
+    /// Canonical decoding: whatever a mutated frame decodes to re-encodes to exactly the
+    /// mutated bytes, so the decoder accepts one encoding per value and nothing else.
+    #[test]
+    fn every_accepted_frame_re_encodes_to_the_same_bytes(
+        m in message(),
+        mutations in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let mut bytes = encode(&m).unwrap();
+        for mu in &mutations {
+            mutate(&mut bytes, mu);
+        }
+        if let Ok(back) = decode(&bytes, &limits()) {
+            prop_assert_eq!(encode(&back).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn every_accepted_blob_re_encodes_to_the_same_bytes(
+        t in txn(),
+        mutations in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let mut bytes = encode_txn(&t).unwrap();
+        for mu in &mutations {
+            mutate(&mut bytes, mu);
+        }
+        if let Ok(back) = decode_txn(&bytes, &limits()) {
+            prop_assert_eq!(encode_txn(&back).unwrap(), bytes);
+        }
     }
 
     #[test]
@@ -318,23 +477,15 @@ proptest! {
         let _ = decode_txn(&bytes, &limits());
         let _ = peek_store(&bytes);
         // The same garbage behind a valid header, to get past the magic.
-        let mut framed = vec![b'P', b'H', b'S', 1, ty];
+        let mut framed = vec![b'P', b'H', b'S', 2, ty];
         framed.extend_from_slice(&bytes);
-        let _ = decode(&framed, &limits());
-        let mut blob = vec![b'P', b'H', b'T', 1];
+        if let Ok(m) = decode(&framed, &limits()) {
+            prop_assert_eq!(encode(&m).unwrap(), framed);
+        }
+        let mut blob = vec![b'P', b'H', b'T', 2];
         blob.extend_from_slice(&bytes);
-        let _ = decode_txn(&blob, &limits());
-    }
-
-    #[test]
-    fn flipped_byte_never_panics(m in message(), pos in any::<prop::sample::Index>(), xor in 1u8..=255) {
-        let mut bytes = encode(&m).unwrap();
-        let i = pos.index(bytes.len());
-        bytes[i] ^= xor;
-        if let Ok(m2) = decode(&bytes, &limits()) {
-            // Whatever decodes re-encodes to something that decodes to the same value.
-            let again = encode(&m2).unwrap();
-            prop_assert_eq!(decode(&again, &limits()).unwrap(), m2);
+        if let Ok(t) = decode_txn(&blob, &limits()) {
+            prop_assert_eq!(encode_txn(&t).unwrap(), blob);
         }
     }
 
@@ -357,18 +508,6 @@ proptest! {
             "trailing byte not rejected"
         );
     }
-
-    #[test]
-    fn txn_blob_mutations_never_panic(t in txn(), pos in any::<prop::sample::Index>(), xor in 1u8..=255) {
-        let bytes = encode_txn(&t).unwrap();
-        for len in (0..bytes.len()).take(512) {
-            prop_assert!(decode_txn(&bytes[..len], &limits()).is_err());
-        }
-        let mut flipped = bytes.clone();
-        let i = pos.index(flipped.len());
-        flipped[i] ^= xor;
-        let _ = decode_txn(&flipped, &limits());
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,12 +515,14 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 
 fn hello(store: u32) -> Message {
-    Message::Hello {
-        store: StoreId(store),
-        from: ReplicaId::new(3, 0),
-        vv: vv_of(&[(ReplicaId::new(0, 0), 17), (ReplicaId::new(3, 0), 5)]),
-        hlc: Hlc::new(1_772_000_000_000, 3),
-    }
+    sealed(
+        StoreId(store),
+        ReplicaId::new(3, 0),
+        Body::Hello {
+            vv: vv_of(&[(ReplicaId::new(0, 0), 17), (ReplicaId::new(3, 0), 5)]),
+            hlc: Hlc::new(1_772_000_000_000, 3),
+        },
+    )
 }
 
 #[test]
@@ -395,18 +536,19 @@ fn peek_store_reads_the_header_only() {
         Err(DecodeError::Truncated { offset: 6, .. })
     ));
     assert!(matches!(
-        peek_store(b"XYZ\x01\x01\x00"),
+        peek_store(b"XYZ\x02\x01\x00"),
         Err(DecodeError::BadMagic { offset: 0, .. })
     ));
+    // Version 1 (before authentication) is refused.
     assert!(matches!(
-        peek_store(b"PHS\x02\x01\x00"),
+        peek_store(b"PHS\x01\x01\x00"),
         Err(DecodeError::UnsupportedVersion {
             offset: 3,
-            version: 2
+            version: 1
         })
     ));
     assert!(matches!(
-        peek_store(b"PHS\x01\x09\x00"),
+        peek_store(b"PHS\x02\x09\x00"),
         Err(DecodeError::UnknownMessageType {
             offset: 4,
             type_byte: 9
@@ -441,21 +583,29 @@ fn peek_store_reads_the_header_only() {
 #[test]
 fn header_layout() {
     let bytes = encode(&hello(300)).unwrap();
-    // "PHS", version 1, type 1 (Hello), store 300 = ac 02.
-    assert_eq!(&bytes[..7], &[0x50, 0x48, 0x53, 0x01, 0x01, 0xac, 0x02]);
+    // "PHS", version 2, type 1 (Hello), store 300 = ac 02, from T3.0 = 03 00, a replica
+    // table of T0.0 and T3.0, the version vector as indexes, the clock, the 16-byte tag.
+    assert_eq!(
+        &bytes[..17],
+        &[
+            0x50, 0x48, 0x53, 0x02, 0x01, 0xac, 0x02, 0x03, 0x00, 0x02, 0x00, 0x00, 0x03, 0x00,
+            0x02, 0x00, 0x11
+        ]
+    );
+    assert_eq!(bytes.len(), 17 + 2 + 8 + 16);
 }
 
 #[test]
 fn varint_errors() {
     // Store as an overlong varint (0x80 0x00) and as a 2^64 overflow.
     assert!(matches!(
-        decode(b"PHS\x01\x01\x80\x00", &limits()),
+        decode(b"PHS\x02\x01\x80\x00", &limits()),
         Err(DecodeError::OverlongVarint {
             offset: 5,
             field: "store"
         })
     ));
-    let mut over = b"PHS\x01\x01".to_vec();
+    let mut over = b"PHS\x02\x01".to_vec();
     over.extend_from_slice(&[0xff; 9]);
     over.push(0x02);
     assert!(matches!(
@@ -463,7 +613,7 @@ fn varint_errors() {
         Err(DecodeError::VarintOverflow { offset: 5, .. })
     ));
     // u64::MAX is fine for a u64 field but overflows the u32 store.
-    let mut max = b"PHS\x01\x01".to_vec();
+    let mut max = b"PHS\x02\x01".to_vec();
     max.extend_from_slice(&[0xff; 9]);
     max.push(0x01);
     assert!(matches!(
@@ -473,32 +623,168 @@ fn varint_errors() {
             field: "store"
         })
     ));
-    // u64::MAX as a sequence number round-trips.
-    let m = Message::UploadAck {
-        store: StoreId(u32::MAX),
-        vv: vv_of(&[(ReplicaId::new(u16::MAX, u16::MAX), u64::MAX)]),
-        root_vv: VersionVector::new(),
-    };
+    // u64::MAX as a sequence number and as an incarnation round-trips.
+    let m = sealed(
+        StoreId(u32::MAX),
+        ReplicaId::new(1, 0),
+        Body::UploadAck {
+            vv: vv_of(&[(ReplicaId::new(u16::MAX, u64::MAX), u64::MAX)]),
+            acks: Acks::new(),
+            forked: Vec::new(),
+        },
+    );
     assert_eq!(roundtrip(&m), m);
 }
 
-#[test]
-fn unsorted_version_vector_is_rejected() {
-    // UploadAck, store 1, vv with replicas 5 then 3.
-    let bytes = b"PHS\x01\x04\x01\x02\x05\x01\x03\x01\x00";
-    assert!(matches!(
-        decode(bytes, &limits()),
-        Err(DecodeError::InvalidValue {
-            offset: 9,
-            field: "upload_ack.vv"
-        })
-    ));
-    let ok = b"PHS\x01\x04\x01\x02\x03\x01\x05\x01\x00";
-    assert!(decode(ok, &limits()).is_ok());
+/// An UploadAck of store 1 from T1.0 with a replica table of T3.0 and T5.0, followed by
+/// `body` (vv, acks, forked) and a zero tag.
+fn ack_frame(table: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut b = b"PHS\x02\x04\x01\x01\x00".to_vec();
+    b.extend_from_slice(table);
+    b.extend_from_slice(body);
+    b.extend_from_slice(&[0; 16]);
+    b
 }
 
 #[test]
-fn strings_are_capped_on_both_sides() {
+fn non_canonical_tables_and_vectors_are_rejected() {
+    let table = [0x02, 0x03, 0x00, 0x05, 0x00];
+    // vv: T3.0 → 1, T5.0 → 1; no acks, no forks.
+    let ok = ack_frame(&table, &[0x02, 0x00, 0x01, 0x01, 0x01, 0x00, 0x00]);
+    assert!(decode(&ok, &limits()).is_ok());
+    // Replicas out of order in the vv.
+    let unsorted = ack_frame(&table, &[0x02, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00]);
+    assert!(matches!(
+        decode(&unsorted, &limits()),
+        Err(DecodeError::InvalidValue {
+            offset: 16,
+            field: "upload_ack.vv"
+        })
+    ));
+    // A zero entry (the same value as no entry).
+    let zero = ack_frame(&table, &[0x02, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00]);
+    assert!(matches!(
+        decode(&zero, &limits()),
+        Err(DecodeError::InvalidValue {
+            field: "upload_ack.vv",
+            ..
+        })
+    ));
+    // The table out of order, and a table entry nobody uses.
+    let unsorted_table = ack_frame(
+        &[0x02, 0x05, 0x00, 0x03, 0x00],
+        &[0x02, 0x00, 0x01, 0x01, 0x01, 0x00, 0x00],
+    );
+    assert!(matches!(
+        decode(&unsorted_table, &limits()),
+        Err(DecodeError::InvalidValue {
+            offset: 11,
+            field: "replica table"
+        })
+    ));
+    let unused = ack_frame(&table, &[0x01, 0x00, 0x01, 0x00, 0x00]);
+    assert!(matches!(
+        decode(&unused, &limits()),
+        Err(DecodeError::InvalidValue {
+            field: "replica table (unused entry)",
+            ..
+        })
+    ));
+    // An index past the table.
+    let past = ack_frame(&table, &[0x01, 0x02, 0x01, 0x00, 0x00]);
+    assert!(matches!(
+        decode(&past, &limits()),
+        Err(DecodeError::InvalidValue {
+            field: "upload_ack.vv",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn non_canonical_cells_and_chain_links_are_rejected() {
+    let store = StoreId(1);
+    let (r, o) = (ReplicaId::new(2, 0), ReplicaId::new(0, 0));
+    let cells = vec![(key(o, 3), r, 5, 0), (key(o, 9), r, 1, 1)];
+    let d = sealed(
+        store,
+        ReplicaId::new(1, 0),
+        Body::Delta {
+            delta: StateDelta {
+                vv: vv_of(&[(r, 4)]),
+                cells,
+                ..StateDelta::default()
+            },
+        },
+    );
+    let good = encode(&d).unwrap();
+    // The two cells as one group with one run of two: group count at 18.
+    // "PHS" 2 5 | store 01 | from 01 00 | table 02, T0.0, T2.0 | vv 01 01 04 | base 00 | lots 00
+    assert_eq!(
+        &good[18..29],
+        &[
+            0x01, 0x01, 0x01, 0x00, 0x02, 0x03, 0x05, 0x00, 0x05, 0x01, 0x01
+        ]
+    );
+    // The same cells written as two groups of the same replica: not canonical.
+    let mut two_groups = good[..18].to_vec();
+    two_groups.extend_from_slice(&[0x02, 0x01, 0x01, 0x00, 0x01, 0x03, 0x05, 0x00]);
+    two_groups.extend_from_slice(&[0x01, 0x01, 0x00, 0x01, 0x09, 0x01, 0x01]);
+    two_groups.extend_from_slice(&good[29..]);
+    assert!(matches!(
+        decode(&two_groups, &limits()),
+        Err(DecodeError::InvalidValue {
+            field: "cell_group.replica",
+            ..
+        })
+    ));
+    // As two runs of the same origin that the encoder would have merged.
+    let mut two_runs = good[..18].to_vec();
+    two_runs.extend_from_slice(&[0x01, 0x01, 0x02, 0x00, 0x01, 0x03, 0x05, 0x00]);
+    two_runs.extend_from_slice(&[0x00, 0x01, 0x09, 0x01, 0x01]);
+    two_runs.extend_from_slice(&good[29..]);
+    assert!(matches!(
+        decode(&two_runs, &limits()),
+        Err(DecodeError::InvalidValue {
+            field: "cell_run.origin",
+            ..
+        })
+    ));
+
+    // A chain link written out although the neighbour implies it.
+    let mut chain = Chain::default();
+    let a = chain.seal(store, bare_txn(r, 1, TxnKind::Dispense, Vec::new()));
+    let b = chain.seal(store, bare_txn(r, 2, TxnKind::Dispense, Vec::new()));
+    let up = encode(&sealed(
+        store,
+        r,
+        Body::Upload {
+            txns: vec![a, b.clone()],
+        },
+    ))
+    .unwrap();
+    let decoded = decode(&up, &limits()).unwrap();
+    assert_eq!(encode(&decoded).unwrap(), up);
+    // The second transaction's flags byte: set "explicit prev" and insert its tag.
+    let flags_at = up.len() - 16 - 16 - 1 - 1;
+    assert_eq!(up[flags_at], 0x00);
+    let mut explicit = up.clone();
+    explicit[flags_at] = 0x40;
+    let prev_at = flags_at + 2;
+    for (i, byte) in b.prev.0.iter().enumerate() {
+        explicit.insert(prev_at + i, *byte);
+    }
+    assert!(matches!(
+        decode(&explicit, &limits()),
+        Err(DecodeError::InvalidValue {
+            field: "txn.prev",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn strings_and_lists_are_capped_on_both_sides() {
     let mut t = bare_txn(ReplicaId::new(1, 0), 1, TxnKind::Dispense, Vec::new());
     t.reference = "x".repeat(MAX_STRING_BYTES);
     let bytes = encode_txn(&t).unwrap();
@@ -525,13 +811,21 @@ fn strings_are_capped_on_both_sides() {
             max: MAX_STRING_BYTES
         })
     ));
-    assert!(
-        encode(&Message::Upload {
-            store: StoreId(1),
-            txns: vec![t]
+    t.reference.clear();
+    t.lines = (0..=MAX_TXN_ITEMS as u32)
+        .map(|i| Line {
+            lot: key(ReplicaId::new(0, 0), i),
+            delta: -1,
         })
-        .is_err()
-    );
+        .collect();
+    assert!(matches!(
+        encode_txn(&t),
+        Err(EncodeError::TooMany {
+            field: "txn.lines",
+            count: 1025,
+            max: MAX_TXN_ITEMS
+        })
+    ));
 }
 
 #[test]
@@ -540,10 +834,11 @@ fn invalid_utf8_names_the_offset() {
     t.reference = "RX-é".into();
     let mut bytes = encode_txn(&t).unwrap();
     let n = bytes.len();
-    bytes[n - 1] = 0xff; // second byte of "é"
+    // The reference is followed by prev and the tag (16 bytes each).
+    bytes[n - 33] = 0xff; // second byte of "é"
     assert!(matches!(
         decode_txn(&bytes, &limits()),
-        Err(DecodeError::InvalidUtf8 { offset, field: "txn.reference" }) if offset == n - 2
+        Err(DecodeError::InvalidUtf8 { offset, field: "txn.reference" }) if offset == n - 34
     ));
 }
 
@@ -551,8 +846,8 @@ fn invalid_utf8_names_the_offset() {
 fn invalid_values_are_rejected() {
     let t = bare_txn(ReplicaId::new(1, 0), 1, TxnKind::Dispense, Vec::new());
     let good = encode_txn(&t).unwrap();
-    // "PHT" 1 | replica 0x80 0x80 0x04 | seq 1 | hlc 8 bytes | kind/reason | flags | lines
-    let kind_at = 4 + 3 + 1 + 8;
+    // "PHT" 2 | replica 01 00 | seq 01 | hlc 8 bytes | kind/reason | flags | lines | prev | tag
+    let kind_at = 4 + 2 + 1 + 8;
     let mut bad = good.clone();
     bad[kind_at] = 0x09; // kind 9
     assert!(matches!(
@@ -570,19 +865,22 @@ fn invalid_values_are_rejected() {
             ..
         })
     ));
-    let mut bad = good.clone();
-    bad[kind_at + 1] = 0x40; // unknown flag
-    assert!(matches!(
-        decode_txn(&bad, &limits()),
-        Err(DecodeError::InvalidValue {
-            field: "txn.flags",
-            ..
-        })
-    ));
+    for flag in [0x40, 0x80] {
+        // Unknown in the standalone form (0x40 is the message form's "explicit prev").
+        let mut bad = good.clone();
+        bad[kind_at + 1] = flag;
+        assert!(matches!(
+            decode_txn(&bad, &limits()),
+            Err(DecodeError::InvalidValue {
+                field: "txn.flags",
+                ..
+            })
+        ));
+    }
     // A flag announcing an empty reference is not canonical.
     let mut bad = good.clone();
     bad[kind_at + 1] = 0x20;
-    bad.push(0);
+    bad.insert(kind_at + 3, 0);
     assert!(matches!(
         decode_txn(&bad, &limits()),
         Err(DecodeError::InvalidValue {
@@ -590,14 +888,14 @@ fn invalid_values_are_rejected() {
             ..
         })
     ));
-    // Version 2 of a blob.
+    // Version 3 of a blob.
     let mut bad = good;
-    bad[3] = 2;
+    bad[3] = 3;
     assert!(matches!(
         decode_txn(&bad, &limits()),
         Err(DecodeError::UnsupportedVersion {
             offset: 3,
-            version: 2
+            version: 3
         })
     ));
 }
@@ -630,11 +928,7 @@ fn count_limits() {
     let txns: Vec<Txn> = (1..=3)
         .map(|s| bare_txn(r, s, TxnKind::Dispense, (0..4).map(line).collect()))
         .collect();
-    let upload = encode(&Message::Upload {
-        store: StoreId(1),
-        txns,
-    })
-    .unwrap();
+    let upload = encode(&sealed(StoreId(1), r, Body::Upload { txns })).unwrap();
     assert!(
         decode(
             &upload,
@@ -658,7 +952,7 @@ fn count_limits() {
             what: "upload.txns",
             count: 3,
             max: 2,
-            offset: 6
+            ..
         })
     ));
     assert!(matches!(
@@ -687,13 +981,17 @@ fn count_limits() {
             )
         })
         .collect();
-    let delta = encode(&Message::Delta {
-        store: StoreId(1),
-        delta: StateDelta {
-            cells,
-            ..StateDelta::default()
+    let delta = encode(&sealed(
+        StoreId(1),
+        r,
+        Body::Delta {
+            delta: StateDelta {
+                vv: vv_of(&[(r, 1), (ReplicaId::new(4, 0), 1)]),
+                cells,
+                ..StateDelta::default()
+            },
         },
-    })
+    ))
     .unwrap();
     assert!(
         decode(
@@ -727,11 +1025,15 @@ fn count_limits() {
             .map(|t| (ReplicaId::new(t, 0), 1))
             .collect::<Vec<_>>(),
     );
-    let ack = encode(&Message::UploadAck {
-        store: StoreId(1),
-        vv: vv.clone(),
-        root_vv: vv,
-    })
+    let ack = encode(&sealed(
+        StoreId(1),
+        r,
+        Body::UploadAck {
+            vv,
+            acks: Acks::new(),
+            forked: Vec::new(),
+        },
+    ))
     .unwrap();
     assert!(matches!(
         decode(
@@ -742,7 +1044,7 @@ fn count_limits() {
             }
         ),
         Err(DecodeError::LimitExceeded {
-            what: "upload_ack.vv",
+            what: "replica table",
             count: 5,
             max: 4,
             ..
@@ -753,19 +1055,19 @@ fn count_limits() {
 #[test]
 fn counts_beyond_the_input_are_truncation_not_allocation() {
     // Upload claiming 4,000 transactions in 2 more bytes.
-    let mut m = b"PHS\x01\x03\x01".to_vec();
+    let mut m = b"PHS\x02\x03\x01\x01\x00\x00".to_vec();
     m.extend_from_slice(&[0xa0, 0x1f, 0x00, 0x00]);
     assert!(matches!(
         decode(&m, &limits()),
         Err(DecodeError::Truncated {
-            offset: 6,
+            offset: 9,
             field: "upload.txns"
         })
     ));
     // Delta claiming 999,999 cells in one run.
-    let mut d = b"PHS\x01\x05\x01".to_vec();
+    let mut d = b"PHS\x02\x05\x01\x01\x00\x01\x00\x00".to_vec();
     d.extend_from_slice(&[
-        0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0xbf, 0x84, 0x3d, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0xbf, 0x84, 0x3d, 0x00, 0x00, 0x00,
     ]);
     assert!(matches!(
         decode(&d, &limits()),
@@ -777,10 +1079,9 @@ fn counts_beyond_the_input_are_truncation_not_allocation() {
     // A string longer than what follows.
     let mut t = bare_txn(ReplicaId::new(1, 0), 1, TxnKind::Dispense, Vec::new());
     t.reference = "abc".into();
-    let mut blob = encode_txn(&t).unwrap();
-    blob.pop();
+    let blob = encode_txn(&t).unwrap();
     assert!(matches!(
-        decode_txn(&blob, &limits()),
+        decode_txn(&blob[..blob.len() - 33], &limits()),
         Err(DecodeError::Truncated {
             field: "txn.reference",
             ..
@@ -811,10 +1112,11 @@ fn dates_and_ndcs_are_validated() {
     t.new_lots = vec![lot];
     let good = encode_txn(&t).unwrap();
     assert_eq!(decode_txn(&good, &limits()).unwrap(), t);
-    // Layout: "PHT" 1 | 1 txn_id(4) | hlc 8 | kind | flags | lines: count, key(4), delta | count 1 |
-    // key(4) | created_seq | sku | labeler | product (2) | package | layout | len | "L" | expiry (4) | controlled
-    let lot_at = 4 + 4 + 8 + 1 + 1 + 1 + 4 + 1 + 1;
-    let layout_at = lot_at + 4 + 1 + 1 + 1 + 2 + 1;
+    // "PHT" 2 | id (3) | hlc 8 | kind | flags | lines: count, key (3), delta | count 1 |
+    // key (3) | created_seq | sku | labeler | product (2) | package | layout | len | "L" |
+    // expiry (4) | controlled | prev (16) | tag (16)
+    let lot_at = 4 + 3 + 8 + 1 + 1 + 1 + 3 + 1 + 1;
+    let layout_at = lot_at + 3 + 1 + 1 + 1 + 2 + 1;
     assert_eq!(good[layout_at], 0);
     let mut bad = good.clone();
     bad[layout_at] = 5;
@@ -845,9 +1147,22 @@ fn dates_and_ndcs_are_validated() {
             ..
         })
     ));
+    // A hostile day count far out of range is refused without overflow.
+    let mut bad = good.clone();
+    bad.splice(
+        expiry_at..expiry_at + 4,
+        [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+    );
+    assert!(matches!(
+        decode_txn(&bad, &limits()),
+        Err(DecodeError::InvalidValue {
+            field: "lot.expiry",
+            ..
+        })
+    ));
     let mut bad = good;
-    let last = bad.len() - 1;
-    bad[last] = 2; // controlled must be 0 or 1
+    let at = bad.len() - 33;
+    bad[at] = 2; // controlled must be 0 or 1
     assert!(matches!(
         decode_txn(&bad, &limits()),
         Err(DecodeError::InvalidValue {
@@ -878,43 +1193,97 @@ fn ndc_layout_survives() {
     }
 }
 
-#[test]
-fn real_delta_round_trips_and_joins() {
-    // A delta produced by the state itself decodes to one that joins to the same state.
-    let t0 = ReplicaId::new(0, 0);
-    let t1 = ReplicaId::new(1, 0);
-    let mut s = InventoryState::new(StoreId(9));
-    let mut seqs = [0u64; 2];
-    let mut rng = SplitMix(7);
-    for i in 0..300u64 {
-        let r = (i % 2) as usize;
-        seqs[r] += 1;
-        let lot = key(t0, (rng.next() % 1000) as u32);
+/// A state with `ops` chained single-line transactions of `replicas` over lots received by
+/// the first replica.
+fn busy_state(
+    store: StoreId,
+    replicas: &[ReplicaId],
+    ops: u64,
+    lots: u32,
+    seed: u64,
+) -> InventoryState {
+    let mut s = InventoryState::new(store);
+    let mut chain = Chain::default();
+    let origin = replicas[0];
+    let mut receive = bare_txn(origin, 1, TxnKind::Receive, Vec::new());
+    for n in 0..lots {
+        let k = key(origin, n + 1);
+        receive.new_lots.push(LotInfo {
+            key: k,
+            created_seq: 1,
+            sku: n,
+            ndc: Ndc::new(2, 7597, 1, NdcLayout::L442).unwrap(),
+            lot_number: format!("L{n}"),
+            expiry: date("2027-01-31"),
+            controlled: false,
+        });
+        receive.lines.push(Line { lot: k, delta: 100 });
+    }
+    let mut txns = Vec::new();
+    // Receipts in chunks within the per-transaction list limit.
+    for (i, chunk) in receive.new_lots.chunks(MAX_TXN_ITEMS).enumerate() {
+        let seq = i as u64 + 1;
+        let mut t = bare_txn(origin, seq, TxnKind::Receive, Vec::new());
+        t.new_lots = chunk
+            .iter()
+            .cloned()
+            .map(|mut l| {
+                l.created_seq = seq;
+                l
+            })
+            .collect();
+        t.lines = t
+            .new_lots
+            .iter()
+            .map(|l| Line {
+                lot: l.key,
+                delta: 100,
+            })
+            .collect();
+        txns.push(t);
+    }
+    for t in txns {
+        assert_eq!(s.apply(Arc::new(chain.seal(store, t))), Applied::Applied);
+    }
+    let mut seqs: BTreeMap<ReplicaId, u64> = replicas.iter().map(|r| (*r, s.vv().get(r))).collect();
+    let mut rng = SplitMix(seed);
+    for i in 0..ops {
+        let r = replicas[(i % replicas.len() as u64) as usize];
+        let seq = seqs.get_mut(&r).unwrap();
+        *seq += 1;
+        let lot = key(origin, (rng.next() % u64::from(lots)) as u32 + 1);
         let delta = if rng.next().is_multiple_of(5) {
             (rng.next() % 24 + 1) as i64
         } else {
-            -((rng.next() % 3 + 1) as i64)
+            -((rng.next() % 60 + 1) as i64)
         };
-        let t = bare_txn(
-            [t0, t1][r],
-            seqs[r],
-            TxnKind::Dispense,
-            vec![Line { lot, delta }],
-        );
-        s.apply(&t);
+        let mut t = bare_txn(r, *seq, TxnKind::Dispense, vec![Line { lot, delta }]);
+        t.reference = format!("RX-{i}");
+        assert_eq!(s.apply(Arc::new(chain.seal(store, t))), Applied::Applied);
     }
+    s
+}
+
+#[test]
+fn real_delta_round_trips_and_joins() {
+    // A delta produced by the state itself decodes to one that joins to the same state.
+    let store = StoreId(9);
+    let s = busy_state(
+        store,
+        &[ReplicaId::new(0, 0), ReplicaId::new(1, 0)],
+        300,
+        1000,
+        7,
+    );
     let d = s.delta_since(&VersionVector::new());
-    let m = Message::Delta {
-        store: StoreId(9),
-        delta: d,
-    };
+    let m = sealed(store, ReplicaId::new(0, 0), Body::Delta { delta: d });
     let back = roundtrip(&m);
     assert_eq!(back, m);
-    let Message::Delta { delta, .. } = back else {
+    let Body::Delta { delta } = back.body else {
         unreachable!()
     };
-    let mut fresh = InventoryState::new(StoreId(9));
-    fresh.join(&delta);
+    let mut fresh = InventoryState::new(store);
+    assert_eq!(fresh.join(&delta), Ok(true));
     assert_eq!(fresh.observable(), s.observable());
 }
 
@@ -935,242 +1304,67 @@ impl SplitMix {
     }
 }
 
-/// A terminal's offline day: `ops` transactions (80 % dispenses of 1..=60 units, 20 % receipts
-/// of 1..=24) over `lots` lots received by the store server; returns the encoded size of the
-/// delta of that terminal's cells, the size of the same delta without cells, and the cell count.
-fn offline_day(ops: u64, lots: u64, seed: u64) -> (usize, usize, usize) {
-    let server = ReplicaId::new(0, 0);
-    let terminal = ReplicaId::new(3, 1);
-    let mut s = InventoryState::new(StoreId(42));
-    let mut rng = SplitMix(seed);
-    for seq in 1..=ops {
-        let lot = key(server, (rng.next() % lots) as u32);
-        let delta = if rng.next().is_multiple_of(5) {
-            (rng.next() % 24 + 1) as i64
-        } else {
-            -((rng.next() % 60 + 1) as i64)
-        };
-        let mut t = bare_txn(terminal, seq, TxnKind::Dispense, vec![Line { lot, delta }]);
-        t.reference = format!("RX-{seq}");
-        assert_eq!(s.apply(&t), pharm_sync::state::Applied::Applied);
-    }
+#[test]
+fn delta_byte_budget() {
+    // A terminal's offline day: 2,000 dispenses and receipts over 45,000 lots, as the delta
+    // another replica (which has the lots) lacks.
+    let store = StoreId(42);
+    let (server, terminal) = (
+        ReplicaId::new(0, 0),
+        ReplicaId::new(3, 0x5eed_1234_abcd_0042),
+    );
+    let s = busy_state(store, &[server, terminal], 4000, 45_000, 42);
     let mut their = VersionVector::new();
-    their.apply(Dot::new(server, 500));
+    their.apply(Dot::new(server, s.vv().get(&server)));
     let delta = s.delta_since(&their);
     let cells = delta.cells.len();
-    let m = Message::Delta {
-        store: StoreId(42),
-        delta: delta.clone(),
-    };
+    let m = sealed(
+        store,
+        server,
+        Body::Delta {
+            delta: delta.clone(),
+        },
+    );
     let bytes = encode(&m).unwrap();
     assert_eq!(decode(&bytes, &limits()).unwrap(), m);
     let total = bytes.len();
-    let empty = StateDelta {
-        base: VersionVector::new(),
-        cells: Vec::new(),
-        ..delta
-    };
-    let header = encode(&Message::Delta {
-        store: StoreId(42),
-        delta: empty,
-    })
+    let header = encode(&sealed(
+        store,
+        server,
+        Body::Delta {
+            delta: StateDelta {
+                cells: Vec::new(),
+                ..delta
+            },
+        },
+    ))
     .unwrap()
     .len();
-    (total, header, cells)
-}
-
-#[test]
-fn delta_byte_budget() {
-    let (total, header, cells) = offline_day(2000, 45_000, 42);
     let per_cell = (total - header) as f64 / cells as f64;
     println!(
-        "2,000-op offline day over 45,000 lots: {cells} touched lots, {total} bytes = {header} B fixed + {per_cell:.2} B per touched lot"
+        "2,000-op offline day over 45,000 lots: {cells} touched lots, {total} bytes = {header} B fixed (with the head transaction and the hop tag) + {per_cell:.2} B per touched lot"
     );
     assert!((1900..=2000).contains(&cells), "{cells} touched lots");
     assert!(per_cell < 8.0, "{per_cell} bytes per touched lot");
-    assert!(header < 64, "fixed part {header} bytes");
-    assert!(total < 8 * cells + 64);
+    assert!(header < 160, "fixed part {header} bytes");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Golden vectors
 // ---------------------------------------------------------------------------------------------
 
-/// JSON form of a version vector entry. `serde_json` cannot write `VClock<ReplicaId>` itself
-/// (its map keys are structs), so the golden JSON lists the entries, in ascending order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct VvEntry {
-    replica: ReplicaId,
-    seq: u64,
-}
-
-fn vv_to_json(vv: &VersionVector) -> Vec<VvEntry> {
-    vv.dots
-        .iter()
-        .map(|(r, s)| VvEntry {
-            replica: *r,
-            seq: *s,
-        })
-        .collect()
-}
-
-fn vv_from_json(entries: &[VvEntry]) -> VersionVector {
-    let mut vv = VersionVector::new();
-    vv.dots = entries.iter().map(|e| (e.replica, e.seq)).collect();
-    vv
-}
-
-/// JSON form of a `StateDelta` (as its serde form, with the version vector as a list).
-#[derive(Debug, Serialize, Deserialize)]
-struct JsonDelta {
-    vv: Vec<VvEntry>,
-    #[serde(default)]
-    base: Vec<VvEntry>,
-    lots: Vec<LotInfo>,
-    cells: Vec<(LotKey, ReplicaId, u64, u64)>,
-    holds: Vec<(TxnId, LotKey, String)>,
-    releases: Vec<(TxnId, TxnId)>,
-    transfers: Vec<(TransferId, TxnId, LotKey, u64)>,
-    compensations: Vec<(DiscrepancyId, TxnId)>,
-    meta: Vec<(LotKey, Lww)>,
-}
-
-/// JSON form of a `Message` (its serde form, with version vectors as lists).
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum JsonMessage {
-    Hello {
-        store: StoreId,
-        from: ReplicaId,
-        vv: Vec<VvEntry>,
-        hlc: Hlc,
-    },
-    Welcome {
-        store: StoreId,
-        from: ReplicaId,
-        vv: Vec<VvEntry>,
-        root_vv: Vec<VvEntry>,
-        hlc: Hlc,
-    },
-    Upload {
-        store: StoreId,
-        txns: Vec<Txn>,
-    },
-    UploadAck {
-        store: StoreId,
-        vv: Vec<VvEntry>,
-        root_vv: Vec<VvEntry>,
-    },
-    Delta {
-        store: StoreId,
-        delta: JsonDelta,
-    },
-}
-
-fn to_json(m: &Message) -> JsonMessage {
-    match m.clone() {
-        Message::Hello {
-            store,
-            from,
-            vv,
-            hlc,
-        } => JsonMessage::Hello {
-            store,
-            from,
-            vv: vv_to_json(&vv),
-            hlc,
-        },
-        Message::Welcome {
-            store,
-            from,
-            vv,
-            root_vv,
-            hlc,
-        } => JsonMessage::Welcome {
-            store,
-            from,
-            vv: vv_to_json(&vv),
-            root_vv: vv_to_json(&root_vv),
-            hlc,
-        },
-        Message::Upload { store, txns } => JsonMessage::Upload { store, txns },
-        Message::UploadAck { store, vv, root_vv } => JsonMessage::UploadAck {
-            store,
-            vv: vv_to_json(&vv),
-            root_vv: vv_to_json(&root_vv),
-        },
-        Message::Delta { store, delta: d } => JsonMessage::Delta {
-            store,
-            delta: JsonDelta {
-                vv: vv_to_json(&d.vv),
-                base: vv_to_json(&d.base),
-                lots: d.lots,
-                cells: d.cells,
-                holds: d.holds,
-                releases: d.releases,
-                transfers: d.transfers,
-                compensations: d.compensations,
-                meta: d.meta,
-            },
-        },
-    }
-}
-
-fn from_json(j: JsonMessage) -> Message {
-    match j {
-        JsonMessage::Hello {
-            store,
-            from,
-            vv,
-            hlc,
-        } => Message::Hello {
-            store,
-            from,
-            vv: vv_from_json(&vv),
-            hlc,
-        },
-        JsonMessage::Welcome {
-            store,
-            from,
-            vv,
-            root_vv,
-            hlc,
-        } => Message::Welcome {
-            store,
-            from,
-            vv: vv_from_json(&vv),
-            root_vv: vv_from_json(&root_vv),
-            hlc,
-        },
-        JsonMessage::Upload { store, txns } => Message::Upload { store, txns },
-        JsonMessage::UploadAck { store, vv, root_vv } => Message::UploadAck {
-            store,
-            vv: vv_from_json(&vv),
-            root_vv: vv_from_json(&root_vv),
-        },
-        JsonMessage::Delta { store, delta: d } => Message::Delta {
-            store,
-            delta: StateDelta {
-                vv: vv_from_json(&d.vv),
-                base: vv_from_json(&d.base),
-                lots: d.lots,
-                cells: d.cells,
-                holds: d.holds,
-                releases: d.releases,
-                transfers: d.transfers,
-                compensations: d.compensations,
-                meta: d.meta,
-            },
-        },
-    }
-}
-
 fn golden_cases() -> Vec<(&'static str, Message)> {
     let server = ReplicaId::new(0, 0);
     let t1 = ReplicaId::new(1, 0);
-    let t3 = ReplicaId::new(3, 0);
+    let t3 = ReplicaId::new(3, 0x0123_4567_89ab_cdef);
     let store = StoreId(42);
     let hlc = |ms: u64, l: u16| Hlc::new(ms, l);
+    let mut chain = Chain::default();
+    // The chain of T3 before seq 6 and of the server before seq 19, as tags (their
+    // transactions are not part of the vectors).
+    chain.0.insert(t3, Tag([0x35; 16]));
+    chain.0.insert(server, Tag([0x18; 16]));
+    chain.0.insert(t1, Tag([0x08; 16]));
     let amox = LotInfo {
         key: key(t3, 1),
         created_seq: 6,
@@ -1180,50 +1374,55 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         expiry: date("2027-06-30"),
         controlled: false,
     };
-    let receive = Txn {
-        id: TxnId {
-            replica: t3,
-            seq: 6,
-        },
-        hlc: hlc(1_772_355_600_000, 0),
-        kind: TxnKind::Receive,
-        reason: Reason::None,
-        lines: vec![Line {
-            lot: amox.key,
-            delta: 100,
-        }],
-        new_lots: vec![amox.clone()],
-        holds: Vec::new(),
-        transfer: None,
-        meta: vec![(amox.key, "A-03-2".into())],
-        compensates: None,
-        reference: "INV-20260301-17".into(),
-    };
-    let dispense = Txn {
-        id: TxnId {
-            replica: t3,
-            seq: 7,
-        },
-        hlc: hlc(1_772_359_200_000, 1),
-        kind: TxnKind::Dispense,
-        reason: Reason::None,
-        lines: vec![
-            Line {
+    let receive = chain.seal(
+        store,
+        Txn {
+            id: TxnId {
+                replica: t3,
+                seq: 6,
+            },
+            hlc: hlc(1_772_355_600_000, 0),
+            kind: TxnKind::Receive,
+            reason: Reason::None,
+            lines: vec![Line {
                 lot: amox.key,
-                delta: -30,
+                delta: 100,
+            }],
+            new_lots: vec![amox.clone()],
+            holds: Vec::new(),
+            transfer: None,
+            meta: vec![(amox.key, "A-03-2".into())],
+            compensates: None,
+            reference: "INV-20260301-17".into(),
+            prev: Tag::default(),
+            tag: Tag::default(),
+        },
+    );
+    let dispense = chain.seal(
+        store,
+        Txn {
+            id: TxnId {
+                replica: t3,
+                seq: 7,
             },
-            Line {
-                lot: key(server, 118),
-                delta: -30,
-            },
-        ],
-        new_lots: Vec::new(),
-        holds: Vec::new(),
-        transfer: None,
-        meta: Vec::new(),
-        compensates: None,
-        reference: "RX-1000234".into(),
-    };
+            hlc: hlc(1_772_359_200_000, 1),
+            kind: TxnKind::Dispense,
+            lines: vec![
+                Line {
+                    lot: amox.key,
+                    delta: -30,
+                },
+                Line {
+                    lot: key(server, 118),
+                    delta: -30,
+                },
+            ],
+            new_lots: Vec::new(),
+            meta: Vec::new(),
+            reference: "RX-1000234".into(),
+            ..receive.clone()
+        },
+    );
     let oxy = LotInfo {
         key: key(server, 4000),
         created_seq: 12,
@@ -1233,9 +1432,108 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         expiry: date("2026-11-30"),
         controlled: true,
     };
+    let hold = chain.seal(
+        store,
+        Txn {
+            id: TxnId {
+                replica: server,
+                seq: 19,
+            },
+            hlc: hlc(1_772_300_000_000, 0),
+            kind: TxnKind::Hold,
+            reason: Reason::Recalled,
+            lines: Vec::new(),
+            new_lots: Vec::new(),
+            holds: vec![HoldOp::Place {
+                lot: oxy.key,
+                reference: "FDA-RECALL-D-0421-2026".into(),
+            }],
+            transfer: None,
+            meta: Vec::new(),
+            compensates: None,
+            reference: String::new(),
+            prev: Tag::default(),
+            tag: Tag::default(),
+        },
+    );
+    let transfer_in = chain.seal(
+        store,
+        Txn {
+            id: TxnId {
+                replica: t1,
+                seq: 9,
+            },
+            hlc: hlc(1_772_350_000_000, 2),
+            kind: TxnKind::TransferIn,
+            reason: Reason::None,
+            lines: vec![Line {
+                lot: key(server, 118),
+                delta: 60,
+            }],
+            new_lots: Vec::new(),
+            holds: Vec::new(),
+            transfer: Some(TransferId {
+                from: StoreId(7),
+                number: 311,
+            }),
+            meta: Vec::new(),
+            compensates: None,
+            reference: "TR-7-311".into(),
+            prev: Tag::default(),
+            tag: Tag::default(),
+        },
+    );
+    let release = chain.seal(
+        store,
+        Txn {
+            id: TxnId {
+                replica: server,
+                seq: 20,
+            },
+            hlc: hlc(1_772_400_000_000, 0),
+            holds: vec![HoldOp::Release { hold: hold.id }],
+            reason: Reason::None,
+            reference: "recall closed".into(),
+            ..hold.clone()
+        },
+    );
+    let discrepancy = DiscrepancyId {
+        lot: key(server, 118),
+        version: 0x0123_4567_89ab_cdef,
+    };
+    let compensation = chain.seal(
+        store,
+        Txn {
+            id: TxnId {
+                replica: server,
+                seq: 21,
+            },
+            hlc: hlc(1_772_400_000_500, 0),
+            kind: TxnKind::Compensation,
+            reason: Reason::Reconciliation,
+            lines: vec![
+                Line {
+                    lot: key(server, 118),
+                    delta: 4,
+                },
+                Line {
+                    lot: key(server, 119),
+                    delta: -4,
+                },
+            ],
+            new_lots: Vec::new(),
+            holds: Vec::new(),
+            transfer: None,
+            meta: Vec::new(),
+            compensates: Some(discrepancy),
+            reference: String::new(),
+            prev: Tag::default(),
+            tag: Tag::default(),
+        },
+    );
     let delta = StateDelta {
-        base: VersionVector::new(),
-        vv: vv_of(&[(server, 20), (t1, 9), (t3, 7)]),
+        base: vv_of(&[(server, 18), (t1, 8), (t3, 5)]),
+        vv: vv_of(&[(server, 19), (t1, 9), (t3, 7)]),
         lots: vec![oxy.clone(), amox.clone()],
         cells: vec![
             (key(server, 118), t1, 0, 12),
@@ -1244,24 +1542,14 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
             (key(server, 118), t3, 0, 30),
             (key(t3, 1), t3, 100, 30),
         ],
-        holds: vec![(
-            TxnId {
-                replica: server,
-                seq: 19,
-            },
-            oxy.key,
-            "FDA-RECALL-D-0421-2026".into(),
-        )],
+        holds: vec![(hold.id, oxy.key, "FDA-RECALL-D-0421-2026".into())],
         releases: Vec::new(),
         transfers: vec![(
             TransferId {
                 from: StoreId(7),
                 number: 311,
             },
-            TxnId {
-                replica: t1,
-                seq: 9,
-            },
+            transfer_in.id,
             key(server, 118),
             60,
         )],
@@ -1274,153 +1562,101 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
                 by: receive.id,
             },
         )],
-    };
-    // Every other part of a transaction and of a delta: hold place and release, transfer,
-    // compensation, adjustment reasons, releases and compensations in a delta.
-    let hold = Txn {
-        id: TxnId {
-            replica: server,
-            seq: 19,
-        },
-        hlc: hlc(1_772_300_000_000, 0),
-        kind: TxnKind::Hold,
-        reason: Reason::Recalled,
-        lines: Vec::new(),
-        new_lots: Vec::new(),
-        holds: vec![HoldOp::Place {
-            lot: oxy.key,
-            reference: "FDA-RECALL-D-0421-2026".into(),
-        }],
-        transfer: None,
-        meta: Vec::new(),
-        compensates: None,
-        reference: String::new(),
-    };
-    let release = Txn {
-        id: TxnId {
-            replica: server,
-            seq: 21,
-        },
-        hlc: hlc(1_772_400_000_000, 0),
-        holds: vec![HoldOp::Release { hold: hold.id }],
-        reason: Reason::None,
-        reference: "recall closed".into(),
-        ..hold.clone()
-    };
-    let transfer_in = Txn {
-        id: TxnId {
-            replica: t1,
-            seq: 9,
-        },
-        hlc: hlc(1_772_350_000_000, 2),
-        kind: TxnKind::TransferIn,
-        reason: Reason::None,
-        lines: vec![Line {
-            lot: key(server, 118),
-            delta: 60,
-        }],
-        new_lots: Vec::new(),
-        holds: Vec::new(),
-        transfer: Some(TransferId {
-            from: StoreId(7),
-            number: 311,
-        }),
-        meta: Vec::new(),
-        compensates: None,
-        reference: "TR-7-311".into(),
-    };
-    let discrepancy = DiscrepancyId {
-        lot: key(server, 118),
-        version: 0x0123_4567_89ab_cdef,
-    };
-    let compensation = Txn {
-        id: TxnId {
-            replica: server,
-            seq: 22,
-        },
-        hlc: hlc(1_772_400_000_500, 0),
-        kind: TxnKind::Compensation,
-        reason: Reason::Reconciliation,
-        lines: vec![
-            Line {
-                lot: key(server, 118),
-                delta: 4,
-            },
-            Line {
-                lot: key(server, 119),
-                delta: -4,
-            },
-        ],
-        new_lots: Vec::new(),
-        holds: Vec::new(),
-        transfer: None,
-        meta: Vec::new(),
-        compensates: Some(discrepancy),
-        reference: String::new(),
+        heads: vec![hold.clone(), transfer_in.clone(), dispense.clone()],
     };
     let other = StateDelta {
-        base: VersionVector::new(),
-        vv: vv_of(&[(server, 22), (t1, 9)]),
+        base: vv_of(&[(server, 19), (t1, 9)]),
+        vv: vv_of(&[(server, 21), (t1, 9)]),
         lots: Vec::new(),
         cells: vec![
             (key(server, 118), server, 4, 0),
             (key(server, 119), server, 0, 4),
         ],
-        holds: vec![(hold.id, oxy.key, "FDA-RECALL-D-0421-2026".into())],
+        holds: Vec::new(),
         releases: vec![(hold.id, release.id)],
         transfers: Vec::new(),
         compensations: vec![(discrepancy, compensation.id)],
         meta: Vec::new(),
+        heads: vec![compensation.clone()],
+    };
+    let acks = |entries: &[(ReplicaId, &Txn)]| -> Acks {
+        entries
+            .iter()
+            .map(|(r, t)| {
+                (
+                    *r,
+                    Ack {
+                        seq: t.id.seq,
+                        tag: t.tag,
+                    },
+                )
+            })
+            .collect()
     };
     vec![
         (
             "hello",
-            Message::Hello {
+            sealed(
                 store,
-                from: t3,
-                vv: vv_of(&[(server, 17), (t3, 5)]),
-                hlc: hlc(1_772_355_000_000, 3),
-            },
+                t3,
+                Body::Hello {
+                    vv: vv_of(&[(server, 17), (t3, 5)]),
+                    hlc: hlc(1_772_355_000_000, 3),
+                },
+            ),
         ),
         (
             "welcome",
-            Message::Welcome {
+            sealed(
                 store,
-                from: server,
-                vv: vv_of(&[(server, 20), (t1, 9), (t3, 5)]),
-                root_vv: vv_of(&[(server, 15), (t3, 4)]),
-                hlc: hlc(1_772_355_000_120, 0),
-            },
+                server,
+                Body::Welcome {
+                    vv: vv_of(&[(server, 20), (t1, 9), (t3, 5)]),
+                    acks: acks(&[(server, &release), (t1, &transfer_in)]),
+                    hlc: hlc(1_772_355_000_120, 0),
+                    root: true,
+                },
+            ),
         ),
         (
             "upload",
-            Message::Upload {
+            sealed(
                 store,
-                txns: vec![receive, dispense],
-            },
+                t3,
+                Body::Upload {
+                    txns: vec![receive.clone(), dispense.clone()],
+                },
+            ),
         ),
         (
             "upload_ack",
-            Message::UploadAck {
+            sealed(
                 store,
-                vv: vv_of(&[(server, 20), (t1, 9), (t3, 7)]),
-                root_vv: vv_of(&[(server, 15), (t3, 4)]),
-            },
+                server,
+                Body::UploadAck {
+                    vv: vv_of(&[(server, 21), (t1, 9), (t3, 7)]),
+                    acks: acks(&[(t3, &dispense)]),
+                    forked: vec![TxnId {
+                        replica: t1,
+                        seq: 9,
+                    }],
+                },
+            ),
         ),
-        ("delta", Message::Delta { store, delta }),
+        ("delta", sealed(store, server, Body::Delta { delta })),
         (
             "upload_other_kinds",
-            Message::Upload {
+            sealed(
                 store,
-                txns: vec![hold, release, transfer_in, compensation],
-            },
+                t1,
+                Body::Upload {
+                    txns: vec![hold, release, transfer_in, compensation],
+                },
+            ),
         ),
         (
             "delta_other_sections",
-            Message::Delta {
-                store,
-                delta: other,
-            },
+            sealed(store, server, Body::Delta { delta: other }),
         ),
     ]
 }
@@ -1448,7 +1684,7 @@ fn golden_vectors() {
     let bless = std::env::var_os("PHARM_BLESS").is_some();
     for (name, msg) in golden_cases() {
         let bytes = encode(&msg).unwrap();
-        let json = serde_json::to_string_pretty(&to_json(&msg)).unwrap() + "\n";
+        let json = serde_json::to_string_pretty(&msg).unwrap() + "\n";
         let hex_path = dir.join(format!("{name}.hex"));
         let json_path = dir.join(format!("{name}.json"));
         if bless {
@@ -1460,7 +1696,7 @@ fn golden_vectors() {
             .unwrap_or_else(|e| panic!("{}: {e} (run with PHARM_BLESS=1)", hex_path.display()));
         let stored_json = std::fs::read_to_string(&json_path).unwrap();
         let stored_bytes = from_hex(&stored_hex);
-        let stored_msg = from_json(serde_json::from_str(&stored_json).unwrap());
+        let stored_msg: Message = serde_json::from_str(&stored_json).unwrap();
 
         // The JSON describes the hand-built message, and re-encodes to the stored bytes.
         assert_eq!(
@@ -1472,14 +1708,32 @@ fn golden_vectors() {
             to_hex(&stored_bytes),
             "{name}: encoding changed"
         );
-        // The stored bytes decode to the JSON value.
+        // The stored bytes decode to the JSON value, and their tags verify with the keys
+        // the vectors' README gives.
         let decoded = decode(&stored_bytes, &limits()).unwrap();
         assert_eq!(
-            serde_json::to_value(to_json(&decoded)).unwrap(),
-            serde_json::from_str::<serde_json::Value>(&stored_json).unwrap(),
+            decoded, stored_msg,
             "{name}.hex does not decode to {name}.json"
         );
-        assert_eq!(peek_store(&stored_bytes).unwrap(), msg.store());
+        assert!(
+            decoded.verify(&common::link_key(decoded.store)),
+            "{name}: hop tag"
+        );
+        if let Body::Upload { txns }
+        | Body::Delta {
+            delta: StateDelta { heads: txns, .. },
+        } = &decoded.body
+        {
+            for t in txns {
+                let k = common::origin_key(decoded.store, t.id.replica.terminal);
+                assert!(
+                    t.verify(&k, decoded.store, &mut Vec::new()),
+                    "{name}: {:?}",
+                    t.id
+                );
+            }
+        }
+        assert_eq!(peek_store(&stored_bytes).unwrap(), msg.store);
         println!("{name}: {} bytes", stored_bytes.len());
     }
 }

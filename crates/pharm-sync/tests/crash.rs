@@ -14,14 +14,18 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use std::sync::Arc;
+
 use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
 use pharm_sync::state::{Applied, InventoryState};
-use pharm_sync::store::TerminalStore;
+use pharm_sync::store::{StoreOptions, TerminalStore};
 use pharm_sync::txn::LotKey;
 use rusqlite::Connection;
 
 const STORE: StoreId = StoreId(7);
-const REPLICA: ReplicaId = ReplicaId::new(1, 0);
+const TERMINAL: u16 = 1;
 const KILLS: usize = 40;
 const MIN_KILLS: usize = 20;
 const BUDGET: Duration = Duration::from_secs(40);
@@ -63,11 +67,34 @@ fn parse_ack(line: &str) -> (u64, String) {
 
 /// Reopens the store and checks it against everything acknowledged so far; returns the
 /// highest durable sequence number.
+/// The replica id as the store writes it in its tables (10 bytes, big-endian).
+fn blob(r: ReplicaId) -> Vec<u8> {
+    let mut b = r.terminal.to_be_bytes().to_vec();
+    b.extend_from_slice(&r.incarnation.to_be_bytes());
+    b
+}
+
 fn verify(db: &Path, acked: &BTreeMap<u64, String>) -> u64 {
-    let store = TerminalStore::open(db, STORE, REPLICA).unwrap();
+    if !db.exists() {
+        // Killed while creating: nothing was acknowledged, and no half-made store is left.
+        assert!(
+            acked.is_empty(),
+            "the store vanished after acknowledgements"
+        );
+        return 0;
+    }
+    let store = TerminalStore::open(
+        db,
+        STORE,
+        TERMINAL,
+        common::member_ring(STORE, TERMINAL),
+        StoreOptions::default(),
+    )
+    .unwrap();
     let replica = store.replica();
+    let me = replica.id();
     let state = replica.state();
-    let durable = state.vv().get(&REPLICA);
+    let durable = state.vv().get(&me);
     let stored = store.stored_transactions().unwrap();
 
     // Stored transactions are exactly 1..=durable, all own, all in the outbox (no sync here).
@@ -80,7 +107,7 @@ fn verify(db: &Path, acked: &BTreeMap<u64, String>) -> u64 {
     assert!(
         stored
             .iter()
-            .all(|s| s.own && !s.acked_by_root && s.txn.id.replica == REPLICA)
+            .all(|s| s.own && !s.acked_by_root && s.txn.id.replica == me)
     );
     assert_eq!(
         replica.outbox().cloned().collect::<Vec<_>>(),
@@ -95,10 +122,7 @@ fn verify(db: &Path, acked: &BTreeMap<u64, String>) -> u64 {
             seq <= durable,
             "acknowledged seq {seq} lost (durable up to {durable})"
         );
-        let id = TxnId {
-            replica: REPLICA,
-            seq,
-        };
+        let id = TxnId { replica: me, seq };
         assert_eq!(
             claims.contains(&id),
             flags.contains('C'),
@@ -131,7 +155,7 @@ fn verify(db: &Path, acked: &BTreeMap<u64, String>) -> u64 {
     // The restored state is what replaying the stored transactions gives.
     let mut oracle = InventoryState::new(STORE);
     for s in &stored {
-        assert_eq!(oracle.apply(&s.txn), Applied::Applied);
+        assert_eq!(oracle.apply(Arc::new(s.txn.clone())), Applied::Applied);
     }
     assert_eq!(oracle.observable(), state.observable());
     drop(store);
@@ -143,7 +167,7 @@ fn verify(db: &Path, acked: &BTreeMap<u64, String>) -> u64 {
         .unwrap();
     for &seq in acked.keys() {
         let n: i64 = stmt
-            .query_row((i64::from(REPLICA.packed()), seq as i64), |r| r.get(0))
+            .query_row((blob(me), seq as i64), |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1, "rows for seq {seq}");
     }
@@ -238,7 +262,7 @@ fn acknowledged_commits_survive_sigkill() {
         next_seq = durable + 1;
         // Unacknowledged but durable commits are simply part of the history from now on.
         for seq in last_acked + 1..=durable {
-            acked.insert(seq, flags_of(&db, seq));
+            acked.insert(seq, flags_of(&db, replica_of(&db), seq));
         }
     }
     println!(
@@ -249,15 +273,18 @@ fn acknowledged_commits_survive_sigkill() {
     assert!(kills >= MIN_KILLS);
 }
 
+/// The replica the store at `db` belongs to.
+fn replica_of(db: &Path) -> ReplicaId {
+    TerminalStore::identity(db).unwrap().unwrap().1
+}
+
 /// Queue flags of a durable but unacknowledged commit, read from the file.
-fn flags_of(db: &Path, seq: u64) -> String {
+fn flags_of(db: &Path, me: ReplicaId, seq: u64) -> String {
     let conn = Connection::open(db).unwrap();
     let has = |table: &str| -> bool {
         let sql = format!("SELECT count(*) FROM {table} WHERE txn_replica = ?1 AND txn_seq = ?2");
         let n: i64 = conn
-            .query_row(&sql, (i64::from(REPLICA.packed()), seq as i64), |r| {
-                r.get(0)
-            })
+            .query_row(&sql, (blob(me), seq as i64), |r| r.get(0))
             .unwrap();
         n > 0
     };

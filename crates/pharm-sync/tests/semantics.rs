@@ -2,11 +2,15 @@
 //! reconciliation, tenant isolation, idempotent upload, transfers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{Rng, member, new_lot as lot, root, sync, try_sync};
 use pharm_core::time::Date;
 use pharm_sync::ids::{ReplicaId, StoreId};
-use pharm_sync::protocol::{Message, Peer, ProtocolError};
+use pharm_sync::message::{Body, Message};
+use pharm_sync::protocol::{Peer, ProtocolError};
 use pharm_sync::reconcile::{Action, reconcile};
-use pharm_sync::replica::{Attachments, NewLot, OpError, Replica};
+use pharm_sync::replica::{Attachments, OpError, Superseded};
 use pharm_sync::txn::{LotKey, TransferId};
 
 const STORE: StoreId = StoreId(1);
@@ -16,36 +20,8 @@ fn today() -> Date {
     "2026-03-10".parse().unwrap()
 }
 
-fn lot(sku: u32, number: &str, expiry: &str, controlled: bool) -> NewLot {
-    NewLot {
-        sku,
-        ndc: "0093-7146-56".parse().unwrap(),
-        lot_number: number.into(),
-        expiry: expiry.parse().unwrap(),
-        controlled,
-    }
-}
-
-/// Runs client↔server message exchange until quiet.
-fn sync(client: &mut Peer, server: &mut Peer, now: u64) {
-    let mut to_server = vec![client.hello(now)];
-    for _ in 0..64 {
-        let mut to_client = Vec::new();
-        for m in to_server.drain(..) {
-            to_client.extend(server.handle(now, m).unwrap());
-        }
-        for m in to_client {
-            to_server.extend(client.handle(now, m).unwrap());
-        }
-        if to_server.is_empty() {
-            return;
-        }
-    }
-    panic!("sync did not settle");
-}
-
 fn store_with_terminals(n: u16) -> (Peer, Vec<Peer>, Vec<LotKey>) {
-    let mut server = Peer::new(Replica::new(STORE, SERVER), true);
+    let mut server = root(STORE, SERVER);
     let mut keys = Vec::new();
     for (i, (number, expiry)) in [
         ("A", "2026-06-30"),
@@ -62,12 +38,23 @@ fn store_with_terminals(n: u16) -> (Peer, Vec<Peer>, Vec<LotKey>) {
         keys.push(k);
     }
     let mut terminals: Vec<Peer> = (1..=n)
-        .map(|t| Peer::new(Replica::new(STORE, ReplicaId::new(t, 0)), false))
+        .map(|t| member(STORE, ReplicaId::new(t, 0)))
         .collect();
     for t in &mut terminals {
         sync(t, &mut server, 2);
     }
     (server, terminals, keys)
+}
+
+/// An upload sealed by `from` (a member of `STORE`).
+fn upload(from: &Peer, txns: Vec<pharm_sync::txn::Txn>) -> Message {
+    Message::seal(
+        STORE,
+        from.replica().id(),
+        Body::Upload { txns },
+        &common::link_key(STORE),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -151,20 +138,29 @@ fn restored_terminal_needs_a_new_incarnation() {
     sync(&mut ts[0], &mut server, 11);
     assert_eq!(server.replica().state().value(&keys[0]), 15);
 
-    // Wrong: restore under the old identity. Its new receipt reuses seq 1 and is swallowed
-    // as a duplicate: 7 units vanish.
-    let mut same = Peer::new(backup.clone(), false);
+    // Wrong: restore under the old identity. Its new receipt reuses seq 1 with other
+    // contents: the server refuses it as another history (the units are not swallowed
+    // silently as a duplicate) and the copy learns that it is superseded.
+    let mut same = member(STORE, backup.id());
+    same.replace_replica(backup.clone());
     same.replica_mut().receive(20, keys[0], 7, "po").unwrap();
-    let mut server_a = server.clone();
-    sync(&mut same, &mut server_a, 21);
+    let err = try_sync(&mut same, &mut server, 21).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ProtocolError::Superseded(Superseded::Behind { .. } | Superseded::Forked { .. })
+        ),
+        "{err:?}"
+    );
     assert_eq!(
-        server_a.replica().state().value(&keys[0]),
+        server.replica().state().value(&keys[0]),
         15,
-        "units lost by reusing an incarnation"
+        "nothing of the fork applied"
     );
 
     // Right: a new incarnation keeps every unit.
-    let mut fresh = Peer::new(backup.reincarnated(), false);
+    let mut fresh = member(STORE, backup.id());
+    fresh.replace_replica(backup.reincarnated(&mut Rng(7)).unwrap());
     assert_eq!(fresh.replica().queued_by_earlier_incarnation().count(), 0);
     fresh.replica_mut().receive(20, keys[0], 7, "po").unwrap();
     sync(&mut fresh, &mut server, 21);
@@ -195,7 +191,7 @@ fn oversell_is_flagged_and_reconciled_by_the_server_only_once() {
         sync(t, &mut server, 20);
     }
     assert_eq!(server.replica().state().value(&keys[0]), -10);
-    let (found, commits) = reconcile(server.replica_mut(), 30, today());
+    let (found, commits) = reconcile(server.replica_mut(), 30, today()).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(
         found[0].actions,
@@ -207,7 +203,7 @@ fn oversell_is_flagged_and_reconciled_by_the_server_only_once() {
     assert_eq!(commits.len(), 1);
     assert_eq!(server.replica().state().value(&keys[0]), 0);
     assert_eq!(server.replica().state().value(&keys[1]), 10);
-    let (again, more) = reconcile(server.replica_mut(), 31, today());
+    let (again, more) = reconcile(server.replica_mut(), 31, today()).unwrap();
     assert!(again.is_empty() && more.is_empty());
     // The compensation reaches the terminals like any other transaction.
     for t in ts.iter_mut() {
@@ -218,7 +214,7 @@ fn oversell_is_flagged_and_reconciled_by_the_server_only_once() {
 
 #[test]
 fn controlled_discrepancies_become_pharmacist_tasks() {
-    let mut server = Peer::new(Replica::new(STORE, SERVER), true);
+    let mut server = root(STORE, SERVER);
     let (cii, _) = server
         .replica_mut()
         .receive_new(1, lot(9, "OXY1", "2027-01-31", true), 5, "po")
@@ -227,7 +223,7 @@ fn controlled_discrepancies_become_pharmacist_tasks() {
         .replica_mut()
         .receive_new(1, lot(9, "OXY2", "2027-06-30", true), 50, "po")
         .unwrap();
-    let mut t = Peer::new(Replica::new(STORE, ReplicaId::new(1, 0)), false);
+    let mut t = member(STORE, ReplicaId::new(1, 0));
     sync(&mut t, &mut server, 2);
     t.replica_mut()
         .dispense(
@@ -241,21 +237,26 @@ fn controlled_discrepancies_become_pharmacist_tasks() {
         )
         .unwrap();
     sync(&mut t, &mut server, 4);
-    let (found, _) = reconcile(server.replica_mut(), 5, today());
+    let (found, _) = reconcile(server.replica_mut(), 5, today()).unwrap();
     assert_eq!(found[0].actions, vec![Action::PharmacistTask]);
     assert_eq!(
         server.replica().state().value(&cii),
         -3,
         "never corrected automatically"
     );
-    assert!(reconcile(server.replica_mut(), 6, today()).0.is_empty());
+    assert!(
+        reconcile(server.replica_mut(), 6, today())
+            .unwrap()
+            .0
+            .is_empty()
+    );
 }
 
 #[test]
 fn messages_for_another_pharmacy_are_rejected() {
-    let mut server = Peer::new(Replica::new(STORE, SERVER), true);
-    let mut other = Peer::new(Replica::new(StoreId(2), ReplicaId::new(1, 0)), false);
-    let hello = other.hello(1);
+    let mut server = root(STORE, SERVER);
+    let other = member(StoreId(2), ReplicaId::new(1, 0));
+    let hello = other.hello(1).unwrap();
     assert_eq!(
         server.handle(1, hello),
         Err(ProtocolError::WrongStore {
@@ -283,25 +284,14 @@ fn uploading_the_same_transactions_repeatedly_changes_nothing() {
             .unwrap();
     }
     let txns: Vec<_> = ts[0].replica().outbox().cloned().collect();
-    let upload = Message::Upload {
-        store: STORE,
-        txns: txns.clone(),
-    };
-    server.handle(20, upload.clone()).unwrap();
+    let all = upload(&ts[0], txns.clone());
+    server.handle(20, all.clone()).unwrap();
     let once = server.replica().state().observable();
     for _ in 0..3 {
-        server.handle(21, upload.clone()).unwrap();
+        server.handle(21, all.clone()).unwrap();
         // Any chunking and order of delivery.
         for t in txns.iter().rev() {
-            server
-                .handle(
-                    22,
-                    Message::Upload {
-                        store: STORE,
-                        txns: vec![t.clone()],
-                    },
-                )
-                .unwrap();
+            server.handle(22, upload(&ts[0], vec![t.clone()])).unwrap();
         }
     }
     assert_eq!(server.replica().state().observable(), once);
@@ -324,9 +314,9 @@ fn transfers_out_and_in() {
     );
     assert_eq!(ts[0].replica().state().value(&keys[1]), 15);
     // At the receiving store two terminals scan the same delivery.
-    let mut dest_server = Peer::new(Replica::new(StoreId(2), SERVER), true);
-    let mut a = Peer::new(Replica::new(StoreId(2), ReplicaId::new(1, 0)), false);
-    let mut b = Peer::new(Replica::new(StoreId(2), ReplicaId::new(2, 0)), false);
+    let mut dest_server = root(StoreId(2), SERVER);
+    let mut a = member(StoreId(2), ReplicaId::new(1, 0));
+    let mut b = member(StoreId(2), ReplicaId::new(2, 0));
     a.replica_mut()
         .transfer_in(11, id, lot(1, "B", "2026-09-30", false), 5, "from store 1")
         .unwrap();
@@ -352,7 +342,7 @@ fn transfers_out_and_in() {
 #[test]
 fn messages_have_a_json_form() {
     let (_, mut ts, _) = store_with_terminals(1);
-    let hello = ts[0].hello(5);
+    let hello = ts[0].hello(5).unwrap();
     let text = serde_json::to_string(&hello).unwrap();
     let back: Message = serde_json::from_str(&text).unwrap();
     assert_eq!(back, hello);
@@ -365,7 +355,7 @@ fn a_new_leader_that_missed_earlier_syncs_still_gets_everything() {
     sync(&mut ts[0], &mut cloud, 11);
     assert_eq!(ts[0].replica().outbox().count(), 0, "the root has it");
     // The cloud goes down; a leader that never synced takes over.
-    let mut leader = Peer::new(Replica::new(STORE, ReplicaId::new(9, 0)), false);
+    let mut leader = member(STORE, ReplicaId::new(6, 0));
     ts[0]
         .replica_mut()
         .dispense(
@@ -412,9 +402,11 @@ fn a_delta_computed_for_another_replica_is_not_joined() {
         .replica()
         .state()
         .delta_since(ts[0].replica().state().vv());
-    let mut stranger = Peer::new(Replica::new(STORE, ReplicaId::new(8, 0)), false);
+    let mut stranger = member(STORE, ReplicaId::new(5, 0));
     let before = stranger.replica().state().observable();
-    assert!(!stranger.replica_mut().state_mut().join(&for_terminal));
+    let mut state = stranger.replica().state().clone();
+    assert_eq!(state.join(&for_terminal), Ok(false));
+    assert_eq!(state.observable(), before);
     assert_eq!(stranger.replica().state().observable(), before);
     // Its own session brings everything.
     sync(&mut stranger, &mut cloud, 12);
@@ -426,20 +418,16 @@ fn a_delta_computed_for_another_replica_is_not_joined() {
 
 #[test]
 fn impossible_transactions_are_rejected_before_anything_is_applied() {
-    let mut server = Peer::new(Replica::new(STORE, SERVER), true);
-    let mut t = Peer::new(Replica::new(STORE, ReplicaId::new(1, 0)), false);
+    let mut server = root(STORE, SERVER);
+    let mut t = member(STORE, ReplicaId::new(1, 0));
     let (lot, c) = t
         .replica_mut()
         .receive_new(1, lot(1, "A", "2027-01-31", false), 5, "po")
         .unwrap();
-    let mut bad = c.txn.clone();
+    let mut bad = (*c.txn).clone();
     bad.lines[0].delta = i64::MAX;
-    let upload = Message::Upload {
-        store: STORE,
-        txns: vec![bad],
-    };
     assert!(matches!(
-        server.handle(2, upload),
+        server.handle(2, upload(&t, vec![bad])),
         Err(ProtocolError::Invalid(_))
     ));
     assert_eq!(server.replica().state().value(&lot), 0);
@@ -462,7 +450,7 @@ fn a_lot_that_goes_negative_again_is_reconciled_again() {
         .unwrap();
     sync(&mut ts[0], &mut server, 11);
     assert_eq!(server.replica().state().value(&keys[0]), -5);
-    let (first, _) = reconcile(server.replica_mut(), 12, today());
+    let (first, _) = reconcile(server.replica_mut(), 12, today()).unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(server.replica().state().value(&keys[0]), 0);
     // The back office then sells 7 more from the same lot: a new discrepancy, a new id.
@@ -478,11 +466,16 @@ fn a_lot_that_goes_negative_again_is_reconciled_again() {
             Attachments::default(),
         )
         .unwrap();
-    let (second, _) = reconcile(server.replica_mut(), 14, today());
+    let (second, _) = reconcile(server.replica_mut(), 14, today()).unwrap();
     assert_eq!(second.len(), 1);
     assert_ne!(second[0].id, first[0].id);
     assert_eq!(server.replica().state().value(&keys[0]), 0);
-    assert!(reconcile(server.replica_mut(), 15, today()).0.is_empty());
+    assert!(
+        reconcile(server.replica_mut(), 15, today())
+            .unwrap()
+            .0
+            .is_empty()
+    );
 }
 
 #[test]
@@ -497,7 +490,7 @@ fn claims_queued_before_a_restore_are_flagged_for_verification() {
         .dispense(10, today(), 1, 1, Some(keys[1]), "rx", attach)
         .unwrap();
     let backup = ts[0].replica().clone();
-    let restored = backup.reincarnated();
+    let restored = backup.reincarnated(&mut Rng(11)).unwrap();
     assert_eq!(restored.queued_by_earlier_incarnation().count(), 1);
     assert_eq!(backup.queued_by_earlier_incarnation().count(), 0);
 }

@@ -8,11 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+mod common;
+
+use common::{Rng, member, member_ring, root};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use pharm_sync::hlc::Hlc;
 use pharm_sync::ids::{ReplicaId, StoreId};
-use pharm_sync::protocol::{Message, Peer};
+use pharm_sync::message::{Acks, Body, Message};
+use pharm_sync::protocol::{Peer, ProtocolError};
 use pharm_sync::replica::{Attachments, NewLot, QueuedItem, Replica};
 use pharm_sync::state::{Cell, Observable, StateDelta, VersionVector};
 use pharm_sync::store::{CacheTable, SCHEMA_VERSION, StoreError, StoreOptions, TerminalStore};
@@ -20,9 +24,38 @@ use pharm_sync::txn::{DiscrepancyId, Line, LotKey, Reason, TransferId, Txn};
 use rusqlite::Connection;
 
 const STORE: StoreId = StoreId(42);
-const T1: ReplicaId = ReplicaId::new(1, 0);
-const T2: ReplicaId = ReplicaId::new(2, 0);
+const T1: u16 = 1;
+const T2: u16 = 2;
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
+
+fn create_with(path: &Path, terminal: u16, options: StoreOptions) -> TerminalStore {
+    let mut entropy = Rng(u64::from(terminal) * 7919 + 17);
+    TerminalStore::create(
+        path,
+        STORE,
+        terminal,
+        member_ring(STORE, terminal),
+        &mut entropy,
+        options,
+    )
+    .unwrap()
+}
+
+fn create(path: &Path, terminal: u16) -> TerminalStore {
+    create_with(path, terminal, StoreOptions::default())
+}
+
+fn open_with(
+    path: &Path,
+    terminal: u16,
+    options: StoreOptions,
+) -> Result<TerminalStore, StoreError> {
+    TerminalStore::open(path, STORE, terminal, member_ring(STORE, terminal), options)
+}
+
+fn open(path: &Path, terminal: u16) -> Result<TerminalStore, StoreError> {
+    open_with(path, terminal, StoreOptions::default())
+}
 
 /// A unique temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -88,7 +121,7 @@ struct Snapshot {
     reports: Vec<QueuedItem>,
     hlc: Hlc,
     next_lot_no: u32,
-    root_vv: VersionVector,
+    acks: Acks,
     lot_order: BTreeMap<u32, Vec<LotKey>>,
 }
 
@@ -118,7 +151,7 @@ fn snapshot(r: &Replica) -> Snapshot {
         reports: r.pending_pmp_reports().cloned().collect(),
         hlc: r.hlc(),
         next_lot_no: r.next_lot_no(),
-        root_vv: r.root_vv().clone(),
+        acks: r.acks().clone(),
         lot_order,
     }
 }
@@ -131,7 +164,7 @@ trait Node {
 
 impl Node for Peer {
     fn hello(&mut self, now: u64) -> Message {
-        Peer::hello(self, now)
+        Peer::hello(self, now).unwrap()
     }
     fn on(&mut self, now: u64, m: Message) -> Vec<Message> {
         self.handle(now, m).unwrap()
@@ -140,7 +173,7 @@ impl Node for Peer {
 
 impl Node for TerminalStore {
     fn hello(&mut self, now: u64) -> Message {
-        TerminalStore::hello(self, now)
+        TerminalStore::hello(self, now).unwrap()
     }
     fn on(&mut self, now: u64, m: Message) -> Vec<Message> {
         self.apply_messages(now, m).unwrap()
@@ -163,7 +196,7 @@ fn sync(client: &mut impl Node, server: &mut impl Node, now: u64) {
 }
 
 fn cloud() -> Peer {
-    Peer::new(Replica::new(STORE, CLOUD), true)
+    root(STORE, CLOUD)
 }
 
 /// A terminal store with a bit of everything in it.
@@ -174,7 +207,7 @@ fn busy_terminal(store: &mut TerminalStore, cloud: &mut Peer) -> (LotKey, LotKey
         t
     };
     // Another terminal's work reaches this one through the cloud (joined deltas).
-    let mut t2 = Peer::new(Replica::new(STORE, T2), false);
+    let mut t2 = member(STORE, ReplicaId::new(T2, 0));
     let (x, _) = t2
         .replica_mut()
         .receive_new(
@@ -314,7 +347,7 @@ fn reopen_restores_exactly() {
     let dir = TempDir::new("reopen");
     let path = dir.path("t1.db");
     let mut cloud = cloud();
-    let mut store = TerminalStore::open(&path, STORE, T1).unwrap();
+    let mut store = create(&path, T1);
     let (a, _, _) = busy_terminal(&mut store, &mut cloud);
     let first_claim = store.replica().pending_claims().next().unwrap().txn;
     assert!(store.mark_claim_sent(first_claim, 5).unwrap());
@@ -350,11 +383,12 @@ fn reopen_restores_exactly() {
             .unwrap()
             .txn
             .lines
+            .clone()
     };
     let fefo_before = fefo(store.replica());
     drop(store);
 
-    let store = TerminalStore::open(&path, STORE, T1).unwrap();
+    let store = open(&path, T1).unwrap();
     assert_eq!(snapshot(store.replica()), before);
     assert_eq!(fefo(store.replica()), fefo_before);
     assert_eq!(store.last_sync_ms(), Some(123_456));
@@ -362,7 +396,7 @@ fn reopen_restores_exactly() {
 
     // The stored history is every own transaction, acknowledged ones included.
     let stored = store.stored_transactions().unwrap();
-    let own_seq = store.replica().state().vv().get(&T1);
+    let own_seq = store.replica().state().vv().get(&store.replica().id());
     assert_eq!(stored.iter().filter(|s| s.own).count() as u64, own_seq);
     assert!(stored.iter().any(|s| s.acked_by_root) && stored.iter().any(|s| !s.acked_by_root));
     let outbox: Vec<Txn> = stored
@@ -383,7 +417,7 @@ fn reopen_restores_exactly() {
     );
     let after_sync = snapshot(store.replica());
     drop(store);
-    let store = TerminalStore::open(&path, STORE, T1).unwrap();
+    let store = open(&path, T1).unwrap();
     assert_eq!(snapshot(store.replica()), after_sync);
     assert!(
         store
@@ -400,7 +434,8 @@ fn table_dump(path: &Path) -> Vec<String> {
     for table in [
         "store_meta",
         "vv",
-        "root_vv",
+        "acks",
+        "heads",
         "transactions",
         "lots",
         "cells",
@@ -438,7 +473,8 @@ fn failed_commit_leaves_nothing_behind() {
         busy_timeout: Duration::from_millis(50),
         ..shared()
     };
-    let mut store = TerminalStore::open_with(&path, STORE, T1, options).unwrap();
+    let mut store = create_with(&path, T1, options);
+    let me = store.replica().id();
     let (a, _) = store
         .receive_new(
             1000,
@@ -506,13 +542,13 @@ fn failed_commit_leaves_nothing_behind() {
     let long = "x".repeat(300);
     assert!(matches!(
         store.receive(3100, a, 1, &long),
-        Err(StoreError::Encode(_))
+        Err(StoreError::Op(pharm_sync::replica::OpError::Unencodable(_)))
     ));
     assert_eq!(snapshot(store.replica()), before);
     assert_eq!(table_dump(&path), rows_before);
 
     // A failed sync message changes nothing either.
-    let mut t2 = Peer::new(Replica::new(STORE, T2), false);
+    let mut t2 = member(STORE, ReplicaId::new(T2, 0));
     t2.replica_mut()
         .receive_new(
             500,
@@ -521,10 +557,15 @@ fn failed_commit_leaves_nothing_behind() {
             "inv",
         )
         .unwrap();
-    let delta = Message::Delta {
-        store: STORE,
-        delta: t2.replica().state().delta_since(&VersionVector::new()),
-    };
+    let delta = Message::seal(
+        STORE,
+        t2.replica().id(),
+        Body::Delta {
+            delta: t2.replica().state().delta_since(&VersionVector::new()),
+        },
+        &common::link_key(STORE),
+    )
+    .unwrap();
     other.execute_batch("CREATE TRIGGER fail_lots BEFORE INSERT ON lots BEGIN SELECT RAISE(ABORT, 'injected failure'); END;").unwrap();
     assert!(matches!(
         store.apply_messages(3500, delta.clone()),
@@ -552,21 +593,21 @@ fn failed_commit_leaves_nothing_behind() {
     let commit = store
         .dispense(4000, today(), 100, 2, Some(a), "RX1", attachments)
         .unwrap();
-    assert_eq!(commit.txn.id.seq, before.observable.vv[&T1] + 1);
+    assert_eq!(commit.txn.id.seq, before.observable.vv[&me] + 1);
     store.apply_messages(4100, delta).unwrap();
     let after = snapshot(store.replica());
+    other
+        .execute_batch("DROP TRIGGER IF EXISTS fail_at_commit; DROP TABLE c; DROP TABLE p;")
+        .unwrap();
     drop((store, other));
-    assert_eq!(
-        snapshot(TerminalStore::open(&path, STORE, T1).unwrap().replica()),
-        after
-    );
+    assert_eq!(snapshot(open(&path, T1).unwrap().replica()), after);
 }
 
 #[test]
 fn caches_are_opaque_json_by_id() {
     let dir = TempDir::new("cache");
     let path = dir.path("t1.db");
-    let mut store = TerminalStore::open(&path, STORE, T1).unwrap();
+    let mut store = create(&path, T1);
     store
         .cache_put(
             CacheTable::Patients,
@@ -601,7 +642,7 @@ fn caches_are_opaque_json_by_id() {
     assert!(!store.cache_remove(CacheTable::Patients, "p1").unwrap());
     drop(store);
 
-    let store = TerminalStore::open(&path, STORE, T1).unwrap();
+    let store = open(&path, T1).unwrap();
     assert_eq!(
         store.cache_ids(CacheTable::Patients).unwrap(),
         vec!["p2".to_string()]
@@ -639,7 +680,7 @@ fn caches_are_opaque_json_by_id() {
 fn schema_version_is_checked() {
     let dir = TempDir::new("schema");
     let path = dir.path("t1.db");
-    let store = TerminalStore::open(&path, STORE, T1).unwrap();
+    let store = create(&path, T1);
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     drop(store);
     {
@@ -655,12 +696,24 @@ fn schema_version_is_checked() {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
     }
-    match TerminalStore::open(&path, STORE, T1) {
+    match open(&path, T1) {
         Err(StoreError::SchemaTooNew { found, supported }) => {
             assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION))
         }
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
+    // A store of the first schema (before authentication) is refused, not migrated.
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 1)
+        .unwrap();
+    assert!(matches!(
+        open(&path, T1),
+        Err(StoreError::SchemaTooOld {
+            found: 1,
+            supported: SCHEMA_VERSION
+        })
+    ));
 
     // Another application's database is not touched.
     let foreign = dir.path("foreign.db");
@@ -668,10 +721,7 @@ fn schema_version_is_checked() {
         .unwrap()
         .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
         .unwrap();
-    assert!(matches!(
-        TerminalStore::open(&foreign, STORE, T1),
-        Err(StoreError::NotAStore)
-    ));
+    assert!(matches!(open(&foreign, T1), Err(StoreError::NotAStore)));
     let n: i64 = Connection::open(&foreign)
         .unwrap()
         .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
@@ -681,13 +731,20 @@ fn schema_version_is_checked() {
 }
 
 #[test]
-fn wrong_store_or_replica_is_refused() {
+fn wrong_store_or_terminal_is_refused() {
     let dir = TempDir::new("identity");
     let path = dir.path("t1.db");
     assert_eq!(TerminalStore::identity(&path).unwrap(), None);
-    drop(TerminalStore::open(&path, STORE, T1).unwrap());
-    assert_eq!(TerminalStore::identity(&path).unwrap(), Some((STORE, T1)));
-    match TerminalStore::open(&path, StoreId(43), T1) {
+    let me = create(&path, T1).replica().id();
+    assert_eq!(TerminalStore::identity(&path).unwrap(), Some((STORE, me)));
+    let other_store = TerminalStore::open(
+        &path,
+        StoreId(43),
+        T1,
+        member_ring(StoreId(43), T1),
+        StoreOptions::default(),
+    );
+    match other_store {
         Err(StoreError::WrongStore {
             expected_store,
             found_store,
@@ -696,27 +753,40 @@ fn wrong_store_or_replica_is_refused() {
         }) => {
             assert_eq!(
                 (expected_store, found_store, found_replica),
-                (StoreId(43), STORE, T1)
+                (StoreId(43), STORE, me)
             );
         }
         other => panic!("expected WrongStore, got {other:?}"),
     }
     assert!(matches!(
-        TerminalStore::open(&path, STORE, T2),
+        open(&path, T2),
         Err(StoreError::WrongStore { .. })
+    ));
+    // Creating over an existing store is refused; opening a missing one too.
+    assert!(matches!(
+        TerminalStore::create(
+            &path,
+            STORE,
+            T1,
+            member_ring(STORE, T1),
+            &mut Rng(5),
+            StoreOptions::default()
+        ),
+        Err(StoreError::TargetExists(_))
     ));
     assert!(matches!(
-        TerminalStore::open(&path, STORE, T1.next_incarnation()),
-        Err(StoreError::WrongStore { .. })
+        open(&dir.path("missing.db"), T1),
+        Err(StoreError::NotFound(_))
     ));
-    TerminalStore::open(&path, STORE, T1).unwrap();
+    open(&path, T1).unwrap();
 }
 
 #[test]
 fn exclusive_store_cannot_be_opened_twice() {
     let dir = TempDir::new("exclusive");
     let path = dir.path("t1.db");
-    let mut first = TerminalStore::open(&path, STORE, T1).unwrap();
+    let mut first = create(&path, T1);
+    let me = first.replica().id();
     first
         .receive_new(
             1000,
@@ -730,19 +800,11 @@ fn exclusive_store_cannot_be_opened_twice() {
         ..StoreOptions::default()
     };
     assert!(matches!(
-        TerminalStore::open_with(&path, STORE, T1, quick),
+        open_with(&path, T1, quick),
         Err(StoreError::Sqlite(_))
     ));
     drop(first);
-    assert_eq!(
-        TerminalStore::open(&path, STORE, T1)
-            .unwrap()
-            .replica()
-            .state()
-            .vv()
-            .get(&T1),
-        1
-    );
+    assert_eq!(open(&path, T1).unwrap().replica().state().vv().get(&me), 1);
 }
 
 #[test]
@@ -750,8 +812,8 @@ fn leader_relays_durably() {
     let dir = TempDir::new("leader");
     let (t_path, l_path) = (dir.path("t1.db"), dir.path("leader.db"));
     let mut cloud = cloud();
-    let mut terminal = TerminalStore::open(&t_path, STORE, T1).unwrap();
-    let mut leader = TerminalStore::open(&l_path, STORE, T2).unwrap();
+    let mut terminal = create(&t_path, T1);
+    let mut leader = create(&l_path, T2);
     let (a, _) = terminal
         .receive_new(
             1000,
@@ -775,7 +837,7 @@ fn leader_relays_durably() {
     assert_eq!(relayed.outbox.len(), 2);
     drop(leader);
 
-    let mut leader = TerminalStore::open(&l_path, STORE, T2).unwrap();
+    let mut leader = open(&l_path, T2).unwrap();
     assert_eq!(snapshot(leader.replica()), relayed);
     assert!(
         leader
@@ -800,8 +862,8 @@ fn leader_relays_durably() {
     );
     let (t_snap, l_snap) = (snapshot(terminal.replica()), snapshot(leader.replica()));
     drop((terminal, leader));
-    let terminal = TerminalStore::open(&t_path, STORE, T1).unwrap();
-    let leader = TerminalStore::open(&l_path, STORE, T2).unwrap();
+    let terminal = open(&t_path, T1).unwrap();
+    let leader = open(&l_path, T2).unwrap();
     assert_eq!(snapshot(terminal.replica()), t_snap);
     assert_eq!(snapshot(leader.replica()), l_snap);
     assert!(
@@ -813,13 +875,25 @@ fn leader_relays_durably() {
     );
 }
 
+fn restore(backup: &Path, to: &Path, seed: u64) -> Result<TerminalStore, StoreError> {
+    TerminalStore::restore_from_backup(
+        backup,
+        to,
+        STORE,
+        member_ring(STORE, T1),
+        &mut Rng(seed),
+        StoreOptions::default(),
+    )
+}
+
 #[test]
 fn restore_from_backup_takes_a_new_incarnation() {
     let dir = TempDir::new("restore");
     let path = dir.path("t1.db");
     let backup = dir.path("backup.db");
     let mut cloud = cloud();
-    let mut store = TerminalStore::open(&path, STORE, T1).unwrap();
+    let mut store = create(&path, T1);
+    let original = store.replica().id();
     let (a, _) = store
         .receive_new(
             1000,
@@ -858,16 +932,10 @@ fn restore_from_backup_takes_a_new_incarnation() {
     assert_eq!(cloud.replica().state().value(&a), 27);
 
     let restored_path = dir.path("restored.db");
-    let mut restored = TerminalStore::restore_from_backup(
-        &backup,
-        &restored_path,
-        STORE,
-        0,
-        StoreOptions::default(),
-    )
-    .unwrap();
+    let mut restored = restore(&backup, &restored_path, 3).unwrap();
     let me = restored.replica().id();
-    assert_eq!(me, ReplicaId::new(1, 1));
+    assert_eq!(me.terminal, 1);
+    assert_ne!(me, original);
     assert_eq!(
         restored.replica().pending_claims().count(),
         1,
@@ -887,20 +955,11 @@ fn restore_from_backup_takes_a_new_incarnation() {
     );
     assert_eq!(restored.replica().state().value(&a), 37);
     drop(restored);
-    assert!(matches!(
-        TerminalStore::open(&restored_path, STORE, T1),
-        Err(StoreError::WrongStore { .. })
-    ));
-    let restored = TerminalStore::open(&restored_path, STORE, me).unwrap();
+    let restored = open(&restored_path, T1).unwrap();
+    assert_eq!(restored.replica().id(), me);
     assert_eq!(restored.replica().state().value(&a), 37);
     assert!(matches!(
-        TerminalStore::restore_from_backup(
-            &backup,
-            &restored_path,
-            STORE,
-            0,
-            StoreOptions::default()
-        ),
+        restore(&backup, &restored_path, 4),
         Err(StoreError::TargetExists(_))
     ));
     assert!(matches!(
@@ -908,64 +967,70 @@ fn restore_from_backup_takes_a_new_incarnation() {
             &backup,
             dir.path("x.db"),
             StoreId(1),
-            0,
+            member_ring(StoreId(1), T1),
+            &mut Rng(5),
             StoreOptions::default()
         ),
         Err(StoreError::WrongStore { .. })
     ));
-    // A restore of the restored store skips every incarnation it knows of; the caller can
-    // demand a higher one (e.g. from the server).
-    let quick = StoreOptions {
-        busy_timeout: Duration::from_millis(20),
-        ..StoreOptions::default()
-    };
-    let again =
-        TerminalStore::restore_from_backup(&restored_path, dir.path("again.db"), STORE, 0, quick);
     assert!(
-        matches!(again, Err(StoreError::Sqlite(_))),
-        "the source is still open exclusively"
+        !dir.path("x.db").exists(),
+        "a failed restore leaves no file"
     );
-    assert!(
-        !dir.path("x.db").exists() && !dir.path("again.db").exists(),
-        "failed restores leave no file"
-    );
+    // The same backup restored again (even with the same randomness) is another replica:
+    // an incarnation the backup knows is never drawn again.
+    let twice = restore(&backup, &dir.path("twice.db"), 3).unwrap();
+    assert_ne!(twice.replica().id(), original);
     drop(restored);
-    let again = TerminalStore::restore_from_backup(
-        &restored_path,
-        dir.path("again.db"),
-        STORE,
-        0,
-        StoreOptions::default(),
-    )
-    .unwrap();
-    assert_eq!(again.replica().id(), ReplicaId::new(1, 2));
-    let later = TerminalStore::restore_from_backup(
-        &backup,
-        dir.path("later.db"),
-        STORE,
-        5,
-        StoreOptions::default(),
-    )
-    .unwrap();
-    assert_eq!(later.replica().id(), ReplicaId::new(1, 5));
+    let again = restore(&restored_path, &dir.path("again.db"), 3).unwrap();
+    assert!(![original, me].contains(&again.replica().id()));
 
-    // Why: continuing under the old incarnation swallows the new units. Its next
-    // transaction reuses a sequence number the cloud already has (dropped as a duplicate)
-    // and its counter cell restarts below the cloud's maximum.
+    // Why: a raw copy of the backup continuing under the old incarnation issues a
+    // different transaction under a sequence number the cloud already holds. It is not
+    // swallowed: the sync refuses it and the copy learns it is superseded.
     let reused_path = dir.path("reused.db");
     std::fs::copy(&backup, &reused_path).unwrap();
-    let mut reused = TerminalStore::open(&reused_path, STORE, T1).unwrap();
+    let mut reused = open(&reused_path, T1).unwrap();
     reused.receive(7000, a, 10, "inv").unwrap();
-    sync(&mut reused, &mut cloud, 8000);
+    let mut up = vec![reused.hello(8000).unwrap()];
+    let mut refused = None;
+    for _ in 0..10 {
+        let down: Vec<Message> = up
+            .drain(..)
+            .flat_map(|m| cloud.handle(8000, m).unwrap())
+            .collect();
+        for m in down {
+            match reused.apply_messages(8000, m) {
+                Ok(more) => up.extend(more),
+                Err(e) => refused = Some(e),
+            }
+        }
+    }
+    assert!(
+        matches!(
+            refused,
+            Some(StoreError::Protocol(ProtocolError::Superseded(_)))
+        ),
+        "{refused:?}"
+    );
     assert_eq!(
         cloud.replica().state().value(&a),
         37,
-        "the 10 units received under the reused id are lost"
+        "nothing of the copy was applied"
     );
-    assert_eq!(
-        reused.replica().outbox().count(),
-        0,
-        "and the terminal believes they were delivered"
+    assert!(reused.replica().superseded().is_some());
+    assert!(matches!(
+        reused.receive(9000, a, 1, "inv"),
+        Err(StoreError::Op(pharm_sync::replica::OpError::Superseded(_)))
+    ));
+    drop(reused);
+    // The mark survives a reopen: the copy stays refused until it is recovered.
+    assert!(
+        open(&reused_path, T1)
+            .unwrap()
+            .replica()
+            .superseded()
+            .is_some()
     );
 }
 
@@ -975,20 +1040,20 @@ fn election_state_survives_reopen() {
     let dir = TempDir::new("election");
     let path = dir.path("e.db");
     {
-        let mut store = TerminalStore::open(&path, STORE, T1).unwrap();
+        let mut store = create(&path, T1);
         assert_eq!(store.election_state().unwrap(), None);
         let state = PersistentState {
             term: 7,
-            voted_for: Some(T2),
+            voted_for: Some(ReplicaId::new(T2, 9)),
         };
         store.save_election_state(&state).unwrap();
     }
-    let store = TerminalStore::open(&path, STORE, T1).unwrap();
+    let store = open(&path, T1).unwrap();
     assert_eq!(
         store.election_state().unwrap(),
         Some(PersistentState {
             term: 7,
-            voted_for: Some(T2)
+            voted_for: Some(ReplicaId::new(T2, 9))
         })
     );
 }

@@ -8,19 +8,35 @@
 
 use std::error::Error;
 use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
-use pharm_sync::ids::{ReplicaId, StoreId};
+use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
+use pharm_sync::ids::StoreId;
 use pharm_sync::replica::{Attachments, Commit, NewLot};
-use pharm_sync::store::TerminalStore;
+use pharm_sync::store::{StoreOptions, TerminalStore};
 use pharm_sync::txn::{LotKey, Reason};
 
 /// Store id used by the crash test.
 const STORE: StoreId = StoreId(7);
-/// Replica id used by the crash test.
-const REPLICA: ReplicaId = ReplicaId::new(1, 0);
+/// Terminal used by the crash test.
+const TERMINAL: u16 = 1;
+
+/// The test keys of the crash test (the same derivation as the integration tests'
+/// fixtures): link key 0x4c…, origin key 0x6f… with the store and terminal in front.
+fn keys() -> Arc<dyn KeyRing> {
+    let mut link = [0x4c; 32];
+    link[..4].copy_from_slice(&STORE.0.to_le_bytes());
+    let mut origin = [0x6f; 32];
+    origin[..4].copy_from_slice(&STORE.0.to_le_bytes());
+    origin[4..6].copy_from_slice(&TERMINAL.to_le_bytes());
+    Arc::new(
+        StoreKeys::new(STORE, MacKey::new(link)).with_member(TERMINAL, Some(MacKey::new(origin))),
+    )
+}
 
 /// splitmix64.
 struct Rng(u64);
@@ -72,7 +88,20 @@ fn main() -> Result<(), Box<dyn Error>> {
         None => u64::MAX,
     };
     let today = Date::from_ymd(2025, 6, 1)?;
-    let mut store = TerminalStore::open(path, STORE, REPLICA)?;
+    let mut store = if Path::new(path).exists() {
+        TerminalStore::open(path, STORE, TERMINAL, keys(), StoreOptions::default())?
+    } else {
+        let mut entropy = Rng(rng.next() | 1);
+        let mut draw = move || entropy.next();
+        TerminalStore::create(
+            path,
+            STORE,
+            TERMINAL,
+            keys(),
+            &mut draw,
+            StoreOptions::default(),
+        )?
+    };
     let mut out = std::io::stdout().lock();
 
     let skus = [(100u32, "0002-7597-01"), (101, "0002-7597-02")];

@@ -7,93 +7,102 @@
 //! A mutating method of [`TerminalStore`] (e.g. [`TerminalStore::dispense`]) returns `Ok`
 //! only after the SQLite `COMMIT` of everything the operation changed has returned: the
 //! transaction row (outbox), the inventory state rows it touched, the version vector, the
-//! clock and lot counter, and the insurance-claim / PMP-report rows that go with it. With
-//! the default [`Synchronous::Full`] that commit has been `fsync`ed, so an acknowledged
-//! commit survives a process kill (`SIGKILL`), an OS crash and a power loss (given a drive
-//! that honours flushes). Nothing is ever half-written: either all rows of a commit are on
-//! disk or none is. The caller may print the receipt, hand over the package, or tell the
-//! insurer only after `Ok`.
+//! head, the clock and lot counter, and the insurance-claim / PMP-report rows that go with
+//! it. With the default [`Synchronous::Full`] that commit has been `fsync`ed, so an
+//! acknowledged commit survives a process kill (`SIGKILL`), an OS crash and a power loss
+//! (given a drive that honours flushes). Nothing is ever half-written: either all rows of a
+//! commit are on disk or none is. A sync message is answered only after everything it
+//! changed is committed, so what a store acknowledges to another peer is on its disk.
 //!
-//! The in-memory replica never runs ahead of (or behind) the file: an operation runs on a
-//! copy of the replica, the copy's changes are written, and the copy replaces the live
-//! replica only once the commit succeeded. If writing fails, the live replica is untouched
-//! and the database transaction is rolled back. If `COMMIT` itself fails (which can be
-//! ambiguous after an I/O error) the replica is reloaded from the file; if even that fails
-//! the store refuses further writes ([`StoreError::Poisoned`]) until it is reopened. The
-//! copy (and dropping the replaced replica) costs O(state) per operation: about 5 ms for
-//! 45,000 lots in a release build on a 2-vCPU VM, next to about 5 ms for the `FULL` commit
-//! (the ignored `large_store_timings` test in `tests/store.rs` measures both).
+//! The in-memory replica never runs ahead of (or behind) the file: an operation validates
+//! everything before it changes the replica, the change is written, and if writing fails
+//! the replica is reloaded from the file; if even that fails the store refuses further
+//! writes ([`StoreError::Poisoned`]) until it is reopened.
+//!
+//! # Creating and opening: fail loud
+//!
+//! [`TerminalStore::create`] makes a new store (the file must not exist) under a fresh
+//! random incarnation. [`TerminalStore::open`] opens only a complete store of this schema
+//! version and refuses, with a typed error, anything else: a missing, empty or truncated
+//! file, another application's database, a file without its identity row, another store's
+//! or terminal's file. Before anything is loaded it checks
+//!
+//! * the write-ahead log, for a damaged frame followed by later transactions (SQLite would
+//!   silently drop them: [`StoreError::WalDamaged`]);
+//! * `PRAGMA quick_check` (every b-tree; the schema has no secondary index), the schema
+//!   itself, and every row's checksum (a flipped bit anywhere in a row's values is found);
+//! * the stored state against the stored transactions: this replica's whole history is
+//!   there (sequence numbers 1 to its version, chained, each with a valid origin tag) and
+//!   its counter cells are exactly the sums of their lines; every replica of the version
+//!   vector has its head.
+//!
+//! A failure is a typed error the POS can show; the recovery is explicit:
+//! [`TerminalStore::restore_from_backup`] (the last good backup, as a new incarnation) or
+//! [`TerminalStore::recover`] (a fresh incarnation whose state comes from the store leader
+//! or the cloud at the next sync, carrying every transaction still readable and authentic
+//! in the damaged file to the root for judgement). Neither ever starts fresh silently.
 //!
 //! # Durability settings
 //!
-//! * `journal_mode = WAL`: a commit appends to the write-ahead log and is atomic; readers
-//!   never see a partial commit; a crash leaves either the old or the new state, recovered
-//!   automatically on the next open.
+//! * `journal_mode = WAL`: a commit appends to the write-ahead log and is atomic.
 //! * `synchronous = FULL` (default, [`Synchronous::Full`]): the WAL is `fsync`ed at every
-//!   commit. `NORMAL` with WAL ([`Synchronous::Normal`]) syncs only at checkpoints: it is
-//!   still safe against a *process* crash (`SIGKILL`, panic, OOM kill: the OS has the WAL
-//!   pages) and never corrupts the database, but the last commits before an OS crash or a
-//!   **power loss** may roll back. Because an acknowledged dispense may already have been
-//!   handed over and billed, we need those to survive power loss too, so `FULL` is the
-//!   default. `NORMAL` is available for bulk imports or hardware with a UPS.
-//! * `fullfsync = ON` with `FULL` (macOS: `F_FULLFSYNC`, a plain `fsync` there does not
-//!   flush the drive's cache; ignored elsewhere).
+//!   commit. `NORMAL` ([`Synchronous::Normal`]) syncs only at checkpoints: safe against a
+//!   *process* crash but the last commits before an OS crash or power loss may roll back.
+//! * `fullfsync = ON` with `FULL` (macOS: `F_FULLFSYNC`; ignored elsewhere).
 //! * `locking_mode = EXCLUSIVE` (default, [`StoreOptions::exclusive`]): the file can be
-//!   open in one store only, so two processes can never run two in-memory replicas on one
-//!   file.
+//!   open in one store only.
 //! * `foreign_keys = ON`: queue rows must belong to a stored transaction.
 //!
-//! # Schema (version 1, `PRAGMA user_version`, `PRAGMA application_id` = "PHSY")
+//! # Schema (version 2, `PRAGMA user_version`, `PRAGMA application_id` = "PHSY")
 //!
 //! | table | contents |
 //! |---|---|
-//! | `store_meta` | one row: store id, replica id, HLC, next lot number, last sync time, incarnation restored from |
-//! | `vv`, `root_vv` | the state's version vector; what the root (cloud) is known to have |
-//! | `transactions` | own and relayed transactions `(replica, seq)` with `own`, `acked_by_root` and the encoded body; rows with `acked_by_root = 0` are the outbox (pending sync); acknowledged rows stay as audit history |
-//! | `lots`, `cells`, `holds`, `releases`, `transfers`, `compensations`, `lot_meta` | the inventory CRDT state: lot facts (in the order they became known), PN-counter cells `(lot, replica) → (p, n, last_seq)`, grow-only sets and last-writer-wins metadata |
+//! | `store_meta` | one row: store id, replica id, HLC, next lot number, last sync time, incarnation restored from, superseded reason |
+//! | `vv`, `acks`, `heads` | the state's version vector; the root's acknowledgements; each replica's head transaction |
+//! | `transactions` | own and relayed transactions `(replica, seq)` with `own`, `status` (0 held by the root, 1 outbox, 2 salvage, 3 forked, 4 refused) and the encoded body with its origin tag; the root keeps every transaction it holds here (its log) |
+//! | `lots`, `cells`, `holds`, `releases`, `transfers`, `compensations`, `lot_meta` | the inventory CRDT state |
 //! | `claims`, `pmp_reports` | queues committed with their transaction; `sent_ms` set by `mark_*_sent` |
 //! | `patients`, `drug_catalog`, `prescriptions` | opaque JSON caches keyed by id ([`CacheTable`]) |
 //!
-//! The state is stored as tables rather than as a replay log: a commit upserts exactly the
-//! rows it changed, and reopening rebuilds the state by joining the rows (time proportional
-//! to the state, not to the history: about 0.1 s for 45,000 lots), which restores
-//! [`InventoryState::observable`](crate::state::InventoryState::observable), every cell's
-//! `last_seq` and FEFO tie order exactly. Schema changes are appended as migrations and run in
-//! the same transaction that bumps `user_version`; a file from a newer version is refused
-//! ([`StoreError::SchemaTooNew`]).
+//! Every row carries a checksum. A file of an earlier schema version (version 1, before
+//! transactions were authenticated) is refused ([`StoreError::SchemaTooOld`]): its outbox
+//! transactions carry no origin tags, so they could never be accepted by a root; sync it
+//! empty with the release that wrote it, then create a new store.
 //!
-//! # Restore from backup
+//! # Incarnations
 //!
-//! [`TerminalStore::restore_from_backup`] copies an old backup and gives the terminal a
-//! **new incarnation** ([`ReplicaId::next_incarnation`]). The lost device may have committed
-//! more transactions after the backup and synced them: their sequence numbers and counter
-//! totals are already at the server. Were the restored copy to continue under the old id,
-//! its next transaction would reuse sequence numbers the server already has (dropped as
-//! duplicates), and its counter cells would restart from the backup's older totals, which the
-//! per-replica maximum of the PN-counter join ignores until they pass the lost device's
-//! totals: new receipts and dispenses would silently vanish. A new incarnation starts fresh
-//! cells and sequence numbers that nobody has seen. Transactions of the old incarnation still
-//! in the backup's outbox are uploaded under their old ids and de-duplicated by the server.
+//! [`create`](TerminalStore::create), [`restore_from_backup`](TerminalStore::restore_from_backup)
+//! and [`recover`](TerminalStore::recover) draw a fresh random 64-bit incarnation from the
+//! caller's randomness ([`Entropy`]), so restoring the same backup twice, even while
+//! offline, gives two different replicas (see [`ReplicaId`]).
 
 mod blob;
+mod check;
 mod persist;
+mod recover;
 mod schema;
+mod tables;
+mod wal;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pharm_core::time::Date;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::codec::EncodeError;
-use crate::ids::{ReplicaId, StoreId, TxnId};
-use crate::protocol::{Message, Peer, ProtocolError, SyncLimits};
+use crate::auth::{KeyRing, MacKey};
+use crate::codec::{DecodeLimits, EncodeError};
+use crate::hlc::Hlc;
+use crate::ids::{Entropy, IdError, ReplicaId, StoreId, TxnId};
+use crate::message::Message;
+use crate::protocol::{Peer, ProtocolError, Role, SyncLimits};
 use crate::replica::{Attachments, Commit, NewLot, OpError, Replica};
-use crate::state::StateDelta;
 use crate::txn::{DiscrepancyId, HoldId, Line, LotKey, Reason, TransferId, Txn};
 
-use persist::{QueueTable, VvTable};
+use persist::Status;
+pub use recover::Recovery;
 
 /// Schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = schema::SCHEMA_VERSION;
@@ -118,8 +127,8 @@ pub struct StoreOptions {
     pub exclusive: bool,
     /// How long to wait for a lock held by another connection.
     pub busy_timeout: Duration,
-    /// This replica is the root (the cloud) of the relay chain.
-    pub is_root: bool,
+    /// The replica's place in the relay chain.
+    pub role: Role,
     /// Protocol limits.
     pub limits: SyncLimits,
 }
@@ -130,7 +139,7 @@ impl Default for StoreOptions {
             synchronous: Synchronous::Full,
             exclusive: true,
             busy_timeout: Duration::from_secs(5),
-            is_root: false,
+            role: Role::Member,
             limits: SyncLimits::default(),
         }
     }
@@ -140,31 +149,44 @@ impl Default for StoreOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// SQLite reported an error (I/O, lock, constraint...). Nothing of the operation was
-    /// committed.
+    /// SQLite reported an error (I/O, lock, constraint, a malformed file...). Nothing of
+    /// the operation was committed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// The file's contents are inconsistent.
+    /// The file's contents are inconsistent: recover from a backup or from upstream.
     #[error("store database is corrupt: {what}")]
     Corrupt {
         /// What is wrong.
         what: String,
     },
-    /// The file belongs to another store or replica.
+    /// The write-ahead log lost a completed transaction (a damaged frame followed by later
+    /// ones): opening it would silently go back in time.
     #[error(
-        "database belongs to store {found_store:?} replica {found_replica}, not store {expected_store:?} replica {expected_replica:?}"
+        "the write-ahead log is damaged at frame {frame}: completed transactions after it would be lost"
+    )]
+    WalDamaged {
+        /// First damaged frame.
+        frame: usize,
+    },
+    /// The file does not exist.
+    #[error("{0:?} does not exist (create a store with TerminalStore::create)")]
+    NotFound(PathBuf),
+    /// The file belongs to another store or terminal.
+    #[error(
+        "database belongs to store {found_store:?} replica {found_replica}, not store {expected_store:?} terminal {expected_terminal:?}"
     )]
     WrongStore {
         /// Store asked for.
         expected_store: StoreId,
-        /// Replica asked for (`None` when restoring a backup).
-        expected_replica: Option<ReplicaId>,
+        /// Terminal asked for (`None` when restoring a backup).
+        expected_terminal: Option<u16>,
         /// Store in the file.
         found_store: StoreId,
         /// Replica in the file.
         found_replica: ReplicaId,
     },
-    /// The file is an SQLite database of another application.
+    /// The file is empty or not a pharm-sync store (another application's database, or a
+    /// file without its identity row).
     #[error("not a pharm-sync store database")]
     NotAStore,
     /// The file was written by a newer schema.
@@ -175,18 +197,30 @@ pub enum StoreError {
         /// Newest version this build knows.
         supported: u32,
     },
+    /// The file was written by an older schema this build does not read (see the module
+    /// documentation).
+    #[error("schema version {found} is older than the supported version {supported}")]
+    SchemaTooOld {
+        /// Version in the file.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
     /// WAL journal mode could not be enabled (e.g. an in-memory database).
     #[error("WAL journal mode unavailable (journal_mode = {0})")]
     NoWal(String),
     /// A path is not valid UTF-8 (SQLite needs a string).
     #[error("path {0:?} is not valid UTF-8")]
     InvalidPath(PathBuf),
-    /// The target of a restore already exists.
+    /// The target of a create, backup or restore already exists.
     #[error("{0:?} already exists")]
     TargetExists(PathBuf),
-    /// No incarnation left for the terminal.
-    #[error("terminal {0} has no incarnation left")]
-    IncarnationsExhausted(u16),
+    /// No fresh incarnation could be drawn.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// The key ring has no origin key for this terminal.
+    #[error("the key ring holds no origin key for terminal {0}")]
+    MissingKey(u16),
     /// A cache body is not valid JSON.
     #[error("{table} entry {id:?} is not valid JSON")]
     InvalidJson {
@@ -201,11 +235,11 @@ pub enum StoreError {
     /// The operation was refused by the replica (nothing was written).
     #[error(transparent)]
     Op(#[from] OpError),
-    /// A transaction cannot be encoded for the outbox (and so could never be uploaded),
-    /// e.g. a reference longer than the wire format allows. Nothing was written.
+    /// A transaction cannot be encoded (nothing was written).
     #[error(transparent)]
     Encode(#[from] EncodeError),
-    /// A sync message was refused (nothing was written).
+    /// A sync message was refused (only what the protocol changed before refusing, such as
+    /// a superseded mark, was written).
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
 }
@@ -222,11 +256,11 @@ pub enum CacheTable {
 }
 
 impl CacheTable {
-    fn name(self) -> &'static str {
+    fn table(self) -> tables::Table {
         match self {
-            CacheTable::Patients => "patients",
-            CacheTable::DrugCatalog => "drug_catalog",
-            CacheTable::Prescriptions => "prescriptions",
+            CacheTable::Patients => tables::PATIENTS,
+            CacheTable::DrugCatalog => tables::DRUG_CATALOG,
+            CacheTable::Prescriptions => tables::PRESCRIPTIONS,
         }
     }
 }
@@ -236,9 +270,9 @@ impl CacheTable {
 pub struct StoredTxn {
     /// The transaction.
     pub txn: Txn,
-    /// Committed by this store's replica (in this or an earlier incarnation), not relayed.
+    /// Committed by this store's terminal (in this or an earlier incarnation), not relayed.
     pub own: bool,
-    /// The root has it (it left the outbox).
+    /// The root holds it (it left the outbox).
     pub acked_by_root: bool,
 }
 
@@ -266,14 +300,23 @@ impl<K> CommitOf for (K, Commit) {
 }
 
 /// A replica persisted in SQLite. See the [module documentation](self).
-#[derive(Debug)]
 pub struct TerminalStore {
     conn: Connection,
     peer: Peer,
+    keys: Arc<dyn KeyRing>,
     path: PathBuf,
     options: StoreOptions,
     last_sync_ms: Option<u64>,
     poisoned: bool,
+}
+
+impl std::fmt::Debug for TerminalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TerminalStore")
+            .field("path", &self.path)
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
 }
 
 fn path_str(path: &Path) -> Result<&str, StoreError> {
@@ -281,60 +324,142 @@ fn path_str(path: &Path) -> Result<&str, StoreError> {
         .ok_or_else(|| StoreError::InvalidPath(path.to_path_buf()))
 }
 
-impl TerminalStore {
-    /// Opens (creating if needed) the store of `replica` in pharmacy `store` at `path`, with
-    /// default options. A file of another store or replica is refused.
-    pub fn open(
-        path: impl AsRef<Path>,
-        store: StoreId,
-        replica: ReplicaId,
-    ) -> Result<Self, StoreError> {
-        Self::open_with(path, store, replica, StoreOptions::default())
-    }
+/// Runs `write` in one immediate SQLite transaction and commits it (an error rolls back).
+fn in_tx<R>(
+    conn: &mut Connection,
+    write: impl FnOnce(&Connection) -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = write(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
 
-    /// [`TerminalStore::open`] with options.
-    pub fn open_with(
+fn own_key(keys: &dyn KeyRing, store: StoreId, terminal: u16) -> Result<MacKey, StoreError> {
+    keys.origin_key(store, terminal)
+        .cloned()
+        .ok_or(StoreError::MissingKey(terminal))
+}
+
+/// Every status a transaction id has in a replica (outbox, salvage, forked).
+fn statuses(r: &Replica) -> BTreeMap<TxnId, (Status, Arc<Txn>)> {
+    let mut m = BTreeMap::new();
+    let mut add = |it: &mut dyn Iterator<Item = &Txn>, s: Status| {
+        for t in it {
+            m.insert(t.id, (s, Arc::new(t.clone())));
+        }
+    };
+    add(&mut r.outbox(), Status::Outbox);
+    add(&mut r.salvage(), Status::Salvage);
+    add(&mut r.forked(), Status::Forked);
+    m
+}
+
+impl TerminalStore {
+    /// Creates a new store at `path` (which must not exist) for `terminal` of pharmacy
+    /// `store`, under a fresh incarnation drawn from `entropy`. Creation is atomic: the
+    /// store is built in a temporary file next to `path` and moved into place complete, so
+    /// a crash while creating leaves no file at `path` (and creating again works).
+    pub fn create(
         path: impl AsRef<Path>,
         store: StoreId,
-        replica: ReplicaId,
+        terminal: u16,
+        keys: Arc<dyn KeyRing>,
+        entropy: &mut dyn Entropy,
         options: StoreOptions,
     ) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        let mut conn = schema::connect(path, &options)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        schema::migrate(&tx)?;
-        match persist::read_identity(&tx)? {
-            None => persist::init_identity(&tx, store, replica)?,
-            Some((s, r)) if s == store && r == replica => {}
-            Some((found_store, found_replica)) => {
-                return Err(StoreError::WrongStore {
-                    expected_store: store,
-                    expected_replica: Some(replica),
-                    found_store,
-                    found_replica,
-                });
-            }
-        }
-        tx.commit()?;
-        Self::from_conn(conn, path, options)
+        own_key(keys.as_ref(), store, terminal)?;
+        let me = ReplicaId::new(terminal, 0).reincarnate(entropy, &|_| false)?;
+        recover::build(path, &options, |conn| {
+            persist::init_identity(conn, store, me, Hlc::default(), None)
+        })?;
+        Self::open(path, store, terminal, keys, options)
     }
 
-    fn from_conn(conn: Connection, path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
+    /// Opens the existing store of `terminal` of pharmacy `store` at `path`, checking it
+    /// completely first (see the [module documentation](self#creating-and-opening-fail-loud)).
+    pub fn open(
+        path: impl AsRef<Path>,
+        store: StoreId,
+        terminal: u16,
+        keys: Arc<dyn KeyRing>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let conn = Self::open_checked(path, &options)?;
+        let (found_store, found) = persist::read_identity(&conn)?.ok_or(StoreError::NotAStore)?;
+        if found_store != store || found.terminal != terminal {
+            return Err(StoreError::WrongStore {
+                expected_store: store,
+                expected_terminal: Some(terminal),
+                found_store,
+                found_replica: found,
+            });
+        }
+        let key = own_key(keys.as_ref(), store, terminal)?;
+        check::file(&conn)?;
         let loaded = persist::load(&conn)?;
-        let peer =
-            Peer::new(Replica::restore(loaded.parts), options.is_root).with_limits(options.limits);
+        check::state(&loaded, &loaded.own, store, &key)?;
+        if options.role == Role::Root {
+            check::log(&loaded.held)?;
+        }
+        let last_sync = loaded.last_sync_ms;
+        let replica = Replica::restore(loaded.parts, key);
+        Self::wrap(conn, replica, loaded.held, keys, path, options, last_sync)
+    }
+
+    /// Opens a connection to an existing, non-empty file after checking its write-ahead log,
+    /// and checks the schema.
+    fn open_checked(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> {
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound(path.to_path_buf()));
+            }
+            Err(e) => {
+                return Err(StoreError::Corrupt {
+                    what: format!("cannot read the file: {e}"),
+                });
+            }
+            Ok(m) if m.len() == 0 => return Err(StoreError::NotAStore),
+            Ok(_) => {}
+        }
+        wal::check(path)?;
+        let conn = schema::connect(path, options, false)?;
+        schema::check(&conn)?;
+        Ok(conn)
+    }
+
+    fn wrap(
+        conn: Connection,
+        replica: Replica,
+        held: Vec<Arc<Txn>>,
+        keys: Arc<dyn KeyRing>,
+        path: &Path,
+        options: StoreOptions,
+        last_sync_ms: Option<u64>,
+    ) -> Result<Self, StoreError> {
+        let mut peer =
+            Peer::new(replica, Arc::clone(&keys), options.role).with_limits(options.limits);
+        if options.role == Role::Root {
+            for t in &held {
+                peer.log_mut().push(t);
+            }
+            peer.record_logged();
+        }
         Ok(TerminalStore {
             conn,
             peer,
+            keys,
             path: path.to_path_buf(),
             options,
-            last_sync_ms: loaded.last_sync_ms,
+            last_sync_ms,
             poisoned: false,
         })
     }
 
     /// The store and replica recorded in a file, without opening it as a store (`None` if
-    /// the file does not exist or is not initialised).
+    /// the file does not exist or is not a store).
     pub fn identity(path: impl AsRef<Path>) -> Result<Option<(StoreId, ReplicaId)>, StoreError> {
         let path = path.as_ref();
         if !path.exists() {
@@ -349,111 +474,6 @@ impl TerminalStore {
             return Ok(None);
         }
         persist::read_identity(&conn)
-    }
-
-    /// Restores a backup into a new file and gives the terminal a new incarnation (see the
-    /// [module documentation](self#restore-from-backup) for why).
-    ///
-    /// The new incarnation is above the backup's own, above every incarnation of the same
-    /// terminal the backup knows of, and at least `min_incarnation` (pass the highest
-    /// incarnation the server knows plus one when it is reachable, else 0). The backup file
-    /// is only read. `new_path` must not exist.
-    ///
-    /// Claims and PMP reports still queued in the backup may already have been sent by the
-    /// lost device: they are listed by
-    /// [`Replica::queued_by_earlier_incarnation`](crate::replica::Replica::queued_by_earlier_incarnation)
-    /// so the POS can check their status before sending them again.
-    pub fn restore_from_backup(
-        backup_path: impl AsRef<Path>,
-        new_path: impl AsRef<Path>,
-        store: StoreId,
-        min_incarnation: u16,
-        options: StoreOptions,
-    ) -> Result<Self, StoreError> {
-        let (backup_path, new_path) = (backup_path.as_ref(), new_path.as_ref());
-        if new_path.exists() {
-            return Err(StoreError::TargetExists(new_path.to_path_buf()));
-        }
-        let restored = Self::copy_backup(backup_path, new_path, &options)
-            .and_then(|()| Self::reincarnate(new_path, store, min_incarnation, options));
-        if restored.is_err() {
-            // Leave nothing half-restored behind.
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = new_path.as_os_str().to_owned();
-                p.push(suffix);
-                let _ = std::fs::remove_file(PathBuf::from(p));
-            }
-        }
-        restored
-    }
-
-    /// Copies a store file (read-only on the source) with `VACUUM INTO`.
-    fn copy_backup(
-        backup_path: &Path,
-        new_path: &Path,
-        options: &StoreOptions,
-    ) -> Result<(), StoreError> {
-        let src = Connection::open_with_flags(
-            backup_path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        src.busy_timeout(options.busy_timeout)?;
-        let app: i32 = src.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-        if app != schema::APPLICATION_ID {
-            return Err(StoreError::NotAStore);
-        }
-        src.execute("VACUUM INTO ?1", params![path_str(new_path)?])?;
-        Ok(())
-    }
-
-    /// Gives the copy at `path` a new incarnation and opens it.
-    fn reincarnate(
-        path: &Path,
-        store: StoreId,
-        min_incarnation: u16,
-        options: StoreOptions,
-    ) -> Result<Self, StoreError> {
-        let mut conn = schema::connect(path, &options)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        schema::migrate(&tx)?;
-        let (found_store, old) = persist::read_identity(&tx)?.ok_or(StoreError::Corrupt {
-            what: "backup has no store identity".into(),
-        })?;
-        if found_store != store {
-            return Err(StoreError::WrongStore {
-                expected_store: store,
-                expected_replica: None,
-                found_store,
-                found_replica: old,
-            });
-        }
-        let mut highest = old.incarnation;
-        for sql in [
-            "SELECT replica FROM vv",
-            "SELECT replica FROM root_vv",
-            "SELECT DISTINCT replica FROM transactions",
-            "SELECT restored_from FROM store_meta WHERE restored_from IS NOT NULL",
-        ] {
-            let mut stmt = tx.prepare(sql)?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let r = persist::replica_of(row.get(0)?)?;
-                if r.terminal == old.terminal {
-                    highest = highest.max(r.incarnation);
-                }
-            }
-        }
-        let next = highest
-            .checked_add(1)
-            .ok_or(StoreError::IncarnationsExhausted(old.terminal))?
-            .max(min_incarnation);
-        let me = ReplicaId::new(old.terminal, next);
-        tx.execute(
-            "UPDATE store_meta SET replica = ?1, next_lot_no = 1, restored_from = ?2 WHERE id = 1",
-            params![persist::rid(me), persist::rid(old)],
-        )?;
-        tx.commit()?;
-        Self::from_conn(conn, path, options)
     }
 
     /// Writes a consistent copy of the store to `path` (`VACUUM INTO`; `path` must not exist).
@@ -520,22 +540,30 @@ impl TerminalStore {
     /// Replaces the in-memory replica with what the file holds (after a failed write), or
     /// poisons the store when even that fails.
     fn reload_from_file(&mut self) {
-        match persist::load(&self.conn) {
-            Ok(loaded) => {
-                self.peer = Peer::new(Replica::restore(loaded.parts), self.options.is_root)
-                    .with_limits(self.options.limits);
-                self.last_sync_ms = loaded.last_sync_ms;
+        let me = self.peer.replica().id();
+        let reloaded = persist::load(&self.conn).and_then(|loaded| {
+            let key = own_key(self.keys.as_ref(), loaded.parts.state.store(), me.terminal)?;
+            let mut peer = Peer::new(
+                Replica::restore(loaded.parts, key),
+                Arc::clone(&self.keys),
+                self.options.role,
+            )
+            .with_limits(self.options.limits);
+            if self.options.role == Role::Root {
+                for t in &loaded.held {
+                    peer.log_mut().push(t);
+                }
+                peer.record_logged();
+            }
+            Ok((peer, loaded.last_sync_ms))
+        });
+        match reloaded {
+            Ok((peer, last_sync)) => {
+                self.peer = peer;
+                self.last_sync_ms = last_sync;
             }
             Err(_) => self.poisoned = true,
         }
-    }
-
-    /// Takes the live peer out for an in-place change (no copy of the state); the caller
-    /// puts it back after a successful commit or reloads from the file on failure.
-    fn take_peer(&mut self) -> Peer {
-        let r = self.peer.replica();
-        let placeholder = Peer::new(Replica::new(r.store(), r.id()), self.options.is_root);
-        std::mem::replace(&mut self.peer, placeholder)
     }
 
     /// Runs a local operation on the replica in place and persists its commit in one SQLite
@@ -548,22 +576,18 @@ impl TerminalStore {
             return Err(StoreError::Poisoned);
         }
         // Replica operations validate before they change anything, so an `OpError` leaves
-        // the peer untouched; a failed write reloads the peer from the file.
-        let mut next = self.take_peer();
-        let out = match op(next.replica_mut()) {
-            Ok(out) => out,
-            Err(e) => {
-                self.peer = next;
-                return Err(e.into());
+        // the replica untouched.
+        let out = op(self.peer.replica_mut())?;
+        if let Some(commit) = out.commit_of() {
+            let replica = self.peer.replica();
+            let written = in_tx(&mut self.conn, |tx| {
+                persist::write_commit(tx, replica, commit)
+            });
+            if let Err(e) = written {
+                self.reload_from_file();
+                return Err(e);
             }
-        };
-        if let Some(commit) = out.commit_of()
-            && let Err(e) = self.persist(|tx| persist::write_commit(tx, next.replica(), commit))
-        {
-            self.reload_from_file();
-            return Err(e);
         }
-        self.peer = next;
         Ok(out)
     }
 
@@ -700,68 +724,98 @@ impl TerminalStore {
         lines: Vec<Line>,
         reference: &str,
     ) -> Result<Commit, StoreError> {
-        self.local(|r| Ok(r.compensate(now_ms, discrepancy, lines, reference)))
+        self.local(|r| r.compensate(now_ms, discrepancy, lines, reference))
     }
 
     /// Starts a sync with the upstream ([`Peer::hello`]; changes nothing).
-    pub fn hello(&self, now_ms: u64) -> Message {
-        let r = self.peer.replica();
-        Message::Hello {
-            store: r.store(),
-            from: r.id(),
-            vv: r.state().vv().clone(),
-            hlc: r.hlc().tick(now_ms),
-        }
+    pub fn hello(&self, now_ms: u64) -> Result<Message, StoreError> {
+        Ok(self.peer.hello(now_ms)?)
     }
 
     /// Handles one protocol message ([`Peer::handle`]) and persists everything it changed
-    /// in one SQLite transaction before returning the replies: the clock, a joined delta,
-    /// transactions applied as a server (and kept for relaying), the root's version vector
-    /// and the outbox rows it acknowledges. On error nothing changes.
+    /// in one SQLite transaction before returning the replies. A refused message changes
+    /// nothing, except that what the protocol recorded before refusing (a superseded mark)
+    /// is written too.
     pub fn apply_messages(
         &mut self,
         now_ms: u64,
         msg: Message,
     ) -> Result<Vec<Message>, StoreError> {
+        self.apply(|peer| peer.handle(now_ms, msg))
+    }
+
+    /// [`apply_messages`](Self::apply_messages) on encoded bytes ([`Peer::handle_bytes`]).
+    pub fn apply_bytes(
+        &mut self,
+        now_ms: u64,
+        bytes: &[u8],
+        limits: &DecodeLimits,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.apply(|peer| peer.handle_bytes(now_ms, bytes, limits))
+    }
+
+    fn apply<R>(
+        &mut self,
+        handle: impl FnOnce(&mut Peer) -> Result<R, ProtocolError>,
+    ) -> Result<R, StoreError> {
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
-        let mut next = self.take_peer();
-        let before_vv = next.replica().state().vv().clone();
-        let before_root = next.replica().root_vv().clone();
-        let before_outbox: BTreeSet<TxnId> = next.replica().outbox().map(|t| t.id).collect();
-        let joined = match &msg {
-            // A delta the state refuses to join changes nothing, on disk either.
-            Message::Delta { delta, .. } if next.replica().state().can_join(delta) => {
-                Some(delta.clone())
-            }
-            _ => None,
-        };
-        let replies = match next.handle(now_ms, msg) {
-            Ok(r) => r,
-            Err(e) => {
-                // `handle` rejects a message before changing anything.
-                self.peer = next;
-                return Err(e.into());
-            }
-        };
-        let after = next.replica();
+        let before = self.peer.replica();
+        let before_vv = before.state().vv().clone();
+        let before_acks = before.acks().clone();
+        let before_status = statuses(before);
+        let before_heads: BTreeMap<ReplicaId, u64> = before
+            .state()
+            .heads()
+            .map(|h| (h.id.replica, h.id.seq))
+            .collect();
+        let result = handle(&mut self.peer);
+        let logged = self.peer.take_logged();
+        let after = self.peer.replica();
         let me = after.id();
-        let changes = match joined {
-            Some(d) => d,
-            None if after.state().vv() != &before_vv => after.state().delta_since(&before_vv),
-            None => StateDelta::default(),
-        };
-        let root_changed = after.root_vv() != &before_root;
-        let written = self.persist(|tx| {
+        let after_status = statuses(after);
+        let mut changes = after.state().delta_since(&before_vv);
+        // Heads replaced at the same version (a relayed copy's head is the same
+        // transaction) need no rewrite; new ones come with the delta.
+        changes
+            .heads
+            .retain(|h| before_heads.get(&h.id.replica) != Some(&h.id.seq));
+        let acks_changed = after.acks() != &before_acks;
+        let written = in_tx(&mut self.conn, |tx| {
             persist::write_changes(tx, after.state(), &changes)?;
-            persist::write_vv(tx, VvTable::State, after.state().vv())?;
-            for t in after.outbox().filter(|t| !before_outbox.contains(&t.id)) {
-                persist::insert_txn(tx, t, t.id.replica == me)?;
+            persist::write_vv(tx, after.state().vv())?;
+            for (id, (status, t)) in &after_status {
+                match before_status.get(id) {
+                    None => {
+                        let own = id.replica.terminal == me.terminal;
+                        persist::insert_txn(tx, t, own, *status)?;
+                    }
+                    Some((s, _)) if s != status => persist::set_status(tx, *id, *status)?,
+                    Some(_) => {}
+                }
             }
-            if root_changed {
-                persist::write_vv(tx, VvTable::Root, after.root_vv())?;
-                persist::ack_root(tx, after.root_vv())?;
+            for id in before_status
+                .keys()
+                .filter(|id| !after_status.contains_key(id))
+            {
+                // Left the outbox: confirmed by the root, or refused as another history.
+                let status = if after
+                    .acks()
+                    .get(&id.replica)
+                    .is_some_and(|a| a.seq >= id.seq)
+                {
+                    Status::Held
+                } else {
+                    Status::Refused
+                };
+                persist::set_status(tx, *id, status)?;
+            }
+            for t in &logged {
+                persist::insert_held(tx, t)?;
+            }
+            if acks_changed {
+                persist::write_acks(tx, after.acks())?;
             }
             persist::write_scalars(tx, after)
         });
@@ -769,8 +823,7 @@ impl TerminalStore {
             self.reload_from_file();
             return Err(e);
         }
-        self.peer = next;
-        Ok(replies)
+        Ok(result?)
     }
 
     /// Durably records the store-leader election state (term and vote). Call it whenever
@@ -780,49 +833,18 @@ impl TerminalStore {
         &mut self,
         state: &crate::leader::PersistentState,
     ) -> Result<(), StoreError> {
-        self.persist(|tx| {
-            tx.execute(
-                "INSERT INTO election (id, term, voted_for) VALUES (1, ?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET term = excluded.term, voted_for = excluded.voted_for",
-                params![persist::to_db(state.term), state.voted_for.map(|r| i64::from(r.packed()))],
-            )?;
-            Ok(())
-        })
+        self.persist(|tx| persist::save_election(tx, state))
     }
 
     /// The election state saved by [`save_election_state`](Self::save_election_state), for
     /// [`Election::restore`](crate::leader::Election::restore) after a restart.
     pub fn election_state(&self) -> Result<Option<crate::leader::PersistentState>, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT term, voted_for FROM election WHERE id = 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
-            )
-            .optional()?;
-        row.map(|(term, voted)| {
-            let term = persist::from_db(term);
-            let voted_for = voted
-                .map(|v| u32::try_from(v).map(crate::ids::ReplicaId::from_packed))
-                .transpose()
-                .map_err(|_| StoreError::Corrupt {
-                    what: "election vote".into(),
-                })?;
-            Ok(crate::leader::PersistentState { term, voted_for })
-        })
-        .transpose()
+        persist::read_election(&self.conn)
     }
 
     /// Records the time of the last successful sync.
     pub fn set_last_sync(&mut self, ms: u64) -> Result<(), StoreError> {
-        self.persist(|tx| {
-            tx.execute(
-                "UPDATE store_meta SET last_sync_ms = ?1 WHERE id = 1",
-                params![persist::to_db(ms)],
-            )?;
-            Ok(())
-        })?;
+        self.persist(|tx| persist::set_last_sync(tx, ms))?;
         self.last_sync_ms = Some(ms);
         Ok(())
     }
@@ -830,7 +852,7 @@ impl TerminalStore {
     /// Marks the insurance claim of a transaction as sent (it leaves the queue). Returns
     /// whether it was pending.
     pub fn mark_claim_sent(&mut self, txn: TxnId, now_ms: u64) -> Result<bool, StoreError> {
-        let was = self.persist(|tx| persist::mark_sent(tx, QueueTable::Claims, txn, now_ms))?;
+        let was = self.persist(|tx| persist::mark_sent(tx, tables::CLAIMS, txn, now_ms))?;
         let in_memory = self.peer.replica_mut().claim_sent(&txn);
         Ok(was || in_memory)
     }
@@ -838,19 +860,19 @@ impl TerminalStore {
     /// Marks the PMP report of a transaction as sent (it leaves the queue). Returns whether
     /// it was pending.
     pub fn mark_pmp_report_sent(&mut self, txn: TxnId, now_ms: u64) -> Result<bool, StoreError> {
-        let was = self.persist(|tx| persist::mark_sent(tx, QueueTable::PmpReports, txn, now_ms))?;
+        let was = self.persist(|tx| persist::mark_sent(tx, tables::PMP_REPORTS, txn, now_ms))?;
         let in_memory = self.peer.replica_mut().pmp_report_sent(&txn);
         Ok(was || in_memory)
     }
 
-    /// Every stored transaction (outbox and acknowledged history), in (replica, seq) order.
+    /// Every stored transaction (outbox, history, salvage), in (replica, seq) order.
     pub fn stored_transactions(&self) -> Result<Vec<StoredTxn>, StoreError> {
-        Ok(persist::read_txns(&self.conn, false)?
+        Ok(persist::read_txns(&self.conn)?
             .into_iter()
-            .map(|(txn, own, acked_by_root)| StoredTxn {
+            .map(|(txn, own, status)| StoredTxn {
                 txn,
                 own,
-                acked_by_root,
+                acked_by_root: status == Status::Held,
             })
             .collect())
     }
@@ -862,23 +884,16 @@ impl TerminalStore {
             .query_row("SELECT json_valid(?1)", params![json], |r| r.get(0))?;
         if !valid {
             return Err(StoreError::InvalidJson {
-                table: table.name(),
+                table: table.table().name,
                 id: id.to_string(),
             });
         }
-        let sql = format!(
-            "INSERT INTO {} (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            table.name()
-        );
-        self.persist(|tx| {
-            tx.execute(&sql, params![id, json])?;
-            Ok(())
-        })
+        self.persist(|tx| persist::cache_put(tx, table.table(), id, json))
     }
 
     /// A cache entry.
     pub fn cache_get(&self, table: CacheTable, id: &str) -> Result<Option<String>, StoreError> {
-        let sql = format!("SELECT body FROM {} WHERE id = ?1", table.name());
+        let sql = format!("SELECT body FROM {} WHERE id = ?1", table.table().name);
         Ok(self
             .conn
             .query_row(&sql, params![id], |r| r.get(0))
@@ -887,13 +902,13 @@ impl TerminalStore {
 
     /// Removes a cache entry; returns whether it existed.
     pub fn cache_remove(&mut self, table: CacheTable, id: &str) -> Result<bool, StoreError> {
-        let sql = format!("DELETE FROM {} WHERE id = ?1", table.name());
+        let sql = format!("DELETE FROM {} WHERE id = ?1", table.table().name);
         self.persist(|tx| Ok(tx.execute(&sql, params![id])? > 0))
     }
 
     /// The ids in a cache, sorted.
     pub fn cache_ids(&self, table: CacheTable) -> Result<Vec<String>, StoreError> {
-        let sql = format!("SELECT id FROM {} ORDER BY id", table.name());
+        let sql = format!("SELECT id FROM {} ORDER BY id", table.table().name);
         let mut stmt = self.conn.prepare(&sql)?;
         let ids = stmt
             .query_map([], |r| r.get(0))?

@@ -1,20 +1,35 @@
 //! Row-level reads and writes. Every writer takes the connection of an open transaction;
-//! callers commit.
+//! callers commit. Every row is written with its checksum ([`tables`]).
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crdts::{CmRDT, Dot};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::tables::{self, OnConflict, Table};
+use super::{StoreError, blob};
+use crate::auth::Tag;
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
-use crate::replica::{Commit, QueuedItem, Replica, ReplicaParts};
+use crate::message::{Ack, Acks};
+use crate::replica::{Commit, QueuedItem, Replica, ReplicaParts, Superseded};
 use crate::state::{InventoryState, Lww, StateDelta, VersionVector};
 use crate::txn::{DiscrepancyId, HoldOp, LotInfo, LotKey, TransferId, Txn, TxnKind};
 
-use super::{StoreError, blob};
+/// `transactions.status`: held by the root (history), in the outbox, salvaged from an
+/// earlier history, refused as forked (awaiting re-issue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Status {
+    Held = 0,
+    Outbox = 1,
+    Salvage = 2,
+    Forked = 3,
+    Refused = 4,
+}
 
 // --- scalar conversions -------------------------------------------------------------
 
@@ -27,43 +42,65 @@ pub(super) fn from_db(v: i64) -> u64 {
     v as u64
 }
 
-pub(super) fn rid(r: ReplicaId) -> i64 {
-    i64::from(r.packed())
+/// A replica id as a 10-byte big-endian blob (blob order is replica order).
+pub(super) fn rid(r: ReplicaId) -> [u8; 10] {
+    let mut b = [0u8; 10];
+    b[..2].copy_from_slice(&r.terminal.to_be_bytes());
+    b[2..].copy_from_slice(&r.incarnation.to_be_bytes());
+    b
 }
 
-fn corrupt(what: impl Into<String>) -> StoreError {
+pub(super) fn corrupt(what: impl Into<String>) -> StoreError {
     StoreError::Corrupt { what: what.into() }
 }
 
-pub(super) fn replica_of(v: i64) -> Result<ReplicaId, StoreError> {
-    u32::try_from(v)
-        .map(ReplicaId::from_packed)
-        .map_err(|_| corrupt(format!("replica id {v}")))
+pub(super) fn replica_of(b: &[u8]) -> Result<ReplicaId, StoreError> {
+    if b.len() != 10 {
+        return Err(corrupt(format!("replica id of {} bytes", b.len())));
+    }
+    let mut t = [0u8; 2];
+    let mut i = [0u8; 8];
+    t.copy_from_slice(&b[..2]);
+    i.copy_from_slice(&b[2..]);
+    Ok(ReplicaId::new(u16::from_be_bytes(t), u64::from_be_bytes(i)))
 }
 
 fn u32_of(v: i64, what: &str) -> Result<u32, StoreError> {
     u32::try_from(v).map_err(|_| corrupt(format!("{what} {v}")))
 }
 
-fn lot_of(origin: i64, no: i64) -> Result<LotKey, StoreError> {
+fn lot_of(origin: &[u8], no: i64) -> Result<LotKey, StoreError> {
     Ok(LotKey {
         origin: replica_of(origin)?,
         local_no: u32_of(no, "lot number")?,
     })
 }
 
-fn txn_id_of(r: i64, seq: i64) -> Result<TxnId, StoreError> {
+fn txn_id_of(r: &[u8], seq: i64) -> Result<TxnId, StoreError> {
     Ok(TxnId {
         replica: replica_of(r)?,
         seq: from_db(seq),
     })
 }
 
+fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+    Ok(conn.prepare_cached(sql)?.execute(params)?)
+}
+
+fn insert(
+    conn: &Connection,
+    t: Table,
+    on_conflict: OnConflict,
+    params: impl rusqlite::Params,
+) -> Result<usize, StoreError> {
+    exec(conn, &t.insert(on_conflict), params)
+}
+
 // --- identity -----------------------------------------------------------------------
 
-/// Store and replica recorded in the file, if initialised.
+/// Store and replica recorded in the file (`None` without the identity row).
 pub(super) fn read_identity(conn: &Connection) -> Result<Option<(StoreId, ReplicaId)>, StoreError> {
-    let row: Option<(i64, i64)> = conn
+    let row: Option<(i64, Vec<u8>)> = conn
         .query_row(
             "SELECT store_id, replica FROM store_meta WHERE id = 1",
             [],
@@ -72,158 +109,236 @@ pub(super) fn read_identity(conn: &Connection) -> Result<Option<(StoreId, Replic
         .optional()?;
     match row {
         None => Ok(None),
-        Some((s, r)) => Ok(Some((StoreId(u32_of(s, "store id")?), replica_of(r)?))),
+        Some((s, r)) => Ok(Some((StoreId(u32_of(s, "store id")?), replica_of(&r)?))),
     }
 }
 
-/// Initialises the identity row of a new store.
+/// Writes the identity row of a new store.
 pub(super) fn init_identity(
     conn: &Connection,
     store: StoreId,
     me: ReplicaId,
+    hlc: Hlc,
+    restored_from: Option<ReplicaId>,
 ) -> Result<(), StoreError> {
-    let fresh = Replica::new(store, me);
-    conn.execute(
-        "INSERT INTO store_meta (id, store_id, replica, hlc, next_lot_no) VALUES (1, ?1, ?2, ?3, ?4)",
-        params![i64::from(store.0), rid(me), to_db(fresh.hlc().0), i64::from(fresh.next_lot_no())],
+    insert(
+        conn,
+        tables::STORE_META,
+        OnConflict::Fail,
+        params![
+            1,
+            i64::from(store.0),
+            rid(me).as_slice(),
+            to_db(hlc.0),
+            1,
+            Option::<i64>::None,
+            restored_from.map(rid).as_ref().map(|b| b.as_slice()),
+            Option::<String>::None,
+        ],
     )?;
     Ok(())
 }
 
 // --- writes -------------------------------------------------------------------------
 
-/// Replica scalars: clock and next lot number.
+/// Replica scalars: clock, next lot number, superseded reason.
 pub(super) fn write_scalars(conn: &Connection, replica: &Replica) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE store_meta SET hlc = ?1, next_lot_no = ?2 WHERE id = 1",
-        params![to_db(replica.hlc().0), i64::from(replica.next_lot_no())],
+    let superseded = replica.superseded().map(|s| match s {
+        Superseded::Behind { have, seen } => format!("behind {have} {seen}"),
+        Superseded::Forked { seq } => format!("forked {seq}"),
+    });
+    exec(
+        conn,
+        &tables::STORE_META.update(&["hlc", "next_lot_no", "superseded"]),
+        params![
+            to_db(replica.hlc().0),
+            i64::from(replica.next_lot_no()),
+            superseded,
+            1
+        ],
     )?;
     Ok(())
 }
 
-/// Upserts the entries of a version vector into `vv` or `root_vv`.
-pub(super) fn write_vv(
-    conn: &Connection,
-    table: VvTable,
-    vv: &VersionVector,
-) -> Result<(), StoreError> {
-    let sql = match table {
-        VvTable::State => {
-            "INSERT INTO vv (replica, seq) VALUES (?1, ?2) ON CONFLICT (replica) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > vv.seq"
-        }
-        VvTable::Root => {
-            "INSERT INTO root_vv (replica, seq) VALUES (?1, ?2) ON CONFLICT (replica) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > root_vv.seq"
-        }
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
+/// Records the time of the last successful sync.
+pub(super) fn set_last_sync(conn: &Connection, ms: u64) -> Result<(), StoreError> {
+    exec(
+        conn,
+        &tables::STORE_META.update(&["last_sync_ms"]),
+        params![to_db(ms), 1],
+    )?;
+    Ok(())
+}
+
+/// Upserts the entries of the state's version vector.
+pub(super) fn write_vv(conn: &Connection, vv: &VersionVector) -> Result<(), StoreError> {
     for (r, s) in &vv.dots {
-        stmt.execute(params![rid(*r), to_db(*s)])?;
+        insert(
+            conn,
+            tables::VV,
+            OnConflict::Update,
+            params![rid(*r).as_slice(), to_db(*s)],
+        )?;
     }
     Ok(())
 }
 
-/// Which version-vector table.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum VvTable {
-    /// The state's version vector.
-    State,
-    /// What the root has.
-    Root,
-}
-
-/// Inserts a transaction row (own = committed by this store's replica).
-pub(super) fn insert_txn(conn: &Connection, txn: &Txn, own: bool) -> Result<(), StoreError> {
-    let (format, body) = blob::encode_txn(txn)?;
-    conn.prepare_cached("INSERT INTO transactions (replica, seq, hlc, kind, own, acked_by_root, format, body) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)")?
-        .execute(params![rid(txn.id.replica), to_db(txn.id.seq), to_db(txn.hlc.0), txn.kind as u8, own, format, body])?;
-    Ok(())
-}
-
-/// Marks every transaction the root has as acknowledged (it leaves the outbox).
-pub(super) fn ack_root(conn: &Connection, root_vv: &VersionVector) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached("UPDATE transactions SET acked_by_root = 1 WHERE acked_by_root = 0 AND replica = ?1 AND seq <= ?2")?;
-    for (r, s) in &root_vv.dots {
-        stmt.execute(params![rid(*r), to_db(*s)])?;
+/// Upserts the root's acknowledgements.
+pub(super) fn write_acks(conn: &Connection, acks: &Acks) -> Result<(), StoreError> {
+    for (r, a) in acks {
+        insert(
+            conn,
+            tables::ACKS,
+            OnConflict::Update,
+            params![rid(*r).as_slice(), to_db(a.seq), a.tag.0.as_slice()],
+        )?;
     }
     Ok(())
 }
 
-fn insert_queued(
+/// Upserts the heads of `replicas` as the state holds them.
+pub(super) fn write_heads(
     conn: &Connection,
-    table: QueueTable,
-    item: &QueuedItem,
+    state: &InventoryState,
+    replicas: impl IntoIterator<Item = ReplicaId>,
 ) -> Result<(), StoreError> {
-    let sql = match table {
-        QueueTable::Claims => {
-            "INSERT INTO claims (txn_replica, txn_seq, payload) VALUES (?1, ?2, ?3)"
+    for r in replicas {
+        if let Some(h) = state.head(&r) {
+            let (_, body) = blob::encode_txn(h)?;
+            insert(
+                conn,
+                tables::HEADS,
+                OnConflict::Update,
+                params![rid(r).as_slice(), to_db(h.id.seq), body],
+            )?;
         }
-        QueueTable::PmpReports => {
-            "INSERT INTO pmp_reports (txn_replica, txn_seq, payload) VALUES (?1, ?2, ?3)"
-        }
-    };
-    conn.prepare_cached(sql)?.execute(params![
-        rid(item.txn.replica),
-        to_db(item.txn.seq),
-        item.payload
-    ])?;
+    }
+    Ok(())
+}
+
+/// Inserts a transaction row.
+pub(super) fn insert_txn(
+    conn: &Connection,
+    txn: &Txn,
+    own: bool,
+    status: Status,
+) -> Result<(), StoreError> {
+    let (format, body) = blob::encode_txn(txn)?;
+    insert(
+        conn,
+        tables::TRANSACTIONS,
+        OnConflict::Fail,
+        params![
+            rid(txn.id.replica).as_slice(),
+            to_db(txn.id.seq),
+            own,
+            status as i64,
+            format,
+            body
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts a transaction the root now holds (its log), unless stored already.
+pub(super) fn insert_held(conn: &Connection, txn: &Txn) -> Result<(), StoreError> {
+    let (format, body) = blob::encode_txn(txn)?;
+    insert(
+        conn,
+        tables::TRANSACTIONS,
+        OnConflict::Ignore,
+        params![
+            rid(txn.id.replica).as_slice(),
+            to_db(txn.id.seq),
+            false,
+            Status::Held as i64,
+            format,
+            body
+        ],
+    )?;
+    Ok(())
+}
+
+/// Sets a stored transaction's status.
+pub(super) fn set_status(conn: &Connection, id: TxnId, status: Status) -> Result<(), StoreError> {
+    exec(
+        conn,
+        &tables::TRANSACTIONS.update(&["status"]),
+        params![status as i64, rid(id.replica).as_slice(), to_db(id.seq)],
+    )?;
+    Ok(())
+}
+
+fn insert_queued(conn: &Connection, table: Table, item: &QueuedItem) -> Result<(), StoreError> {
+    insert(
+        conn,
+        table,
+        OnConflict::Fail,
+        params![
+            rid(item.txn.replica).as_slice(),
+            to_db(item.txn.seq),
+            item.payload,
+            Option::<i64>::None
+        ],
+    )?;
     Ok(())
 }
 
 /// Marks a queued row as sent; returns whether it was pending.
 pub(super) fn mark_sent(
     conn: &Connection,
-    table: QueueTable,
+    table: Table,
     txn: TxnId,
     now_ms: u64,
 ) -> Result<bool, StoreError> {
-    let sql = match table {
-        QueueTable::Claims => {
-            "UPDATE claims SET sent_ms = ?3 WHERE txn_replica = ?1 AND txn_seq = ?2 AND sent_ms IS NULL"
-        }
-        QueueTable::PmpReports => {
-            "UPDATE pmp_reports SET sent_ms = ?3 WHERE txn_replica = ?1 AND txn_seq = ?2 AND sent_ms IS NULL"
-        }
-    };
-    Ok(conn.execute(
-        sql,
-        params![rid(txn.replica), to_db(txn.seq), to_db(now_ms)],
-    )? > 0)
-}
-
-/// Which queue table.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum QueueTable {
-    /// Insurance claims.
-    Claims,
-    /// PMP reports.
-    PmpReports,
+    let pending: Option<i64> = conn
+        .query_row(
+            &format!(
+                "SELECT 1 FROM {} WHERE txn_replica = ?1 AND txn_seq = ?2 AND sent_ms IS NULL",
+                table.name
+            ),
+            params![rid(txn.replica).as_slice(), to_db(txn.seq)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if pending.is_none() {
+        return Ok(false);
+    }
+    exec(
+        conn,
+        &table.update(&["sent_ms"]),
+        params![to_db(now_ms), rid(txn.replica).as_slice(), to_db(txn.seq)],
+    )?;
+    Ok(true)
 }
 
 /// Everything a local commit changes, in one database transaction: the transaction row,
-/// the state rows it touched, the version vector, clock and lot counter, and its queue rows.
+/// the state rows it touched, the version vector, head, clock and lot counter, and its
+/// queue rows.
 pub(super) fn write_commit(
     conn: &Connection,
     replica: &Replica,
     commit: &Commit,
 ) -> Result<(), StoreError> {
-    insert_txn(conn, &commit.txn, true)?;
+    insert_txn(conn, &commit.txn, true, Status::Outbox)?;
     write_changes(conn, replica.state(), &txn_changes(&commit.txn))?;
-    write_vv(conn, VvTable::State, replica.state().vv())?;
+    write_vv(conn, replica.state().vv())?;
     write_scalars(conn, replica)?;
     if let Some(c) = &commit.claim {
-        insert_queued(conn, QueueTable::Claims, c)?;
+        insert_queued(conn, tables::CLAIMS, c)?;
     }
     if let Some(r) = &commit.pmp_report {
-        insert_queued(conn, QueueTable::PmpReports, r)?;
+        insert_queued(conn, tables::PMP_REPORTS, r)?;
     }
     Ok(())
 }
 
 /// The parts of the state an applied transaction can change, shaped as a delta (counter
-/// values and metadata are read back from the state when written).
+/// values, metadata and the head are read back from the state when written).
 pub(super) fn txn_changes(txn: &Txn) -> StateDelta {
     let mut d = StateDelta {
         lots: txn.new_lots.clone(),
+        heads: vec![txn.clone()],
         ..StateDelta::default()
     };
     if txn.kind == TxnKind::TransferIn {
@@ -265,125 +380,177 @@ pub(super) fn txn_changes(txn: &Txn) -> StateDelta {
 }
 
 /// Writes the state rows named by `changes`. Grow-only facts (lots, holds, releases,
-/// transfer recordings, compensations) are inserted as given; counter cells and metadata
-/// are read back from `state`, which already includes the change.
+/// transfer recordings, compensations) are inserted as the state holds them; counter
+/// cells, metadata and heads are read back from `state`, which already includes the change.
 pub(super) fn write_changes(
     conn: &Connection,
     state: &InventoryState,
     changes: &StateDelta,
 ) -> Result<(), StoreError> {
-    if !changes.lots.is_empty() {
-        let mut stmt = conn.prepare_cached(
-            "INSERT OR IGNORE INTO lots (origin, local_no, created_seq, sku, ndc, lot_number, expiry, controlled) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for l in &changes.lots {
-            // Only what the state accepted (the first facts of a lot win).
-            let Some(info) = state.lot(&l.key) else {
-                continue;
-            };
-            stmt.execute(params![
-                rid(info.key.origin),
+    for l in &changes.lots {
+        // Only what the state accepted (the first facts of a lot win).
+        let (Some(info), Some(ord)) = (state.lot(&l.key), state.slot_of(&l.key)) else {
+            continue;
+        };
+        insert(
+            conn,
+            tables::LOTS,
+            OnConflict::Ignore,
+            params![
+                rid(info.key.origin).as_slice(),
                 info.key.local_no,
+                ord as i64,
                 to_db(info.created_seq),
                 info.sku,
                 info.ndc.to_string(),
                 info.lot_number,
                 info.expiry.to_string(),
                 info.controlled
-            ])?;
-        }
-    }
-    if !changes.cells.is_empty() {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO cells (lot_origin, lot_no, replica, p, n, last_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT (lot_origin, lot_no, replica) DO UPDATE SET p = excluded.p, n = excluded.n, last_seq = excluded.last_seq",
+            ],
         )?;
-        for (lot, r, _, _) in &changes.cells {
-            if let Some(c) = state.cells(lot).iter().find(|c| c.replica == *r) {
-                stmt.execute(params![
-                    rid(lot.origin),
+    }
+    for (lot, r, _, _) in &changes.cells {
+        if let Some(c) = state.cell(lot, *r) {
+            insert(
+                conn,
+                tables::CELLS,
+                OnConflict::Update,
+                params![
+                    rid(lot.origin).as_slice(),
                     lot.local_no,
-                    rid(*r),
+                    rid(*r).as_slice(),
                     to_db(c.p),
                     to_db(c.n),
                     to_db(c.last_seq)
-                ])?;
-            }
+                ],
+            )?;
         }
     }
-    if !changes.holds.is_empty() {
-        let mut stmt =
-            conn.prepare_cached("INSERT OR IGNORE INTO holds (hold_replica, hold_seq, lot_origin, lot_no, reference) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-        for (id, lot, reference) in &changes.holds {
-            stmt.execute(params![
-                rid(id.replica),
+    for (id, lot, reference) in &changes.holds {
+        insert(
+            conn,
+            tables::HOLDS,
+            OnConflict::Ignore,
+            params![
+                rid(id.replica).as_slice(),
                 to_db(id.seq),
-                rid(lot.origin),
+                rid(lot.origin).as_slice(),
                 lot.local_no,
                 reference
-            ])?;
-        }
-    }
-    if !changes.releases.is_empty() {
-        let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO releases (hold_replica, hold_seq, by_replica, by_seq) VALUES (?1, ?2, ?3, ?4)")?;
-        for (hold, by) in &changes.releases {
-            stmt.execute(params![
-                rid(hold.replica),
-                to_db(hold.seq),
-                rid(by.replica),
-                to_db(by.seq)
-            ])?;
-        }
-    }
-    if !changes.transfers.is_empty() {
-        let mut stmt = conn.prepare_cached(
-            "INSERT OR IGNORE INTO transfers (from_store, number, by_replica, by_seq, lot_origin, lot_no, units) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            ],
         )?;
-        for (t, by, lot, units) in &changes.transfers {
-            stmt.execute(params![
+    }
+    for (hold, by) in &changes.releases {
+        insert(
+            conn,
+            tables::RELEASES,
+            OnConflict::Ignore,
+            params![
+                rid(hold.replica).as_slice(),
+                to_db(hold.seq),
+                rid(by.replica).as_slice(),
+                to_db(by.seq)
+            ],
+        )?;
+    }
+    for (t, by, lot, units) in &changes.transfers {
+        insert(
+            conn,
+            tables::TRANSFERS,
+            OnConflict::Ignore,
+            params![
                 i64::from(t.from.0),
                 to_db(t.number),
-                rid(by.replica),
+                rid(by.replica).as_slice(),
                 to_db(by.seq),
-                rid(lot.origin),
+                rid(lot.origin).as_slice(),
                 lot.local_no,
                 to_db(*units)
-            ])?;
-        }
+            ],
+        )?;
     }
-    if !changes.compensations.is_empty() {
-        let mut stmt =
-            conn.prepare_cached("INSERT OR IGNORE INTO compensations (lot_origin, lot_no, version, by_replica, by_seq) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-        for (d, by) in &changes.compensations {
-            stmt.execute(params![
-                rid(d.lot.origin),
+    for (d, by) in &changes.compensations {
+        insert(
+            conn,
+            tables::COMPENSATIONS,
+            OnConflict::Ignore,
+            params![
+                rid(d.lot.origin).as_slice(),
                 d.lot.local_no,
                 to_db(d.version),
-                rid(by.replica),
+                rid(by.replica).as_slice(),
                 to_db(by.seq)
-            ])?;
-        }
-    }
-    if !changes.meta.is_empty() {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO lot_meta (lot_origin, lot_no, value, hlc, by_replica, by_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT (lot_origin, lot_no) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, \
-             by_replica = excluded.by_replica, by_seq = excluded.by_seq",
+            ],
         )?;
-        for (lot, _) in &changes.meta {
-            if let Some(m) = state.meta(lot) {
-                stmt.execute(params![
-                    rid(lot.origin),
+    }
+    for (lot, _) in &changes.meta {
+        if let Some(m) = state.meta(lot) {
+            insert(
+                conn,
+                tables::LOT_META,
+                OnConflict::Update,
+                params![
+                    rid(lot.origin).as_slice(),
                     lot.local_no,
                     m.value,
                     to_db(m.hlc.0),
-                    rid(m.by.replica),
+                    rid(m.by.replica).as_slice(),
                     to_db(m.by.seq)
-                ])?;
-            }
+                ],
+            )?;
         }
     }
+    write_heads(conn, state, changes.heads.iter().map(|h| h.id.replica))
+}
+
+// --- election and caches ------------------------------------------------------------
+
+/// Stores the election's term and vote.
+pub(super) fn save_election(
+    conn: &Connection,
+    state: &crate::leader::PersistentState,
+) -> Result<(), StoreError> {
+    insert(
+        conn,
+        tables::ELECTION,
+        OnConflict::Update,
+        params![
+            1,
+            to_db(state.term),
+            state.voted_for.map(rid).as_ref().map(|b| b.as_slice())
+        ],
+    )?;
+    Ok(())
+}
+
+/// The election's term and vote, if saved.
+pub(super) fn read_election(
+    conn: &Connection,
+) -> Result<Option<crate::leader::PersistentState>, StoreError> {
+    let row: Option<(i64, Option<Vec<u8>>)> = conn
+        .query_row(
+            "SELECT term, voted_for FROM election WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(term, voted)| {
+        Ok(crate::leader::PersistentState {
+            term: from_db(term),
+            voted_for: voted.map(|v| replica_of(&v)).transpose()?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores (or replaces) a cache entry.
+pub(super) fn cache_put(
+    conn: &Connection,
+    table: Table,
+    id: &str,
+    json: &str,
+) -> Result<(), StoreError> {
+    insert(conn, table, OnConflict::Update, params![id, json])?;
     Ok(())
 }
 
@@ -395,39 +562,83 @@ pub(super) struct Loaded {
     pub(super) parts: ReplicaParts,
     /// Last successful sync.
     pub(super) last_sync_ms: Option<u64>,
+    /// Transactions of other replicas held as history (the root's log), in id order.
+    pub(super) held: Vec<Arc<Txn>>,
+    /// Every stored transaction of this replica, in sequence order.
+    pub(super) own: Vec<(Txn, Status)>,
 }
 
-fn read_vv(conn: &Connection, table: VvTable) -> Result<VersionVector, StoreError> {
-    let sql = match table {
-        VvTable::State => "SELECT replica, seq FROM vv",
-        VvTable::Root => "SELECT replica, seq FROM root_vv",
-    };
+fn read_vv(conn: &Connection) -> Result<VersionVector, StoreError> {
     let mut vv = VersionVector::new();
-    let mut stmt = conn.prepare(sql)?;
+    let mut stmt = conn.prepare("SELECT replica, seq FROM vv")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        vv.apply(Dot::new(replica_of(row.get(0)?)?, from_db(row.get(1)?)));
+        let r: Vec<u8> = row.get(0)?;
+        vv.apply(Dot::new(replica_of(&r)?, from_db(row.get(1)?)));
     }
     Ok(vv)
 }
 
+fn read_acks(conn: &Connection) -> Result<Acks, StoreError> {
+    let mut acks = Acks::new();
+    let mut stmt = conn.prepare("SELECT replica, seq, tag FROM acks")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let r: Vec<u8> = row.get(0)?;
+        let t: Vec<u8> = row.get(2)?;
+        let tag = Tag(t.try_into().map_err(|_| corrupt("acknowledgement tag"))?);
+        acks.insert(
+            replica_of(&r)?,
+            Ack {
+                seq: from_db(row.get(1)?),
+                tag,
+            },
+        );
+    }
+    Ok(acks)
+}
+
 fn read_lots(conn: &Connection) -> Result<Vec<LotInfo>, StoreError> {
-    let mut stmt = conn.prepare("SELECT origin, local_no, created_seq, sku, ndc, lot_number, expiry, controlled FROM lots ORDER BY ord")?;
+    let mut stmt = conn.prepare(
+        "SELECT origin, local_no, created_seq, sku, ndc, lot_number, expiry, controlled, ord FROM lots",
+    )?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
+        let origin: Vec<u8> = row.get(0)?;
         let ndc: String = row.get(4)?;
         let expiry: String = row.get(6)?;
-        out.push(LotInfo {
-            key: lot_of(row.get(0)?, row.get(1)?)?,
-            created_seq: from_db(row.get(2)?),
-            sku: u32_of(row.get(3)?, "sku")?,
-            ndc: Ndc::from_str(&ndc).map_err(|e| corrupt(format!("lot NDC {ndc:?}: {e}")))?,
-            lot_number: row.get(5)?,
-            expiry: Date::from_str(&expiry)
-                .map_err(|e| corrupt(format!("lot expiry {expiry:?}: {e}")))?,
-            controlled: row.get(7)?,
-        });
+        let ord: i64 = row.get(8)?;
+        out.push((
+            ord,
+            LotInfo {
+                key: lot_of(&origin, row.get(1)?)?,
+                created_seq: from_db(row.get(2)?),
+                sku: u32_of(row.get(3)?, "sku")?,
+                ndc: Ndc::from_str(&ndc).map_err(|e| corrupt(format!("lot NDC {ndc:?}: {e}")))?,
+                lot_number: row.get(5)?,
+                expiry: Date::from_str(&expiry)
+                    .map_err(|e| corrupt(format!("lot expiry {expiry:?}: {e}")))?,
+                controlled: row.get(7)?,
+            },
+        ));
+    }
+    out.sort_by_key(|(ord, _)| *ord);
+    Ok(out.into_iter().map(|(_, l)| l).collect())
+}
+
+fn read_heads(conn: &Connection) -> Result<Vec<Txn>, StoreError> {
+    let mut stmt = conn.prepare("SELECT replica, seq, body FROM heads")?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id = txn_id_of(&row.get::<_, Vec<u8>>(0)?, row.get(1)?)?;
+        let body: Vec<u8> = row.get(2)?;
+        let t = blob::decode_txn(blob::FORMAT_CODEC, &body)?;
+        if t.id != id {
+            return Err(corrupt(format!("head row {id:?} holds {:?}", t.id)));
+        }
+        out.push(t);
     }
     Ok(out)
 }
@@ -437,68 +648,67 @@ fn read_lots(conn: &Connection) -> Result<Vec<LotInfo>, StoreError> {
 /// Joins are used as the constructor: lot facts first (in the order they became known),
 /// then the counter cells grouped by (replica, last_seq) with a version vector of exactly
 /// that bound (so each cell's `last_seq` comes back exactly, not as an upper bound), then
-/// the grow-only sets and metadata under the full version vector.
+/// the grow-only sets, metadata and heads under the full version vector.
 fn read_state(
     conn: &Connection,
     store: StoreId,
     vv: &VersionVector,
 ) -> Result<InventoryState, StoreError> {
     let mut state = InventoryState::new(store);
-    state.join(&StateDelta {
+    state.join_unchecked(&StateDelta {
         lots: read_lots(conn)?,
         ..StateDelta::default()
     });
 
-    let mut stmt = conn.prepare(
-        "SELECT lot_origin, lot_no, replica, p, n, last_seq FROM cells ORDER BY replica, last_seq",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut group: Option<(ReplicaId, u64)> = None;
-    let mut cells = Vec::new();
-    let flush = |state: &mut InventoryState,
-                 group: Option<(ReplicaId, u64)>,
-                 cells: &mut Vec<(LotKey, ReplicaId, u64, u64)>| {
-        if let Some((r, s)) = group {
-            let mut bound = VersionVector::new();
-            bound.apply(Dot::new(r, s));
-            state.join(&StateDelta {
-                vv: bound,
-                cells: std::mem::take(cells),
-                ..StateDelta::default()
-            });
+    let mut cells: BTreeMap<(ReplicaId, u64), Vec<(LotKey, ReplicaId, u64, u64)>> = BTreeMap::new();
+    {
+        let mut stmt =
+            conn.prepare("SELECT lot_origin, lot_no, replica, p, n, last_seq FROM cells")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let lot = lot_of(&row.get::<_, Vec<u8>>(0)?, row.get(1)?)?;
+            let r = replica_of(&row.get::<_, Vec<u8>>(2)?)?;
+            let last_seq = from_db(row.get(5)?);
+            if last_seq > vv.get(&r) || last_seq == 0 {
+                return Err(corrupt(format!(
+                    "cell of {r} on {lot:?} at seq {last_seq} beyond version {}",
+                    vv.get(&r)
+                )));
+            }
+            if state.lot(&lot).is_none() {
+                return Err(corrupt(format!("cell on unknown lot {lot:?}")));
+            }
+            cells.entry((r, last_seq)).or_default().push((
+                lot,
+                r,
+                from_db(row.get(3)?),
+                from_db(row.get(4)?),
+            ));
         }
-    };
-    while let Some(row) = rows.next()? {
-        let lot = lot_of(row.get(0)?, row.get(1)?)?;
-        let r = replica_of(row.get(2)?)?;
-        let last_seq = from_db(row.get(5)?);
-        if last_seq > vv.get(&r) {
-            return Err(corrupt(format!(
-                "cell of {r} on {lot:?} at seq {last_seq} beyond version {}",
-                vv.get(&r)
-            )));
-        }
-        if group != Some((r, last_seq)) {
-            flush(&mut state, group, &mut cells);
-            group = Some((r, last_seq));
-        }
-        cells.push((lot, r, from_db(row.get(3)?), from_db(row.get(4)?)));
     }
-    flush(&mut state, group, &mut cells);
-    drop(rows);
-    drop(stmt);
+    for ((r, s), group) in cells {
+        let mut bound = VersionVector::new();
+        bound.apply(Dot::new(r, s));
+        state.join_unchecked(&StateDelta {
+            vv: bound,
+            cells: group,
+            ..StateDelta::default()
+        });
+    }
 
     let mut rest = StateDelta {
         vv: vv.clone(),
+        heads: read_heads(conn)?,
         ..StateDelta::default()
     };
     {
-        let mut stmt = conn.prepare("SELECT hold_replica, hold_seq, lot_origin, lot_no, reference FROM holds ORDER BY hold_replica, hold_seq")?;
+        let mut stmt = conn
+            .prepare("SELECT hold_replica, hold_seq, lot_origin, lot_no, reference FROM holds")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             rest.holds.push((
-                txn_id_of(row.get(0)?, row.get(1)?)?,
-                lot_of(row.get(2)?, row.get(3)?)?,
+                txn_id_of(&row.get::<_, Vec<u8>>(0)?, row.get(1)?)?,
+                lot_of(&row.get::<_, Vec<u8>>(2)?, row.get(3)?)?,
                 row.get(4)?,
             ));
         }
@@ -509,8 +719,8 @@ fn read_state(
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             rest.releases.push((
-                txn_id_of(row.get(0)?, row.get(1)?)?,
-                txn_id_of(row.get(2)?, row.get(3)?)?,
+                txn_id_of(&row.get::<_, Vec<u8>>(0)?, row.get(1)?)?,
+                txn_id_of(&row.get::<_, Vec<u8>>(2)?, row.get(3)?)?,
             ));
         }
     }
@@ -524,8 +734,8 @@ fn read_state(
             };
             rest.transfers.push((
                 t,
-                txn_id_of(row.get(2)?, row.get(3)?)?,
-                lot_of(row.get(4)?, row.get(5)?)?,
+                txn_id_of(&row.get::<_, Vec<u8>>(2)?, row.get(3)?)?,
+                lot_of(&row.get::<_, Vec<u8>>(4)?, row.get(5)?)?,
                 from_db(row.get(6)?),
             ));
         }
@@ -536,11 +746,11 @@ fn read_state(
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let d = DiscrepancyId {
-                lot: lot_of(row.get(0)?, row.get(1)?)?,
+                lot: lot_of(&row.get::<_, Vec<u8>>(0)?, row.get(1)?)?,
                 version: from_db(row.get(2)?),
             };
             rest.compensations
-                .push((d, txn_id_of(row.get(3)?, row.get(4)?)?));
+                .push((d, txn_id_of(&row.get::<_, Vec<u8>>(3)?, row.get(4)?)?));
         }
     }
     {
@@ -551,51 +761,42 @@ fn read_state(
             let lww = Lww {
                 value: row.get(2)?,
                 hlc: Hlc(from_db(row.get(3)?)),
-                by: txn_id_of(row.get(4)?, row.get(5)?)?,
+                by: txn_id_of(&row.get::<_, Vec<u8>>(4)?, row.get(5)?)?,
             };
-            rest.meta.push((lot_of(row.get(0)?, row.get(1)?)?, lww));
+            rest.meta
+                .push((lot_of(&row.get::<_, Vec<u8>>(0)?, row.get(1)?)?, lww));
         }
     }
-    state.join(&rest);
+    state.join_unchecked(&rest);
     Ok(state)
 }
 
-fn read_queue(conn: &Connection, table: QueueTable) -> Result<Vec<QueuedItem>, StoreError> {
-    let sql = match table {
-        QueueTable::Claims => {
-            "SELECT txn_replica, txn_seq, payload FROM claims WHERE sent_ms IS NULL ORDER BY txn_replica, txn_seq"
-        }
-        QueueTable::PmpReports => {
-            "SELECT txn_replica, txn_seq, payload FROM pmp_reports WHERE sent_ms IS NULL ORDER BY txn_replica, txn_seq"
-        }
-    };
-    let mut stmt = conn.prepare(sql)?;
+fn read_queue(conn: &Connection, table: Table) -> Result<Vec<QueuedItem>, StoreError> {
+    let sql = format!(
+        "SELECT txn_replica, txn_seq, payload FROM {} WHERE sent_ms IS NULL",
+        table.name
+    );
+    let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(QueuedItem {
-            txn: txn_id_of(row.get(0)?, row.get(1)?)?,
+            txn: txn_id_of(&row.get::<_, Vec<u8>>(0)?, row.get(1)?)?,
             payload: row.get(2)?,
         });
     }
+    out.sort_by_key(|q| q.txn);
     Ok(out)
 }
 
-/// A stored transaction with its flags.
-pub(super) fn read_txns(
-    conn: &Connection,
-    outbox_only: bool,
-) -> Result<Vec<(Txn, bool, bool)>, StoreError> {
-    let sql = if outbox_only {
-        "SELECT replica, seq, own, acked_by_root, format, body FROM transactions WHERE acked_by_root = 0 ORDER BY replica, seq"
-    } else {
-        "SELECT replica, seq, own, acked_by_root, format, body FROM transactions ORDER BY replica, seq"
-    };
-    let mut stmt = conn.prepare(sql)?;
+/// A stored transaction with its flags: (transaction, own, status).
+pub(super) fn read_txns(conn: &Connection) -> Result<Vec<(Txn, bool, Status)>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT replica, seq, own, status, format, body FROM transactions")?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        let id = txn_id_of(row.get(0)?, row.get(1)?)?;
+        let id = txn_id_of(&row.get::<_, Vec<u8>>(0)?, row.get(1)?)?;
         let body: Vec<u8> = row.get(5)?;
         let txn = blob::decode_txn(row.get(4)?, &body)?;
         if txn.id != id {
@@ -604,41 +805,91 @@ pub(super) fn read_txns(
                 txn.id
             )));
         }
-        out.push((txn, row.get(2)?, row.get(3)?));
+        let status = match row.get::<_, i64>(3)? {
+            0 => Status::Held,
+            1 => Status::Outbox,
+            2 => Status::Salvage,
+            3 => Status::Forked,
+            4 => Status::Refused,
+            other => return Err(corrupt(format!("transaction status {other}"))),
+        };
+        out.push((txn, row.get(2)?, status));
     }
+    out.sort_by_key(|(t, ..)| t.id);
     Ok(out)
 }
 
-/// Loads the replica.
+fn superseded_of(s: &str) -> Result<Superseded, StoreError> {
+    let bad = || corrupt(format!("superseded reason {s:?}"));
+    let words: Vec<&str> = s.split(' ').collect();
+    let num = |w: &str| w.parse::<u64>().map_err(|_| bad());
+    match words.as_slice() {
+        ["behind", have, seen] => Ok(Superseded::Behind {
+            have: num(have)?,
+            seen: num(seen)?,
+        }),
+        ["forked", seq] => Ok(Superseded::Forked { seq: num(seq)? }),
+        _ => Err(bad()),
+    }
+}
+
+/// Loads the replica (the integrity checks run separately, see `check`).
 pub(super) fn load(conn: &Connection) -> Result<Loaded, StoreError> {
-    let (store, me, hlc, next_lot_no, last_sync): (i64, i64, i64, i64, Option<i64>) = conn
+    let (store, me, hlc, next_lot_no, last_sync, superseded): (
+        i64,
+        Vec<u8>,
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+    ) = conn
         .query_row(
-            "SELECT store_id, replica, hlc, next_lot_no, last_sync_ms FROM store_meta WHERE id = 1",
+            "SELECT store_id, replica, hlc, next_lot_no, last_sync_ms, superseded FROM store_meta WHERE id = 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )
         .optional()?
         .ok_or_else(|| corrupt("store_meta row missing"))?;
     let store = StoreId(u32_of(store, "store id")?);
-    let me = replica_of(me)?;
-    let vv = read_vv(conn, VvTable::State)?;
+    let me = replica_of(&me)?;
+    let superseded = superseded.map(|s| superseded_of(&s)).transpose()?;
+    let vv = read_vv(conn)?;
     let state = read_state(conn, store, &vv)?;
-    let ledger: Vec<Txn> = read_txns(conn, true)?
-        .into_iter()
-        .map(|(t, _, _)| t)
-        .collect();
+    let mut ledger = Vec::new();
+    let mut salvage = Vec::new();
+    let mut forked = Vec::new();
+    let mut held = Vec::new();
+    let mut own = Vec::new();
+    for (t, _own, status) in read_txns(conn)? {
+        if t.id.replica == me {
+            own.push((t.clone(), status));
+        }
+        let t = Arc::new(t);
+        match status {
+            Status::Outbox => ledger.push(t),
+            Status::Salvage => salvage.push(t),
+            Status::Forked => forked.push(t),
+            Status::Held if t.id.replica != me => held.push(t),
+            Status::Held | Status::Refused => {}
+        }
+    }
     let parts = ReplicaParts {
         me,
         state,
         hlc: Hlc(from_db(hlc)),
         next_lot_no: u32_of(next_lot_no, "next lot number")?,
         ledger,
-        root_vv: read_vv(conn, VvTable::Root)?,
-        claims: read_queue(conn, QueueTable::Claims)?,
-        pmp_reports: read_queue(conn, QueueTable::PmpReports)?,
+        acks: read_acks(conn)?,
+        claims: read_queue(conn, tables::CLAIMS)?,
+        pmp_reports: read_queue(conn, tables::PMP_REPORTS)?,
+        superseded,
+        salvage,
+        forked,
     };
     Ok(Loaded {
         parts,
         last_sync_ms: last_sync.map(from_db),
+        held,
+        own,
     })
 }

@@ -1,157 +1,159 @@
-//! Connection set-up (pragmas) and the versioned schema with its migrations.
+//! Connection set-up (pragmas, the checksum function) and the versioned schema.
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, Transaction};
+use rusqlite::{Connection, OpenFlags};
 
-use super::{StoreError, StoreOptions, Synchronous};
+use super::{StoreError, StoreOptions, Synchronous, tables};
 
-/// Schema version written to `PRAGMA user_version` (0 = empty file).
-pub(super) const SCHEMA_VERSION: u32 = 1;
+/// Schema version written to `PRAGMA user_version`.
+pub(super) const SCHEMA_VERSION: u32 = 2;
 
 /// `PRAGMA application_id` of a pharm-sync terminal store ("PHSY").
 pub(super) const APPLICATION_ID: i32 = 0x5048_5359;
 
-/// `MIGRATIONS[v]` takes the schema from version `v` to `v + 1`. Each runs inside the
-/// same immediate transaction that bumps `user_version`, so a crash mid-migration leaves
-/// the old version intact. Never edit a released step: append a new one.
-const MIGRATIONS: &[&str] = &[V1];
-
-/// Version 1: the whole store.
+/// Version 2: authenticated transactions, random incarnations, row checksums.
 ///
-/// Identifiers: replica ids are `ReplicaId::packed()`; `u64` quantities, sequence numbers
-/// and clocks are stored bit-for-bit as SQLite's signed 64-bit integers.
-const V1: &str = r#"
--- One row: who this store is, and the replica's scalar state.
+/// Replica ids are 10-byte blobs (terminal as 2 bytes and incarnation as 8 bytes, both
+/// big-endian, so blob order is replica order); `u64` quantities, sequence numbers and
+/// clocks are stored bit-for-bit as SQLite's signed 64-bit integers; every row carries the
+/// checksum `chk` ([`tables`]). There are no secondary indexes: every table is one b-tree,
+/// which `PRAGMA quick_check` verifies.
+const V2: &str = r#"
 CREATE TABLE store_meta (
     id            INTEGER PRIMARY KEY CHECK (id = 1),
     store_id      INTEGER NOT NULL,
-    replica       INTEGER NOT NULL,
+    replica       BLOB    NOT NULL,
     hlc           INTEGER NOT NULL,
     next_lot_no   INTEGER NOT NULL,
     last_sync_ms  INTEGER,
-    restored_from INTEGER
+    restored_from BLOB,
+    superseded    TEXT,
+    chk           INTEGER NOT NULL
 ) STRICT;
-
--- Version vector of the inventory state, and what the root (cloud) is known to have.
 CREATE TABLE election (
     id        INTEGER PRIMARY KEY CHECK (id = 1),
     term      INTEGER NOT NULL,
-    voted_for INTEGER
+    voted_for BLOB,
+    chk       INTEGER NOT NULL
 ) STRICT;
-CREATE TABLE vv      (replica INTEGER PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
-CREATE TABLE root_vv (replica INTEGER PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
-
--- Own and relayed transactions. Rows with acked_by_root = 0 are the outbox (pending sync);
--- acknowledged rows stay as the local audit history.
+CREATE TABLE vv    (replica BLOB PRIMARY KEY, seq INTEGER NOT NULL, chk INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+CREATE TABLE acks  (replica BLOB PRIMARY KEY, seq INTEGER NOT NULL, tag BLOB NOT NULL, chk INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+CREATE TABLE heads (replica BLOB PRIMARY KEY, seq INTEGER NOT NULL, body BLOB NOT NULL, chk INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 CREATE TABLE transactions (
-    replica       INTEGER NOT NULL,
-    seq           INTEGER NOT NULL,
-    hlc           INTEGER NOT NULL,
-    kind          INTEGER NOT NULL,
-    own           INTEGER NOT NULL,
-    acked_by_root INTEGER NOT NULL DEFAULT 0,
-    format        INTEGER NOT NULL,
-    body          BLOB    NOT NULL,
+    replica BLOB    NOT NULL,
+    seq     INTEGER NOT NULL,
+    own     INTEGER NOT NULL,
+    status  INTEGER NOT NULL,
+    format  INTEGER NOT NULL,
+    body    BLOB    NOT NULL,
+    chk     INTEGER NOT NULL,
     PRIMARY KEY (replica, seq)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX transactions_outbox ON transactions (replica, seq) WHERE acked_by_root = 0;
-
--- Inventory CRDT state (see InventoryState). `ord` keeps the order in which lot facts
--- became known, which FEFO uses to break ties between lots with equal expiry.
 CREATE TABLE lots (
-    ord         INTEGER PRIMARY KEY,
-    origin      INTEGER NOT NULL,
+    origin      BLOB    NOT NULL,
     local_no    INTEGER NOT NULL,
+    ord         INTEGER NOT NULL,
     created_seq INTEGER NOT NULL,
     sku         INTEGER NOT NULL,
     ndc         TEXT    NOT NULL,
     lot_number  TEXT    NOT NULL,
     expiry      TEXT    NOT NULL,
     controlled  INTEGER NOT NULL,
-    UNIQUE (origin, local_no)
-) STRICT;
+    chk         INTEGER NOT NULL,
+    PRIMARY KEY (origin, local_no)
+) STRICT, WITHOUT ROWID;
 CREATE TABLE cells (
-    lot_origin INTEGER NOT NULL,
+    lot_origin BLOB    NOT NULL,
     lot_no     INTEGER NOT NULL,
-    replica    INTEGER NOT NULL,
+    replica    BLOB    NOT NULL,
     p          INTEGER NOT NULL,
     n          INTEGER NOT NULL,
     last_seq   INTEGER NOT NULL,
+    chk        INTEGER NOT NULL,
     PRIMARY KEY (lot_origin, lot_no, replica)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE holds (
-    hold_replica INTEGER NOT NULL,
+    hold_replica BLOB    NOT NULL,
     hold_seq     INTEGER NOT NULL,
-    lot_origin   INTEGER NOT NULL,
+    lot_origin   BLOB    NOT NULL,
     lot_no       INTEGER NOT NULL,
     reference    TEXT    NOT NULL,
+    chk          INTEGER NOT NULL,
     PRIMARY KEY (hold_replica, hold_seq)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE releases (
-    hold_replica INTEGER NOT NULL,
+    hold_replica BLOB    NOT NULL,
     hold_seq     INTEGER NOT NULL,
-    by_replica   INTEGER NOT NULL,
+    by_replica   BLOB    NOT NULL,
     by_seq       INTEGER NOT NULL,
+    chk          INTEGER NOT NULL,
     PRIMARY KEY (hold_replica, hold_seq, by_replica, by_seq)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE transfers (
     from_store INTEGER NOT NULL,
     number     INTEGER NOT NULL,
-    by_replica INTEGER NOT NULL,
+    by_replica BLOB    NOT NULL,
     by_seq     INTEGER NOT NULL,
-    lot_origin INTEGER NOT NULL,
+    lot_origin BLOB    NOT NULL,
     lot_no     INTEGER NOT NULL,
     units      INTEGER NOT NULL,
+    chk        INTEGER NOT NULL,
     PRIMARY KEY (from_store, number, by_replica, by_seq)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE compensations (
-    lot_origin INTEGER NOT NULL,
+    lot_origin BLOB    NOT NULL,
     lot_no     INTEGER NOT NULL,
     version    INTEGER NOT NULL,
-    by_replica INTEGER NOT NULL,
+    by_replica BLOB    NOT NULL,
     by_seq     INTEGER NOT NULL,
+    chk        INTEGER NOT NULL,
     PRIMARY KEY (lot_origin, lot_no, version, by_replica, by_seq)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE lot_meta (
-    lot_origin INTEGER NOT NULL,
+    lot_origin BLOB    NOT NULL,
     lot_no     INTEGER NOT NULL,
     value      TEXT    NOT NULL,
     hlc        INTEGER NOT NULL,
-    by_replica INTEGER NOT NULL,
+    by_replica BLOB    NOT NULL,
     by_seq     INTEGER NOT NULL,
+    chk        INTEGER NOT NULL,
     PRIMARY KEY (lot_origin, lot_no)
 ) STRICT, WITHOUT ROWID;
-
--- Queues committed with their transaction; sent_ms IS NULL = still pending.
 CREATE TABLE claims (
-    txn_replica INTEGER NOT NULL,
+    txn_replica BLOB    NOT NULL,
     txn_seq     INTEGER NOT NULL,
     payload     TEXT    NOT NULL,
     sent_ms     INTEGER,
+    chk         INTEGER NOT NULL,
     PRIMARY KEY (txn_replica, txn_seq),
     FOREIGN KEY (txn_replica, txn_seq) REFERENCES transactions (replica, seq)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE pmp_reports (
-    txn_replica INTEGER NOT NULL,
+    txn_replica BLOB    NOT NULL,
     txn_seq     INTEGER NOT NULL,
     payload     TEXT    NOT NULL,
     sent_ms     INTEGER,
+    chk         INTEGER NOT NULL,
     PRIMARY KEY (txn_replica, txn_seq),
     FOREIGN KEY (txn_replica, txn_seq) REFERENCES transactions (replica, seq)
 ) STRICT, WITHOUT ROWID;
-
--- Opaque caches (JSON), not interpreted by pharm-sync.
-CREATE TABLE patients      (id TEXT PRIMARY KEY, body TEXT NOT NULL CHECK (json_valid(body))) STRICT, WITHOUT ROWID;
-CREATE TABLE drug_catalog  (id TEXT PRIMARY KEY, body TEXT NOT NULL CHECK (json_valid(body))) STRICT, WITHOUT ROWID;
-CREATE TABLE prescriptions (id TEXT PRIMARY KEY, body TEXT NOT NULL CHECK (json_valid(body))) STRICT, WITHOUT ROWID;
+CREATE TABLE patients      (id TEXT PRIMARY KEY, body TEXT NOT NULL CHECK (json_valid(body)), chk INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+CREATE TABLE drug_catalog  (id TEXT PRIMARY KEY, body TEXT NOT NULL CHECK (json_valid(body)), chk INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+CREATE TABLE prescriptions (id TEXT PRIMARY KEY, body TEXT NOT NULL CHECK (json_valid(body)), chk INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 "#;
 
-/// Opens a connection and applies the durability pragmas.
-pub(super) fn connect(path: &Path, options: &StoreOptions) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+/// Opens a connection, applies the durability pragmas and registers the checksum function.
+/// `create` allows creating the file; otherwise it must exist.
+pub(super) fn connect(
+    path: &Path,
+    options: &StoreOptions,
+    create: bool,
+) -> Result<Connection, StoreError> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(options.busy_timeout)?;
     if options.exclusive {
@@ -173,6 +175,7 @@ pub(super) fn connect(path: &Path, options: &StoreOptions) -> Result<Connection,
     conn.pragma_update(None, "fullfsync", full)?;
     conn.pragma_update(None, "checkpoint_fullfsync", full)?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    tables::register(&conn)?;
     Ok(conn)
 }
 
@@ -184,17 +187,24 @@ pub(super) fn user_version(conn: &Connection) -> Result<u32, StoreError> {
     })
 }
 
-/// Checks the file is a pharm-sync store (or empty) and migrates it to
-/// [`SCHEMA_VERSION`], inside the caller's transaction.
-pub(super) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    let version = user_version(tx)?;
-    let app: i32 = tx.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-    if version == 0 {
-        let objects: i64 = tx.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
-        if objects > 0 || (app != 0 && app != APPLICATION_ID) {
-            return Err(StoreError::NotAStore);
-        }
-    } else if app != APPLICATION_ID {
+/// Creates the schema in an empty database (the caller's transaction).
+pub(super) fn create(conn: &Connection) -> Result<(), StoreError> {
+    let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    if objects > 0 || user_version(conn)? != 0 {
+        return Err(StoreError::NotAStore);
+    }
+    conn.execute_batch(V2)?;
+    conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+/// Checks that the database is a complete pharm-sync store of this schema version: the
+/// application id, the version, and the schema itself, object by object.
+pub(super) fn check(conn: &Connection) -> Result<(), StoreError> {
+    let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version = user_version(conn)?;
+    if app != APPLICATION_ID {
         return Err(StoreError::NotAStore);
     }
     if version > SCHEMA_VERSION {
@@ -203,14 +213,28 @@ pub(super) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    for step in MIGRATIONS.iter().skip(version as usize) {
-        tx.execute_batch(step)?;
+    if version < SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooOld {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
     }
-    if version != SCHEMA_VERSION {
-        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    let expected = Connection::open_in_memory()?;
+    expected.execute_batch(V2)?;
+    if schema_of(conn)? != schema_of(&expected)? {
+        return Err(StoreError::Corrupt {
+            what: "the schema differs from this version's".into(),
+        });
     }
     Ok(())
+}
+
+fn schema_of(conn: &Connection) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY name")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -218,7 +242,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_migration_per_version() {
-        assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
+    fn column_lists_match_the_schema() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V2).unwrap();
+        for t in tables::ALL {
+            let mut stmt = conn
+                .prepare(&format!("SELECT name FROM pragma_table_info('{}')", t.name))
+                .unwrap();
+            let cols: Vec<String> = stmt
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let mut expected: Vec<String> = t.columns.iter().map(|c| (*c).to_string()).collect();
+            expected.push("chk".into());
+            assert_eq!(cols, expected, "{}", t.name);
+        }
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n as usize, tables::ALL.len());
     }
 }

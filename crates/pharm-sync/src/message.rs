@@ -1,0 +1,131 @@
+//! Sync messages: an authenticated envelope (store, sender, hop tag) around one of five
+//! bodies. The protocol that exchanges them is in [`protocol`](crate::protocol); their
+//! bytes are specified in [`codec`](crate::codec).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{MESSAGE_DOMAIN, MacKey, Tag};
+use crate::codec::{self, EncodeError};
+use crate::hlc::Hlc;
+use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::state::{StateDelta, VersionVector};
+use crate::txn::Txn;
+
+/// The root's acknowledgement of one replica's transactions: it holds every transaction of
+/// that replica up to `seq`, and the one at `seq` has origin tag `tag`. Because origin tags
+/// are chained, the tag vouches for the whole prefix: a replica drops transactions from
+/// its outbox only when its own transaction at `seq` has the same tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Ack {
+    /// Highest sequence number acknowledged.
+    pub seq: u64,
+    /// Origin tag of the transaction at `seq`.
+    pub tag: Tag,
+}
+
+/// Acknowledgements by replica.
+pub type Acks = BTreeMap<ReplicaId, Ack>;
+
+/// What a sync message says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Body {
+    /// Opens a sync: the client's version vector.
+    Hello {
+        /// Client version vector.
+        vv: VersionVector,
+        /// Client clock.
+        hlc: Hlc,
+    },
+    /// The server's version vector and the root's acknowledgements it knows.
+    Welcome {
+        /// Server version vector.
+        vv: VersionVector,
+        /// What the root holds as transactions (as far as the server knows).
+        acks: Acks,
+        /// Server clock.
+        hlc: Hlc,
+        /// The server is the root (the cloud): it takes relayed transactions and verifies
+        /// every origin tag.
+        root: bool,
+    },
+    /// Transactions the server lacks, each with its origin tag.
+    Upload {
+        /// The transactions.
+        txns: Vec<Txn>,
+    },
+    /// What the server now has.
+    UploadAck {
+        /// Server version vector after applying.
+        vv: VersionVector,
+        /// The root's acknowledgements (at the root: for every replica of the upload, the
+        /// highest uploaded sequence number it holds, so the uploader can confirm the tag).
+        acks: Acks,
+        /// Transactions refused because the server holds a different history of their
+        /// replica (the first differing one per replica; every later one of that replica is
+        /// refused too).
+        forked: Vec<TxnId>,
+    },
+    /// State the client lacks.
+    Delta {
+        /// The delta.
+        delta: StateDelta,
+    },
+}
+
+impl Body {
+    /// The body's type name (`hello`, `welcome`, `upload`, `upload_ack`, `delta`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::Hello { .. } => "hello",
+            Body::Welcome { .. } => "welcome",
+            Body::Upload { .. } => "upload",
+            Body::UploadAck { .. } => "upload_ack",
+            Body::Delta { .. } => "delta",
+        }
+    }
+}
+
+/// A sync message: the store it belongs to, its sender, its body, and the hop tag under the
+/// store's link key over all of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// Pharmacy.
+    pub store: StoreId,
+    /// Sender.
+    pub from: ReplicaId,
+    /// What it says.
+    pub body: Body,
+    /// Hop tag (link key) over the canonical bytes of store, sender and body.
+    pub tag: Tag,
+}
+
+impl Message {
+    /// A message sealed with the store's link key.
+    pub fn seal(
+        store: StoreId,
+        from: ReplicaId,
+        body: Body,
+        link_key: &MacKey,
+    ) -> Result<Message, EncodeError> {
+        let mut bytes = Vec::new();
+        codec::message_signing_bytes(store, from, &body, &mut bytes)?;
+        let tag = link_key.tag(MESSAGE_DOMAIN, store, &[&bytes]);
+        Ok(Message {
+            store,
+            from,
+            body,
+            tag,
+        })
+    }
+
+    /// Whether the hop tag is valid under `link_key`.
+    pub fn verify(&self, link_key: &MacKey) -> bool {
+        let mut bytes = Vec::new();
+        codec::message_signing_bytes(self.store, self.from, &self.body, &mut bytes).is_ok()
+            && link_key.verify(MESSAGE_DOMAIN, self.store, &[&bytes], &self.tag)
+    }
+}

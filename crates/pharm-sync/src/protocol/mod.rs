@@ -1,0 +1,578 @@
+//! The sync protocol, sans-IO: messages are values, the caller moves them.
+//!
+//! ```text
+//! client → server  Hello      { vv }                          (every message: store, from, hop tag)
+//! server → client  Welcome    { vv, acks, root }   + Delta (what the client lacks, with heads)
+//! client → server  Upload     { txns with seq > server.vv[replica], each with its origin tag }
+//! server → client  UploadAck  { vv, acks, forked }            (client drops what the root holds)
+//! client → server  Delta      { state the server lacks, with heads }
+//! ```
+//!
+//! Every step is idempotent and resumable: a lost, duplicated, reordered or replayed message
+//! changes nothing that re-running the exchange does not fix. The server applies
+//! transactions in each replica's sequence order, drops duplicates and buffers gaps (within
+//! [`SyncLimits`]).
+//!
+//! # Trust
+//!
+//! Every message is checked before anything changes: its store must be this peer's, its
+//! sender a member of the store ([`KeyRing::is_member`]) and its hop tag valid under the
+//! store's link key. Any failure is a typed [`ProtocolError`] and nothing changes. Then:
+//!
+//! * **Transactions.** The root verifies every transaction's origin tag with the origin
+//!   terminal's key (so a relayed transaction is as good as one uploaded by its origin, and
+//!   a transaction claiming another replica than its origin fails). A store leader (a
+//!   member serving other terminals) cannot verify other terminals' origin tags, so it
+//!   takes from each sender only the sender's own terminal's transactions; relays go to the
+//!   root. A transaction that does not chain onto the history held for its replica is
+//!   refused as forked ([`Body::UploadAck`] lists it).
+//! * **State.** A delta may raise what the receiver knows of a replica only with that
+//!   replica's head transaction as evidence ([`InventoryState::check_delta`]); a peer that
+//!   holds the origin key verifies the head's tag. The root's acknowledgements count only
+//!   transactions it holds (its log), never state learned from a delta.
+//! * **Acknowledgements.** A transaction leaves an outbox only when the root's tag at an
+//!   acknowledged sequence number equals the copy held there (chained tags vouch for the
+//!   whole prefix).
+//! * **Own identity.** A peer never accepts state or transactions about its own replica
+//!   from others: if another peer holds more of it, or a different history, this replica is
+//!   superseded ([`Replica::superseded`]) and must be recovered.
+
+mod log;
+mod upload;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crdts::{CmRDT, CvRDT};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{KeyRing, MESSAGE_DOMAIN, MacKey};
+use crate::codec::{self, DecodeError, DecodeLimits, EncodeError, MESSAGE_TAG_BYTES};
+use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::message::{Ack, Acks, Body, Message};
+use crate::replica::{OpError, Replica, Superseded};
+use crate::state::{DeltaError, StateDelta, VersionVector};
+use crate::txn::Txn;
+
+pub(crate) use log::TxnLog;
+
+/// Protocol version carried by the wire encoding.
+pub const PROTOCOL_VERSION: u8 = codec::FORMAT_VERSION;
+
+/// Largest sequence number accepted (stored as a signed 64-bit integer by the SQLite store).
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
+/// A peer's place in the relay chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The root (the cloud): holds every member's origin key, verifies every transaction,
+    /// and is the only one whose acknowledgements let transactions leave outboxes.
+    Root,
+    /// A terminal or store server: syncs with an upstream, and serves other terminals of
+    /// its store while it is their leader.
+    Member,
+}
+
+/// A message that cannot be processed. Nothing was changed, except that
+/// [`ProtocolError::Superseded`] marks the replica superseded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The message is for another pharmacy (tenant isolation).
+    #[error("message for store {got:?} received by store {expected:?}")]
+    WrongStore {
+        /// This store.
+        expected: StoreId,
+        /// The message's store.
+        got: StoreId,
+    },
+    /// The sender is not a member of the store.
+    #[error("sender {0} is not a member of this store")]
+    UnknownSender(ReplicaId),
+    /// The message claims to come from this very replica.
+    #[error("message claims to come from this replica ({0})")]
+    FromSelf(ReplicaId),
+    /// The hop tag is wrong: the message was altered, or not sealed with this store's link
+    /// key.
+    #[error("bad message tag from {0}")]
+    BadTag(ReplicaId),
+    /// This peer has no key it needs (its key ring lacks the store's link key, or the
+    /// root lacks a member's origin key).
+    #[error("no key for {0}")]
+    MissingKey(&'static str),
+    /// A transaction claims a terminal that is not a member of the store.
+    #[error("transaction {0:?} claims a replica outside the store")]
+    UnknownOrigin(TxnId),
+    /// A transaction's origin tag is wrong: it was altered, or it claims a replica other
+    /// than its origin.
+    #[error("transaction {0:?} has a bad origin tag")]
+    BadOriginTag(TxnId),
+    /// A store leader was given another terminal's transaction: only the root takes relays.
+    #[error("{from} may upload only its own terminal's transactions here, not {txn:?}")]
+    RelayRefused {
+        /// The sender.
+        from: ReplicaId,
+        /// The transaction.
+        txn: TxnId,
+    },
+    /// A transaction or delta with impossible contents.
+    #[error("invalid sync data: {0}")]
+    Invalid(String),
+    /// A delta contradicts itself or this state.
+    #[error("delta refused: {0}")]
+    Delta(#[from] DeltaError),
+    /// An upload carries more transactions than allowed.
+    #[error("upload of {0} transactions exceeds the limit")]
+    TooManyTransactions(usize),
+    /// Accepting the message would buffer more out-of-order transactions than allowed.
+    #[error("{buffered} transactions would be buffered out of order; the limit is {max}")]
+    BufferFull {
+        /// Buffered after the message.
+        buffered: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Accepting the message would make the state track more replicas than allowed.
+    #[error("{replicas} replicas would be tracked; the limit is {max}")]
+    TooManyReplicas {
+        /// Replicas after the message.
+        replicas: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Another peer holds more of this replica's transactions, or another history of them:
+    /// the replica is now superseded and must be recovered ([`Replica::recover`]).
+    #[error("this replica is superseded: {0:?}")]
+    Superseded(Superseded),
+    /// The bytes are not a valid message.
+    #[error("undecodable message: {0}")]
+    Decode(#[from] DecodeError),
+    /// A reply could not be encoded.
+    #[error("reply cannot be encoded: {0}")]
+    Encode(#[from] EncodeError),
+    /// Issuing forked transactions again failed.
+    #[error("re-issuing forked transactions failed: {0}")]
+    Reissue(#[from] OpError),
+}
+
+/// Limits for one peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncLimits {
+    /// Transactions per upload message (sending and receiving).
+    pub max_txns_per_upload: usize,
+    /// Out-of-order transactions buffered per replica.
+    pub max_buffered_per_replica: usize,
+    /// Out-of-order transactions buffered in all. A message that would go beyond either
+    /// limit is refused ([`ProtocolError::BufferFull`]); transactions deferred because a
+    /// lot they name is not known yet can exceed it by at most one message.
+    pub max_buffered_total: usize,
+    /// Replicas (terminal incarnations) the state tracks.
+    pub max_replicas: usize,
+}
+
+impl Default for SyncLimits {
+    fn default() -> Self {
+        SyncLimits {
+            max_txns_per_upload: 512,
+            max_buffered_per_replica: 4096,
+            max_buffered_total: 16_384,
+            max_replicas: 1024,
+        }
+    }
+}
+
+/// A replica speaking the protocol, as client (towards its upstream) and/or server (for
+/// replicas below it).
+#[derive(Clone)]
+pub struct Peer {
+    replica: Replica,
+    keys: Arc<dyn KeyRing>,
+    role: Role,
+    limits: SyncLimits,
+    gaps: BTreeMap<ReplicaId, BTreeMap<u64, Arc<Txn>>>,
+    upstream_vv: VersionVector,
+    upstream_is_root: bool,
+    /// Root only: the transactions it holds.
+    log: TxnLog,
+    /// Root only, when a durable store asks: transactions logged since it last took them.
+    logged: Option<Vec<Arc<Txn>>>,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("replica", &self.replica.id())
+            .field("role", &self.role)
+            .field("buffered", &self.buffered())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Peer {
+    /// Wraps a replica with the key ring of its store and its role.
+    pub fn new(replica: Replica, keys: Arc<dyn KeyRing>, role: Role) -> Self {
+        Peer {
+            replica,
+            keys,
+            role,
+            limits: SyncLimits::default(),
+            gaps: BTreeMap::new(),
+            upstream_vv: VersionVector::new(),
+            upstream_is_root: false,
+            log: TxnLog::default(),
+            logged: None,
+            scratch: Vec::with_capacity(256),
+        }
+    }
+
+    /// Sets the limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: SyncLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The replica.
+    pub fn replica(&self) -> &Replica {
+        &self.replica
+    }
+
+    /// The replica, mutable (for local operations).
+    pub fn replica_mut(&mut self) -> &mut Replica {
+        &mut self.replica
+    }
+
+    /// Replaces the replica (after [`Replica::recover`]); buffers and what was known of
+    /// the upstream are reset.
+    pub fn replace_replica(&mut self, replica: Replica) {
+        self.replica = replica;
+        self.gaps.clear();
+        self.upstream_vv = VersionVector::new();
+        self.upstream_is_root = false;
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Transactions buffered out of order (for monitoring).
+    pub fn buffered(&self) -> usize {
+        self.gaps.values().map(BTreeMap::len).sum()
+    }
+
+    /// Root only: records a transaction it holds (the durable store's reload).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn log_mut(&mut self) -> &mut TxnLog {
+        &mut self.log
+    }
+
+    /// Root only: from now on, keep the transactions it logs for [`take_logged`].
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    ///
+    /// [`take_logged`]: Self::take_logged
+    pub(crate) fn record_logged(&mut self) {
+        self.logged.get_or_insert_with(Vec::new);
+    }
+
+    /// The transactions logged since the last call (empty unless recording).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn take_logged(&mut self) -> Vec<Arc<Txn>> {
+        self.logged.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn link_key(&self) -> Result<&MacKey, ProtocolError> {
+        self.keys
+            .link_key(self.replica.store())
+            .ok_or(ProtocolError::MissingKey("the store's link key"))
+    }
+
+    fn seal(&self, body: Body) -> Result<Message, ProtocolError> {
+        let r = &self.replica;
+        Ok(Message::seal(r.store(), r.id(), body, self.link_key()?)?)
+    }
+
+    /// What this peer holds as transactions: the log at the root (plus its own history),
+    /// the state's version vector elsewhere.
+    fn txn_vv(&self) -> VersionVector {
+        match self.role {
+            Role::Member => self.replica.state().vv().clone(),
+            Role::Root => {
+                let mut vv: VersionVector = self
+                    .log
+                    .acks()
+                    .into_iter()
+                    .map(|(r, a)| crdts::Dot::new(r, a.seq))
+                    .collect();
+                let me = self.replica.id();
+                vv.apply(crdts::Dot::new(me, self.replica.state().vv().get(&me)));
+                vv
+            }
+        }
+    }
+
+    /// The root's acknowledgements as this peer knows them.
+    fn acks(&self) -> Acks {
+        match self.role {
+            Role::Member => self.replica.acks().clone(),
+            Role::Root => {
+                let mut acks = self.log.acks();
+                if let Some(h) = self.replica.state().head(&self.replica.id()) {
+                    acks.insert(
+                        h.id.replica,
+                        Ack {
+                            seq: h.id.seq,
+                            tag: h.tag,
+                        },
+                    );
+                }
+                acks
+            }
+        }
+    }
+
+    /// Starts a sync with the upstream.
+    pub fn hello(&self, now_ms: u64) -> Result<Message, ProtocolError> {
+        let r = &self.replica;
+        self.seal(Body::Hello {
+            vv: r.state().vv().clone(),
+            hlc: r.hlc().tick(now_ms),
+        })
+    }
+
+    /// Checks the envelope of a message: store, sender membership, not from this replica.
+    fn check_envelope(&self, m: &Message) -> Result<(), ProtocolError> {
+        let expected = self.replica.store();
+        if m.store != expected {
+            return Err(ProtocolError::WrongStore {
+                expected,
+                got: m.store,
+            });
+        }
+        if m.from == self.replica.id() {
+            return Err(ProtocolError::FromSelf(m.from));
+        }
+        if !self.keys.is_member(expected, m.from.terminal) {
+            return Err(ProtocolError::UnknownSender(m.from));
+        }
+        Ok(())
+    }
+
+    /// Handles one message (as client or server, by its type) after checking its store,
+    /// sender and hop tag, and returns the replies.
+    pub fn handle(&mut self, now_ms: u64, message: Message) -> Result<Vec<Message>, ProtocolError> {
+        self.check_envelope(&message)?;
+        if !message.verify(self.link_key()?) {
+            return Err(ProtocolError::BadTag(message.from));
+        }
+        self.handle_verified(now_ms, message)
+    }
+
+    /// [`handle`](Self::handle) on the encoded bytes (decoded with `limits`; the hop tag is
+    /// checked on the bytes received); returns the encoded replies.
+    pub fn handle_bytes(
+        &mut self,
+        now_ms: u64,
+        bytes: &[u8],
+        limits: &DecodeLimits,
+    ) -> Result<Vec<Vec<u8>>, ProtocolError> {
+        let message = codec::decode(bytes, limits)?;
+        self.check_envelope(&message)?;
+        let signed = &bytes[..bytes.len().saturating_sub(MESSAGE_TAG_BYTES)];
+        if !self
+            .link_key()?
+            .verify(MESSAGE_DOMAIN, message.store, &[signed], &message.tag)
+        {
+            return Err(ProtocolError::BadTag(message.from));
+        }
+        self.handle_verified(now_ms, message)?
+            .iter()
+            .map(|m| codec::encode(m).map_err(ProtocolError::from))
+            .collect()
+    }
+
+    fn handle_verified(
+        &mut self,
+        now_ms: u64,
+        message: Message,
+    ) -> Result<Vec<Message>, ProtocolError> {
+        let from = message.from;
+        let me = self.replica.id();
+        if self.role == Role::Root {
+            // The root holds its own transactions: nothing of its own waits for a relay.
+            let own = self.acks().remove(&me);
+            if let Some(a) = own {
+                let _ = self.replica.apply_acks(&Acks::from([(me, a)]));
+            }
+        }
+        match message.body {
+            Body::Hello { vv, hlc } => {
+                self.replica
+                    .check_seen(vv.get(&me))
+                    .map_err(ProtocolError::Superseded)?;
+                self.replica.observe_clock(hlc, now_ms);
+                let delta = self.replica.state().delta_since(&vv);
+                Ok(vec![
+                    self.seal(Body::Welcome {
+                        vv: self.txn_vv(),
+                        acks: self.acks(),
+                        hlc: self.replica.hlc(),
+                        root: self.role == Role::Root,
+                    })?,
+                    self.seal(Body::Delta { delta })?,
+                ])
+            }
+            Body::Welcome {
+                vv,
+                acks,
+                hlc,
+                root,
+            } => {
+                self.replica
+                    .check_seen(vv.get(&me))
+                    .map_err(ProtocolError::Superseded)?;
+                self.replica.observe_clock(hlc, now_ms);
+                self.replica
+                    .apply_acks(&acks)
+                    .map_err(ProtocolError::Superseded)?;
+                // A new session (possibly with a new leader): trust only this upstream's view.
+                self.upstream_vv = vv;
+                self.upstream_is_root = root;
+                let mut out = self.uploads()?;
+                if let Some(delta) = self.upward_delta() {
+                    out.push(self.seal(Body::Delta { delta })?);
+                }
+                Ok(out)
+            }
+            Body::Upload { txns } => self.accept_upload(from, txns),
+            Body::UploadAck { vv, acks, forked } => {
+                self.replica
+                    .check_seen(vv.get(&me))
+                    .map_err(ProtocolError::Superseded)?;
+                self.upstream_vv.merge(vv);
+                self.replica
+                    .apply_acks(&acks)
+                    .map_err(ProtocolError::Superseded)?;
+                self.replica
+                    .refused_as_forked(&forked)
+                    .map_err(ProtocolError::Superseded)?;
+                self.replica.reissue_forked(now_ms)?;
+                self.uploads()
+            }
+            Body::Delta { delta } => {
+                self.accept_delta(&delta)?;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// State the upstream lacks (a leader that missed earlier syncs, whose own disk may
+    /// since have been lost). This replica's own effects travel as transactions when the
+    /// outbox continues exactly where the upstream is; otherwise (the outbox already dropped
+    /// what the root acknowledged) they travel as state too.
+    fn upward_delta(&self) -> Option<StateDelta> {
+        let me = self.replica.id();
+        let have = self.upstream_vv.get(&me);
+        let own_contiguous = match self.replica.outbox().find(|t| t.id.replica == me) {
+            Some(t) => t.id.seq <= have + 1,
+            None => have >= self.replica.state().vv().get(&me),
+        };
+        let delta = self
+            .replica
+            .state()
+            .delta_skipping(&self.upstream_vv, own_contiguous.then_some(me));
+        (!delta.is_empty()).then_some(delta)
+    }
+
+    /// The next upload chunk. To the root: every outbox transaction it has not confirmed —
+    /// those at or below what it holds of their replica (it holds *a* transaction there; it
+    /// confirms this one by tag or refuses it as forked) and the run that continues exactly
+    /// where it is — then salvaged transactions. To a leader: only this terminal's own
+    /// transactions, in runs that continue exactly where the leader is (a transaction after
+    /// a gap could only sit in its buffer; the state delta covers that case). Empty when
+    /// there is nothing to send.
+    fn uploads(&self) -> Result<Vec<Message>, ProtocolError> {
+        let up = &self.upstream_vv;
+        let me = self.replica.id();
+        let max = self.limits.max_txns_per_upload;
+        let mut next: BTreeMap<ReplicaId, u64> = BTreeMap::new();
+        let mut txns: Vec<Txn> = Vec::new();
+        for t in self.replica.outbox() {
+            if txns.len() >= max {
+                break;
+            }
+            if !self.upstream_is_root && t.id.replica.terminal != me.terminal {
+                continue;
+            }
+            let held = up.get(&t.id.replica);
+            let expected = next.entry(t.id.replica).or_insert(held + 1);
+            if t.id.seq == *expected {
+                txns.push(t.clone());
+                *expected += 1;
+            } else if self.upstream_is_root && t.id.seq <= held {
+                txns.push(t.clone());
+            }
+        }
+        if self.upstream_is_root {
+            let room = max.saturating_sub(txns.len());
+            txns.extend(self.replica.salvage().take(room).cloned());
+        }
+        if txns.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![self.seal(Body::Upload { txns })?])
+    }
+
+    /// Joins a delta after checking it: never one about this replica itself, heads verified
+    /// where this peer holds the origin key, within the replica limit.
+    fn accept_delta(&mut self, delta: &StateDelta) -> Result<(), ProtocolError> {
+        let me = self.replica.id();
+        if delta.vv.iter().any(|d| d.counter > MAX_SEQ) {
+            return Err(ProtocolError::Invalid(
+                "version vector entry beyond the sequence range".into(),
+            ));
+        }
+        self.replica
+            .check_seen(delta.vv.get(&me))
+            .map_err(ProtocolError::Superseded)?;
+        if !self.replica.state().has_base(delta) {
+            // Computed for a version this replica does not have yet (a late or replayed
+            // message): the next session brings a fitting one.
+            return Ok(());
+        }
+        let store = self.replica.store();
+        for h in &delta.heads {
+            upload::validate(h)?;
+            if !self.keys.is_member(store, h.id.replica.terminal) {
+                return Err(ProtocolError::UnknownOrigin(h.id));
+            }
+            if let Some(k) = self.keys.origin_key(store, h.id.replica.terminal)
+                && !h.verify(k, store, &mut self.scratch)
+            {
+                return Err(ProtocolError::BadOriginTag(h.id));
+            }
+        }
+        let new_replicas = delta
+            .vv
+            .iter()
+            .filter(|d| self.replica.state().vv().get(d.actor) == 0)
+            .count();
+        self.check_replicas(new_replicas)?;
+        self.replica.state_mut().join(delta)?;
+        self.drain_all();
+        Ok(())
+    }
+
+    fn check_replicas(&self, new: usize) -> Result<(), ProtocolError> {
+        let replicas = self.replica.state().vv().dots.len().saturating_add(new);
+        if new > 0 && replicas > self.limits.max_replicas {
+            return Err(ProtocolError::TooManyReplicas {
+                replicas,
+                max: self.limits.max_replicas,
+            });
+        }
+        Ok(())
+    }
+}

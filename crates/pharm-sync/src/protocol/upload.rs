@@ -1,0 +1,287 @@
+//! The server side of an upload: checks every transaction before anything changes, then
+//! applies each replica's transactions once, in order, buffering gaps within the limits.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::log::Logged;
+use super::{MAX_SEQ, Peer, ProtocolError, Role};
+use crate::codec;
+use crate::ids::{ReplicaId, TxnId};
+use crate::message::Body;
+use crate::message::Message;
+use crate::replica::{MAX_LINE_QTY, Superseded};
+use crate::state::Applied;
+use crate::txn::{Txn, TxnKind};
+
+/// What to do with one uploaded transaction.
+enum Verdict {
+    /// Apply now (state and, at the root, the log).
+    Apply,
+    /// Held already (at the root: log it, the state has its effects from a delta).
+    Log,
+    /// Held already, nothing to do (members keep a copy for the root).
+    Duplicate,
+    /// Wait for an earlier one or for a lot.
+    Buffer,
+    /// Another history of its replica.
+    Forked,
+}
+
+/// Checks a transaction received from another replica before anything is applied.
+pub(super) fn validate(t: &Txn) -> Result<(), ProtocolError> {
+    let bad = |why: &str| {
+        Err(ProtocolError::Invalid(format!(
+            "transaction {:?}: {why}",
+            t.id
+        )))
+    };
+    if t.id.seq == 0 || t.id.seq > MAX_SEQ {
+        return bad("sequence number out of range");
+    }
+    if t.lines
+        .iter()
+        .any(|l| l.delta == 0 || l.delta.unsigned_abs() > MAX_LINE_QTY)
+    {
+        return bad("line quantity out of range");
+    }
+    if t.kind == TxnKind::TransferIn
+        && (t.transfer.is_none() || t.lines.len() != 1 || t.lines[0].delta <= 0)
+    {
+        return bad("a transfer receipt has one positive line and a transfer id");
+    }
+    if t.new_lots
+        .iter()
+        .any(|l| l.key.origin != t.id.replica || l.created_seq != t.id.seq)
+    {
+        return bad("a new lot must be created by this transaction's replica and sequence");
+    }
+    if let Err(e) = codec::txn_signing_bytes(t, &mut Vec::new()) {
+        return bad(&format!("cannot be encoded: {e}"));
+    }
+    Ok(())
+}
+
+impl Peer {
+    /// How far this peer holds `r` as transactions (the log at the root, the state
+    /// elsewhere): buffered transactions drain from the next one.
+    fn frontier(&self, r: &ReplicaId) -> u64 {
+        match self.role {
+            Role::Root => self.log.len(r),
+            Role::Member => self.replica.state().vv().get(r),
+        }
+    }
+
+    fn verdict(&self, t: &Txn) -> Verdict {
+        let state = self.replica.state().check(t);
+        match (self.role, state) {
+            (_, Applied::Forked { .. }) => Verdict::Forked,
+            (Role::Member, Applied::Applied) => Verdict::Apply,
+            (Role::Member, Applied::Duplicate) => Verdict::Duplicate,
+            (Role::Member, Applied::Gap { .. } | Applied::MissingLot { .. }) => Verdict::Buffer,
+            (Role::Root, _) => match (self.log.classify(t), state) {
+                (Logged::Forked, _) => Verdict::Forked,
+                (Logged::Same, _) => Verdict::Duplicate,
+                (Logged::Gap, _) => Verdict::Buffer,
+                (Logged::Next, Applied::Applied) => Verdict::Apply,
+                (Logged::Next, Applied::Duplicate) => Verdict::Log,
+                (Logged::Next, _) => Verdict::Buffer,
+            },
+        }
+    }
+
+    /// Checks every transaction of an upload (nothing changes on error), then takes them.
+    pub(super) fn accept_upload(
+        &mut self,
+        from: ReplicaId,
+        txns: Vec<Txn>,
+    ) -> Result<Vec<Message>, ProtocolError> {
+        if txns.len() > self.limits.max_txns_per_upload {
+            return Err(ProtocolError::TooManyTransactions(txns.len()));
+        }
+        let store = self.replica.store();
+        let me = self.replica.id();
+        for t in &txns {
+            validate(t)?;
+            let origin = t.id.replica.terminal;
+            if !self.keys.is_member(store, origin) {
+                return Err(ProtocolError::UnknownOrigin(t.id));
+            }
+            if self.role == Role::Member && origin != from.terminal {
+                return Err(ProtocolError::RelayRefused { from, txn: t.id });
+            }
+            match self.keys.origin_key(store, origin) {
+                Some(k) if !t.verify(k, store, &mut self.scratch) => {
+                    return Err(ProtocolError::BadOriginTag(t.id));
+                }
+                None if self.role == Role::Root => {
+                    return Err(ProtocolError::MissingKey("a member's origin key"));
+                }
+                _ => {}
+            }
+            if t.id.replica == me && t.id.seq > self.replica.state().vv().get(&me) {
+                // Somebody holds more of this replica than it does itself.
+                let have = self.replica.state().vv().get(&me);
+                let why = self.replica.supersede(Superseded::Behind {
+                    have,
+                    seen: t.id.seq,
+                });
+                return Err(ProtocolError::Superseded(why));
+            }
+        }
+        self.check_capacity(&txns)?;
+
+        let mut forked: BTreeMap<ReplicaId, TxnId> = BTreeMap::new();
+        for t in &txns {
+            if forked.contains_key(&t.id.replica) {
+                continue;
+            }
+            if let Verdict::Forked = self.verdict(t) {
+                forked.insert(t.id.replica, t.id);
+            }
+        }
+        let ids: Vec<TxnId> = txns.iter().map(|t| t.id).collect();
+        for t in txns {
+            if !forked.contains_key(&t.id.replica) {
+                self.take(Arc::new(t));
+            }
+        }
+        self.drain_all();
+        let acks = match self.role {
+            // The highest uploaded transaction of each replica the root now holds.
+            Role::Root => self.log.acks_for(&ids),
+            Role::Member => self.replica.acks().clone(),
+        };
+        Ok(vec![self.seal(Body::UploadAck {
+            vv: self.txn_vv(),
+            acks,
+            forked: forked.into_values().collect(),
+        })?])
+    }
+
+    /// Refuses an upload that would buffer more than the limits or track too many
+    /// replicas (counted before anything changes).
+    fn check_capacity(&self, txns: &[Txn]) -> Result<(), ProtocolError> {
+        let mut by_replica: BTreeMap<ReplicaId, BTreeSet<u64>> = BTreeMap::new();
+        for t in txns {
+            by_replica.entry(t.id.replica).or_default().insert(t.id.seq);
+        }
+        let state = self.replica.state();
+        let new_replicas = by_replica
+            .keys()
+            .filter(|r| state.vv().get(r) == 0 && state.head(r).is_none())
+            .count();
+        self.check_replicas(new_replicas)?;
+        let mut total = self.buffered();
+        for (r, seqs) in &by_replica {
+            let buffer = self.gaps.get(r);
+            let mut next = self.frontier(r) + 1;
+            while seqs.contains(&next) || buffer.is_some_and(|b| b.contains_key(&next)) {
+                next += 1;
+            }
+            let added = seqs
+                .iter()
+                .filter(|&&s| s > next && !buffer.is_some_and(|b| b.contains_key(&s)))
+                .count();
+            let per = buffer.map_or(0, BTreeMap::len) + added;
+            total += added;
+            if per > self.limits.max_buffered_per_replica {
+                return Err(ProtocolError::BufferFull {
+                    buffered: per,
+                    max: self.limits.max_buffered_per_replica,
+                });
+            }
+        }
+        if total > self.limits.max_buffered_total {
+            return Err(ProtocolError::BufferFull {
+                buffered: total,
+                max: self.limits.max_buffered_total,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies, logs, keeps or buffers one checked transaction; `false` when it must wait.
+    fn take(&mut self, t: Arc<Txn>) -> bool {
+        match self.verdict(&t) {
+            Verdict::Apply => {
+                self.replica.state_mut().apply(Arc::clone(&t));
+                if self.role == Role::Root {
+                    self.log_txn(t);
+                } else {
+                    self.replica.keep_for_relay(t);
+                }
+                true
+            }
+            Verdict::Log => {
+                self.log_txn(t);
+                true
+            }
+            Verdict::Duplicate => {
+                if self.role == Role::Member {
+                    // Known (perhaps as state through a delta): keep it for the root's audit
+                    // trail.
+                    self.replica.keep_for_relay(t);
+                }
+                true
+            }
+            Verdict::Buffer => {
+                self.gaps
+                    .entry(t.id.replica)
+                    .or_default()
+                    .insert(t.id.seq, t);
+                false
+            }
+            // Refused; its replica's later transactions wait in vain and are dropped by the
+            // frontier check in `drain`.
+            Verdict::Forked => true,
+        }
+    }
+
+    fn log_txn(&mut self, t: Arc<Txn>) {
+        self.log.push(&t);
+        if let Some(sink) = &mut self.logged {
+            sink.push(t);
+        }
+    }
+
+    /// Applies buffered transactions that became applicable (every replica: a lot one of
+    /// them waited for may just have arrived).
+    pub(super) fn drain_all(&mut self) {
+        loop {
+            let mut progressed = false;
+            let replicas: Vec<ReplicaId> = self.gaps.keys().copied().collect();
+            for r in replicas {
+                progressed |= self.drain(r);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn drain(&mut self, r: ReplicaId) -> bool {
+        let mut progressed = false;
+        loop {
+            let next = self.frontier(&r) + 1;
+            let Some(t) = self.gaps.get_mut(&r).and_then(|b| b.remove(&next)) else {
+                break;
+            };
+            if matches!(self.verdict(&t), Verdict::Buffer) {
+                // Still waiting (for a lot): put it back.
+                self.gaps.entry(r).or_default().insert(next, t);
+                break;
+            }
+            self.take(t);
+            progressed = true;
+        }
+        let have = self.frontier(&r);
+        if let Some(b) = self.gaps.get_mut(&r) {
+            b.retain(|&s, _| s > have);
+            if b.is_empty() {
+                self.gaps.remove(&r);
+            }
+        }
+        progressed
+    }
+}

@@ -1,0 +1,365 @@
+//! Local operations: each builds one transaction, checks it completely, then commits it.
+
+use pharm_core::fefo::{AllocationPolicy, allocate};
+use pharm_core::model::{Expiry, Lot, LotStatus};
+use pharm_core::time::Date;
+
+use super::{Attachments, Commit, MAX_LINE_QTY, NewLot, OpError, Replica};
+use crate::txn::{
+    DiscrepancyId, HoldId, HoldOp, Line, LotInfo, LotKey, Reason, TransferId, Txn, TxnKind,
+};
+
+impl Replica {
+    fn check_qty(qty: u64) -> Result<i64, OpError> {
+        if qty == 0 || qty > MAX_LINE_QTY {
+            return Err(OpError::Quantity(qty));
+        }
+        Ok(qty as i64)
+    }
+
+    fn known(&self, lot: &LotKey) -> Result<&LotInfo, OpError> {
+        self.state.lot(lot).ok_or(OpError::UnknownLot(*lot))
+    }
+
+    /// Adds a new lot, created by transaction `t`, with the next local number (the counter
+    /// itself advances when the transaction commits).
+    fn create_lot(&self, t: &mut Txn, lot: NewLot) -> Result<LotKey, OpError> {
+        let local_no = u32::try_from(t.new_lots.len())
+            .ok()
+            .and_then(|n| self.next_lot_no.checked_add(n))
+            .filter(|n| *n < u32::MAX)
+            .ok_or(OpError::LotNumbersExhausted)?;
+        let key = LotKey {
+            origin: self.me,
+            local_no,
+        };
+        t.new_lots.push(LotInfo {
+            key,
+            created_seq: t.id.seq,
+            sku: lot.sku,
+            ndc: lot.ndc,
+            lot_number: lot.lot_number,
+            expiry: lot.expiry,
+            controlled: lot.controlled,
+        });
+        Ok(key)
+    }
+
+    /// Receives stock of a lot seen for the first time; returns the new lot's key.
+    pub fn receive_new(
+        &mut self,
+        now_ms: u64,
+        lot: NewLot,
+        qty: u64,
+        reference: &str,
+    ) -> Result<(LotKey, Commit), OpError> {
+        let q = Self::check_qty(qty)?;
+        let mut t = self.txn(now_ms, TxnKind::Receive, Reason::None, reference)?;
+        let key = self.create_lot(&mut t, lot)?;
+        t.lines.push(Line { lot: key, delta: q });
+        Ok((key, self.commit(t, Attachments::default())?))
+    }
+
+    /// Receives more stock of a known lot.
+    pub fn receive(
+        &mut self,
+        now_ms: u64,
+        lot: LotKey,
+        qty: u64,
+        reference: &str,
+    ) -> Result<Commit, OpError> {
+        let q = Self::check_qty(qty)?;
+        self.known(&lot)?;
+        let mut t = self.txn(now_ms, TxnKind::Receive, Reason::None, reference)?;
+        t.lines.push(Line { lot, delta: q });
+        self.commit(t, Attachments::default())
+    }
+
+    /// Dispenses `qty` units of a SKU: from the scanned lot when one was scanned (it is
+    /// authoritative), otherwise by FEFO (pharm-core) over unheld, unexpired lots with stock,
+    /// spilling across lots. When no eligible stock covers the quantity, the rest is charged
+    /// to the earliest-expiring unheld lot, which goes negative and is flagged.
+    #[allow(clippy::too_many_arguments)] // mirrors the POS call: every argument is required
+    pub fn dispense(
+        &mut self,
+        now_ms: u64,
+        today: Date,
+        sku: u32,
+        qty: u64,
+        scanned: Option<LotKey>,
+        reference: &str,
+        attachments: Attachments,
+    ) -> Result<Commit, OpError> {
+        let q = Self::check_qty(qty)?;
+        let lines = match scanned {
+            Some(lot) => {
+                let info = self.known(&lot)?;
+                if info.sku != sku {
+                    return Err(OpError::WrongSku {
+                        lot,
+                        expected: sku,
+                        actual: info.sku,
+                    });
+                }
+                if self.state.is_held(&lot) {
+                    return Err(OpError::Held(lot));
+                }
+                vec![Line { lot, delta: -q }]
+            }
+            None => self.fefo_lines(today, sku, qty)?,
+        };
+        let mut t = self.txn(now_ms, TxnKind::Dispense, Reason::None, reference)?;
+        t.lines = lines;
+        self.commit(t, attachments)
+    }
+
+    fn fefo_lines(&self, today: Date, sku: u32, qty: u64) -> Result<Vec<Line>, OpError> {
+        let mut keys: Vec<LotKey> = Vec::new();
+        let mut lots: Vec<Lot> = Vec::new();
+        for (info, value) in self.state.sku_lots(sku) {
+            let held = self.state.is_held(&info.key);
+            keys.push(info.key);
+            lots.push(Lot {
+                ndc: info.ndc,
+                lot_number: lots.len().to_string(),
+                expiry: Expiry::Day(info.expiry),
+                status: if held {
+                    LotStatus::OnHold
+                } else {
+                    LotStatus::Active
+                },
+                on_hand: value,
+                received: None,
+            });
+        }
+        if lots.is_empty() {
+            return Err(OpError::NoLots(sku));
+        }
+        let policy = AllocationPolicy {
+            allow_spill: true,
+            removal_lead_days: 0,
+            days_supply: None,
+        };
+        let want = u32::try_from(qty).map_err(|_| OpError::Quantity(qty))?;
+        if let Ok(a) = allocate(&lots, want, today, &policy) {
+            return Ok(a
+                .picks
+                .iter()
+                .filter_map(|p| {
+                    p.lot_number.parse::<usize>().ok().map(|i| Line {
+                        lot: keys[i],
+                        delta: -i64::from(p.quantity),
+                    })
+                })
+                .collect());
+        }
+        // Not enough eligible stock: take what there is, charge the rest to the
+        // earliest-expiring unheld lot (it goes negative and is reconciled later).
+        let mut lines = Vec::new();
+        let mut left = qty;
+        let mut order: Vec<usize> = (0..lots.len())
+            .filter(|&i| lots[i].status == LotStatus::Active)
+            .collect();
+        order.sort_by_key(|&i| (lots[i].expiry.resolved(), keys[i]));
+        let Some(&sink) = order
+            .iter()
+            .find(|&&i| !lots[i].is_expired_on(today))
+            .or(order.first())
+        else {
+            return Err(OpError::NoLots(sku));
+        };
+        for &i in &order {
+            if lots[i].is_expired_on(today) || lots[i].on_hand <= 0 || left == 0 {
+                continue;
+            }
+            let take = left.min(lots[i].on_hand as u64);
+            lines.push(Line {
+                lot: keys[i],
+                delta: -(take as i64),
+            });
+            left -= take;
+        }
+        if left > 0 {
+            match lines.iter_mut().find(|l| l.lot == keys[sink]) {
+                Some(l) => l.delta -= left as i64,
+                None => lines.push(Line {
+                    lot: keys[sink],
+                    delta: -(left as i64),
+                }),
+            }
+        }
+        Ok(lines)
+    }
+
+    /// Adjusts a lot by a signed quantity with a reason (damage, theft, found, correction).
+    pub fn adjust(
+        &mut self,
+        now_ms: u64,
+        lot: LotKey,
+        delta: i64,
+        reason: Reason,
+        reference: &str,
+    ) -> Result<Commit, OpError> {
+        Self::check_qty(delta.unsigned_abs())?;
+        self.known(&lot)?;
+        let mut t = self.txn(now_ms, TxnKind::Adjust, reason, reference)?;
+        t.lines.push(Line { lot, delta });
+        self.commit(t, Attachments::default())
+    }
+
+    /// Records a physical count: the difference between `counted` and the value this replica
+    /// observes now. Transactions this replica has not seen still apply on top, so the final
+    /// value is `counted + Σ unseen transactions`. Counting an already matching lot records
+    /// nothing and returns `None`.
+    pub fn stock_count(
+        &mut self,
+        now_ms: u64,
+        lot: LotKey,
+        counted: u64,
+        reference: &str,
+    ) -> Result<Option<Commit>, OpError> {
+        self.known(&lot)?;
+        let observed = self.state.value(&lot);
+        let delta = i128::from(counted) - i128::from(observed);
+        if delta == 0 {
+            return Ok(None);
+        }
+        let delta = i64::try_from(delta).map_err(|_| OpError::Quantity(counted))?;
+        Self::check_qty(delta.unsigned_abs())?;
+        let mut t = self.txn(now_ms, TxnKind::StockCount, Reason::Count, reference)?;
+        t.lines.push(Line { lot, delta });
+        self.commit(t, Attachments::default()).map(Some)
+    }
+
+    /// Writes off the observed value of a lot (expired, recalled, destroyed).
+    pub fn write_off(
+        &mut self,
+        now_ms: u64,
+        lot: LotKey,
+        reason: Reason,
+        reference: &str,
+    ) -> Result<Option<Commit>, OpError> {
+        self.known(&lot)?;
+        let observed = self.state.value(&lot);
+        if observed <= 0 {
+            return Ok(None);
+        }
+        let mut t = self.txn(now_ms, TxnKind::WriteOff, reason, reference)?;
+        t.lines.push(Line {
+            lot,
+            delta: -observed,
+        });
+        self.commit(t, Attachments::default()).map(Some)
+    }
+
+    /// Sends units to another store; `number` is this store's transfer number.
+    pub fn transfer_out(
+        &mut self,
+        now_ms: u64,
+        lot: LotKey,
+        qty: u64,
+        number: u64,
+        reference: &str,
+    ) -> Result<(TransferId, Commit), OpError> {
+        let q = Self::check_qty(qty)?;
+        self.known(&lot)?;
+        let id = TransferId {
+            from: self.store(),
+            number,
+        };
+        let mut t = self.txn(now_ms, TxnKind::TransferOut, Reason::None, reference)?;
+        t.transfer = Some(id);
+        t.lines.push(Line { lot, delta: -q });
+        Ok((id, self.commit(t, Attachments::default())?))
+    }
+
+    /// Receives a transfer from another store into a new lot here. Idempotent by transfer id:
+    /// a second receipt here is refused, and concurrent receipts on two terminals count once.
+    pub fn transfer_in(
+        &mut self,
+        now_ms: u64,
+        transfer: TransferId,
+        lot: NewLot,
+        qty: u64,
+        reference: &str,
+    ) -> Result<(LotKey, Commit), OpError> {
+        let q = Self::check_qty(qty)?;
+        if self.state.transfer_received(&transfer) {
+            return Err(OpError::AlreadyReceived(transfer));
+        }
+        let mut t = self.txn(now_ms, TxnKind::TransferIn, Reason::None, reference)?;
+        let key = self.create_lot(&mut t, lot)?;
+        t.transfer = Some(transfer);
+        // The units are credited through the transfer record (counted once), not a cell.
+        t.lines.push(Line { lot: key, delta: q });
+        Ok((key, self.commit(t, Attachments::default())?))
+    }
+
+    /// Places a hold (recall, quarantine) on a lot; the hold's id is the transaction id.
+    pub fn hold(
+        &mut self,
+        now_ms: u64,
+        lot: LotKey,
+        reference: &str,
+    ) -> Result<(HoldId, Commit), OpError> {
+        self.known(&lot)?;
+        let mut t = self.txn(now_ms, TxnKind::Hold, Reason::None, reference)?;
+        t.holds.push(HoldOp::Place {
+            lot,
+            reference: reference.to_string(),
+        });
+        let id = t.id;
+        Ok((id, self.commit(t, Attachments::default())?))
+    }
+
+    /// Releases a hold.
+    pub fn release(
+        &mut self,
+        now_ms: u64,
+        hold: HoldId,
+        reference: &str,
+    ) -> Result<Commit, OpError> {
+        if !self.state.active_holds().any(|(id, _, _)| *id == hold) {
+            return Err(OpError::NoSuchHold(hold));
+        }
+        let mut t = self.txn(now_ms, TxnKind::Hold, Reason::None, reference)?;
+        t.holds.push(HoldOp::Release { hold });
+        self.commit(t, Attachments::default())
+    }
+
+    /// Sets a lot's shelf location (last writer wins).
+    pub fn set_location(
+        &mut self,
+        now_ms: u64,
+        lot: LotKey,
+        location: &str,
+    ) -> Result<Commit, OpError> {
+        self.known(&lot)?;
+        let mut t = self.txn(now_ms, TxnKind::Adjust, Reason::None, "location")?;
+        t.meta.push((lot, location.to_string()));
+        self.commit(t, Attachments::default())
+    }
+
+    /// Records a compensation of a discrepancy (the store server's reconciliation).
+    pub fn compensate(
+        &mut self,
+        now_ms: u64,
+        discrepancy: DiscrepancyId,
+        lines: Vec<Line>,
+        reference: &str,
+    ) -> Result<Commit, OpError> {
+        for l in &lines {
+            Self::check_qty(l.delta.unsigned_abs())?;
+            self.known(&l.lot)?;
+        }
+        let mut t = self.txn(
+            now_ms,
+            TxnKind::Compensation,
+            Reason::Reconciliation,
+            reference,
+        )?;
+        t.lines = lines;
+        t.compensates = Some(discrepancy);
+        self.commit(t, Attachments::default())
+    }
+}

@@ -1,0 +1,234 @@
+//! The outbox side of a replica: the root's acknowledgements, relay copies, superseded
+//! replicas, recovery, and the salvage of an earlier history (see the
+//! [module documentation](super#superseded-replicas-and-recovery)).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::{Attachments, Commit, OpError, Replica, Superseded};
+use crate::ids::{Entropy, IdError, ReplicaId, TxnId};
+use crate::message::Acks;
+use crate::txn::{HoldOp, LotKey, Txn};
+
+/// Removes the entries of `r` with a sequence number in `range` from an id-ordered map.
+fn take_range(
+    map: &mut BTreeMap<TxnId, Arc<Txn>>,
+    r: ReplicaId,
+    from: u64,
+    to: u64,
+) -> Vec<Arc<Txn>> {
+    let ids: Vec<TxnId> = map
+        .range(
+            TxnId {
+                replica: r,
+                seq: from,
+            }..=TxnId {
+                replica: r,
+                seq: to,
+            },
+        )
+        .map(|(id, _)| *id)
+        .collect();
+    ids.iter().filter_map(|id| map.remove(id)).collect()
+}
+
+impl Replica {
+    /// Marks this replica superseded (the first reason found is kept).
+    pub(crate) fn supersede(&mut self, why: Superseded) -> Superseded {
+        *self.superseded.get_or_insert(why)
+    }
+
+    /// A peer holds `seen` of this replica's transactions: more than this replica itself
+    /// means its storage went back in time.
+    pub(crate) fn check_seen(&mut self, seen: u64) -> Result<(), Superseded> {
+        let have = self.state.vv().get(&self.me);
+        if seen > have {
+            return Err(self.supersede(Superseded::Behind { have, seen }));
+        }
+        Ok(())
+    }
+
+    /// Takes the root's acknowledgements: transactions (own, relayed or salvaged) leave the
+    /// outbox when the root's tag at an acknowledged sequence number matches the copy held
+    /// here, which by the chain vouches for every earlier one. An acknowledgement at a
+    /// sequence number not held here is remembered (to pass on) but prunes nothing. An
+    /// acknowledgement beyond this replica's own history, or with another tag for one of its
+    /// own transactions, supersedes it.
+    pub(crate) fn apply_acks(&mut self, acks: &Acks) -> Result<(), Superseded> {
+        for (r, ack) in acks {
+            if *r == self.me {
+                self.check_seen(ack.seq)?;
+            }
+            let id = TxnId {
+                replica: *r,
+                seq: ack.seq,
+            };
+            let ours = self
+                .ledger
+                .get(&id)
+                .or_else(|| self.salvage.get(&id))
+                .map(|t| t.tag)
+                .or_else(|| {
+                    self.state
+                        .head(r)
+                        .filter(|h| h.id.seq == ack.seq)
+                        .map(|h| h.tag)
+                });
+            match ours {
+                Some(tag) if tag == ack.tag => {
+                    take_range(&mut self.ledger, *r, 1, ack.seq);
+                    take_range(&mut self.salvage, *r, 1, ack.seq);
+                }
+                Some(_) if *r == self.me => {
+                    return Err(self.supersede(Superseded::Forked { seq: ack.seq }));
+                }
+                // Another history of an older incarnation or of a relayed replica: the root
+                // judges those copies when they are uploaded.
+                _ => {}
+            }
+            let known = self.acks.entry(*r).or_insert(*ack);
+            if ack.seq > known.seq {
+                *known = *ack;
+            }
+        }
+        Ok(())
+    }
+
+    /// The root refused these transactions (and every later one of the same replica) as
+    /// another history of their replica. This terminal's own ones (any incarnation) wait in
+    /// [`forked`](Replica::forked) to be issued again under the current id; relayed copies
+    /// of other terminals are dropped (their origin still holds them).
+    pub(crate) fn refused_as_forked(&mut self, forked: &[TxnId]) -> Result<(), Superseded> {
+        for id in forked {
+            if id.replica == self.me {
+                return Err(self.supersede(Superseded::Forked { seq: id.seq }));
+            }
+            let mut moved = take_range(&mut self.ledger, id.replica, id.seq, u64::MAX);
+            moved.extend(take_range(&mut self.salvage, id.replica, id.seq, u64::MAX));
+            if id.replica.terminal == self.me.terminal {
+                self.forked.extend(moved.into_iter().map(|t| (t.id, t)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps a transaction received from another replica for relaying to the root.
+    pub(crate) fn keep_for_relay(&mut self, txn: Arc<Txn>) {
+        let acked = self.acks.get(&txn.id.replica).map_or(0, |a| a.seq);
+        if txn.id.seq > acked {
+            self.ledger.entry(txn.id).or_insert(txn);
+        }
+    }
+
+    /// Transactions of an earlier history of this terminal awaiting the root's judgement
+    /// (after [`recover`](Replica::recover)); they travel only to the root.
+    pub fn salvage(&self) -> impl Iterator<Item = &Txn> + '_ {
+        self.salvage.values().map(|t| &**t)
+    }
+
+    /// Transactions of an earlier history that the root refused as forked, waiting to be
+    /// issued again under this replica's id (as soon as every lot they name is known).
+    pub fn forked(&self) -> impl Iterator<Item = &Txn> + '_ {
+        self.forked.values().map(|t| &**t)
+    }
+
+    /// A fresh replica for this terminal after it was superseded or its storage failed: a
+    /// new incarnation drawn from `entropy`, an empty state (the next sync brings the
+    /// store's state from the leader or the cloud), the claim and PMP queues, and this
+    /// terminal's unconfirmed transactions as [`salvage`](Replica::salvage) for the root to
+    /// judge. Relayed copies of other terminals' transactions are left behind: their origins
+    /// hold them.
+    pub fn recover(&self, entropy: &mut dyn Entropy) -> Result<Replica, IdError> {
+        let me = self.fresh_id(entropy)?;
+        let mut fresh = Replica::new(self.store(), me, self.key.clone());
+        fresh.hlc = self.hlc;
+        let own = |t: &&Arc<Txn>| t.id.replica.terminal == me.terminal;
+        fresh.salvage = self
+            .ledger
+            .values()
+            .chain(self.salvage.values())
+            .filter(own)
+            .map(|t| (t.id, Arc::clone(t)))
+            .collect();
+        fresh.forked = self.forked.clone();
+        fresh.claims = self.claims.clone();
+        fresh.pmp_reports = self.pmp_reports.clone();
+        Ok(fresh)
+    }
+
+    /// Issues again, under this replica's id, the forked transactions of earlier histories
+    /// (same kind, lines, holds, metadata and reference; lots and holds they created get new
+    /// keys). All of them or none: when a lot they name is not known yet, nothing is issued
+    /// and the next call tries again.
+    pub(crate) fn reissue_forked(&mut self, now_ms: u64) -> Result<Vec<Commit>, OpError> {
+        if self.forked.is_empty() || self.superseded.is_some() {
+            return Ok(Vec::new());
+        }
+        let created: Vec<LotKey> = self
+            .forked
+            .values()
+            .flat_map(|t| t.new_lots.iter().map(|l| l.key))
+            .collect();
+        let ready = self.forked.values().all(|t| {
+            self.state
+                .missing_lot(t)
+                .is_none_or(|lot| created.contains(&lot))
+        });
+        if !ready {
+            return Ok(Vec::new());
+        }
+        let mut copy = self.clone();
+        let mut lots: HashMap<LotKey, LotKey> = HashMap::new();
+        let mut holds: HashMap<TxnId, TxnId> = HashMap::new();
+        let mut commits = Vec::new();
+        for old in std::mem::take(&mut copy.forked).into_values() {
+            let mut t = copy.txn(now_ms, old.kind, old.reason, &old.reference)?;
+            for info in &old.new_lots {
+                let mut info = info.clone();
+                let fresh = copy.next_lot_no.saturating_add(t.new_lots.len() as u32);
+                let key = LotKey {
+                    origin: copy.me,
+                    local_no: fresh,
+                };
+                lots.insert(info.key, key);
+                info.key = key;
+                info.created_seq = t.id.seq;
+                t.new_lots.push(info);
+            }
+            let lot = |k: &LotKey| *lots.get(k).unwrap_or(k);
+            t.lines = old
+                .lines
+                .iter()
+                .map(|l| crate::txn::Line {
+                    lot: lot(&l.lot),
+                    delta: l.delta,
+                })
+                .collect();
+            t.holds = old
+                .holds
+                .iter()
+                .map(|h| match h {
+                    HoldOp::Place { lot: l, reference } => HoldOp::Place {
+                        lot: lot(l),
+                        reference: reference.clone(),
+                    },
+                    HoldOp::Release { hold } => HoldOp::Release {
+                        hold: *holds.get(hold).unwrap_or(hold),
+                    },
+                })
+                .collect();
+            t.transfer = old.transfer;
+            t.meta = old.meta.iter().map(|(l, v)| (lot(l), v.clone())).collect();
+            t.compensates = old.compensates.map(|mut c| {
+                c.lot = lot(&c.lot);
+                c
+            });
+            if old.holds.iter().any(|h| matches!(h, HoldOp::Place { .. })) {
+                holds.insert(old.id, t.id);
+            }
+            commits.push(copy.commit(t, Attachments::default())?);
+        }
+        *self = copy;
+        Ok(commits)
+    }
+}

@@ -1,0 +1,134 @@
+//! The integrity checks a store runs on open: SQLite's `quick_check` (every b-tree; the
+//! schema has no secondary index), every row's checksum, the foreign keys, and
+//! cross-checks of the stored state against the stored transactions.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+use super::persist::{Loaded, Status, corrupt};
+use super::{StoreError, tables};
+use crate::auth::{MacKey, Tag};
+use crate::ids::{ReplicaId, StoreId};
+use crate::txn::{LotKey, Txn, TxnKind};
+
+/// SQLite's structural check, every row's checksum, the foreign keys.
+pub(super) fn file(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare("PRAGMA quick_check")?;
+    let report: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if report != ["ok"] {
+        return Err(corrupt(format!("quick_check: {}", report.join("; "))));
+    }
+    for t in tables::ALL {
+        let bad = t.bad_rows(conn)?;
+        if bad > 0 {
+            return Err(corrupt(format!(
+                "{bad} row(s) of {} fail their checksum",
+                t.name
+            )));
+        }
+    }
+    let dangling: i64 =
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })?;
+    if dangling > 0 {
+        return Err(corrupt(format!(
+            "{dangling} queued row(s) without their transaction"
+        )));
+    }
+    Ok(())
+}
+
+/// The stored state agrees with the stored transactions: this replica's own history is
+/// complete (sequence numbers 1 to its version, chained, each with a valid origin tag), its
+/// counter cells are exactly the sums of those transactions' lines, and every replica the
+/// version vector names has its head at that version.
+pub(super) fn state(
+    loaded: &Loaded,
+    own: &[(Txn, Status)],
+    store: StoreId,
+    key: &MacKey,
+) -> Result<(), StoreError> {
+    let parts = &loaded.parts;
+    let me = parts.me;
+    let state = &parts.state;
+    let version = state.vv().get(&me);
+    if own.len() as u64 != version {
+        return Err(corrupt(format!(
+            "{} stored transactions of this replica for version {version}",
+            own.len()
+        )));
+    }
+    let mut prev = Tag::default();
+    let mut sums: BTreeMap<LotKey, (u64, u64, u64)> = BTreeMap::new();
+    let mut scratch = Vec::new();
+    for (i, (t, _)) in own.iter().enumerate() {
+        if t.id.seq != i as u64 + 1 {
+            return Err(corrupt(format!("own transaction {} is missing", i + 1)));
+        }
+        if t.prev != prev || !t.verify(key, store, &mut scratch) {
+            return Err(corrupt(format!(
+                "own transaction {} fails its origin tag or chain",
+                t.id.seq
+            )));
+        }
+        prev = t.tag;
+        if t.kind != TxnKind::TransferIn {
+            for l in &t.lines {
+                let e = sums.entry(l.lot).or_default();
+                if l.delta < 0 {
+                    e.1 = e.1.saturating_add(l.delta.unsigned_abs());
+                } else {
+                    e.0 = e.0.saturating_add(l.delta.unsigned_abs());
+                }
+                e.2 = t.id.seq;
+            }
+        }
+    }
+    let cells: BTreeMap<LotKey, (u64, u64, u64)> = state
+        .lots()
+        .filter_map(|(info, _)| {
+            state
+                .cell(&info.key, me)
+                .map(|c| (info.key, (c.p, c.n, c.last_seq)))
+        })
+        .collect();
+    if cells != sums {
+        return Err(corrupt(
+            "this replica's counter cells differ from its stored transactions",
+        ));
+    }
+    for dot in state.vv().iter() {
+        let head = state.head(dot.actor);
+        if head.is_none_or(|h| h.id.seq != dot.counter) {
+            return Err(corrupt(format!("head of {} missing", dot.actor)));
+        }
+    }
+    if let Some(h) = state.head(&me)
+        && h.tag != prev
+    {
+        return Err(corrupt(
+            "this replica's head differs from its last transaction",
+        ));
+    }
+    Ok(())
+}
+
+/// The root's log: the held transactions of every replica are contiguous from 1.
+pub(super) fn log(held: &[std::sync::Arc<Txn>]) -> Result<(), StoreError> {
+    let mut next: BTreeMap<ReplicaId, u64> = BTreeMap::new();
+    for t in held {
+        let n = next.entry(t.id.replica).or_insert(1);
+        if t.id.seq != *n {
+            return Err(corrupt(format!(
+                "the root's log of {} has a gap before {}",
+                t.id.replica, t.id.seq
+            )));
+        }
+        *n += 1;
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! Shared fixtures of the integration tests: keys, key rings, peers, sync loops, a seeded
+//! randomness source.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use pharm_core::time::Date;
+use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
+use pharm_sync::codec::DecodeLimits;
+use pharm_sync::ids::{Entropy, ReplicaId, StoreId};
+use pharm_sync::message::Message;
+use pharm_sync::protocol::{Peer, ProtocolError, Role};
+use pharm_sync::replica::{NewLot, Replica};
+
+/// Terminals a store of the tests may have (the root is a member too).
+pub const TERMINALS: [u16; 8] = [0, 1, 2, 3, 4, 5, 6, u16::MAX];
+
+/// The link key of a store.
+pub fn link_key(store: StoreId) -> MacKey {
+    let mut k = [0x4c; 32];
+    k[..4].copy_from_slice(&store.0.to_le_bytes());
+    MacKey::new(k)
+}
+
+/// The origin key of a terminal of a store.
+pub fn origin_key(store: StoreId, terminal: u16) -> MacKey {
+    let mut k = [0x6f; 32];
+    k[..4].copy_from_slice(&store.0.to_le_bytes());
+    k[4..6].copy_from_slice(&terminal.to_le_bytes());
+    MacKey::new(k)
+}
+
+/// A terminal's key ring: the link key, every member, its own origin key only.
+pub fn member_ring(store: StoreId, me: u16) -> Arc<dyn KeyRing> {
+    let mut ring = StoreKeys::new(store, link_key(store));
+    for t in TERMINALS {
+        ring = ring.with_member(t, (t == me).then(|| origin_key(store, t)));
+    }
+    Arc::new(ring)
+}
+
+/// The root's key ring: every member's origin key.
+pub fn root_ring(store: StoreId) -> Arc<dyn KeyRing> {
+    let mut ring = StoreKeys::new(store, link_key(store));
+    for t in TERMINALS {
+        ring = ring.with_member(t, Some(origin_key(store, t)));
+    }
+    Arc::new(ring)
+}
+
+/// A replica signing with its terminal's origin key.
+pub fn replica(store: StoreId, id: ReplicaId) -> Replica {
+    Replica::new(store, id, origin_key(store, id.terminal))
+}
+
+/// A member peer (terminal or store leader).
+pub fn member(store: StoreId, id: ReplicaId) -> Peer {
+    Peer::new(
+        replica(store, id),
+        member_ring(store, id.terminal),
+        Role::Member,
+    )
+}
+
+/// The root peer (the cloud).
+pub fn root(store: StoreId, id: ReplicaId) -> Peer {
+    Peer::new(replica(store, id), root_ring(store), Role::Root)
+}
+
+/// Runs a client↔server exchange until quiet; every message goes through the codec and is
+/// checked on its bytes.
+pub fn try_sync(client: &mut Peer, server: &mut Peer, now: u64) -> Result<(), ProtocolError> {
+    let limits = DecodeLimits::default();
+    let mut to_server = vec![pharm_sync::codec::encode(&client.hello(now)?)?];
+    for _ in 0..256 {
+        let mut to_client = Vec::new();
+        for m in to_server.drain(..) {
+            to_client.extend(server.handle_bytes(now, &m, &limits)?);
+        }
+        for m in to_client {
+            to_server.extend(client.handle_bytes(now, &m, &limits)?);
+        }
+        if to_server.is_empty() {
+            return Ok(());
+        }
+    }
+    panic!("sync did not settle");
+}
+
+/// [`try_sync`] that must succeed.
+pub fn sync(client: &mut Peer, server: &mut Peer, now: u64) {
+    try_sync(client, server, now).unwrap();
+}
+
+/// Delivers messages as values (no codec), returning the replies.
+pub fn deliver(
+    peer: &mut Peer,
+    now: u64,
+    msgs: Vec<Message>,
+) -> Result<Vec<Message>, ProtocolError> {
+    let mut out = Vec::new();
+    for m in msgs {
+        out.extend(peer.handle(now, m)?);
+    }
+    Ok(out)
+}
+
+/// A seeded xorshift generator, usable as [`Entropy`].
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+impl Entropy for Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.next()
+    }
+}
+
+pub fn date(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+pub fn new_lot(sku: u32, number: &str, expiry: &str, controlled: bool) -> NewLot {
+    NewLot {
+        sku,
+        ndc: "0093-7146-56".parse().unwrap(),
+        lot_number: number.into(),
+        expiry: date(expiry),
+        controlled,
+    }
+}
