@@ -17,16 +17,31 @@
 //!
 //! ## Example
 //!
-//! Two terminals sell the same lot while offline; after syncing through the store server
-//! every replica shows the same stock and no unit is lost or counted twice.
+//! Two terminals sell the same lot while offline; after syncing with the cloud (the root)
+//! every replica shows the same stock and no unit is lost or counted twice. Every message
+//! is authenticated with the store's link key, every transaction with its terminal's
+//! origin key ([`auth`]).
 //!
 //! ```
+//! use std::sync::Arc;
+//! use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
 //! use pharm_sync::ids::{ReplicaId, StoreId};
-//! use pharm_sync::protocol::Peer;
+//! use pharm_sync::protocol::{Peer, Role};
 //! use pharm_sync::replica::{Attachments, NewLot, Replica};
 //!
 //! let store = StoreId(42);
-//! let mut server = Peer::new(Replica::new(store, ReplicaId::new(0, 0)), true);
+//! // Keys come from the caller's provisioning; fixed ones for the example.
+//! let origin = |t: u16| MacKey::new([t.wrapping_add(1) as u8; 32]);
+//! let ring = |me: Option<u16>| -> Arc<dyn KeyRing> {
+//!     let mut r = StoreKeys::new(store, MacKey::new([0xAA; 32]));
+//!     for t in [1, 2, u16::MAX] {
+//!         // A terminal knows its own origin key; the root knows them all.
+//!         r = r.with_member(t, (me.is_none() || me == Some(t)).then(|| origin(t)));
+//!     }
+//!     Arc::new(r)
+//! };
+//! let cloud_id = ReplicaId::new(u16::MAX, 0);
+//! let mut cloud = Peer::new(Replica::new(store, cloud_id, origin(u16::MAX)), ring(None), Role::Root);
 //! let lot = NewLot {
 //!     sku: 1,
 //!     ndc: "0093-7146-56".parse()?,
@@ -34,14 +49,17 @@
 //!     expiry: "2027-05-31".parse()?,
 //!     controlled: false,
 //! };
-//! let (key, _) = server.replica_mut().receive_new(1_000, lot, 90, "PO-1")?;
+//! let (key, _) = cloud.replica_mut().receive_new(1_000, lot, 90, "PO-1")?;
 //!
 //! let mut terminals: Vec<Peer> = (1..=2)
-//!     .map(|t| Peer::new(Replica::new(store, ReplicaId::new(t, 0)), false))
+//!     .map(|t| {
+//!         let me = ReplicaId::new(t, 0x5eed + u64::from(t)); // an incarnation drawn at random
+//!         Peer::new(Replica::new(store, me, origin(t)), ring(Some(t)), Role::Member)
+//!     })
 //!     .collect();
 //! // One sync session: hello, then deliver messages both ways until quiet.
 //! fn sync(client: &mut Peer, server: &mut Peer, now: u64) -> Result<(), Box<dyn std::error::Error>> {
-//!     let mut to_server = vec![client.hello(now)];
+//!     let mut to_server = vec![client.hello(now)?];
 //!     while !to_server.is_empty() {
 //!         let mut to_client = Vec::new();
 //!         for m in to_server.drain(..) {
@@ -54,7 +72,7 @@
 //!     Ok(())
 //! }
 //! for t in &mut terminals {
-//!     sync(t, &mut server, 2_000)?;
+//!     sync(t, &mut cloud, 2_000)?;
 //! }
 //! let today = "2026-03-10".parse()?;
 //! for (i, t) in terminals.iter_mut().enumerate() {
@@ -63,25 +81,29 @@
 //! }
 //! for _ in 0..2 {
 //!     for t in &mut terminals {
-//!         sync(t, &mut server, 4_000)?;
+//!         sync(t, &mut cloud, 4_000)?;
 //!     }
 //! }
-//! assert_eq!(server.replica().state().value(&key), 30);
+//! assert_eq!(cloud.replica().state().value(&key), 30);
 //! for t in &terminals {
 //!     assert_eq!(t.replica().state().value(&key), 30);
-//!     assert_eq!(t.replica().outbox().count(), 0); // the cloud has every transaction
+//!     assert_eq!(t.replica().outbox().count(), 0); // the cloud holds every transaction
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Modules
 //!
-//! - [`ids`], [`hlc`]: replicas (terminal + incarnation), transaction ids, hybrid logical clock.
+//! - [`ids`], [`hlc`]: replicas (terminal + random incarnation), transaction ids, hybrid
+//!   logical clock.
+//! - [`auth`]: keys, key rings and the HMAC tags of transactions and messages.
+//! - [`message`]: the sync messages and their authenticated envelope.
 //! - [`txn`]: transactions, lots, holds, transfers.
 //! - [`state`]: the CRDT inventory state, its join, deltas and version vectors (`crdts::VClock`).
 //! - [`replica`]: local operations (receive, dispense with FEFO from pharm-core, adjust,
 //!   count, transfer out/in, hold/release, write-off), the outbox and the claim/PMP queues.
-//! - [`protocol`]: the sync protocol (hello, upload, ack, delta) as a sans-IO state machine.
+//! - [`protocol`]: the sync protocol (hello, upload, ack, delta) as a sans-IO state machine,
+//!   with its trust rules.
 //! - [`codec`]: the versioned compact binary encoding with bounded decoding.
 //! - [`reconcile`]: single-writer reconciliation of negative stock.
 //! - [`leader`]: lease-based election of the store leader among terminals.

@@ -341,7 +341,7 @@ fn transfers_out_and_in() {
 
 #[test]
 fn messages_have_a_json_form() {
-    let (_, mut ts, _) = store_with_terminals(1);
+    let (_, ts, _) = store_with_terminals(1);
     let hello = ts[0].hello(5).unwrap();
     let text = serde_json::to_string(&hello).unwrap();
     let back: Message = serde_json::from_str(&text).unwrap();

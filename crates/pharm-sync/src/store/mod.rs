@@ -83,6 +83,7 @@ mod recover;
 mod schema;
 mod tables;
 mod wal;
+mod witness;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,6 +104,7 @@ use crate::txn::{DiscrepancyId, HoldId, Line, LotKey, Reason, TransferId, Txn};
 
 use persist::Status;
 pub use recover::Recovery;
+use witness::Witness;
 
 /// Schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = schema::SCHEMA_VERSION;
@@ -167,6 +169,15 @@ pub enum StoreError {
     WalDamaged {
         /// First damaged frame.
         frame: usize,
+    },
+    /// The database holds fewer committed transactions than its commit witness recorded:
+    /// it was rolled back (damaged log, or a file copied back from another day).
+    #[error(
+        "{missing} committed write transaction(s) are missing from the database: it was rolled back"
+    )]
+    RolledBack {
+        /// How many.
+        missing: u64,
     },
     /// The file does not exist.
     #[error("{0:?} does not exist (create a store with TerminalStore::create)")]
@@ -302,6 +313,7 @@ impl<K> CommitOf for (K, Commit) {
 /// A replica persisted in SQLite. See the [module documentation](self).
 pub struct TerminalStore {
     conn: Connection,
+    witness: Witness,
     peer: Peer,
     keys: Arc<dyn KeyRing>,
     path: PathBuf,
@@ -324,14 +336,18 @@ fn path_str(path: &Path) -> Result<&str, StoreError> {
         .ok_or_else(|| StoreError::InvalidPath(path.to_path_buf()))
 }
 
-/// Runs `write` in one immediate SQLite transaction and commits it (an error rolls back).
+/// Runs `write` in one immediate SQLite transaction that also counts the commit, commits
+/// it (an error rolls back) and updates the commit witness.
 fn in_tx<R>(
     conn: &mut Connection,
+    witness: &Witness,
     write: impl FnOnce(&Connection) -> Result<R, StoreError>,
 ) -> Result<R, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let out = write(&tx)?;
+    let commits = persist::bump_commits(&tx)?;
     tx.commit()?;
+    witness.write(commits);
     Ok(out)
 }
 
@@ -399,6 +415,17 @@ impl TerminalStore {
         }
         let key = own_key(keys.as_ref(), store, terminal)?;
         check::file(&conn)?;
+        let witness = Witness::of(path);
+        let commits = persist::commits(&conn)?;
+        match witness.read() {
+            Some(seen) if seen > commits => {
+                return Err(StoreError::RolledBack {
+                    missing: seen - commits,
+                });
+            }
+            Some(seen) if seen == commits => {}
+            _ => witness.write(commits),
+        }
         let loaded = persist::load(&conn)?;
         check::state(&loaded, &loaded.own, store, &key)?;
         if options.role == Role::Root {
@@ -449,6 +476,7 @@ impl TerminalStore {
         }
         Ok(TerminalStore {
             conn,
+            witness: Witness::of(path),
             peer,
             keys,
             path: path.to_path_buf(),
@@ -517,7 +545,8 @@ impl TerminalStore {
         schema::user_version(&self.conn)
     }
 
-    /// Runs `write` in one immediate SQLite transaction and commits it.
+    /// Runs `write` in one immediate SQLite transaction and commits it; a failed commit
+    /// reloads the replica from the file.
     fn persist<R>(
         &mut self,
         write: impl FnOnce(&Connection) -> Result<R, StoreError>,
@@ -525,16 +554,12 @@ impl TerminalStore {
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = write(&tx)?; // an error drops `tx`: rollback
-        if let Err(e) = tx.commit() {
+        let out = in_tx(&mut self.conn, &self.witness, write);
+        if out.is_err() {
             // The commit may or may not have reached the file: take the file as the truth.
             self.reload_from_file();
-            return Err(e.into());
         }
-        Ok(out)
+        out
     }
 
     /// Replaces the in-memory replica with what the file holds (after a failed write), or
@@ -580,7 +605,7 @@ impl TerminalStore {
         let out = op(self.peer.replica_mut())?;
         if let Some(commit) = out.commit_of() {
             let replica = self.peer.replica();
-            let written = in_tx(&mut self.conn, |tx| {
+            let written = in_tx(&mut self.conn, &self.witness, |tx| {
                 persist::write_commit(tx, replica, commit)
             });
             if let Err(e) = written {
@@ -782,7 +807,7 @@ impl TerminalStore {
             .heads
             .retain(|h| before_heads.get(&h.id.replica) != Some(&h.id.seq));
         let acks_changed = after.acks() != &before_acks;
-        let written = in_tx(&mut self.conn, |tx| {
+        let written = in_tx(&mut self.conn, &self.witness, |tx| {
             persist::write_changes(tx, after.state(), &changes)?;
             persist::write_vv(tx, after.state().vv())?;
             for (id, (status, t)) in &after_status {

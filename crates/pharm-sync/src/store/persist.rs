@@ -134,9 +134,30 @@ pub(super) fn init_identity(
             Option::<i64>::None,
             restored_from.map(rid).as_ref().map(|b| b.as_slice()),
             Option::<String>::None,
+            0,
         ],
     )?;
     Ok(())
+}
+
+/// Counts one more committed write transaction; returns the new count.
+pub(super) fn bump_commits(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "UPDATE store_meta SET commits = commits + 1, \
+         chk = pharm_chk('store_meta', id, store_id, replica, hlc, next_lot_no, last_sync_ms, restored_from, superseded, commits + 1) \
+         WHERE id = 1 RETURNING commits",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(from_db(n))
+}
+
+/// The number of write transactions the store has committed.
+pub(super) fn commits(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row("SELECT commits FROM store_meta WHERE id = 1", [], |r| {
+        r.get(0)
+    })?;
+    Ok(from_db(n))
 }
 
 // --- writes -------------------------------------------------------------------------

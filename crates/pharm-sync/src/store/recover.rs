@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use super::persist::{self, Status};
+use super::witness::Witness;
 use super::{StoreError, StoreOptions, TerminalStore, blob, own_key, path_str, schema, tables};
 use crate::auth::KeyRing;
 use crate::hlc::Hlc;
@@ -86,9 +87,10 @@ fn finish(conn: Connection, tmp: &Path, path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Removes a database file and its journal files (a failed create or restore).
+/// Removes a database file and its journal and witness files (a failed create or
+/// restore).
 pub(super) fn remove_files(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
+    for suffix in ["", "-wal", "-shm", "-journal", "-witness"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(p));
@@ -151,7 +153,7 @@ impl TerminalStore {
             let mut conn = checked.conn;
             let taken = known_incarnations(&conn, old.terminal)?;
             let me = old.reincarnate(entropy, &|i| taken.contains(&i))?;
-            super::in_tx(&mut conn, |tx| {
+            super::in_tx(&mut conn, &Witness::of(&tmp), |tx| {
                 tx.execute(
                     &tables::STORE_META.update(&[
                         "replica",

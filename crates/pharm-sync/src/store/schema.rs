@@ -29,6 +29,7 @@ CREATE TABLE store_meta (
     last_sync_ms  INTEGER,
     restored_from BLOB,
     superseded    TEXT,
+    commits       INTEGER NOT NULL,
     chk           INTEGER NOT NULL
 ) STRICT;
 CREATE TABLE election (

@@ -43,7 +43,8 @@ table!(
         "next_lot_no",
         "last_sync_ms",
         "restored_from",
-        "superseded"
+        "superseded",
+        "commits"
     ],
     key["id"]
 );
