@@ -33,10 +33,20 @@ use crate::ids::StoreId;
 /// Bytes of a tag (HMAC-SHA-256 truncated to its first 128 bits, as NIST SP 800-107 allows).
 pub const TAG_BYTES: usize = 16;
 
-/// Domain label of transaction origin tags.
-pub(crate) const TXN_DOMAIN: &[u8] = b"pharm-sync txn v2\0";
-/// Domain label of message (hop) tags.
-pub(crate) const MESSAGE_DOMAIN: &[u8] = b"pharm-sync msg v2\0";
+/// Domain label of transaction origin tags ("T", format 2). Two bytes keep a typical
+/// dispense's tagged bytes within one SHA-256 block.
+pub(crate) const TXN_DOMAIN: &[u8] = b"T\x02";
+/// Domain label of message (hop) tags ("M", format 2).
+pub(crate) const MESSAGE_DOMAIN: &[u8] = b"M\x02";
+
+/// The input of a tag: `domain`, then `store` as 4 bytes little-endian, then `bytes`.
+pub(crate) fn tagged(domain: &[u8], store: StoreId, bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(domain.len() + 4 + bytes.len());
+    v.extend_from_slice(domain);
+    v.extend_from_slice(&store.0.to_le_bytes());
+    v.extend_from_slice(bytes);
+    v
+}
 
 /// A 128-bit authentication tag. `Tag::default()` (all zeros) stands for "no predecessor"
 /// in the chain of a replica's first transaction.
@@ -130,29 +140,24 @@ impl MacKey {
         Ok(MacKey::new(bytes))
     }
 
-    fn mac(&self, domain: &[u8], store: StoreId, parts: &[&[u8]]) -> Hmac<Sha256> {
+    fn mac(&self, input: &[u8]) -> Hmac<Sha256> {
         let mut m = self.keyed.clone();
-        m.update(domain);
-        m.update(&store.0.to_le_bytes());
-        for p in parts {
-            m.update(p);
-        }
+        m.update(input);
         m
     }
 
-    /// The tag of `parts` (concatenated) under `domain` and `store`.
-    pub(crate) fn tag(&self, domain: &[u8], store: StoreId, parts: &[&[u8]]) -> Tag {
-        let full = self.mac(domain, store, parts).finalize().into_bytes();
+    /// The tag of `input`: a domain label, the store (4 bytes little-endian) and the bytes
+    /// covered, already concatenated by the caller ([`tagged`] builds one).
+    pub(crate) fn tag(&self, input: &[u8]) -> Tag {
+        let full = self.mac(input).finalize().into_bytes();
         let mut t = [0u8; TAG_BYTES];
         t.copy_from_slice(&full[..TAG_BYTES]);
         Tag(t)
     }
 
-    /// Whether `tag` is the tag of `parts` (constant-time comparison).
-    pub(crate) fn verify(&self, domain: &[u8], store: StoreId, parts: &[&[u8]], tag: &Tag) -> bool {
-        self.mac(domain, store, parts)
-            .verify_truncated_left(&tag.0)
-            .is_ok()
+    /// Whether `tag` is the tag of `input` (constant-time comparison).
+    pub(crate) fn verify(&self, input: &[u8], tag: &Tag) -> bool {
+        self.mac(input).verify_truncated_left(&tag.0).is_ok()
     }
 }
 
@@ -235,18 +240,19 @@ impl KeyRing for StoreKeys {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn tags_bind_domain_store_and_bytes() {
         let k = MacKey::new([9; 32]);
-        let t = k.tag(TXN_DOMAIN, StoreId(1), &[b"abc"]);
-        assert!(k.verify(TXN_DOMAIN, StoreId(1), &[b"a", b"bc"], &t));
-        assert!(!k.verify(MESSAGE_DOMAIN, StoreId(1), &[b"abc"], &t));
-        assert!(!k.verify(TXN_DOMAIN, StoreId(2), &[b"abc"], &t));
-        assert!(!k.verify(TXN_DOMAIN, StoreId(1), &[b"abd"], &t));
-        assert!(!MacKey::new([8; 32]).verify(TXN_DOMAIN, StoreId(1), &[b"abc"], &t));
+        let t = k.tag(&tagged(TXN_DOMAIN, StoreId(1), b"abc"));
+        assert!(k.verify(&tagged(TXN_DOMAIN, StoreId(1), b"abc"), &t));
+        assert!(!k.verify(&tagged(MESSAGE_DOMAIN, StoreId(1), b"abc"), &t));
+        assert!(!k.verify(&tagged(TXN_DOMAIN, StoreId(2), b"abc"), &t));
+        assert!(!k.verify(&tagged(TXN_DOMAIN, StoreId(1), b"abd"), &t));
+        assert!(!MacKey::new([8; 32]).verify(&tagged(TXN_DOMAIN, StoreId(1), b"abc"), &t));
         assert_eq!(t.to_string().parse::<Tag>(), Ok(t));
     }
 

@@ -153,6 +153,7 @@ pub struct TxnId {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

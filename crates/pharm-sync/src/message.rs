@@ -1,12 +1,12 @@
 //! Sync messages: an authenticated envelope (store, sender, hop tag) around one of five
 //! bodies. The protocol that exchanges them is in [`protocol`](crate::protocol); their
-//! bytes are specified in [`codec`](crate::codec).
+//! bytes are specified in [`codec`].
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{MESSAGE_DOMAIN, MacKey, Tag};
+use crate::auth::{MESSAGE_DOMAIN, MacKey, Tag, tagged};
 use crate::codec::{self, EncodeError};
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
@@ -113,7 +113,7 @@ impl Message {
     ) -> Result<Message, EncodeError> {
         let mut bytes = Vec::new();
         codec::message_signing_bytes(store, from, &body, &mut bytes)?;
-        let tag = link_key.tag(MESSAGE_DOMAIN, store, &[&bytes]);
+        let tag = link_key.tag(&tagged(MESSAGE_DOMAIN, store, &bytes));
         Ok(Message {
             store,
             from,
@@ -126,6 +126,6 @@ impl Message {
     pub fn verify(&self, link_key: &MacKey) -> bool {
         let mut bytes = Vec::new();
         codec::message_signing_bytes(self.store, self.from, &self.body, &mut bytes).is_ok()
-            && link_key.verify(MESSAGE_DOMAIN, self.store, &[&bytes], &self.tag)
+            && link_key.verify(&tagged(MESSAGE_DOMAIN, self.store, &bytes), &self.tag)
     }
 }

@@ -226,14 +226,22 @@ impl Txn {
         store: StoreId,
         scratch: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
-        codec::txn_signing_bytes(self, scratch)?;
-        self.tag = key.tag(TXN_DOMAIN, store, &[scratch]);
+        Self::tagged_input(self, store, scratch)?;
+        self.tag = key.tag(scratch);
         Ok(())
     }
 
     /// Whether [`Txn::tag`] is the origin tag of this transaction under `key` in `store`.
     pub fn verify(&self, key: &MacKey, store: StoreId, scratch: &mut Vec<u8>) -> bool {
-        codec::txn_signing_bytes(self, scratch).is_ok()
-            && key.verify(TXN_DOMAIN, store, &[scratch], &self.tag)
+        Self::tagged_input(self, store, scratch).is_ok() && key.verify(scratch, &self.tag)
+    }
+
+    /// The whole input of the origin tag into `out`: the domain label, the store and the
+    /// signing bytes, so the MAC is fed in one call.
+    fn tagged_input(&self, store: StoreId, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.clear();
+        out.extend_from_slice(TXN_DOMAIN);
+        out.extend_from_slice(&store.0.to_le_bytes());
+        codec::append_txn_signing_bytes(self, out)
     }
 }

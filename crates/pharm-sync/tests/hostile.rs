@@ -593,7 +593,7 @@ fn raw_seal(store: StoreId, mut bytes: Vec<u8>) -> Vec<u8> {
     key[32..].fill(0);
     key[..4].copy_from_slice(&store.0.to_le_bytes());
     let mut m = Hmac::<sha2::Sha256>::new(&key.into());
-    m.update(b"pharm-sync msg v2\0");
+    m.update(b"M\x02");
     m.update(&store.0.to_le_bytes());
     m.update(&bytes);
     bytes.extend_from_slice(&m.finalize().into_bytes()[..16]);

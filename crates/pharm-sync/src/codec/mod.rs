@@ -40,7 +40,7 @@
 //! | from | `replica`: the sender |
 //! | replica table | `uv` count, then `replica` each, strictly ascending (by terminal, then incarnation); every entry is referenced at least once by the body |
 //! | body | by type, below |
-//! | hop tag | `tag` under the store's **link key** over the label `"pharm-sync msg v2\0"` (18 bytes), the store as 4 bytes little-endian, and every byte of the message before the tag |
+//! | hop tag | `tag` under the store's **link key** over the label `"M"`, `0x02` (2 bytes), the store as 4 bytes little-endian, and every byte of the message before the tag |
 //!
 //! [`peek_store`] reads only the header (through `store`), so a server can route or refuse
 //! another pharmacy's message before decoding it.
@@ -93,7 +93,7 @@
 //! one replica's consecutive transactions carries one chain link in all.
 //!
 //! **Origin tag.** HMAC-SHA-256 under the origin terminal's **origin key**, truncated to 16
-//! bytes, over the label `"pharm-sync txn v2\0"` (18 bytes), the store as 4 bytes
+//! bytes, over the label `"T"`, `0x02` (2 bytes), the store as 4 bytes
 //! little-endian, and the standalone form up to and including prev
 //! ([`txn_signing_bytes`]). Prev chains each transaction to its predecessor, so equal tags
 //! at one sequence number mean equal histories up to it.
@@ -407,6 +407,11 @@ pub fn encode_txn(txn: &Txn) -> Result<Vec<u8>, EncodeError> {
 /// prev), written into `out` (cleared first).
 pub fn txn_signing_bytes(txn: &Txn, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     out.clear();
+    Writer::standalone_txn(out, txn)
+}
+
+/// [`txn_signing_bytes`] appended to `out`.
+pub(crate) fn append_txn_signing_bytes(txn: &Txn, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     Writer::standalone_txn(out, txn)
 }
 

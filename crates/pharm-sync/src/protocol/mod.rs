@@ -27,7 +27,7 @@
 //!   root. A transaction that does not chain onto the history held for its replica is
 //!   refused as forked ([`Body::UploadAck`] lists it).
 //! * **State.** A delta may raise what the receiver knows of a replica only with that
-//!   replica's head transaction as evidence ([`InventoryState::check_delta`]); a peer that
+//!   replica's head transaction as evidence ([`InventoryState::check_delta`](crate::state::InventoryState::check_delta)); a peer that
 //!   holds the origin key verifies the head's tag. The root's acknowledgements count only
 //!   transactions it holds (its log), never state learned from a delta.
 //! * **Acknowledgements.** A transaction leaves an outbox only when the root's tag at an
@@ -46,7 +46,7 @@ use std::sync::Arc;
 use crdts::{CmRDT, CvRDT};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{KeyRing, MESSAGE_DOMAIN, MacKey};
+use crate::auth::{KeyRing, MESSAGE_DOMAIN, MacKey, tagged};
 use crate::codec::{self, DecodeError, DecodeLimits, EncodeError, MESSAGE_TAG_BYTES};
 use crate::ids::{ReplicaId, StoreId, TxnId};
 use crate::message::{Ack, Acks, Body, Message};
@@ -383,7 +383,7 @@ impl Peer {
         let signed = &bytes[..bytes.len().saturating_sub(MESSAGE_TAG_BYTES)];
         if !self
             .link_key()?
-            .verify(MESSAGE_DOMAIN, message.store, &[signed], &message.tag)
+            .verify(&tagged(MESSAGE_DOMAIN, message.store, signed), &message.tag)
         {
             return Err(ProtocolError::BadTag(message.from));
         }

@@ -22,6 +22,7 @@
 //! with a different history are issued again under the new id ([`Replica::forked`]).
 //! Nothing acknowledged by the old replica is lost, and nothing is counted twice.
 
+mod ledger;
 mod ops;
 mod outbox;
 
@@ -38,6 +39,8 @@ use crate::ids::{IdError, ReplicaId, StoreId, TxnId};
 use crate::message::Acks;
 use crate::state::{Applied, InventoryState};
 use crate::txn::{HoldId, LotKey, Reason, TransferId, Txn, TxnKind};
+
+use ledger::Ledger;
 
 /// Facts of a lot received for the first time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,13 +196,13 @@ pub struct Replica {
     state: InventoryState,
     hlc: Hlc,
     next_lot_no: u32,
-    ledger: BTreeMap<TxnId, Arc<Txn>>,
+    ledger: Ledger,
     acks: Acks,
     claims: BTreeMap<TxnId, QueuedItem>,
     pmp_reports: BTreeMap<TxnId, QueuedItem>,
     superseded: Option<Superseded>,
-    salvage: BTreeMap<TxnId, Arc<Txn>>,
-    forked: BTreeMap<TxnId, Arc<Txn>>,
+    salvage: Ledger,
+    forked: Ledger,
     /// Reused buffer for the bytes a transaction's tag covers.
     scratch: Vec<u8>,
 }
@@ -213,33 +216,32 @@ impl Replica {
             state: InventoryState::new(store),
             hlc: Hlc::default(),
             next_lot_no: 1,
-            ledger: BTreeMap::new(),
+            ledger: Ledger::default(),
             acks: Acks::new(),
             claims: BTreeMap::new(),
             pmp_reports: BTreeMap::new(),
             superseded: None,
-            salvage: BTreeMap::new(),
-            forked: BTreeMap::new(),
+            salvage: Ledger::default(),
+            forked: Ledger::default(),
             scratch: Vec::with_capacity(128),
         }
     }
 
     /// Rebuilds a replica from persisted parts (the durable store's reopen path).
     pub fn restore(parts: ReplicaParts, key: MacKey) -> Self {
-        let by_id = |v: Vec<Arc<Txn>>| v.into_iter().map(|t| (t.id, t)).collect();
         Replica {
             me: parts.me,
             key,
             state: parts.state,
             hlc: parts.hlc,
             next_lot_no: parts.next_lot_no,
-            ledger: by_id(parts.ledger),
+            ledger: Ledger::from_txns(parts.ledger),
             acks: parts.acks,
             claims: parts.claims.into_iter().map(|q| (q.txn, q)).collect(),
             pmp_reports: parts.pmp_reports.into_iter().map(|q| (q.txn, q)).collect(),
             superseded: parts.superseded,
-            salvage: by_id(parts.salvage),
-            forked: by_id(parts.forked),
+            salvage: Ledger::from_txns(parts.salvage),
+            forked: Ledger::from_txns(parts.forked),
             scratch: Vec::with_capacity(128),
         }
     }
@@ -320,7 +322,7 @@ impl Replica {
 
     /// Transactions not yet held by the root (own and relayed), in id order.
     pub fn outbox(&self) -> impl Iterator<Item = &Txn> + '_ {
-        self.ledger.values().map(|t| &**t)
+        self.ledger.iter().map(|t| &**t)
     }
 
     /// Queued insurance claims.
@@ -432,7 +434,7 @@ impl Replica {
         if let Some(r) = &pmp_report {
             self.pmp_reports.insert(txn.id, r.clone());
         }
-        self.ledger.insert(txn.id, Arc::clone(&txn));
+        self.ledger.insert(Arc::clone(&txn));
         Ok(Commit {
             txn,
             claim,

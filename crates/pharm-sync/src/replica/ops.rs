@@ -17,8 +17,9 @@ impl Replica {
         Ok(qty as i64)
     }
 
-    fn known(&self, lot: &LotKey) -> Result<&LotInfo, OpError> {
-        self.state.lot(lot).ok_or(OpError::UnknownLot(*lot))
+    /// The SKU of a lot known here.
+    fn known(&self, lot: &LotKey) -> Result<u32, OpError> {
+        self.state.sku_of(lot).ok_or(OpError::UnknownLot(*lot))
     }
 
     /// Adds a new lot, created by transaction `t`, with the next local number (the counter
@@ -93,12 +94,12 @@ impl Replica {
         let q = Self::check_qty(qty)?;
         let lines = match scanned {
             Some(lot) => {
-                let info = self.known(&lot)?;
-                if info.sku != sku {
+                let actual = self.known(&lot)?;
+                if actual != sku {
                     return Err(OpError::WrongSku {
                         lot,
                         expected: sku,
-                        actual: info.sku,
+                        actual,
                     });
                 }
                 if self.state.is_held(&lot) {

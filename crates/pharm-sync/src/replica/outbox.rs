@@ -2,35 +2,14 @@
 //! replicas, recovery, and the salvage of an earlier history (see the
 //! [module documentation](super#superseded-replicas-and-recovery)).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::ledger::Ledger;
 use super::{Attachments, Commit, OpError, Replica, Superseded};
-use crate::ids::{Entropy, IdError, ReplicaId, TxnId};
+use crate::ids::{Entropy, IdError, TxnId};
 use crate::message::Acks;
 use crate::txn::{HoldOp, LotKey, Txn};
-
-/// Removes the entries of `r` with a sequence number in `range` from an id-ordered map.
-fn take_range(
-    map: &mut BTreeMap<TxnId, Arc<Txn>>,
-    r: ReplicaId,
-    from: u64,
-    to: u64,
-) -> Vec<Arc<Txn>> {
-    let ids: Vec<TxnId> = map
-        .range(
-            TxnId {
-                replica: r,
-                seq: from,
-            }..=TxnId {
-                replica: r,
-                seq: to,
-            },
-        )
-        .map(|(id, _)| *id)
-        .collect();
-    ids.iter().filter_map(|id| map.remove(id)).collect()
-}
 
 impl Replica {
     /// Marks this replica superseded (the first reason found is kept).
@@ -76,8 +55,8 @@ impl Replica {
                 });
             match ours {
                 Some(tag) if tag == ack.tag => {
-                    take_range(&mut self.ledger, *r, 1, ack.seq);
-                    take_range(&mut self.salvage, *r, 1, ack.seq);
+                    self.ledger.take_range(*r, 1, ack.seq);
+                    self.salvage.take_range(*r, 1, ack.seq);
                 }
                 Some(_) if *r == self.me => {
                     return Err(self.supersede(Superseded::Forked { seq: ack.seq }));
@@ -103,10 +82,10 @@ impl Replica {
             if id.replica == self.me {
                 return Err(self.supersede(Superseded::Forked { seq: id.seq }));
             }
-            let mut moved = take_range(&mut self.ledger, id.replica, id.seq, u64::MAX);
-            moved.extend(take_range(&mut self.salvage, id.replica, id.seq, u64::MAX));
+            let mut moved = self.ledger.take_range(id.replica, id.seq, u64::MAX);
+            moved.extend(self.salvage.take_range(id.replica, id.seq, u64::MAX));
             if id.replica.terminal == self.me.terminal {
-                self.forked.extend(moved.into_iter().map(|t| (t.id, t)));
+                moved.into_iter().for_each(|t| self.forked.insert(t));
             }
         }
         Ok(())
@@ -116,20 +95,20 @@ impl Replica {
     pub(crate) fn keep_for_relay(&mut self, txn: Arc<Txn>) {
         let acked = self.acks.get(&txn.id.replica).map_or(0, |a| a.seq);
         if txn.id.seq > acked {
-            self.ledger.entry(txn.id).or_insert(txn);
+            self.ledger.insert(txn);
         }
     }
 
     /// Transactions of an earlier history of this terminal awaiting the root's judgement
     /// (after [`recover`](Replica::recover)); they travel only to the root.
     pub fn salvage(&self) -> impl Iterator<Item = &Txn> + '_ {
-        self.salvage.values().map(|t| &**t)
+        self.salvage.iter().map(|t| &**t)
     }
 
     /// Transactions of an earlier history that the root refused as forked, waiting to be
     /// issued again under this replica's id (as soon as every lot they name is known).
     pub fn forked(&self) -> impl Iterator<Item = &Txn> + '_ {
-        self.forked.values().map(|t| &**t)
+        self.forked.iter().map(|t| &**t)
     }
 
     /// A fresh replica for this terminal after it was superseded or its storage failed: a
@@ -143,13 +122,13 @@ impl Replica {
         let mut fresh = Replica::new(self.store(), me, self.key.clone());
         fresh.hlc = self.hlc;
         let own = |t: &&Arc<Txn>| t.id.replica.terminal == me.terminal;
-        fresh.salvage = self
-            .ledger
-            .values()
-            .chain(self.salvage.values())
-            .filter(own)
-            .map(|t| (t.id, Arc::clone(t)))
-            .collect();
+        fresh.salvage = Ledger::from_txns(
+            self.ledger
+                .iter()
+                .chain(self.salvage.iter())
+                .filter(own)
+                .map(Arc::clone),
+        );
         fresh.forked = self.forked.clone();
         fresh.claims = self.claims.clone();
         fresh.pmp_reports = self.pmp_reports.clone();
@@ -166,10 +145,10 @@ impl Replica {
         }
         let created: Vec<LotKey> = self
             .forked
-            .values()
+            .iter()
             .flat_map(|t| t.new_lots.iter().map(|l| l.key))
             .collect();
-        let ready = self.forked.values().all(|t| {
+        let ready = self.forked.iter().all(|t| {
             self.state
                 .missing_lot(t)
                 .is_none_or(|lot| created.contains(&lot))
@@ -181,7 +160,7 @@ impl Replica {
         let mut lots: HashMap<LotKey, LotKey> = HashMap::new();
         let mut holds: HashMap<TxnId, TxnId> = HashMap::new();
         let mut commits = Vec::new();
-        for old in std::mem::take(&mut copy.forked).into_values() {
+        for old in copy.forked.drain_all().collect::<Vec<_>>() {
             let mut t = copy.txn(now_ms, old.kind, old.reason, &old.reference)?;
             for info in &old.new_lots {
                 let mut info = info.clone();

@@ -681,7 +681,9 @@ fn read_state(
         ..StateDelta::default()
     });
 
-    let mut cells: BTreeMap<(ReplicaId, u64), Vec<(LotKey, ReplicaId, u64, u64)>> = BTreeMap::new();
+    // Cells grouped by (replica, last_seq): each group joins with its exact bound.
+    type Grouped = BTreeMap<(ReplicaId, u64), Vec<(LotKey, ReplicaId, u64, u64)>>;
+    let mut cells = Grouped::new();
     {
         let mut stmt =
             conn.prepare("SELECT lot_origin, lot_no, replica, p, n, last_seq FROM cells")?;

@@ -239,6 +239,7 @@ fn schema_of(conn: &Connection) -> Result<Vec<(String, String, Option<String>)>,
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

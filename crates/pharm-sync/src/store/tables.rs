@@ -220,6 +220,7 @@ pub(super) fn register(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -17,8 +17,18 @@
 //!   holding the origin key checks its tag), and applying a transaction checks that it
 //!   chains onto the head, so a forked history is refused.
 
+mod column;
+mod index;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+use column::{Cell3, Column};
+use index::LotIndex;
+
+/// Hash maps of the state: foldhash (randomly seeded per process) instead of SipHash; the
+/// keys hashed come from authenticated members of the store only.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 use crdts::{CmRDT, CvRDT, Dot, VClock};
 use serde::{Deserialize, Serialize};
@@ -44,19 +54,20 @@ pub struct Cell {
     pub last_seq: u64,
 }
 
+/// What every operation reads of a slot.
+#[derive(Debug, Clone, Copy, Default)]
+struct Hot {
+    /// Transfer credit plus Σ(p − n) over the columns, kept up to date by every change.
+    total: i128,
+    /// The lot's SKU once its facts are known.
+    sku: Option<u32>,
+}
+
 #[derive(Debug, Clone, Default)]
 struct LotEntry {
     info: Option<LotInfo>,
     /// Units credited by transfer receipts (derived from `transfers`).
     transfer_in: u64,
-}
-
-/// One replica's counter cells for every lot, indexed by lot slot: `[p, n, last_seq]`.
-/// Dense columns make a full-state merge a sequential element-wise maximum.
-#[derive(Debug, Clone)]
-struct Column {
-    replica: ReplicaId,
-    cells: Vec<[u64; 3]>,
 }
 
 /// Shelf location (or other mutable lot metadata), last writer wins.
@@ -207,16 +218,19 @@ pub struct InventoryState {
     lots: Vec<LotEntry>,
     /// Lot key of each slot (slot order = order of first sight).
     keys: Vec<LotKey>,
-    index: HashMap<LotKey, u32>,
+    index: LotIndex,
     columns: Vec<Column>,
-    by_sku: HashMap<u32, Vec<u32>>,
+    /// Per slot, what every operation reads: kept apart from the lot facts and together,
+    /// so checking and charging a lot touches one cache line.
+    hot: Vec<Hot>,
+    by_sku: Map<u32, Vec<u32>>,
     vv: VersionVector,
     holds: BTreeMap<HoldId, (LotKey, String)>,
     releases: BTreeMap<HoldId, TxnId>,
     transfers: BTreeMap<TransferId, BTreeMap<TxnId, (LotKey, u64)>>,
     compensations: BTreeMap<DiscrepancyId, TxnId>,
-    meta: HashMap<LotKey, Lww>,
-    heads: HashMap<ReplicaId, Arc<Txn>>,
+    meta: Map<LotKey, Lww>,
+    heads: Map<ReplicaId, Arc<Txn>>,
 }
 
 fn seq_of(vv: &VersionVector, r: &ReplicaId) -> u64 {
@@ -230,16 +244,17 @@ impl InventoryState {
             store,
             lots: Vec::new(),
             keys: Vec::new(),
-            index: HashMap::new(),
+            index: LotIndex::default(),
             columns: Vec::new(),
-            by_sku: HashMap::new(),
+            hot: Vec::new(),
+            by_sku: Map::default(),
             vv: VersionVector::new(),
             holds: BTreeMap::new(),
             releases: BTreeMap::new(),
             transfers: BTreeMap::new(),
             compensations: BTreeMap::new(),
-            meta: HashMap::new(),
-            heads: HashMap::new(),
+            meta: Map::default(),
+            heads: Map::default(),
         }
     }
 
@@ -254,11 +269,12 @@ impl InventoryState {
     }
 
     fn slot(&mut self, key: LotKey) -> usize {
-        if let Some(&i) = self.index.get(&key) {
+        if let Some(i) = self.index.get(&key) {
             return i as usize;
         }
         let i = self.lots.len();
         self.lots.push(LotEntry::default());
+        self.hot.push(Hot::default());
         self.keys.push(key);
         self.index.insert(key, i as u32);
         i
@@ -268,6 +284,7 @@ impl InventoryState {
         let i = self.slot(info.key);
         if self.lots[i].info.is_none() {
             self.by_sku.entry(info.sku).or_default().push(i as u32);
+            self.hot[i].sku = Some(info.sku);
             self.lots[i].info = Some(info.clone());
         }
     }
@@ -276,23 +293,17 @@ impl InventoryState {
         match self.columns.iter().position(|c| c.replica == replica) {
             Some(i) => i,
             None => {
-                self.columns.push(Column {
-                    replica,
-                    cells: Vec::new(),
-                });
+                self.columns.push(Column::new(replica));
                 self.columns.len() - 1
             }
         }
     }
 
     /// The `[p, n, last_seq]` cell of `replica` for the lot in `slot`.
-    fn cell_at(&mut self, slot: usize, replica: ReplicaId) -> &mut [u64; 3] {
+    fn cell_at(&mut self, slot: usize, replica: ReplicaId) -> &mut Cell3 {
         let c = self.column_index(replica);
-        let cells = &mut self.columns[c].cells;
-        if cells.len() <= slot {
-            cells.resize(slot + 1, [0; 3]);
-        }
-        &mut cells[slot]
+        let slots = self.keys.len();
+        self.columns[c].get_mut(slot, slots)
     }
 
     /// The head of a replica: its transaction at this state's version-vector entry.
@@ -307,7 +318,12 @@ impl InventoryState {
 
     /// Whether the lot's facts are known here.
     pub fn knows_lot(&self, lot: &LotKey) -> bool {
-        self.lot(lot).is_some()
+        self.sku_of(lot).is_some()
+    }
+
+    /// The SKU of a lot whose facts are known here.
+    pub fn sku_of(&self, lot: &LotKey) -> Option<u32> {
+        self.hot[self.index.get(lot)? as usize].sku
     }
 
     /// The first lot a transaction names that neither this state nor the transaction itself
@@ -387,8 +403,11 @@ impl InventoryState {
             let slot = self.slot(line.lot);
             let cell = self.cell_at(slot, r);
             let field = usize::from(line.delta < 0);
-            cell[field] = cell[field].saturating_add(line.delta.unsigned_abs());
+            let before = cell[field];
+            cell[field] = before.saturating_add(line.delta.unsigned_abs());
             cell[2] = txn.id.seq;
+            let added = i128::from(cell[field] - before);
+            self.hot[slot].total += if field == 0 { added } else { -added };
         }
         for op in &txn.holds {
             match op {
@@ -431,11 +450,15 @@ impl InventoryState {
         if before != after {
             if let Some((l, u)) = before {
                 let i = self.slot(l);
-                self.lots[i].transfer_in = self.lots[i].transfer_in.saturating_sub(u);
+                let old = self.lots[i].transfer_in;
+                self.lots[i].transfer_in = old.saturating_sub(u);
+                self.hot[i].total -= i128::from(old - self.lots[i].transfer_in);
             }
             if let Some((l, u)) = after {
                 let i = self.slot(l);
-                self.lots[i].transfer_in = self.lots[i].transfer_in.saturating_add(u);
+                let old = self.lots[i].transfer_in;
+                self.lots[i].transfer_in = old.saturating_add(u);
+                self.hot[i].total += i128::from(self.lots[i].transfer_in - old);
             }
         }
     }
@@ -445,14 +468,14 @@ impl InventoryState {
     pub fn value(&self, lot: &LotKey) -> i64 {
         self.index
             .get(lot)
-            .map_or(0, |&i| self.slot_value(i as usize))
+            .map_or(0, |i| self.slot_value(i as usize))
     }
 
     /// The lot's facts, if known.
     pub fn lot(&self, lot: &LotKey) -> Option<&LotInfo> {
         self.index
             .get(lot)
-            .and_then(|&i| self.lots[i as usize].info.as_ref())
+            .and_then(|i| self.lots[i as usize].info.as_ref())
     }
 
     /// Every known lot with its value.
@@ -480,7 +503,7 @@ impl InventoryState {
     /// The non-empty cells of a lot, one per replica that changed it (for reconciliation,
     /// persistence and tests).
     pub fn cells(&self, lot: &LotKey) -> Vec<Cell> {
-        let Some(&slot) = self.index.get(lot) else {
+        let Some(slot) = self.index.get(lot) else {
             return Vec::new();
         };
         self.slot_cells(slot as usize).collect()
@@ -490,14 +513,14 @@ impl InventoryState {
     pub fn transfer_credit(&self, lot: &LotKey) -> u64 {
         self.index
             .get(lot)
-            .map_or(0, |&i| self.lots[i as usize].transfer_in)
+            .map_or(0, |i| self.lots[i as usize].transfer_in)
     }
 
     /// One replica's cell of a lot.
     pub fn cell(&self, lot: &LotKey, replica: ReplicaId) -> Option<Cell> {
-        let slot = *self.index.get(lot)? as usize;
+        let slot = self.index.get(lot)? as usize;
         let col = self.columns.iter().find(|c| c.replica == replica)?;
-        col.cells.get(slot).filter(|c| **c != [0; 3]).map(|c| Cell {
+        col.get(slot).filter(|c| **c != [0; 3]).map(|c| Cell {
             replica,
             p: c[0],
             n: c[1],
@@ -507,7 +530,7 @@ impl InventoryState {
 
     fn slot_cells(&self, slot: usize) -> impl Iterator<Item = Cell> + '_ {
         self.columns.iter().filter_map(move |col| {
-            col.cells.get(slot).filter(|c| **c != [0; 3]).map(|c| Cell {
+            col.get(slot).filter(|c| **c != [0; 3]).map(|c| Cell {
                 replica: col.replica,
                 p: c[0],
                 n: c[1],
@@ -517,13 +540,14 @@ impl InventoryState {
     }
 
     fn slot_value(&self, slot: usize) -> i64 {
-        let mut v: i128 = i128::from(self.lots[slot].transfer_in);
-        for col in &self.columns {
-            if let Some(c) = col.cells.get(slot) {
-                v += i128::from(c[0]) - i128::from(c[1]);
-            }
-        }
-        v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+        self.hot[slot]
+            .total
+            .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    }
+
+    /// Σ(new − old) of `p` minus that of `n`: the change a cell update makes to its lot.
+    fn cell_change(old: &[u64; 3], new: &[u64; 3]) -> i128 {
+        (i128::from(new[0]) - i128::from(old[0])) - (i128::from(new[1]) - i128::from(old[1]))
     }
 
     /// The lot is under a hold that has not been released.
@@ -570,7 +594,7 @@ impl InventoryState {
     /// The slot of a lot: the order in which this state first saw it (FEFO's tie-break).
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn slot_of(&self, lot: &LotKey) -> Option<usize> {
-        self.index.get(lot).map(|&i| i as usize)
+        self.index.get(lot).map(|i| i as usize)
     }
 
     /// Number of lots known (with or without facts).
@@ -617,7 +641,7 @@ impl InventoryState {
             if Some(col.replica) == skip || seq_of(&self.vv, &col.replica) <= bound {
                 continue;
             }
-            for (slot, c) in col.cells.iter().enumerate() {
+            for (slot, c) in col.iter() {
                 if c[2] > bound {
                     d.cells.push((self.keys[slot], col.replica, c[0], c[1]));
                 }
@@ -868,9 +892,12 @@ impl InventoryState {
             let bound = seq_of(&d.vv, &replica);
             let slot = self.slot(lot);
             let c = self.cell_at(slot, replica);
+            let old = *c;
             c[0] = c[0].max(p);
             c[1] = c[1].max(n);
             c[2] = c[2].max(bound);
+            let change = Self::cell_change(&old, c);
+            self.hot[slot].total += change;
         }
         for (id, lot, r) in &d.holds {
             self.slot(*lot);
@@ -934,21 +961,33 @@ impl InventoryState {
                 continue;
             }
             let c = self.column_index(r);
-            let mine = &mut self.columns[c].cells;
-            let need = map
-                .iter()
-                .take(col.cells.len())
-                .copied()
-                .max()
-                .map_or(0, |m| m + 1);
-            if mine.len() < need {
-                mine.resize(need, [0; 3]);
-            }
-            for (j, theirs) in col.cells.iter().enumerate() {
-                let m = &mut mine[map[j]];
+            let slots = self.keys.len();
+            let mine = &mut self.columns[c];
+            let hot = &mut self.hot;
+            let mut join = |slot: usize, theirs: &Cell3, mine: &mut Column| {
+                let m = mine.get_mut(slot, slots);
+                let old = *m;
                 m[0] = m[0].max(theirs[0]);
                 m[1] = m[1].max(theirs[1]);
                 m[2] = m[2].max(theirs[2]);
+                if *m != old {
+                    hot[slot].total += Self::cell_change(&old, m);
+                }
+            };
+            match col.dense() {
+                // Aligned dense columns: a sequential element-wise maximum.
+                Some(theirs) if mine.dense().is_some() => {
+                    for (j, t) in theirs.iter().enumerate() {
+                        if *t != [0; 3] {
+                            join(map[j], t, mine);
+                        }
+                    }
+                }
+                _ => {
+                    for (j, t) in col.iter() {
+                        join(map[j], t, mine);
+                    }
+                }
             }
         }
         for (id, v) in &other.holds {
@@ -984,7 +1023,7 @@ impl InventoryState {
     pub fn observable(&self) -> Observable {
         let mut cells = BTreeMap::new();
         for col in &self.columns {
-            for (slot, c) in col.cells.iter().enumerate() {
+            for (slot, c) in col.iter() {
                 if c[0] != 0 || c[1] != 0 {
                     cells.insert((self.keys[slot], col.replica), (c[0], c[1]));
                 }
@@ -998,9 +1037,10 @@ impl InventoryState {
                 .filter_map(|e| e.info.clone().map(|i| (i.key, i)))
                 .collect(),
             values: self
-                .index
+                .keys
                 .iter()
-                .map(|(k, &i)| (*k, self.slot_value(i as usize)))
+                .enumerate()
+                .map(|(i, k)| (*k, self.slot_value(i)))
                 .filter(|(_, v)| *v != 0)
                 .collect(),
             cells,
