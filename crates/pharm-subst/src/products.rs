@@ -1,7 +1,7 @@
 //! Loader for the Orange Book `products.txt` (and the shared table machinery used by the
 //! other loaders in this crate).
 //!
-//! Format (see `shared/domain/orange-book.md` §1): `~`-delimited with no quoting or escaping
+//! Format (FDA Orange Book data files, `products.txt`): `~`-delimited with no quoting or escaping
 //! (never CSV), one header line, columns mapped by **name** so that both the current 14-column
 //! layout and the legacy 13-column layout without `RS` load. Unknown extra columns are ignored.
 //! LF or CRLF line endings, an optional UTF-8 byte-order mark, blank lines skipped, every field
@@ -866,7 +866,7 @@ fn parse_date_col(col: &'static str, s: &str) -> Result<Date, Fault> {
     parse_ob_date(s).map_err(|e| Fault::at(col, e))
 }
 
-/// Loads `patent.txt` (header in `shared/domain/orange-book.md` §1.6). Flags are `Y` or
+/// Loads `patent.txt` (the FDA Orange Book patent data file). Flags are `Y` or
 /// empty; `Patent_Use_Code` may be empty; `Submission_Date` may be empty or absent.
 pub fn parse_patents(
     input: &[u8],
@@ -914,7 +914,7 @@ pub fn parse_patents(
     })
 }
 
-/// Loads `exclusivity.txt` (header in `shared/domain/orange-book.md` §1.7).
+/// Loads `exclusivity.txt` (the FDA Orange Book exclusivity data file).
 pub fn parse_exclusivity(
     input: &[u8],
     mode: ParseMode,

@@ -1,7 +1,7 @@
 //! Strength text and its normalized form.
 //!
-//! The Orange Book `Strength` column is free text with a few conventions (see
-//! `shared/domain/orange-book.md` §1.5):
+//! The Orange Book `Strength` column (FDA `products.txt`) is free text with a few
+//! conventions:
 //!
 //! * a footnote may follow ` **` (`0.1MG **See current Annual Edition…`), sometimes with a
 //!   closing `**`, sometimes without;

@@ -1,5 +1,5 @@
-//! Loads the real Orange Book sample (`testdata/products-sample.txt`, a byte-for-byte copy of
-//! `shared/data/orange-book/products-sample.txt`) and variants of it.
+//! Loads the real Orange Book sample (`testdata/products-sample.txt`: 60 rows copied
+//! byte-for-byte from a mid-2026 FDA `products.txt`) and variants of it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pharm_subst::approval::PRIOR_TO_1982;
