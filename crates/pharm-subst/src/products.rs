@@ -9,8 +9,11 @@
 //!
 //! Parsing never panics on any input; the whole input and every line are size-limited
 //! ([`ParseLimits`]). In [`ParseMode::Strict`] the first bad row is returned as
-//! [`ProductsError::Row`]; in [`ParseMode::Lenient`] bad rows are collected in
-//! [`ParsedProducts::rejects`] and the rest load.
+//! [`ProductsError::Row`]; in [`ParseMode::Lenient`] the first
+//! [`ParseLimits::max_rejects`] bad rows are collected in [`ParsedProducts::rejects`], any
+//! further ones are counted in [`ParsedProducts::omitted_rejects`], and the rest load. Memory
+//! spent on bad rows is therefore bounded: a 64 MiB file of nothing but bad rows keeps at
+//! most 1000 records of at most [`MAX_ERROR_TEXT_CHARS`] characters of row text each.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -28,13 +31,16 @@ pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
 pub const DEFAULT_MAX_LINE_BYTES: usize = 4096;
 /// Longest row text kept in a [`RowError`], in characters.
 pub const MAX_ERROR_TEXT_CHARS: usize = 200;
+/// Default [`ParseLimits::max_rejects`]: 1000 rejected rows kept in lenient mode.
+pub const DEFAULT_MAX_REJECTS: usize = 1000;
 
 /// What to do with a bad row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ParseMode {
     /// Fail on the first bad row.
     Strict,
-    /// Skip bad rows, collect them as rejects, load the rest.
+    /// Skip bad rows, collect them as rejects (the first [`ParseLimits::max_rejects`] of
+    /// them; the rest are counted), load the rest.
     Lenient,
 }
 
@@ -45,6 +51,11 @@ pub struct ParseLimits {
     pub max_bytes: usize,
     /// Longest accepted line (header or row, without its line ending), in bytes.
     pub max_line_bytes: usize,
+    /// Most rejected rows kept as [`RowError`]s in lenient mode; further bad rows are only
+    /// counted (`omitted_rejects` on the result). Each kept record is itself bounded (its row
+    /// text is cut at [`MAX_ERROR_TEXT_CHARS`]), so the memory spent on bad rows is bounded
+    /// whatever the input.
+    pub max_rejects: usize,
 }
 
 impl Default for ParseLimits {
@@ -52,6 +63,7 @@ impl Default for ParseLimits {
         ParseLimits {
             max_bytes: DEFAULT_MAX_BYTES,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_rejects: DEFAULT_MAX_REJECTS,
         }
     }
 }
@@ -72,8 +84,11 @@ pub struct ParsedProducts {
     pub layout: Layout,
     /// Products in file order.
     pub products: Vec<ObProduct>,
-    /// Rows skipped in lenient mode (always empty in strict mode).
+    /// Rows skipped in lenient mode, in file order: the first
+    /// [`ParseLimits::max_rejects`] of them (always empty in strict mode).
     pub rejects: Vec<RowError>,
+    /// Rows skipped in lenient mode beyond those kept in [`rejects`](Self::rejects).
+    pub omitted_rejects: usize,
 }
 
 /// Why one row was rejected.
@@ -279,6 +294,7 @@ pub(crate) struct Table<T> {
     pub(crate) columns: Columns,
     pub(crate) rows: Vec<T>,
     pub(crate) rejects: Vec<RowError>,
+    pub(crate) omitted_rejects: usize,
 }
 
 fn truncate_chars(s: &str, n: usize) -> String {
@@ -431,6 +447,7 @@ pub(crate) fn parse_table<'a, T>(
     // Pre-size for the typical row length, but never reserve for more than 1M rows up front.
     let mut rows = Vec::with_capacity((input.len() / spec.row_bytes_hint.max(1)).min(1 << 20));
     let mut rejects = Vec::new();
+    let mut omitted_rejects = 0usize;
     let mut fields: Vec<&'a str> = Vec::with_capacity(expected);
     for (line_no, bytes) in it {
         let result = if bytes.len() > limits.max_line_bytes {
@@ -476,6 +493,9 @@ pub(crate) fn parse_table<'a, T>(
         };
         match result {
             Ok(v) => rows.push(v),
+            Err(_) if mode == ParseMode::Lenient && rejects.len() >= limits.max_rejects => {
+                omitted_rejects = omitted_rejects.saturating_add(1);
+            }
             Err((fault, text)) => {
                 let err = RowError {
                     line: line_no,
@@ -497,6 +517,7 @@ pub(crate) fn parse_table<'a, T>(
         columns,
         rows,
         rejects,
+        omitted_rejects,
     })
 }
 
@@ -662,6 +683,7 @@ pub fn parse_products(
         layout,
         products: table.rows,
         rejects: table.rejects,
+        omitted_rejects: table.omitted_rejects,
     })
 }
 
@@ -745,8 +767,10 @@ fn product_row<'a>(
 pub struct ParsedRecords<T> {
     /// Records in file order (several per product are normal).
     pub records: Vec<T>,
-    /// Rows skipped in lenient mode.
+    /// Rows skipped in lenient mode (the first [`ParseLimits::max_rejects`]).
     pub rejects: Vec<RowError>,
+    /// Rows skipped in lenient mode beyond those kept in [`rejects`](Self::rejects).
+    pub omitted_rejects: usize,
 }
 
 /// One `patent.txt` row.
@@ -911,6 +935,7 @@ pub fn parse_patents(
     Ok(ParsedRecords {
         records: table.rows,
         rejects: table.rejects,
+        omitted_rejects: table.omitted_rejects,
     })
 }
 
@@ -935,6 +960,7 @@ pub fn parse_exclusivity(
     Ok(ParsedRecords {
         records: table.rows,
         rejects: table.rejects,
+        omitted_rejects: table.omitted_rejects,
     })
 }
 
@@ -1038,7 +1064,7 @@ mod tests {
         let big = vec![b'a'; 100];
         let limits = ParseLimits {
             max_bytes: 10,
-            max_line_bytes: 4096,
+            ..ParseLimits::default()
         };
         assert!(matches!(
             parse_products(&big, ParseMode::Lenient, &limits),
@@ -1047,6 +1073,7 @@ mod tests {
         let limits = ParseLimits {
             max_bytes: 1000,
             max_line_bytes: 20,
+            ..ParseLimits::default()
         };
         assert!(matches!(
             parse_products(PRODUCTS_HEADER.as_bytes(), ParseMode::Lenient, &limits),

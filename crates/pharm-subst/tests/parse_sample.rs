@@ -305,6 +305,42 @@ proptest! {
         let _ = lenient(input.as_bytes());
     }
 
+    /// Lenient parsing with a bound keeps exactly the first `max` rejects of an unbounded
+    /// parse and counts the rest; the products are the same.
+    #[test]
+    fn bounded_rejects_are_a_prefix_of_all_rejects(
+        rows in proptest::collection::vec(prop_oneof![
+            Just(0usize), Just(5), Just(12), Just(33), 0usize..60
+        ], 0..40),
+        breaks in proptest::collection::vec(any::<bool>(), 40),
+        max in 0usize..6,
+    ) {
+        let lines: Vec<&str> = sample_str().lines().collect();
+        let mut text = format!("{}\n", lines[0]);
+        for (i, (&r, &broken)) in rows.iter().zip(&breaks).enumerate() {
+            let line = lines[1 + r];
+            if broken {
+                text.push_str(line.rsplit_once('~').unwrap().0);
+            } else {
+                // A unique application number per copy keeps the keys unique.
+                let mut f: Vec<&str> = line.split('~').collect();
+                let appl = format!("{:06}", 900_000 + i);
+                f[6] = &appl;
+                text.push_str(&f.join("~"));
+            }
+            text.push('\n');
+        }
+        let all = ParseLimits { max_rejects: usize::MAX, ..ParseLimits::default() };
+        let bounded = ParseLimits { max_rejects: max, ..ParseLimits::default() };
+        let a = parse_products(text.as_bytes(), ParseMode::Lenient, &all).unwrap();
+        let b = parse_products(text.as_bytes(), ParseMode::Lenient, &bounded).unwrap();
+        prop_assert_eq!(a.omitted_rejects, 0);
+        prop_assert_eq!(&b.products, &a.products);
+        prop_assert!(b.rejects.len() <= max);
+        prop_assert_eq!(&b.rejects[..], &a.rejects[..b.rejects.len()]);
+        prop_assert_eq!(b.rejects.len() + b.omitted_rejects, a.rejects.len());
+    }
+
     #[test]
     fn one_byte_replaced(pos in 0usize..SAMPLE.len(), byte in any::<u8>()) {
         let mut bytes = SAMPLE.to_vec();
