@@ -87,6 +87,22 @@ fn footnotes_stripped_and_kept() {
 }
 
 #[test]
+fn raw_strength_text_is_kept() {
+    let p = strict(SAMPLE).unwrap().products;
+    let synthroid = find(&p, "N021402-005");
+    assert_eq!(
+        synthroid.strength.raw,
+        "0.1MG **See current Annual Edition, 1.8 Description of Special Situations, Levothyroxine Sodium"
+    );
+    assert_eq!(synthroid.strength.text, "0.1MG");
+    // The loader trims the field, so the trailing space of the Accord 80 mg row is gone.
+    assert_eq!(find(&p, "A207687-004").strength.raw, "EQ 80MG BASE");
+    for x in &p {
+        assert!(x.strength.raw.starts_with(&x.strength.text), "{}", x.key);
+    }
+}
+
+#[test]
 fn te_codes() {
     let p = strict(SAMPLE).unwrap().products;
     let mylan = find(&p, "A076187-005");
