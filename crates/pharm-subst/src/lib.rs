@@ -41,8 +41,10 @@
 //!
 //! ## Modules
 //!
-//! - [`products`]: `products.txt` (13- and 14-column layouts, strict or lenient), `patent.txt`,
-//!   `exclusivity.txt`; [`te`], [`strength`], [`approval`] parse the fields.
+//! - [`products`]: `products.txt` (13- and 14-column layouts, strict or lenient with a
+//!   bounded number of kept rejects), `patent.txt`, `exclusivity.txt`; [`te`], [`strength`],
+//!   [`approval`] parse the fields; [`ingredient`] splits ingredient lists and compares
+//!   names by active moiety.
 //! - [`catalog`]: the loaded release and its petgraph equivalence graph.
 //! - [`query`]: substitutes, explanations, DAW codes, restrictions, degraded answers.
 //! - [`policy`]: state substitution law as data, market lookups, the query context.
@@ -53,6 +55,7 @@
 
 pub mod approval;
 pub mod catalog;
+pub mod ingredient;
 pub mod ndc_directory;
 pub mod ndc_index;
 pub mod policy;

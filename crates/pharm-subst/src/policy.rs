@@ -5,6 +5,7 @@ use pharm_core::model::DawCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::ingredient::same_active_moiety;
 use crate::record::ProductKey;
 
 /// How a state treats narrow-therapeutic-index (NTI) drugs.
@@ -26,9 +27,12 @@ pub struct SubstitutionPolicy {
     /// Two-letter state code.
     pub state: String,
     /// Ingredients on the state's NTI list (e.g. `LEVOTHYROXINE SODIUM`). Entries are matched
-    /// by active moiety: case and whitespace are ignored and only the first word is compared
-    /// with the first word of each Orange Book ingredient, so `LEVOTHYROXINE SODIUM` covers
-    /// every levothyroxine salt and `PHENYTOIN SODIUM` also covers `PHENYTOIN`.
+    /// by the full active moiety ([`same_active_moiety`]): trailing salt, ester and hydrate
+    /// words are dropped from both sides and every remaining word must match, ignoring case
+    /// and whitespace. So `LEVOTHYROXINE SODIUM` covers every levothyroxine salt and
+    /// `PHENYTOIN SODIUM` also covers `PHENYTOIN`, but `ESTROGENS, CONJUGATED` does not cover
+    /// `ESTROGENS, ESTERIFIED` and `POTASSIUM CHLORIDE` does not cover `POTASSIUM CITRATE`.
+    /// A moiety known by names that differ in more than salt words needs each name listed.
     #[serde(default)]
     pub nti_ingredients: Vec<String>,
     /// What the NTI list means.
@@ -81,13 +85,12 @@ impl SubstitutionPolicy {
     fn lists(list: &[String], ingredients: &[String]) -> bool {
         ingredients
             .iter()
-            .filter_map(|i| moiety(i))
-            .any(|i| list.iter().filter_map(|l| moiety(l)).any(|l| l == i))
+            .any(|i| list.iter().any(|l| same_active_moiety(i, l)))
     }
 
-    /// Any of the ingredients is on the NTI list (compared by active moiety: upper-cased,
-    /// first word only, so `Levothyroxine Sodium` and `LITHIUM CITRATE` match the entries
-    /// `LEVOTHYROXINE SODIUM` and `LITHIUM CARBONATE`).
+    /// Any of the ingredients is on the NTI list (compared by full active moiety, see
+    /// [`nti_ingredients`](Self::nti_ingredients): `Levothyroxine Sodium` and
+    /// `LITHIUM CITRATE` match the entries `LEVOTHYROXINE SODIUM` and `LITHIUM CARBONATE`).
     pub fn is_nti(&self, ingredients: &[String]) -> bool {
         Self::lists(&self.nti_ingredients, ingredients)
     }
@@ -97,12 +100,6 @@ impl SubstitutionPolicy {
     pub fn is_negative_formulary(&self, ingredients: &[String]) -> bool {
         Self::lists(&self.negative_formulary, ingredients)
     }
-}
-
-/// The active moiety of an ingredient or list entry: its first whitespace-separated word,
-/// upper-cased (`"Levothyroxine  Sodium"` → `LEVOTHYROXINE`). `None` for a blank string.
-fn moiety(ingredient: &str) -> Option<String> {
-    ingredient.split_whitespace().next().map(str::to_uppercase)
 }
 
 /// What the caller knows about one product at this store and on this plan.

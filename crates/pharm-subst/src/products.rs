@@ -21,6 +21,7 @@ use std::fmt;
 use pharm_core::time::Date;
 
 use crate::approval::{ApprovalDateError, parse_approval_date, parse_ob_date};
+use crate::ingredient::split_ingredient_list;
 use crate::record::{ApplType, MarketingStatus, ObProduct, ProductKey};
 use crate::strength::{Strength, StrengthError};
 use crate::te::{TeError, parse_te_field};
@@ -638,7 +639,8 @@ pub const PRODUCTS_HEADER: &str = "Ingredient~DF;Route~Trade_Name~Applicant~Stre
 
 /// Loads `products.txt`.
 ///
-/// Per row: `Ingredient` is split on `;` with each name trimmed (the file joins with `"; "`);
+/// Per row: `Ingredient` is split on `;` outside parentheses with each name trimmed (the file
+/// joins with `"; "`; see [`split_ingredient_list`]);
 /// `DF;Route` is split at its first `;` into dosage form and route (a route may hold a comma);
 /// `Appl_Type` is `N` or `A`; `Appl_No` is 1–6 digits and `Product_No` 1–3 digits; `RLD`/`RS`
 /// are `Yes`/`No`; `Type` is `RX`/`OTC`/`DISCN` (these flags are matched ignoring ASCII case);
@@ -694,18 +696,13 @@ fn product_row<'a>(
 ) -> Result<ObProduct, Fault> {
     let get = |i: usize| f.get(cols.req(i)).copied().unwrap_or("");
     let ingredient_field = non_empty(C_INGREDIENT, get(0))?;
-    let mut ingredients = Vec::with_capacity(1);
-    for name in ingredient_field.split(';') {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(Fault::invalid(
-                C_INGREDIENT,
-                ingredient_field,
-                "a list of ingredient names joined by \"; \"",
-            ));
-        }
-        ingredients.push(name.to_owned());
-    }
+    let ingredients = split_ingredient_list(ingredient_field).ok_or_else(|| {
+        Fault::invalid(
+            C_INGREDIENT,
+            ingredient_field,
+            "a list of ingredient names joined by \"; \" (balanced parentheses)",
+        )
+    })?;
     let df_route = non_empty(C_DF_ROUTE, get(1))?;
     let (dosage_form, route) = df_route
         .split_once(';')

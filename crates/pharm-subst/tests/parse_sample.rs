@@ -103,6 +103,37 @@ fn raw_strength_text_is_kept() {
 }
 
 #[test]
+fn ingredient_lists_split_outside_parentheses_only() {
+    let row = |ingredient: &str| {
+        let line = sample_str().lines().nth(45).unwrap();
+        let rest = line.split_once('~').unwrap().1;
+        format!(
+            "{}\n{ingredient}~{rest}\n",
+            pharm_subst::products::PRODUCTS_HEADER
+        )
+    };
+    let p = strict(row("AMLODIPINE BESYLATE; ATORVASTATIN CALCIUM").as_bytes()).unwrap();
+    assert_eq!(
+        p.products[0].ingredients,
+        ["AMLODIPINE BESYLATE", "ATORVASTATIN CALCIUM"]
+    );
+    let p = strict(row("SENNOSIDES (A; B); DOCUSATE SODIUM").as_bytes()).unwrap();
+    assert_eq!(
+        p.products[0].ingredients,
+        ["SENNOSIDES (A; B)", "DOCUSATE SODIUM"]
+    );
+    for bad in ["SENNOSIDES (A; B", "SENNOSIDES A; B)", "A;; B"] {
+        match strict(row(bad).as_bytes()) {
+            Err(ProductsError::Row(e)) => {
+                assert_eq!(e.column.as_deref(), Some("Ingredient"), "{bad}");
+                assert!(matches!(e.kind, RowErrorKind::Invalid { .. }), "{bad}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn te_codes() {
     let p = strict(SAMPLE).unwrap().products;
     let mylan = find(&p, "A076187-005");
