@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::ingredient::same_active_moiety;
-use crate::record::ProductKey;
+use crate::record::{Application, ProductKey};
 
 /// How a state treats narrow-therapeutic-index (NTI) drugs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -42,7 +42,8 @@ pub struct SubstitutionPolicy {
     /// moiety like [`nti_ingredients`](Self::nti_ingredients).
     #[serde(default)]
     pub negative_formulary: Vec<String>,
-    /// NTI refills must keep the manufacturer of the last fill unless consent is recorded.
+    /// NTI refills must keep the manufacturer of the last fill unless consent is recorded
+    /// (see [`SubstitutionContext::last_fill`]).
     #[serde(default)]
     pub same_manufacturer_refill: bool,
 }
@@ -99,6 +100,42 @@ impl SubstitutionPolicy {
     /// [`is_nti`](Self::is_nti)).
     pub fn is_negative_formulary(&self, ingredients: &[String]) -> bool {
         Self::lists(&self.negative_formulary, ingredients)
+    }
+}
+
+/// The last fill of a prescription, for the same-manufacturer refill rule.
+///
+/// Products are matched to the last fill by **application** (NDA/ANDA number): every
+/// product of an application is made under it by its holder, while the Orange Book's
+/// applicant names are free text that spells one firm several ways. The NDC dispensed gives
+/// the application through the NDC Directory ([`NdcProduct::application`]) or, via its
+/// Orange Book product, [`ProductKey::application`]. An NDC labeler code is not used: a
+/// labeler (repackager, distributor) is not necessarily the manufacturer, and the Orange
+/// Book has no labeler column to match against. A firm that holds two applications for one
+/// drug counts as two manufacturers here, so the rule asks for consent rather than assume
+/// they are the same product.
+///
+/// [`NdcProduct::application`]: crate::ndc_directory::NdcProduct::application
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LastFill {
+    /// The last fill was a product of this application.
+    Application(Application),
+    /// A refill whose last product is not known (its NDC did not resolve to an
+    /// application). Nothing can be shown to come from the same manufacturer, so a refill
+    /// under the rule needs consent.
+    Unidentified,
+}
+
+impl From<ProductKey> for LastFill {
+    fn from(key: ProductKey) -> Self {
+        LastFill::Application(key.application())
+    }
+}
+
+impl From<Application> for LastFill {
+    fn from(application: Application) -> Self {
+        LastFill::Application(application)
     }
 }
 
@@ -170,10 +207,10 @@ pub struct SubstitutionContext<'a> {
     pub policy: &'a SubstitutionPolicy,
     /// Stock, formulary and cost lookups.
     pub market: &'a dyn Market,
-    /// Applicant of the manufacturer of the last fill (same-manufacturer rule): the short
-    /// `applicant` or the `applicant_full_name` of the Orange Book, compared upper-cased with
-    /// whitespace collapsed.
-    pub last_fill_applicant: Option<&'a str>,
+    /// The product dispensed at the last fill of this prescription, for the
+    /// same-manufacturer refill rule; `None` on a first fill. The manufacturer is identified
+    /// by the product's application, never by a name.
+    pub last_fill: Option<LastFill>,
     /// Prescriber and patient consented to an NTI substitution or manufacturer change.
     pub consent: bool,
     /// The patient asked for the brand.
@@ -187,7 +224,7 @@ impl<'a> SubstitutionContext<'a> {
             daw: DawCode::NoSelection,
             policy,
             market,
-            last_fill_applicant: None,
+            last_fill: None,
             consent: false,
             patient_requests_brand: false,
         }
