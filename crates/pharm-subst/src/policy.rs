@@ -208,8 +208,9 @@ pub struct SubstitutionContext<'a> {
     /// Stock, formulary and cost lookups.
     pub market: &'a dyn Market,
     /// The product dispensed at the last fill of this prescription, for the
-    /// same-manufacturer refill rule; `None` on a first fill. The manufacturer is identified
-    /// by the product's application, never by a name.
+    /// same-manufacturer refill rule; `None` on a first fill only (`None` leaves the rule
+    /// off). A refill whose last product is not known passes [`LastFill::Unidentified`].
+    /// The manufacturer is identified by the product's application, never by a name.
     pub last_fill: Option<LastFill>,
     /// Prescriber and patient consented to an NTI substitution or manufacturer change.
     pub consent: bool,

@@ -215,10 +215,12 @@ impl Catalog {
     /// Whether the product is single source: no other product of the release is A-rated to
     /// it (it has no equivalence edge), so nothing may be substituted for it. This is the
     /// Orange Book's "single-source drug" (an RLD with no A-rated pharmaceutical equivalent
-    /// on the market) and the converse of a "multiple source drug" in 42 U.S.C.
-    /// 1396r-8(k)(7) (another marketed product rated therapeutically equivalent in the
-    /// Orange Book). Applied to any product: a B-rated, blank-coded, OTC or discontinued
-    /// product has no equivalents by this definition, so it is single source too.
+    /// on the market), i.e. the product is not a "multiple source drug" as 42 U.S.C.
+    /// 1396r-8(k)(7) defines it (at least one other marketed product rated therapeutically
+    /// equivalent in the Orange Book). The statute's "single source drug" is narrower (a
+    /// drug marketed under an original NDA); this is the Orange Book test only. It applies
+    /// to any product: a B-rated, blank-coded, OTC or discontinued product has no
+    /// equivalents, so it is single source too.
     pub fn is_single_source(&self, key: &ProductKey) -> Result<bool, UnknownProduct> {
         let index = self.index_of(key).ok_or(UnknownProduct(*key))?;
         Ok(self.neighbors(index).next().is_none())
@@ -332,8 +334,8 @@ impl Catalog {
     }
 }
 
-/// Both products' ingredients pair up one-to-one by active moiety (a different salt or
-/// ester of the same drug).
+/// Both products have as many ingredients, and each ingredient of either has the active
+/// moiety of one of the other's (a different salt or ester of the same drugs).
 fn same_moieties(a: &ObProduct, b: &ObProduct) -> bool {
     a.ingredients.len() == b.ingredients.len()
         && a.ingredients
