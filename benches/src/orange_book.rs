@@ -1,8 +1,8 @@
 //! A synthetic, full-size FDA Orange Book `products.txt` and the helpers that the
 //! `substitution` benchmark and the `subst-memory` binary share.
 //!
-//! [`generate_products_txt`] writes a file with the real file's header, delimiter and mix
-//! (see `shared/domain/orange-book.md` §1–§2): about 2,500 drug "molecules" (ingredient
+//! [`generate_products_txt`] writes a file with the header, delimiter and mix of the real
+//! FDA `products.txt`: about 2,500 drug "molecules" (ingredient
 //! sets, with salts and some combinations), each with 1–4 dosage forms and 1–6 strengths;
 //! per form a brand NDA (`RLD=Yes`) plus a heavy-tailed number of ANDA generics (many
 //! single-source drugs, a median of a few generics, a few groups of 25–40 like

@@ -334,7 +334,7 @@ pub fn compare(
             }
             continue;
         };
-        let graph_keys: Vec<ProductKey> = answer.choices.iter().map(|c| c.product.key).collect();
+        let graph_keys: Vec<ProductKey> = answer.choices.iter().map(|c| c.key).collect();
         agreement.checked += 1;
         agreement.total_choices += graph_keys.len();
         agreement.with_equivalents += usize::from(graph_keys.len() > 1);
@@ -353,11 +353,11 @@ pub fn compare(
         }
         agreement.same_set += 1;
         let facts_match = answer.choices.iter().zip(&sql).all(|(g, s)| {
-            g.product.key == s.key
+            g.key == s.key
                 && g.in_stock == s.in_stock
                 && g.formulary_tier == s.tier
                 && g.unit_cost == s.cost_millis.map(|m| rust_decimal::Decimal::new(m, 3))
-                && (g.product.key == *key) == s.as_written
+                && (g.key == *key) == s.as_written
         });
         if facts_match {
             agreement.same_order += 1;

@@ -173,6 +173,7 @@ impl Catalog {
                     + p.trade_name.capacity()
                     + p.applicant.capacity()
                     + p.applicant_full_name.capacity()
+                    + p.strength.raw.capacity()
                     + p.strength.text.capacity()
                     + p.strength.normalized.capacity()
                     + p.strength.footnote.as_ref().map_or(0, String::capacity)

@@ -34,17 +34,19 @@
 //! let ctx = SubstitutionContext::new(&policy, &NoMarket);
 //! let cialis = "N021368-003".parse()?;
 //! let answer = catalog.substitutes(&cialis, &ctx)?;
-//! let keys: Vec<String> = answer.choices.iter().map(|c| c.product.key.to_string()).collect();
+//! let keys: Vec<String> = answer.choices.iter().map(|c| c.key.to_string()).collect();
 //! assert_eq!(keys, ["N021368-003", "A209539-004"]); // Adcirca (AB2) is not a substitute
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Modules
 //!
-//! - [`products`]: `products.txt` (13- and 14-column layouts, strict or lenient), `patent.txt`,
-//!   `exclusivity.txt`; [`te`], [`strength`], [`approval`] parse the fields.
+//! - [`products`]: `products.txt` (13- and 14-column layouts, strict or lenient with a
+//!   bounded number of kept rejects), `patent.txt`, `exclusivity.txt`; [`te`], [`strength`],
+//!   [`approval`] parse the fields; [`ingredient`] splits ingredient lists and compares
+//!   names by active moiety.
 //! - [`catalog`]: the loaded release and its petgraph equivalence graph.
-//! - [`query`]: substitutes, explanations, DAW codes, restrictions, degraded answers.
+//! - [`query`]: substitutes, explanations, single-source checks, DAW codes, restrictions.
 //! - [`policy`]: state substitution law as data, market lookups, the query context.
 //! - [`service`]: atomic release swaps, diff summaries, degraded mode for a missing or
 //!   stale release.
@@ -53,6 +55,8 @@
 
 pub mod approval;
 pub mod catalog;
+mod gate;
+pub mod ingredient;
 pub mod ndc_directory;
 pub mod ndc_index;
 pub mod policy;

@@ -43,6 +43,7 @@ pub const fn ndc_directory_limits() -> ParseLimits {
     ParseLimits {
         max_bytes: 512 << 20,
         max_line_bytes: 64 << 10,
+        max_rejects: crate::products::DEFAULT_MAX_REJECTS,
     }
 }
 
@@ -91,8 +92,10 @@ pub struct NdcProduct {
 pub struct ParsedNdcDirectory {
     /// Entries in file order.
     pub entries: Vec<NdcProduct>,
-    /// Rows skipped in lenient mode.
+    /// Rows skipped in lenient mode (the first [`ParseLimits::max_rejects`]).
     pub rejects: Vec<RowError>,
+    /// Rows skipped in lenient mode beyond those kept in [`rejects`](Self::rejects).
+    pub omitted_rejects: usize,
 }
 
 const C_NDC: &str = "PRODUCTNDC";
@@ -128,6 +131,7 @@ pub fn parse_ndc_directory(
     Ok(ParsedNdcDirectory {
         entries: table.rows,
         rejects: table.rejects,
+        omitted_rejects: table.omitted_rejects,
     })
 }
 

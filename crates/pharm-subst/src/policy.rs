@@ -5,7 +5,8 @@ use pharm_core::model::DawCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::record::ProductKey;
+use crate::ingredient::same_active_moiety;
+use crate::record::{Application, ProductKey};
 
 /// How a state treats narrow-therapeutic-index (NTI) drugs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -26,9 +27,12 @@ pub struct SubstitutionPolicy {
     /// Two-letter state code.
     pub state: String,
     /// Ingredients on the state's NTI list (e.g. `LEVOTHYROXINE SODIUM`). Entries are matched
-    /// by active moiety: case and whitespace are ignored and only the first word is compared
-    /// with the first word of each Orange Book ingredient, so `LEVOTHYROXINE SODIUM` covers
-    /// every levothyroxine salt and `PHENYTOIN SODIUM` also covers `PHENYTOIN`.
+    /// by the full active moiety ([`same_active_moiety`]): trailing salt, ester and hydrate
+    /// words are dropped from both sides and every remaining word must match, ignoring case
+    /// and whitespace. So `LEVOTHYROXINE SODIUM` covers every levothyroxine salt and
+    /// `PHENYTOIN SODIUM` also covers `PHENYTOIN`, but `ESTROGENS, CONJUGATED` does not cover
+    /// `ESTROGENS, ESTERIFIED` and `POTASSIUM CHLORIDE` does not cover `POTASSIUM CITRATE`.
+    /// A moiety known by names that differ in more than salt words needs each name listed.
     #[serde(default)]
     pub nti_ingredients: Vec<String>,
     /// What the NTI list means.
@@ -38,7 +42,8 @@ pub struct SubstitutionPolicy {
     /// moiety like [`nti_ingredients`](Self::nti_ingredients).
     #[serde(default)]
     pub negative_formulary: Vec<String>,
-    /// NTI refills must keep the manufacturer of the last fill unless consent is recorded.
+    /// NTI refills must keep the manufacturer of the last fill unless consent is recorded
+    /// (see [`SubstitutionContext::last_fill`]).
     #[serde(default)]
     pub same_manufacturer_refill: bool,
 }
@@ -81,13 +86,12 @@ impl SubstitutionPolicy {
     fn lists(list: &[String], ingredients: &[String]) -> bool {
         ingredients
             .iter()
-            .filter_map(|i| moiety(i))
-            .any(|i| list.iter().filter_map(|l| moiety(l)).any(|l| l == i))
+            .any(|i| list.iter().any(|l| same_active_moiety(i, l)))
     }
 
-    /// Any of the ingredients is on the NTI list (compared by active moiety: upper-cased,
-    /// first word only, so `Levothyroxine Sodium` and `LITHIUM CITRATE` match the entries
-    /// `LEVOTHYROXINE SODIUM` and `LITHIUM CARBONATE`).
+    /// Any of the ingredients is on the NTI list (compared by full active moiety, see
+    /// [`nti_ingredients`](Self::nti_ingredients): `Levothyroxine Sodium` and
+    /// `LITHIUM CITRATE` match the entries `LEVOTHYROXINE SODIUM` and `LITHIUM CARBONATE`).
     pub fn is_nti(&self, ingredients: &[String]) -> bool {
         Self::lists(&self.nti_ingredients, ingredients)
     }
@@ -99,10 +103,40 @@ impl SubstitutionPolicy {
     }
 }
 
-/// The active moiety of an ingredient or list entry: its first whitespace-separated word,
-/// upper-cased (`"Levothyroxine  Sodium"` → `LEVOTHYROXINE`). `None` for a blank string.
-fn moiety(ingredient: &str) -> Option<String> {
-    ingredient.split_whitespace().next().map(str::to_uppercase)
+/// The last fill of a prescription, for the same-manufacturer refill rule.
+///
+/// Products are matched to the last fill by **application** (NDA/ANDA number): every
+/// product of an application is made under it by its holder, while the Orange Book's
+/// applicant names are free text that spells one firm several ways. The NDC dispensed gives
+/// the application through the NDC Directory ([`NdcProduct::application`]) or, via its
+/// Orange Book product, [`ProductKey::application`]. An NDC labeler code is not used: a
+/// labeler (repackager, distributor) is not necessarily the manufacturer, and the Orange
+/// Book has no labeler column to match against. A firm that holds two applications for one
+/// drug counts as two manufacturers here, so the rule asks for consent rather than assume
+/// they are the same product.
+///
+/// [`NdcProduct::application`]: crate::ndc_directory::NdcProduct::application
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LastFill {
+    /// The last fill was a product of this application.
+    Application(Application),
+    /// A refill whose last product is not known (its NDC did not resolve to an
+    /// application). Nothing can be shown to come from the same manufacturer, so a refill
+    /// under the rule needs consent.
+    Unidentified,
+}
+
+impl From<ProductKey> for LastFill {
+    fn from(key: ProductKey) -> Self {
+        LastFill::Application(key.application())
+    }
+}
+
+impl From<Application> for LastFill {
+    fn from(application: Application) -> Self {
+        LastFill::Application(application)
+    }
 }
 
 /// What the caller knows about one product at this store and on this plan.
@@ -173,10 +207,11 @@ pub struct SubstitutionContext<'a> {
     pub policy: &'a SubstitutionPolicy,
     /// Stock, formulary and cost lookups.
     pub market: &'a dyn Market,
-    /// Applicant of the manufacturer of the last fill (same-manufacturer rule): the short
-    /// `applicant` or the `applicant_full_name` of the Orange Book, compared upper-cased with
-    /// whitespace collapsed.
-    pub last_fill_applicant: Option<&'a str>,
+    /// The product dispensed at the last fill of this prescription, for the
+    /// same-manufacturer refill rule; `None` on a first fill only (`None` leaves the rule
+    /// off). A refill whose last product is not known passes [`LastFill::Unidentified`].
+    /// The manufacturer is identified by the product's application, never by a name.
+    pub last_fill: Option<LastFill>,
     /// Prescriber and patient consented to an NTI substitution or manufacturer change.
     pub consent: bool,
     /// The patient asked for the brand.
@@ -190,7 +225,7 @@ impl<'a> SubstitutionContext<'a> {
             daw: DawCode::NoSelection,
             policy,
             market,
-            last_fill_applicant: None,
+            last_fill: None,
             consent: false,
             patient_requests_brand: false,
         }

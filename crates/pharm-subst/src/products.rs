@@ -1,7 +1,7 @@
 //! Loader for the Orange Book `products.txt` (and the shared table machinery used by the
 //! other loaders in this crate).
 //!
-//! Format (see `shared/domain/orange-book.md` §1): `~`-delimited with no quoting or escaping
+//! Format (FDA Orange Book data files, `products.txt`): `~`-delimited with no quoting or escaping
 //! (never CSV), one header line, columns mapped by **name** so that both the current 14-column
 //! layout and the legacy 13-column layout without `RS` load. Unknown extra columns are ignored.
 //! LF or CRLF line endings, an optional UTF-8 byte-order mark, blank lines skipped, every field
@@ -9,8 +9,11 @@
 //!
 //! Parsing never panics on any input; the whole input and every line are size-limited
 //! ([`ParseLimits`]). In [`ParseMode::Strict`] the first bad row is returned as
-//! [`ProductsError::Row`]; in [`ParseMode::Lenient`] bad rows are collected in
-//! [`ParsedProducts::rejects`] and the rest load.
+//! [`ProductsError::Row`]; in [`ParseMode::Lenient`] the first
+//! [`ParseLimits::max_rejects`] bad rows are collected in [`ParsedProducts::rejects`], any
+//! further ones are counted in [`ParsedProducts::omitted_rejects`], and the rest load. Memory
+//! spent on bad rows is therefore bounded: a 64 MiB file of nothing but bad rows keeps at
+//! most 1000 records of at most [`MAX_ERROR_TEXT_CHARS`] characters of row text each.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,6 +21,7 @@ use std::fmt;
 use pharm_core::time::Date;
 
 use crate::approval::{ApprovalDateError, parse_approval_date, parse_ob_date};
+use crate::ingredient::split_ingredient_list;
 use crate::record::{ApplType, MarketingStatus, ObProduct, ProductKey};
 use crate::strength::{Strength, StrengthError};
 use crate::te::{TeError, parse_te_field};
@@ -28,13 +32,16 @@ pub const DEFAULT_MAX_BYTES: usize = 64 << 20;
 pub const DEFAULT_MAX_LINE_BYTES: usize = 4096;
 /// Longest row text kept in a [`RowError`], in characters.
 pub const MAX_ERROR_TEXT_CHARS: usize = 200;
+/// Default [`ParseLimits::max_rejects`]: 1000 rejected rows kept in lenient mode.
+pub const DEFAULT_MAX_REJECTS: usize = 1000;
 
 /// What to do with a bad row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ParseMode {
     /// Fail on the first bad row.
     Strict,
-    /// Skip bad rows, collect them as rejects, load the rest.
+    /// Skip bad rows, collect them as rejects (the first [`ParseLimits::max_rejects`] of
+    /// them; the rest are counted), load the rest.
     Lenient,
 }
 
@@ -45,6 +52,11 @@ pub struct ParseLimits {
     pub max_bytes: usize,
     /// Longest accepted line (header or row, without its line ending), in bytes.
     pub max_line_bytes: usize,
+    /// Most rejected rows kept as [`RowError`]s in lenient mode; further bad rows are only
+    /// counted (`omitted_rejects` on the result). Each kept record is itself bounded (its row
+    /// text is cut at [`MAX_ERROR_TEXT_CHARS`]), so the memory spent on bad rows is bounded
+    /// whatever the input.
+    pub max_rejects: usize,
 }
 
 impl Default for ParseLimits {
@@ -52,6 +64,7 @@ impl Default for ParseLimits {
         ParseLimits {
             max_bytes: DEFAULT_MAX_BYTES,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_rejects: DEFAULT_MAX_REJECTS,
         }
     }
 }
@@ -72,8 +85,11 @@ pub struct ParsedProducts {
     pub layout: Layout,
     /// Products in file order.
     pub products: Vec<ObProduct>,
-    /// Rows skipped in lenient mode (always empty in strict mode).
+    /// Rows skipped in lenient mode, in file order: the first
+    /// [`ParseLimits::max_rejects`] of them (always empty in strict mode).
     pub rejects: Vec<RowError>,
+    /// Rows skipped in lenient mode beyond those kept in [`rejects`](Self::rejects).
+    pub omitted_rejects: usize,
 }
 
 /// Why one row was rejected.
@@ -279,6 +295,7 @@ pub(crate) struct Table<T> {
     pub(crate) columns: Columns,
     pub(crate) rows: Vec<T>,
     pub(crate) rejects: Vec<RowError>,
+    pub(crate) omitted_rejects: usize,
 }
 
 fn truncate_chars(s: &str, n: usize) -> String {
@@ -431,6 +448,7 @@ pub(crate) fn parse_table<'a, T>(
     // Pre-size for the typical row length, but never reserve for more than 1M rows up front.
     let mut rows = Vec::with_capacity((input.len() / spec.row_bytes_hint.max(1)).min(1 << 20));
     let mut rejects = Vec::new();
+    let mut omitted_rejects = 0usize;
     let mut fields: Vec<&'a str> = Vec::with_capacity(expected);
     for (line_no, bytes) in it {
         let result = if bytes.len() > limits.max_line_bytes {
@@ -476,6 +494,9 @@ pub(crate) fn parse_table<'a, T>(
         };
         match result {
             Ok(v) => rows.push(v),
+            Err(_) if mode == ParseMode::Lenient && rejects.len() >= limits.max_rejects => {
+                omitted_rejects = omitted_rejects.saturating_add(1);
+            }
             Err((fault, text)) => {
                 let err = RowError {
                     line: line_no,
@@ -497,6 +518,7 @@ pub(crate) fn parse_table<'a, T>(
         columns,
         rows,
         rejects,
+        omitted_rejects,
     })
 }
 
@@ -617,7 +639,8 @@ pub const PRODUCTS_HEADER: &str = "Ingredient~DF;Route~Trade_Name~Applicant~Stre
 
 /// Loads `products.txt`.
 ///
-/// Per row: `Ingredient` is split on `;` with each name trimmed (the file joins with `"; "`);
+/// Per row: `Ingredient` is split on `;` outside parentheses with each name trimmed (the file
+/// joins with `"; "`; see [`split_ingredient_list`]);
 /// `DF;Route` is split at its first `;` into dosage form and route (a route may hold a comma);
 /// `Appl_Type` is `N` or `A`; `Appl_No` is 1–6 digits and `Product_No` 1–3 digits; `RLD`/`RS`
 /// are `Yes`/`No`; `Type` is `RX`/`OTC`/`DISCN` (these flags are matched ignoring ASCII case);
@@ -662,6 +685,7 @@ pub fn parse_products(
         layout,
         products: table.rows,
         rejects: table.rejects,
+        omitted_rejects: table.omitted_rejects,
     })
 }
 
@@ -672,18 +696,13 @@ fn product_row<'a>(
 ) -> Result<ObProduct, Fault> {
     let get = |i: usize| f.get(cols.req(i)).copied().unwrap_or("");
     let ingredient_field = non_empty(C_INGREDIENT, get(0))?;
-    let mut ingredients = Vec::with_capacity(1);
-    for name in ingredient_field.split(';') {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(Fault::invalid(
-                C_INGREDIENT,
-                ingredient_field,
-                "a list of ingredient names joined by \"; \"",
-            ));
-        }
-        ingredients.push(name.to_owned());
-    }
+    let ingredients = split_ingredient_list(ingredient_field).ok_or_else(|| {
+        Fault::invalid(
+            C_INGREDIENT,
+            ingredient_field,
+            "a list of ingredient names joined by \"; \" (balanced parentheses)",
+        )
+    })?;
     let df_route = non_empty(C_DF_ROUTE, get(1))?;
     let (dosage_form, route) = df_route
         .split_once(';')
@@ -745,8 +764,10 @@ fn product_row<'a>(
 pub struct ParsedRecords<T> {
     /// Records in file order (several per product are normal).
     pub records: Vec<T>,
-    /// Rows skipped in lenient mode.
+    /// Rows skipped in lenient mode (the first [`ParseLimits::max_rejects`]).
     pub rejects: Vec<RowError>,
+    /// Rows skipped in lenient mode beyond those kept in [`rejects`](Self::rejects).
+    pub omitted_rejects: usize,
 }
 
 /// One `patent.txt` row.
@@ -866,7 +887,7 @@ fn parse_date_col(col: &'static str, s: &str) -> Result<Date, Fault> {
     parse_ob_date(s).map_err(|e| Fault::at(col, e))
 }
 
-/// Loads `patent.txt` (header in `shared/domain/orange-book.md` §1.6). Flags are `Y` or
+/// Loads `patent.txt` (the FDA Orange Book patent data file). Flags are `Y` or
 /// empty; `Patent_Use_Code` may be empty; `Submission_Date` may be empty or absent.
 pub fn parse_patents(
     input: &[u8],
@@ -911,10 +932,11 @@ pub fn parse_patents(
     Ok(ParsedRecords {
         records: table.rows,
         rejects: table.rejects,
+        omitted_rejects: table.omitted_rejects,
     })
 }
 
-/// Loads `exclusivity.txt` (header in `shared/domain/orange-book.md` §1.7).
+/// Loads `exclusivity.txt` (the FDA Orange Book exclusivity data file).
 pub fn parse_exclusivity(
     input: &[u8],
     mode: ParseMode,
@@ -935,6 +957,7 @@ pub fn parse_exclusivity(
     Ok(ParsedRecords {
         records: table.rows,
         rejects: table.rejects,
+        omitted_rejects: table.omitted_rejects,
     })
 }
 
@@ -1038,7 +1061,7 @@ mod tests {
         let big = vec![b'a'; 100];
         let limits = ParseLimits {
             max_bytes: 10,
-            max_line_bytes: 4096,
+            ..ParseLimits::default()
         };
         assert!(matches!(
             parse_products(&big, ParseMode::Lenient, &limits),
@@ -1047,6 +1070,7 @@ mod tests {
         let limits = ParseLimits {
             max_bytes: 1000,
             max_line_bytes: 20,
+            ..ParseLimits::default()
         };
         assert!(matches!(
             parse_products(PRODUCTS_HEADER.as_bytes(), ParseMode::Lenient, &limits),

@@ -7,8 +7,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, first_shared_code, substitutable};
-use crate::policy::SubstitutionContext;
-use crate::record::{ApplType, MarketingStatus, ObProduct, ProductKey};
+use crate::gate::{Gate, gate, made_under};
+use crate::ingredient::same_active_moiety;
+use crate::policy::{LastFill, SubstitutionContext};
+use crate::record::{ApplType, Application, MarketingStatus, ObProduct, ProductKey};
 use crate::te::TeCode;
 
 /// Why a product is on the list.
@@ -27,8 +29,11 @@ pub enum ChoiceReason {
 /// One product the store may dispense for the prescription.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Choice<'c> {
-    /// The product.
-    pub product: &'c ObProduct,
+    /// The product's key.
+    pub key: ProductKey,
+    /// The product's Orange Book row; `None` only in a degraded answer given without a
+    /// catalog ([`Degraded::NoCatalog`]), where the written key is all that is known.
+    pub product: Option<&'c ObProduct>,
     /// Why it qualifies.
     pub reason: ChoiceReason,
     /// The DAW / product selection code to submit if this product is dispensed.
@@ -61,14 +66,29 @@ pub enum Restriction {
         /// State.
         state: String,
     },
-    /// NTI refill: only the last fill's manufacturer without consent.
+    /// NTI refill without consent: only products of the last fill's manufacturer, i.e. of
+    /// its application, are offered (the written product too only when it is one of them).
     SameManufacturer {
-        /// The manufacturer kept.
-        applicant: String,
+        /// The last fill's application.
+        application: Application,
+    },
+    /// NTI refill without consent, and no product of the last fill's manufacturer may be
+    /// dispensed: none is A-rated to the written product (nor is the written product one),
+    /// or the last fill's product is not known. `choices` is empty: dispensing anything,
+    /// the written product included, changes the manufacturer and needs the consent the
+    /// state requires (prescriber, patient or both). Ask again with
+    /// [`consent`](crate::policy::SubstitutionContext::consent) recorded to get the
+    /// products allowed then.
+    SameManufacturerUnavailable {
+        /// State.
+        state: String,
+        /// The last fill.
+        last_fill: LastFill,
     },
 }
 
-/// Why the answer is the original product only because the catalog cannot be trusted.
+/// Why the answer is the written product only, because the catalog is missing or cannot be
+/// trusted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Degraded {
@@ -89,14 +109,17 @@ pub struct Substitutes<'c> {
     /// The product as written.
     pub original: ProductKey,
     /// Products that may be dispensed, best first by the caller's preferences (in stock,
-    /// formulary tier, unit cost). The original is among them when it is known, except under
-    /// the same-manufacturer refill rule when another manufacturer makes it and an equivalent
-    /// from the last fill's manufacturer exists (if none exists, the original is kept and
-    /// [`restriction`](Self::restriction) still reports the rule).
+    /// formulary tier, unit cost). The written product is among them, except under the
+    /// same-manufacturer refill rule when it is not a product of the last fill's
+    /// application ([`Restriction::SameManufacturer`]); when nothing from that manufacturer
+    /// may be dispensed the list is empty and the restriction is
+    /// [`Restriction::SameManufacturerUnavailable`] (consent needed), never a silent change
+    /// of manufacturer.
     pub choices: Vec<Choice<'c>>,
     /// Set when state law or DAW withheld substitutes.
     pub restriction: Option<Restriction>,
-    /// Set when the catalog is missing or stale: the original product only.
+    /// Set when the catalog is missing or stale: the written product as the one choice
+    /// (see [`Snapshot::substitutes`](crate::service::Snapshot::substitutes)).
     pub degraded: Option<Degraded>,
 }
 
@@ -105,8 +128,8 @@ pub struct Substitutes<'c> {
 #[error("product {0} is not in the loaded Orange Book release")]
 pub struct UnknownProduct(pub ProductKey);
 
-fn is_brand(p: &ObProduct) -> bool {
-    p.key.appl_type == ApplType::Nda
+fn is_brand(key: &ProductKey) -> bool {
+    key.appl_type == ApplType::Nda
 }
 
 fn cmp_option<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
@@ -126,7 +149,7 @@ fn rank(a: &Choice<'_>, b: &Choice<'_>) -> Ordering {
         .then_with(|| {
             (a.reason != ChoiceReason::AsWritten).cmp(&(b.reason != ChoiceReason::AsWritten))
         })
-        .then_with(|| a.product.key.cmp(&b.product.key))
+        .then_with(|| a.key.cmp(&b.key))
 }
 
 impl Catalog {
@@ -139,41 +162,46 @@ impl Catalog {
     ) -> Result<Substitutes<'c>, UnknownProduct> {
         let index = self.index_of(original).ok_or(UnknownProduct(*original))?;
         let written = &self.products()[index];
-        let choice = |product: &'c ObProduct, reason| {
-            let facts = ctx.market.facts(&product.key);
-            Choice {
-                product,
-                reason,
-                daw: DawCode::NoSelection,
-                in_stock: facts.in_stock,
-                formulary_tier: facts.formulary_tier,
-                unit_cost: facts.unit_cost,
+        let mut choices = Vec::new();
+        let restriction = match gate(written, ctx) {
+            Gate::Open => {
+                choices.push(Choice::of(written, ChoiceReason::AsWritten, ctx));
+                for (n, code) in self.neighbors(index) {
+                    let p = &self.products()[n];
+                    choices.push(Choice::of(p, ChoiceReason::Equivalent { code }, ctx));
+                }
+                None
+            }
+            Gate::WrittenOnly(r) => {
+                choices.push(Choice::of(written, ChoiceReason::AsWritten, ctx));
+                Some(r)
+            }
+            Gate::SameMaker {
+                last_fill,
+                equivalents,
+            } => {
+                if made_under(written, last_fill) {
+                    choices.push(Choice::of(written, ChoiceReason::AsWritten, ctx));
+                }
+                if equivalents {
+                    for (n, code) in self.neighbors(index) {
+                        let p = &self.products()[n];
+                        if made_under(p, last_fill) {
+                            choices.push(Choice::of(p, ChoiceReason::Equivalent { code }, ctx));
+                        }
+                    }
+                }
+                Some(match (last_fill, choices.is_empty()) {
+                    (LastFill::Application(application), false) => {
+                        Restriction::SameManufacturer { application }
+                    }
+                    _ => Restriction::SameManufacturerUnavailable {
+                        state: ctx.policy.state.clone(),
+                        last_fill,
+                    },
+                })
             }
         };
-        let mut choices = vec![choice(written, ChoiceReason::AsWritten)];
-        let mut restriction = restriction(written, ctx);
-        if restriction.is_none() {
-            // NTI refills keep the last fill's manufacturer unless consent is recorded.
-            let keep = same_manufacturer(written, ctx);
-            for (n, code) in self.neighbors(index) {
-                let p = &self.products()[n];
-                if keep.is_some_and(|m| !made_by(p, m)) {
-                    continue;
-                }
-                choices.push(choice(p, ChoiceReason::Equivalent { code }));
-            }
-            if let Some(m) = keep {
-                // The written product is dropped too when another manufacturer makes it,
-                // unless nothing from the last fill's manufacturer is left: then it stays
-                // (the restriction still reports the rule).
-                if !made_by(written, m) && choices.len() > 1 {
-                    choices.retain(|c| c.reason != ChoiceReason::AsWritten);
-                }
-                restriction = Some(Restriction::SameManufacturer {
-                    applicant: m.to_string(),
-                });
-            }
-        }
         assign_daw(&mut choices, restriction.as_ref(), ctx);
         choices.sort_by(rank);
         Ok(Substitutes {
@@ -182,6 +210,20 @@ impl Catalog {
             restriction,
             degraded: None,
         })
+    }
+
+    /// Whether the product is single source: no other product of the release is A-rated to
+    /// it (it has no equivalence edge), so nothing may be substituted for it. This is the
+    /// Orange Book's "single-source drug" (an RLD with no A-rated pharmaceutical equivalent
+    /// on the market), i.e. the product is not a "multiple source drug" as 42 U.S.C.
+    /// 1396r-8(k)(7) defines it (at least one other marketed product rated therapeutically
+    /// equivalent in the Orange Book). The statute's "single source drug" is narrower (a
+    /// drug marketed under an original NDA); this is the Orange Book test only. It applies
+    /// to any product: a B-rated, blank-coded, OTC or discontinued product has no
+    /// equivalents, so it is single source too.
+    pub fn is_single_source(&self, key: &ProductKey) -> Result<bool, UnknownProduct> {
+        let index = self.index_of(key).ok_or(UnknownProduct(*key))?;
+        Ok(self.neighbors(index).next().is_none())
     }
 
     /// Why two products are or are not A-rated to each other, optionally under a
@@ -210,13 +252,7 @@ impl Catalog {
             return not(NotEquivalentReason::Otc);
         }
         if pa.ingredients != pb.ingredients {
-            let moiety = |p: &ObProduct| {
-                p.ingredients
-                    .iter()
-                    .map(|i| i.split(' ').next().unwrap_or("").to_string())
-                    .collect::<Vec<_>>()
-            };
-            return not(if moiety(pa) == moiety(pb) {
+            return not(if same_moieties(pa, pb) {
                 NotEquivalentReason::DifferentSalt {
                     a: pa.ingredients.clone(),
                     b: pb.ingredients.clone(),
@@ -273,76 +309,58 @@ impl Catalog {
             substitutable(pa) && substitutable(pb) && first_shared_code(pa, pb).is_some()
         );
         if let Some(ctx) = ctx {
-            match restriction(pa, ctx) {
-                Some(Restriction::DawForbids { daw }) => {
-                    return not(NotEquivalentReason::DawForbids { daw });
+            let forbidden = match gate(pa, ctx) {
+                Gate::Open => None,
+                Gate::WrittenOnly(Restriction::DawForbids { daw }) => {
+                    Some(NotEquivalentReason::DawForbids { daw })
                 }
-                Some(Restriction::NegativeFormulary { state })
-                | Some(Restriction::Nti { state }) => {
-                    return not(NotEquivalentReason::StateListForbids { state });
-                }
-                _ => {}
-            }
-            if same_manufacturer(pa, ctx).is_some_and(|m| !made_by(pb, m)) {
-                return not(NotEquivalentReason::StateListForbids {
+                Gate::WrittenOnly(_) => Some(NotEquivalentReason::StateListForbids {
                     state: ctx.policy.state.clone(),
-                });
+                }),
+                Gate::SameMaker {
+                    last_fill,
+                    equivalents,
+                } => (!equivalents || !made_under(pb, last_fill)).then(|| {
+                    NotEquivalentReason::StateListForbids {
+                        state: ctx.policy.state.clone(),
+                    }
+                }),
+            };
+            if let Some(reason) = forbidden {
+                return not(reason);
             }
         }
         Ok(Explanation::Equivalent { codes: shared })
     }
 }
 
-/// The last fill's manufacturer when the same-manufacturer refill rule applies to `written`
-/// (state rule on, NTI ingredient, no consent, last fill known).
-fn same_manufacturer<'a>(written: &ObProduct, ctx: &SubstitutionContext<'a>) -> Option<&'a str> {
-    (ctx.policy.same_manufacturer_refill && ctx.policy.is_nti(&written.ingredients) && !ctx.consent)
-        .then_some(ctx.last_fill_applicant)
-        .flatten()
+/// Both products have as many ingredients, and each ingredient of either has the active
+/// moiety of one of the other's (a different salt or ester of the same drugs).
+fn same_moieties(a: &ObProduct, b: &ObProduct) -> bool {
+    a.ingredients.len() == b.ingredients.len()
+        && a.ingredients
+            .iter()
+            .all(|x| b.ingredients.iter().any(|y| same_active_moiety(x, y)))
+        && b.ingredients
+            .iter()
+            .all(|y| a.ingredients.iter().any(|x| same_active_moiety(x, y)))
 }
 
-/// Upper-cased, whitespace-collapsed name for comparing applicants.
-fn normalize_name(s: &str) -> String {
-    s.split_whitespace()
-        .map(str::to_uppercase)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Whether `applicant` (short or full name, compared normalized) made `p`.
-fn made_by(p: &ObProduct, applicant: &str) -> bool {
-    let m = normalize_name(applicant);
-    !m.is_empty()
-        && (normalize_name(&p.applicant) == m || normalize_name(&p.applicant_full_name) == m)
-}
-
-fn restriction(written: &ObProduct, ctx: &SubstitutionContext<'_>) -> Option<Restriction> {
-    use crate::policy::NtiRule;
-    if ctx.daw.forbids_substitution() {
-        return Some(Restriction::DawForbids { daw: ctx.daw });
-    }
-    let policy = ctx.policy;
-    if policy.is_negative_formulary(&written.ingredients) {
-        return Some(Restriction::NegativeFormulary {
-            state: policy.state.clone(),
-        });
-    }
-    if policy.is_nti(&written.ingredients) {
-        match policy.nti_rule {
-            NtiRule::Forbid => {
-                return Some(Restriction::Nti {
-                    state: policy.state.clone(),
-                });
-            }
-            NtiRule::RequireConsent if !ctx.consent => {
-                return Some(Restriction::Nti {
-                    state: policy.state.clone(),
-                });
-            }
-            _ => {}
+impl<'c> Choice<'c> {
+    /// A choice of a catalog product, with the caller's market facts and DAW 0 (assigned
+    /// later).
+    fn of(product: &'c ObProduct, reason: ChoiceReason, ctx: &SubstitutionContext<'_>) -> Self {
+        let facts = ctx.market.facts(&product.key);
+        Choice {
+            key: product.key,
+            product: Some(product),
+            reason,
+            daw: DawCode::NoSelection,
+            in_stock: facts.in_stock,
+            formulary_tier: facts.formulary_tier,
+            unit_cost: facts.unit_cost,
         }
     }
-    None
 }
 
 /// DAW codes (NCPDP 408-D8) that fit each choice: a generic, or a single-source product, is
@@ -370,7 +388,7 @@ fn assign_daw(
                 | Restriction::SameManufacturer { .. }
         )
     );
-    let generics = choices.iter().filter(|c| !is_brand(c.product));
+    let generics = choices.iter().filter(|c| !is_brand(&c.key));
     let mut any_generic = false;
     let mut generic_in_stock = false;
     let mut best_generic_tier: Option<u8> = None;
@@ -382,9 +400,9 @@ fn assign_daw(
         }
     }
     for c in choices.iter_mut() {
-        c.daw = if by_law && c.reason == ChoiceReason::AsWritten && is_brand(c.product) {
+        c.daw = if by_law && c.reason == ChoiceReason::AsWritten && is_brand(&c.key) {
             DawCode::BrandMandatedByLaw
-        } else if !is_brand(c.product) || !any_generic {
+        } else if !is_brand(&c.key) || !any_generic {
             DawCode::NoSelection
         } else if ctx.patient_requests_brand {
             DawCode::PatientRequested

@@ -9,8 +9,8 @@ use pharm_core::time::Date;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::policy::SubstitutionContext;
-use crate::query::{Choice, ChoiceReason, Degraded, Substitutes, UnknownProduct};
+use crate::policy::{LastFill, SubstitutionContext};
+use crate::query::{Choice, ChoiceReason, Degraded, Restriction, Substitutes, UnknownProduct};
 use crate::record::ProductKey;
 use crate::te::TeCode;
 
@@ -93,46 +93,72 @@ impl Snapshot {
         self.degraded.as_ref()
     }
 
-    /// Substitutes for `original`. Degraded (no release or a stale one): the original
-    /// product only, flagged, with the prescription's DAW code if it is 1 or 7, else 0; the
-    /// caller dispenses as written.
+    /// Substitutes for `original`.
+    ///
+    /// Degraded (no release, or a stale one): the written product as the one choice,
+    /// flagged with [`Substitutes::degraded`], with the prescription's DAW code if it is 1 or
+    /// 7 (then also [`Restriction::DawForbids`]), else 0; the caller dispenses as written.
+    ///
+    /// * Without a release ([`Degraded::NoCatalog`]) the written key is all that is known:
+    ///   the choice has [`Choice::product`] `None`, and state lists (NTI, negative
+    ///   formulary, same-manufacturer refills) cannot be checked; the flag tells the caller
+    ///   so. The key is not checked either, so this never fails.
+    /// * With a stale release the state-law restriction it finds is reported, and the
+    ///   written product is left out when the same-manufacturer refill rule excludes it:
+    ///   then there is no choice and the restriction is
+    ///   [`Restriction::SameManufacturerUnavailable`] (the stale release's equivalents from
+    ///   the last fill's manufacturer are not offered, since its ratings are not trusted).
     pub fn substitutes(
         &self,
         original: &ProductKey,
         ctx: &SubstitutionContext<'_>,
     ) -> Result<Substitutes<'_>, UnknownProduct> {
+        let daw = if ctx.daw.forbids_substitution() {
+            ctx.daw
+        } else {
+            DawCode::NoSelection
+        };
         let Some(release) = self.release.as_deref() else {
+            let facts = ctx.market.facts(original);
             return Ok(Substitutes {
                 original: *original,
-                choices: Vec::new(),
-                restriction: None,
-                degraded: self.degraded.clone(),
-            });
-        };
-        let mut answer = release.catalog.substitutes(original, ctx);
-        if let (Some(d), Ok(a)) = (&self.degraded, &mut answer) {
-            // The original only, with a DAW code that does not depend on the generics no
-            // longer shown: the prescription's DAW 1 or 7, else 0.
-            let daw = if ctx.daw.forbids_substitution() {
-                ctx.daw
-            } else {
-                DawCode::NoSelection
-            };
-            a.choices.clear();
-            if let Some(product) = release.catalog.get(original) {
-                let facts = ctx.market.facts(original);
-                a.choices.push(Choice {
-                    product,
+                choices: vec![Choice {
+                    key: *original,
+                    product: None,
                     reason: ChoiceReason::AsWritten,
                     daw,
                     in_stock: facts.in_stock,
                     formulary_tier: facts.formulary_tier,
                     unit_cost: facts.unit_cost,
+                }],
+                restriction: ctx
+                    .daw
+                    .forbids_substitution()
+                    .then_some(Restriction::DawForbids { daw }),
+                degraded: self.degraded.clone(),
+            });
+        };
+        let mut answer = release.catalog.substitutes(original, ctx)?;
+        if let Some(d) = &self.degraded {
+            // The written product only, with a DAW code that does not depend on the
+            // generics no longer shown: the prescription's DAW 1 or 7, else 0.
+            answer
+                .choices
+                .retain(|c| c.reason == ChoiceReason::AsWritten);
+            for c in &mut answer.choices {
+                c.daw = daw;
+            }
+            if let (true, Some(Restriction::SameManufacturer { application })) =
+                (answer.choices.is_empty(), &answer.restriction)
+            {
+                answer.restriction = Some(Restriction::SameManufacturerUnavailable {
+                    state: ctx.policy.state.clone(),
+                    last_fill: LastFill::Application(*application),
                 });
             }
-            a.degraded = Some(d.clone());
+            answer.degraded = Some(d.clone());
         }
-        answer
+        Ok(answer)
     }
 }
 

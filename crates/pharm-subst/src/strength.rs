@@ -1,7 +1,7 @@
 //! Strength text and its normalized form.
 //!
-//! The Orange Book `Strength` column is free text with a few conventions (see
-//! `shared/domain/orange-book.md` §1.5):
+//! The Orange Book `Strength` column (FDA `products.txt`) is free text with a few
+//! conventions:
 //!
 //! * a footnote may follow ` **` (`0.1MG **See current Annual Edition…`), sometimes with a
 //!   closing `**`, sometimes without;
@@ -11,8 +11,9 @@
 //! * a salt may be labelled by its base or another moiety: `EQ 10MG BASE`, `EQ 40MG MEDOXOMIL`,
 //!   `EQ 0.1MG PHOSPHATE/INH`.
 //!
-//! [`Strength::parse`] keeps the cleaned text, the footnote, and a canonical comparison key
-//! (`normalized`). The key is rendered from the structured form ([`Strength::parts`]), so
+//! [`Strength::parse`] keeps the text as given (`raw`, footnote included), the text without
+//! its footnote (`text`), the footnote, and a canonical comparison key (`normalized`). The
+//! key is rendered from the structured form ([`Strength::parts`]), so
 //! strengths that differ only in spelling compare equal:
 //!
 //! * upper case, runs of whitespace collapsed to one space, spaces around `;`/`,` removed;
@@ -25,6 +26,36 @@
 //! three digits and then a non-digit (or the end); every other comma separates phases.
 //! A phase that does not fit the amount grammar is kept as [`Phase::Unparsed`] with its
 //! cleaned text (upper case, collapsed whitespace): no number is ever guessed.
+//!
+//! # Against the equivalence rule
+//!
+//! Pharmaceutical equivalents are "identical in strength or concentration" (Orange Book
+//! Preface §1.2) and "contain identical amounts of the identical active drug ingredient"
+//! (21 CFR 320.1(c)). Read literally against the data file, that would compare the
+//! `Strength` text. The key compares the *amounts* the text states, and differs from the
+//! literal reading in one direction only: two texts that state **the same numbers in the
+//! same units and the same `EQ`/basis wording** get one key even when spelled differently.
+//! Precisely, two strengths have equal keys exactly when, ingredient by ingredient and
+//! phase by phase:
+//!
+//! * both amounts have equal decimal values (`0.10MG` = `0.1MG` = `.1MG`, `10.0MG` = `10MG`,
+//!   `50,000 IU` = `50000IU`: the same number, so the same amount), the same unit words
+//!   ignoring case (except `m` before `U`/`IU`) and the space after the number (`10 mg` =
+//!   `10MG`), the same per-quantity after
+//!   `/` (its number compared by value: `/5.0ML` = `/5ML`), and the same `EQ` flag and
+//!   basis words; or
+//! * both are `N/A`; or
+//! * both are text outside the amount grammar and equal once upper-cased with whitespace
+//!   collapsed.
+//!
+//! A footnote never takes part. Everything else is kept apart, even where the amounts
+//! might be the same: units are never converted (`1GM` ≠ `1000MG`, `1000MCG` ≠ `1MG`),
+//! concentrations are not reduced (`10MG/ML` ≠ `50MG/5ML`, `0.1%` ≠ `1MG/ML`), and an `EQ`
+//! amount never equals a plain one or one of another basis (`EQ 10MG BASE` ≠ `10MG`). The
+//! Orange Book states the strength of the products of one group the same way; the key
+//! absorbs the spelling variants the file has (`0.10MG/INH` next to `0.1MG/INH`) and joins
+//! nothing that would need a conversion or a reading of the label: a wrong join offers a
+//! product that is not a substitute, a missed one only withholds a substitute.
 
 use std::fmt::Write as _;
 
@@ -40,7 +71,11 @@ const MAX_NUMBER_LEN: usize = 32;
 /// Strength as printed and normalized for comparison.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Strength {
-    /// Text as in the file, footnote removed and trimmed.
+    /// The text given to [`Strength::parse`], footnote included. The `products.txt` loader
+    /// passes the `Strength` field as in the file, without the surrounding whitespace it
+    /// trims from every field.
+    pub raw: String,
+    /// The raw text with the footnote removed, trimmed.
     pub text: String,
     /// Canonical comparison key.
     pub normalized: String,
@@ -155,6 +190,7 @@ impl Strength {
         let parts = analyze(text);
         let normalized = render(&parts);
         Ok(Strength {
+            raw: raw.to_owned(),
             text: text.to_owned(),
             normalized,
             footnote,
@@ -648,6 +684,45 @@ mod tests {
         let huge_number = format!("{}MG", "9".repeat(60));
         // Too many digits for an exact decimal: kept as text, not rounded.
         assert_eq!(norm(&huge_number), huge_number);
+    }
+
+    #[test]
+    fn documented_equivalence_rule() {
+        // Joined: the same numbers in the same units, spelled differently.
+        for (a, b) in [
+            ("0.10MG", "0.1MG"),
+            (".1MG", "0.1MG"),
+            ("0.10MG/INH", "0.1MG/INH"),
+            ("25MG/5.0ML", "25mg/5 ml"),
+            ("EQ 10.0MG BASE", "eq 10mg base"),
+            ("50,000 IU", "50000IU"),
+            ("0.1MG **a note", "0.1MG"),
+        ] {
+            assert_eq!(norm(a), norm(b), "{a} vs {b}");
+        }
+        // Kept apart: anything that needs a conversion or a reading of the label.
+        for (a, b) in [
+            ("1GM", "1000MG"),
+            ("1000MCG", "1MG"),
+            ("10MG/ML", "50MG/5ML"),
+            ("0.1%", "1MG/ML"),
+            ("EQ 10MG BASE", "10MG"),
+            ("EQ 10MG BASE", "EQ 10MG FREE ACID"),
+            ("5MG;10MG", "10MG;5MG"),
+            ("8% (8GM/100ML)", "8%"),
+        ] {
+            assert_ne!(norm(a), norm(b), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn raw_text_is_kept() {
+        let raw = "0.1MG **See current Annual Edition, 1.8 Description of Special Situations";
+        let s = Strength::parse(raw).unwrap();
+        assert_eq!(s.raw, raw);
+        assert_eq!(s.text, "0.1MG");
+        assert_eq!(s.normalized, "0.1MG");
+        assert_eq!(Strength::parse("0.10MG").unwrap().raw, "0.10MG");
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Laws of the equivalence graph on random catalogs: the relation is symmetric and
 //! irreflexive, never touches a B-rated, blank-coded, OTC or discontinued product, and
-//! joins exactly the pharmaceutically equivalent pairs sharing an A code.
+//! joins exactly the pharmaceutically equivalent pairs sharing an A code. Laws of the
+//! queries over it: same-manufacturer refills never change manufacturer, `explain` agrees
+//! with `substitutes`, and `is_single_source` means "no A-rated equivalent".
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pharm_subst::catalog::{Catalog, pharmaceutically_equivalent, substitutable};
+use pharm_subst::policy::{LastFill, NoMarket, NtiRule, SubstitutionContext, SubstitutionPolicy};
+use pharm_subst::query::{ChoiceReason, Explanation, Restriction};
 use pharm_subst::record::{ApplType, ApprovalDate, MarketingStatus, ObProduct, ProductKey};
 use pharm_subst::strength::Strength;
 use pharm_subst::te::TeCode;
@@ -11,7 +15,10 @@ use proptest::prelude::*;
 
 const CODES: &[&str] = &["AA", "AB", "AB1", "AB2", "AB3", "AB4", "AT", "BX", "BC"];
 
-fn product() -> impl Strategy<Value = (u8, u8, u8, Vec<u8>, u8)> {
+/// Ingredient, dosage form, strength, TE codes and status, as indexes.
+type Spec = (u8, u8, u8, Vec<u8>, u8);
+
+fn product() -> impl Strategy<Value = Spec> {
     (
         0u8..2,
         0u8..2,
@@ -21,7 +28,7 @@ fn product() -> impl Strategy<Value = (u8, u8, u8, Vec<u8>, u8)> {
     )
 }
 
-fn build(n: usize, spec: &(u8, u8, u8, Vec<u8>, u8)) -> ObProduct {
+fn build(n: usize, spec: &Spec) -> ObProduct {
     let (ingredient, form, strength, codes, status) = spec;
     let mut te: Vec<TeCode> = codes
         .iter()
@@ -90,5 +97,116 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+/// Products as [`build`] makes them, but sharing a few applications (`A000000`…`A000003`
+/// and `N000000`…`N000003`) so several products have one manufacturer.
+fn shared_applications(specs: &[(Spec, u32)]) -> Vec<ObProduct> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, (s, appl))| {
+            let mut p = build(i, s);
+            p.key.appl_no = *appl;
+            p.key.product_no = i as u16;
+            p
+        })
+        .collect()
+}
+
+fn nc_same_maker() -> SubstitutionPolicy {
+    SubstitutionPolicy {
+        nti_rule: NtiRule::Allow,
+        ..SubstitutionPolicy::north_carolina()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Under the same-manufacturer refill rule every choice is a product of the last
+    /// fill's application; when there is none the answer says so, never another maker.
+    #[test]
+    fn same_manufacturer_refills_never_change_manufacturer(
+        specs in prop::collection::vec((product(), 0u32..4), 1..30),
+        written in 0usize..30,
+        last in (0usize..30, any::<bool>()),
+    ) {
+        let c = Catalog::build(shared_applications(&specs)).unwrap();
+        let written = c.products()[written % c.len()].key;
+        let last_fill = if last.1 {
+            LastFill::Unidentified
+        } else {
+            c.products()[last.0 % c.len()].key.into()
+        };
+        let policy = nc_same_maker();
+        let mut ctx = SubstitutionContext::new(&policy, &NoMarket);
+        ctx.last_fill = Some(last_fill);
+        let a = c.substitutes(&written, &ctx).unwrap();
+        let nti = policy.is_nti(&c.get(&written).unwrap().ingredients);
+        if nti {
+            for choice in &a.choices {
+                prop_assert_eq!(LastFill::Application(choice.key.application()), last_fill);
+            }
+            if a.choices.is_empty() {
+                let unavailable = matches!(
+                    a.restriction,
+                    Some(Restriction::SameManufacturerUnavailable { .. })
+                );
+                prop_assert!(unavailable);
+            } else {
+                let kept = matches!(a.restriction, Some(Restriction::SameManufacturer { .. }));
+                prop_assert!(kept);
+            }
+        } else {
+            prop_assert_eq!(a.restriction, None);
+            prop_assert!(a.choices.iter().any(|c| c.key == written));
+        }
+    }
+
+    /// `explain` and `substitutes` agree under any policy: a product is offered as an
+    /// equivalent exactly when `explain` calls it equivalent; `is_single_source` holds
+    /// exactly when nothing is A-rated to the product.
+    #[test]
+    fn explain_agrees_with_substitutes(
+        specs in prop::collection::vec((product(), 0u32..4), 1..20),
+        written in 0usize..20,
+        last in prop::option::of(0usize..20),
+        rule in 0u8..3,
+        consent in any::<bool>(),
+    ) {
+        let c = Catalog::build(shared_applications(&specs)).unwrap();
+        let written = c.products()[written % c.len()].key;
+        let policy = SubstitutionPolicy {
+            nti_rule: [NtiRule::Allow, NtiRule::RequireConsent, NtiRule::Forbid][rule as usize],
+            ..SubstitutionPolicy::north_carolina()
+        };
+        let mut ctx = SubstitutionContext::new(&policy, &NoMarket);
+        ctx.last_fill = last.map(|i| c.products()[i % c.len()].key.into());
+        ctx.consent = consent;
+        let a = c.substitutes(&written, &ctx).unwrap();
+        for p in c.products() {
+            if p.key == written {
+                continue;
+            }
+            let offered = a
+                .choices
+                .iter()
+                .any(|ch| ch.key == p.key && ch.reason != ChoiceReason::AsWritten);
+            let equivalent = matches!(
+                c.explain(&written, &p.key, Some(&ctx)).unwrap(),
+                Explanation::Equivalent { .. }
+            );
+            prop_assert_eq!(offered, equivalent, "{} → {}", written, p.key);
+        }
+        let open = SubstitutionPolicy::permissive("TX");
+        let any_equivalent = c
+            .substitutes(&written, &SubstitutionContext::new(&open, &NoMarket))
+            .unwrap()
+            .choices
+            .iter()
+            .any(|ch| ch.reason != ChoiceReason::AsWritten);
+        prop_assert_eq!(c.is_single_source(&written).unwrap(), !any_equivalent);
     }
 }

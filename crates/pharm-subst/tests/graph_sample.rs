@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use pharm_core::model::DawCode;
 use pharm_subst::catalog::Catalog;
 use pharm_subst::policy::{
-    Market, MarketFn, NoMarket, NtiRule, SubstitutionContext, SubstitutionPolicy,
+    LastFill, Market, MarketFacts, MarketFn, NoMarket, NtiRule, SubstitutionContext,
+    SubstitutionPolicy,
 };
 use pharm_subst::products::{ParseLimits, ParseMode, parse_products};
 use pharm_subst::query::{ChoiceReason, Degraded, Explanation, NotEquivalentReason, Restriction};
@@ -37,7 +38,7 @@ fn subs(c: &Catalog, key: &str) -> BTreeSet<String> {
         .choices
         .iter()
         .filter(|c| c.reason != ChoiceReason::AsWritten)
-        .map(|c| c.product.key.to_string())
+        .map(|c| c.key.to_string())
         .collect()
 }
 
@@ -239,11 +240,7 @@ fn daw_state_policy_and_ranking() {
     let policy = SubstitutionPolicy::permissive("TX");
     let ctx = SubstitutionContext::new(&policy, &market);
     let answer = c.substitutes(&k("N020702-001"), &ctx).unwrap();
-    let order: Vec<String> = answer
-        .choices
-        .iter()
-        .map(|c| c.product.key.to_string())
-        .collect();
+    let order: Vec<String> = answer.choices.iter().map(|c| c.key.to_string()).collect();
     // In stock first, then tier, then cost: Mylan (0.07) before Accord (0.09), Lipitor (tier 3), Apotex (out of stock).
     assert_eq!(
         order,
@@ -315,18 +312,10 @@ fn daw_state_policy_and_ranking() {
     let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
     assert_eq!(a.choices.len(), 1);
     assert!(matches!(a.restriction, Some(Restriction::Nti { .. })));
-    let same_maker = SubstitutionPolicy {
-        nti_rule: NtiRule::Allow,
-        ..SubstitutionPolicy::north_carolina()
-    };
-    let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
-    ctx.last_fill_applicant = Some("MYLAN");
+    let same_maker = same_maker_policy();
+    let ctx = refill(&same_maker, k("A076187-005"));
     let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
-    let keys: BTreeSet<String> = a
-        .choices
-        .iter()
-        .map(|c| c.product.key.to_string())
-        .collect();
+    let keys: BTreeSet<String> = a.choices.iter().map(|c| c.key.to_string()).collect();
     // The written Synthroid (AbbVie) is dropped too: the refill stays with Mylan.
     assert_eq!(keys, set(&["A076187-005"]));
     assert!(matches!(
@@ -356,7 +345,10 @@ fn degraded_without_or_with_a_stale_catalog_and_atomic_swap() {
     let snap = service.snapshot(today);
     let a = snap.substitutes(&k("N020702-001"), &ctx).unwrap();
     assert_eq!(a.degraded, Some(Degraded::NoCatalog));
-    assert!(a.choices.is_empty());
+    // As documented: the written product as the one choice, flagged.
+    assert_eq!(a.choices.len(), 1);
+    assert_eq!(a.choices[0].key, k("N020702-001"));
+    assert_eq!(a.choices[0].reason, ChoiceReason::AsWritten);
 
     let diff = service.load(Release {
         catalog: catalog(),
@@ -382,7 +374,7 @@ fn degraded_without_or_with_a_stale_catalog_and_atomic_swap() {
         })
     );
     assert_eq!(a.choices.len(), 1);
-    assert_eq!(a.choices[0].product.key, k("N020702-001"));
+    assert_eq!(a.choices[0].key, k("N020702-001"));
 
     // A new release: Apotex withdrawn, Mylan re-rated, a new ANDA.
     let mut products = catalog().products().to_vec();
@@ -433,6 +425,25 @@ fn unknown_product_is_an_error() {
     let ctx = SubstitutionContext::new(&policy, &NoMarket);
     assert!(c.substitutes(&k("N999999-001"), &ctx).is_err());
     let _: &dyn Market = &NoMarket;
+}
+
+/// North Carolina's NTI list with NTI substitution allowed: only the same-manufacturer
+/// refill rule restricts.
+fn same_maker_policy() -> SubstitutionPolicy {
+    SubstitutionPolicy {
+        nti_rule: NtiRule::Allow,
+        ..SubstitutionPolicy::north_carolina()
+    }
+}
+
+/// A refill context under `policy`, last filled with `last`.
+fn refill<'a>(
+    policy: &'a SubstitutionPolicy,
+    last: impl Into<LastFill>,
+) -> SubstitutionContext<'a> {
+    let mut ctx = SubstitutionContext::new(policy, &NoMarket);
+    ctx.last_fill = Some(last.into());
+    ctx
 }
 
 fn as_written_daw(c: &Catalog, key: &str, ctx: &SubstitutionContext<'_>) -> DawCode {
@@ -505,12 +516,8 @@ fn brand_kept_by_state_law_is_daw_7() {
         DawCode::BrandMandatedByLaw
     );
     // Same-manufacturer refill of Synthroid last filled as Synthroid.
-    let same_maker = SubstitutionPolicy {
-        nti_rule: NtiRule::Allow,
-        ..SubstitutionPolicy::north_carolina()
-    };
-    let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
-    ctx.last_fill_applicant = Some("ABBVIE");
+    let same_maker = same_maker_policy();
+    let ctx = refill(&same_maker, k("N021402-005"));
     let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
     assert_eq!(a.choices.len(), 1);
     assert_eq!(a.choices[0].daw, DawCode::BrandMandatedByLaw);
@@ -534,37 +541,37 @@ fn brand_kept_by_state_law_is_daw_7() {
 }
 
 #[test]
-fn same_manufacturer_refill_filters_the_written_product_and_matches_full_names() {
+fn same_manufacturer_refill_filters_the_written_product_by_application() {
     let c = catalog();
-    let same_maker = SubstitutionPolicy {
-        nti_rule: NtiRule::Allow,
-        ..SubstitutionPolicy::north_carolina()
-    };
-    let keys = |last: &str| {
-        let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
-        ctx.last_fill_applicant = Some(last);
+    let same_maker = same_maker_policy();
+    let answer = |last: &str| {
+        let ctx = refill(&same_maker, k(last));
         let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+        let keys = a
+            .choices
+            .iter()
+            .map(|c| c.key.to_string())
+            .collect::<BTreeSet<_>>();
+        (keys, a.restriction)
+    };
+    // Last filled with Mylan 0.1 mg, or Mylan 0.3 mg before a dose change: Mylan 0.1 mg.
+    for last in ["A076187-005", "A076187-011"] {
+        let (keys, restriction) = answer(last);
+        assert_eq!(keys, set(&["A076187-005"]), "{last}");
         assert_eq!(
-            a.restriction,
+            restriction,
             Some(Restriction::SameManufacturer {
-                applicant: last.to_string()
+                application: "ANDA076187".parse().unwrap()
             })
         );
-        a.choices
-            .iter()
-            .map(|c| c.product.key.to_string())
-            .collect::<BTreeSet<_>>()
-    };
-    // Short name, full name, any case and spacing.
-    assert_eq!(keys("MYLAN"), set(&["A076187-005"]));
-    assert_eq!(keys("MYLAN PHARMACEUTICALS INC"), set(&["A076187-005"]));
-    assert_eq!(keys(" mylan  pharmaceuticals inc"), set(&["A076187-005"]));
-    assert_eq!(keys("AbbVie Inc"), set(&["N021402-005"]));
-    // No equivalent from the last fill's manufacturer: the written product is kept.
-    assert_eq!(keys("AMNEAL"), set(&["N021402-005"]));
+    }
+    // Last filled with Synthroid: Synthroid.
+    assert_eq!(answer("N021402-011").0, set(&["N021402-005"]));
 
-    let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
-    ctx.last_fill_applicant = Some("Mylan Pharmaceuticals Inc");
+    let ctx = refill(
+        &same_maker,
+        LastFill::Application("ANDA076187".parse().unwrap()),
+    );
     assert!(matches!(
         c.explain(&k("N021402-005"), &k("A076187-005"), Some(&ctx))
             .unwrap(),
@@ -577,6 +584,80 @@ fn same_manufacturer_refill_filters_the_written_product_and_matches_full_names()
             reason: NotEquivalentReason::StateListForbids { .. }
         }
     ));
+}
+
+#[test]
+fn same_manufacturer_refill_never_switches_silently() {
+    let c = catalog();
+    let same_maker = same_maker_policy();
+    // Amneal's levothyroxine is discontinued: nothing from Amneal may be dispensed. The
+    // answer says so (consent needed) instead of offering Synthroid or another maker.
+    for last in [
+        LastFill::Application("ANDA210831".parse().unwrap()),
+        LastFill::Unidentified,
+    ] {
+        let mut ctx = refill(&same_maker, last);
+        let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+        assert!(a.choices.is_empty(), "{last:?}: {:?}", a.choices);
+        assert_eq!(
+            a.restriction,
+            Some(Restriction::SameManufacturerUnavailable {
+                state: "NC".into(),
+                last_fill: last
+            })
+        );
+        assert!(matches!(
+            c.explain(&k("N021402-005"), &k("A076187-005"), Some(&ctx))
+                .unwrap(),
+            Explanation::NotEquivalent {
+                reason: NotEquivalentReason::StateListForbids { .. }
+            }
+        ));
+        // With consent recorded, every equivalent is offered again.
+        ctx.consent = true;
+        assert_eq!(
+            c.substitutes(&k("N021402-005"), &ctx)
+                .unwrap()
+                .choices
+                .len(),
+            7
+        );
+    }
+}
+
+#[test]
+fn same_manufacturer_refill_under_the_consent_and_forbid_rules() {
+    let c = catalog();
+    // North Carolina as shipped (NTI substitution needs consent): a refill last filled with
+    // Mylan stays with Mylan; without the refill rule it would be Synthroid only, a change
+    // of manufacturer.
+    let nc = SubstitutionPolicy::north_carolina();
+    let ctx = refill(&nc, k("A076187-005"));
+    let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+    let keys: BTreeSet<String> = a.choices.iter().map(|c| c.key.to_string()).collect();
+    assert_eq!(keys, set(&["A076187-005"]));
+    // A state that forbids NTI substitution: the written product, only if it is the last
+    // fill's; otherwise nothing without consent.
+    let forbid = SubstitutionPolicy {
+        nti_rule: NtiRule::Forbid,
+        ..SubstitutionPolicy::north_carolina()
+    };
+    let mut ctx = refill(&forbid, k("N021402-011"));
+    let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+    assert_eq!(a.choices.len(), 1);
+    assert_eq!(a.choices[0].key, k("N021402-005"));
+    ctx.last_fill = Some(k("A076187-005").into());
+    let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+    assert!(a.choices.is_empty());
+    assert!(matches!(
+        a.restriction,
+        Some(Restriction::SameManufacturerUnavailable { .. })
+    ));
+    // Consent under a forbidding state: still the written product only.
+    ctx.consent = true;
+    let a = c.substitutes(&k("N021402-005"), &ctx).unwrap();
+    assert_eq!(a.choices.len(), 1);
+    assert!(matches!(a.restriction, Some(Restriction::Nti { .. })));
 }
 
 #[test]
@@ -606,16 +687,83 @@ fn degraded_answer_recomputes_the_daw_of_the_original() {
     ctx.daw = DawCode::PatientRequested;
     let a = stale.substitutes(&k("N020702-001"), &ctx).unwrap();
     assert_eq!(a.choices[0].daw, DawCode::NoSelection);
-    // The original stays even when the same-manufacturer rule would have dropped it.
-    let same_maker = SubstitutionPolicy {
-        nti_rule: NtiRule::Allow,
-        ..SubstitutionPolicy::north_carolina()
-    };
-    let mut ctx = SubstitutionContext::new(&same_maker, &NoMarket);
-    ctx.last_fill_applicant = Some("MYLAN");
+    // The same-manufacturer rule still holds: Synthroid after a Mylan fill is a change of
+    // manufacturer, and the stale release's Mylan equivalent is not trusted.
+    let same_maker = same_maker_policy();
+    let ctx = refill(&same_maker, k("A076187-005"));
     let a = stale.substitutes(&k("N021402-005"), &ctx).unwrap();
+    assert!(a.choices.is_empty());
+    assert!(a.degraded.is_some());
+    assert_eq!(
+        a.restriction,
+        Some(Restriction::SameManufacturerUnavailable {
+            state: "NC".into(),
+            last_fill: k("A076187-005").into()
+        })
+    );
+    // Written as the last fill's product: that product, DAW 0.
+    let a = stale.substitutes(&k("A076187-005"), &ctx).unwrap();
     assert_eq!(a.choices.len(), 1);
-    assert_eq!(a.choices[0].product.key, k("N021402-005"));
+    assert_eq!(a.choices[0].key, k("A076187-005"));
     assert_eq!(a.choices[0].reason, ChoiceReason::AsWritten);
     assert_eq!(a.choices[0].daw, DawCode::NoSelection);
+}
+
+#[test]
+fn degraded_without_a_catalog_offers_the_written_product() {
+    let service = SubstitutionService::new(45);
+    let snap = service.snapshot("2026-06-10".parse().unwrap());
+    let tx = SubstitutionPolicy::permissive("TX");
+    let market: HashMap<ProductKey, MarketFacts> = [(
+        k("N020702-001"),
+        MarketFacts {
+            in_stock: true,
+            formulary_tier: Some(2),
+            unit_cost: Some(Decimal::new(125, 2)),
+        },
+    )]
+    .into_iter()
+    .collect();
+    let mut ctx = SubstitutionContext::new(&tx, &market);
+    let a = snap.substitutes(&k("N020702-001"), &ctx).unwrap();
+    assert_eq!(a.degraded, Some(Degraded::NoCatalog));
+    assert_eq!(a.restriction, None);
+    assert_eq!(a.choices.len(), 1);
+    let only = &a.choices[0];
+    assert_eq!(only.key, k("N020702-001"));
+    assert_eq!(only.product, None);
+    assert_eq!(only.reason, ChoiceReason::AsWritten);
+    assert_eq!(only.daw, DawCode::NoSelection);
+    assert!(only.in_stock);
+    assert_eq!(only.formulary_tier, Some(2));
+    ctx.daw = DawCode::PrescriberRequiresBrand;
+    let a = snap.substitutes(&k("N020702-001"), &ctx).unwrap();
+    assert_eq!(a.choices[0].daw, DawCode::PrescriberRequiresBrand);
+    assert_eq!(
+        a.restriction,
+        Some(Restriction::DawForbids {
+            daw: DawCode::PrescriberRequiresBrand
+        })
+    );
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["choices"][0]["key"], "N020702-001");
+    assert_eq!(json["choices"][0]["product"], serde_json::Value::Null);
+    assert_eq!(json["degraded"]["kind"], "no_catalog");
+}
+
+#[test]
+fn single_source() {
+    let c = catalog();
+    let single = |key: &str| c.is_single_source(&k(key)).unwrap();
+    assert!(single("N212608-001"), "Ayvakit");
+    assert!(single("A212062-002"), "Torrent tadalafil 40 mg, blank TE");
+    assert!(
+        single("A209539-001"),
+        "Cipla 2.5 mg: Cialis 2.5 mg is DISCN"
+    );
+    assert!(single("A213853-001"), "BX: nothing substitutes for it");
+    assert!(!single("N020702-001"), "Lipitor 10 mg has A-rated generics");
+    assert!(!single("A215259-005"), "Ascent AB4 reaches Mylan");
+    assert!(!single("N022332-001"), "Adcirca AB2 ↔ Cipla AB2");
+    assert!(c.is_single_source(&k("N999999-001")).is_err());
 }

@@ -1,5 +1,5 @@
-//! Loads the real Orange Book sample (`testdata/products-sample.txt`, a byte-for-byte copy of
-//! `shared/data/orange-book/products-sample.txt`) and variants of it.
+//! Loads the real Orange Book sample (`testdata/products-sample.txt`: 60 rows copied
+//! byte-for-byte from a mid-2026 FDA `products.txt`) and variants of it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pharm_subst::approval::PRIOR_TO_1982;
@@ -84,6 +84,53 @@ fn footnotes_stripped_and_kept() {
         liptruzet.ingredients,
         vec!["ATORVASTATIN CALCIUM", "EZETIMIBE"]
     );
+}
+
+#[test]
+fn raw_strength_text_is_kept() {
+    let p = strict(SAMPLE).unwrap().products;
+    let synthroid = find(&p, "N021402-005");
+    assert_eq!(
+        synthroid.strength.raw,
+        "0.1MG **See current Annual Edition, 1.8 Description of Special Situations, Levothyroxine Sodium"
+    );
+    assert_eq!(synthroid.strength.text, "0.1MG");
+    // The loader trims the field, so the trailing space of the Accord 80 mg row is gone.
+    assert_eq!(find(&p, "A207687-004").strength.raw, "EQ 80MG BASE");
+    for x in &p {
+        assert!(x.strength.raw.starts_with(&x.strength.text), "{}", x.key);
+    }
+}
+
+#[test]
+fn ingredient_lists_split_outside_parentheses_only() {
+    let row = |ingredient: &str| {
+        let line = sample_str().lines().nth(45).unwrap();
+        let rest = line.split_once('~').unwrap().1;
+        format!(
+            "{}\n{ingredient}~{rest}\n",
+            pharm_subst::products::PRODUCTS_HEADER
+        )
+    };
+    let p = strict(row("AMLODIPINE BESYLATE; ATORVASTATIN CALCIUM").as_bytes()).unwrap();
+    assert_eq!(
+        p.products[0].ingredients,
+        ["AMLODIPINE BESYLATE", "ATORVASTATIN CALCIUM"]
+    );
+    let p = strict(row("SENNOSIDES (A; B); DOCUSATE SODIUM").as_bytes()).unwrap();
+    assert_eq!(
+        p.products[0].ingredients,
+        ["SENNOSIDES (A; B)", "DOCUSATE SODIUM"]
+    );
+    for bad in ["SENNOSIDES (A; B", "SENNOSIDES A; B)", "A;; B"] {
+        match strict(row(bad).as_bytes()) {
+            Err(ProductsError::Row(e)) => {
+                assert_eq!(e.column.as_deref(), Some("Ingredient"), "{bad}");
+                assert!(matches!(e.kind, RowErrorKind::Invalid { .. }), "{bad}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -303,6 +350,42 @@ proptest! {
     fn tilde_soup_never_panics(s in "[~;\\r\\n A-Z0-9,.*%/]{0,600}") {
         let input = format!("{}\n{s}", pharm_subst::products::PRODUCTS_HEADER);
         let _ = lenient(input.as_bytes());
+    }
+
+    /// Lenient parsing with a bound keeps exactly the first `max` rejects of an unbounded
+    /// parse and counts the rest; the products are the same.
+    #[test]
+    fn bounded_rejects_are_a_prefix_of_all_rejects(
+        rows in proptest::collection::vec(prop_oneof![
+            Just(0usize), Just(5), Just(12), Just(33), 0usize..60
+        ], 0..40),
+        breaks in proptest::collection::vec(any::<bool>(), 40),
+        max in 0usize..6,
+    ) {
+        let lines: Vec<&str> = sample_str().lines().collect();
+        let mut text = format!("{}\n", lines[0]);
+        for (i, (&r, &broken)) in rows.iter().zip(&breaks).enumerate() {
+            let line = lines[1 + r];
+            if broken {
+                text.push_str(line.rsplit_once('~').unwrap().0);
+            } else {
+                // A unique application number per copy keeps the keys unique.
+                let mut f: Vec<&str> = line.split('~').collect();
+                let appl = format!("{:06}", 900_000 + i);
+                f[6] = &appl;
+                text.push_str(&f.join("~"));
+            }
+            text.push('\n');
+        }
+        let all = ParseLimits { max_rejects: usize::MAX, ..ParseLimits::default() };
+        let bounded = ParseLimits { max_rejects: max, ..ParseLimits::default() };
+        let a = parse_products(text.as_bytes(), ParseMode::Lenient, &all).unwrap();
+        let b = parse_products(text.as_bytes(), ParseMode::Lenient, &bounded).unwrap();
+        prop_assert_eq!(a.omitted_rejects, 0);
+        prop_assert_eq!(&b.products, &a.products);
+        prop_assert!(b.rejects.len() <= max);
+        prop_assert_eq!(&b.rejects[..], &a.rejects[..b.rejects.len()]);
+        prop_assert_eq!(b.rejects.len() + b.omitted_rejects, a.rejects.len());
     }
 
     #[test]
