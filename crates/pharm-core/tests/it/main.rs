@@ -12,6 +12,7 @@ mod fixtures;
 mod golden;
 mod ids;
 mod json;
+mod regressions;
 mod rules_controlled;
 mod rules_general;
 mod rules_lots;
