@@ -1,6 +1,7 @@
 //! Rule table §9.4: controlled-substance rules that cut across schedules.
 
 use crate::model::{Prescription, Product, Schedule};
+use crate::rules::compliance;
 use crate::rules::sink::Sink;
 use crate::rules::{
     EndOfDayRequest, FollowUp, HandOffRequest, OfflinePolicy, Outcome, Payment, PmpStatus, RuleId,
@@ -151,19 +152,5 @@ pub(crate) fn end_of_day(s: &mut Sink<'_>, r: &EndOfDayRequest) {
     if r.reportable_dispenses == 0 && s.ctx.profile.zero_report_required {
         s.follow(FollowUp::ZeroReport { date: r.date });
     }
-    for p in &r.pending_reports {
-        if p.due < s.ctx.now {
-            s.warn(
-                RuleId::CsPmpReport01,
-                format!(
-                    "PMP report for Rx {} was due {} and is still unsent",
-                    p.rx_number, p.due
-                ),
-            );
-            s.follow(FollowUp::EscalatePmpReport {
-                rx_number: p.rx_number.clone(),
-                due: p.due,
-            });
-        }
-    }
+    compliance::pmp_reports(s, &r.pending_reports);
 }

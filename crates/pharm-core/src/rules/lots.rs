@@ -100,9 +100,9 @@ pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
         }
         for w in check.warnings {
             match w {
-                AllocationWarning::NotFefo { chosen, fefo_choice } => s.warn(
+                AllocationWarning::NotFefo { chosen, fefo_choice } => s.warn_reason_required(
                     RuleId::LotFefo01,
-                    format!("lot {chosen} chosen but lot {fefo_choice} expires first (FEFO): record the reason"),
+                    format!("lot {chosen} chosen but lot {fefo_choice} expires first (FEFO): record the reason (override LOT-FEFO-01 with a reason code)"),
                 ),
                 AllocationWarning::ShortDated { lot_number, expiry, needed_through } => s.warn(
                     RuleId::LotShortdate01,
