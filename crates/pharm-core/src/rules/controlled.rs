@@ -32,9 +32,17 @@ pub(crate) fn pmp_query(s: &mut Sink<'_>, rx: &Prescription, product: &Product, 
                 return;
             }
             if !s.offline() {
+                let last = if *at > s.ctx.now {
+                    format!("the recorded one is dated {at}, after now")
+                } else {
+                    format!("the last one is {age} h old")
+                };
                 s.block(
                     RuleId::CsPmp01,
-                    format!("{} requires a PMP query within {max_h} h before dispensing; the last one is {age} h old", s.ctx.profile.state),
+                    format!(
+                        "{} requires a PMP query within {max_h} h before dispensing; {last}",
+                        s.ctx.profile.state
+                    ),
                 );
                 return;
             }

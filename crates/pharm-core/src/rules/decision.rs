@@ -4,25 +4,30 @@
 //!
 //! ```json
 //! {
+//!   "schema_version": 1,
 //!   "outcome": "require_override",
 //!   "findings": [
 //!     {"rule": "CS-OFFLINE-01", "outcome": "require_override",
 //!      "message": "controlled substance dispensed while offline ...",
-//!      "source": "pharm offline design: ...", "overridden": null}
+//!      "source": "pharm offline design: ...", "reason_required": false, "overridden": null}
 //!   ],
 //!   "follow_ups": [{"kind": "reconciliation", "reference": "RX1", "reason": "..."}],
+//!   "obligations": [],
+//!   "figures": {"refills": {"authorized": 0, "allowed": 0, "fill_number": 0,
+//!               "units_dispensed": 0, "units_allowed": 30},
+//!               "refill_timing": null, "listed_chemical": null, "cv_otc": null},
 //!   "beyond_use_date": "2027-03-01",
+//!   "next_refill_date": "2026-03-25",
 //!   "offline": true
 //! }
 //! ```
 //!
-//! Every decision also carries `schema_version`, `obligations` and `figures` (see
-//! [`Decision`]), and every finding `reason_required`.
-//!
 //! `outcome` is the most severe effective outcome of all findings (`allow` when there are
 //! none). A finding whose `overridden` holds the pharmacist's [`Override`] no longer counts
-//! toward `outcome` (its own `outcome` still shows what it was). The C and Python bindings
-//! return exactly this document.
+//! toward `outcome` (its own `outcome` still shows what it was); a warning with
+//! `reason_required` records the reason given the same way. `obligations` lists compliance
+//! obligations ([`Obligation`]) and `figures` the amounts the rules judged ([`Figures`]).
+//! The C and Python bindings return exactly this document.
 
 use std::borrow::Cow;
 

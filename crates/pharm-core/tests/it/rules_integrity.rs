@@ -274,3 +274,41 @@ proptest! {
         prop_assert_eq!(eval_fill(&reversed, &c), given);
     }
 }
+
+#[test]
+fn freshness_timestamps_after_now_are_not_fresh() {
+    let oxy = oxycodone();
+    let mut rx = rx(&oxy, 0);
+    let mut reg = rx.prescriber.registration.clone().unwrap();
+    for (fetched, expected) in [
+        ("2026-03-10T10:05:00", None),
+        ("2026-03-10T10:05:01", Some(RequireOverride)),
+    ] {
+        reg.fetched_at = at(fetched);
+        rx.prescriber.registration = Some(reg.clone());
+        let mut r = fill(rx.clone(), &oxy, 30);
+        r.pmp = PmpStatus::Queried { at: at(NOW) };
+        expect(fetched, &eval_fill(&r, &ctx(NOW)), "DEA-REG-01", expected);
+    }
+    let a = atorvastatin();
+    let mut r = fill(crate::fixtures::rx(&a, 5), &a, 30);
+    r.lots = vec![lot(&a, "L1", "2027-01-31", 50)];
+    r.picks = vec![LotPick {
+        lot_number: "L1".into(),
+        quantity: 30,
+    }];
+    for (feed, expected) in [
+        ("2026-03-10T10:05:00", None),
+        ("2026-03-10T10:05:01", Some(Warn)),
+    ] {
+        let mut c = ctx(NOW);
+        c.recall_feed_as_of = Some(at(feed));
+        expect(feed, &eval_fill(&r, &c), "LOT-STATUS-01", expected);
+    }
+    let mut r = fill(crate::fixtures::rx(&oxy, 0), &oxy, 30);
+    r.pmp = PmpStatus::Queried {
+        at: at("2026-03-10T11:00:00"),
+    };
+    let d = eval_fill(&r, &ctx_in(NOW, StateProfile::alaska()));
+    expect("PMP query after now", &d, "CS-PMP-01", Some(Block));
+}
