@@ -86,44 +86,67 @@ impl<'a> FillHistory<'a> {
     /// the fill after the last point where the running total was a multiple of `quantity`.
     /// `None` when the last fill is complete (or `quantity` is 0).
     pub fn open_partial_start(&self, quantity: u32) -> Option<&'a Fill> {
-        let q = u64::from(quantity);
-        if q == 0 {
-            return None;
+        match &self.0 {
+            Order::AsGiven(fills) => open_partial_start(fills.iter(), quantity),
+            Order::Sorted(fills) => open_partial_start(fills.iter().copied(), quantity),
         }
-        let mut total = 0u64;
-        let mut start = None;
-        for f in self.iter() {
-            if total.is_multiple_of(q) {
-                start = Some(f);
-            }
-            total = total.saturating_add(u64::from(f.quantity));
-        }
-        if total.is_multiple_of(q) { None } else { start }
     }
 
     /// Start (first portion) and total days supply of the most recent completed fill when
     /// `quantity` units make a whole fill, partial portions of one fill taken together.
     /// With `quantity` 0 every fill counts as complete.
     pub fn last_completed_fill(&self, quantity: u32) -> Option<(&'a Fill, u32)> {
-        let q = u64::from(quantity);
-        if q == 0 {
-            return self.last().map(|f| (f, f.days_supply));
+        match &self.0 {
+            Order::AsGiven(fills) => last_completed_fill(fills.iter(), quantity),
+            Order::Sorted(fills) => last_completed_fill(fills.iter().copied(), quantity),
         }
-        let (mut total, mut start, mut days) = (0u64, None, 0u32);
-        let mut last = None;
-        for f in self.iter() {
-            if start.is_none() {
-                start = Some(f);
-                days = 0;
-            }
-            total = total.saturating_add(u64::from(f.quantity));
-            days = days.saturating_add(f.days_supply);
-            if total.is_multiple_of(q) {
-                last = start.take().map(|s| (s, days));
-            }
-        }
-        last
     }
+}
+
+// The walks below take the fills already in time order, as a plain iterator of each
+// representation (one loop per representation, no per-item dispatch).
+
+fn open_partial_start<'a>(
+    fills: impl Iterator<Item = &'a Fill>,
+    quantity: u32,
+) -> Option<&'a Fill> {
+    let q = u64::from(quantity);
+    if q == 0 {
+        return None;
+    }
+    let mut total = 0u64;
+    let mut start = None;
+    for f in fills {
+        if total.is_multiple_of(q) {
+            start = Some(f);
+        }
+        total = total.saturating_add(u64::from(f.quantity));
+    }
+    if total.is_multiple_of(q) { None } else { start }
+}
+
+fn last_completed_fill<'a>(
+    fills: impl DoubleEndedIterator<Item = &'a Fill>,
+    quantity: u32,
+) -> Option<(&'a Fill, u32)> {
+    let q = u64::from(quantity);
+    if q == 0 {
+        return fills.last().map(|f| (f, f.days_supply));
+    }
+    let (mut total, mut start, mut days) = (0u64, None, 0u32);
+    let mut last = None;
+    for f in fills {
+        if start.is_none() {
+            start = Some(f);
+            days = 0;
+        }
+        total = total.saturating_add(u64::from(f.quantity));
+        days = days.saturating_add(f.days_supply);
+        if total.is_multiple_of(q) {
+            last = start.take().map(|s| (s, days));
+        }
+    }
+    last
 }
 
 /// Iterator over a [`FillHistory`], oldest first (double-ended: `.rev()` is newest first).

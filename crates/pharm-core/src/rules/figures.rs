@@ -19,11 +19,12 @@ pub struct Figures {
     #[serde(default)]
     pub refill_timing: Option<RefillTiming>,
     /// Listed-chemical amounts per window (pseudoephedrine, ephedrine, PPA sales).
+    // Boxed, like `cv_otc`, so a decision without them stays small to move.
     #[serde(default)]
-    pub listed_chemical: Option<ListedChemicalFigures>,
+    pub listed_chemical: Option<Box<ListedChemicalFigures>>,
     /// Schedule V sold without a prescription: the 48-hour window.
     #[serde(default)]
-    pub cv_otc: Option<CvOtcFigures>,
+    pub cv_otc: Option<Box<CvOtcFigures>>,
 }
 
 /// How many fills a prescription allows, after the federal and state caps.

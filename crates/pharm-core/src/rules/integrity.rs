@@ -10,6 +10,8 @@
 //! Messages name records by their content (time, units), never by their position, so the
 //! order of a history never changes a decision.
 
+use std::cmp::Ordering;
+
 use crate::model::{Fill, Prescription, PurchaseRecord};
 use crate::rules::RuleId;
 use crate::rules::sink::Sink;
@@ -24,27 +26,44 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
-/// Every DATA rule on a prescription's own records.
+/// Every DATA rule on a prescription's own records. One pass over the fills in the order
+/// given, keeping only order-independent facts (counts, earliest by time); the history is
+/// sorted only when fill numbers are recorded.
 pub(crate) fn prescription(s: &mut Sink<'_>, rx: &Prescription) {
     let latest = s.ctx.latest_record_time();
-    let history = rx.history();
-    let future: Vec<&Fill> = history.iter().filter(|f| f.at > latest).collect();
-    if let Some(first) = future.first() {
+    let earlier = |a: Option<&'_ Fill>, f: &'_ Fill| -> bool {
+        a.is_none_or(|a| f.chronological_cmp(a) == Ordering::Less)
+    };
+    let (mut future, mut first_future, mut zero, mut first, mut numbered) =
+        (0usize, None, None, None, false);
+    for f in &rx.fills {
+        if f.at > latest {
+            future += 1;
+            if earlier(first_future, f) {
+                first_future = Some(f);
+            }
+        }
+        if (f.quantity == 0 || f.days_supply == 0) && earlier(zero, f) {
+            zero = Some(f);
+        }
+        if earlier(first, f) {
+            first = Some(f);
+        }
+        numbered |= f.fill_number.is_some();
+    }
+    if let Some(f) = first_future {
         s.block(
             RuleId::DataFuture01,
             format!(
                 "{} of prescription {} dated after now ({}), the first at {}: correct the record before dispensing",
-                count(future.len(), "recorded fill"),
+                count(future, "recorded fill"),
                 rx.rx_number,
                 s.ctx.now,
-                first.at
+                f.at
             ),
         );
     }
-    if let Some(zero) = history
-        .iter()
-        .find(|f| f.quantity == 0 || f.days_supply == 0)
-    {
+    if let Some(zero) = zero {
         s.block(
             RuleId::DataZero01,
             format!(
@@ -53,7 +72,7 @@ pub(crate) fn prescription(s: &mut Sink<'_>, rx: &Prescription) {
             ),
         );
     }
-    if let Some(early) = history.first().filter(|f| f.at.date() < rx.issue_date) {
+    if let Some(early) = first.filter(|f| f.at.date() < rx.issue_date) {
         s.block(
             RuleId::DataHistory01,
             format!(
@@ -62,7 +81,9 @@ pub(crate) fn prescription(s: &mut Sink<'_>, rx: &Prescription) {
             ),
         );
     }
-    fill_numbers(s, history.iter());
+    if numbered {
+        fill_numbers(s, rx.history().iter());
+    }
     if let Some(t) = rx.issued_at.filter(|t| t.date() != rx.issue_date) {
         s.block(
             RuleId::DataHistory01,

@@ -82,7 +82,7 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
     }
 
     let mail_order = s.ctx.pharmacy.mail_order;
-    s.decision_mut().figures.listed_chemical = Some(ListedChemicalFigures {
+    s.decision_mut().figures.listed_chemical = Some(Box::new(ListedChemicalFigures {
         kind: lc.kind,
         sale_ug: this_ug,
         day: WindowFigure {
@@ -104,7 +104,7 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
             total_ug: year,
             limit_ug,
         }),
-    });
+    }));
     if day > limits.daily_ug {
         s.block(
             RuleId::PseDay01,

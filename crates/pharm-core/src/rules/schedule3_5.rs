@@ -176,12 +176,12 @@ pub(crate) fn cv_otc(s: &mut Sink<'_>, r: &OtcSaleRequest, class: CvOtcClass) {
             DosageUnit::Each,
         ),
     };
-    s.decision_mut().figures.cv_otc = Some(CvOtcFigures {
+    s.decision_mut().figures.cv_otc = Some(Box::new(CvOtcFigures {
         hours: CV_OTC_WINDOW_HOURS as u32,
         total,
         limit,
         unit: counted,
-    });
+    }));
     if total > limit {
         s.block(
             RuleId::Cs5Otc01,
