@@ -5,6 +5,7 @@
 //! prescriptions are complete and signed, DEA numbers have valid check digits and match
 //! the prescriber's last name, registrations were fetched a few days before the demo day.
 
+use pharm_core::contract::SchemaVersion;
 use pharm_core::fefo::{AllocationPolicy, allocate};
 use pharm_core::ids::Ndc;
 use pharm_core::model::{
@@ -470,7 +471,7 @@ pub fn prescription(
         signed: true,
         origin: RxOrigin::Electronic,
         emergency_period_days: None,
-        emergency_followup_received: None,
+        emergency_followup: None,
         special_population: SpecialPopulation::None,
         prescriber_partial_quantity: None,
         may_fill_up_to_days: None,
@@ -489,6 +490,7 @@ pub fn past_fill(rx: &Prescription, t: DateTime, quantity: u32, days_supply: u32
         days_supply,
         ndc: rx.prescribed_ndc,
         partial: None,
+        fill_number: None,
     }
 }
 
@@ -508,6 +510,7 @@ pub fn with_history(mut rx: Prescription, last: DateTime, count: u32) -> Prescri
 pub fn fill_request(rx: Prescription, product: &Product) -> FillRequest {
     let (quantity, days_supply) = (rx.quantity, rx.days_supply);
     FillRequest {
+        schema_version: SchemaVersion::CURRENT,
         prescription: rx,
         prescribed: product.clone(),
         dispensed: product.clone(),
@@ -632,6 +635,7 @@ pub fn with_fefo(mut r: FillRequest, today: Date) -> FillRequest {
 /// An OTC sale of `quantity` units of `product` with no purchaser, lots or logbook.
 pub fn otc_sale(product: Product, quantity: u32) -> OtcSaleRequest {
     OtcSaleRequest {
+        schema_version: SchemaVersion::CURRENT,
         product,
         quantity,
         picks: vec![],

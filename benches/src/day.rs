@@ -5,6 +5,7 @@
 //! time and too soon, DUR alerts, new prescriptions, hand-offs, OTC and pseudoephedrine
 //! sales, CIV refills and new CII fills. From 13:30 to 16:00 the store is offline.
 
+use pharm_core::contract::SchemaVersion;
 use pharm_core::model::{
     DawCode, Fill, ListedChemicalKind, PartialPathway, Patient, Prescription, Product,
     PurchaseRecord, RxOrigin, Transfer,
@@ -68,6 +69,7 @@ fn pmp_queried(r: &mut FillRequest, t: DateTime) {
 
 fn hand_off(rx: Prescription, product: Product, id: bool, payment: Payment) -> Request {
     Request::HandOff(HandOffRequest {
+        schema_version: SchemaVersion::CURRENT,
         prescription: rx,
         product,
         pickup_id: id.then(|| drivers_license("31415926")),
@@ -147,6 +149,7 @@ fn scripted_morning(d: &mut Day) {
     d.store(
         "intake: CIV alprazolam with 6 refills",
         Request::Intake(IntakeRequest {
+            schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: alprazolam(),
         }),
@@ -294,6 +297,7 @@ fn scripted_morning(d: &mut Day) {
     d.store(
         "destroy expired lot LEV25EXP",
         Request::StockMove(StockMoveRequest {
+            schema_version: SchemaVersion::CURRENT,
             kind: StockMoveKind::Destroy,
             lot,
             quantity,
@@ -732,6 +736,7 @@ fn scripted_evening(d: &mut Day) {
     d.store(
         "transfer CIII refills out a 2nd time",
         Request::Transfer(TransferRequest {
+            schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: apap_codeine(),
             to_pharmacy: "TX-0988".into(),
@@ -744,6 +749,7 @@ fn scripted_evening(d: &mut Day) {
     d.store(
         "transfer unfilled EPCS CII",
         Request::Transfer(TransferRequest {
+            schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: oxycodone(),
             to_pharmacy: "TX-0988".into(),
@@ -851,6 +857,7 @@ fn other_presets(d: &mut Day) {
     d.push(
         tagged(&mn, "end of day, nothing reportable"),
         Request::EndOfDay(EndOfDayRequest {
+            schema_version: SchemaVersion::CURRENT,
             date: day(),
             reportable_dispenses: 0,
             pending_reports: vec![],
@@ -877,6 +884,7 @@ fn end_of_day(d: &mut Day) {
     d.store(
         "end of day",
         Request::EndOfDay(EndOfDayRequest {
+            schema_version: SchemaVersion::CURRENT,
             date: day(),
             reportable_dispenses: reportable,
             pending_reports: pending,

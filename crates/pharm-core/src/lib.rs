@@ -12,6 +12,7 @@
 //! ## Example
 //!
 //! ```
+//! use pharm_core::contract::{parse_request, SchemaVersion};
 //! use pharm_core::model::*;
 //! use pharm_core::rules::{evaluate, Context, FillRequest, Outcome, Request, StateProfile};
 //! use pharm_core::time::DateTime;
@@ -58,16 +59,17 @@
 //!     signed: true,
 //!     origin: RxOrigin::Electronic,
 //!     emergency_period_days: None,
-//!     emergency_followup_received: None,
+//!     emergency_followup: None,
 //!     special_population: SpecialPopulation::None,
 //!     prescriber_partial_quantity: None,
 //!     may_fill_up_to_days: None,
 //!     daw: DawCode::NoSelection,
-//!     fills: vec![Fill { at: "2026-03-01T10:00:00".parse()?, quantity: 30, days_supply: 30, ndc, partial: None }],
+//!     fills: vec![Fill { at: "2026-03-01T10:00:00".parse()?, quantity: 30, days_supply: 30, ndc, partial: None, fill_number: Some(0) }],
 //!     transfers: vec![],
 //!     void: false,
 //! };
 //! let request = Request::Fill(FillRequest {
+//!     schema_version: SchemaVersion::CURRENT,
 //!     prescription: rx,
 //!     prescribed: product.clone(),
 //!     dispensed: product,
@@ -90,7 +92,15 @@
 //! assert_eq!(early.findings[0].rule.as_str(), "RX-RTS-01");
 //!
 //! let ctx = Context::new("2026-03-24T09:00:00".parse::<DateTime>()?, StateProfile::federal());
-//! assert_eq!(evaluate(&request, &ctx).outcome, Outcome::Allow);
+//! let decision = evaluate(&request, &ctx);
+//! assert_eq!(decision.outcome, Outcome::Allow);
+//! // The figures the rule judged, as numbers: 23 days (ceil(30 × 75 %)) after the last fill.
+//! assert_eq!(decision.figures.refill_timing.map(|t| t.days_remaining), Some(0));
+//!
+//! // The JSON contract: strict (unknown fields are errors) and versioned.
+//! let json = serde_json::to_string(&request)?;
+//! assert_eq!(parse_request(&json)?, request);
+//! assert!(parse_request(json.replace("\"nti\"", "\"ntii\"")).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -103,8 +113,10 @@
 //! - [`offline`]: what works offline and how each feature degrades.
 //! - [`forecast`]: the historical-average demand forecast used when forecasting is down.
 //! - [`time`]: dates and store-local timestamps.
+//! - [`contract`]: the versioned JSON contract (schema version, strict parsing, JSON Schema).
 #![forbid(unsafe_code)]
 
+pub mod contract;
 pub mod fefo;
 pub mod forecast;
 pub mod ids;

@@ -48,6 +48,9 @@ pub const MAX_YEAR: i32 = 9999;
 /// A proleptic Gregorian calendar date (the store's local date).
 ///
 /// Stored as days since 1970-01-01, so comparisons and day arithmetic are integer ops.
+/// Every value lies in [`Date::MIN`]..=[`Date::MAX`] (years [`MIN_YEAR`]..=[`MAX_YEAR`]):
+/// the constructors reject dates outside that range and the arithmetic saturates at its
+/// ends, so no operation on a `Date` overflows or panics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date(i32);
 
@@ -92,6 +95,11 @@ pub const fn days_in_month(year: i32, month: u32) -> u32 {
 }
 
 impl Date {
+    /// The earliest supported date, 1900-01-01.
+    pub const MIN: Date = Date(days_from_civil(MIN_YEAR, 1, 1));
+    /// The latest supported date, 9999-12-31.
+    pub const MAX: Date = Date(days_from_civil(MAX_YEAR, 12, 31));
+
     /// Builds a date, rejecting impossible ones (31 April, 29 February 2027, month 0...).
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Result<Self, DateError> {
         if !(MIN_YEAR..=MAX_YEAR).contains(&year) || day == 0 || day > days_in_month(year, month) {
@@ -115,21 +123,28 @@ impl Date {
         self.0
     }
 
-    /// The date `n` days later (earlier when negative), saturating at the supported range.
+    /// The date `n` days later (earlier when negative), saturating at [`Date::MIN`] and
+    /// [`Date::MAX`] for any `n`, `i64::MIN` and `i64::MAX` included.
     pub fn add_days(self, n: i64) -> Self {
-        let lo = i64::from(days_from_civil(MIN_YEAR, 1, 1));
-        let hi = i64::from(days_from_civil(MAX_YEAR, 12, 31));
-        let v = (i64::from(self.0) + n).clamp(lo, hi);
+        let v = i64::from(self.0)
+            .saturating_add(n)
+            .clamp(i64::from(Date::MIN.0), i64::from(Date::MAX.0));
+        // In range of i32: the clamp bounds are i32 values.
         Date(v as i32)
     }
 
     /// Calendar-month arithmetic with month-end clamping: 31 Aug + 6 months = 28/29 Feb.
+    /// Saturates at January [`MIN_YEAR`] and December [`MAX_YEAR`] (keeping the day of month,
+    /// clamped to the month's length), so it never goes backwards for a positive `months`.
     ///
     /// This is how "six months after the date of issue" (21 CFR 1306.22(a)) is counted.
     pub fn add_months(self, months: i32) -> Self {
         let (y, m, d) = self.ymd();
-        let total = y as i64 * 12 + (m as i64 - 1) + months as i64;
-        let ny = total.div_euclid(12).clamp(MIN_YEAR as i64, MAX_YEAR as i64) as i32;
+        let first = i64::from(MIN_YEAR) * 12;
+        let last = i64::from(MAX_YEAR) * 12 + 11;
+        let total = (i64::from(y) * 12 + i64::from(m) - 1 + i64::from(months)).clamp(first, last);
+        // total / 12 is within MIN_YEAR..=MAX_YEAR after the clamp.
+        let ny = total.div_euclid(12) as i32;
         let nm = total.rem_euclid(12) as u32 + 1;
         let nd = d.min(days_in_month(ny, nm));
         Date(days_from_civil(ny, nm, nd))
@@ -142,9 +157,16 @@ impl Date {
 
     /// Midnight at the start of this date.
     pub const fn start(self) -> DateTime {
-        DateTime(self.0 as i64 * 86_400)
+        DateTime(self.0 as i64 * SECONDS_PER_DAY)
+    }
+
+    /// The last second of this date (23:59:59): a deadline "by the end of the day".
+    pub const fn end(self) -> DateTime {
+        DateTime(self.0 as i64 * SECONDS_PER_DAY + SECONDS_PER_DAY - 1)
     }
 }
+
+const SECONDS_PER_DAY: i64 = 86_400;
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -190,10 +212,18 @@ impl FromStr for Date {
 /// A store-local wall-clock timestamp with one-second resolution.
 ///
 /// Durations such as the 72-hour CII partial-fill window are measured on this clock.
+/// Every value lies in [`DateTime::MIN`]..=[`DateTime::MAX`] (the first second of
+/// [`Date::MIN`] to the last second of [`Date::MAX`]): arithmetic saturates at those ends,
+/// so [`DateTime::date`] is always a supported [`Date`] and differences never overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DateTime(i64);
 
 impl DateTime {
+    /// The earliest supported timestamp, 1900-01-01T00:00:00.
+    pub const MIN: DateTime = Date::MIN.start();
+    /// The latest supported timestamp, 9999-12-31T23:59:59.
+    pub const MAX: DateTime = Date::MAX.end();
+
     /// Builds a timestamp from a date and a time of day.
     pub fn new(date: Date, hour: u32, minute: u32, second: u32) -> Result<Self, DateError> {
         if hour > 23 || minute > 59 || second > 59 {
@@ -210,7 +240,8 @@ impl DateTime {
 
     /// The local date of this timestamp.
     pub const fn date(self) -> Date {
-        Date(self.0.div_euclid(86_400) as i32)
+        // Within Date::MIN..=Date::MAX, so the day count fits an i32.
+        Date(self.0.div_euclid(SECONDS_PER_DAY) as i32)
     }
 
     /// Seconds since 1970-01-01T00:00:00 local.
@@ -218,25 +249,41 @@ impl DateTime {
         self.0
     }
 
-    /// The timestamp `h` hours later.
+    /// The timestamp `h` hours later (earlier when negative), saturating at
+    /// [`DateTime::MIN`] and [`DateTime::MAX`] for any `h`.
     pub const fn add_hours(self, h: i64) -> Self {
-        DateTime(self.0.saturating_add(h.saturating_mul(3600)))
+        self.add_seconds(h.saturating_mul(3600))
+    }
+
+    /// The timestamp `s` seconds later (earlier when negative), saturating at
+    /// [`DateTime::MIN`] and [`DateTime::MAX`] for any `s`.
+    pub const fn add_seconds(self, s: i64) -> Self {
+        let v = self.0.saturating_add(s);
+        DateTime(if v < DateTime::MIN.0 {
+            DateTime::MIN.0
+        } else if v > DateTime::MAX.0 {
+            DateTime::MAX.0
+        } else {
+            v
+        })
     }
 
     /// Whole seconds elapsed from `earlier` to `self` (negative if `earlier` is later).
+    /// Exact for every pair of timestamps (the supported range spans about 2.6 × 10¹¹ s).
     pub const fn seconds_since(self, earlier: DateTime) -> i64 {
-        self.0 - earlier.0
+        self.0.saturating_sub(earlier.0)
     }
 
     /// True when more than `hours` hours have passed from `earlier` to `self` (exact to the
-    /// second: 24 h 0 min 1 s is more than 24 hours).
+    /// second: 24 h 0 min 1 s is more than 24 hours). Any `hours` is accepted: a negative
+    /// one asks whether `self` is later than `hours` hours *before* `earlier`.
     pub const fn more_than_hours_after(self, earlier: DateTime, hours: i64) -> bool {
-        self.0 - earlier.0 > hours.saturating_mul(3600)
+        self.seconds_since(earlier) > hours.saturating_mul(3600)
     }
 
-    /// Hours elapsed from `earlier` to `self`, rounded down.
+    /// Hours elapsed from `earlier` to `self`, rounded down (toward earlier times).
     pub const fn hours_since(self, earlier: DateTime) -> i64 {
-        (self.0 - earlier.0).div_euclid(3600)
+        self.seconds_since(earlier).div_euclid(3600)
     }
 }
 
@@ -340,8 +387,104 @@ mod tests {
         assert!("2026-03-01 10:00:00".parse::<DateTime>().is_err());
     }
 
+    #[test]
+    fn arithmetic_saturates_at_the_supported_range() {
+        let day = d("2026-03-01");
+        assert_eq!(day.add_days(i64::MAX), Date::MAX);
+        assert_eq!(day.add_days(i64::MIN), Date::MIN);
+        assert_eq!(Date::MAX.add_days(1), Date::MAX);
+        assert_eq!(Date::MIN.add_days(-1), Date::MIN);
+        assert_eq!(Date::MAX.add_months(1), Date::MAX);
+        assert_eq!(d("9999-11-30").add_months(i32::MAX), d("9999-12-30"));
+        assert_eq!(Date::MIN.add_months(i32::MIN), Date::MIN);
+        let t = day.start();
+        assert_eq!(t.add_hours(i64::MAX), DateTime::MAX);
+        assert_eq!(t.add_hours(i64::MIN), DateTime::MIN);
+        assert_eq!(DateTime::MAX.to_string(), "9999-12-31T23:59:59");
+        assert_eq!(DateTime::MIN.to_string(), "1900-01-01T00:00:00");
+        let span = DateTime::MAX.seconds_since(DateTime::MIN);
+        assert_eq!(
+            span,
+            (Date::MAX.days_since_epoch() - Date::MIN.days_since_epoch() + 1) as i64 * 86_400 - 1
+        );
+        assert_eq!(DateTime::MIN.seconds_since(DateTime::MAX), -span);
+        assert_eq!(DateTime::MAX.hours_since(DateTime::MIN), span / 3600);
+        assert!(DateTime::MAX.more_than_hours_after(DateTime::MIN, i64::MIN));
+        assert!(!DateTime::MAX.more_than_hours_after(DateTime::MIN, i64::MAX));
+        assert_eq!(d("2026-03-01").end().to_string(), "2026-03-01T23:59:59");
+    }
+
+    fn any_date() -> impl Strategy<Value = Date> {
+        (Date::MIN.0..=Date::MAX.0).prop_map(Date)
+    }
+
+    fn any_timestamp() -> impl Strategy<Value = DateTime> {
+        prop_oneof![
+            Just(DateTime::MIN),
+            Just(DateTime::MAX),
+            (DateTime::MIN.0..=DateTime::MAX.0).prop_map(DateTime),
+        ]
+    }
+
+    /// Offsets at and near the extremes of `i64`, and ordinary ones.
+    fn any_offset() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(i64::MIN + 1),
+            Just(i64::MAX - 1),
+            any::<i64>(),
+            -4_000_000i64..4_000_000,
+        ]
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn add_days_is_exact_or_saturates(date in any_date(), n in any_offset()) {
+            let exact = i128::from(date.0) + i128::from(n);
+            let expected = exact.clamp(i128::from(Date::MIN.0), i128::from(Date::MAX.0));
+            prop_assert_eq!(i128::from(date.add_days(n).0), expected);
+        }
+
+        #[test]
+        fn add_months_stays_in_range_and_keeps_direction(
+            date in any_date(),
+            months in prop_oneof![Just(i32::MIN), Just(i32::MAX), any::<i32>(), -200i32..200],
+        ) {
+            let later = date.add_months(months);
+            prop_assert!((Date::MIN..=Date::MAX).contains(&later));
+            if months >= 0 {
+                prop_assert!(later >= date);
+            } else {
+                prop_assert!(later <= date);
+            }
+            prop_assert!(later.ymd().2 <= date.ymd().2);
+        }
+
+        #[test]
+        fn timestamp_arithmetic_is_exact_or_saturates(
+            t in any_timestamp(),
+            u in any_timestamp(),
+            n in any_offset(),
+        ) {
+            let clamp = |v: i128| v.clamp(i128::from(DateTime::MIN.0), i128::from(DateTime::MAX.0));
+            prop_assert_eq!(i128::from(t.add_seconds(n).0), clamp(i128::from(t.0) + i128::from(n)));
+            prop_assert_eq!(
+                i128::from(t.add_hours(n).0),
+                clamp(i128::from(t.0) + i128::from(n) * 3600)
+            );
+            let diff = i128::from(t.0) - i128::from(u.0);
+            prop_assert_eq!(i128::from(t.seconds_since(u)), diff);
+            prop_assert_eq!(i128::from(t.hours_since(u)), diff.div_euclid(3600));
+            prop_assert_eq!(t.more_than_hours_after(u, n), diff > i128::from(n) * 3600);
+            let date = t.date();
+            prop_assert!((Date::MIN..=Date::MAX).contains(&date));
+            prop_assert!(date.start() <= t && t <= date.end());
+            prop_assert_eq!(t.to_string().parse::<DateTime>().unwrap(), t);
+        }
+
         #[test]
         fn text_round_trip(days in -25_000i32..2_900_000) {
             let date = Date(days);

@@ -1,12 +1,13 @@
 //! Product master records: schedule, listed chemicals, NTI flag, package.
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::Ndc;
+use crate::model::Price;
 
 /// DEA controlled-substance schedule (21 CFR 1308). Schedule I is never dispensed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Schedule {
     /// Schedule II: no refills, partial-fill pathways (21 CFR 1306.11-1306.13).
     #[serde(rename = "CII")]
@@ -36,6 +37,7 @@ impl Schedule {
 
 /// Unit in which a product's quantities are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DosageUnit {
     /// Discrete dosage units (tablets, capsules, patches).
@@ -49,6 +51,8 @@ pub enum DosageUnit {
 
 /// A sales/dispensing package: how many base units it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Package {
     /// Units per package.
     pub size: u32,
@@ -58,6 +62,7 @@ pub struct Package {
 
 /// Scheduled listed chemical (Combat Methamphetamine Epidemic Act, 21 CFR 1314).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ListedChemicalKind {
     /// Pseudoephedrine.
@@ -70,6 +75,8 @@ pub enum ListedChemicalKind {
 
 /// Listed-chemical content of one unit; limits are counted in micrograms of **base**.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ListedChemical {
     /// Which chemical.
     pub kind: ListedChemicalKind,
@@ -81,6 +88,7 @@ pub struct ListedChemical {
 
 /// Class of a Schedule V product sold without a prescription (21 CFR 1306.26).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CvOtcClass {
     /// Opium-containing: 240 mL or 48 dosage units per 48 hours.
@@ -92,6 +100,7 @@ pub enum CvOtcClass {
 /// Therapeutic class used by state PMP query mandates (e.g. Texas: opioids, benzodiazepines,
 /// barbiturates, carisoprodol).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DrugClass {
     /// Opioid analgesics and antitussives.
@@ -110,6 +119,8 @@ pub enum DrugClass {
 
 /// One product-master record (package level: an NDC).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Product {
     /// Package NDC.
     pub ndc: Ndc,
@@ -156,9 +167,9 @@ pub struct Product {
     /// Product-specific beyond-use days after dispensing (reconstituted antibiotics...).
     #[serde(default)]
     pub bud_days: Option<u32>,
-    /// Cash price per unit.
+    /// Cash price per unit (exact and non-negative: see [`Price`]).
     #[serde(default)]
-    pub unit_price: Option<Decimal>,
+    pub unit_price: Option<Price>,
 }
 
 impl Product {

@@ -10,6 +10,7 @@ use crate::time::{Date, DateError};
 
 /// Status of a lot; only `Active` lots may be dispensed or sold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LotStatus {
     /// Available for dispensing.
@@ -86,6 +87,8 @@ crate::text_serde!(Expiry);
 
 /// One lot of one package NDC at this store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Lot {
     /// Package NDC.
     pub ndc: Ndc,

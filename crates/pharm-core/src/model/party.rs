@@ -7,6 +7,8 @@ use crate::time::{Date, DateTime};
 
 /// A postal address (the fields 21 CFR 1306.05(a) needs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Address {
     /// Street line.
     pub line1: String,
@@ -29,6 +31,8 @@ impl Address {
 
 /// A patient as the pharmacy knows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Patient {
     /// Pharmacy patient id.
     pub id: String,
@@ -49,6 +53,8 @@ pub struct Patient {
 
 /// A prescriber's DEA registration as last fetched from the registrant database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct DeaRegistration {
     /// Registration expiry date.
     pub expires: Date,
@@ -62,6 +68,8 @@ pub struct DeaRegistration {
 
 /// A prescriber.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Prescriber {
     /// Given name.
     pub first_name: String,
@@ -84,6 +92,8 @@ pub struct Prescriber {
 
 /// Photo identification captured at the counter (21 CFR 1314.30(b)(1)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct PhotoId {
     /// Document kind (`"drivers_license"`, `"passport"`, ...).
     pub kind: String,
@@ -95,6 +105,8 @@ pub struct PhotoId {
 
 /// The buyer of a listed-chemical or CV-OTC product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Purchaser {
     /// Stable key the pharmacy uses to match this purchaser's history (e.g. a hash of the ID).
     pub key: String,
@@ -116,6 +128,8 @@ pub struct Purchaser {
 
 /// One earlier listed-chemical or CV-OTC purchase by a purchaser (local history).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct PurchaseRecord {
     /// When it was sold (store-local).
     pub at: DateTime,

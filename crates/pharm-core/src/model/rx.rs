@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::Ndc;
-use crate::model::{Patient, Prescriber};
+use crate::model::{FillHistory, Patient, Prescriber};
 use crate::time::{Date, DateTime};
 
 /// NCPDP Dispense-As-Written / product selection code (field 408-D8), 0-9.
@@ -81,6 +81,7 @@ impl From<DawCode> for u8 {
 
 /// How the prescription reached the pharmacy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RxOrigin {
     /// Paper, manually signed.
@@ -99,7 +100,8 @@ pub enum RxOrigin {
 }
 
 /// Which federal partial-fill pathway a CII partial fill uses (21 CFR 1306.13, 21 U.S.C. 829(f)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PartialPathway {
     /// (a) Pharmacy unable to supply the full quantity: remainder within 72 hours.
@@ -114,6 +116,7 @@ pub enum PartialPathway {
 
 /// Special population flags relevant to CII partial fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SpecialPopulation {
     /// None.
@@ -127,22 +130,44 @@ pub enum SpecialPopulation {
 
 /// One recorded fill (or partial fill) of a prescription.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Fill {
-    /// When it was filled (store-local).
+    /// When it was filled (store-local). A fill dated after the evaluation's `now` is a
+    /// data-integrity block (DATA-FUTURE-01).
     pub at: DateTime,
-    /// Units actually dispensed (never assume the face amount).
+    /// Units actually dispensed (never assume the face amount; 0 is DATA-ZERO-01).
     pub quantity: u32,
-    /// Days supply entered.
+    /// Days supply entered (0 is DATA-ZERO-01).
     pub days_supply: u32,
     /// Package NDC dispensed.
     pub ndc: Ndc,
     /// Set when this fill was a partial fill, with its pathway.
     #[serde(default)]
     pub partial: Option<PartialPathway>,
+    /// Fill number as recorded by the pharmacy system (NCPDP 403-D3: 0 = original,
+    /// 1 = first refill...), when known. In time order the numbers may not decrease
+    /// (DATA-HISTORY-01); the engine counts fills from the quantities dispensed.
+    #[serde(default)]
+    pub fill_number: Option<u32>,
+}
+
+/// The written or electronic prescription that follows an emergency oral CII order
+/// (21 CFR 1306.11(d)(4)), linked to the order it authorizes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyFollowUp {
+    /// The day it arrived (postmark day for a mailed one).
+    pub received: Date,
+    /// Its identifier (Rx number or EPCS message id), recorded on the emergency order.
+    pub reference: String,
 }
 
 /// A transfer of the prescription between pharmacies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Transfer {
     /// Date of transfer.
     pub date: Date,
@@ -157,6 +182,8 @@ pub struct Transfer {
 
 /// A prescription with its fill history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Prescription {
     /// Pharmacy Rx number.
     pub rx_number: String,
@@ -186,8 +213,10 @@ pub struct Prescription {
     pub refills_authorized: u32,
     /// Date written (issue date).
     pub issue_date: Date,
-    /// When the order was issued, for the 72-hour emergency-oral clock (defaults to the
-    /// start of the issue date).
+    /// When the order was issued, for the 72-hour emergency-oral clock. Must fall on
+    /// `issue_date` (DATA-HISTORY-01). When it is not recorded the engine knows only the
+    /// day, and treats the order as issued at any second of it
+    /// ([`Prescription::issue_time_bounds`]).
     #[serde(default)]
     pub issued_at: Option<DateTime>,
     /// Earliest fill date for sequential CII prescriptions (1306.12(b)).
@@ -202,9 +231,10 @@ pub struct Prescription {
     /// Emergency oral CII: the emergency period the pharmacist documented, in days.
     #[serde(default)]
     pub emergency_period_days: Option<u32>,
-    /// Emergency oral CII: date the prescriber's written/EPCS follow-up arrived.
+    /// Emergency oral CII: the prescriber's written/EPCS follow-up, once it arrived and was
+    /// linked to this order (it resolves the CS2-EMERG-02 obligation).
     #[serde(default)]
-    pub emergency_followup_received: Option<Date>,
+    pub emergency_followup: Option<EmergencyFollowUp>,
     /// LTCF or terminal-illness status (CII partial pathway (c)).
     #[serde(default)]
     pub special_population: SpecialPopulation,
@@ -217,10 +247,11 @@ pub struct Prescription {
     /// Dispense-as-written code.
     #[serde(default)]
     pub daw: DawCode,
-    /// Fills so far, oldest first.
+    /// Fills so far, in any order: the engine reads them in time order
+    /// ([`Prescription::history`]), so the order given never changes a decision.
     #[serde(default)]
     pub fills: Vec<Fill>,
-    /// Transfers so far, oldest first.
+    /// Transfers so far, in any order.
     #[serde(default)]
     pub transfers: Vec<Transfer>,
     /// Voided here (for example after a transfer out).
@@ -268,56 +299,37 @@ impl Prescription {
         }
     }
 
-    /// The first partial fill of the fill currently in progress, if any.
+    /// The fills in time order, whatever order `fills` holds them in.
+    pub fn history(&self) -> FillHistory<'_> {
+        FillHistory::new(&self.fills)
+    }
+
+    /// The first partial fill of the fill currently in progress, if any (in time order).
     pub fn open_partial_start(&self) -> Option<&Fill> {
-        if self.open_partial_remainder() == 0 {
-            return None;
-        }
-        // Walk back over the fills that make up the current, incomplete fill.
-        let q = u64::from(self.quantity);
-        let mut acc = 0u64;
-        let mut start = None;
-        for f in &self.fills {
-            if acc.is_multiple_of(q) {
-                start = Some(f);
-            }
-            acc += u64::from(f.quantity);
-        }
-        start
+        self.history().open_partial_start(self.quantity)
     }
 
-    /// When the order was issued (start of the issue date if no time was recorded).
-    pub fn issued_at(&self) -> DateTime {
-        self.issued_at.unwrap_or_else(|| self.issue_date.start())
+    /// Earliest and latest moment the order can have been issued: `issued_at` when it is
+    /// recorded, otherwise the first and last second of `issue_date` (the engine never
+    /// guesses a time of day).
+    pub fn issue_time_bounds(&self) -> (DateTime, DateTime) {
+        match self.issued_at {
+            Some(t) => (t, t),
+            None => (self.issue_date.start(), self.issue_date.end()),
+        }
     }
 
-    /// Start (first portion) and total days supply of the most recent completed fill, with
-    /// partial portions of one fill taken together, so splitting a fill into portions cannot
-    /// move the refill-too-soon date.
+    /// Start (first portion) and total days supply of the most recent completed fill, in
+    /// time order, with partial portions of one fill taken together, so splitting a fill
+    /// into portions cannot move the refill-too-soon date.
     pub fn last_completed_fill(&self) -> Option<(DateTime, u32)> {
-        let q = u64::from(self.quantity);
-        if q == 0 {
-            return self.fills.last().map(|f| (f.at, f.days_supply));
-        }
-        let (mut acc, mut start, mut days) = (0u64, None, 0u32);
-        let mut last = None;
-        for f in &self.fills {
-            if start.is_none() {
-                start = Some(f.at);
-                days = 0;
-            }
-            acc += u64::from(f.quantity);
-            days = days.saturating_add(f.days_supply);
-            if acc.is_multiple_of(q) {
-                last = start.map(|s| (s, days));
-                start = None;
-            }
-        }
-        last
+        self.history()
+            .last_completed_fill(self.quantity)
+            .map(|(f, days)| (f.at, days))
     }
 
-    /// The most recent fill.
+    /// The most recent fill (in time order).
     pub fn last_fill(&self) -> Option<&Fill> {
-        self.fills.last()
+        self.fills.iter().max_by(|a, b| a.chronological_cmp(b))
     }
 }

@@ -7,8 +7,9 @@ use crate::rules::StateProfile;
 use crate::time::{Date, DateTime};
 
 /// Whether the store can reach the cloud.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "state", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Connectivity {
     /// Cloud reachable.
     #[default]
@@ -28,8 +29,9 @@ impl Connectivity {
 }
 
 /// State of the prescription-drug-monitoring-program check for this patient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "state", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PmpStatus {
     /// No query has been made.
     #[default]
@@ -48,6 +50,8 @@ pub enum PmpStatus {
 
 /// Store policy: values the pharmacy (not the state) chooses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct StorePolicy {
     /// Cash refill-too-soon threshold, percent of the last days supply used (default 75).
     pub cash_rts_percent: u32,
@@ -63,6 +67,10 @@ pub struct StorePolicy {
     pub recall_feed_max_age_hours: u32,
     /// Cached DEA registrant data older than this many hours is stale.
     pub dea_cache_max_age_hours: u32,
+    /// Records dated up to this many seconds after `now` are read as made now (terminal
+    /// clocks drift apart); a record dated later is a data-integrity block
+    /// (DATA-FUTURE-01). Default 300.
+    pub clock_skew_tolerance_seconds: u32,
 }
 
 impl Default for StorePolicy {
@@ -75,12 +83,15 @@ impl Default for StorePolicy {
             allow_multi_lot_rx: false,
             recall_feed_max_age_hours: 24,
             dea_cache_max_age_hours: 24 * 30,
+            clock_skew_tolerance_seconds: 300,
         }
     }
 }
 
 /// This pharmacy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Pharmacy {
     /// Pharmacy id (NCPDP or internal).
     pub id: String,
@@ -95,6 +106,8 @@ pub struct Pharmacy {
 /// Everything the engine needs besides the request itself. Build it once per store and
 /// update `now`, `connectivity` and the freshness fields as they change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Context {
     /// Store-local time of the evaluation (today is `now.date()`).
     pub now: DateTime,
@@ -130,5 +143,11 @@ impl Context {
     /// The store-local date of the evaluation.
     pub const fn today(&self) -> Date {
         self.now.date()
+    }
+
+    /// The latest moment a recorded event may carry: `now` plus the clock-skew tolerance.
+    pub const fn latest_record_time(&self) -> DateTime {
+        self.now
+            .add_seconds(self.policy.clock_skew_tolerance_seconds as i64)
     }
 }

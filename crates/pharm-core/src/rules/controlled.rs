@@ -1,6 +1,7 @@
 //! Rule table §9.4: controlled-substance rules that cut across schedules.
 
 use crate::model::{Prescription, Product, Schedule};
+use crate::rules::compliance;
 use crate::rules::sink::Sink;
 use crate::rules::{
     EndOfDayRequest, FollowUp, HandOffRequest, OfflinePolicy, Outcome, Payment, PmpStatus, RuleId,
@@ -31,9 +32,17 @@ pub(crate) fn pmp_query(s: &mut Sink<'_>, rx: &Prescription, product: &Product, 
                 return;
             }
             if !s.offline() {
+                let last = if *at > s.ctx.now {
+                    format!("the recorded one is dated {at}, after now")
+                } else {
+                    format!("the last one is {age} h old")
+                };
                 s.block(
                     RuleId::CsPmp01,
-                    format!("{} requires a PMP query within {max_h} h before dispensing; the last one is {age} h old", s.ctx.profile.state),
+                    format!(
+                        "{} requires a PMP query within {max_h} h before dispensing; {last}",
+                        s.ctx.profile.state
+                    ),
                 );
                 return;
             }
@@ -151,19 +160,5 @@ pub(crate) fn end_of_day(s: &mut Sink<'_>, r: &EndOfDayRequest) {
     if r.reportable_dispenses == 0 && s.ctx.profile.zero_report_required {
         s.follow(FollowUp::ZeroReport { date: r.date });
     }
-    for p in &r.pending_reports {
-        if p.due < s.ctx.now {
-            s.warn(
-                RuleId::CsPmpReport01,
-                format!(
-                    "PMP report for Rx {} was due {} and is still unsent",
-                    p.rx_number, p.due
-                ),
-            );
-            s.follow(FollowUp::EscalatePmpReport {
-                rx_number: p.rx_number.clone(),
-                due: p.due,
-            });
-        }
-    }
+    compliance::pmp_reports(s, &r.pending_reports);
 }

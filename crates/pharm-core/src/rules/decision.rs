@@ -4,34 +4,44 @@
 //!
 //! ```json
 //! {
+//!   "schema_version": 1,
 //!   "outcome": "require_override",
 //!   "findings": [
 //!     {"rule": "CS-OFFLINE-01", "outcome": "require_override",
 //!      "message": "controlled substance dispensed while offline ...",
-//!      "source": "pharm offline design: ...", "overridden": null}
+//!      "source": "pharm offline design: ...", "reason_required": false, "overridden": null}
 //!   ],
 //!   "follow_ups": [{"kind": "reconciliation", "reference": "RX1", "reason": "..."}],
+//!   "obligations": [],
+//!   "figures": {"refills": {"authorized": 0, "allowed": 0, "fill_number": 0,
+//!               "units_dispensed": 0, "units_allowed": 30},
+//!               "refill_timing": null, "listed_chemical": null, "cv_otc": null},
 //!   "beyond_use_date": "2027-03-01",
+//!   "next_refill_date": "2026-03-25",
 //!   "offline": true
 //! }
 //! ```
 //!
 //! `outcome` is the most severe effective outcome of all findings (`allow` when there are
 //! none). A finding whose `overridden` holds the pharmacist's [`Override`] no longer counts
-//! toward `outcome` (its own `outcome` still shows what it was). The C and Python bindings
-//! return exactly this document.
+//! toward `outcome` (its own `outcome` still shows what it was); a warning with
+//! `reason_required` records the reason given the same way. `obligations` lists compliance
+//! obligations ([`Obligation`]) and `figures` the amounts the rules judged ([`Figures`]).
+//! The C and Python bindings return exactly this document.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::RuleId;
+use crate::contract::SchemaVersion;
+use crate::rules::{Figures, Obligation, RuleId};
 use crate::time::{Date, DateTime};
 
 /// Severity of a finding; the most severe one decides.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
 )]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Go ahead (informational findings are logged).
@@ -47,6 +57,8 @@ pub enum Outcome {
 
 /// NCPDP DUR/PPS codes an override of a DUR alert must record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct DurPps {
     /// 439-E4 reason for service (`"DD"`, `"TD"`...).
     pub reason: String,
@@ -56,8 +68,11 @@ pub struct DurPps {
     pub result: String,
 }
 
-/// A pharmacist's override of one `RequireOverride` finding.
+/// A pharmacist's override of one `RequireOverride` finding, or the reason recorded for a
+/// warning that requires one (`reason_required`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Override {
     /// The rule overridden.
     pub rule: RuleId,
@@ -75,6 +90,8 @@ pub struct Override {
 
 /// One rule's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Finding {
     /// Which rule.
     pub rule: RuleId,
@@ -84,25 +101,36 @@ pub struct Finding {
     pub message: String,
     /// Legal or practice source.
     pub source: Cow<'static, str>,
-    /// The override that was accepted for this finding, if any.
+    /// The pharmacist must record a reason (an [`Override`] with a reason code) for this
+    /// finding although it only warns (LOT-FEFO-01: a non-FEFO pick).
+    #[serde(default)]
+    pub reason_required: bool,
+    /// The override (or recorded reason) that was accepted for this finding, if any.
     #[serde(default)]
     pub overridden: Option<Override>,
 }
 
 impl Finding {
-    /// The outcome after any accepted override (an overridden finding counts as `Warn`).
+    /// The outcome after any accepted override (an overridden `require_override` finding
+    /// counts as `Warn`; an acknowledged warning stays `Warn`).
     pub fn effective(&self) -> Outcome {
         if self.overridden.is_some() {
-            Outcome::Warn
+            self.outcome.min(Outcome::Warn)
         } else {
             self.outcome
         }
+    }
+
+    /// A reason is required and none has been recorded yet.
+    pub fn awaits_reason(&self) -> bool {
+        self.reason_required && self.overridden.is_none()
     }
 }
 
 /// Work the caller must do after (or because of) the decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum FollowUp {
     /// Queue an ASAP record for the state PMP.
@@ -150,6 +178,10 @@ pub enum FollowUp {
     },
     /// Compliance task with a due date (emergency CII follow-up, DEA notice).
     ComplianceTask {
+        /// Stable key of the task (`CS2-EMERG-02:RX-100` for the follow-up itself, with
+        /// `:notify-dea` for the notice): the same key on every decision, so the POS creates
+        /// a task once and closes it when an [`Obligation`] with that id is satisfied.
+        id: String,
         /// Rule that raised it.
         rule: RuleId,
         /// Due date.
@@ -173,13 +205,24 @@ pub enum FollowUp {
 
 /// The engine's answer to one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Decision {
+    /// Contract version of this document ([`SchemaVersion::CURRENT`]).
+    pub schema_version: SchemaVersion,
     /// Most severe effective outcome.
     pub outcome: Outcome,
     /// Every finding, in rule-table order of evaluation.
     pub findings: Vec<Finding>,
     /// Work to queue.
     pub follow_ups: Vec<FollowUp>,
+    /// Compliance obligations and their status at `now` (emergency follow-ups, PMP
+    /// reports), for fills of emergency orders, end of day and compliance requests.
+    #[serde(default)]
+    pub obligations: Vec<Obligation>,
+    /// The amounts the rules judged, as numbers.
+    #[serde(default)]
+    pub figures: Figures,
     /// Beyond-use date for the label (LOT-BUD-01), for fills.
     #[serde(default)]
     pub beyond_use_date: Option<Date>,
@@ -205,8 +248,14 @@ impl Decision {
             .map(|f| f.rule)
     }
 
-    /// True when the sale/fill may proceed without a pharmacist override.
+    /// True when the sale/fill may proceed without a pharmacist override. Warnings that
+    /// require a reason ([`Decision::awaiting_reason`]) still need one recorded.
     pub fn is_allowed(&self) -> bool {
         self.outcome <= Outcome::Warn
+    }
+
+    /// Findings that require a reason which has not been recorded yet.
+    pub fn awaiting_reason(&self) -> impl Iterator<Item = &Finding> + '_ {
+        self.findings.iter().filter(|f| f.awaits_reason())
     }
 }

@@ -4,8 +4,8 @@ use crate::model::Schedule;
 use crate::rules::lots::PickContext;
 use crate::rules::sink::Sink;
 use crate::rules::{
-    Context, Decision, FillRequest, OtcSaleRequest, Request, RuleId, controlled, general, lots,
-    prescriber, pse, schedule2, schedule3_5,
+    Context, Decision, FillRequest, OtcSaleRequest, Request, RuleId, compliance, controlled,
+    general, integrity, lots, prescriber, pse, schedule2, schedule3_5,
 };
 
 /// Evaluates one request. Pure: the same request and context always give the same decision.
@@ -16,6 +16,7 @@ pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
     let mut s = Sink::new(ctx);
     match request {
         Request::Intake(r) => {
+            integrity::prescription(&mut s, &r.prescription);
             prescriber::validity(&mut s, &r.prescription, r.product.schedule);
             if matches!(r.product.schedule, Some(Schedule::C3 | Schedule::C4))
                 && r.prescription.refills_authorized > schedule3_5::C34_MAX_REFILLS
@@ -28,6 +29,7 @@ pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
                     ),
                 );
             }
+            general::refill_figures(&mut s, &r.prescription, r.product.schedule);
             s.finish(&[])
         }
         Request::Fill(r) => {
@@ -35,10 +37,12 @@ pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
             s.finish(&r.overrides)
         }
         Request::HandOff(r) => {
+            integrity::prescription(&mut s, &r.prescription);
             controlled::hand_off(&mut s, r);
             s.finish(&[])
         }
         Request::Transfer(r) => {
+            integrity::prescription(&mut s, &r.prescription);
             if r.prescription.void {
                 s.block(
                     RuleId::RxRefills01,
@@ -64,7 +68,17 @@ pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
             s.finish(&[])
         }
         Request::EndOfDay(r) => {
+            if r.date > s.ctx.latest_record_time().date() {
+                s.block(
+                    RuleId::DataFuture01,
+                    format!("cannot close {}: today is {}", r.date, s.ctx.today()),
+                );
+            }
             controlled::end_of_day(&mut s, r);
+            s.finish(&[])
+        }
+        Request::Compliance(r) => {
+            compliance::request(&mut s, r);
             s.finish(&[])
         }
     }
@@ -82,6 +96,8 @@ fn strictest(a: Option<Schedule>, b: Option<Schedule>) -> Option<Schedule> {
 fn fill(s: &mut Sink<'_>, r: &FillRequest) {
     let rx = &r.prescription;
     let schedule = strictest(r.prescribed.schedule, r.dispensed.schedule);
+    integrity::prescription(s, rx);
+    integrity::dispense_days_supply(s, r.days_supply);
     prescriber::validity(s, rx, schedule);
     if rx.void {
         s.block(
@@ -110,6 +126,7 @@ fn fill(s: &mut Sink<'_>, r: &FillRequest) {
     if schedule != Some(Schedule::C2) {
         general::quantity(s, r, schedule);
     }
+    general::refill_figures(s, rx, schedule);
     general::supply(s, r, schedule.is_some());
     general::dur(s, r);
     general::substitution(s, r);
@@ -135,6 +152,7 @@ fn fill(s: &mut Sink<'_>, r: &FillRequest) {
 
 fn otc_sale(s: &mut Sink<'_>, r: &OtcSaleRequest) {
     let p = &r.product;
+    integrity::purchases(s, &r.purchaser_history);
     if r.quantity == 0 {
         s.block(RuleId::RxQty01, "quantity sold must be at least 1".into());
     }

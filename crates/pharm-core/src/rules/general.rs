@@ -1,14 +1,43 @@
 //! Rule table §9.5: rules for every prescription (non-controlled and controlled alike).
 
+use crate::model::Prescription;
 use crate::model::{Product, Schedule};
 use crate::rules::schedule3_5::C34_MAX_REFILLS;
 use crate::rules::sink::Sink;
-use crate::rules::{DurSeverity, FillRequest, FollowUp, Outcome, Payment, RuleId};
+use crate::rules::{
+    DurSeverity, FillRequest, FollowUp, Outcome, Payment, RefillFigures, RefillTiming, RuleId,
+    StateProfile,
+};
 use crate::time::Date;
 
 /// `ceil(days × percent / 100)`, the refill-too-soon offset in days.
 pub(crate) fn rts_offset_days(days_supply: u32, percent: u32) -> i64 {
     (i64::from(days_supply).saturating_mul(i64::from(percent.min(100))) + 99) / 100
+}
+
+/// Refills that may be dispensed after the legal caps: CII none (1306.12(a)), CIII/IV at
+/// most 5 (1306.22(a)), CV the state cap, others as authorized.
+fn allowed_refills(authorized: u32, schedule: Option<Schedule>, profile: &StateProfile) -> u32 {
+    match schedule {
+        Some(Schedule::C2) => 0,
+        Some(Schedule::C3 | Schedule::C4) => authorized.min(C34_MAX_REFILLS),
+        Some(Schedule::C5) => profile
+            .c5_max_refills
+            .map_or(authorized, |m| m.min(authorized)),
+        None => authorized,
+    }
+}
+
+/// The refill figures of a prescription of the given schedule.
+pub(crate) fn refill_figures(s: &mut Sink<'_>, rx: &Prescription, schedule: Option<Schedule>) {
+    let allowed = allowed_refills(rx.refills_authorized, schedule, &s.ctx.profile);
+    s.decision_mut().figures.refills = Some(RefillFigures {
+        authorized: rx.refills_authorized,
+        allowed,
+        fill_number: rx.next_fill_number(),
+        units_dispensed: rx.dispensed_total(),
+        units_allowed: u64::from(rx.quantity) * (1 + u64::from(allowed)),
+    });
 }
 
 /// RX-EXP-01 for non-controlled and CV prescriptions.
@@ -84,6 +113,13 @@ pub(crate) fn supply(s: &mut Sink<'_>, r: &FillRequest, controlled: bool) {
         && let Some((started, days)) = rx.last_completed_fill()
     {
         let eligible = started.date().add_days(rts_offset_days(days, percent));
+        s.decision_mut().figures.refill_timing = Some(RefillTiming {
+            last_fill: started.date(),
+            days_supply: days,
+            percent: percent.min(100),
+            eligible,
+            days_remaining: u32::try_from(today.days_until(eligible).max(0)).unwrap_or(0),
+        });
         if today < eligible {
             let msg = format!(
                 "refill too soon: last filled {} for {days} days; {percent}% used on {eligible}",

@@ -100,9 +100,9 @@ pub(crate) fn picks(s: &mut Sink<'_>, p: &PickContext<'_>) -> Option<Date> {
         }
         for w in check.warnings {
             match w {
-                AllocationWarning::NotFefo { chosen, fefo_choice } => s.warn(
+                AllocationWarning::NotFefo { chosen, fefo_choice } => s.warn_reason_required(
                     RuleId::LotFefo01,
-                    format!("lot {chosen} chosen but lot {fefo_choice} expires first (FEFO): record the reason"),
+                    format!("lot {chosen} chosen but lot {fefo_choice} expires first (FEFO): record the reason (override LOT-FEFO-01 with a reason code)"),
                 ),
                 AllocationWarning::ShortDated { lot_number, expiry, needed_through } => s.warn(
                     RuleId::LotShortdate01,
@@ -142,6 +142,10 @@ fn status_text(status: LotStatus) -> &'static str {
 fn recall_feed(s: &mut Sink<'_>) {
     let max = i64::from(s.ctx.policy.recall_feed_max_age_hours);
     match s.ctx.recall_feed_as_of {
+        Some(at) if at > s.ctx.latest_record_time() => s.warn(
+            RuleId::LotStatus01,
+            format!("recall feed is dated {at}, after now: lot status may be out of date"),
+        ),
         Some(at) if !s.ctx.now.more_than_hours_after(at, max) => {}
         Some(at) => s.warn(
             RuleId::LotStatus01,

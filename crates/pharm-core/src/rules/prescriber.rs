@@ -153,7 +153,13 @@ fn registration(s: &mut Sink<'_>, rx: &Prescription, schedule: Schedule) {
         );
     }
     let max = i64::from(s.ctx.policy.dea_cache_max_age_hours);
-    if s.ctx.now.more_than_hours_after(reg.fetched_at, max) {
+    if reg.fetched_at > s.ctx.latest_record_time() {
+        s.add(
+            RuleId::DeaReg01,
+            stale_outcome,
+            format!("cached DEA registrant data is dated {}, after now: its age is unknown; verify the registration", reg.fetched_at),
+        );
+    } else if s.ctx.now.more_than_hours_after(reg.fetched_at, max) {
         let age_h = s.ctx.now.hours_since(reg.fetched_at);
         s.add(
             RuleId::DeaReg01,

@@ -9,6 +9,7 @@ use crate::model::{DrugClass, Schedule};
 
 /// What to do when a required remote check cannot be made (offline, service down).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OfflinePolicy {
     /// A pharmacist may override with a documented reason; the sale is reconciled later.
@@ -19,6 +20,8 @@ pub enum OfflinePolicy {
 
 /// Pseudoephedrine / ephedrine / PPA limits, in micrograms of base.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct PseLimits {
     /// Per purchaser per calendar day (federal 3.6 g).
     pub daily_ug: u64,
@@ -40,6 +43,8 @@ pub struct PseLimits {
 
 /// Every state-level parameter of the dispensing rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct StateProfile {
     /// Two-letter state code, or `"US"` for the federal baseline.
     pub state: String,

@@ -2,12 +2,15 @@
 
 use crate::model::{ListedChemical, ListedChemicalKind};
 use crate::rules::sink::Sink;
-use crate::rules::{FollowUp, NplexResult, OfflinePolicy, OtcSaleRequest, Outcome, RuleId};
+use crate::rules::{
+    FollowUp, ListedChemicalFigures, NplexResult, OfflinePolicy, OtcSaleRequest, Outcome, RuleId,
+    WindowFigure,
+};
 
 /// Logbook exemption: a single sales package with at most 60 mg (1314.30(a)(1)).
 const LOGBOOK_EXEMPT_SALT_UG: u64 = 60_000;
 /// Days in the annual window.
-const YEAR_DAYS: i64 = 365;
+const YEAR_DAYS: u32 = 365;
 
 fn kind_name(kind: ListedChemicalKind) -> &'static str {
     match kind {
@@ -52,17 +55,18 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
         );
     }
 
-    let now = s.ctx.now;
+    let latest = s.ctx.latest_record_time();
     let today = s.ctx.today();
     let this_ug = lc.base_ug_per_unit.saturating_mul(u64::from(r.quantity));
     let window_start = today.add_days(-i64::from(limits.rolling_days) + 1);
-    let year_start = today.add_days(-YEAR_DAYS + 1);
+    let year_start = today.add_days(-i64::from(YEAR_DAYS) + 1);
     let (mut day, mut window, mut year) = (this_ug, this_ug, this_ug);
     for h in &r.purchaser_history {
         let Some((kind, ug)) = h.chemical else {
             continue;
         };
-        if kind != lc.kind || h.at > now {
+        // Records after `now` (beyond the clock-skew tolerance) are DATA-FUTURE-01.
+        if kind != lc.kind || h.at > latest {
             continue;
         }
         let d = h.at.date();
@@ -77,6 +81,30 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
         }
     }
 
+    let mail_order = s.ctx.pharmacy.mail_order;
+    s.decision_mut().figures.listed_chemical = Some(Box::new(ListedChemicalFigures {
+        kind: lc.kind,
+        sale_ug: this_ug,
+        day: WindowFigure {
+            days: 1,
+            total_ug: day,
+            limit_ug: limits.daily_ug,
+        },
+        rolling: WindowFigure {
+            days: limits.rolling_days,
+            total_ug: window,
+            limit_ug: if mail_order {
+                limits.mail_order_rolling_ug
+            } else {
+                limits.rolling_ug
+            },
+        },
+        annual: limits.annual_ug.map(|limit_ug| WindowFigure {
+            days: YEAR_DAYS,
+            total_ug: year,
+            limit_ug,
+        }),
+    }));
     if day > limits.daily_ug {
         s.block(
             RuleId::PseDay01,
@@ -88,7 +116,7 @@ pub(crate) fn sale(s: &mut Sink<'_>, r: &OtcSaleRequest, lc: ListedChemical) {
         );
     }
     let days = limits.rolling_days;
-    if s.ctx.pharmacy.mail_order {
+    if mail_order {
         if window > limits.mail_order_rolling_ug {
             s.block(
                 RuleId::PseMail01,

@@ -6,14 +6,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::SchemaVersion;
 use crate::model::{
     Lot, PartialPathway, PhotoId, Prescription, Product, PurchaseRecord, Purchaser,
 };
 use crate::rules::{Override, PmpStatus};
 use crate::time::{Date, DateTime};
 
-/// One request to the engine. JSON: an object with `"type"` naming the variant.
+/// One request to the engine. JSON: an object with `"type"` naming the variant and
+/// `"schema_version"` ([`SchemaVersion::CURRENT`]); unknown fields are rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 // Requests are built once and evaluated by reference; boxing the large variants would only
@@ -34,11 +37,18 @@ pub enum Request {
     StockMove(StockMoveRequest),
     /// Close the business day (PMP zero report, overdue reports).
     EndOfDay(EndOfDayRequest),
+    /// Outstanding compliance obligations of prescriptions, without a fill (emergency
+    /// follow-ups, PMP reports): what a POS runs at the end of the day.
+    Compliance(ComplianceRequest),
 }
 
 /// A new prescription.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct IntakeRequest {
+    /// Contract version of this document ([`SchemaVersion::CURRENT`]).
+    pub schema_version: SchemaVersion,
     /// The prescription as received.
     pub prescription: Prescription,
     /// Product master record of the prescribed product.
@@ -46,8 +56,9 @@ pub struct IntakeRequest {
 }
 
 /// How the fill is paid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(tag = "method", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Payment {
     /// Cash (the store's own refill-too-soon policy applies).
     #[default]
@@ -65,6 +76,7 @@ pub enum Payment {
 
 /// Severity of a DUR alert (NCPDP 528-FS clinical significance).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DurSeverity {
     /// 1: major.
@@ -77,6 +89,8 @@ pub enum DurSeverity {
 
 /// A DUR alert computed elsewhere (local DUR database or payer response).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct DurAlert {
     /// 439-E4 reason for service (`"DD"` drug-drug, `"TD"` therapeutic duplication...).
     pub reason: String,
@@ -87,8 +101,9 @@ pub struct DurAlert {
 }
 
 /// Result of a DSCSA product-identifier verification of the scanned unit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DscsaCheck {
     /// Matches an accepted transaction record.
     Verified,
@@ -108,6 +123,8 @@ pub enum DscsaCheck {
 
 /// Units taken from one lot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct LotPick {
     /// Lot number (must be one of the request's `lots`).
     pub lot_number: String,
@@ -117,7 +134,11 @@ pub struct LotPick {
 
 /// Fill (or refill, or partial fill) a prescription.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct FillRequest {
+    /// Contract version of this document ([`SchemaVersion::CURRENT`]).
+    pub schema_version: SchemaVersion,
     /// The prescription with its fill history so far.
     pub prescription: Prescription,
     /// Product master record of the prescribed product.
@@ -156,7 +177,11 @@ pub struct FillRequest {
 
 /// Hand a filled prescription over at the POS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct HandOffRequest {
+    /// Contract version of this document ([`SchemaVersion::CURRENT`]).
+    pub schema_version: SchemaVersion,
     /// The prescription (its last fill is the one handed over).
     pub prescription: Prescription,
     /// Product dispensed.
@@ -172,7 +197,11 @@ pub struct HandOffRequest {
 
 /// Transfer a prescription to another pharmacy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct TransferRequest {
+    /// Contract version of this document ([`SchemaVersion::CURRENT`]).
+    pub schema_version: SchemaVersion,
     /// The prescription.
     pub prescription: Prescription,
     /// Its product.
@@ -183,6 +212,7 @@ pub struct TransferRequest {
 
 /// NPLEx (or state system) answer for a listed-chemical sale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NplexResult {
     /// The state does not use a real-time system.
@@ -198,6 +228,8 @@ pub enum NplexResult {
 
 /// Listed-chemical logbook entry (21 CFR 1314.30).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct LogbookEntry {
     /// Purchaser name.
     pub purchaser_name: String,
@@ -227,7 +259,11 @@ impl LogbookEntry {
 
 /// Sell an OTC item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct OtcSaleRequest {
+    /// Contract version of this document ([`SchemaVersion::CURRENT`]).
+    pub schema_version: SchemaVersion,
     /// Product.
     pub product: Product,
     /// Units sold.
@@ -260,6 +296,7 @@ pub struct OtcSaleRequest {
 
 /// Why stock leaves the shelf without a patient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StockMoveKind {
     /// Destruction (expired, damaged).
@@ -274,7 +311,11 @@ pub enum StockMoveKind {
 
 /// Move stock out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct StockMoveRequest {
+    /// Contract version of this document ([`SchemaVersion::CURRENT`]).
+    pub schema_version: SchemaVersion,
     /// Kind of move.
     pub kind: StockMoveKind,
     /// The lot.
@@ -285,6 +326,8 @@ pub struct StockMoveRequest {
 
 /// A PMP report that is queued but not yet acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct PendingPmpReport {
     /// Prescription.
     pub rx_number: String,
@@ -294,12 +337,35 @@ pub struct PendingPmpReport {
 
 /// Close a business day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct EndOfDayRequest {
+    /// Contract version of this document ([`SchemaVersion::CURRENT`]).
+    pub schema_version: SchemaVersion,
     /// The business day closed.
     pub date: Date,
     /// Reportable dispenses handed over on that day.
     pub reportable_dispenses: u32,
     /// Reports still unsent.
+    #[serde(default)]
+    pub pending_reports: Vec<PendingPmpReport>,
+}
+
+/// Evaluate outstanding obligations without dispensing: emergency oral CII follow-ups
+/// (due, overdue, satisfied) and unsent PMP reports (due, overdue). The decision lists one
+/// [`Obligation`](crate::rules::Obligation) per item; a follow-up linked to its emergency
+/// order ([`Prescription::emergency_followup`]) resolves that order's obligation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceRequest {
+    /// Contract version of this document ([`SchemaVersion::CURRENT`]).
+    pub schema_version: SchemaVersion,
+    /// Prescriptions with open obligations (emergency oral CII orders); others have none
+    /// and are only checked for data integrity.
+    #[serde(default)]
+    pub prescriptions: Vec<Prescription>,
+    /// PMP reports queued but not yet acknowledged.
     #[serde(default)]
     pub pending_reports: Vec<PendingPmpReport>,
 }

@@ -54,6 +54,13 @@ impl fmt::Display for RuleId {
 crate::text_serde!(RuleId);
 
 rule_ids! {
+    /// A record in the request is dated after `now` (beyond the clock-skew tolerance).
+    DataFuture01 = "DATA-FUTURE-01", "Record integrity: complete and accurate dispensing records (21 CFR 1304.21(a); 1306.22 refill records)";
+    /// A dispense or recorded fill with zero quantity or zero days supply.
+    DataZero01 = "DATA-ZERO-01", "Record integrity: quantity and days supply of every dispense (21 CFR 1306.22 refill records; NCPDP 442-E7, 405-D5)";
+    /// The history contradicts itself (fill numbers decreasing in time, a fill before the
+    /// prescription was written, an issue time on another day than the issue date).
+    DataHistory01 = "DATA-HISTORY-01", "Record integrity: refill records in order (21 CFR 1306.22 refill records; NCPDP 403-D3)";
     /// Controlled Rx missing a 1306.05(a) field.
     RxFields01 = "RX-FIELDS-01", "21 CFR 1306.05(a)";
     /// Prescription dated in the future.

@@ -1,6 +1,7 @@
 //! Rule table §9.2: Schedule II.
 
 use crate::model::{PartialPathway, Prescription, RxOrigin, SpecialPopulation};
+use crate::rules::compliance;
 use crate::rules::sink::Sink;
 use crate::rules::{FillRequest, FollowUp, RuleId};
 
@@ -87,7 +88,8 @@ fn partial(s: &mut Sink<'_>, r: &FillRequest, continuing: bool, leaves_remainder
     if !continuing && !leaves_remainder {
         return;
     }
-    let recorded = rx.fills.first().and_then(|f| f.partial);
+    // The pathway recorded on the first portion (in time order) of the fill in progress.
+    let recorded = rx.open_partial_start().and_then(|f| f.partial);
     let pathway = if continuing { recorded } else { r.partial };
     let Some(pathway) = pathway else {
         if continuing {
@@ -134,13 +136,7 @@ fn partial(s: &mut Sink<'_>, r: &FillRequest, continuing: bool, leaves_remainder
             }
             if continuing {
                 if rx.origin == RxOrigin::EmergencyOral {
-                    let deadline = rx.issued_at().add_hours(SEVENTY_TWO_HOURS);
-                    if s.ctx.now > deadline {
-                        s.block(
-                            RuleId::Cs2PartialReq02,
-                            format!("remaining portion of an emergency oral order is due within 72 hours of issue (by {deadline})"),
-                        );
-                    }
+                    emergency_remainder_window(s, rx);
                 } else {
                     let last = rx.issue_date.add_days(REQUESTED_PARTIAL_DAYS);
                     if today > last {
@@ -170,9 +166,33 @@ fn partial(s: &mut Sink<'_>, r: &FillRequest, continuing: bool, leaves_remainder
     }
 }
 
+/// Pathway (b) of an emergency oral order: remaining portions within 72 hours of issue.
+/// Without a recorded issue time the order may have been issued at any second of its
+/// day: after the latest possible deadline the remainder is blocked, and between the
+/// earliest and the latest the pharmacist must confirm the time (never a guessed midnight).
+fn emergency_remainder_window(s: &mut Sink<'_>, rx: &Prescription) {
+    let (earliest, latest) = rx.issue_time_bounds();
+    let (first_deadline, last_deadline) = (
+        earliest.add_hours(SEVENTY_TWO_HOURS),
+        latest.add_hours(SEVENTY_TWO_HOURS),
+    );
+    if s.ctx.now > last_deadline {
+        s.block(
+            RuleId::Cs2PartialReq02,
+            format!("remaining portion of an emergency oral order is due within 72 hours of issue (by {last_deadline})"),
+        );
+    } else if s.ctx.now > first_deadline {
+        s.require_override(
+            RuleId::Cs2PartialReq02,
+            format!("the time of the emergency oral order of {} is not recorded: its 72-hour window ends between {first_deadline} and {last_deadline}; confirm the order was issued after {} before dispensing", rx.issue_date, s.ctx.now.add_hours(-SEVENTY_TWO_HOURS)),
+        );
+    }
+}
+
 /// Pathway (a): the remainder within 72 hours of the first partial fill.
 fn supply_window(s: &mut Sink<'_>, rx: &Prescription) {
-    let Some(first) = rx.fills.first() else {
+    // The first portion, in time order, of the fill in progress.
+    let Some(first) = rx.open_partial_start() else {
         return;
     };
     let deadline = first.at.add_hours(SEVENTY_TWO_HOURS);
@@ -211,43 +231,7 @@ fn emergency(s: &mut Sink<'_>, r: &FillRequest) {
             },
         ),
     }
-    let followup_days = profile.emergency_cii_followup_days;
-    // Counted from the oral order: 7 days (NY, MA: 72 hours) after it was issued.
-    let due_at = rx.issued_at().add_hours(i64::from(followup_days) * 24);
-    let due = due_at.date();
-    match rx.emergency_followup_received {
-        Some(received) if received <= due => {}
-        Some(received) => {
-            s.warn(
-                RuleId::Cs2Emerg02,
-                format!("follow-up prescription arrived {received}, after the {followup_days}-day deadline {due}; notify DEA"),
-            );
-            s.follow(FollowUp::ComplianceTask {
-                rule: RuleId::Cs2Emerg02,
-                due: s.ctx.today(),
-                task: format!("notify DEA: late follow-up for emergency oral Rx {}", rx.rx_number),
-            });
-        }
-        None if s.ctx.now > due_at => {
-            s.warn(
-                RuleId::Cs2Emerg02,
-                format!("follow-up prescription for this emergency oral order was due {due_at} and has not arrived; notify DEA"),
-            );
-            s.follow(FollowUp::ComplianceTask {
-                rule: RuleId::Cs2Emerg02,
-                due: s.ctx.today(),
-                task: format!("notify DEA: no follow-up for emergency oral Rx {}", rx.rx_number),
-            });
-        }
-        None => s.follow(FollowUp::ComplianceTask {
-            rule: RuleId::Cs2Emerg02,
-            due,
-            task: format!(
-                "obtain the prescriber's written/EPCS follow-up marked \"Authorization for Emergency Dispensing\" for Rx {}; notify DEA if it does not arrive",
-                rx.rx_number
-            ),
-        }),
-    }
+    compliance::emergency_follow_up(s, rx, true);
 }
 
 /// CS2-XFER-01: only an unfilled electronic CII, once.

@@ -2,7 +2,7 @@
 
 use crate::model::{CvOtcClass, DosageUnit, Prescription, Schedule};
 use crate::rules::sink::Sink;
-use crate::rules::{FillRequest, OtcSaleRequest, RuleId};
+use crate::rules::{CvOtcFigures, FillRequest, OtcSaleRequest, RuleId};
 
 /// Federal cap on CIII/IV refills (1306.22(a)).
 pub(crate) const C34_MAX_REFILLS: u32 = 5;
@@ -155,16 +155,33 @@ pub(crate) fn cv_otc(s: &mut Sink<'_>, r: &OtcSaleRequest, class: CvOtcClass) {
     let recent = r
         .purchaser_history
         .iter()
-        .filter(|h| h.at > since && h.at <= s.ctx.now && h.cv_opium == opium);
+        // Records after `now` (beyond the clock-skew tolerance) are DATA-FUTURE-01.
+        .filter(|h| h.at > since && h.at <= s.ctx.latest_record_time() && h.cv_opium == opium);
     let (mut units, mut ml) = (0u64, 0u64);
     for h in recent {
         units += u64::from(h.cv_units);
         ml += u64::from(h.cv_ml);
     }
-    let (total, limit, unit) = match r.product.package.unit {
-        DosageUnit::Milliliter => (ml + u64::from(r.quantity), limit_ml, "mL"),
-        _ => (units + u64::from(r.quantity), limit_units, "dosage units"),
+    let (total, limit, unit, counted) = match r.product.package.unit {
+        DosageUnit::Milliliter => (
+            ml + u64::from(r.quantity),
+            limit_ml,
+            "mL",
+            DosageUnit::Milliliter,
+        ),
+        _ => (
+            units + u64::from(r.quantity),
+            limit_units,
+            "dosage units",
+            DosageUnit::Each,
+        ),
     };
+    s.decision_mut().figures.cv_otc = Some(Box::new(CvOtcFigures {
+        hours: CV_OTC_WINDOW_HOURS as u32,
+        total,
+        limit,
+        unit: counted,
+    }));
     if total > limit {
         s.block(
             RuleId::Cs5Otc01,

@@ -1,6 +1,6 @@
 //! Collects findings and follow-ups while rules run.
 
-use crate::rules::{Context, Decision, Finding, FollowUp, Outcome, Override, RuleId};
+use crate::rules::{Context, Decision, Finding, FollowUp, Obligation, Outcome, Override, RuleId};
 
 /// Accumulates the findings of one evaluation.
 pub(crate) struct Sink<'c> {
@@ -26,8 +26,17 @@ impl<'c> Sink<'c> {
             outcome,
             message,
             source: rule.source().into(),
+            reason_required: false,
             overridden: None,
         });
+    }
+
+    /// Records a warning for which the pharmacist must record a reason.
+    pub(crate) fn warn_reason_required(&mut self, rule: RuleId, message: String) {
+        self.add(rule, Outcome::Warn, message);
+        if let Some(f) = self.decision.findings.last_mut() {
+            f.reason_required = true;
+        }
     }
 
     /// Records a blocking finding.
@@ -50,7 +59,12 @@ impl<'c> Sink<'c> {
         self.decision.follow_ups.push(f);
     }
 
-    /// Mutable access to the decision's extra fields (BUD, next refill date).
+    /// Lists a compliance obligation.
+    pub(crate) fn obligation(&mut self, o: Obligation) {
+        self.decision.obligations.push(o);
+    }
+
+    /// Mutable access to the decision's extra fields (BUD, next refill date, figures).
     pub(crate) fn decision_mut(&mut self) -> &mut Decision {
         &mut self.decision
     }
@@ -60,11 +74,12 @@ impl<'c> Sink<'c> {
         self.ctx.connectivity.is_offline()
     }
 
-    /// Applies overrides and computes the final outcome.
+    /// Applies overrides (to `require_override` findings and to warnings that require a
+    /// reason) and computes the final outcome.
     pub(crate) fn finish(mut self, overrides: &[Override]) -> Decision {
         if !overrides.is_empty() {
             for f in &mut self.decision.findings {
-                if f.outcome != Outcome::RequireOverride {
+                if f.outcome != Outcome::RequireOverride && !f.reason_required {
                     continue;
                 }
                 let accepted = overrides.iter().find(|o| {

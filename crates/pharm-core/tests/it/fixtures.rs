@@ -1,5 +1,6 @@
 //! Builders for realistic, valid requests; each scenario changes one thing.
 
+use pharm_core::contract::SchemaVersion;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 use pharm_core::time::{Date, DateTime};
@@ -189,7 +190,7 @@ pub fn rx(p: &Product, refills: u32) -> Prescription {
         signed: true,
         origin: RxOrigin::Electronic,
         emergency_period_days: None,
-        emergency_followup_received: None,
+        emergency_followup: None,
         special_population: SpecialPopulation::None,
         prescriber_partial_quantity: None,
         may_fill_up_to_days: None,
@@ -207,12 +208,14 @@ pub fn fill_record(when: &str, quantity: u32, p: &Product) -> Fill {
         days_supply: quantity,
         ndc: p.ndc,
         partial: None,
+        fill_number: None,
     }
 }
 
 /// Fill `quantity` units of `rx`'s product for `quantity` days, no lots.
 pub fn fill(rx: Prescription, p: &Product, quantity: u32) -> FillRequest {
     FillRequest {
+        schema_version: SchemaVersion::CURRENT,
         prescription: rx,
         prescribed: p.clone(),
         dispensed: p.clone(),

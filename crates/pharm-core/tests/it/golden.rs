@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::fixtures::*;
+use pharm_core::contract::SchemaVersion;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -29,7 +30,13 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
     let now = "2026-03-10T10:00:00";
     let a = atorvastatin();
     let oxy = oxycodone();
-    let mut refill = rx(&a, 5);
+    // Refills of prescriptions written before their earlier fills.
+    let written = |mut rx: Prescription, day: &str| {
+        rx.issue_date = date(day);
+        rx.issued_at = Some(at(&format!("{day}T09:00:00")));
+        rx
+    };
+    let mut refill = written(rx(&a, 5), "2026-01-15");
     refill.fills = vec![fill_record("2026-02-10T10:00:00", 30, &a)];
     let mut too_soon = rx(&a, 5);
     too_soon.fills = vec![fill_record("2026-03-01T10:00:00", 30, &a)];
@@ -40,7 +47,7 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
     }];
     let mut late_partial = partial.clone();
     late_partial.fills[0].at = at("2026-03-07T09:59:59");
-    let mut cii_refill = rx(&oxy, 0);
+    let mut cii_refill = written(rx(&oxy, 0), "2026-02-01");
     cii_refill.fills = vec![fill_record("2026-02-08T10:00:00", 30, &oxy)];
     let mut daw1 = rx(&lipitor(), 2);
     daw1.daw = DawCode::PrescriberRequiresBrand;
@@ -92,6 +99,7 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
         }),
     }];
     let pse = OtcSaleRequest {
+        schema_version: SchemaVersion::CURRENT,
         product: pse30(),
         quantity: 24,
         picks: vec![],
@@ -130,6 +138,32 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
     let mut pse_offline = pse.clone();
     pse_offline.purchaser_history.clear();
     let off = |c: Context| offline(c, "2026-03-10T06:00:00");
+    let mut fefo_reason = fefo_req.clone();
+    fefo_reason.overrides = vec![Override {
+        rule: RuleId::LotFefo01,
+        reason_code: "PATIENT-PREF".into(),
+        pharmacist: "RPH-7".into(),
+        note: "patient asked for the longer-dated lot".into(),
+        dur: None,
+    }];
+    let mut future_fill = rx(&oxy, 0);
+    future_fill.fills = vec![Fill {
+        partial: Some(PartialPathway::UnableToSupply),
+        ..fill_record("2026-12-01T10:00:00", 10, &oxy)
+    }];
+    let mut emergency = rx(&oxy, 0);
+    emergency.rx_number = "RX-200".into();
+    emergency.origin = RxOrigin::EmergencyOral;
+    emergency.issue_date = date("2026-03-01");
+    emergency.issued_at = None;
+    emergency.quantity = 9;
+    emergency.fills = vec![fill_record("2026-03-01T18:00:00", 9, &oxy)];
+    let mut followed_up = emergency.clone();
+    followed_up.rx_number = "RX-201".into();
+    followed_up.emergency_followup = Some(EmergencyFollowUp {
+        received: date("2026-03-06"),
+        reference: "RX-301".into(),
+    });
     let mut handed = rx(&oxy, 0);
     handed.fills = vec![fill_record("2026-03-10T09:00:00", 30, &oxy)];
     vec![
@@ -185,6 +219,43 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
         ),
         ("expired lot blocked", Request::Fill(lots_req), ctx(now)),
         ("non-FEFO lot warns", Request::Fill(fefo_req), ctx(now)),
+        (
+            "non-FEFO lot with a recorded reason",
+            Request::Fill(fefo_reason),
+            ctx(now),
+        ),
+        (
+            "fill dated after now blocked",
+            Request::Fill(fill(future_fill, &oxy, 20)),
+            ctx(now),
+        ),
+        (
+            "CIV intake caps refills at 5",
+            Request::Intake(IntakeRequest {
+                schema_version: SchemaVersion::CURRENT,
+                prescription: rx(&alprazolam(), 11),
+                product: alprazolam(),
+            }),
+            ctx(now),
+        ),
+        (
+            "compliance: emergency follow-ups and PMP reports",
+            Request::Compliance(ComplianceRequest {
+                schema_version: SchemaVersion::CURRENT,
+                prescriptions: vec![emergency, followed_up],
+                pending_reports: vec![
+                    PendingPmpReport {
+                        rx_number: "RX-150".into(),
+                        due: at("2026-03-09T18:00:00"),
+                    },
+                    PendingPmpReport {
+                        rx_number: "RX-151".into(),
+                        due: at("2026-03-11T09:00:00"),
+                    },
+                ],
+            }),
+            ctx(now),
+        ),
         ("major DUR overridden", Request::Fill(dur), ctx(now)),
         ("PSE over daily limit", Request::OtcSale(pse), ctx(now)),
         (
@@ -195,6 +266,7 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
         (
             "TX CII hand-off without ID",
             Request::HandOff(HandOffRequest {
+                schema_version: SchemaVersion::CURRENT,
                 prescription: handed,
                 product: oxy.clone(),
                 pickup_id: None,
@@ -205,6 +277,7 @@ fn cases() -> Vec<(&'static str, Request, Context)> {
         (
             "MN zero report",
             Request::EndOfDay(EndOfDayRequest {
+                schema_version: SchemaVersion::CURRENT,
                 date: date("2026-03-10"),
                 reportable_dispenses: 0,
                 pending_reports: vec![],
@@ -236,7 +309,7 @@ fn golden_vectors_match_the_engine() {
     let text = std::fs::read_to_string(path())
         .expect("testdata/golden/decisions.json (bless with PHARM_BLESS=1)");
     let stored: Vec<Case> = serde_json::from_str(&text).unwrap();
-    assert!(stored.len() >= 15);
+    assert!(stored.len() >= 21);
     for case in &stored {
         let request: Request = serde_json::from_value(case.request.clone()).unwrap();
         let context: Context = serde_json::from_value(case.context.clone()).unwrap();

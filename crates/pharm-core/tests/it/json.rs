@@ -119,6 +119,7 @@ fn wild_fill() -> impl Strategy<Value = (FillRequest, Context)> {
                         days_supply: q / 3,
                         ndc: p.ndc,
                         partial: (q % 2 == 0).then_some(PartialPathway::UnableToSupply),
+                        fill_number: None,
                     })
                     .collect();
                 let mut r = fill(rx, &p, qty);

@@ -8,14 +8,19 @@
     unreachable_pub
 )]
 
+mod contract;
 mod fixtures;
 mod golden;
 mod ids;
 mod json;
+mod regressions;
 mod rules_controlled;
 mod rules_general;
+mod rules_integrity;
 mod rules_lots;
 mod rules_prescriber;
 mod rules_pse;
 mod rules_schedule2;
 mod rules_schedule3_5;
+#[cfg(feature = "schema")]
+mod schema;

@@ -2,6 +2,7 @@
 //! dispensing, PMP reports and zero reports.
 
 use crate::fixtures::*;
+use pharm_core::contract::SchemaVersion;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -138,6 +139,7 @@ fn hand_off(p: &Product, id: bool, profile: StateProfile) -> Decision {
     let mut rx = rx(p, 0);
     rx.fills = vec![fill_record("2026-03-10T09:00:00", 30, p)];
     let req = Request::HandOff(HandOffRequest {
+        schema_version: SchemaVersion::CURRENT,
         prescription: rx,
         product: p.clone(),
         pickup_id: id.then(|| PhotoId {
@@ -248,6 +250,7 @@ fn offline_insurance_hand_off_gets_a_reconciliation_item() {
     };
     let req = |payment| {
         Request::HandOff(HandOffRequest {
+            schema_version: SchemaVersion::CURRENT,
             prescription: rx.clone(),
             product: p.clone(),
             pickup_id: None,
@@ -277,6 +280,7 @@ fn offline_insurance_hand_off_gets_a_reconciliation_item() {
 fn end_of_day_zero_report_and_overdue_reports() {
     let eod = |n, pending: Vec<PendingPmpReport>, profile| {
         let req = Request::EndOfDay(EndOfDayRequest {
+            schema_version: SchemaVersion::CURRENT,
             date: date("2026-03-10"),
             reportable_dispenses: n,
             pending_reports: pending,

@@ -1,6 +1,7 @@
 //! §9.5 rules for every prescription.
 
 use crate::fixtures::*;
+use pharm_core::contract::SchemaVersion;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -592,6 +593,7 @@ fn void_prescriptions_and_zero_quantities() {
             Some(Block),
         );
         let req = Request::Transfer(TransferRequest {
+            schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: p.clone(),
             to_pharmacy: "B".into(),

@@ -1,6 +1,7 @@
 //! §9.6 lots and inventory.
 
 use crate::fixtures::*;
+use pharm_core::contract::SchemaVersion;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -56,6 +57,7 @@ fn expired_and_held_stock_may_still_leave_for_destruction_or_return() {
     expired.status = LotStatus::Recalled;
     for kind in [StockMoveKind::Destroy, StockMoveKind::Return] {
         let req = Request::StockMove(StockMoveRequest {
+            schema_version: SchemaVersion::CURRENT,
             kind,
             lot: expired.clone(),
             quantity: 40,
@@ -65,6 +67,7 @@ fn expired_and_held_stock_may_still_leave_for_destruction_or_return() {
         assert_eq!(d.outcome, Allow);
     }
     let req = Request::StockMove(StockMoveRequest {
+        schema_version: SchemaVersion::CURRENT,
         kind: StockMoveKind::Destroy,
         lot: expired,
         quantity: 41,
@@ -346,6 +349,7 @@ fn expired_or_held_stock_is_not_transferred_to_another_store() {
     ];
     for (kind, l, rule, expected) in cases {
         let req = Request::StockMove(StockMoveRequest {
+            schema_version: SchemaVersion::CURRENT,
             kind,
             lot: l,
             quantity: 10,

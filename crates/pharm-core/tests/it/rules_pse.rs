@@ -1,6 +1,7 @@
 //! §9.7 listed chemicals, including the DEA Pharmacist's Manual Appendix G table.
 
 use crate::fixtures::*;
+use pharm_core::contract::SchemaVersion;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -8,6 +9,7 @@ const NOW: &str = "2026-03-10T10:00:00";
 
 fn sale(p: Product, quantity: u32, history: Vec<PurchaseRecord>) -> OtcSaleRequest {
     OtcSaleRequest {
+        schema_version: SchemaVersion::CURRENT,
         product: p,
         quantity,
         picks: vec![],

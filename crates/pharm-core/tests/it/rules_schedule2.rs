@@ -1,6 +1,7 @@
 //! §9.2 Schedule II.
 
 use crate::fixtures::*;
+use pharm_core::contract::SchemaVersion;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -425,22 +426,27 @@ fn emergency_oral_quantity_and_state_cap() {
 
 #[test]
 fn emergency_oral_follow_up_deadline() {
+    // Issued 2026-03-01 (09:00 recorded): the follow-up is due by the end of the day
+    // issue date + 7 (federal) or + 3 (NY, MA: 72 hours counted as days, since its arrival
+    // is a date). The status is the obligation's; a late one also needs a DEA notice.
+    use ObligationStatus::*;
     let cases = [
-        // Issued 2026-03-01T09:00: federal follow-up due 7 × 24 h later, NY 72 h later.
         (
-            "due now, not received",
+            "due, last second",
             StateProfile::federal(),
             None,
-            "2026-03-08T09:00:00",
+            "2026-03-08T23:59:59",
             None,
+            Due,
             true,
         ),
         (
-            "overdue by one second",
+            "overdue, next day",
             StateProfile::federal(),
             None,
-            "2026-03-08T09:00:01",
+            "2026-03-09T00:00:00",
             Some(Warn),
+            Overdue,
             true,
         ),
         (
@@ -449,6 +455,7 @@ fn emergency_oral_follow_up_deadline() {
             Some("2026-03-08"),
             "2026-03-09T12:00:00",
             None,
+            Satisfied,
             false,
         ),
         (
@@ -457,31 +464,37 @@ fn emergency_oral_follow_up_deadline() {
             Some("2026-03-09"),
             "2026-03-09T12:00:00",
             Some(Warn),
+            SatisfiedLate,
             true,
         ),
         (
-            "NY at 72 h",
+            "NY end of day 3",
             StateProfile::new_york(),
             None,
-            "2026-03-04T09:00:00",
+            "2026-03-04T23:59:59",
             None,
+            Due,
             true,
         ),
         (
-            "NY 72 h + 1 s",
+            "NY day 4",
             StateProfile::new_york(),
             None,
-            "2026-03-04T09:00:01",
+            "2026-03-05T00:00:00",
             Some(Warn),
+            Overdue,
             true,
         ),
     ];
-    for (name, profile, received, now, expected, task) in cases {
+    for (name, profile, received, now, expected, status, task) in cases {
         let mut rx = oxy_rx();
         rx.origin = RxOrigin::EmergencyOral;
         rx.emergency_period_days = Some(3);
         rx.quantity = 9;
-        rx.emergency_followup_received = received.map(date);
+        rx.emergency_followup = received.map(|d| EmergencyFollowUp {
+            received: date(d),
+            reference: "RX-101".into(),
+        });
         rx.fills = vec![partial(
             "2026-03-01T10:00:00",
             3,
@@ -502,6 +515,11 @@ fn emergency_oral_follow_up_deadline() {
             )
         });
         assert_eq!(has_task, task, "{name}: compliance task");
+        assert_eq!(d.obligations.len(), 1, "{name}");
+        let o = &d.obligations[0];
+        assert_eq!(o.status, status, "{name}");
+        assert_eq!(o.id, "CS2-EMERG-02:RX-100", "{name}");
+        assert_eq!(o.resolved_by.is_some(), received.is_some(), "{name}");
     }
 }
 
@@ -542,6 +560,7 @@ fn transfer_only_unfilled_electronic_once() {
         let mut rx = oxy_rx();
         edit(&mut rx);
         let req = Request::Transfer(TransferRequest {
+            schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: oxycodone(),
             to_pharmacy: "C".into(),

@@ -1,6 +1,7 @@
 //! §9.3 Schedules III-V, including CV without a prescription.
 
 use crate::fixtures::*;
+use pharm_core::contract::SchemaVersion;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -79,6 +80,7 @@ fn ciii_civ_refill_count_capped_at_five() {
     }
     for (authorized, expected) in [(5, None), (6, Some(Warn))] {
         let req = Request::Intake(IntakeRequest {
+            schema_version: SchemaVersion::CURRENT,
             prescription: rx(&alprazolam(), authorized),
             product: alprazolam(),
         });
@@ -194,6 +196,7 @@ fn ciii_v_refill_transfer_once_unless_shared_database() {
             c.pharmacy.shares_realtime_db_with = vec!["B".into()];
         }
         let req = Request::Transfer(TransferRequest {
+            schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: alprazolam(),
             to_pharmacy: "B".into(),
@@ -204,6 +207,7 @@ fn ciii_v_refill_transfer_once_unless_shared_database() {
 
 fn cv_sale(quantity: u32) -> OtcSaleRequest {
     OtcSaleRequest {
+        schema_version: SchemaVersion::CURRENT,
         product: codeine_syrup(),
         quantity,
         picks: vec![],

@@ -1,0 +1,228 @@
+//! The JSON contract the C and Python bindings expose: a schema version, strict parsing
+//! with a size limit, and (feature `schema`) the JSON Schema of every document.
+//!
+//! Three documents cross the boundary: a [`Request`], the [`Context`] it is evaluated in,
+//! and the engine's [`Decision`]. Requests and decisions carry `"schema_version"`
+//! ([`SchemaVersion::CURRENT`]); every object of all three rejects unknown fields, so a
+//! misspelled flag (`"ntii": true`) is an error instead of a silently defaulted `false`.
+//! The committed JSON Schema lives in `schema/` at the repository root and a test fails
+//! when it no longer matches the types.
+//!
+//! ```
+//! use pharm_core::contract::{ContractError, parse_request};
+//!
+//! let err = parse_request(r#"{"type": "end_of_day", "schema_version": 1,
+//!     "date": "2026-03-10", "reportable_dispenses": 0, "pending_reports": [],
+//!     "prescriptions": []}"#).unwrap_err();
+//! assert!(matches!(err, ContractError::Invalid { .. }));
+//! assert!(err.to_string().contains("unknown field `prescriptions`"));
+//! ```
+
+#[cfg(feature = "schema")]
+mod schema;
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::rules::{Context, Decision, Request};
+
+#[cfg(feature = "schema")]
+pub use schema::schemas;
+
+/// Largest document [`parse_request`], [`parse_context`] and [`parse_decision`] accept:
+/// 4 MiB, two orders of magnitude above a request with a long fill history.
+pub const MAX_DOCUMENT_BYTES: usize = 4 << 20;
+
+/// Version of the JSON contract a request or decision is written in.
+///
+/// Serializes as a bare integer. Deserializing any other number than
+/// [`SchemaVersion::CURRENT`] fails, naming both versions: a document written for another
+/// version of the contract is never read as if it were this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SchemaVersion(u32);
+
+impl SchemaVersion {
+    /// The version this build reads and writes: 1, the first versioned contract (documents
+    /// from before it had no `schema_version` and are rejected).
+    pub const CURRENT: SchemaVersion = SchemaVersion(1);
+
+    /// The version number.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for SchemaVersion {
+    fn default() -> Self {
+        SchemaVersion::CURRENT
+    }
+}
+
+impl fmt::Display for SchemaVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for SchemaVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SchemaVersion {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let version = u32::deserialize(d)?;
+        if version == SchemaVersion::CURRENT.0 {
+            Ok(SchemaVersion(version))
+        } else {
+            Err(serde::de::Error::custom(format_args!(
+                "schema_version {version} is not supported: this build reads schema_version {}",
+                SchemaVersion::CURRENT
+            )))
+        }
+    }
+}
+
+/// Why a JSON document was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContractError {
+    /// Larger than [`MAX_DOCUMENT_BYTES`].
+    #[error("{document} of {size} bytes exceeds the {limit}-byte limit")]
+    TooLarge {
+        /// `"request"`, `"context"` or `"decision"`.
+        document: &'static str,
+        /// Its size in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not well-formed JSON (or not UTF-8, or cut short).
+    #[error("{document} is not valid JSON at line {line}, column {column}: {reason}")]
+    Syntax {
+        /// `"request"`, `"context"` or `"decision"`.
+        document: &'static str,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Well-formed JSON that does not match the contract: unknown or missing field, wrong
+    /// type, unsupported `schema_version`, a value out of range (a negative price...).
+    #[error(
+        "{document} does not match the pharm JSON contract (schema_version {}) at line {line}, column {column}: {reason}",
+        SchemaVersion::CURRENT
+    )]
+    Invalid {
+        /// `"request"`, `"context"` or `"decision"`.
+        document: &'static str,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What is wrong, naming the field.
+        reason: String,
+    },
+}
+
+fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T, ContractError> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(ContractError::TooLarge {
+            document,
+            size: bytes.len(),
+            limit: MAX_DOCUMENT_BYTES,
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let (line, column) = (e.line(), e.column());
+        let mut reason = e.to_string();
+        // serde_json appends " at line L column C"; the error names them itself.
+        if let Some(cut) = reason.rfind(" at line ") {
+            reason.truncate(cut);
+        }
+        if e.is_data() {
+            ContractError::Invalid {
+                document,
+                line,
+                column,
+                reason,
+            }
+        } else {
+            ContractError::Syntax {
+                document,
+                line,
+                column,
+                reason,
+            }
+        }
+    })
+}
+
+/// Parses a request document (UTF-8 JSON bytes or text).
+pub fn parse_request(json: impl AsRef<[u8]>) -> Result<Request, ContractError> {
+    parse("request", json.as_ref())
+}
+
+/// Parses a context document.
+pub fn parse_context(json: impl AsRef<[u8]>) -> Result<Context, ContractError> {
+    parse("context", json.as_ref())
+}
+
+/// Parses a decision document (bindings and tests read decisions back).
+pub fn parse_decision(json: impl AsRef<[u8]>) -> Result<Decision, ContractError> {
+    parse("decision", json.as_ref())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_is_checked() {
+        assert_eq!(serde_json::to_string(&SchemaVersion::CURRENT).unwrap(), "1");
+        assert_eq!(
+            serde_json::from_str::<SchemaVersion>("1").unwrap(),
+            SchemaVersion::CURRENT
+        );
+        let err = serde_json::from_str::<SchemaVersion>("2").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("schema_version 2 is not supported"),
+            "{err}"
+        );
+        assert!(serde_json::from_str::<SchemaVersion>("\"1\"").is_err());
+    }
+
+    #[test]
+    fn errors_are_typed_and_located() {
+        let big = vec![b' '; MAX_DOCUMENT_BYTES + 1];
+        assert!(matches!(
+            parse_request(&big),
+            Err(ContractError::TooLarge { size, .. }) if size == MAX_DOCUMENT_BYTES + 1
+        ));
+        match parse_context("{\n  \"now\": ") {
+            Err(ContractError::Syntax {
+                line: 2,
+                document: "context",
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_decision([0xff, 0xfe]),
+            Err(ContractError::Syntax { .. })
+        ));
+        match parse_request(r#"{"type": "end_of_day", "schema_version": 7}"#) {
+            Err(ContractError::Invalid { reason, .. }) => {
+                assert!(reason.contains("schema_version 7"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
