@@ -185,6 +185,18 @@ pub struct ReplicaParts {
     pub forked: Vec<Arc<Txn>>,
 }
 
+/// Where a transaction that is not yet held by the root waits.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    /// The outbox.
+    Outbox,
+    /// Salvaged from an earlier history, for the root to judge.
+    Salvage,
+    /// Refused by the root as forked, to be issued again.
+    Forked,
+}
+
 /// Largest quantity in one line (keeps every total far from overflow).
 pub const MAX_LINE_QTY: u64 = 1 << 40;
 
@@ -323,6 +335,27 @@ impl Replica {
     /// Transactions not yet held by the root (own and relayed), in id order.
     pub fn outbox(&self) -> impl Iterator<Item = &Txn> + '_ {
         self.ledger.iter().map(|t| &**t)
+    }
+
+    /// Where a transaction waits, if it does: the outbox, the salvage, or the forked ones.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn waiting(&self, id: &TxnId) -> Option<(Waiting, &Txn)> {
+        self.ledger
+            .get(id)
+            .map(|t| (Waiting::Outbox, &**t))
+            .or_else(|| self.salvage.get(id).map(|t| (Waiting::Salvage, &**t)))
+            .or_else(|| self.forked.get(id).map(|t| (Waiting::Forked, &**t)))
+    }
+
+    /// The ids of every waiting transaction, with where it waits.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn waiting_ids(&self) -> impl Iterator<Item = (TxnId, Waiting)> + '_ {
+        fn ids(ledger: &Ledger, w: Waiting) -> impl Iterator<Item = (TxnId, Waiting)> + '_ {
+            ledger.iter().map(move |t| (t.id, w))
+        }
+        ids(&self.ledger, Waiting::Outbox)
+            .chain(ids(&self.salvage, Waiting::Salvage))
+            .chain(ids(&self.forked, Waiting::Forked))
     }
 
     /// Queued insurance claims.

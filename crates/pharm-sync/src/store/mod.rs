@@ -99,7 +99,7 @@ use crate::hlc::Hlc;
 use crate::ids::{Entropy, IdError, ReplicaId, StoreId, TxnId};
 use crate::message::Message;
 use crate::protocol::{Peer, ProtocolError, Role, SyncLimits};
-use crate::replica::{Attachments, Commit, NewLot, OpError, Replica};
+use crate::replica::{Attachments, Commit, NewLot, OpError, Replica, Waiting};
 use crate::txn::{DiscrepancyId, HoldId, Line, LotKey, Reason, TransferId, Txn};
 
 use persist::Status;
@@ -357,18 +357,43 @@ fn own_key(keys: &dyn KeyRing, store: StoreId, terminal: u16) -> Result<MacKey, 
         .ok_or(StoreError::MissingKey(terminal))
 }
 
-/// Every status a transaction id has in a replica (outbox, salvage, forked).
-fn statuses(r: &Replica) -> BTreeMap<TxnId, (Status, Arc<Txn>)> {
-    let mut m = BTreeMap::new();
-    let mut add = |it: &mut dyn Iterator<Item = &Txn>, s: Status| {
-        for t in it {
-            m.insert(t.id, (s, Arc::new(t.clone())));
+/// The stored status of a waiting transaction.
+fn status_of(w: Waiting) -> Status {
+    match w {
+        Waiting::Outbox => Status::Outbox,
+        Waiting::Salvage => Status::Salvage,
+        Waiting::Forked => Status::Forked,
+    }
+}
+
+/// What a message can change in a replica, to find out whether anything must be written.
+#[derive(PartialEq)]
+struct Footprint {
+    vv: crate::state::VersionVector,
+    acks: crate::message::Acks,
+    waiting: BTreeMap<TxnId, Waiting>,
+    heads: BTreeMap<ReplicaId, u64>,
+    hlc: Hlc,
+    next_lot_no: u32,
+    superseded: Option<crate::replica::Superseded>,
+}
+
+impl Footprint {
+    fn of(r: &Replica) -> Self {
+        Footprint {
+            vv: r.state().vv().clone(),
+            acks: r.acks().clone(),
+            waiting: r.waiting_ids().collect(),
+            heads: r
+                .state()
+                .heads()
+                .map(|h| (h.id.replica, h.id.seq))
+                .collect(),
+            hlc: r.hlc(),
+            next_lot_no: r.next_lot_no(),
+            superseded: r.superseded(),
         }
-    };
-    add(&mut r.outbox(), Status::Outbox);
-    add(&mut r.salvage(), Status::Salvage);
-    add(&mut r.forked(), Status::Forked);
-    m
+    }
 }
 
 impl TerminalStore {
@@ -786,50 +811,44 @@ impl TerminalStore {
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
-        let before = self.peer.replica();
-        let before_vv = before.state().vv().clone();
-        let before_acks = before.acks().clone();
-        let before_status = statuses(before);
-        let before_heads: BTreeMap<ReplicaId, u64> = before
-            .state()
-            .heads()
-            .map(|h| (h.id.replica, h.id.seq))
-            .collect();
+        let before = Footprint::of(self.peer.replica());
         let result = handle(&mut self.peer);
         let logged = self.peer.take_logged();
         let after = self.peer.replica();
+        let now = Footprint::of(after);
+        if now == before && logged.is_empty() {
+            // A refused message (or one that changed nothing): nothing to write.
+            return Ok(result?);
+        }
         let me = after.id();
-        let after_status = statuses(after);
-        let mut changes = after.state().delta_since(&before_vv);
+        let mut changes = after.state().delta_since(&before.vv);
         // Heads replaced at the same version (a relayed copy's head is the same
         // transaction) need no rewrite; new ones come with the delta.
         changes
             .heads
-            .retain(|h| before_heads.get(&h.id.replica) != Some(&h.id.seq));
-        let acks_changed = after.acks() != &before_acks;
+            .retain(|h| before.heads.get(&h.id.replica) != Some(&h.id.seq));
         let written = in_tx(&mut self.conn, &self.witness, |tx| {
             persist::write_changes(tx, after.state(), &changes)?;
             persist::write_vv(tx, after.state().vv())?;
-            for (id, (status, t)) in &after_status {
-                match before_status.get(id) {
+            for (id, w) in &now.waiting {
+                match before.waiting.get(id) {
                     None => {
-                        let own = id.replica.terminal == me.terminal;
-                        persist::insert_txn(tx, t, own, *status)?;
+                        if let Some((_, t)) = after.waiting(id) {
+                            let own = id.replica.terminal == me.terminal;
+                            persist::insert_txn(tx, t, own, status_of(*w))?;
+                        }
                     }
-                    Some((s, _)) if s != status => persist::set_status(tx, *id, *status)?,
+                    Some(was) if was != w => persist::set_status(tx, *id, status_of(*w))?,
                     Some(_) => {}
                 }
             }
-            for id in before_status
+            for id in before
+                .waiting
                 .keys()
-                .filter(|id| !after_status.contains_key(id))
+                .filter(|id| !now.waiting.contains_key(id))
             {
                 // Left the outbox: confirmed by the root, or refused as another history.
-                let status = if after
-                    .acks()
-                    .get(&id.replica)
-                    .is_some_and(|a| a.seq >= id.seq)
-                {
+                let status = if now.acks.get(&id.replica).is_some_and(|a| a.seq >= id.seq) {
                     Status::Held
                 } else {
                     Status::Refused
@@ -839,8 +858,8 @@ impl TerminalStore {
             for t in &logged {
                 persist::insert_held(tx, t)?;
             }
-            if acks_changed {
-                persist::write_acks(tx, after.acks())?;
+            if now.acks != before.acks {
+                persist::write_acks(tx, &now.acks)?;
             }
             persist::write_scalars(tx, after)
         });
