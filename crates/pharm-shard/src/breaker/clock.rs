@@ -132,6 +132,14 @@ impl<'a> LazyNow<'a> {
         }
     }
 
+    /// A reading fixed at `now` (a caller that keeps its own time); the clock is not read.
+    pub(crate) fn at(clock: &'a dyn Clock, now: Duration) -> Self {
+        Self {
+            clock,
+            cached: Some(now),
+        }
+    }
+
     fn read(&mut self) -> Duration {
         match self.cached {
             Some(t) => t,

@@ -1,24 +1,34 @@
 //! Sliding windows and threshold evaluation (resilience4j `FixedSizeSlidingWindowMetrics`,
 //! `SlidingTimeWindowMetrics` and `CircuitBreakerMetrics`).
 
+use std::time::Duration;
+
 use super::clock::LazyNow;
 use super::config::{CircuitBreakerConfig, SlidingWindowType};
 use super::state::State;
 
-/// One recorded outcome (resilience4j `Outcome`: SUCCESS, ERROR, SLOW_SUCCESS, SLOW_ERROR).
+/// One recorded outcome (resilience4j `Outcome`: SUCCESS, ERROR, SLOW_SUCCESS, SLOW_ERROR)
+/// and the call's duration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Outcome {
     pub(crate) failed: bool,
     pub(crate) slow: bool,
+    /// The call's duration in nanoseconds (saturated at `u64::MAX`, about 584 years).
+    pub(crate) nanos: u64,
 }
 
-/// Aggregated counts of a window or a bucket.
+/// Aggregated counts and durations of a window or a bucket (resilience4j
+/// `AbstractAggregation`).
+///
+/// The duration total is a `u128` of nanoseconds: even 2⁶⁴ calls of the longest duration
+/// fit, so adding and subtracting stay exact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Totals {
     pub(crate) calls: u64,
     pub(crate) failed: u64,
     pub(crate) slow: u64,
     pub(crate) slow_failed: u64,
+    pub(crate) duration_nanos: u128,
 }
 
 impl Totals {
@@ -27,6 +37,7 @@ impl Totals {
         self.failed += u64::from(o.failed);
         self.slow += u64::from(o.slow);
         self.slow_failed += u64::from(o.slow && o.failed);
+        self.duration_nanos += u128::from(o.nanos);
     }
 
     fn remove_outcome(&mut self, o: Outcome) {
@@ -34,6 +45,7 @@ impl Totals {
         self.failed -= u64::from(o.failed);
         self.slow -= u64::from(o.slow);
         self.slow_failed -= u64::from(o.slow && o.failed);
+        self.duration_nanos -= u128::from(o.nanos);
     }
 
     fn remove(&mut self, other: &Totals) {
@@ -41,6 +53,7 @@ impl Totals {
         self.failed -= other.failed;
         self.slow -= other.slow;
         self.slow_failed -= other.slow_failed;
+        self.duration_nanos -= other.duration_nanos;
     }
 }
 
@@ -297,11 +310,22 @@ pub struct Snapshot {
     pub slow_failed: u64,
     /// Calls rejected since the current metrics object was created.
     pub not_permitted: u64,
+    /// Sum of the durations of the calls in the window, as reported to the permits
+    /// (resilience4j `Snapshot.getTotalDuration`, kept here in nanoseconds rather than
+    /// milliseconds; saturates at [`Duration::MAX`]).
+    pub total_duration: Duration,
+    /// `total_duration / calls`, rounded down to the nanosecond, zero without calls
+    /// (resilience4j `Snapshot.getAverageDuration`).
+    pub average_duration: Duration,
 }
 
 impl Snapshot {
     pub(crate) fn new(state: State, metrics: &Metrics, t: &Totals) -> Self {
         let rates = metrics.rates(t);
+        let average_nanos = t
+            .duration_nanos
+            .checked_div(u128::from(t.calls))
+            .unwrap_or(0);
         Self {
             state,
             failure_rate: rates.map(|r| r.0),
@@ -312,6 +336,8 @@ impl Snapshot {
             slow: t.slow,
             slow_failed: t.slow_failed,
             not_permitted: metrics.not_permitted,
+            total_duration: duration_from_nanos(t.duration_nanos),
+            average_duration: duration_from_nanos(average_nanos),
         }
     }
 
@@ -321,24 +347,36 @@ impl Snapshot {
     }
 }
 
+/// Nanoseconds as a [`Duration`], saturating at [`Duration::MAX`].
+fn duration_from_nanos(nanos: u128) -> Duration {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    match u64::try_from(nanos / NANOS_PER_SEC) {
+        // The remainder is below 10⁹, so it fits in a u32.
+        Ok(secs) => Duration::new(secs, (nanos % NANOS_PER_SEC) as u32),
+        Err(_) => Duration::MAX,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::breaker::clock::ManualClock;
-    use std::time::Duration;
 
     const OK: Outcome = Outcome {
         failed: false,
         slow: false,
+        nanos: 10,
     };
     const ERR: Outcome = Outcome {
         failed: true,
         slow: false,
+        nanos: 200,
     };
     const SLOW_ERR: Outcome = Outcome {
         failed: true,
         slow: true,
+        nanos: 3_000,
     };
 
     #[test]
@@ -348,10 +386,13 @@ mod tests {
         w.record(SLOW_ERR);
         let t = w.record(OK);
         assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 2, 1, 1));
+        assert_eq!(t.duration_nanos, 3_210);
         let t = w.record(OK); // evicts ERR
         assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 1, 1, 1));
+        assert_eq!(t.duration_nanos, 3_020);
         let t = w.record(OK); // evicts SLOW_ERR
         assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 0, 0, 0));
+        assert_eq!(t.duration_nanos, 30);
     }
 
     #[test]
@@ -369,14 +410,44 @@ mod tests {
         w.record(OK, 101);
         w.record(OK, 102);
         assert_eq!(w.snapshot(102).calls, 3);
+        assert_eq!(w.snapshot(102).duration_nanos, 220);
         // second 103 evicts second 100's bucket
         let t = w.snapshot(103);
-        assert_eq!((t.calls, t.failed), (2, 0));
+        assert_eq!((t.calls, t.failed, t.duration_nanos), (2, 0, 20));
         // a jump longer than the window clears everything
         assert_eq!(w.snapshot(1_000).calls, 0);
+        assert_eq!(w.snapshot(1_000).duration_nanos, 0);
         assert_eq!(w.record(ERR, 1_000).calls, 1);
         // backwards time does not move the window
         assert_eq!(w.snapshot(10).calls, 1);
+    }
+
+    #[test]
+    fn durations_saturate_only_beyond_duration_max() {
+        let max = Duration::MAX.as_nanos();
+        assert_eq!(duration_from_nanos(max), Duration::MAX);
+        assert_eq!(duration_from_nanos(max + 1), Duration::MAX);
+        assert_eq!(duration_from_nanos(u128::MAX), Duration::MAX);
+        assert_eq!(
+            duration_from_nanos(1_500_000_001),
+            Duration::new(1, 500_000_001)
+        );
+        // 10,000 calls of the longest reportable duration still add up exactly.
+        let mut w = CountWindow::new(CircuitBreakerConfig::MAX_SLIDING_WINDOW_SIZE);
+        let longest = Outcome {
+            failed: false,
+            slow: true,
+            nanos: u64::MAX,
+        };
+        let mut t = Totals::default();
+        for _ in 0..CircuitBreakerConfig::MAX_SLIDING_WINDOW_SIZE {
+            t = w.record(longest);
+        }
+        assert_eq!(t.duration_nanos, 10_000 * u128::from(u64::MAX));
+        assert_eq!(
+            w.record(OK).duration_nanos,
+            9_999 * u128::from(u64::MAX) + 10
+        );
     }
 
     #[test]
