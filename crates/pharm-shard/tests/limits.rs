@@ -4,8 +4,14 @@
 //! gigabytes).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
 use pharm_shard::breaker::{
     CircuitBreaker, CircuitBreakerConfig, ConfigError, ManualClock, SlidingWindowType,
+};
+use pharm_shard::retry::{
+    Backoff, Decision, ErrorKind, GiveUpReason, Jitter, PolicyError, RetryPolicy, RetryState,
+    XorShift,
 };
 
 const WINDOW_MAX: u32 = CircuitBreakerConfig::MAX_SLIDING_WINDOW_SIZE;
@@ -75,11 +81,9 @@ fn breakers_at_the_limits_work() {
             .unwrap();
         let clock = ManualClock::new();
         let cb = CircuitBreaker::new("limits", config, clock.clone());
-        cb.try_acquire()
-            .unwrap()
-            .on_failure(std::time::Duration::ZERO);
+        cb.try_acquire().unwrap().on_failure(Duration::ZERO);
         // A clock jump far beyond the window walks at most WINDOW_MAX buckets.
-        clock.advance(std::time::Duration::from_secs(u64::from(u32::MAX)));
+        clock.advance(Duration::from_secs(u64::from(u32::MAX)));
         let failed_after_jump = match kind {
             SlidingWindowType::CountBased => 1,
             SlidingWindowType::TimeBased => 0,
@@ -93,4 +97,81 @@ fn breakers_at_the_limits_work() {
         assert!(cb.try_acquire().is_err());
         drop(probes);
     }
+}
+
+#[test]
+fn retry_attempts_are_bounded() {
+    const MAX: u32 = RetryPolicy::MAX_ATTEMPTS;
+    assert_eq!(MAX, 100);
+    for (tries, expected) in [
+        (MAX - 1, Ok(())),
+        (MAX, Ok(())),
+        (MAX + 1, Err(PolicyError::TooManyAttempts(MAX + 1))),
+        (u32::MAX, Err(PolicyError::TooManyAttempts(u32::MAX))),
+    ] {
+        let policy = RetryPolicy::db_write().with_max_attempts(tries);
+        assert_eq!(policy.validate(), expected, "{tries}");
+        // A configuration file is checked on the way in.
+        let json = serde_json::to_string(&policy).unwrap();
+        let parsed = serde_json::from_str::<RetryPolicy>(&json);
+        match expected {
+            Ok(()) => assert_eq!(parsed.unwrap(), policy),
+            Err(e) => {
+                let message = parsed.unwrap_err().to_string();
+                assert!(message.contains(&e.to_string()), "{message}");
+            }
+        }
+    }
+    assert!(
+        RetryPolicy::db_write()
+            .with_max_attempts(101)
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_attempts must be at most 100, got 101")
+    );
+}
+
+#[test]
+fn deserialized_policies_are_validated() {
+    let mut json = serde_json::to_value(RetryPolicy::db_write()).unwrap();
+    json["jitter"] = serde_json::json!({ "Proportional": 1.5 });
+    let err = serde_json::from_value::<RetryPolicy>(json).unwrap_err();
+    assert!(err.to_string().contains("jitter factor 1.5"), "{err}");
+    let mut json = serde_json::to_value(RetryPolicy::db_write()).unwrap();
+    json["max_attempts"] = serde_json::json!(0);
+    assert!(serde_json::from_value::<RetryPolicy>(json).is_err());
+}
+
+/// An unvalidated policy asking for more tries gets at most `MAX_ATTEMPTS` from the
+/// decisions (the documented clamping of invalid values), never u32::MAX.
+#[test]
+fn decisions_stop_at_the_attempt_limit() {
+    let policy =
+        RetryPolicy::new(u32::MAX, Backoff::None, Duration::from_secs(1)).with_jitter(Jitter::None);
+    let mut rng = XorShift::new(1);
+    assert_eq!(policy.next_delay(99, &mut rng), Some(Duration::ZERO));
+    assert_eq!(policy.next_delay(100, &mut rng), None);
+    let mut state = RetryState::new(Duration::ZERO);
+    let mut tries = 1;
+    while let Decision::RetryAfter(_) = state.on_failure(
+        &policy,
+        ErrorKind::Retryable,
+        Duration::ZERO,
+        None,
+        &mut rng,
+    ) {
+        tries += 1;
+    }
+    assert_eq!(tries, RetryPolicy::MAX_ATTEMPTS);
+    assert_eq!(
+        state.on_failure(
+            &policy,
+            ErrorKind::Retryable,
+            Duration::ZERO,
+            None,
+            &mut rng
+        ),
+        Decision::GiveUp(GiveUpReason::Exhausted)
+    );
 }
