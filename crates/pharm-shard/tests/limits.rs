@@ -9,6 +9,8 @@ use std::time::Duration;
 use pharm_shard::breaker::{
     CircuitBreaker, CircuitBreakerConfig, ConfigError, ManualClock, SlidingWindowType,
 };
+use pharm_shard::directory::{PhysicalShard, ShardMap};
+use pharm_shard::reshard::{PlanError, plan_to_count};
 use pharm_shard::retry::{
     Backoff, Decision, ErrorKind, GiveUpReason, Jitter, PolicyError, RetryPolicy, RetryState,
     XorShift,
@@ -174,4 +176,25 @@ fn decisions_stop_at_the_attempt_limit() {
         ),
         Decision::GiveUp(GiveUpReason::Exhausted)
     );
+}
+
+/// `plan_to_count` built its target list before checking it: u32::MAX physical shards
+/// allocated 16 GiB first.
+#[test]
+fn reshard_target_count_is_bounded_by_the_logical_shards() {
+    let map = ShardMap::with_defaults(&[PhysicalShard(0)]).unwrap();
+    for (count, ok) in [(15, true), (16, true), (17, false), (u32::MAX, false)] {
+        let planned = plan_to_count(&map, count);
+        if ok {
+            assert_eq!(planned.unwrap().quotas.len(), count as usize);
+        } else {
+            assert_eq!(
+                planned,
+                Err(PlanError::MorePhysicalThanLogical {
+                    physical: count as usize,
+                    logical: 16
+                })
+            );
+        }
+    }
 }
