@@ -10,6 +10,8 @@ use pharm_shard::breaker::{
     CircuitBreaker, CircuitBreakerConfig, ConfigError, ManualClock, SlidingWindowType,
 };
 use pharm_shard::directory::{PhysicalShard, ShardMap};
+use pharm_shard::lag::{HistoryCapacityError, LagTracker, MAX_HISTORY_CAPACITY};
+use pharm_shard::reads::{ReadRouter, ReadRouterConfig};
 use pharm_shard::reshard::{PlanError, plan_to_count};
 use pharm_shard::retry::{
     Backoff, Decision, ErrorKind, GiveUpReason, Jitter, PolicyError, RetryPolicy, RetryState,
@@ -196,5 +198,95 @@ fn reshard_target_count_is_bounded_by_the_logical_shards() {
                 })
             );
         }
+    }
+}
+
+#[test]
+fn lag_history_capacity_is_bounded() {
+    assert_eq!(MAX_HISTORY_CAPACITY, 65_536);
+    for (capacity, ok) in [
+        (0, false),
+        (1, true),
+        (MAX_HISTORY_CAPACITY - 1, true),
+        (MAX_HISTORY_CAPACITY, true),
+        (MAX_HISTORY_CAPACITY + 1, false),
+        (usize::MAX, false),
+    ] {
+        let expected = if ok {
+            Ok(())
+        } else {
+            Err(HistoryCapacityError(capacity))
+        };
+        assert_eq!(
+            LagTracker::new(capacity).map(|_| ()),
+            expected,
+            "{capacity}"
+        );
+        let config = ReadRouterConfig {
+            history_capacity: capacity,
+            ..ReadRouterConfig::default()
+        };
+        assert_eq!(ReadRouter::new(config).map(|_| ()), expected, "{capacity}");
+    }
+    assert!(
+        HistoryCapacityError(usize::MAX)
+            .to_string()
+            .contains("1..=65536")
+    );
+}
+
+/// deadpool allocates a slot per connection and a semaphore of `max_size` permits when the
+/// pool is built: `usize::MAX` panicked (capacity overflow) before any connection.
+#[cfg(feature = "postgres")]
+#[test]
+fn pool_size_is_bounded() {
+    use std::sync::Arc;
+
+    use pharm_shard::breaker::ManualClock;
+    use pharm_shard::pg::{PgError, PgShards, PgShardsConfig, PoolSettings, ShardNodes};
+
+    assert_eq!(PoolSettings::MAX_SIZE, 1_000);
+    let build = |max_size: usize, history_capacity: usize| {
+        let map = ShardMap::with_defaults(&[PhysicalShard(0)]).unwrap();
+        let config = PgShardsConfig {
+            pool: PoolSettings {
+                max_size,
+                ..PoolSettings::default()
+            },
+            router: ReadRouterConfig {
+                history_capacity,
+                ..ReadRouterConfig::default()
+            },
+            ..PgShardsConfig::default()
+        };
+        // No connection is opened: the address is never dialled.
+        let nodes = [(
+            PhysicalShard(0),
+            ShardNodes::primary("host=127.0.0.1 port=9 dbname=none"),
+        )];
+        PgShards::new(map, nodes, config, Arc::new(ManualClock::new()))
+    };
+    for (max_size, ok) in [
+        (0, false),
+        (1, true),
+        (PoolSettings::MAX_SIZE, true),
+        (PoolSettings::MAX_SIZE + 1, false),
+        (usize::MAX, false),
+    ] {
+        match build(max_size, 1) {
+            Ok(_) => assert!(ok, "{max_size}"),
+            Err(PgError::Config(message)) => {
+                assert!(!ok, "{max_size}: {message}");
+                assert!(
+                    message.contains("max_size") && message.contains(&max_size.to_string()),
+                    "{message}"
+                );
+            }
+            Err(other) => panic!("{max_size}: {other}"),
+        }
+    }
+    match build(8, MAX_HISTORY_CAPACITY + 1) {
+        Err(PgError::Config(message)) => assert!(message.contains("65537"), "{message}"),
+        other => panic!("{other:?}"),
     }
 }
