@@ -255,7 +255,10 @@ impl CircuitBreaker {
     /// HALF_OPEN with every permitted call taken; the rejection is counted in
     /// [`Snapshot::not_permitted`].
     pub fn try_acquire(&self) -> Result<Permit<'_>, CallNotPermitted> {
-        self.acquire(None)
+        match self.free_permit() {
+            Some(permit) => Ok(permit),
+            None => self.acquire_locked(None),
+        }
     }
 
     /// [`try_acquire`](Self::try_acquire) at `now`, a reading the caller took from its own
@@ -270,19 +273,26 @@ impl CircuitBreaker {
     /// # Errors
     /// As [`try_acquire`](Self::try_acquire).
     pub fn try_acquire_at(&self, now: Duration) -> Result<Permit<'_>, CallNotPermitted> {
-        self.acquire(Some(now))
+        match self.free_permit() {
+            Some(permit) => Ok(permit),
+            None => self.acquire_locked(Some(now)),
+        }
     }
 
-    fn acquire(&self, at: Option<Duration>) -> Result<Permit<'_>, CallNotPermitted> {
-        if self.fast_state.load(Ordering::Acquire) == FREE_STATE {
+    /// The lock-free grant of the states that always grant without a HALF_OPEN slot.
+    #[inline]
+    fn free_permit(&self) -> Option<Permit<'_>> {
+        (self.fast_state.load(Ordering::Acquire) == FREE_STATE).then_some(Permit {
+            breaker: self,
             // No slot, so the generation is never used.
-            return Ok(Permit {
-                breaker: self,
-                generation: 0,
-                slot: false,
-                resolved: false,
-            });
-        }
+            generation: 0,
+            slot: false,
+            resolved: false,
+        })
+    }
+
+    /// A permission request under the lock, at the caller's time `at` if given.
+    fn acquire_locked(&self, at: Option<Duration>) -> Result<Permit<'_>, CallNotPermitted> {
         let acquired = self.with_core_at(at, |core, config, now, events| {
             core.try_acquire(config, now, events)
         });
