@@ -254,7 +254,7 @@ impl CircuitBreakerConfig {
     pub const DEFAULT_MINIMUM_NUMBER_OF_CALLS: u32 = 100;
     /// The largest sliding window: 10,000 calls (COUNT_BASED) or seconds (TIME_BASED,
     /// about 2 h 47 min), a hundred times resilience4j's default. The window is allocated
-    /// up front (16 bytes per call, 64 bytes per second), so the limit keeps a
+    /// up front (10 bytes per call, 64 bytes per second), so the limit keeps a
     /// breaker under 1 MB; resilience4j itself has no upper limit.
     pub const MAX_SLIDING_WINDOW_SIZE: u32 = 10_000;
     /// The most permitted calls in HALF_OPEN (the size of HALF_OPEN's COUNT_BASED window):

@@ -398,26 +398,26 @@ impl Core {
             failed,
             // Strictly longer than the threshold.
             slow: duration > config.slow_call_duration_threshold,
-            nanos: duration_to_nanos(duration),
         };
+        let nanos = duration_to_nanos(duration);
         match self.phase {
             Phase::Closed => {
-                let totals = self.metrics.record(outcome, now);
+                self.metrics.record(outcome, nanos, now);
                 if let Verdict::Exceeded {
                     failure_rate,
                     slow_call_rate,
-                } = self.metrics.evaluate(&totals, config)
+                } = self.metrics.evaluate(config)
                 {
                     publish_exceeded(events, state, failure_rate, slow_call_rate);
                     self.enter(config, State::Open, now, events);
                 }
             }
             Phase::Open { .. } => {
-                self.metrics.record(outcome, now);
+                self.metrics.record(outcome, nanos, now);
             }
             Phase::HalfOpen { .. } => {
-                let totals = self.metrics.record(outcome, now);
-                match self.metrics.evaluate(&totals, config) {
+                self.metrics.record(outcome, nanos, now);
+                match self.metrics.evaluate(config) {
                     Verdict::Exceeded { .. } => self.enter(config, State::Open, now, events),
                     Verdict::BelowThresholds => self.enter(config, State::Closed, now, events),
                     Verdict::BelowMinimum => {}
@@ -427,11 +427,11 @@ impl Core {
                 failure_published,
                 slow_published,
             } => {
-                let totals = self.metrics.record(outcome, now);
+                self.metrics.record(outcome, nanos, now);
                 if let Verdict::Exceeded {
                     failure_rate,
                     slow_call_rate,
-                } = self.metrics.evaluate(&totals, config)
+                } = self.metrics.evaluate(config)
                 {
                     // Each event at most once per METRICS_ONLY state object.
                     let failure_rate = failure_rate.filter(|_| !failure_published);
