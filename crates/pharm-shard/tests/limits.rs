@@ -1,7 +1,7 @@
 //! Every configuration value that sizes memory or a loop has an upper bound, rejected
 //! with a typed error: each limit is checked just under it, at it and just over it (and
-//! at the type's maximum, which used to abort the process, run for an hour or allocate
-//! gigabytes).
+//! at the type's maximum, where an unchecked value would abort the process, loop for an
+//! hour or allocate gigabytes).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -180,8 +180,8 @@ fn decisions_stop_at_the_attempt_limit() {
     );
 }
 
-/// `plan_to_count` built its target list before checking it: u32::MAX physical shards
-/// allocated 16 GiB first.
+/// `plan_to_count` checks the count before building its target list (`u32::MAX`
+/// physical shards would take 16 GiB).
 #[test]
 fn reshard_target_count_is_bounded_by_the_logical_shards() {
     let map = ShardMap::with_defaults(&[PhysicalShard(0)]).unwrap();
@@ -236,7 +236,7 @@ fn lag_history_capacity_is_bounded() {
 }
 
 /// deadpool allocates a slot per connection and a semaphore of `max_size` permits when the
-/// pool is built: `usize::MAX` panicked (capacity overflow) before any connection.
+/// pool is built: `usize::MAX` would panic (capacity overflow) before any connection.
 #[cfg(feature = "postgres")]
 #[test]
 fn pool_size_is_bounded() {

@@ -2,7 +2,7 @@
 //!
 //! The version fences stale writers at cut-over: a change at `u64::MAX` must fail with a
 //! typed error and leave the map as it was (a wrapped version 0 would look older than
-//! every map it has to fence; the unchecked increment panicked in debug builds). A second
+//! every map it has to fence, and an unchecked increment panics in debug builds). A second
 //! pin of the same pharmacy, by `pin` or in a serialized map, is rejected instead of the
 //! last one silently winning.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -46,8 +46,8 @@ fn presets_match_the_iterative_definition_and_the_table() {
 
 #[test]
 fn huge_attempt_counts_and_durations_answer_at_once() {
-    // A linear schedule that never reaches its cap: the old loop walked every one of
-    // u32::MAX − 1 retries (most of an hour). Decisions never allow more than
+    // A linear schedule that never reaches its cap: a sum retry by retry over
+    // u32::MAX − 1 retries would take most of an hour. Decisions never allow more than
     // MAX_ATTEMPTS tries, and neither does the worst case.
     let p = RetryPolicy::new(
         u32::MAX,

@@ -57,8 +57,8 @@ impl Totals {
 
 /// COUNT_BASED: the last N outcomes in a ring, with a running total that subtracts the
 /// outcome being overwritten ("subtract on evict"); O(1) record and snapshot. The
-/// durations sit in a parallel ring, which keeps the outcome ring at 2 bytes a call (a
-/// 16-byte outcome-with-duration slot made recording measurably slower).
+/// durations sit in a parallel ring, so the outcome ring stays at 2 bytes a call and a
+/// recording touches less memory than with one 16-byte slot per call.
 #[derive(Debug)]
 pub(crate) struct CountWindow {
     slots: Box<[Option<Outcome>]>,
