@@ -334,7 +334,10 @@ impl CircuitBreaker {
     /// [`IntervalFunction`] of a growing wait was (OPEN) or will next be called with
     /// (HALF_OPEN: plus one).
     pub fn attempts(&self) -> u32 {
-        self.with_core(|core, config, now, events| core.current_attempts(config, now, events))
+        self.with_core(|core, config, now, events| {
+            core.advance_time(config, now, events);
+            core.attempts()
+        })
     }
 
     /// resilience4j `transitionToClosedState`: fresh CLOSED metrics.

@@ -491,17 +491,6 @@ impl Core {
         self.state()
     }
 
-    /// The current attempt number after any due time-driven transition.
-    pub(crate) fn current_attempts(
-        &mut self,
-        config: &CircuitBreakerConfig,
-        now: &mut LazyNow<'_>,
-        events: &mut EventBuf,
-    ) -> u32 {
-        self.advance_time(config, now, events);
-        self.attempts()
-    }
-
     pub(crate) fn snapshot(
         &mut self,
         config: &CircuitBreakerConfig,
