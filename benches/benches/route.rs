@@ -109,7 +109,7 @@ fn route_benches(c: &mut Criterion) {
     let pharm_map = ShardMap::with_defaults(&phys(4)).unwrap();
     let mut pinned_map = pharm_map.clone();
     for (i, &id) in keys.iter().step_by(64).enumerate() {
-        pinned_map.pin(id, PhysicalShard(100 + i as u32));
+        pinned_map.pin(id, PhysicalShard(100 + i as u32)).unwrap();
     }
     let pg_map = ShardMap::new(HashScheme::PostgresBigint, 16, &phys(4)).unwrap();
     let n = black_box(16u64);

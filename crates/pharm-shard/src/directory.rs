@@ -22,11 +22,16 @@
 //!
 //! A [`ShardMap`] assigns every logical shard to a [`PhysicalShard`] through an explicit
 //! table (never `logical % N`, which would move 75% of keys going from 4 to 5 servers). It
-//! carries a `version`, bumped by every change, and two overrides:
+//! carries a `version`, incremented by every change — checked, never wrapped: a map at
+//! `u64::MAX` refuses every change with [`DirectoryError::VersionExhausted`] and stays as
+//! it was, since a wrapped version would look older than the maps it must fence — and two
+//! overrides:
 //!
 //! - **pins**: a large tenant pinned to its own physical shard routes there whatever its
 //!   hash (as Citus's `isolate_tenant_to_new_shard`). Install the pin once the tenant's rows
-//!   are on that shard;
+//!   are on that shard. A pharmacy has at most one pin: pinning it again (or listing it
+//!   twice in a serialized map) is [`DirectoryError::AlreadyPinned`], never "the last one
+//!   wins"; [`ShardMap::repin`] moves a pin;
 //! - **moves** of logical shards in progress, each in a [`MovePhase`]:
 //!   [`Copying`](MovePhase::Copying) (bulk copy to the target) and
 //!   [`CatchUp`](MovePhase::CatchUp) (the target replays the source's changes) route reads
@@ -206,9 +211,23 @@ pub enum DirectoryError {
     /// The change needs no moves in progress.
     #[error("{0} moves are in progress")]
     MovesInProgress(usize),
-    /// A pharmacy that is not pinned was unpinned.
+    /// A pharmacy that is not pinned was unpinned or re-pinned.
     #[error("pharmacy {0} is not pinned")]
     NotPinned(i64),
+    /// A pharmacy pinned already was pinned again (or listed twice in a serialized map);
+    /// [`ShardMap::repin`] moves a pin.
+    #[error("pharmacy {pharmacy_id} is already pinned to {physical}")]
+    AlreadyPinned {
+        /// The pharmacy.
+        pharmacy_id: i64,
+        /// Where it is pinned.
+        physical: PhysicalShard,
+    },
+    /// The map's version is `u64::MAX`: no change can get a higher version, and a wrapped
+    /// one would defeat stale-map detection. Publish a new map (with a fresh version
+    /// sequence) through the deployment instead.
+    #[error("shard map version {0} cannot be incremented")]
+    VersionExhausted(u64),
     /// A split factor of 0.
     #[error("split factor must be at least 1")]
     ZeroSplitFactor,
@@ -281,7 +300,12 @@ impl TryFrom<ShardMapConfig> for ShardMap {
             });
         }
         for pin in c.pins {
-            map.pins.insert(pin.pharmacy_id, pin.physical);
+            if let Some(physical) = map.pins.insert(pin.pharmacy_id, pin.physical) {
+                return Err(DirectoryError::AlreadyPinned {
+                    pharmacy_id: pin.pharmacy_id,
+                    physical,
+                });
+            }
         }
         for mv in c.moves {
             let assigned = map.physical_of(mv.logical)?;
@@ -549,33 +573,75 @@ impl ShardMap {
 
     /// Pins `pharmacy_id` to `physical`, overriding its hash (a large tenant on its own
     /// shard). Returns the new version.
-    pub fn pin(&mut self, pharmacy_id: i64, physical: PhysicalShard) -> u64 {
+    ///
+    /// # Errors
+    ///
+    /// [`DirectoryError::AlreadyPinned`] if the pharmacy is pinned already (use
+    /// [`repin`](Self::repin) to move it), [`DirectoryError::VersionExhausted`]. The map is
+    /// unchanged on error.
+    pub fn pin(
+        &mut self,
+        pharmacy_id: i64,
+        physical: PhysicalShard,
+    ) -> Result<u64, DirectoryError> {
+        let version = self.next_version()?;
+        if let Some(&pinned) = self.pins.get(&pharmacy_id) {
+            return Err(DirectoryError::AlreadyPinned {
+                pharmacy_id,
+                physical: pinned,
+            });
+        }
         self.pins.insert(pharmacy_id, physical);
-        self.bump()
+        Ok(self.commit(version))
+    }
+
+    /// Moves `pharmacy_id`'s pin to `physical` in one change (the tenant's rows must be on
+    /// `physical` by then). Returns the new version.
+    ///
+    /// # Errors
+    ///
+    /// [`DirectoryError::NotPinned`], [`DirectoryError::VersionExhausted`]. The map is
+    /// unchanged on error.
+    pub fn repin(
+        &mut self,
+        pharmacy_id: i64,
+        physical: PhysicalShard,
+    ) -> Result<u64, DirectoryError> {
+        let version = self.next_version()?;
+        let pin = self
+            .pins
+            .get_mut(&pharmacy_id)
+            .ok_or(DirectoryError::NotPinned(pharmacy_id))?;
+        *pin = physical;
+        Ok(self.commit(version))
     }
 
     /// Removes `pharmacy_id`'s pin; it routes by hash again. Returns the new version.
     ///
     /// # Errors
     ///
-    /// [`DirectoryError::NotPinned`].
+    /// [`DirectoryError::NotPinned`], [`DirectoryError::VersionExhausted`]. The map is
+    /// unchanged on error.
     pub fn unpin(&mut self, pharmacy_id: i64) -> Result<u64, DirectoryError> {
+        let version = self.next_version()?;
         self.pins
             .remove(&pharmacy_id)
             .ok_or(DirectoryError::NotPinned(pharmacy_id))?;
-        Ok(self.bump())
+        Ok(self.commit(version))
     }
 
     /// Starts moving `logical` to `target` ([`MovePhase::Copying`]). Returns the new version.
     ///
     /// # Errors
     ///
-    /// Unknown logical shard, a move already in progress, or `target` already holding it.
+    /// Unknown logical shard, a move already in progress, `target` already holding it, or
+    /// [`DirectoryError::VersionExhausted`]. The map is unchanged on error.
     pub fn begin_move(
         &mut self,
         logical: LogicalShard,
         target: PhysicalShard,
     ) -> Result<u64, DirectoryError> {
+        let version = self.next_version()?;
         let source = self.physical_of(logical)?;
         if self.moves.contains_key(&logical) {
             return Err(DirectoryError::AlreadyMoving(logical));
@@ -595,15 +661,17 @@ impl ShardMap {
                 phase: MovePhase::Copying,
             },
         );
-        Ok(self.bump())
+        Ok(self.commit(version))
     }
 
     /// Advances `logical`'s move: `Copying` → `CatchUp` → `CutOver`. Returns the new phase.
     ///
     /// # Errors
     ///
-    /// No move in progress, or the move is already cut over.
+    /// No move in progress, the move already cut over, or
+    /// [`DirectoryError::VersionExhausted`]. The map is unchanged on error.
     pub fn advance_move(&mut self, logical: LogicalShard) -> Result<MovePhase, DirectoryError> {
+        let version = self.next_version()?;
         let mv = self
             .moves
             .get_mut(&logical)
@@ -614,7 +682,7 @@ impl ShardMap {
             MovePhase::CutOver => return Err(DirectoryError::AlreadyCutOver(logical)),
         };
         let phase = mv.phase;
-        self.bump();
+        self.commit(version);
         Ok(phase)
     }
 
@@ -623,8 +691,10 @@ impl ShardMap {
     ///
     /// # Errors
     ///
-    /// No move in progress, or not cut over yet.
+    /// No move in progress, not cut over yet, or [`DirectoryError::VersionExhausted`]. The
+    /// map is unchanged on error.
     pub fn complete_move(&mut self, logical: LogicalShard) -> Result<u64, DirectoryError> {
+        let version = self.next_version()?;
         let mv = *self
             .moves
             .get(&logical)
@@ -634,7 +704,7 @@ impl ShardMap {
         }
         self.moves.remove(&logical);
         self.assignment[logical.0 as usize] = mv.target;
-        Ok(self.bump())
+        Ok(self.commit(version))
     }
 
     /// Abandons a move that has not been cut over; traffic never left the source. Returns
@@ -642,8 +712,10 @@ impl ShardMap {
     ///
     /// # Errors
     ///
-    /// No move in progress, or already cut over.
+    /// No move in progress, already cut over, or [`DirectoryError::VersionExhausted`]. The
+    /// map is unchanged on error.
     pub fn abort_move(&mut self, logical: LogicalShard) -> Result<u64, DirectoryError> {
+        let version = self.next_version()?;
         let mv = self
             .moves
             .get(&logical)
@@ -652,7 +724,7 @@ impl ShardMap {
             return Err(DirectoryError::AlreadyCutOver(logical));
         }
         self.moves.remove(&logical);
-        Ok(self.bump())
+        Ok(self.commit(version))
     }
 
     /// Multiplies the number of logical shards by `factor` without moving any key between
@@ -661,8 +733,10 @@ impl ShardMap {
     ///
     /// # Errors
     ///
-    /// Moves in progress, a zero factor, or a count above [`MAX_LOGICAL_SHARDS`].
+    /// Moves in progress, a zero factor, a count above [`MAX_LOGICAL_SHARDS`], or
+    /// [`DirectoryError::VersionExhausted`]. The map is unchanged on error.
     pub fn split_logical(&mut self, factor: u32) -> Result<u64, DirectoryError> {
+        let version = self.next_version()?;
         if factor == 0 {
             return Err(DirectoryError::ZeroSplitFactor);
         }
@@ -682,7 +756,7 @@ impl ShardMap {
         let mut map = Self::from_assignment(self.scheme, assignment, self.version)?;
         map.pins = std::mem::take(&mut self.pins);
         *self = map;
-        Ok(self.bump())
+        Ok(self.commit(version))
     }
 
     /// Replaces assignments wholesale (an offline reshard), atomically: every change is
@@ -692,6 +766,7 @@ impl ShardMap {
         &mut self,
         changes: impl IntoIterator<Item = (LogicalShard, PhysicalShard)>,
     ) -> Result<u64, DirectoryError> {
+        let version = self.next_version()?;
         if !self.moves.is_empty() {
             return Err(DirectoryError::MovesInProgress(self.moves.len()));
         }
@@ -702,13 +777,33 @@ impl ShardMap {
         for (logical, physical) in changes {
             self.assignment[logical.0 as usize] = physical;
         }
-        Ok(self.bump())
+        Ok(self.commit(version))
     }
 
-    fn bump(&mut self) -> u64 {
-        self.version += 1;
-        self.rebuild();
+    /// Checks that `changes` more versions can be issued (`version + changes` does not
+    /// overflow), so a sequence of that many changes cannot fail half-way for lack of
+    /// versions.
+    pub(crate) fn check_versions_left(&self, changes: usize) -> Result<(), DirectoryError> {
+        u64::try_from(changes)
+            .ok()
+            .and_then(|n| self.version.checked_add(n))
+            .map(|_| ())
+            .ok_or(DirectoryError::VersionExhausted(self.version))
+    }
+
+    /// The version the next change gets, checked before the change touches anything.
+    fn next_version(&self) -> Result<u64, DirectoryError> {
         self.version
+            .checked_add(1)
+            .ok_or(DirectoryError::VersionExhausted(self.version))
+    }
+
+    /// Completes a change: takes `version` (from [`next_version`](Self::next_version))
+    /// and rebuilds the routing tables.
+    fn commit(&mut self, version: u64) -> u64 {
+        self.version = version;
+        self.rebuild();
+        version
     }
 
     fn rebuild(&mut self) {
@@ -801,7 +896,7 @@ mod tests {
     fn split_keeps_physical_placement() {
         for scheme in [HashScheme::Pharm, HashScheme::PostgresBigint] {
             let mut map = ShardMap::new(scheme, 16, &p(5)).unwrap();
-            map.pin(7, PhysicalShard(9));
+            map.pin(7, PhysicalShard(9)).unwrap();
             let before: Vec<Route> = (0..5000).map(|id| map.route(id)).collect();
             let v = map.split_logical(4).unwrap();
             assert_eq!(map.logical_count(), 64);
@@ -853,7 +948,7 @@ mod tests {
     #[test]
     fn serde_roundtrip_and_validation() {
         let mut map = ShardMap::with_defaults(&p(4)).unwrap();
-        map.pin(-5, PhysicalShard(10));
+        map.pin(-5, PhysicalShard(10)).unwrap();
         map.begin_move(LogicalShard(0), PhysicalShard(3)).unwrap();
         let json = serde_json::to_string(&map).unwrap();
         let back: ShardMap = serde_json::from_str(&json).unwrap();
@@ -878,7 +973,8 @@ mod tests {
         for scheme in [HashScheme::Pharm, HashScheme::PostgresBigint] {
             let mut map = ShardMap::new(scheme, 16, &p(4)).unwrap();
             for n in 0..1000i64 {
-                map.pin(n * 7 - 3000, PhysicalShard(100 + (n % 5) as u32));
+                map.pin(n * 7 - 3000, PhysicalShard(100 + (n % 5) as u32))
+                    .unwrap();
                 let last = n * 7 - 3000;
                 assert_eq!(
                     map.route(last).physical,

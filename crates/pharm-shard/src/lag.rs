@@ -219,6 +219,16 @@ pub struct LagEstimate {
 /// Default number of distinct primary positions a [`LagTracker`] remembers.
 pub const DEFAULT_HISTORY_CAPACITY: usize = 1024;
 
+/// The most distinct primary positions a [`LagTracker`] may remember: 65,536 (about 18 h
+/// of one sample a second while a replica is stuck; 1.5 MB). Every sample scans the
+/// history, so the capacity bounds both memory and the work per sample.
+pub const MAX_HISTORY_CAPACITY: usize = 65_536;
+
+/// A [`LagTracker`] history capacity outside `1..=MAX_HISTORY_CAPACITY`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("lag history capacity must be in 1..={MAX_HISTORY_CAPACITY}, got {0}")]
+pub struct HistoryCapacityError(pub usize);
+
 /// Estimates the lag of **one** replica from successive [`LagSample`]s (see the module
 /// documentation for the rules).
 ///
@@ -243,19 +253,28 @@ struct Seen {
 
 impl Default for LagTracker {
     fn default() -> Self {
-        Self::new(DEFAULT_HISTORY_CAPACITY)
+        Self::with_valid_capacity(DEFAULT_HISTORY_CAPACITY)
     }
 }
 
 impl LagTracker {
-    /// A tracker remembering at most `capacity` (at least 1) distinct primary positions.
-    /// When a replica falls behind every remembered position the estimate becomes a
+    /// A tracker remembering at most `capacity` distinct primary positions. When a
+    /// replica falls behind every remembered position the estimate becomes a
     /// [`LagSource::LowerBound`].
-    #[must_use]
-    pub fn new(capacity: usize) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryCapacityError`] unless `1 ≤ capacity ≤ MAX_HISTORY_CAPACITY`.
+    pub fn new(capacity: usize) -> Result<Self, HistoryCapacityError> {
+        check_history_capacity(capacity)?;
+        Ok(Self::with_valid_capacity(capacity))
+    }
+
+    /// A tracker whose `capacity` has been checked by [`check_history_capacity`].
+    pub(crate) fn with_valid_capacity(capacity: usize) -> Self {
         Self {
             history: VecDeque::new(),
-            capacity: capacity.max(1),
+            capacity,
         }
     }
 
@@ -375,7 +394,16 @@ fn ms(millis: u64) -> Duration {
 /// heartbeat, else the replay timestamp when replay is paused, else a lower bound of zero.
 #[must_use]
 pub fn estimate_once(sample: &LagSample) -> LagEstimate {
-    LagTracker::new(1).observe(sample)
+    LagTracker::with_valid_capacity(1).observe(sample)
+}
+
+/// `Ok` if `capacity` is in `1..=MAX_HISTORY_CAPACITY`.
+pub(crate) fn check_history_capacity(capacity: usize) -> Result<(), HistoryCapacityError> {
+    if (1..=MAX_HISTORY_CAPACITY).contains(&capacity) {
+        Ok(())
+    } else {
+        Err(HistoryCapacityError(capacity))
+    }
 }
 
 #[cfg(test)]
@@ -443,14 +471,14 @@ mod tests {
 
     #[test]
     fn history_is_pruned_and_bounded() {
-        let mut tracker = LagTracker::new(4);
+        let mut tracker = LagTracker::new(4).unwrap();
         for i in 0..10 {
             tracker.observe(&sample(100 + i, 100 + i, i * 1000));
         }
         assert_eq!(tracker.history.len(), 1);
         // Replica stuck at 0 while the primary moves: capacity bounds the history and the
         // estimate becomes a lower bound.
-        let mut tracker = LagTracker::new(4);
+        let mut tracker = LagTracker::new(4).unwrap();
         tracker.observe(&sample(10, 0, 0));
         for i in 1..10 {
             let estimate = tracker.observe(&sample(10 + i, 0, i * 1000));

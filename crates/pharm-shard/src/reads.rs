@@ -50,7 +50,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lag::{LagEstimate, LagSample, LagSource, LagTracker, Lsn, LsnParseError};
+use crate::lag::{
+    HistoryCapacityError, LagEstimate, LagSample, LagSource, LagTracker, Lsn, LsnParseError,
+    check_history_capacity,
+};
 
 /// Physical shard id, as produced by shard routing (`Route::physical`).
 pub type PhysicalShard = u32;
@@ -200,7 +203,9 @@ pub struct ReadRouterConfig {
     /// A replica whose last sample is older than this (at routing time) stops serving
     /// until a new sample arrives, because its lag is no longer known. Default 10 s.
     pub stale_after: Duration,
-    /// Distinct primary positions each replica's [`LagTracker`] remembers.
+    /// Distinct primary positions each replica's [`LagTracker`] remembers, at most
+    /// [`MAX_HISTORY_CAPACITY`](crate::lag::MAX_HISTORY_CAPACITY) (checked by
+    /// [`ReadRouter::new`]). Default 1,024.
     pub history_capacity: usize,
 }
 
@@ -314,7 +319,7 @@ struct ReplicaState {
 impl ReplicaState {
     fn new(capacity: usize) -> Self {
         Self {
-            tracker: LagTracker::new(capacity),
+            tracker: LagTracker::with_valid_capacity(capacity),
             last: None,
             status: Status::Fallback(FallbackReason::NeverObserved),
             announced: false,
@@ -333,13 +338,18 @@ pub struct ReadRouter {
 impl ReadRouter {
     /// A router with no samples yet: until a replica's first sample, its reads go to the
     /// primary ([`FallbackReason::NeverObserved`], with no event).
-    #[must_use]
-    pub fn new(config: ReadRouterConfig) -> Self {
-        Self {
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryCapacityError`] if `config.history_capacity` is outside
+    /// `1..=MAX_HISTORY_CAPACITY`.
+    pub fn new(config: ReadRouterConfig) -> Result<Self, HistoryCapacityError> {
+        check_history_capacity(config.history_capacity)?;
+        Ok(Self {
             config,
             replicas: BTreeMap::new(),
             events: Vec::new(),
-        }
+        })
     }
 
     /// The settings.

@@ -219,8 +219,15 @@ pub fn plan(map: &ShardMap, target: &[PhysicalShard]) -> Result<ReshardPlan, Pla
 ///
 /// # Errors
 ///
-/// As [`plan`].
+/// As [`plan`]; `physical_count` above the number of logical shards is
+/// [`PlanError::MorePhysicalThanLogical`] before anything is allocated for it.
 pub fn plan_to_count(map: &ShardMap, physical_count: u32) -> Result<ReshardPlan, PlanError> {
+    if physical_count > map.logical_count() {
+        return Err(PlanError::MorePhysicalThanLogical {
+            physical: usize::try_from(physical_count).unwrap_or(usize::MAX),
+            logical: map.logical_count(),
+        });
+    }
     let target: Vec<PhysicalShard> = (0..physical_count).map(PhysicalShard).collect();
     plan(map, &target)
 }
@@ -231,9 +238,12 @@ impl ReshardPlan {
     ///
     /// # Errors
     ///
-    /// [`PlanError::Stale`] if `map` is not the version planned from.
+    /// [`PlanError::Stale`] if `map` is not the version planned from;
+    /// [`DirectoryError::VersionExhausted`] (before any move begins) if the map's version
+    /// cannot be incremented once per move.
     pub fn begin(&self, map: &mut ShardMap) -> Result<u64, PlanError> {
         map.check_version(self.from_version)?;
+        map.check_versions_left(self.moves.len())?;
         for mv in &self.moves {
             map.begin_move(mv.logical, mv.to)?;
         }
@@ -524,7 +534,7 @@ mod tests {
     fn stale_plan_rejected() {
         let mut map = ShardMap::with_defaults(&p(4)).unwrap();
         let plan = plan_to_count(&map, 5).unwrap();
-        map.pin(1, PhysicalShard(9));
+        map.pin(1, PhysicalShard(9)).unwrap();
         assert!(matches!(plan.begin(&mut map), Err(PlanError::Stale(_))));
     }
 
@@ -645,7 +655,7 @@ mod tests {
     fn pinned_shard_over_the_threshold() {
         let mut map = ShardMap::with_defaults(&p(4)).unwrap();
         for id in 0..3_000 {
-            map.pin(id, PhysicalShard(9));
+            map.pin(id, PhysicalShard(9)).unwrap();
         }
         let mut counts: Vec<_> = p(4).into_iter().map(|s| (s, 1_000)).collect();
         counts.push((PhysicalShard(9), 3_000));

@@ -47,7 +47,7 @@ fn split_table() {
 
 #[test]
 fn router_follows_the_table_when_replicas_are_in_sync() {
-    let mut router = ReadRouter::new(ReadRouterConfig::default());
+    let mut router = ReadRouter::new(ReadRouterConfig::default()).unwrap();
     for role in ReplicaRole::ALL {
         router.observe(key(7, role), &sample(1_000, 1_000, 0));
     }
@@ -105,7 +105,7 @@ fn idle_primary_with_old_replay_timestamp_is_not_lag() {
     assert_eq!(estimate.bytes_behind, 0);
 
     // The router keeps serving from the replica all night.
-    let mut router = ReadRouter::new(ReadRouterConfig::default());
+    let mut router = ReadRouter::new(ReadRouterConfig::default()).unwrap();
     let replica = key(1, ReplicaRole::Reporting);
     for i in 0..600 {
         let at = now + i * 1_000;
@@ -125,7 +125,7 @@ fn idle_primary_with_old_replay_timestamp_is_not_lag() {
 /// it (one event).
 #[test]
 fn paused_replay_falls_back_above_five_seconds_and_restores() {
-    let mut router = ReadRouter::new(ReadRouterConfig::default());
+    let mut router = ReadRouter::new(ReadRouterConfig::default()).unwrap();
     let replica = key(3, ReplicaRole::Api);
     let route = |router: &mut ReadRouter, at| router.route(at, 3, QueryKind::ApiRead, None);
 
@@ -274,7 +274,7 @@ fn first_sample_behind_uses_replay_timestamp_when_paused_or_lower_bound() {
 /// limit then lets it serve (still silently, nothing was announced).
 #[test]
 fn lower_bound_lag_does_not_serve() {
-    let mut router = ReadRouter::new(ReadRouterConfig::default());
+    let mut router = ReadRouter::new(ReadRouterConfig::default()).unwrap();
     let replica = key(6, ReplicaRole::Api);
     // An hour-idle primary just took one write; the replica is replaying it.
     let mut s = sample(2_000, 1_000, 10 * HOUR_MS);
@@ -337,7 +337,7 @@ fn lower_bound_lag_does_not_serve() {
 
 #[test]
 fn read_your_writes_token() {
-    let mut router = ReadRouter::new(ReadRouterConfig::default());
+    let mut router = ReadRouter::new(ReadRouterConfig::default()).unwrap();
     let replica = key(2, ReplicaRole::Api);
     router.observe(replica, &sample(5_000, 5_000, 0));
 
@@ -426,7 +426,7 @@ fn stale_samples_and_unreachable_replicas_fall_back_once() {
         stale_after: Duration::from_secs(10),
         ..ReadRouterConfig::default()
     };
-    let mut router = ReadRouter::new(config);
+    let mut router = ReadRouter::new(config).unwrap();
     let replica = key(4, ReplicaRole::Analytics);
     router.observe(replica, &sample(10, 10, 0));
     assert_eq!(
@@ -475,7 +475,7 @@ fn stale_samples_and_unreachable_replicas_fall_back_once() {
 
 #[test]
 fn first_sample_above_max_lag_is_an_event() {
-    let mut router = ReadRouter::new(ReadRouterConfig::default());
+    let mut router = ReadRouter::new(ReadRouterConfig::default()).unwrap();
     let replica = key(5, ReplicaRole::Reporting);
     let mut s = sample(2_000, 1_000, 60_000);
     s.replay_timestamp_ms = Some(0);

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use pharm_shard::retry::{
     Attempt, Backoff, Classify, Clock, Decision, ErrorKind, GiveUpReason, Jitter, Operation,
     RetryBudget, RetryBudgetConfig, RetryError, RetryPolicy, RetryState, RngSource, Sleeper,
-    XorShift, retry,
+    XorShift, retry, retry_notify,
 };
 use proptest::prelude::*;
 
@@ -839,6 +839,60 @@ async fn helper_gives_up_after_max_attempts() {
     assert!(sleeper.total() >= ms(5_400) && sleeper.total() <= ms(6_600));
     assert!(err.to_string().contains("gave up after 3 attempt(s)"));
     assert!(std::error::Error::source(&err).is_some());
+}
+
+/// The attempt count behind each growing wait is observable: `retry_notify` reports the
+/// failed try's number, the wait it earned (100 ms, 200 ms, 400 ms: doubling) and the
+/// error, before sleeping; nothing when it gives up.
+#[tokio::test(flavor = "current_thread")]
+async fn helper_reports_the_attempt_behind_each_wait() {
+    let clock = FakeClock::default();
+    let sleeper = FakeSleeper::new(&clock);
+    let mut rng = XorShift::new(3);
+    let policy = RetryPolicy::db_write()
+        .with_jitter(Jitter::None)
+        .with_max_attempts(4)
+        .with_deadline(None);
+    let mut events = Vec::new();
+    let out: Result<(), _> = retry_notify(
+        &policy,
+        None,
+        &clock,
+        &sleeper,
+        &mut rng,
+        |a| async move {
+            Err(TestError(ErrorKind::RetryableAfter(ms(u64::from(
+                a.number,
+            )))))
+        },
+        |e| events.push((e.attempt, e.delay, e.error.clone())),
+    )
+    .await;
+    let err = out.unwrap_err();
+    assert_eq!((err.attempts, err.reason), (4, GiveUpReason::Exhausted));
+    let hint = |n| TestError(ErrorKind::RetryableAfter(ms(n)));
+    assert_eq!(
+        events,
+        [
+            (1, ms(100), hint(1)),
+            (2, ms(200), hint(2)),
+            (3, ms(400), hint(3)),
+        ]
+    );
+    assert_eq!(sleeper.sleeps(), [ms(100), ms(200), ms(400)]);
+    // A Retry-After hint above the backoff is the wait reported.
+    let mut events = Vec::new();
+    let _: Result<(), _> = retry_notify(
+        &policy.clone().with_max_attempts(2),
+        None,
+        &clock,
+        &sleeper,
+        &mut rng,
+        |_| async { Err(TestError(ErrorKind::RetryableAfter(secs(3)))) },
+        |e| events.push((e.attempt, e.delay)),
+    )
+    .await;
+    assert_eq!(events, [(1, secs(3))]);
 }
 
 #[tokio::test(flavor = "current_thread")]

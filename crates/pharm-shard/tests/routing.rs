@@ -88,7 +88,7 @@ fn hash_vectors_are_pinned() {
 #[test]
 fn json_config_routes_identically() {
     let mut map = ShardMap::new(HashScheme::PostgresBigint, 64, &phys(5)).unwrap();
-    map.pin(12_345, PhysicalShard(99));
+    map.pin(12_345, PhysicalShard(99)).unwrap();
     map.begin_move(LogicalShard(7), PhysicalShard(4)).unwrap();
     let json = serde_json::to_string_pretty(&map).unwrap();
     let back: ShardMap = serde_json::from_str(&json).unwrap();
@@ -382,7 +382,7 @@ fn pin_overrides_hash_for_a_large_tenant() {
     let chain = 4_242;
     let dedicated = PhysicalShard(100);
     let before = map.route(chain);
-    let v = map.pin(chain, dedicated);
+    let v = map.pin(chain, dedicated).unwrap();
     let r = map.route(chain);
     assert_eq!(r.physical, dedicated);
     assert!(r.pinned);

@@ -154,6 +154,30 @@ pub enum ConfigError {
     /// `slidingWindowSize` of 0.
     #[error("slidingWindowSize must be at least 1")]
     SlidingWindowSize,
+    /// `slidingWindowSize` above
+    /// [`MAX_SLIDING_WINDOW_SIZE`](CircuitBreakerConfig::MAX_SLIDING_WINDOW_SIZE): the
+    /// window allocates one slot per call (COUNT_BASED) or per second (TIME_BASED), and a
+    /// TIME_BASED window walks its buckets when the clock jumps. (resilience4j has no upper
+    /// limit; `Integer.MAX_VALUE` exhausts its heap.)
+    #[error(
+        "slidingWindowSize must be at most {max}, got {size}",
+        max = CircuitBreakerConfig::MAX_SLIDING_WINDOW_SIZE
+    )]
+    SlidingWindowTooLarge {
+        /// The rejected size.
+        size: u32,
+    },
+    /// `permittedNumberOfCallsInHalfOpenState` above
+    /// [`MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE`](CircuitBreakerConfig::MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE):
+    /// HALF_OPEN allocates a COUNT_BASED window of that many slots.
+    #[error(
+        "permittedNumberOfCallsInHalfOpenState must be at most {max}, got {permitted}",
+        max = CircuitBreakerConfig::MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE
+    )]
+    TooManyPermittedCallsInHalfOpenState {
+        /// The rejected number.
+        permitted: u32,
+    },
     /// `minimumNumberOfCalls` of 0.
     #[error("minimumNumberOfCalls must be at least 1")]
     MinimumNumberOfCalls,
@@ -183,8 +207,8 @@ pub enum ConfigError {
 /// | slow-call rate threshold | 100 % |
 /// | slow-call duration threshold | 60 s (a call is slow when strictly longer) |
 /// | wait in OPEN | fixed 60 s |
-/// | permitted calls in HALF_OPEN | 10 |
-/// | sliding window | COUNT_BASED, size 100 |
+/// | permitted calls in HALF_OPEN | 10 (at most 10,000) |
+/// | sliding window | COUNT_BASED, size 100 (at most 10,000) |
 /// | minimum number of calls | 100 (COUNT_BASED evaluates from `min(minimum, size)`) |
 /// | max wait in HALF_OPEN | 0 (stay until the permitted calls complete) |
 /// | state after max wait | OPEN |
@@ -228,6 +252,14 @@ impl CircuitBreakerConfig {
     pub const DEFAULT_SLIDING_WINDOW_SIZE: u32 = 100;
     /// resilience4j `DEFAULT_MINIMUM_NUMBER_OF_CALLS`.
     pub const DEFAULT_MINIMUM_NUMBER_OF_CALLS: u32 = 100;
+    /// The largest sliding window: 10,000 calls (COUNT_BASED) or seconds (TIME_BASED,
+    /// about 2 h 47 min), a hundred times resilience4j's default. The window is allocated
+    /// up front (10 bytes per call, 64 bytes per second), so the limit keeps a
+    /// breaker under 1 MB; resilience4j itself has no upper limit.
+    pub const MAX_SLIDING_WINDOW_SIZE: u32 = 10_000;
+    /// The most permitted calls in HALF_OPEN (the size of HALF_OPEN's COUNT_BASED window):
+    /// 10,000, as for the sliding window.
+    pub const MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE: u32 = 10_000;
 
     /// A builder starting from the resilience4j defaults.
     pub fn builder() -> CircuitBreakerConfigBuilder {
@@ -365,11 +397,19 @@ impl CircuitBreakerConfig {
         {
             return Err(ConfigError::WaitDurationInOpenState(d));
         }
-        if self.permitted_number_of_calls_in_half_open_state == 0 {
+        let permitted = self.permitted_number_of_calls_in_half_open_state;
+        if permitted == 0 {
             return Err(ConfigError::PermittedNumberOfCallsInHalfOpenState);
         }
-        if self.sliding_window_size == 0 {
+        if permitted > Self::MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE {
+            return Err(ConfigError::TooManyPermittedCallsInHalfOpenState { permitted });
+        }
+        let size = self.sliding_window_size;
+        if size == 0 {
             return Err(ConfigError::SlidingWindowSize);
+        }
+        if size > Self::MAX_SLIDING_WINDOW_SIZE {
+            return Err(ConfigError::SlidingWindowTooLarge { size });
         }
         if self.minimum_number_of_calls == 0 {
             return Err(ConfigError::MinimumNumberOfCalls);
@@ -499,7 +539,8 @@ impl CircuitBreakerConfigBuilder {
         self
     }
 
-    /// At least 1.
+    /// At least 1, at most
+    /// [`MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE`](CircuitBreakerConfig::MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE).
     pub fn permitted_number_of_calls_in_half_open_state(mut self, permitted: u32) -> Self {
         self.config.permitted_number_of_calls_in_half_open_state = permitted;
         self
@@ -511,7 +552,8 @@ impl CircuitBreakerConfigBuilder {
         self
     }
 
-    /// Outcomes (COUNT_BASED) or seconds (TIME_BASED), at least 1.
+    /// Outcomes (COUNT_BASED) or seconds (TIME_BASED), at least 1, at most
+    /// [`MAX_SLIDING_WINDOW_SIZE`](CircuitBreakerConfig::MAX_SLIDING_WINDOW_SIZE).
     pub fn sliding_window_size(mut self, size: u32) -> Self {
         self.config.sliding_window_size = size;
         self

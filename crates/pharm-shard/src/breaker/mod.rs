@@ -1,9 +1,10 @@
 //! Circuit breaker with resilience4j semantics (reference §1; resilience4j `af9e7c9`).
 //!
 //! A sans-IO state machine: it never sleeps, spawns or reads the system time. Time comes
-//! from an injected [`Clock`] ([`SystemClock`] in production, [`ManualClock`] in tests),
-//! and the caller reports each call's outcome and duration through the [`Permit`] it was
-//! given.
+//! from an injected [`Clock`] ([`SystemClock`] in production, [`ManualClock`] in tests) —
+//! or from the caller, who may pass its own reading to
+//! [`try_acquire_at`](CircuitBreaker::try_acquire_at) — and the caller reports each call's
+//! outcome and duration through the [`Permit`] it was given.
 //!
 //! ```
 //! use std::time::Duration;
@@ -37,7 +38,12 @@
 //!   evaluated once the window holds the effective minimum number of calls:
 //!   `min(minimum, size)` for COUNT_BASED, the configured minimum for TIME_BASED,
 //!   `min(minimum, permitted)` in HALF_OPEN. Below it the rates are `None`
-//!   (resilience4j's −1).
+//!   (resilience4j's −1). A window also sums the reported call durations
+//!   ([`Snapshot::total_duration`], [`Snapshot::average_duration`], resilience4j's
+//!   `getTotalDuration` / `getAverageDuration`). Windows are allocated up front, so their
+//!   sizes are bounded ([`CircuitBreakerConfig::MAX_SLIDING_WINDOW_SIZE`],
+//!   [`CircuitBreakerConfig::MAX_PERMITTED_CALLS_IN_HALF_OPEN_STATE`]; the builder rejects
+//!   more with a [`ConfigError`]).
 //! - **Thresholds.** `failed·100/calls` and `slow·100/calls` in `f32`, exactly as
 //!   resilience4j computes them; the breaker trips when a rate is `>=` its threshold. A
 //!   call is slow when its duration is strictly longer than the slow-call threshold; a
@@ -49,8 +55,13 @@
 //!   until the clock is *strictly after* `entered + wait(attempt)`; the first
 //!   [`try_acquire`](CircuitBreaker::try_acquire) after that moves to HALF_OPEN and takes
 //!   its first permit. `attempt` is 1 after CLOSED and grows by one on each re-opening
-//!   (HALF_OPEN → OPEN, FORCED_OPEN → OPEN, …), so an [`IntervalFunction`] can back off.
-//!   Outcomes of calls still in flight are recorded without transitioning.
+//!   (HALF_OPEN → OPEN, FORCED_OPEN → OPEN, …), so an [`IntervalFunction`] can back off;
+//!   [`attempts`](CircuitBreaker::attempts) and [`CallNotPermitted::attempts`] show it.
+//!   [`transition_to_open_for`](CircuitBreaker::transition_to_open_for) and
+//!   [`transition_to_open_until`](CircuitBreaker::transition_to_open_until) (resilience4j
+//!   `transitionToOpenStateFor` / `transitionToOpenStateUntil`) open with a given wait
+//!   instead of the configured one. Outcomes of calls still in flight are recorded without
+//!   transitioning.
 //! - **HALF_OPEN** starts a fresh COUNT_BASED window of `permitted` calls, grants that
 //!   many permits and rejects (and counts) the rest. Once its minimum is recorded it goes
 //!   OPEN if a threshold is reached, CLOSED otherwise. With a non-zero maximum wait it
@@ -127,9 +138,9 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
-use clock::LazyNow;
+use clock::{LazyNow, duration_to_nanos};
 use event::EventBuf;
-use state::{Acquire, Core};
+use state::{Acquire, Core, OpenWait};
 
 type Subscriber = Arc<dyn Fn(&Event) + Send + Sync>;
 
@@ -140,6 +151,7 @@ pub struct CallNotPermitted {
     name: Arc<str>,
     state: State,
     retry_after: Option<Duration>,
+    attempts: u32,
 }
 
 impl CallNotPermitted {
@@ -158,6 +170,12 @@ impl CallNotPermitted {
     /// after this); `None` in the other states.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    /// The rejecting state's attempt number (see [`CircuitBreaker::attempts`]): in OPEN,
+    /// the number the wait behind [`retry_after`](Self::retry_after) was computed from.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 }
 
@@ -237,17 +255,47 @@ impl CircuitBreaker {
     /// HALF_OPEN with every permitted call taken; the rejection is counted in
     /// [`Snapshot::not_permitted`].
     pub fn try_acquire(&self) -> Result<Permit<'_>, CallNotPermitted> {
-        if self.fast_state.load(Ordering::Acquire) == FREE_STATE {
-            // No slot, so the generation is never used.
-            return Ok(Permit {
-                breaker: self,
-                generation: 0,
-                slot: false,
-                resolved: false,
-            });
+        match self.free_permit() {
+            Some(permit) => Ok(permit),
+            None => self.acquire_locked(None),
         }
-        let acquired =
-            self.with_core(|core, config, now, events| core.try_acquire(config, now, events));
+    }
+
+    /// [`try_acquire`](Self::try_acquire) at `now`, a reading the caller took from its own
+    /// clock instead of the breaker reading the injected one. `now` is a time since the
+    /// injected clock's epoch (the same timeline as [`now`](Self::now)); an earlier reading
+    /// than one the breaker has seen is tolerated as for a clock set backwards (a
+    /// TIME_BASED window does not move; the OPEN wait is measured against it).
+    ///
+    /// Only this permission request uses `now`; outcomes reported through the permit are
+    /// recorded at the injected clock's time, as before.
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire).
+    pub fn try_acquire_at(&self, now: Duration) -> Result<Permit<'_>, CallNotPermitted> {
+        match self.free_permit() {
+            Some(permit) => Ok(permit),
+            None => self.acquire_locked(Some(now)),
+        }
+    }
+
+    /// The lock-free grant of the states that always grant without a HALF_OPEN slot.
+    #[inline]
+    fn free_permit(&self) -> Option<Permit<'_>> {
+        (self.fast_state.load(Ordering::Acquire) == FREE_STATE).then_some(Permit {
+            breaker: self,
+            // No slot, so the generation is never used.
+            generation: 0,
+            slot: false,
+            resolved: false,
+        })
+    }
+
+    /// A permission request under the lock, at the caller's time `at` if given.
+    fn acquire_locked(&self, at: Option<Duration>) -> Result<Permit<'_>, CallNotPermitted> {
+        let acquired = self.with_core_at(at, |core, config, now, events| {
+            core.try_acquire(config, now, events)
+        });
         match acquired {
             Acquire::Granted { generation, slot } => Ok(Permit {
                 breaker: self,
@@ -255,10 +303,15 @@ impl CircuitBreaker {
                 slot,
                 resolved: false,
             }),
-            Acquire::Rejected { state, retry_after } => Err(CallNotPermitted {
+            Acquire::Rejected {
+                state,
+                retry_after,
+                attempts,
+            } => Err(CallNotPermitted {
                 name: Arc::clone(&self.name),
                 state,
                 retry_after,
+                attempts,
             }),
         }
     }
@@ -271,6 +324,20 @@ impl CircuitBreaker {
     /// The current metrics (moves a TIME_BASED window to the current second).
     pub fn metrics(&self) -> Snapshot {
         self.with_core(|core, config, now, events| core.snapshot(config, now, events))
+    }
+
+    /// The attempt number behind the OPEN wait (resilience4j's `attempts()`, after any
+    /// due time-driven transition): 0 in CLOSED, DISABLED and METRICS_ONLY; 1 for the
+    /// first OPEN after CLOSED, one more on every re-opening without passing through
+    /// CLOSED (HALF_OPEN → OPEN, a manual OPEN or FORCED_OPEN); HALF_OPEN keeps the
+    /// number of the OPEN it came from. It is the argument the
+    /// [`IntervalFunction`] of a growing wait was (OPEN) or will next be called with
+    /// (HALF_OPEN: plus one).
+    pub fn attempts(&self) -> u32 {
+        self.with_core(|core, config, now, events| {
+            core.advance_time(config, now, events);
+            core.attempts()
+        })
     }
 
     /// resilience4j `transitionToClosedState`: fresh CLOSED metrics.
@@ -287,6 +354,31 @@ impl CircuitBreaker {
     /// [`IllegalStateTransition`] from METRICS_ONLY.
     pub fn transition_to_open(&self) -> Result<(), IllegalStateTransition> {
         self.transition_to(State::Open)
+    }
+
+    /// resilience4j `transitionToOpenStateFor(waitDuration)`: as
+    /// [`transition_to_open`](Self::transition_to_open) (attempt + 1, metrics kept, a
+    /// fresh OPEN even from OPEN), but OPEN lets a call through to HALF_OPEN strictly
+    /// after `wait` from now instead of after the configured wait. Later openings wait as
+    /// configured again. With the automatic OPEN → HALF_OPEN transition enabled, it
+    /// happens once `wait` has elapsed. A `Retry-After` answer maps to this.
+    ///
+    /// # Errors
+    /// [`IllegalStateTransition`] from METRICS_ONLY.
+    pub fn transition_to_open_for(&self, wait: Duration) -> Result<(), IllegalStateTransition> {
+        self.transition_with(State::Open, OpenWait::For(wait))
+    }
+
+    /// resilience4j `transitionToOpenStateUntil(waitUntil)`: as
+    /// [`transition_to_open_for`](Self::transition_to_open_for), but OPEN lasts until
+    /// `until`, a time since the injected clock's epoch (the timeline of
+    /// [`now`](Self::now)): a call is let through strictly after it. An instant already
+    /// past lets the next call through.
+    ///
+    /// # Errors
+    /// [`IllegalStateTransition`] from METRICS_ONLY.
+    pub fn transition_to_open_until(&self, until: Duration) -> Result<(), IllegalStateTransition> {
+        self.transition_with(State::Open, OpenWait::Until(duration_to_nanos(until)))
     }
 
     /// resilience4j `transitionToHalfOpenState`: fresh probes and window.
@@ -327,7 +419,11 @@ impl CircuitBreaker {
     /// [`IllegalStateTransition`] for CLOSED → HALF_OPEN, METRICS_ONLY → OPEN and
     /// METRICS_ONLY → HALF_OPEN.
     pub fn transition_to(&self, to: State) -> Result<(), IllegalStateTransition> {
-        self.with_core(|core, config, now, events| core.transition(config, to, now, events))
+        self.transition_with(to, OpenWait::Configured)
+    }
+
+    fn transition_with(&self, to: State, wait: OpenWait) -> Result<(), IllegalStateTransition> {
+        self.with_core(|core, config, now, events| core.transition(config, to, wait, now, events))
             .map_err(|from| IllegalStateTransition {
                 name: Arc::clone(&self.name),
                 from,
@@ -381,10 +477,21 @@ impl CircuitBreaker {
         &self,
         op: impl FnOnce(&mut Core, &CircuitBreakerConfig, &mut LazyNow<'_>, &mut EventBuf) -> R,
     ) -> R {
+        self.with_core_at(None, op)
+    }
+
+    /// [`with_core`](Self::with_core) at the caller's time `at`, if given, instead of the
+    /// injected clock's.
+    fn with_core_at<R>(
+        &self,
+        at: Option<Duration>,
+        op: impl FnOnce(&mut Core, &CircuitBreakerConfig, &mut LazyNow<'_>, &mut EventBuf) -> R,
+    ) -> R {
         let mut events = EventBuf::new(self.has_subscribers.load(Ordering::Acquire));
         let result = {
             let mut core = self.lock();
-            let mut now = LazyNow::new(self.clock.as_ref());
+            let clock = self.clock.as_ref();
+            let mut now = at.map_or_else(|| LazyNow::new(clock), |t| LazyNow::at(clock, t));
             let result = op(&mut core, &self.config, &mut now, &mut events);
             let code = state_code(core.state());
             if self.fast_state.load(Ordering::Relaxed) != code {

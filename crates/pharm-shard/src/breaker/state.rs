@@ -117,7 +117,20 @@ pub(crate) enum Acquire {
     Rejected {
         state: State,
         retry_after: Option<Duration>,
+        attempts: u32,
     },
+}
+
+/// How long a new OPEN state waits before it lets a call through to HALF_OPEN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OpenWait {
+    /// The configured wait for the attempt number (resilience4j `transitionToOpenState`).
+    Configured,
+    /// This long from now (resilience4j `transitionToOpenStateFor`).
+    For(Duration),
+    /// Until this clock reading in nanoseconds (resilience4j
+    /// `transitionToOpenStateUntil`).
+    Until(u64),
 }
 
 /// The state machine: the current state, its metrics object and a generation number
@@ -156,7 +169,7 @@ impl Core {
     }
 
     /// resilience4j `attempts()`: 0 in CLOSED, DISABLED and METRICS_ONLY.
-    fn attempts(&self) -> u32 {
+    pub(crate) fn attempts(&self) -> u32 {
         match self.phase {
             Phase::Open { attempts, .. }
             | Phase::HalfOpen { attempts, .. }
@@ -166,11 +179,24 @@ impl Core {
     }
 
     /// Builds a new state object for `to` (resilience4j `transitionTo*`), publishing a
-    /// transition event unless `to` is the current state.
+    /// transition event unless `to` is the current state. OPEN waits as configured.
     fn enter(
         &mut self,
         config: &CircuitBreakerConfig,
         to: State,
+        now: &mut LazyNow<'_>,
+        events: &mut EventBuf,
+    ) {
+        self.enter_with(config, to, OpenWait::Configured, now, events);
+    }
+
+    /// [`enter`](Self::enter) with the OPEN wait given by `wait` (ignored for the other
+    /// states).
+    fn enter_with(
+        &mut self,
+        config: &CircuitBreakerConfig,
+        to: State,
+        wait: OpenWait,
         now: &mut LazyNow<'_>,
         events: &mut EventBuf,
     ) {
@@ -183,11 +209,17 @@ impl Core {
             }
             State::Open => {
                 let attempts = attempts.saturating_add(1);
-                let wait = duration_to_nanos(config.wait_in_open_state.for_attempt(attempts));
+                let retry_after = match wait {
+                    OpenWait::Configured => now.get().saturating_add(duration_to_nanos(
+                        config.wait_in_open_state.for_attempt(attempts),
+                    )),
+                    OpenWait::For(d) => now.get().saturating_add(duration_to_nanos(d)),
+                    OpenWait::Until(t) => t,
+                };
                 // OPEN keeps the previous state's metrics object.
                 self.phase = Phase::Open {
                     attempts,
-                    retry_after: now.get().saturating_add(wait),
+                    retry_after,
                 };
             }
             State::HalfOpen => {
@@ -304,7 +336,11 @@ impl Core {
         self.metrics.not_permitted += 1;
         let state = self.state();
         events.publish(state, Event::NotPermitted);
-        Acquire::Rejected { state, retry_after }
+        Acquire::Rejected {
+            state,
+            retry_after,
+            attempts: self.attempts(),
+        }
     }
 
     /// resilience4j `releasePermission`, limited to the state object that granted the
@@ -363,24 +399,25 @@ impl Core {
             // Strictly longer than the threshold.
             slow: duration > config.slow_call_duration_threshold,
         };
+        let nanos = duration_to_nanos(duration);
         match self.phase {
             Phase::Closed => {
-                let totals = self.metrics.record(outcome, now);
+                self.metrics.record(outcome, nanos, now);
                 if let Verdict::Exceeded {
                     failure_rate,
                     slow_call_rate,
-                } = self.metrics.evaluate(&totals, config)
+                } = self.metrics.evaluate(config)
                 {
                     publish_exceeded(events, state, failure_rate, slow_call_rate);
                     self.enter(config, State::Open, now, events);
                 }
             }
             Phase::Open { .. } => {
-                self.metrics.record(outcome, now);
+                self.metrics.record(outcome, nanos, now);
             }
             Phase::HalfOpen { .. } => {
-                let totals = self.metrics.record(outcome, now);
-                match self.metrics.evaluate(&totals, config) {
+                self.metrics.record(outcome, nanos, now);
+                match self.metrics.evaluate(config) {
                     Verdict::Exceeded { .. } => self.enter(config, State::Open, now, events),
                     Verdict::BelowThresholds => self.enter(config, State::Closed, now, events),
                     Verdict::BelowMinimum => {}
@@ -390,11 +427,11 @@ impl Core {
                 failure_published,
                 slow_published,
             } => {
-                let totals = self.metrics.record(outcome, now);
+                self.metrics.record(outcome, nanos, now);
                 if let Verdict::Exceeded {
                     failure_rate,
                     slow_call_rate,
-                } = self.metrics.evaluate(&totals, config)
+                } = self.metrics.evaluate(config)
                 {
                     // Each event at most once per METRICS_ONLY state object.
                     let failure_rate = failure_rate.filter(|_| !failure_published);
@@ -411,11 +448,13 @@ impl Core {
     }
 
     /// A manual transition (`transitionTo*`), checked against resilience4j's legal
-    /// transitions. Returns the current state on refusal.
+    /// transitions; `wait` is the OPEN wait when `to` is OPEN. Returns the current state
+    /// on refusal.
     pub(crate) fn transition(
         &mut self,
         config: &CircuitBreakerConfig,
         to: State,
+        wait: OpenWait,
         now: &mut LazyNow<'_>,
         events: &mut EventBuf,
     ) -> Result<(), State> {
@@ -424,7 +463,7 @@ impl Core {
         if !from.can_transition_to(to) {
             return Err(from);
         }
-        self.enter(config, to, now, events);
+        self.enter_with(config, to, wait, now, events);
         Ok(())
     }
 

@@ -1,35 +1,45 @@
 //! Sliding windows and threshold evaluation (resilience4j `FixedSizeSlidingWindowMetrics`,
 //! `SlidingTimeWindowMetrics` and `CircuitBreakerMetrics`).
 
+use std::time::Duration;
+
 use super::clock::LazyNow;
 use super::config::{CircuitBreakerConfig, SlidingWindowType};
 use super::state::State;
 
 /// One recorded outcome (resilience4j `Outcome`: SUCCESS, ERROR, SLOW_SUCCESS, SLOW_ERROR).
+/// The call's duration travels beside it (nanoseconds, saturated at `u64::MAX`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Outcome {
     pub(crate) failed: bool,
     pub(crate) slow: bool,
 }
 
-/// Aggregated counts of a window or a bucket.
+/// Aggregated counts and durations of a window or a bucket (resilience4j
+/// `AbstractAggregation`).
+///
+/// The duration total is a `u128` of nanoseconds: even 2⁶⁴ calls of the longest duration
+/// fit, so adding and subtracting stay exact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Totals {
     pub(crate) calls: u64,
     pub(crate) failed: u64,
     pub(crate) slow: u64,
     pub(crate) slow_failed: u64,
+    pub(crate) duration_nanos: u128,
 }
 
 impl Totals {
-    fn add(&mut self, o: Outcome) {
+    fn add(&mut self, o: Outcome, nanos: u64) {
+        self.duration_nanos += u128::from(nanos);
         self.calls += 1;
         self.failed += u64::from(o.failed);
         self.slow += u64::from(o.slow);
         self.slow_failed += u64::from(o.slow && o.failed);
     }
 
-    fn remove_outcome(&mut self, o: Outcome) {
+    fn remove_outcome(&mut self, o: Outcome, nanos: u64) {
+        self.duration_nanos -= u128::from(nanos);
         self.calls -= 1;
         self.failed -= u64::from(o.failed);
         self.slow -= u64::from(o.slow);
@@ -41,14 +51,19 @@ impl Totals {
         self.failed -= other.failed;
         self.slow -= other.slow;
         self.slow_failed -= other.slow_failed;
+        self.duration_nanos -= other.duration_nanos;
     }
 }
 
 /// COUNT_BASED: the last N outcomes in a ring, with a running total that subtracts the
-/// outcome being overwritten ("subtract on evict"); O(1) record and snapshot.
+/// outcome being overwritten ("subtract on evict"); O(1) record and snapshot. The
+/// durations sit in a parallel ring, so the outcome ring stays at 2 bytes a call and a
+/// recording touches less memory than with one 16-byte slot per call.
 #[derive(Debug)]
 pub(crate) struct CountWindow {
     slots: Box<[Option<Outcome>]>,
+    /// The duration of the outcome in the same slot (nanoseconds).
+    nanos: Box<[u64]>,
     head: usize,
     totals: Totals,
 }
@@ -58,23 +73,26 @@ impl CountWindow {
         let size = usize::try_from(size.max(1)).unwrap_or(usize::MAX);
         Self {
             slots: vec![None; size].into_boxed_slice(),
+            nanos: vec![0; size].into_boxed_slice(),
             head: 0,
             totals: Totals::default(),
         }
     }
 
-    fn record(&mut self, o: Outcome) -> Totals {
+    fn record(&mut self, o: Outcome, nanos: u64) {
         self.head += 1;
         if self.head >= self.slots.len() {
             self.head = 0;
         }
-        if let Some(slot) = self.slots.get_mut(self.head) {
+        if let (Some(slot), Some(slot_nanos)) =
+            (self.slots.get_mut(self.head), self.nanos.get_mut(self.head))
+        {
+            let old_nanos = std::mem::replace(slot_nanos, nanos);
             if let Some(old) = slot.replace(o) {
-                self.totals.remove_outcome(old);
+                self.totals.remove_outcome(old, old_nanos);
             }
-            self.totals.add(o);
+            self.totals.add(o, nanos);
         }
-        self.totals
     }
 }
 
@@ -133,13 +151,12 @@ impl TimeWindow {
         }
     }
 
-    fn record(&mut self, o: Outcome, now_second: u64) -> Totals {
+    fn record(&mut self, o: Outcome, nanos: u64, now_second: u64) {
         self.advance(now_second);
         if let Some(bucket) = self.buckets.get_mut(self.head) {
-            bucket.totals.add(o);
-            self.totals.add(o);
+            bucket.totals.add(o, nanos);
+            self.totals.add(o, nanos);
         }
-        self.totals
     }
 
     fn snapshot(&mut self, now_second: u64) -> Totals {
@@ -218,12 +235,29 @@ impl Metrics {
         }
     }
 
-    /// Records one outcome and returns the window's totals afterwards.
-    pub(crate) fn record(&mut self, o: Outcome, now: &mut LazyNow<'_>) -> Totals {
+    /// Records one outcome (moving a TIME_BASED window to the current second first).
+    pub(crate) fn record(&mut self, o: Outcome, nanos: u64, now: &mut LazyNow<'_>) {
         match &mut self.window {
-            Window::Count(w) => w.record(o),
-            Window::Time(w) => w.record(o, now.epoch_second()),
-            Window::Off => Totals::default(),
+            Window::Count(w) => w.record(o, nanos),
+            Window::Time(w) => w.record(o, nanos, now.epoch_second()),
+            Window::Off => {}
+        }
+    }
+
+    /// The window's totals as last recorded or moved (read in place: the recording path
+    /// evaluates them without copying).
+    fn recorded(&self) -> &Totals {
+        static NOTHING: Totals = Totals {
+            calls: 0,
+            failed: 0,
+            slow: 0,
+            slow_failed: 0,
+            duration_nanos: 0,
+        };
+        match &self.window {
+            Window::Count(w) => &w.totals,
+            Window::Time(w) => &w.totals,
+            Window::Off => &NOTHING,
         }
     }
 
@@ -251,9 +285,10 @@ impl Metrics {
         ))
     }
 
-    /// resilience4j `checkIfThresholdsExceeded`: `>=` on both rates.
-    pub(crate) fn evaluate(&self, t: &Totals, config: &CircuitBreakerConfig) -> Verdict {
-        let Some((failure_rate, slow_call_rate)) = self.rates(t) else {
+    /// resilience4j `checkIfThresholdsExceeded` on the totals after the last
+    /// [`record`](Self::record): `>=` on both rates.
+    pub(crate) fn evaluate(&self, config: &CircuitBreakerConfig) -> Verdict {
+        let Some((failure_rate, slow_call_rate)) = self.rates(self.recorded()) else {
             return Verdict::BelowMinimum;
         };
         let failure = failure_rate >= config.failure_rate_threshold;
@@ -297,11 +332,22 @@ pub struct Snapshot {
     pub slow_failed: u64,
     /// Calls rejected since the current metrics object was created.
     pub not_permitted: u64,
+    /// Sum of the durations of the calls in the window, as reported to the permits
+    /// (resilience4j `Snapshot.getTotalDuration`, kept here in nanoseconds rather than
+    /// milliseconds; saturates at [`Duration::MAX`]).
+    pub total_duration: Duration,
+    /// `total_duration / calls`, rounded down to the nanosecond, zero without calls
+    /// (resilience4j `Snapshot.getAverageDuration`).
+    pub average_duration: Duration,
 }
 
 impl Snapshot {
     pub(crate) fn new(state: State, metrics: &Metrics, t: &Totals) -> Self {
         let rates = metrics.rates(t);
+        let average_nanos = t
+            .duration_nanos
+            .checked_div(u128::from(t.calls))
+            .unwrap_or(0);
         Self {
             state,
             failure_rate: rates.map(|r| r.0),
@@ -312,6 +358,8 @@ impl Snapshot {
             slow: t.slow,
             slow_failed: t.slow_failed,
             not_permitted: metrics.not_permitted,
+            total_duration: duration_from_nanos(t.duration_nanos),
+            average_duration: duration_from_nanos(average_nanos),
         }
     }
 
@@ -321,62 +369,116 @@ impl Snapshot {
     }
 }
 
+/// Nanoseconds as a [`Duration`], saturating at [`Duration::MAX`].
+fn duration_from_nanos(nanos: u128) -> Duration {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    match u64::try_from(nanos / NANOS_PER_SEC) {
+        // The remainder is below 10⁹, so it fits in a u32.
+        Ok(secs) => Duration::new(secs, (nanos % NANOS_PER_SEC) as u32),
+        Err(_) => Duration::MAX,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::breaker::clock::ManualClock;
-    use std::time::Duration;
 
-    const OK: Outcome = Outcome {
-        failed: false,
-        slow: false,
-    };
-    const ERR: Outcome = Outcome {
-        failed: true,
-        slow: false,
-    };
-    const SLOW_ERR: Outcome = Outcome {
-        failed: true,
-        slow: true,
-    };
+    /// Outcomes with their durations in nanoseconds.
+    const OK: (Outcome, u64) = (
+        Outcome {
+            failed: false,
+            slow: false,
+        },
+        10,
+    );
+    const ERR: (Outcome, u64) = (
+        Outcome {
+            failed: true,
+            slow: false,
+        },
+        200,
+    );
+    const SLOW_ERR: (Outcome, u64) = (
+        Outcome {
+            failed: true,
+            slow: true,
+        },
+        3_000,
+    );
 
     #[test]
     fn count_window_subtracts_on_evict() {
         let mut w = CountWindow::new(3);
-        w.record(ERR);
-        w.record(SLOW_ERR);
-        let t = w.record(OK);
+        let mut record = |(o, nanos)| {
+            w.record(o, nanos);
+            w.totals
+        };
+        record(ERR);
+        record(SLOW_ERR);
+        let t = record(OK);
         assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 2, 1, 1));
-        let t = w.record(OK); // evicts ERR
+        assert_eq!(t.duration_nanos, 3_210);
+        let t = record(OK); // evicts ERR
         assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 1, 1, 1));
-        let t = w.record(OK); // evicts SLOW_ERR
+        assert_eq!(t.duration_nanos, 3_020);
+        let t = record(OK); // evicts SLOW_ERR
         assert_eq!((t.calls, t.failed, t.slow, t.slow_failed), (3, 0, 0, 0));
+        assert_eq!(t.duration_nanos, 30);
     }
 
     #[test]
     fn count_window_of_one() {
         let mut w = CountWindow::new(1);
-        assert_eq!(w.record(ERR).failed, 1);
-        let t = w.record(OK);
-        assert_eq!((t.calls, t.failed), (1, 0));
+        w.record(ERR.0, ERR.1);
+        assert_eq!(w.totals.failed, 1);
+        w.record(OK.0, OK.1);
+        assert_eq!((w.totals.calls, w.totals.failed), (1, 0));
     }
 
     #[test]
     fn time_window_evicts_at_second_boundaries() {
         let mut w = TimeWindow::new(3, 100);
-        w.record(ERR, 100);
-        w.record(OK, 101);
-        w.record(OK, 102);
+        w.record(ERR.0, ERR.1, 100);
+        w.record(OK.0, OK.1, 101);
+        w.record(OK.0, OK.1, 102);
         assert_eq!(w.snapshot(102).calls, 3);
+        assert_eq!(w.snapshot(102).duration_nanos, 220);
         // second 103 evicts second 100's bucket
         let t = w.snapshot(103);
-        assert_eq!((t.calls, t.failed), (2, 0));
+        assert_eq!((t.calls, t.failed, t.duration_nanos), (2, 0, 20));
         // a jump longer than the window clears everything
         assert_eq!(w.snapshot(1_000).calls, 0);
-        assert_eq!(w.record(ERR, 1_000).calls, 1);
+        assert_eq!(w.snapshot(1_000).duration_nanos, 0);
+        w.record(ERR.0, ERR.1, 1_000);
+        assert_eq!(w.totals.calls, 1);
         // backwards time does not move the window
         assert_eq!(w.snapshot(10).calls, 1);
+    }
+
+    #[test]
+    fn durations_saturate_only_beyond_duration_max() {
+        let max = Duration::MAX.as_nanos();
+        assert_eq!(duration_from_nanos(max), Duration::MAX);
+        assert_eq!(duration_from_nanos(max + 1), Duration::MAX);
+        assert_eq!(duration_from_nanos(u128::MAX), Duration::MAX);
+        assert_eq!(
+            duration_from_nanos(1_500_000_001),
+            Duration::new(1, 500_000_001)
+        );
+        // 10,000 calls of the longest reportable duration still add up exactly.
+        let mut w = CountWindow::new(CircuitBreakerConfig::MAX_SLIDING_WINDOW_SIZE);
+        let slow = Outcome {
+            failed: false,
+            slow: true,
+        };
+        for _ in 0..CircuitBreakerConfig::MAX_SLIDING_WINDOW_SIZE {
+            w.record(slow, u64::MAX);
+        }
+        assert_eq!(w.totals.duration_nanos, 10_000 * u128::from(u64::MAX));
+        w.record(OK.0, OK.1);
+        assert_eq!(w.totals.duration_nanos, 9_999 * u128::from(u64::MAX) + 10);
     }
 
     #[test]
@@ -389,11 +491,11 @@ mod tests {
         let clock = ManualClock::starting_at(Duration::from_secs(5));
         let mut now = LazyNow::new(&clock);
         let mut m = Metrics::for_half_open(&config);
-        let t = m.record(ERR, &mut now);
-        assert_eq!(m.evaluate(&t, &config), Verdict::BelowMinimum);
-        let t = m.record(OK, &mut now);
+        m.record(ERR.0, ERR.1, &mut now);
+        assert_eq!(m.evaluate(&config), Verdict::BelowMinimum);
+        m.record(OK.0, OK.1, &mut now);
         assert_eq!(
-            m.evaluate(&t, &config),
+            m.evaluate(&config),
             Verdict::Exceeded {
                 failure_rate: Some(50.0),
                 slow_call_rate: None

@@ -115,7 +115,7 @@ pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 /// Settings of every node's connection pool.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolSettings {
-    /// Most connections per node. Default 8.
+    /// Most connections per node, 1 to [`PoolSettings::MAX_SIZE`]. Default 8.
     pub max_size: usize,
     /// Connecting (TCP + startup) gives up after this, unless the connection string sets
     /// `connect_timeout`. Default 5 s.
@@ -129,6 +129,14 @@ pub struct PoolSettings {
     /// `application_name` reported to the server, unless the connection string sets one.
     /// Default `pharm-shard`.
     pub application_name: String,
+}
+
+impl PoolSettings {
+    /// The largest pool per node: 1,000 connections, ten times PostgreSQL's default
+    /// `max_connections`. The pool allocates a slot per connection and a semaphore
+    /// permit up front, so an unbounded size could exhaust memory (or panic) before a
+    /// single connection is made.
+    pub const MAX_SIZE: usize = 1_000;
 }
 
 impl Default for PoolSettings {
@@ -259,14 +267,24 @@ impl PgShards {
     ///
     /// # Errors
     ///
-    /// [`PgError::Config`]: a bad connection string or heartbeat table name, or a physical
-    /// shard of the map without nodes.
+    /// [`PgError::Config`]: a bad connection string or heartbeat table name, a physical
+    /// shard of the map without nodes, a pool size outside `1..=PoolSettings::MAX_SIZE`, or
+    /// a read-router history capacity outside its limits.
     pub fn new(
         map: ShardMap,
         nodes: impl IntoIterator<Item = (PhysicalShard, ShardNodes)>,
         config: PgShardsConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, PgError> {
+        if !(1..=PoolSettings::MAX_SIZE).contains(&config.pool.max_size) {
+            return Err(PgError::Config(format!(
+                "pool max_size must be in 1..={}, got {}",
+                PoolSettings::MAX_SIZE,
+                config.pool.max_size
+            )));
+        }
+        let router = ReadRouter::new(config.router)
+            .map_err(|error| PgError::Config(format!("read router: {error}")))?;
         if let Some(table) = &config.heartbeat_table
             && !is_qualified_identifier(table)
         {
@@ -299,7 +317,7 @@ impl PgShards {
         Ok(Self {
             map: RwLock::new(map),
             shards,
-            router: Mutex::new(ReadRouter::new(config.router)),
+            router: Mutex::new(router),
             clock,
             config,
         })
@@ -884,7 +902,7 @@ fn build_pool(conn: &str, settings: &PoolSettings, node: ShardTarget) -> Result<
         },
     );
     Pool::builder(manager)
-        .max_size(settings.max_size.max(1))
+        .max_size(settings.max_size)
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(settings.wait_timeout))
         .create_timeout(Some(settings.connect_timeout))

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::time::Duration;
 
 use super::budget::RetryBudget;
 use super::classify::Classify;
@@ -43,6 +44,19 @@ impl<E: std::error::Error + 'static> std::error::Error for RetryError<E> {
     }
 }
 
+/// A retry about to happen, as reported to the observer of [`retry_notify`] (resilience4j
+/// `RetryOnRetryEvent`: the attempt count and the wait interval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryEvent<'a, E> {
+    /// The try that failed (1-based; 1 is the first call). The next try is `attempt + 1`.
+    pub attempt: u32,
+    /// The wait before the next try: the jittered backoff after `attempt`, raised to a
+    /// `Retry-After` hint if larger. It grows with `attempt` up to the policy's cap.
+    pub delay: Duration,
+    /// The error of the failed try.
+    pub error: &'a E,
+}
+
 /// Runs `op` until it succeeds or `policy` (and `budget`) say stop.
 ///
 /// * Each try gets an [`Attempt`] with its number and time limit (the per-attempt timeout,
@@ -64,7 +78,31 @@ pub async fn retry<T, E, F, Fut>(
     clock: &dyn Clock,
     sleeper: &dyn Sleeper,
     rng: &mut dyn RngSource,
+    op: F,
+) -> Result<T, RetryError<E>>
+where
+    E: Classify,
+    F: FnMut(Attempt) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    retry_notify(policy, budget, clock, sleeper, rng, op, |_| {}).await
+}
+
+/// [`retry`], calling `on_retry` before each wait with the failed try's number, the wait
+/// and the error (for logs and metrics: which attempt a growing wait belongs to).
+/// `on_retry` is not called when the helper gives up.
+///
+/// # Errors
+///
+/// As [`retry`].
+pub async fn retry_notify<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    budget: Option<&RetryBudget>,
+    clock: &dyn Clock,
+    sleeper: &dyn Sleeper,
+    rng: &mut dyn RngSource,
     mut op: F,
+    mut on_retry: impl FnMut(&RetryEvent<'_, E>),
 ) -> Result<T, RetryError<E>>
 where
     E: Classify,
@@ -84,7 +122,14 @@ where
         };
         let kind = err.classify();
         match state.on_failure(policy, kind, clock.now(), budget, &mut *rng) {
-            Decision::RetryAfter(d) => sleeper.sleep(d).await,
+            Decision::RetryAfter(delay) => {
+                on_retry(&RetryEvent {
+                    attempt: attempt.number,
+                    delay,
+                    error: &err,
+                });
+                sleeper.sleep(delay).await;
+            }
             Decision::GiveUp(reason) => {
                 return Err(RetryError {
                     last: err,

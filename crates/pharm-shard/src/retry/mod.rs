@@ -12,7 +12,10 @@
 //! * [`retry`] drives an async operation with an injected [`Clock`], [`Sleeper`] and
 //!   [`RngSource`]. It does not depend on any async runtime; the per-attempt timeout is
 //!   handed to the operation in [`Attempt::timeout`] for the caller to enforce (for example
-//!   with `tokio::time::timeout`).
+//!   with `tokio::time::timeout`). [`retry_notify`] also reports every retry (the failed
+//!   attempt's number and the wait it earned) to an observer.
+//! * Attempts are limited to [`RetryPolicy::MAX_ATTEMPTS`] (100);
+//!   [`RetryPolicy::validate`] and deserialization reject more with a [`PolicyError`].
 //!
 //! # The per-operation table
 //!
@@ -76,6 +79,6 @@ mod state;
 pub use budget::{BudgetConfigError, RetryBudget, RetryBudgetConfig};
 pub use classify::{Classify, ErrorKind};
 pub use env::{Clock, MonotonicClock, RngSource, Sleeper, XorShift};
-pub use execute::{RetryError, retry};
+pub use execute::{RetryError, RetryEvent, retry, retry_notify};
 pub use policy::{Backoff, Jitter, Operation, PolicyError, RetryPolicy};
 pub use state::{Attempt, Decision, GiveUpReason, RetryState};

@@ -117,12 +117,19 @@ impl Jitter {
     }
 }
 
-/// An invalid [`RetryPolicy`], reported by [`RetryPolicy::validate`].
+/// An invalid [`RetryPolicy`], reported by [`RetryPolicy::validate`] and when a policy is
+/// deserialized.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PolicyError {
     /// `max_attempts` is 0; the first call always counts as an attempt.
     #[error("max_attempts must be at least 1 (it includes the first call)")]
     ZeroAttempts,
+    /// `max_attempts` is above [`RetryPolicy::MAX_ATTEMPTS`].
+    #[error(
+        "max_attempts must be at most {max}, got {0}",
+        max = RetryPolicy::MAX_ATTEMPTS
+    )]
+    TooManyAttempts(u32),
     /// The proportional jitter factor is outside `[0, 1]` or NaN.
     #[error("jitter factor {0} is outside [0, 1]")]
     JitterFactor(f64),
@@ -140,10 +147,16 @@ pub enum PolicyError {
 }
 
 /// How one kind of operation is retried. Plain data; every decision is a pure function.
+///
+/// Deserializing checks the policy ([`RetryPolicy::validate`]): a configuration file with
+/// `max_attempts` above [`RetryPolicy::MAX_ATTEMPTS`], a jitter factor outside `[0, 1]`, a
+/// zero multiplier or a cap below the base is rejected with its [`PolicyError`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PolicyFields")]
 pub struct RetryPolicy {
     /// Tries including the first call (resilience4j semantics): 3 means at most 2 retries.
-    /// 0 is treated as 1.
+    /// 0 is treated as 1; more than [`RetryPolicy::MAX_ATTEMPTS`] is invalid
+    /// ([`PolicyError::TooManyAttempts`]) and treated as that many.
     pub max_attempts: u32,
     /// The un-jittered delay schedule.
     pub backoff: Backoff,
@@ -157,7 +170,39 @@ pub struct RetryPolicy {
     pub deadline: Option<Duration>,
 }
 
+/// The serialized form of a [`RetryPolicy`], checked on the way in.
+#[derive(Deserialize)]
+struct PolicyFields {
+    max_attempts: u32,
+    backoff: Backoff,
+    jitter: Jitter,
+    per_attempt_timeout: Duration,
+    deadline: Option<Duration>,
+}
+
+impl TryFrom<PolicyFields> for RetryPolicy {
+    type Error = PolicyError;
+
+    fn try_from(f: PolicyFields) -> Result<Self, PolicyError> {
+        let policy = Self {
+            max_attempts: f.max_attempts,
+            backoff: f.backoff,
+            jitter: f.jitter,
+            per_attempt_timeout: f.per_attempt_timeout,
+            deadline: f.deadline,
+        };
+        policy.validate()?;
+        Ok(policy)
+    }
+}
+
 impl RetryPolicy {
+    /// The most tries a policy may make (the first call included): 100, far above the
+    /// design's 3 and enough for a retry loop bounded by minutes of backoff. Every retry
+    /// multiplies a downstream's load during an outage, so a larger number is a
+    /// configuration error rather than a wish.
+    pub const MAX_ATTEMPTS: u32 = 100;
+
     /// A policy with the default jitter (±10 %) and no overall deadline.
     #[must_use]
     pub fn new(max_attempts: u32, backoff: Backoff, per_attempt_timeout: Duration) -> Self {
@@ -207,6 +252,9 @@ impl RetryPolicy {
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.max_attempts == 0 {
             return Err(PolicyError::ZeroAttempts);
+        }
+        if self.max_attempts > Self::MAX_ATTEMPTS {
+            return Err(PolicyError::TooManyAttempts(self.max_attempts));
         }
         if let Jitter::Proportional(f) = self.jitter
             && !(0.0..=1.0).contains(&f)
@@ -323,9 +371,9 @@ impl RetryPolicy {
         Self::new(max_attempts, backoff, timeout).with_worst_case_deadline()
     }
 
-    /// Tries, treating 0 as 1.
+    /// Tries, treating 0 as 1 and anything above [`RetryPolicy::MAX_ATTEMPTS`] as that.
     fn attempts(&self) -> u32 {
-        self.max_attempts.max(1)
+        self.max_attempts.clamp(1, Self::MAX_ATTEMPTS)
     }
 
     /// The un-jittered, capped delay after failed attempt `attempt` (ignores
@@ -450,35 +498,149 @@ impl RetryPolicy {
 
     /// The longest the whole operation can take when every try runs to its timeout and
     /// every delay is at its jittered maximum (no `Retry-After` hints):
-    /// `max_attempts × per_attempt_timeout + Σ delay_bounds(n).1` for the retries.
-    /// Saturates instead of overflowing.
+    /// `A × per_attempt_timeout + Σₙ delay_bounds(n).1` over the `A − 1` retries, `A` the
+    /// number of tries ([`RetryPolicy::MAX_ATTEMPTS`] at most).
+    ///
+    /// Computed in closed form, without a loop over the attempts: the delays rise
+    /// linearly or geometrically to the cap and stay there, so the sum is an arithmetic or
+    /// geometric series plus a count of capped delays. For [`Jitter::Proportional`] the
+    /// jitter of the rising part is taken on its sum, `⌊f·Σd⌋` instead of `Σ⌊f·d⌋`: the
+    /// result is the same whenever no rounding is lost (every preset, any delay in whole
+    /// milliseconds with `f` = 0.1, 0.25, 0.5 or 1) and otherwise larger by less than one
+    /// nanosecond per retry, so it never cuts a schedule the policy allows short. Saturates
+    /// at [`Duration::MAX`] instead of overflowing.
     #[must_use]
     pub fn worst_case_total(&self) -> Duration {
-        let retries = self.attempts() - 1;
-        let mut total = self.per_attempt_timeout.saturating_mul(self.attempts());
-        let mut n = 1;
-        while n <= retries {
-            let hi = self.delay_bounds(n).1;
-            // Delays are non-decreasing up to the cap, so once two neighbours are equal the
-            // schedule is constant from here on (decorrelated jitter's bound is the cap).
-            let constant = matches!(self.jitter, Jitter::Decorrelated)
-                || self.backoff.delay(n) == self.backoff.delay(n + 1);
-            if constant {
-                total = total.saturating_add(hi.saturating_mul(retries - n + 1));
-                break;
+        let tries = self.attempts();
+        let retries = u128::from(tries - 1);
+        let cap = u128::from(nanos(self.backoff.cap()));
+        let delays = match self.jitter {
+            // Every delay is drawn from `[first, cap]`.
+            Jitter::Decorrelated => retries * cap,
+            Jitter::None | Jitter::Full | Jitter::Equal => {
+                let (rising, capped) = self.backoff.series(retries, cap);
+                rising + capped * cap
             }
-            total = total.saturating_add(hi);
-            n += 1;
+            Jitter::Proportional(f) => {
+                // A delay's maximum `d + ⌊d·f⌋` saturates at u64::MAX ns like the cap's:
+                // delays from `saturated` on count as capped.
+                let max = u128::from(u64::MAX);
+                let cap_hi = (cap + mul_floor(cap, f)).min(max);
+                let saturated = first_saturating_delay(f);
+                let (rising, capped) = self.backoff.series(retries, cap.min(saturated));
+                rising + mul_floor(rising, f) + capped * cap_hi
+            }
+        };
+        self.per_attempt_timeout
+            .saturating_mul(tries)
+            .saturating_add(duration_from_nanos(delays))
+    }
+}
+
+impl Backoff {
+    /// The un-jittered delays after failed attempts `1..=retries`, in nanoseconds as
+    /// [`RetryPolicy::delay_bounds`] sees them, split at `limit` (at most the cap, in
+    /// nanoseconds saturated at `u64::MAX`) in closed form: `(Σ of the delays below
+    /// limit, how many are not)`. The ones not below `limit` are at the cap, or rising
+    /// delays at or above `limit`.
+    fn series(&self, retries: u128, limit: u128) -> (u128, u128) {
+        if retries == 0 {
+            return (0, 0);
         }
-        total
+        match *self {
+            Self::None | Self::Fixed(_) => (0, retries),
+            Self::Linear { base, .. } | Self::Exponential { base, .. } if base.is_zero() => (0, 0),
+            Self::Linear { base, .. } => {
+                let base = base.as_nanos();
+                if base >= limit {
+                    return (0, retries);
+                }
+                // base·n < limit for n ≤ (limit − 1) / base.
+                let rising = retries.min((limit - 1) / base);
+                // rising ≤ 2³² and base·rising < limit ≤ 2⁶⁴: no overflow.
+                (base * (rising * (rising + 1) / 2), retries - rising)
+            }
+            Self::Exponential {
+                base, multiplier, ..
+            } => {
+                let base = base.as_nanos();
+                if base >= limit {
+                    return (0, retries);
+                }
+                let q = u128::from(multiplier);
+                match q {
+                    // base, then 0 forever.
+                    0 => (base, 0),
+                    1 => (base * retries, 0),
+                    _ => {
+                        // base·qᵏ < limit for qᵏ ≤ t: the first ⌊log_q t⌋ + 1 delays.
+                        let t = (limit - 1) / base;
+                        let rising = retries.min(u128::from(t.ilog(q)) + 1);
+                        // q^(rising−1) ≤ t < 2⁶⁴ and q < 2³², so q^rising < 2⁹⁶; the sum
+                        // 1 + q + … + q^(rising−1) ≤ 2t and base·2t < 2·limit.
+                        let exponent = u32::try_from(rising).unwrap_or(u32::MAX);
+                        let geometric = (q.pow(exponent) - 1) / (q - 1);
+                        (base * geometric, retries - rising)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The smallest delay `d` (nanoseconds) whose proportional maximum `d + ⌊d·f⌋` reaches
+/// `u64::MAX` (a binary search over the 64-bit range, independent of any attempt count).
+fn first_saturating_delay(f: f64) -> u128 {
+    let max = u128::from(u64::MAX);
+    let (mut lo, mut hi) = (0, max);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if mid + mul_floor(mid, f) >= max {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+/// `⌊d·f⌋` exactly, with `f` clamped to `[0, 1]` (NaN counts as 0) and taken at its exact
+/// binary value `M·2^−s`: `(d·M) >> s`. Exact for `d < 2⁷⁵` (`M < 2⁵³`).
+fn mul_floor(d: u128, f: f64) -> u128 {
+    let f = Jitter::factor(f);
+    if f == 0.0 {
+        return 0;
+    }
+    let bits = f.to_bits();
+    let biased = (bits >> 52) & 0x7ff;
+    let fraction = u128::from(bits & ((1 << 52) - 1));
+    // Normal: 1.fraction × 2^(biased − 1023); subnormal: 0.fraction × 2^−1022.
+    let (mantissa, shift) = if biased == 0 {
+        (fraction, 1074)
+    } else {
+        (fraction | (1 << 52), 1075 - biased)
+    };
+    // f ≤ 1, so shift ≥ 52.
+    if shift >= 128 {
+        return 0;
+    }
+    d.saturating_mul(mantissa) >> shift
+}
+
+/// Nanoseconds as a [`Duration`], saturating at [`Duration::MAX`].
+fn duration_from_nanos(n: u128) -> Duration {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    match u64::try_from(n / NANOS_PER_SEC) {
+        // The remainder is below 10⁹.
+        Ok(secs) => Duration::new(secs, u32::try_from(n % NANOS_PER_SEC).unwrap_or(0)),
+        Err(_) => Duration::MAX,
     }
 }
 
 /// `⌊d·f⌋` with `f` clamped to `[0, 1]`, never above `d`.
 fn proportional_delta(d: u64, f: f64) -> u64 {
-    // `as` saturates for floats; the product is finite and non-negative.
-    let delta = (d as f64 * Jitter::factor(f)).floor() as u64;
-    delta.min(d)
+    // f ≤ 1, so the result is at most d.
+    u64::try_from(mul_floor(u128::from(d), f)).unwrap_or(d)
 }
 
 /// The operation classes of the design's retry table.
@@ -552,6 +714,36 @@ mod tests {
         )
         .with_jitter(Jitter::None);
         assert_eq!(p.worst_case_total(), Duration::from_millis(10_090));
+    }
+
+    #[test]
+    fn mul_floor_is_exact_at_the_factors_binary_value() {
+        assert_eq!(mul_floor(10, 0.1), 1);
+        assert_eq!(mul_floor(100_000_000, 0.1), 10_000_000);
+        // 0.3 is 0.299999999999999988897769753748… as an f64.
+        assert_eq!(mul_floor(10, 0.3), 2);
+        assert_eq!(mul_floor(7, 0.5), 3);
+        let max = u128::from(u64::MAX);
+        assert_eq!(mul_floor(max, 1.0), max);
+        assert_eq!(mul_floor(max, 2.0), max, "clamped to 1");
+        assert_eq!(mul_floor(max, 0.0), 0);
+        assert_eq!(mul_floor(max, f64::NAN), 0);
+        assert_eq!(mul_floor(max, -1.0), 0);
+        assert_eq!(mul_floor(max, f64::MIN_POSITIVE), 0);
+        assert_eq!(mul_floor(max, 5e-324), 0, "subnormal");
+        assert_eq!(mul_floor(1 << 74, 2f64.powi(-60)), 1 << 14);
+    }
+
+    #[test]
+    fn first_saturating_delay_is_the_threshold() {
+        let max = u128::from(u64::MAX);
+        for f in [0.0, 0.1, 0.3, 0.5, 1.0, 1e-300] {
+            let s = first_saturating_delay(f);
+            assert!(s + mul_floor(s, f) >= max, "{f}");
+            assert!(s == 0 || (s - 1) + mul_floor(s - 1, f) < max, "{f}");
+        }
+        assert_eq!(first_saturating_delay(0.0), max);
+        assert_eq!(first_saturating_delay(1.0), 1 << 63);
     }
 
     #[test]
