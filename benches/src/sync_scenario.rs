@@ -216,7 +216,8 @@ impl SyncScenario {
     // ---------------------------------------------------------------- pharm-sync
 
     /// The back-office replica (actor 0) after receiving every lot with [`SEED_QTY`] units,
-    /// and the lots' keys by dense index.
+    /// and the lots' keys by dense index (lot `i` is the back office's lot number `i + 1`,
+    /// [`SyncScenario::lot_key`]).
     pub fn seed_pharm_sync(&self) -> Result<(Replica, Vec<LotKey>), OpError> {
         let mut back_office = Replica::new(STORE, replica_id(0), origin_key(0));
         let today = today();
@@ -232,6 +233,7 @@ impl SyncScenario {
                 controlled: sku % 50 == 0,
             };
             let (key, _) = back_office.receive_new(START_MS + u64::from(lot), new, SEED_QTY, "")?;
+            assert_eq!(key, Self::lot_key(lot), "the seed numbers lots in order");
             keys.push(key);
         }
         Ok((back_office, keys))
@@ -244,18 +246,23 @@ impl SyncScenario {
         Replica::with_state(replica_id(actor), origin_key(actor), seed.clone())
     }
 
+    /// The key of a seeded lot from its dense index: the back office received lot `i` as
+    /// its lot number `i + 1` (as `crdts` keys a lot by its index, pharm-sync's key is
+    /// computed, not looked up).
+    pub fn lot_key(lot: u32) -> LotKey {
+        LotKey {
+            origin: replica_id(0),
+            local_no: lot + 1,
+        }
+    }
+
     /// Applies operations on a replica: dispenses with the lot scanned, receipts of known
     /// lots. Every operation is one committed transaction.
-    pub fn apply_pharm_sync(
-        &self,
-        replica: &mut Replica,
-        keys: &[LotKey],
-        ops: &[Op],
-    ) -> Result<(), OpError> {
+    pub fn apply_pharm_sync(&self, replica: &mut Replica, ops: &[Op]) -> Result<(), OpError> {
         let today = today();
         for (i, op) in ops.iter().enumerate() {
             let now = START_MS + 3_600_000 + 1_000 * i as u64;
-            let key = keys[op.lot as usize];
+            let key = Self::lot_key(op.lot);
             if op.is_dispense() {
                 replica.dispense(
                     now,
@@ -427,7 +434,7 @@ mod tests {
         let mut merged_map = seed_map.clone();
         for t in 0..s.terminals() {
             let mut r = s.pharm_sync_terminal(back_office.state(), t);
-            s.apply_pharm_sync(&mut r, &keys, &s.ops[t]).unwrap();
+            s.apply_pharm_sync(&mut r, &s.ops[t]).unwrap();
             merged.merge(r.state());
             let mut m = seed_map.clone();
             apply_crdts_map(&mut m, t as u8 + 1, &s.ops[t], |_| {});

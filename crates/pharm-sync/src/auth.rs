@@ -1,22 +1,27 @@
-//! Message and transaction authentication: HMAC-SHA-256 (RustCrypto `hmac` + `sha2`)
-//! truncated to 128 bits, with keys supplied by the caller through a [`KeyRing`].
+//! Authentication: transaction digests (SHA-256), origin seals and message hop tags
+//! (HMAC-SHA-256, RustCrypto `hmac` + `sha2`), each truncated to 128 bits, with keys
+//! supplied by the caller through a [`KeyRing`].
 //!
-//! Two kinds of key, so that relaying does not give the power to forge:
-//!
-//! * **Origin keys**, one per terminal of a store, known only to that terminal and to the
-//!   root (the cloud). Every transaction carries an origin tag under its terminal's origin
-//!   key, chained to the tag of the same replica's previous transaction
-//!   ([`Txn::prev`](crate::txn::Txn::prev)). A store leader relays other terminals'
-//!   transactions with their origin tags, which it cannot forge; the root verifies them.
-//!   The chain makes a forked history (two different transactions under one id and
-//!   sequence number, after a rollback or a file copied to a second device) visible at the
-//!   first transaction where the histories differ.
-//! * **The link key** of a store, known to every member of the store and to the root. It
+//! * **Digests chain each replica's history.** Every transaction carries the digest of the
+//!   same replica's previous one ([`Txn::prev`](crate::txn::Txn::prev)) and has its own
+//!   ([`Txn::digest`](crate::txn::Txn::digest)): SHA-256 over its canonical bytes, prev
+//!   included. Equal digests at one sequence number mean equal histories up to it, so a
+//!   forked history (two different transactions under one id and sequence number, after a
+//!   rollback or a file copied to a second device) shows at the first transaction where the
+//!   histories differ. A digest needs no key: anyone can compute and check it.
+//! * **Origin keys seal histories.** Each terminal of a store has an origin key, known only
+//!   to that terminal and to the root (the cloud). A *seal* is an HMAC under it over the
+//!   store and one transaction's digest, and so, by the chain, over that transaction and
+//!   every earlier one of its replica. An upload carries a run of one replica's
+//!   consecutive transactions with one seal, at the last: one MAC per run rather than per
+//!   transaction. A store leader relays other terminals' runs with their seals, which it
+//!   cannot forge; the root verifies them.
+//! * **The link key** of a store, known to every member of the store and to the root,
 //!   authenticates every message hop: a message from another store, from a non-member or
 //!   altered on the way fails its tag.
 //!
-//! Every tag binds a domain label, the store id and the canonical bytes of what it covers
-//! ([`codec`](crate::codec) specifies them), so a tag cannot be moved between stores or
+//! Every digest, seal and tag binds a domain label, and every seal and tag the store id
+//! ([`codec`](crate::codec) specifies the bytes), so none can be moved between stores or
 //! between a transaction and a message. The library holds no key-management policy: which
 //! terminals belong to a store and their keys come from the caller's [`KeyRing`];
 //! [`StoreKeys`] is a ready-made one.
@@ -26,16 +31,18 @@ use std::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 
 use crate::ids::StoreId;
 
-/// Bytes of a tag (HMAC-SHA-256 truncated to its first 128 bits, as NIST SP 800-107 allows).
+/// Bytes of a tag or seal (HMAC-SHA-256 truncated to its first 128 bits, as NIST SP
+/// 800-107 allows) and of a digest (SHA-256 truncated likewise).
 pub const TAG_BYTES: usize = 16;
 
-/// Domain label of transaction origin tags ("T", format 2). Two bytes keep a typical
-/// dispense's tagged bytes within one SHA-256 block.
+/// Domain label of transaction digests ("T", format 2; two bytes keep the input short).
 pub(crate) const TXN_DOMAIN: &[u8] = b"T\x02";
+/// Domain label of origin seals ("S", format 2).
+pub(crate) const SEAL_DOMAIN: &[u8] = b"S\x02";
 /// Domain label of message (hop) tags ("M", format 2).
 pub(crate) const MESSAGE_DOMAIN: &[u8] = b"M\x02";
 
@@ -48,58 +55,85 @@ pub(crate) fn tagged(domain: &[u8], store: StoreId, bytes: &[u8]) -> Vec<u8> {
     v
 }
 
-/// A 128-bit authentication tag. `Tag::default()` (all zeros) stands for "no predecessor"
-/// in the chain of a replica's first transaction.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Tag(pub [u8; TAG_BYTES]);
+/// 16 bytes shown and serialized as 32 lowercase hex digits.
+macro_rules! hex16 {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        pub struct $name(pub [u8; TAG_BYTES]);
 
-impl fmt::Debug for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tag({self})")
-    }
-}
-
-impl fmt::Display for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({self})", stringify!($name))
+            }
         }
-        Ok(())
-    }
-}
 
-impl std::str::FromStr for Tag {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bytes = s.as_bytes();
-        if bytes.len() != 2 * TAG_BYTES {
-            return Err(format!(
-                "a tag is {} hex digits, not {}",
-                2 * TAG_BYTES,
-                s.len()
-            ));
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                for b in self.0 {
+                    write!(f, "{b:02x}")?;
+                }
+                Ok(())
+            }
         }
-        let mut out = [0u8; TAG_BYTES];
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            let hex = std::str::from_utf8(pair).map_err(|_| format!("{s:?} is not hex"))?;
-            out[i] = u8::from_str_radix(hex, 16).map_err(|_| format!("{s:?} is not hex"))?;
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                parse_hex16(s).map($name)
+            }
         }
-        Ok(Tag(out))
-    }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
 }
 
-impl Serialize for Tag {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+fn parse_hex16(s: &str) -> Result<[u8; TAG_BYTES], String> {
+    let bytes = s.as_bytes();
+    if bytes.len() != 2 * TAG_BYTES {
+        return Err(format!(
+            "{} hex digits expected, not {}",
+            2 * TAG_BYTES,
+            s.len()
+        ));
     }
+    let mut out = [0u8; TAG_BYTES];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        let hex = std::str::from_utf8(pair).map_err(|_| format!("{s:?} is not hex"))?;
+        out[i] = u8::from_str_radix(hex, 16).map_err(|_| format!("{s:?} is not hex"))?;
+    }
+    Ok(out)
 }
 
-impl<'de> Deserialize<'de> for Tag {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
+hex16!(
+    /// A 128-bit authentication tag: a message's hop tag, or a transaction's origin seal.
+    Tag
+);
+
+hex16!(
+    /// A transaction's 128-bit digest. `Digest::default()` (all zeros) stands for "no
+    /// predecessor" in the chain of a replica's first transaction.
+    Digest
+);
+
+/// The digest of `input` (a domain label and the bytes covered, already concatenated).
+pub(crate) fn digest(input: &[u8]) -> Digest {
+    let full = Sha256::digest(input);
+    let mut d = [0u8; TAG_BYTES];
+    d.copy_from_slice(&full[..TAG_BYTES]);
+    Digest(d)
 }
 
 /// A secret key, kept with its HMAC key schedule precomputed (so a tag costs two SHA-256
@@ -247,13 +281,15 @@ mod tests {
     #[test]
     fn tags_bind_domain_store_and_bytes() {
         let k = MacKey::new([9; 32]);
-        let t = k.tag(&tagged(TXN_DOMAIN, StoreId(1), b"abc"));
-        assert!(k.verify(&tagged(TXN_DOMAIN, StoreId(1), b"abc"), &t));
+        let t = k.tag(&tagged(SEAL_DOMAIN, StoreId(1), b"abc"));
+        assert!(k.verify(&tagged(SEAL_DOMAIN, StoreId(1), b"abc"), &t));
         assert!(!k.verify(&tagged(MESSAGE_DOMAIN, StoreId(1), b"abc"), &t));
-        assert!(!k.verify(&tagged(TXN_DOMAIN, StoreId(2), b"abc"), &t));
-        assert!(!k.verify(&tagged(TXN_DOMAIN, StoreId(1), b"abd"), &t));
-        assert!(!MacKey::new([8; 32]).verify(&tagged(TXN_DOMAIN, StoreId(1), b"abc"), &t));
+        assert!(!k.verify(&tagged(SEAL_DOMAIN, StoreId(2), b"abc"), &t));
+        assert!(!k.verify(&tagged(SEAL_DOMAIN, StoreId(1), b"abd"), &t));
+        assert!(!MacKey::new([8; 32]).verify(&tagged(SEAL_DOMAIN, StoreId(1), b"abc"), &t));
         assert_eq!(t.to_string().parse::<Tag>(), Ok(t));
+        assert!("00".parse::<Tag>().is_err());
+        assert!("zz".repeat(16).parse::<Digest>().is_err());
     }
 
     #[test]
@@ -270,6 +306,11 @@ mod tests {
         assert_eq!(
             MacKey::from_slice(&[0; 31]).unwrap_err(),
             KeyLengthError(31)
+        );
+        // SHA-256("abc") (FIPS 180-2, appendix B.1) truncated to 128 bits.
+        assert_eq!(
+            digest(b"abc").to_string(),
+            "ba7816bf8f01cfea414140de5dae2223"
         );
     }
 }

@@ -6,23 +6,23 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{MESSAGE_DOMAIN, MacKey, Tag, tagged};
+use crate::auth::{Digest, MESSAGE_DOMAIN, MacKey, Tag, tagged};
 use crate::codec::{self, EncodeError};
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
 use crate::state::{StateDelta, VersionVector};
-use crate::txn::Txn;
+use crate::txn::SealedTxn;
 
 /// The root's acknowledgement of one replica's transactions: it holds every transaction of
-/// that replica up to `seq`, and the one at `seq` has origin tag `tag`. Because origin tags
-/// are chained, the tag vouches for the whole prefix: a replica drops transactions from
-/// its outbox only when its own transaction at `seq` has the same tag.
+/// that replica up to `seq`, and the one at `seq` has digest `digest`. Because digests are
+/// chained, the digest vouches for the whole prefix: a replica drops transactions from its
+/// outbox only when its own transaction at `seq` has the same digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Ack {
     /// Highest sequence number acknowledged.
     pub seq: u64,
-    /// Origin tag of the transaction at `seq`.
-    pub tag: Tag,
+    /// Digest of the transaction at `seq`.
+    pub digest: Digest,
 }
 
 /// Acknowledgements by replica.
@@ -48,25 +48,28 @@ pub enum Body {
         /// Server clock.
         hlc: Hlc,
         /// The server is the root (the cloud): it takes relayed transactions and verifies
-        /// every origin tag.
+        /// every origin seal.
         root: bool,
     },
-    /// Transactions the server lacks, each with its origin tag.
+    /// Transactions the server lacks, in runs of one replica's consecutive, chained
+    /// transactions, each run sealed by its origin at its last transaction.
     Upload {
         /// The transactions.
-        txns: Vec<Txn>,
+        txns: Vec<SealedTxn>,
     },
     /// What the server now has.
     UploadAck {
         /// Server version vector after applying.
         vv: VersionVector,
         /// The root's acknowledgements (at the root: for every replica of the upload, the
-        /// highest uploaded sequence number it holds, so the uploader can confirm the tag).
+        /// highest uploaded sequence number it holds, so the uploader can confirm the
+        /// digest).
         acks: Acks,
-        /// Transactions refused because the server holds a different history of their
-        /// replica (the first differing one per replica; every later one of that replica is
-        /// refused too).
-        forked: Vec<TxnId>,
+        /// Transactions refused, the first per replica (every later one of that replica in
+        /// the upload is refused too): the server holds a different history of their
+        /// replica, or they are relayed in a run whose origin seal is wrong (their origin
+        /// still holds them).
+        refused: Vec<TxnId>,
     },
     /// State the client lacks.
     Delta {

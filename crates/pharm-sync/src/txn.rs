@@ -4,11 +4,13 @@
 //! turned into `counted − observed value` when it is recorded, so concurrent dispenses on
 //! other terminals still apply on top.
 
+use std::sync::Arc;
+
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{MacKey, TXN_DOMAIN, Tag};
+use crate::auth::{self, Digest, MacKey, SEAL_DOMAIN, TXN_DOMAIN, Tag};
 use crate::codec::{self, EncodeError};
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
@@ -207,41 +209,77 @@ pub struct Txn {
     pub compensates: Option<DiscrepancyId>,
     /// Business reference (Rx number, invoice, count sheet).
     pub reference: String,
-    /// Origin tag of the same replica's previous transaction (all zeros for sequence
-    /// number 1): the chain that makes a forked history visible.
-    pub prev: Tag,
-    /// Origin tag: HMAC under the origin terminal's key over the store and the canonical
-    /// bytes of everything above ([`codec::txn_signing_bytes`]).
-    pub tag: Tag,
+    /// Digest of the same replica's previous transaction (all zeros for sequence number 1):
+    /// the chain that makes a forked history visible.
+    pub prev: Digest,
+    /// This transaction's digest: SHA-256 over the label `"T"`, `0x02` and the canonical
+    /// bytes of everything above, prev included ([`codec::txn_signing_bytes`]). Computed by
+    /// [`Txn::link`] when the transaction is made and by the decoder when it is read.
+    pub digest: Digest,
 }
 
 impl Txn {
-    /// Computes [`Txn::tag`] with the origin terminal's key; `scratch` is reused for the
-    /// canonical bytes. Fails when the transaction cannot be encoded (a string longer than
-    /// the wire format allows, too many lines...), which is why every local operation
-    /// seals before it changes anything.
-    pub fn seal(
-        &mut self,
-        key: &MacKey,
-        store: StoreId,
-        scratch: &mut Vec<u8>,
-    ) -> Result<(), EncodeError> {
-        Self::tagged_input(self, store, scratch)?;
-        self.tag = key.tag(scratch);
+    /// Computes [`Txn::digest`]; `scratch` is reused for the canonical bytes. Fails when the
+    /// transaction cannot be encoded (a string longer than the wire format allows, too many
+    /// lines...), which is why every local operation links its transaction before it
+    /// changes anything.
+    pub fn link(&mut self, scratch: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.digest = self.computed_digest(scratch)?;
         Ok(())
     }
 
-    /// Whether [`Txn::tag`] is the origin tag of this transaction under `key` in `store`.
-    pub fn verify(&self, key: &MacKey, store: StoreId, scratch: &mut Vec<u8>) -> bool {
-        Self::tagged_input(self, store, scratch).is_ok() && key.verify(scratch, &self.tag)
+    /// The digest of the transaction's contents as they are now.
+    pub fn computed_digest(&self, scratch: &mut Vec<u8>) -> Result<Digest, EncodeError> {
+        scratch.clear();
+        scratch.extend_from_slice(TXN_DOMAIN);
+        codec::append_txn_signing_bytes(self, scratch)?;
+        Ok(auth::digest(scratch))
     }
 
-    /// The whole input of the origin tag into `out`: the domain label, the store and the
-    /// signing bytes, so the MAC is fed in one call.
-    fn tagged_input(&self, store: StoreId, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        out.clear();
-        out.extend_from_slice(TXN_DOMAIN);
-        out.extend_from_slice(&store.0.to_le_bytes());
-        codec::append_txn_signing_bytes(self, out)
+    /// Whether this transaction directly continues `before` in its replica's history: the
+    /// same replica, the next sequence number, and chained to its digest.
+    pub fn follows(&self, before: &Txn) -> bool {
+        self.id.replica == before.id.replica
+            && before.id.seq.checked_add(1) == Some(self.id.seq)
+            && self.prev == before.digest
+    }
+
+    /// The origin seal of this transaction (and, by the chain, of its replica's history up
+    /// to it): HMAC under the origin terminal's key over the label `"S"`, `0x02`, the store
+    /// (4 bytes little-endian) and [`Txn::digest`].
+    pub fn seal(&self, key: &MacKey, store: StoreId) -> Tag {
+        key.tag(&Self::seal_input(store, &self.digest))
+    }
+
+    /// Whether `seal` is this transaction's origin seal under `key` in `store`.
+    pub fn seal_is_valid(&self, key: &MacKey, store: StoreId, seal: &Tag) -> bool {
+        key.verify(&Self::seal_input(store, &self.digest), seal)
+    }
+
+    fn seal_input(store: StoreId, digest: &Digest) -> [u8; 22] {
+        let mut input = [0u8; 22];
+        input[..2].copy_from_slice(SEAL_DOMAIN);
+        input[2..6].copy_from_slice(&store.0.to_le_bytes());
+        input[6..].copy_from_slice(&digest.0);
+        input
+    }
+}
+
+/// A transaction as one peer passes it to another: shared, with its origin's seal where
+/// the sender holds one. In an upload, the last transaction of every run (one replica's
+/// consecutive, chained transactions) carries a seal; a delta's heads carry one where the
+/// sender has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedTxn {
+    /// The transaction.
+    pub txn: Arc<Txn>,
+    /// Its origin seal ([`Txn::seal`]), if the sender holds it.
+    pub seal: Option<Tag>,
+}
+
+impl SealedTxn {
+    /// A transaction without a seal.
+    pub fn unsealed(txn: Arc<Txn>) -> Self {
+        SealedTxn { txn, seal: None }
     }
 }

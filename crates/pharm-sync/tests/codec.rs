@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crdts::{CmRDT, Dot};
 use pharm_core::ids::{Ndc, NdcLayout};
 use pharm_core::time::Date;
-use pharm_sync::auth::Tag;
+use pharm_sync::auth::{Digest, Tag};
 use pharm_sync::codec::{
     DecodeError, DecodeLimits, EncodeError, MAX_STRING_BYTES, MAX_TXN_ITEMS, decode, decode_txn,
     encode, encode_txn, peek_store,
@@ -26,7 +26,7 @@ use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
 use pharm_sync::message::{Ack, Acks, Body, Message};
 use pharm_sync::state::{Applied, InventoryState, Lww, StateDelta, VersionVector};
 use pharm_sync::txn::{
-    DiscrepancyId, HoldOp, Line, LotInfo, LotKey, Reason, TransferId, Txn, TxnKind,
+    DiscrepancyId, HoldOp, Line, LotInfo, LotKey, Reason, SealedTxn, TransferId, Txn, TxnKind,
 };
 use proptest::prelude::*;
 
@@ -67,27 +67,49 @@ fn bare_txn(replica: ReplicaId, seq: u64, kind: TxnKind, lines: Vec<Line>) -> Tx
         meta: Vec::new(),
         compensates: None,
         reference: String::new(),
-        prev: Tag::default(),
-        tag: Tag::default(),
+        prev: Digest::default(),
+        digest: Digest::default(),
+    }
+    .linked()
+}
+
+/// Computes a transaction's digest after a change (the decoder computes it from the bytes).
+trait Linked {
+    fn linked(self) -> Txn;
+}
+
+impl Linked for Txn {
+    fn linked(mut self) -> Txn {
+        self.link(&mut Vec::new()).unwrap();
+        self
     }
 }
 
-/// Seals transactions into per-replica chains (prev = the tag of the replica's previous one).
+/// Links transactions into per-replica chains (prev = the digest of the replica's previous
+/// one).
 #[derive(Default)]
-struct Chain(BTreeMap<ReplicaId, Tag>);
+struct Chain(BTreeMap<ReplicaId, Digest>);
 
 impl Chain {
-    fn seal(&mut self, store: StoreId, mut t: Txn) -> Txn {
+    fn link(&mut self, mut t: Txn) -> Txn {
         t.prev = self.0.get(&t.id.replica).copied().unwrap_or_default();
-        t.seal(
-            &common::origin_key(store, t.id.replica.terminal),
-            store,
-            &mut Vec::new(),
-        )
-        .unwrap();
-        self.0.insert(t.id.replica, t.tag);
+        t.link(&mut Vec::new()).unwrap();
+        self.0.insert(t.id.replica, t.digest);
         t
     }
+}
+
+/// A transaction with its origin seal.
+fn with_seal(store: StoreId, t: &Txn) -> SealedTxn {
+    let seal = Some(t.seal(&common::origin_key(store, t.id.replica.terminal), store));
+    SealedTxn {
+        txn: Arc::new(t.clone()),
+        seal,
+    }
+}
+
+fn unsealed(t: Txn) -> SealedTxn {
+    SealedTxn::unsealed(Arc::new(t))
 }
 
 fn sealed(store: StoreId, from: ReplicaId, body: Body) -> Message {
@@ -197,8 +219,12 @@ fn discrepancy() -> impl Strategy<Value = DiscrepancyId> {
     (lot_key(), any::<u64>()).prop_map(|(lot, version)| DiscrepancyId { lot, version })
 }
 
+fn digest() -> impl Strategy<Value = Digest> {
+    prop_oneof![Just(Digest::default()), any::<[u8; 16]>().prop_map(Digest)]
+}
+
 fn txn() -> impl Strategy<Value = Txn> {
-    let head = (txn_id(), any::<u64>(), kind(), reason(), tag(), tag());
+    let head = (txn_id(), any::<u64>(), kind(), reason(), digest());
     let lines = prop::collection::vec(
         (lot_key(), prop_oneof![-100i64..100, any::<i64>()])
             .prop_map(|(lot, delta)| Line { lot, delta }),
@@ -214,34 +240,37 @@ fn txn() -> impl Strategy<Value = Txn> {
     );
     (head, lines, rest).prop_map(
         |(
-            (id, hlc, kind, reason, prev, tag),
+            (id, hlc, kind, reason, prev),
             lines,
             (new_lots, holds, transfer, meta, compensates, reference),
-        )| Txn {
-            id,
-            hlc: Hlc(hlc),
-            kind,
-            reason,
-            lines,
-            new_lots,
-            holds,
-            transfer,
-            meta,
-            compensates,
-            reference,
-            prev,
-            tag,
+        )| {
+            Txn {
+                id,
+                hlc: Hlc(hlc),
+                kind,
+                reason,
+                lines,
+                new_lots,
+                holds,
+                transfer,
+                meta,
+                compensates,
+                reference,
+                prev,
+                digest: Digest::default(),
+            }
+            .linked()
         },
     )
 }
 
 /// Transactions with runs of one replica's consecutive ones (whose chain links the
-/// message form leaves out).
-fn txn_list() -> impl Strategy<Value = Vec<Txn>> {
-    prop::collection::vec((txn(), any::<bool>()), 0..6).prop_map(|v| {
-        let mut out: Vec<Txn> = Vec::new();
-        for (mut t, chained) in v {
-            if let Some(last) = out.last()
+/// message form leaves out), some with a seal.
+fn txn_list() -> impl Strategy<Value = Vec<SealedTxn>> {
+    prop::collection::vec((txn(), any::<bool>(), prop::option::of(tag())), 0..6).prop_map(|v| {
+        let mut out: Vec<SealedTxn> = Vec::new();
+        for (mut t, chained, seal) in v {
+            if let Some(last) = out.last().map(|s| &s.txn)
                 && chained
                 && last.id.seq < u64::MAX
             {
@@ -249,9 +278,13 @@ fn txn_list() -> impl Strategy<Value = Vec<Txn>> {
                     replica: last.id.replica,
                     seq: last.id.seq + 1,
                 };
-                t.prev = last.tag;
+                t.prev = last.digest;
+                t = t.linked();
             }
-            out.push(t);
+            out.push(SealedTxn {
+                txn: Arc::new(t),
+                seal,
+            });
         }
         out
     })
@@ -268,12 +301,12 @@ fn vv() -> impl Strategy<Value = VersionVector> {
 fn acks() -> impl Strategy<Value = Acks> {
     prop::collection::btree_map(
         replica(),
-        (seq(), tag()).prop_map(|(seq, tag)| Ack { seq, tag }),
+        (seq(), digest()).prop_map(|(seq, digest)| Ack { seq, digest }),
         0..4,
     )
 }
 
-fn forked() -> impl Strategy<Value = Vec<TxnId>> {
+fn refused() -> impl Strategy<Value = Vec<TxnId>> {
     prop::collection::btree_map(replica(), seq(), 0..3).prop_map(|m| {
         m.into_iter()
             .map(|(replica, seq)| TxnId { replica, seq })
@@ -351,10 +384,10 @@ fn body() -> impl Strategy<Value = Body> {
             }
         }),
         txn_list().prop_map(|txns| Body::Upload { txns }),
-        (vv(), acks(), forked()).prop_map(|(vv, acks, forked)| Body::UploadAck {
+        (vv(), acks(), refused()).prop_map(|(vv, acks, refused)| Body::UploadAck {
             vv,
             acks,
-            forked
+            refused
         }),
         delta().prop_map(|delta| Body::Delta { delta }),
     ]
@@ -437,7 +470,13 @@ proptest! {
         }
         prop_assert_eq!(back, t.clone());
         // The same transaction inside an upload.
-        let m = sealed(StoreId(1), ReplicaId::new(1, 0), Body::Upload { txns: vec![t] });
+        let m = sealed(
+            StoreId(1),
+            ReplicaId::new(1, 0),
+            Body::Upload {
+                txns: vec![unsealed(t)],
+            },
+        );
         prop_assert_eq!(roundtrip(&m), m);
     }
 
@@ -630,7 +669,7 @@ fn varint_errors() {
         Body::UploadAck {
             vv: vv_of(&[(ReplicaId::new(u16::MAX, u64::MAX), u64::MAX)]),
             acks: Acks::new(),
-            forked: Vec::new(),
+            refused: Vec::new(),
         },
     );
     assert_eq!(roundtrip(&m), m);
@@ -753,25 +792,28 @@ fn non_canonical_cells_and_chain_links_are_rejected() {
 
     // A chain link written out although the neighbour implies it.
     let mut chain = Chain::default();
-    let a = chain.seal(store, bare_txn(r, 1, TxnKind::Dispense, Vec::new()));
-    let b = chain.seal(store, bare_txn(r, 2, TxnKind::Dispense, Vec::new()));
+    let a = chain.link(bare_txn(r, 1, TxnKind::Dispense, Vec::new()));
+    let b = with_seal(
+        store,
+        &chain.link(bare_txn(r, 2, TxnKind::Dispense, Vec::new())),
+    );
     let up = encode(&sealed(
         store,
         r,
         Body::Upload {
-            txns: vec![a, b.clone()],
+            txns: vec![unsealed(a), b.clone()],
         },
     ))
     .unwrap();
     let decoded = decode(&up, &limits()).unwrap();
     assert_eq!(encode(&decoded).unwrap(), up);
-    // The second transaction's flags byte: set "explicit prev" and insert its tag.
+    // The second transaction's flags byte (sealed): set "explicit prev" and insert it.
     let flags_at = up.len() - 16 - 16 - 1 - 1;
-    assert_eq!(up[flags_at], 0x00);
+    assert_eq!(up[flags_at], 0x80);
     let mut explicit = up.clone();
-    explicit[flags_at] = 0x40;
+    explicit[flags_at] = 0xc0;
     let prev_at = flags_at + 2;
-    for (i, byte) in b.prev.0.iter().enumerate() {
+    for (i, byte) in b.txn.prev.0.iter().enumerate() {
         explicit.insert(prev_at + i, *byte);
     }
     assert!(matches!(
@@ -787,6 +829,7 @@ fn non_canonical_cells_and_chain_links_are_rejected() {
 fn strings_and_lists_are_capped_on_both_sides() {
     let mut t = bare_txn(ReplicaId::new(1, 0), 1, TxnKind::Dispense, Vec::new());
     t.reference = "x".repeat(MAX_STRING_BYTES);
+    t.link(&mut Vec::new()).unwrap();
     let bytes = encode_txn(&t).unwrap();
     assert_eq!(decode_txn(&bytes, &limits()).unwrap(), t);
     let tight = DecodeLimits {
@@ -834,11 +877,11 @@ fn invalid_utf8_names_the_offset() {
     t.reference = "RX-é".into();
     let mut bytes = encode_txn(&t).unwrap();
     let n = bytes.len();
-    // The reference is followed by prev and the tag (16 bytes each).
-    bytes[n - 33] = 0xff; // second byte of "é"
+    // The reference is followed by prev (16 bytes).
+    bytes[n - 17] = 0xff; // second byte of "é"
     assert!(matches!(
         decode_txn(&bytes, &limits()),
-        Err(DecodeError::InvalidUtf8 { offset, field: "txn.reference" }) if offset == n - 34
+        Err(DecodeError::InvalidUtf8 { offset, field: "txn.reference" }) if offset == n - 18
     ));
 }
 
@@ -925,8 +968,15 @@ fn count_limits() {
         lot: key(ReplicaId::new(0, 0), i),
         delta: -1,
     };
-    let txns: Vec<Txn> = (1..=3)
-        .map(|s| bare_txn(r, s, TxnKind::Dispense, (0..4).map(line).collect()))
+    let txns: Vec<SealedTxn> = (1..=3)
+        .map(|s| {
+            unsealed(bare_txn(
+                r,
+                s,
+                TxnKind::Dispense,
+                (0..4).map(line).collect(),
+            ))
+        })
         .collect();
     let upload = encode(&sealed(StoreId(1), r, Body::Upload { txns })).unwrap();
     assert!(
@@ -1031,7 +1081,7 @@ fn count_limits() {
         Body::UploadAck {
             vv,
             acks: Acks::new(),
-            forked: Vec::new(),
+            refused: Vec::new(),
         },
     ))
     .unwrap();
@@ -1081,7 +1131,7 @@ fn counts_beyond_the_input_are_truncation_not_allocation() {
     t.reference = "abc".into();
     let blob = encode_txn(&t).unwrap();
     assert!(matches!(
-        decode_txn(&blob[..blob.len() - 33], &limits()),
+        decode_txn(&blob[..blob.len() - 17], &limits()),
         Err(DecodeError::Truncated {
             field: "txn.reference",
             ..
@@ -1110,11 +1160,12 @@ fn dates_and_ndcs_are_validated() {
         }],
     );
     t.new_lots = vec![lot];
+    let t = t.linked();
     let good = encode_txn(&t).unwrap();
     assert_eq!(decode_txn(&good, &limits()).unwrap(), t);
     // "PHT" 2 | id (3) | hlc 8 | kind | flags | lines: count, key (3), delta | count 1 |
     // key (3) | created_seq | sku | labeler | product (2) | package | layout | len | "L" |
-    // expiry (4) | controlled | prev (16) | tag (16)
+    // expiry (4) | controlled | prev (16)
     let lot_at = 4 + 3 + 8 + 1 + 1 + 1 + 3 + 1 + 1;
     let layout_at = lot_at + 3 + 1 + 1 + 1 + 2 + 1;
     assert_eq!(good[layout_at], 0);
@@ -1161,7 +1212,7 @@ fn dates_and_ndcs_are_validated() {
         })
     ));
     let mut bad = good;
-    let at = bad.len() - 33;
+    let at = bad.len() - 17;
     bad[at] = 2; // controlled must be 0 or 1
     assert!(matches!(
         decode_txn(&bad, &limits()),
@@ -1187,6 +1238,7 @@ fn ndc_layout_survives() {
             expiry: date("1900-01-01"),
             controlled: false,
         }];
+        let t = t.linked();
         let back = decode_txn(&encode_txn(&t).unwrap(), &limits()).unwrap();
         assert_eq!(back.new_lots[0].ndc.layout(), layout);
         assert_eq!(back, t);
@@ -1243,7 +1295,7 @@ fn busy_state(
         txns.push(t);
     }
     for t in txns {
-        assert_eq!(s.apply(Arc::new(chain.seal(store, t))), Applied::Applied);
+        assert_eq!(s.apply(Arc::new(chain.link(t))), Applied::Applied);
     }
     let mut seqs: BTreeMap<ReplicaId, u64> = replicas.iter().map(|r| (*r, s.vv().get(r))).collect();
     let mut rng = SplitMix(seed);
@@ -1259,7 +1311,7 @@ fn busy_state(
         };
         let mut t = bare_txn(r, *seq, TxnKind::Dispense, vec![Line { lot, delta }]);
         t.reference = format!("RX-{i}");
-        assert_eq!(s.apply(Arc::new(chain.seal(store, t))), Applied::Applied);
+        assert_eq!(s.apply(Arc::new(chain.link(t))), Applied::Applied);
     }
     s
 }
@@ -1360,11 +1412,11 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
     let store = StoreId(42);
     let hlc = |ms: u64, l: u16| Hlc::new(ms, l);
     let mut chain = Chain::default();
-    // The chain of T3 before seq 6 and of the server before seq 19, as tags (their
+    // The chain of T3 before seq 6 and of the server before seq 19, as digests (their
     // transactions are not part of the vectors).
-    chain.0.insert(t3, Tag([0x35; 16]));
-    chain.0.insert(server, Tag([0x18; 16]));
-    chain.0.insert(t1, Tag([0x08; 16]));
+    chain.0.insert(t3, Digest([0x35; 16]));
+    chain.0.insert(server, Digest([0x18; 16]));
+    chain.0.insert(t1, Digest([0x08; 16]));
     let amox = LotInfo {
         key: key(t3, 1),
         created_seq: 6,
@@ -1374,55 +1426,50 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         expiry: date("2027-06-30"),
         controlled: false,
     };
-    let receive = chain.seal(
-        store,
-        Txn {
-            id: TxnId {
-                replica: t3,
-                seq: 6,
-            },
-            hlc: hlc(1_772_355_600_000, 0),
-            kind: TxnKind::Receive,
-            reason: Reason::None,
-            lines: vec![Line {
+    let receive = chain.link(Txn {
+        id: TxnId {
+            replica: t3,
+            seq: 6,
+        },
+        hlc: hlc(1_772_355_600_000, 0),
+        kind: TxnKind::Receive,
+        reason: Reason::None,
+        lines: vec![Line {
+            lot: amox.key,
+            delta: 100,
+        }],
+        new_lots: vec![amox.clone()],
+        holds: Vec::new(),
+        transfer: None,
+        meta: vec![(amox.key, "A-03-2".into())],
+        compensates: None,
+        reference: "INV-20260301-17".into(),
+        prev: Digest::default(),
+        digest: Digest::default(),
+    });
+    let dispense = chain.link(Txn {
+        id: TxnId {
+            replica: t3,
+            seq: 7,
+        },
+        hlc: hlc(1_772_359_200_000, 1),
+        kind: TxnKind::Dispense,
+        lines: vec![
+            Line {
                 lot: amox.key,
-                delta: 100,
-            }],
-            new_lots: vec![amox.clone()],
-            holds: Vec::new(),
-            transfer: None,
-            meta: vec![(amox.key, "A-03-2".into())],
-            compensates: None,
-            reference: "INV-20260301-17".into(),
-            prev: Tag::default(),
-            tag: Tag::default(),
-        },
-    );
-    let dispense = chain.seal(
-        store,
-        Txn {
-            id: TxnId {
-                replica: t3,
-                seq: 7,
+                delta: -30,
             },
-            hlc: hlc(1_772_359_200_000, 1),
-            kind: TxnKind::Dispense,
-            lines: vec![
-                Line {
-                    lot: amox.key,
-                    delta: -30,
-                },
-                Line {
-                    lot: key(server, 118),
-                    delta: -30,
-                },
-            ],
-            new_lots: Vec::new(),
-            meta: Vec::new(),
-            reference: "RX-1000234".into(),
-            ..receive.clone()
-        },
-    );
+            Line {
+                lot: key(server, 118),
+                delta: -30,
+            },
+        ],
+        new_lots: Vec::new(),
+        meta: Vec::new(),
+        reference: "RX-1000234".into(),
+        ..receive.clone()
+    });
+    let (receive, dispense) = (receive, with_seal(store, &dispense));
     let oxy = LotInfo {
         key: key(server, 4000),
         created_seq: 12,
@@ -1432,105 +1479,93 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         expiry: date("2026-11-30"),
         controlled: true,
     };
-    let hold = chain.seal(
-        store,
-        Txn {
-            id: TxnId {
-                replica: server,
-                seq: 19,
-            },
-            hlc: hlc(1_772_300_000_000, 0),
-            kind: TxnKind::Hold,
-            reason: Reason::Recalled,
-            lines: Vec::new(),
-            new_lots: Vec::new(),
-            holds: vec![HoldOp::Place {
-                lot: oxy.key,
-                reference: "FDA-RECALL-D-0421-2026".into(),
-            }],
-            transfer: None,
-            meta: Vec::new(),
-            compensates: None,
-            reference: String::new(),
-            prev: Tag::default(),
-            tag: Tag::default(),
+    let hold = chain.link(Txn {
+        id: TxnId {
+            replica: server,
+            seq: 19,
         },
-    );
-    let transfer_in = chain.seal(
-        store,
-        Txn {
-            id: TxnId {
-                replica: t1,
-                seq: 9,
-            },
-            hlc: hlc(1_772_350_000_000, 2),
-            kind: TxnKind::TransferIn,
-            reason: Reason::None,
-            lines: vec![Line {
-                lot: key(server, 118),
-                delta: 60,
-            }],
-            new_lots: Vec::new(),
-            holds: Vec::new(),
-            transfer: Some(TransferId {
-                from: StoreId(7),
-                number: 311,
-            }),
-            meta: Vec::new(),
-            compensates: None,
-            reference: "TR-7-311".into(),
-            prev: Tag::default(),
-            tag: Tag::default(),
+        hlc: hlc(1_772_300_000_000, 0),
+        kind: TxnKind::Hold,
+        reason: Reason::Recalled,
+        lines: Vec::new(),
+        new_lots: Vec::new(),
+        holds: vec![HoldOp::Place {
+            lot: oxy.key,
+            reference: "FDA-RECALL-D-0421-2026".into(),
+        }],
+        transfer: None,
+        meta: Vec::new(),
+        compensates: None,
+        reference: String::new(),
+        prev: Digest::default(),
+        digest: Digest::default(),
+    });
+    let transfer_in = chain.link(Txn {
+        id: TxnId {
+            replica: t1,
+            seq: 9,
         },
-    );
-    let release = chain.seal(
-        store,
-        Txn {
-            id: TxnId {
-                replica: server,
-                seq: 20,
-            },
-            hlc: hlc(1_772_400_000_000, 0),
-            holds: vec![HoldOp::Release { hold: hold.id }],
-            reason: Reason::None,
-            reference: "recall closed".into(),
-            ..hold.clone()
+        hlc: hlc(1_772_350_000_000, 2),
+        kind: TxnKind::TransferIn,
+        reason: Reason::None,
+        lines: vec![Line {
+            lot: key(server, 118),
+            delta: 60,
+        }],
+        new_lots: Vec::new(),
+        holds: Vec::new(),
+        transfer: Some(TransferId {
+            from: StoreId(7),
+            number: 311,
+        }),
+        meta: Vec::new(),
+        compensates: None,
+        reference: "TR-7-311".into(),
+        prev: Digest::default(),
+        digest: Digest::default(),
+    });
+    let release = chain.link(Txn {
+        id: TxnId {
+            replica: server,
+            seq: 20,
         },
-    );
+        hlc: hlc(1_772_400_000_000, 0),
+        holds: vec![HoldOp::Release { hold: hold.id }],
+        reason: Reason::None,
+        reference: "recall closed".into(),
+        ..hold.clone()
+    });
     let discrepancy = DiscrepancyId {
         lot: key(server, 118),
         version: 0x0123_4567_89ab_cdef,
     };
-    let compensation = chain.seal(
-        store,
-        Txn {
-            id: TxnId {
-                replica: server,
-                seq: 21,
-            },
-            hlc: hlc(1_772_400_000_500, 0),
-            kind: TxnKind::Compensation,
-            reason: Reason::Reconciliation,
-            lines: vec![
-                Line {
-                    lot: key(server, 118),
-                    delta: 4,
-                },
-                Line {
-                    lot: key(server, 119),
-                    delta: -4,
-                },
-            ],
-            new_lots: Vec::new(),
-            holds: Vec::new(),
-            transfer: None,
-            meta: Vec::new(),
-            compensates: Some(discrepancy),
-            reference: String::new(),
-            prev: Tag::default(),
-            tag: Tag::default(),
+    let compensation = chain.link(Txn {
+        id: TxnId {
+            replica: server,
+            seq: 21,
         },
-    );
+        hlc: hlc(1_772_400_000_500, 0),
+        kind: TxnKind::Compensation,
+        reason: Reason::Reconciliation,
+        lines: vec![
+            Line {
+                lot: key(server, 118),
+                delta: 4,
+            },
+            Line {
+                lot: key(server, 119),
+                delta: -4,
+            },
+        ],
+        new_lots: Vec::new(),
+        holds: Vec::new(),
+        transfer: None,
+        meta: Vec::new(),
+        compensates: Some(discrepancy),
+        reference: String::new(),
+        prev: Digest::default(),
+        digest: Digest::default(),
+    });
     let delta = StateDelta {
         base: vv_of(&[(server, 18), (t1, 8), (t3, 5)]),
         vv: vv_of(&[(server, 19), (t1, 9), (t3, 7)]),
@@ -1562,7 +1597,11 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
                 by: receive.id,
             },
         )],
-        heads: vec![hold.clone(), transfer_in.clone(), dispense.clone()],
+        heads: vec![
+            with_seal(store, &hold),
+            with_seal(store, &transfer_in),
+            dispense.clone(),
+        ],
     };
     let other = StateDelta {
         base: vv_of(&[(server, 19), (t1, 9)]),
@@ -1577,7 +1616,9 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         transfers: Vec::new(),
         compensations: vec![(discrepancy, compensation.id)],
         meta: Vec::new(),
-        heads: vec![compensation.clone()],
+        // The sender lacks this head's seal (the root does not need one for a head it
+        // holds).
+        heads: vec![unsealed(compensation.clone())],
     };
     let acks = |entries: &[(ReplicaId, &Txn)]| -> Acks {
         entries
@@ -1587,7 +1628,7 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
                     *r,
                     Ack {
                         seq: t.id.seq,
-                        tag: t.tag,
+                        digest: t.digest,
                     },
                 )
             })
@@ -1624,7 +1665,7 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
                 store,
                 t3,
                 Body::Upload {
-                    txns: vec![receive.clone(), dispense.clone()],
+                    txns: vec![unsealed(receive.clone()), dispense.clone()],
                 },
             ),
         ),
@@ -1635,8 +1676,8 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
                 server,
                 Body::UploadAck {
                     vv: vv_of(&[(server, 21), (t1, 9), (t3, 7)]),
-                    acks: acks(&[(t3, &dispense)]),
-                    forked: vec![TxnId {
+                    acks: acks(&[(t3, &dispense.txn)]),
+                    refused: vec![TxnId {
                         replica: t1,
                         seq: 9,
                     }],
@@ -1650,7 +1691,13 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
                 store,
                 t1,
                 Body::Upload {
-                    txns: vec![hold, release, transfer_in, compensation],
+                    // Runs: the server's 19–20, T1's 9, the server's 21.
+                    txns: vec![
+                        unsealed(hold),
+                        with_seal(store, &release),
+                        with_seal(store, &transfer_in),
+                        with_seal(store, &compensation),
+                    ],
                 },
             ),
         ),
@@ -1708,8 +1755,8 @@ fn golden_vectors() {
             to_hex(&stored_bytes),
             "{name}: encoding changed"
         );
-        // The stored bytes decode to the JSON value, and their tags verify with the keys
-        // the vectors' README gives.
+        // The stored bytes decode to the JSON value, and their tag and seals verify with
+        // the keys the vectors' README gives.
         let decoded = decode(&stored_bytes, &limits()).unwrap();
         assert_eq!(
             decoded, stored_msg,
@@ -1724,10 +1771,10 @@ fn golden_vectors() {
             delta: StateDelta { heads: txns, .. },
         } = &decoded.body
         {
-            for t in txns {
+            for SealedTxn { txn: t, seal } in txns {
                 let k = common::origin_key(decoded.store, t.id.replica.terminal);
                 assert!(
-                    t.verify(&k, decoded.store, &mut Vec::new()),
+                    seal.is_none_or(|seal| t.seal_is_valid(&k, decoded.store, &seal)),
                     "{name}: {:?}",
                     t.id
                 );

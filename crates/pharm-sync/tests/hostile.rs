@@ -13,14 +13,14 @@ use std::sync::Arc;
 use common::{Rng, link_key, member, new_lot, origin_key, root, sync, try_sync};
 use crdts::{CmRDT, Dot};
 use pharm_core::time::Date;
-use pharm_sync::auth::{MacKey, StoreKeys, Tag};
+use pharm_sync::auth::{Digest, MacKey, StoreKeys};
 use pharm_sync::codec::{self, DecodeLimits, MAX_STRING_BYTES};
 use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
 use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError, Role, SyncLimits};
 use pharm_sync::replica::{Attachments, OpError, Superseded};
 use pharm_sync::state::{DeltaError, StateDelta, VersionVector};
-use pharm_sync::txn::{Line, LotKey, Txn, TxnKind};
+use pharm_sync::txn::{Line, LotKey, SealedTxn, Txn, TxnKind};
 
 const STORE: StoreId = StoreId(42);
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
@@ -259,25 +259,45 @@ fn attack_2_a_version_vector_claim_without_evidence_is_refused() {
 }
 
 #[test]
-fn attack_2b_a_head_with_a_forged_tag_or_missing_effects_is_refused() {
+fn attack_2b_a_head_with_a_forged_seal_or_missing_effects_is_refused() {
     let mut w = World::new();
     let real = w.sell(2, 4);
+    let real_seal = real.seal(&origin_key(STORE, 2), STORE);
     let mut delta =
         w.t2.replica()
             .state()
             .delta_since(w.cloud.replica().state().vv());
     assert_eq!(delta.heads.len(), 1);
-    // A member cannot forge another terminal's head: the cloud checks its origin tag.
+    delta.heads[0].seal = Some(real_seal);
+    // A member cannot forge another terminal's head: the cloud checks its origin seal,
+    // which covers the head's digest.
     let mut forged = delta.clone();
-    forged.heads[0].lines[0].delta = -40;
+    let mut head = (*real).clone();
+    head.lines[0].delta = -40;
+    head.link(&mut Vec::new()).unwrap();
+    forged.heads[0].txn = Arc::new(head);
     forged.cells.iter_mut().for_each(|c| c.3 = 40);
+    let m = seal(
+        STORE,
+        w.t1.replica().id(),
+        Body::Delta {
+            delta: forged.clone(),
+        },
+    );
+    refused(
+        &mut w.cloud,
+        m,
+        |e| matches!(e, ProtocolError::BadSeal(id) if *id == real.id),
+    );
+    // Without a seal the cloud takes no head it does not hold.
+    forged.heads[0].seal = None;
     let m = seal(STORE, w.t1.replica().id(), Body::Delta { delta: forged });
     refused(
         &mut w.cloud,
         m,
-        |e| matches!(e, ProtocolError::BadOriginTag(id) if *id == real.id),
+        |e| matches!(e, ProtocolError::Unsealed(id) if *id == real.id),
     );
-    // Nor raise the version with a genuine head but without the head's effects.
+    // Nor raise the version with a genuine, sealed head but without the head's effects.
     delta.cells.clear();
     let m = seal(STORE, w.t1.replica().id(), Body::Delta { delta });
     refused(&mut w.cloud, m, |e| {
@@ -304,31 +324,137 @@ fn attack_3_a_transaction_claiming_another_origin_is_refused_and_relays_still_wo
     let mut w = World::new();
     let t2 = w.t2.replica().id();
     let genuine = w.sell(2, 3);
-    // T1 builds a transaction under T2's id, with T1's own key (it does not have T2's).
+    // T1 builds a transaction under T2's id, sealed with T1's own key (it does not have
+    // T2's).
     let mut fake = (*genuine).clone();
     fake.id.seq = 2;
-    fake.prev = genuine.tag;
+    fake.prev = genuine.digest;
     fake.lines[0].delta = -50;
-    fake.seal(&origin_key(STORE, 1), STORE, &mut Vec::new())
-        .unwrap();
+    fake.link(&mut Vec::new()).unwrap();
+    let fake = SealedTxn {
+        seal: Some(fake.seal(&origin_key(STORE, 1), STORE)),
+        txn: Arc::new(fake),
+    };
     let up = |txns| seal(STORE, w.t1.replica().id(), Body::Upload { txns });
+    // To the cloud it is a relayed run with a wrong seal: refused (the relay may not be at
+    // fault, so the rest of an upload would still be taken), and nothing changes.
+    let before = w.cloud.replica().state().observable();
+    let replies = w.cloud.handle(100, up(vec![fake.clone()])).unwrap();
+    assert!(matches!(
+        &replies[0].body,
+        Body::UploadAck { refused, .. } if refused == &vec![fake.txn.id]
+    ));
+    assert_eq!(w.cloud.replica().state().observable(), before);
+    // Claimed as T1's own upload (T1 as its origin), the same seal is an error.
+    let mut own = (*fake.txn).clone();
+    own.id.replica = w.t1.replica().id();
+    own.lines[0].delta = -50;
+    own.link(&mut Vec::new()).unwrap();
+    let own = SealedTxn {
+        seal: Some(own.seal(&origin_key(STORE, 2), STORE)),
+        txn: Arc::new(own),
+    };
     refused(
         &mut w.cloud,
-        up(vec![fake.clone()]),
-        |e| matches!(e, ProtocolError::BadOriginTag(id) if id.replica == t2),
+        up(vec![own]),
+        |e| matches!(e, ProtocolError::BadSeal(id) if id.replica.terminal == 1),
     );
-    // A leader (a member) cannot check T2's tag, so it takes only the sender's own.
+    // A leader (a member) cannot check T2's seal, so it takes only the sender's own.
     refused(&mut w.t2.clone(), up(vec![fake]), |e| {
         matches!(e, ProtocolError::RelayRefused { .. })
     });
     // The relay path: T1 leads while the cloud is down, T2 syncs through it, T1 relays
-    // T2's transaction to the cloud with T2's tag, which the cloud verifies.
+    // T2's transaction to the cloud with T2's seal, which the cloud verifies.
     let now = w.tick();
     sync(&mut w.t2, &mut w.t1, now);
     assert!(w.t1.replica().outbox().any(|t| t.id == genuine.id));
     let now = w.tick();
     sync(&mut w.t1, &mut w.cloud, now);
     assert_eq!(w.cloud.replica().state().vv().get(&t2), 1);
+    w.settle();
+}
+
+// --- Deliverable 1: runs end sealed; a bad relayed run does not stall the relay -----------
+
+#[test]
+fn a_run_that_ends_without_a_seal_is_refused_everywhere() {
+    let mut w = World::new();
+    let a = w.sell(2, 1);
+    let b = w.sell(2, 2);
+    let t2 = w.t2.replica().id();
+    // One run (seq 1 and 2 chained), sealed only at the first.
+    let txns = vec![
+        SealedTxn {
+            seal: Some(a.seal(&origin_key(STORE, 2), STORE)),
+            txn: Arc::clone(&a),
+        },
+        SealedTxn::unsealed(Arc::clone(&b)),
+    ];
+    let m = seal(STORE, t2, Body::Upload { txns });
+    refused(
+        &mut w.cloud,
+        m.clone(),
+        |e| matches!(e, ProtocolError::Unsealed(id) if *id == b.id),
+    );
+    refused(
+        &mut w.t1,
+        m,
+        |e| matches!(e, ProtocolError::Unsealed(id) if *id == b.id),
+    );
+    // A transaction that does not chain onto its list neighbour starts a run of its own,
+    // so the one before it must be sealed too.
+    let mut c = (*b).clone();
+    c.id.seq = 3;
+    c.prev = a.digest;
+    c.link(&mut Vec::new()).unwrap();
+    let txns = common::sealed_all(STORE, [(*b).clone()])
+        .into_iter()
+        .chain([SealedTxn::unsealed(Arc::new(c.clone()))])
+        .collect();
+    refused(
+        &mut w.cloud,
+        seal(STORE, t2, Body::Upload { txns }),
+        |e| matches!(e, ProtocolError::Unsealed(id) if *id == c.id),
+    );
+    w.settle();
+}
+
+#[test]
+fn a_relayed_run_with_a_bad_seal_is_refused_alone_and_nothing_is_lost() {
+    let mut w = World::new();
+    // T2 sells offline and syncs only with T1, its leader while the cloud is down; its
+    // upload reaches T1 with a seal T1 cannot check, and this one is garbage (a broken or
+    // hostile T2).
+    let bad = w.sell(2, 5);
+    let t2 = w.t2.replica().id();
+    let now = w.tick();
+    let hello = w.t2.hello(now).unwrap();
+    let replies = w.t1.handle(now, hello).unwrap();
+    let mut out = common::deliver(&mut w.t2, now, replies).unwrap();
+    for m in &mut out {
+        if let Body::Upload { txns } = &mut m.body {
+            txns.last_mut().unwrap().seal = Some(pharm_sync::auth::Tag([7; 16]));
+            *m = seal(STORE, t2, m.body.clone());
+        }
+    }
+    for m in out {
+        w.t1.handle(now, m).unwrap();
+    }
+    assert!(w.t1.replica().outbox().any(|t| t.id == bad.id));
+    // T1 sells too and syncs with the cloud: its own run is taken, T2's is refused.
+    let own = w.sell(1, 3);
+    let now = w.tick();
+    sync(&mut w.t1, &mut w.cloud, now);
+    assert_eq!(
+        w.cloud.replica().state().vv().get(&own.id.replica),
+        own.id.seq
+    );
+    assert_eq!(w.cloud.replica().state().vv().get(&t2), 0);
+    assert!(
+        !w.t1.replica().outbox().any(|t| t.id == bad.id),
+        "the relay drops the refused copy"
+    );
+    // T2 still holds its sale and delivers it itself: nothing lost, nothing twice.
     w.settle();
 }
 
@@ -455,7 +581,7 @@ fn attack_6_buffers_and_replicas_are_bounded_in_total() {
     };
     // Unknown terminals' transactions are refused outright.
     let t1 = w.t1.replica().id();
-    let mut chain = Tag::default();
+    let mut chain = Digest::default();
     let mut txn = |r: ReplicaId, seq: u64, key: &MacKey| {
         let mut t = Txn {
             id: TxnId { replica: r, seq },
@@ -473,11 +599,14 @@ fn attack_6_buffers_and_replicas_are_bounded_in_total() {
             compensates: None,
             reference: String::new(),
             prev: chain,
-            tag: Tag::default(),
+            digest: Digest::default(),
         };
-        t.seal(key, STORE, &mut Vec::new()).unwrap();
-        chain = t.tag;
-        t
+        t.link(&mut Vec::new()).unwrap();
+        chain = t.digest;
+        SealedTxn {
+            seal: Some(t.seal(key, STORE)),
+            txn: Arc::new(t),
+        }
     };
     let stranger = txn(ReplicaId::new(300, 0), 1, &MacKey::new([3; 32]));
     refused(
@@ -497,7 +626,7 @@ fn attack_6_buffers_and_replicas_are_bounded_in_total() {
     let mut refusals = 0;
     for inc in 1..=40u64 {
         let r = ReplicaId::new(1, 1000 + inc);
-        let txns: Vec<Txn> = (2..=3).map(|s| txn(r, s, &key)).collect();
+        let txns: Vec<SealedTxn> = (2..=3).map(|s| txn(r, s, &key)).collect();
         match w.cloud.handle(1, seal(STORE, t1, Body::Upload { txns })) {
             Ok(_) => {}
             Err(ProtocolError::BufferFull { .. } | ProtocolError::TooManyReplicas { .. }) => {
@@ -554,13 +683,16 @@ fn attack_8_lines_on_an_unknown_lot_are_never_counted() {
     w.settle();
     let head = w.t2.replica().state().head(&t2).unwrap().clone();
     t.id.seq = head.id.seq + 1;
-    t.prev = head.tag;
+    t.prev = head.digest;
     t.lines = vec![Line {
         lot: ghost,
         delta: -30,
     }];
-    t.seal(&origin_key(STORE, 2), STORE, &mut Vec::new())
-        .unwrap();
+    t.link(&mut Vec::new()).unwrap();
+    let t = SealedTxn {
+        seal: Some(t.seal(&origin_key(STORE, 2), STORE)),
+        txn: Arc::new(t),
+    };
     let before = w.cloud.replica().state().observable();
     w.cloud
         .handle(1, seal(STORE, t2, Body::Upload { txns: vec![t] }))
@@ -661,10 +793,12 @@ fn the_root_acknowledges_only_transactions_it_holds() {
     let mut w = World::new();
     let t2 = w.t2.replica().id();
     w.sell(2, 4);
-    // T2's effects reach the cloud as state only (through T1, which synced with T2 as its
-    // leader and then with the cloud), not as transactions.
+    // T2's effects reach the cloud as state only (through T1, which took T2's state, with
+    // T2's sealed head, from T2 serving as its leader, then synced with the cloud), not as
+    // transactions.
     let now = w.tick();
-    sync(&mut w.t2, &mut w.t1, now);
+    sync(&mut w.t1, &mut w.t2, now);
+    assert!(w.t1.replica().outbox().all(|t| t.id.replica != t2));
     let hello = w.t1.hello(now).unwrap();
     let replies = w.cloud.handle(now, hello).unwrap();
     // Deliver only T1's upward delta (not its upload of the relayed copy).

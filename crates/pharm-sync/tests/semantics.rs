@@ -51,7 +51,9 @@ fn upload(from: &Peer, txns: Vec<pharm_sync::txn::Txn>) -> Message {
     Message::seal(
         STORE,
         from.replica().id(),
-        Body::Upload { txns },
+        Body::Upload {
+            txns: common::sealed_all(STORE, txns),
+        },
         &common::link_key(STORE),
     )
     .unwrap()

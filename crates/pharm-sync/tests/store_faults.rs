@@ -104,7 +104,7 @@ fn sync(store: &mut TerminalStore, cloud: &mut Peer, now: u64) -> Result<(), Sto
 struct Snapshot {
     me: ReplicaId,
     observable: Observable,
-    outbox: Vec<(TxnId, pharm_sync::auth::Tag)>,
+    outbox: Vec<(TxnId, pharm_sync::auth::Digest)>,
     claims: Vec<TxnId>,
     reports: Vec<TxnId>,
     acks: pharm_sync::message::Acks,
@@ -120,7 +120,7 @@ fn snapshot(s: &TerminalStore) -> Snapshot {
     Snapshot {
         me: r.id(),
         observable: r.state().observable(),
-        outbox: r.outbox().map(|t| (t.id, t.tag)).collect(),
+        outbox: r.outbox().map(|t| (t.id, t.digest)).collect(),
         claims: r.pending_claims().map(|q| q.txn).collect(),
         reports: r.pending_pmp_reports().map(|q| q.txn).collect(),
         acks: r.acks().clone(),

@@ -1,15 +1,16 @@
 //! Wire and outbox encoding: a versioned, compact, canonical binary format.
 //!
 //! One format serves the sync messages ([`encode`] / [`decode`]), the outbox blobs of the
-//! durable store ([`encode_txn`] / [`decode_txn`]) and the bytes that tags are computed over
-//! ([`txn_signing_bytes`], [`message_signing_bytes`]). It is specified here precisely enough
+//! durable store ([`encode_txn`] / [`decode_txn`]) and the bytes that digests and tags are
+//! computed over ([`txn_signing_bytes`], [`message_signing_bytes`]). It is specified here precisely enough
 //! for an independent C or Python implementation; the golden vectors in
 //! `testdata/golden/sync/*.hex` (with the same message as JSON next to each, and the keys
 //! that seal them) are normative examples.
 //!
 //! The encoding is **canonical**: every value has exactly one encoding, and a decoder
 //! accepts nothing else, so `encode(decode(b)) == b` for every accepted `b` (a property test
-//! checks it). This is what lets a tag be checked on the received bytes.
+//! checks it). This is what lets a tag be checked on the received bytes, and a digest be
+//! recomputed from a decoded value.
 //!
 //! # Primitives
 //!
@@ -21,7 +22,8 @@
 //! | `fix64` | 8 bytes, little-endian `u64` |
 //! | `bool` | one byte, `0x00` or `0x01` (anything else is rejected) |
 //! | `str` | `uv` byte length, then that many bytes of UTF-8 (no terminator). Every string (business reference, lot number, hold reference, metadata value) is at most [`MAX_STRING_BYTES`] = 256 bytes. |
-//! | `tag` | 16 bytes: an HMAC-SHA-256 output truncated to its first 16 bytes |
+//! | `digest` | 16 bytes: a SHA-256 output truncated to its first 16 bytes |
+//! | `tag` | 16 bytes: an HMAC-SHA-256 output truncated to its first 16 bytes (a hop tag or an origin seal) |
 //! | `replica` | `uv16` terminal, `uv` incarnation |
 //! | `r` | a replica inside a message body: `uv` index into the message's replica table |
 //! | `date` | `sv` days since 1970-01-01 (proleptic Gregorian); must be within 1900-01-01 ..= 9999-12-31 |
@@ -50,27 +52,28 @@
 //! | 1 Hello | `vv` vv, `fix64` hlc |
 //! | 2 Welcome | `vv` vv, `acks` acks, `fix64` hlc, `bool` root |
 //! | 3 Upload | `uv` count, then that many transactions in *message form* |
-//! | 4 UploadAck | `vv` vv, `acks` acks, `uv` forked count, then per entry `r` replica, `uv` seq (≥ 1; replicas strictly ascending) |
+//! | 4 UploadAck | `vv` vv, `acks` acks, `uv` refused count, then per entry `r` replica, `uv` seq (≥ 1; replicas strictly ascending) |
 //! | 5 Delta | the *delta body* (below) |
 //!
 //! * `vv` (version vector): `uv` count, then per entry `r` replica, `uv` seq (≥ 1);
 //!   replicas strictly ascending. Zero entries are not written (a zero entry means
 //!   "nothing", like an absent one).
-//! * `acks`: `uv` count, then per entry `r` replica, `uv` seq (≥ 1), `tag` (origin tag of
-//!   that replica's transaction at seq); replicas strictly ascending.
+//! * `acks`: `uv` count, then per entry `r` replica, `uv` seq (≥ 1), `digest` (of that
+//!   replica's transaction at seq); replicas strictly ascending.
 //!
 //! # Transaction
 //!
-//! A transaction has a *standalone form* (outbox blobs and the bytes its origin tag covers)
-//! and a *message form* (inside Upload messages and delta heads), which refers to replicas
-//! through the table and codes clocks and chain links relative to its neighbour.
+//! A transaction has a *standalone form* (outbox blobs and the bytes its digest covers) and
+//! a *message form* (inside Upload messages and delta heads), which refers to replicas
+//! through the table, codes clocks and chain links relative to its neighbour, and may carry
+//! an origin seal.
 //!
 //! | field | standalone form | message form |
 //! |---|---|---|
 //! | id | `replica`, `uv` seq | `r`, `uv` seq |
 //! | hlc | `fix64` | `sv` of (hlc − previous hlc) as a wrapping 64-bit difference read as signed; previous = the hlc of the preceding transaction of the same list, 0 for the first |
 //! | kind and reason | `byte`: low nibble [`TxnKind`] (0 Receive … 8 Compensation), high nibble [`Reason`] (0 None … 9 Reconciliation) | same |
-//! | flags | `byte`: bit 0 new lots, bit 1 holds, bit 2 transfer, bit 3 meta, bit 4 compensates, bit 5 reference; bits 6–7 must be 0 | same, and bit 6 = explicit prev (below); bit 7 must be 0 |
+//! | flags | `byte`: bit 0 new lots, bit 1 holds, bit 2 transfer, bit 3 meta, bit 4 compensates, bit 5 reference; bits 6–7 must be 0 | same, and bit 6 = explicit prev, bit 7 = sealed (below) |
 //! | lines | `uv` count, then per line *key* lot, `sv` delta | same |
 //! | new lots (bit 0) | `uv` count (≥ 1), then *lot info* each | same |
 //! | holds (bit 1) | `uv` count (≥ 1), then per hold op a tag `byte`: `0` Place: *key* lot, `str` reference; `1` Release: *txn id* hold | same |
@@ -78,25 +81,32 @@
 //! | meta (bit 3) | `uv` count (≥ 1), then per entry *key* lot, `str` value | same |
 //! | compensates (bit 4) | *key* lot, `fix64` version fingerprint | same |
 //! | reference (bit 5) | `str` (non-empty) | same |
-//! | prev | `tag` | `tag` only when bit 6 is set |
-//! | origin tag | `tag` | `tag` |
+//! | prev | `digest` | `digest` only when bit 6 is set |
+//! | seal | — | `tag` only when bit 7 is set |
 //!
 //! *key* is a lot key: `replica` (standalone) or `r` (message form) origin, `uv32` local
 //! number. *txn id* is `replica`/`r` replica, `uv` seq. A clear flag means the empty list /
 //! `None` / empty string; a set flag with an empty list or string is rejected. Every list
 //! of a transaction holds at most [`MAX_TXN_ITEMS`] = 1,024 entries.
 //!
-//! **Prev in message form.** The *implied* prev of a transaction is all zeros when its seq
-//! is 1, or the origin tag of the preceding transaction of the list when that one has the
-//! same replica and a seq one less; otherwise there is none. Bit 6 is set (and prev
-//! written) exactly when prev differs from the implied one, or none is implied. So a run of
-//! one replica's consecutive transactions carries one chain link in all.
+//! **Digest.** SHA-256 truncated to 16 bytes over the label `"T"`, `0x02` (2 bytes) and
+//! the standalone form ([`txn_signing_bytes`]). It is not written anywhere: every reader
+//! computes it. Prev is the digest of the same replica's previous transaction (all zeros
+//! for seq 1), so equal digests at one sequence number mean equal histories up to it.
 //!
-//! **Origin tag.** HMAC-SHA-256 under the origin terminal's **origin key**, truncated to 16
-//! bytes, over the label `"T"`, `0x02` (2 bytes), the store as 4 bytes
-//! little-endian, and the standalone form up to and including prev
-//! ([`txn_signing_bytes`]). Prev chains each transaction to its predecessor, so equal tags
-//! at one sequence number mean equal histories up to it.
+//! **Prev in message form.** The *implied* prev of a transaction is all zeros when its seq
+//! is 1, or the digest of the preceding transaction of the list when that one has the same
+//! replica and a seq one less; otherwise there is none. Bit 6 is set (and prev written)
+//! exactly when prev differs from the implied one, or none is implied. So a run of one
+//! replica's consecutive transactions carries one chain link in all.
+//!
+//! **Seal.** HMAC-SHA-256 under the origin terminal's **origin key**, truncated to 16 bytes,
+//! over the label `"S"`, `0x02` (2 bytes), the store as 4 bytes little-endian and the
+//! transaction's digest (22 bytes in all): by the chain it vouches for the transaction and
+//! every earlier one of its replica. In an Upload, the last transaction of every *run* (a
+//! maximal sequence of list neighbours of one replica with consecutive seqs, each one's
+//! prev the digest of the one before) must be sealed; other transactions may be. In delta
+//! heads a seal is optional. The decoder only reads seals; the receiving peer checks them.
 //!
 //! An **outbox blob** ([`encode_txn`]) is the 3 bytes `"PHT"` (`50 48 54`), the format
 //! version `byte`, then the standalone form.
@@ -145,16 +155,17 @@
 //! [`DecodeLimits::max_message_bytes`] first, and check every count against both its limit and
 //! the bytes left (each element needs at least one byte per field) before reserving memory, so
 //! memory use is proportional to the input. Errors name the byte offset and the field.
-//! Decoding checks the format, not the tags: [`Peer`](crate::protocol::Peer) verifies them.
+//! Decoding checks the format and computes every transaction's digest; it does not verify
+//! tags or seals: [`Peer`](crate::protocol::Peer) does.
 
 mod read;
 mod write;
 
 use crate::ids::{ReplicaId, StoreId};
 use crate::message::{Body, Message};
-use crate::txn::Txn;
 #[cfg(doc)]
 use crate::txn::{Reason, TxnKind};
+use crate::txn::{SealedTxn, Txn};
 
 use read::Reader;
 use write::Writer;
@@ -185,8 +196,9 @@ const FLAG_META: u8 = 1 << 3;
 const FLAG_COMPENSATES: u8 = 1 << 4;
 const FLAG_REFERENCE: u8 = 1 << 5;
 const FLAG_PREV: u8 = 1 << 6;
+const FLAG_SEALED: u8 = 1 << 7;
 const FLAGS_STANDALONE: u8 = FLAG_PREV - 1;
-const FLAGS_MESSAGE: u8 = FLAGS_STANDALONE | FLAG_PREV;
+const FLAGS_MESSAGE: u8 = FLAGS_STANDALONE | FLAG_PREV | FLAG_SEALED;
 
 const HOLD_PLACE: u8 = 0;
 const HOLD_RELEASE: u8 = 1;
@@ -399,12 +411,11 @@ pub fn encode_txn(txn: &Txn) -> Result<Vec<u8>, EncodeError> {
     buf.extend_from_slice(&TXN_MAGIC);
     buf.push(FORMAT_VERSION);
     Writer::standalone_txn(&mut buf, txn)?;
-    buf.extend_from_slice(&txn.tag.0);
     Ok(buf)
 }
 
-/// The bytes a transaction's origin tag covers (its standalone form up to and including
-/// prev), written into `out` (cleared first).
+/// The bytes a transaction's digest covers after its domain label (its standalone form),
+/// written into `out` (cleared first).
 pub fn txn_signing_bytes(txn: &Txn, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     out.clear();
     Writer::standalone_txn(out, txn)
@@ -415,13 +426,15 @@ pub(crate) fn append_txn_signing_bytes(txn: &Txn, out: &mut Vec<u8>) -> Result<(
     Writer::standalone_txn(out, txn)
 }
 
-/// Decodes a sync message, enforcing `limits`. The hop tag is read, not verified.
+/// Decodes a sync message, enforcing `limits`. Every transaction's digest is computed; the
+/// hop tag and the seals are read, not verified.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Message, DecodeError> {
     check_size(bytes, limits)?;
     Reader::new(bytes, limits).message()
 }
 
-/// Decodes an outbox blob written by [`encode_txn`], enforcing `limits`.
+/// Decodes an outbox blob written by [`encode_txn`], enforcing `limits`; the digest is
+/// computed.
 pub fn decode_txn(bytes: &[u8], limits: &DecodeLimits) -> Result<Txn, DecodeError> {
     check_size(bytes, limits)?;
     Reader::new(bytes, limits).outbox_blob()

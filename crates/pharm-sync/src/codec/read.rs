@@ -1,17 +1,21 @@
 //! The decoder (see the format in the [module documentation](super)). It accepts only
 //! canonical encodings.
 
+use std::sync::Arc;
+
 use pharm_core::ids::{Ndc, NdcLayout};
 use pharm_core::time::{Date, MAX_YEAR, MIN_YEAR};
 
 use super::write::{ListContext, implied_prev};
 use super::*;
-use crate::auth::{TAG_BYTES, Tag};
+use crate::auth::{Digest, TAG_BYTES, Tag};
 use crate::hlc::Hlc;
 use crate::ids::TxnId;
 use crate::message::{Ack, Acks};
 use crate::state::{Lww, StateDelta, VersionVector};
-use crate::txn::{DiscrepancyId, HoldOp, Line, LotInfo, LotKey, Reason, TransferId, TxnKind};
+use crate::txn::{
+    DiscrepancyId, HoldOp, Line, LotInfo, LotKey, Reason, SealedTxn, TransferId, TxnKind,
+};
 
 // Smallest encodings in bytes, used to check counts against the bytes left.
 const MIN_REPLICA: usize = 2;
@@ -26,7 +30,7 @@ const MIN_RELEASE: usize = 4;
 const MIN_TRANSFER: usize = 7;
 const MIN_COMPENSATION: usize = 12;
 const MIN_DELTA_META: usize = 13;
-const MIN_TXN: usize = 6 + TAG_BYTES;
+const MIN_TXN: usize = 6;
 const MIN_LINE: usize = 3;
 const MIN_HOLD_OP: usize = 3;
 const MIN_TXN_META: usize = 3;
@@ -49,6 +53,8 @@ pub(super) struct Reader<'a> {
     /// The message's replica table and which entries the body used; `None` in standalone
     /// form (replicas written out).
     table: Option<(Vec<ReplicaId>, Vec<bool>)>,
+    /// Reused for the canonical bytes each transaction's digest is computed over.
+    scratch: Vec<u8>,
 }
 
 impl<'a> Reader<'a> {
@@ -58,6 +64,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             limits,
             table: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -93,17 +100,17 @@ impl<'a> Reader<'a> {
             TYPE_UPLOAD_ACK => {
                 let vv = self.vv("upload_ack.vv")?;
                 let acks = self.acks("upload_ack.acks")?;
-                let n = self.count("upload_ack.forked", self.limits.max_replicas, 2)?;
-                let mut forked: Vec<TxnId> = Vec::with_capacity(n);
+                let n = self.count("upload_ack.refused", self.limits.max_replicas, 2)?;
+                let mut refused: Vec<TxnId> = Vec::with_capacity(n);
                 for _ in 0..n {
                     let at = self.pos;
-                    let id = self.txn_id("upload_ack.forked")?;
-                    if id.seq == 0 || forked.last().is_some_and(|l| l.replica >= id.replica) {
-                        return Err(Self::invalid(at, "upload_ack.forked"));
+                    let id = self.txn_id("upload_ack.refused")?;
+                    if id.seq == 0 || refused.last().is_some_and(|l| l.replica >= id.replica) {
+                        return Err(Self::invalid(at, "upload_ack.refused"));
                     }
-                    forked.push(id);
+                    refused.push(id);
                 }
-                Body::UploadAck { vv, acks, forked }
+                Body::UploadAck { vv, acks, refused }
             }
             // `message_header` accepts only the five known types.
             _ => Body::Delta {
@@ -115,7 +122,7 @@ impl<'a> Reader<'a> {
         {
             return Err(Self::invalid(table_end, "replica table (unused entry)"));
         }
-        let tag = self.tag("message tag")?;
+        let tag = Tag(self.bytes16("message tag")?);
         self.finish()?;
         Ok(Message {
             store,
@@ -128,8 +135,7 @@ impl<'a> Reader<'a> {
     pub(super) fn outbox_blob(mut self) -> Result<Txn, DecodeError> {
         self.magic(TXN_MAGIC)?;
         self.version()?;
-        let mut t = self.txn(None)?;
-        t.tag = self.tag("txn.tag")?;
+        let t = self.txn(None)?;
         self.finish()?;
         Ok(t)
     }
@@ -266,11 +272,11 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(a))
     }
 
-    fn tag(&mut self, field: &'static str) -> Result<Tag, DecodeError> {
+    fn bytes16(&mut self, field: &'static str) -> Result<[u8; TAG_BYTES], DecodeError> {
         let s = self.take(TAG_BYTES, field)?;
         let mut a = [0u8; TAG_BYTES];
         a.copy_from_slice(s);
-        Ok(Tag(a))
+        Ok(a)
     }
 
     fn bool(&mut self, field: &'static str) -> Result<bool, DecodeError> {
@@ -385,10 +391,10 @@ impl<'a> Reader<'a> {
         &mut self,
         field: &'static str,
         min_size: usize,
-        mut extra: impl FnMut(&mut Self) -> Result<Option<Tag>, DecodeError>,
-    ) -> Result<Vec<(ReplicaId, u64, Option<Tag>)>, DecodeError> {
+        mut extra: impl FnMut(&mut Self) -> Result<Option<Digest>, DecodeError>,
+    ) -> Result<Vec<(ReplicaId, u64, Option<Digest>)>, DecodeError> {
         let n = self.count(field, self.limits.max_replicas, min_size)?;
-        let mut out: Vec<(ReplicaId, u64, Option<Tag>)> = Vec::with_capacity(n);
+        let mut out: Vec<(ReplicaId, u64, Option<Digest>)> = Vec::with_capacity(n);
         for _ in 0..n {
             let at = self.pos;
             let r = self.replica(field)?;
@@ -396,8 +402,8 @@ impl<'a> Reader<'a> {
             if seq == 0 || out.last().is_some_and(|l| l.0 >= r) {
                 return Err(Self::invalid(at, field));
             }
-            let tag = extra(self)?;
-            out.push((r, seq, tag));
+            let digest = extra(self)?;
+            out.push((r, seq, digest));
         }
         Ok(out)
     }
@@ -412,14 +418,16 @@ impl<'a> Reader<'a> {
 
     fn acks(&mut self, field: &'static str) -> Result<Acks, DecodeError> {
         Ok(self
-            .entries(field, MIN_ACK, |r| r.tag(field).map(Some))?
+            .entries(field, MIN_ACK, |r| {
+                r.bytes16(field).map(|d| Some(Digest(d)))
+            })?
             .into_iter()
-            .map(|(r, seq, tag)| {
+            .map(|(r, seq, digest)| {
                 (
                     r,
                     Ack {
                         seq,
-                        tag: tag.unwrap_or_default(),
+                        digest: digest.unwrap_or_default(),
                     },
                 )
             })
@@ -475,22 +483,38 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn txn_list(&mut self, field: &'static str, max: usize) -> Result<Vec<Txn>, DecodeError> {
+    fn txn_list(&mut self, field: &'static str, max: usize) -> Result<Vec<SealedTxn>, DecodeError> {
         let n = self.count(field, max, MIN_TXN)?;
         let mut txns = Vec::with_capacity(n);
         let mut ctx = ListContext::default();
         for _ in 0..n {
-            let mut t = self.txn(Some(&mut ctx))?;
-            t.tag = self.tag("txn.tag")?;
-            ctx.last = Some((t.id, t.tag));
-            txns.push(t);
+            let (t, sealed) = self.txn_with_flags(Some(&mut ctx))?;
+            let seal = if sealed {
+                Some(Tag(self.bytes16("txn.seal")?))
+            } else {
+                None
+            };
+            ctx.last = Some((t.id, t.digest));
+            txns.push(SealedTxn {
+                txn: Arc::new(t),
+                seal,
+            });
         }
         Ok(txns)
     }
 
-    /// A transaction without its origin tag: in message form with a list context, else
-    /// standalone.
+    /// A transaction in standalone form.
     fn txn(&mut self, ctx: Option<&mut ListContext>) -> Result<Txn, DecodeError> {
+        self.txn_with_flags(ctx).map(|(t, _)| t)
+    }
+
+    /// A transaction (in message form with a list context, else standalone) with its
+    /// digest computed, and whether a seal follows it.
+    fn txn_with_flags(
+        &mut self,
+        ctx: Option<&mut ListContext>,
+    ) -> Result<(Txn, bool), DecodeError> {
+        let start = self.pos;
         let max = self.limits.max_lines_per_txn.min(MAX_TXN_ITEMS);
         let id = self.txn_id("txn.id")?;
         let (hlc, implied, known_flags) = match ctx {
@@ -583,7 +607,7 @@ impl<'a> Reader<'a> {
         };
         let prev = if !in_message || flags & FLAG_PREV != 0 {
             let at = self.pos;
-            let prev = self.tag("txn.prev")?;
+            let prev = Digest(self.bytes16("txn.prev")?);
             if in_message && implied == Some(prev) {
                 // The link is implied by the neighbour: writing it out is not canonical.
                 return Err(Self::invalid(at, "txn.prev"));
@@ -592,7 +616,7 @@ impl<'a> Reader<'a> {
         } else {
             implied.ok_or_else(|| Self::invalid(flags_at, "txn.prev"))?
         };
-        Ok(Txn {
+        let mut txn = Txn {
             id,
             hlc,
             kind,
@@ -605,8 +629,13 @@ impl<'a> Reader<'a> {
             compensates,
             reference,
             prev,
-            tag: Tag::default(),
-        })
+            digest: Digest::default(),
+        };
+        // Only a string beyond what the encoder writes (a caller's raised
+        // `DecodeLimits::max_string`) fails here.
+        txn.link(&mut self.scratch)
+            .map_err(|_| Self::invalid(start, "txn (cannot be re-encoded)"))?;
+        Ok((txn, flags & FLAG_SEALED != 0))
     }
 
     fn delta(&mut self) -> Result<StateDelta, DecodeError> {

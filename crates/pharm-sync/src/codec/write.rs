@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use pharm_core::ids::NdcLayout;
 
 use super::*;
-use crate::auth::Tag;
+use crate::auth::{Digest, Tag};
 use crate::hlc::Hlc;
 use crate::ids::TxnId;
 use crate::message::Acks;
@@ -17,19 +17,17 @@ use crate::txn::{HoldOp, LotInfo, LotKey};
 #[derive(Default)]
 pub(super) struct ListContext {
     pub(super) hlc: u64,
-    pub(super) last: Option<(TxnId, Tag)>,
+    pub(super) last: Option<(TxnId, Digest)>,
 }
 
 /// The chain link a decoder can infer for `t` from its neighbour (see "Prev in message
 /// form").
-pub(super) fn implied_prev(id: TxnId, last: Option<(TxnId, Tag)>) -> Option<Tag> {
+pub(super) fn implied_prev(id: TxnId, last: Option<(TxnId, Digest)>) -> Option<Digest> {
     if id.seq == 1 {
-        return Some(Tag::default());
+        return Some(Digest::default());
     }
     match last {
-        Some((l, tag)) if l.replica == id.replica && l.seq.checked_add(1) == Some(id.seq) => {
-            Some(tag)
-        }
+        Some((l, d)) if l.replica == id.replica && l.seq.checked_add(1) == Some(id.seq) => Some(d),
         _ => None,
     }
 }
@@ -93,11 +91,11 @@ impl<'a> Writer<'a> {
                 w.byte(u8::from(*root));
             }
             Body::Upload { txns } => w.txn_list(txns)?,
-            Body::UploadAck { vv, acks, forked } => {
+            Body::UploadAck { vv, acks, refused } => {
                 w.vv(vv);
                 w.acks(acks);
-                w.count(forked.len());
-                for id in forked {
+                w.count(refused.len());
+                for id in refused {
                     w.txn_id(*id);
                 }
             }
@@ -106,9 +104,9 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// The standalone form of a transaction without its origin tag.
+    /// The standalone form of a transaction.
     pub(super) fn standalone_txn(buf: &'a mut Vec<u8>, txn: &Txn) -> Result<(), EncodeError> {
-        Writer { buf, table: None }.txn(txn, None)
+        Writer { buf, table: None }.txn(txn, None, None)
     }
 
     fn byte(&mut self, b: u8) {
@@ -139,8 +137,8 @@ impl<'a> Writer<'a> {
         self.fix64(h.0);
     }
 
-    fn tag(&mut self, t: &Tag) {
-        self.buf.extend_from_slice(&t.0);
+    fn bytes16(&mut self, b: &[u8; 16]) {
+        self.buf.extend_from_slice(b);
     }
 
     /// A replica: its index in the table, or itself in standalone form.
@@ -195,7 +193,7 @@ impl<'a> Writer<'a> {
         for (r, a) in acks {
             self.replica(*r);
             self.u(a.seq);
-            self.tag(&a.tag);
+            self.bytes16(&a.digest.0);
         }
     }
 
@@ -225,26 +223,30 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    fn txn_list(&mut self, txns: &[Txn]) -> Result<(), EncodeError> {
+    fn txn_list(&mut self, txns: &[SealedTxn]) -> Result<(), EncodeError> {
         self.count(txns.len());
         let mut ctx = ListContext::default();
         for t in txns {
-            self.txn(t, Some(&mut ctx))?;
-            self.tag(&t.tag);
+            self.txn(&t.txn, Some(&mut ctx), t.seal.as_ref())?;
         }
         Ok(())
     }
 
-    /// A transaction without its origin tag: in message form with a list context, else
+    /// A transaction: in message form (with its seal, if any) with a list context, else
     /// standalone.
-    fn txn(&mut self, t: &Txn, ctx: Option<&mut ListContext>) -> Result<(), EncodeError> {
+    fn txn(
+        &mut self,
+        t: &Txn,
+        ctx: Option<&mut ListContext>,
+        seal: Option<&Tag>,
+    ) -> Result<(), EncodeError> {
         self.txn_id(t.id);
         let explicit_prev = match ctx {
             Some(ctx) => {
                 self.i(t.hlc.0.wrapping_sub(ctx.hlc) as i64);
                 let implied = implied_prev(t.id, ctx.last);
                 ctx.hlc = t.hlc.0;
-                ctx.last = Some((t.id, t.tag));
+                ctx.last = Some((t.id, t.digest));
                 implied != Some(t.prev)
             }
             None => {
@@ -262,6 +264,7 @@ impl<'a> Writer<'a> {
             (t.compensates.is_some(), FLAG_COMPENSATES),
             (!t.reference.is_empty(), FLAG_REFERENCE),
             (explicit_prev && self.table.is_some(), FLAG_PREV),
+            (seal.is_some() && self.table.is_some(), FLAG_SEALED),
         ] {
             if set {
                 flags |= bit;
@@ -314,7 +317,10 @@ impl<'a> Writer<'a> {
             self.string("txn.reference", &t.reference)?;
         }
         if explicit_prev {
-            self.tag(&t.prev);
+            self.bytes16(&t.prev.0);
+        }
+        if let Some(seal) = seal.filter(|_| self.table.is_some()) {
+            self.bytes16(&seal.0);
         }
         Ok(())
     }
@@ -402,15 +408,15 @@ fn replicas_of(body: &Body) -> BTreeSet<ReplicaId> {
             vv(&mut s, v);
             s.extend(acks.keys().copied());
         }
-        Body::Upload { txns } => txns.iter().for_each(|t| txn_replicas(&mut s, t)),
+        Body::Upload { txns } => txns.iter().for_each(|t| txn_replicas(&mut s, &t.txn)),
         Body::UploadAck {
             vv: v,
             acks,
-            forked,
+            refused,
         } => {
             vv(&mut s, v);
             s.extend(acks.keys().copied());
-            s.extend(forked.iter().map(|id| id.replica));
+            s.extend(refused.iter().map(|id| id.replica));
         }
         Body::Delta { delta: d } => {
             vv(&mut s, &d.vv);
@@ -426,7 +432,7 @@ fn replicas_of(body: &Body) -> BTreeSet<ReplicaId> {
                     .flat_map(|c| [c.0.lot.origin, c.1.replica]),
             );
             s.extend(d.meta.iter().flat_map(|m| [m.0.origin, m.1.by.replica]));
-            d.heads.iter().for_each(|t| txn_replicas(&mut s, t));
+            d.heads.iter().for_each(|t| txn_replicas(&mut s, &t.txn));
         }
     }
     s

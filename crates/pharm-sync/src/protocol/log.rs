@@ -1,4 +1,4 @@
-//! The root's transaction log: the origin tag of every transaction it holds *as a
+//! The root's transaction log: the digest of every transaction it holds *as a
 //! transaction* (verified and stored), per replica, contiguous from sequence number 1.
 //!
 //! The root's inventory state may know a replica further, from a member's delta (the
@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::auth::Tag;
+use crate::auth::Digest;
 use crate::ids::{ReplicaId, TxnId};
 use crate::message::{Ack, Acks};
 use crate::txn::Txn;
@@ -27,30 +27,30 @@ pub(crate) enum Logged {
     Gap,
 }
 
-/// Tags by replica; `tags[r][s - 1]` is the tag of `(r, s)`.
+/// Digests by replica; `digests[r][s - 1]` is the digest of `(r, s)`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TxnLog {
-    tags: HashMap<ReplicaId, Vec<Tag>>,
+    digests: HashMap<ReplicaId, Vec<Digest>>,
 }
 
 impl TxnLog {
     /// How many transactions of `r` the log holds (its frontier).
     pub(crate) fn len(&self, r: &ReplicaId) -> u64 {
-        self.tags.get(r).map_or(0, |v| v.len() as u64)
+        self.digests.get(r).map_or(0, |v| v.len() as u64)
     }
 
-    /// The tag of `id`, if held.
-    pub(crate) fn tag(&self, id: &TxnId) -> Option<Tag> {
+    /// The digest of `id`, if held.
+    pub(crate) fn digest(&self, id: &TxnId) -> Option<Digest> {
         let i = usize::try_from(id.seq.checked_sub(1)?).ok()?;
-        self.tags.get(&id.replica)?.get(i).copied()
+        self.digests.get(&id.replica)?.get(i).copied()
     }
 
     /// Where `t` stands against the log.
     pub(crate) fn classify(&self, t: &Txn) -> Logged {
         let len = self.len(&t.id.replica);
         if t.id.seq <= len {
-            return match self.tag(&t.id) {
-                Some(tag) if tag == t.tag => Logged::Same,
+            return match self.digest(&t.id) {
+                Some(d) if d == t.digest => Logged::Same,
                 _ => Logged::Forked,
             };
         }
@@ -58,7 +58,7 @@ impl TxnLog {
             return Logged::Gap;
         }
         let link = self
-            .tag(&TxnId {
+            .digest(&TxnId {
                 replica: t.id.replica,
                 seq: len,
             })
@@ -72,20 +72,20 @@ impl TxnLog {
 
     /// Appends `t` (its caller checked it is [`Logged::Next`]).
     pub(crate) fn push(&mut self, t: &Txn) {
-        self.tags.entry(t.id.replica).or_default().push(t.tag);
+        self.digests.entry(t.id.replica).or_default().push(t.digest);
     }
 
     /// The acknowledgement of every replica the log holds.
     pub(crate) fn acks(&self) -> Acks {
-        self.tags
+        self.digests
             .iter()
             .filter_map(|(r, v)| {
-                v.last().map(|tag| {
+                v.last().map(|d| {
                     (
                         *r,
                         Ack {
                             seq: v.len() as u64,
-                            tag: *tag,
+                            digest: *d,
                         },
                     )
                 })
@@ -94,15 +94,19 @@ impl TxnLog {
     }
 
     /// Acknowledgements for the replicas of an upload: for each, the highest uploaded
-    /// sequence number the log holds, with its tag (the uploader holds that very
+    /// sequence number the log holds, with its digest (the uploader holds that very
     /// transaction, so it can confirm the whole prefix by the chain).
     pub(crate) fn acks_for(&self, ids: &[TxnId]) -> Acks {
         let mut out = Acks::new();
         for id in ids {
-            if let Some(tag) = self.tag(id) {
-                let e = out.entry(id.replica).or_insert(Ack { seq: id.seq, tag });
+            if let Some(digest) = self.digest(id) {
+                let ack = Ack {
+                    seq: id.seq,
+                    digest,
+                };
+                let e = out.entry(id.replica).or_insert(ack);
                 if id.seq > e.seq {
-                    *e = Ack { seq: id.seq, tag };
+                    *e = ack;
                 }
             }
         }

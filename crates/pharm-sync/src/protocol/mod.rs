@@ -3,7 +3,7 @@
 //! ```text
 //! client → server  Hello      { vv }                          (every message: store, from, hop tag)
 //! server → client  Welcome    { vv, acks, root }   + Delta (what the client lacks, with heads)
-//! client → server  Upload     { txns with seq > server.vv[replica], each with its origin tag }
+//! client → server  Upload     { runs of txns with seq > server.vv[replica], each sealed }
 //! server → client  UploadAck  { vv, acks, forked }            (client drops what the root holds)
 //! client → server  Delta      { state the server lacks, with heads }
 //! ```
@@ -19,19 +19,24 @@
 //! sender a member of the store ([`KeyRing::is_member`]) and its hop tag valid under the
 //! store's link key. Any failure is a typed [`ProtocolError`] and nothing changes. Then:
 //!
-//! * **Transactions.** The root verifies every transaction's origin tag with the origin
-//!   terminal's key (so a relayed transaction is as good as one uploaded by its origin, and
-//!   a transaction claiming another replica than its origin fails). A store leader (a
-//!   member serving other terminals) cannot verify other terminals' origin tags, so it
-//!   takes from each sender only the sender's own terminal's transactions; relays go to the
-//!   root. A transaction that does not chain onto the history held for its replica is
-//!   refused as forked ([`Body::UploadAck`] lists it).
+//! * **Transactions.** Every transaction's digest is recomputed from its contents. An
+//!   upload is a list of runs (one replica's consecutive transactions, each chained to the
+//!   one before by its digest), and the last transaction of every run carries its origin's
+//!   seal. The root verifies every seal with the origin terminal's key: by the chain, the
+//!   seal vouches for the whole run, so a relayed transaction is as good as one uploaded by
+//!   its origin, and a transaction claiming another replica than its origin fails. A store
+//!   leader (a member serving other terminals) cannot verify other terminals' seals, so it
+//!   takes from each sender only the sender's own terminal's transactions, keeps their
+//!   seals, and relays them to the root in runs that end at a seal. A transaction that
+//!   does not chain onto the history held for its replica is refused as forked, and so is a
+//!   relayed run with a wrong seal ([`Body::UploadAck`] lists them).
 //! * **State.** A delta may raise what the receiver knows of a replica only with that
-//!   replica's head transaction as evidence ([`InventoryState::check_delta`](crate::state::InventoryState::check_delta)); a peer that
-//!   holds the origin key verifies the head's tag. The root's acknowledgements count only
-//!   transactions it holds (its log), never state learned from a delta.
-//! * **Acknowledgements.** A transaction leaves an outbox only when the root's tag at an
-//!   acknowledged sequence number equals the copy held there (chained tags vouch for the
+//!   replica's head transaction as evidence ([`InventoryState::check_delta`](crate::state::InventoryState::check_delta)); the
+//!   root also requires the head to be one it holds or to carry a valid seal. The root's
+//!   acknowledgements count only transactions it holds (its log), never state learned from
+//!   a delta.
+//! * **Acknowledgements.** A transaction leaves an outbox only when the root's digest at an
+//!   acknowledged sequence number equals the copy held there (chained digests vouch for the
 //!   whole prefix).
 //! * **Own identity.** A peer never accepts state or transactions about its own replica
 //!   from others: if another peer holds more of it, or a different history, this replica is
@@ -46,13 +51,13 @@ use std::sync::Arc;
 use crdts::{CmRDT, CvRDT};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{KeyRing, MESSAGE_DOMAIN, MacKey, tagged};
+use crate::auth::{KeyRing, MESSAGE_DOMAIN, MacKey, Tag, tagged};
 use crate::codec::{self, DecodeError, DecodeLimits, EncodeError, MESSAGE_TAG_BYTES};
 use crate::ids::{ReplicaId, StoreId, TxnId};
 use crate::message::{Ack, Acks, Body, Message};
-use crate::replica::{OpError, Replica, Superseded};
+use crate::replica::{OpError, Queue, Replica, Superseded};
 use crate::state::{DeltaError, StateDelta, VersionVector};
-use crate::txn::Txn;
+use crate::txn::{SealedTxn, Txn};
 
 pub(crate) use log::TxnLog;
 
@@ -104,10 +109,15 @@ pub enum ProtocolError {
     /// A transaction claims a terminal that is not a member of the store.
     #[error("transaction {0:?} claims a replica outside the store")]
     UnknownOrigin(TxnId),
-    /// A transaction's origin tag is wrong: it was altered, or it claims a replica other
-    /// than its origin.
-    #[error("transaction {0:?} has a bad origin tag")]
-    BadOriginTag(TxnId),
+    /// A transaction's origin seal is wrong (the transaction or a run it ends was altered,
+    /// or it claims a replica other than its origin) in an upload from its own terminal, or
+    /// on a delta's head.
+    #[error("transaction {0:?} has a bad origin seal")]
+    BadSeal(TxnId),
+    /// A run of an upload ends without an origin seal, or a delta raises the root's
+    /// knowledge of a replica with a head it neither holds nor has a seal for.
+    #[error("transaction {0:?} ends a run without an origin seal")]
+    Unsealed(TxnId),
     /// A store leader was given another terminal's transaction: only the root takes relays.
     #[error("{from} may upload only its own terminal's transactions here, not {txn:?}")]
     RelayRefused {
@@ -190,7 +200,7 @@ pub struct Peer {
     keys: Arc<dyn KeyRing>,
     role: Role,
     limits: SyncLimits,
-    gaps: BTreeMap<ReplicaId, BTreeMap<u64, Arc<Txn>>>,
+    gaps: BTreeMap<ReplicaId, BTreeMap<u64, SealedTxn>>,
     upstream_vv: VersionVector,
     upstream_is_root: bool,
     /// Root only: the transactions it holds.
@@ -324,7 +334,7 @@ impl Peer {
                         h.id.replica,
                         Ack {
                             seq: h.id.seq,
-                            tag: h.tag,
+                            digest: h.digest,
                         },
                     );
                 }
@@ -413,7 +423,8 @@ impl Peer {
                     .check_seen(vv.get(&me))
                     .map_err(ProtocolError::Superseded)?;
                 self.replica.observe_clock(hlc, now_ms);
-                let delta = self.replica.state().delta_since(&vv);
+                let mut delta = self.replica.state().delta_since(&vv);
+                self.seal_own_heads(&mut delta);
                 Ok(vec![
                     self.seal(Body::Welcome {
                         vv: self.txn_vv(),
@@ -447,7 +458,7 @@ impl Peer {
                 Ok(out)
             }
             Body::Upload { txns } => self.accept_upload(from, txns),
-            Body::UploadAck { vv, acks, forked } => {
+            Body::UploadAck { vv, acks, refused } => {
                 self.replica
                     .check_seen(vv.get(&me))
                     .map_err(ProtocolError::Superseded)?;
@@ -456,7 +467,7 @@ impl Peer {
                     .apply_acks(&acks)
                     .map_err(ProtocolError::Superseded)?;
                 self.replica
-                    .refused_as_forked(&forked)
+                    .refused(&refused)
                     .map_err(ProtocolError::Superseded)?;
                 self.replica.reissue_forked(now_ms)?;
                 self.uploads()
@@ -479,45 +490,73 @@ impl Peer {
             Some(t) => t.id.seq <= have + 1,
             None => have >= self.replica.state().vv().get(&me),
         };
-        let delta = self
+        let mut delta = self
             .replica
             .state()
             .delta_skipping(&self.upstream_vv, own_contiguous.then_some(me));
+        self.seal_own_heads(&mut delta);
+        if self.upstream_is_root && delta.heads.iter().any(|h| h.seal.is_none()) {
+            // The root takes no head it does not hold without its seal. A head is unsealed
+            // here only for a moment (a relayed run applied in part, its rest waiting for
+            // a lot); the transactions travel as relays meanwhile, and a later session
+            // sends the state.
+            return None;
+        }
         (!delta.is_empty()).then_some(delta)
+    }
+
+    /// Seals this terminal's own heads in an outgoing delta (any incarnation), so the
+    /// evidence for them travels on with the state, whoever passes it to the root.
+    fn seal_own_heads(&self, delta: &mut StateDelta) {
+        for h in delta.heads.iter_mut().filter(|h| h.seal.is_none()) {
+            h.seal = self.replica.seal_own(&h.txn);
+        }
     }
 
     /// The next upload chunk. To the root: every outbox transaction it has not confirmed —
     /// those at or below what it holds of their replica (it holds *a* transaction there; it
-    /// confirms this one by tag or refuses it as forked) and the run that continues exactly
-    /// where it is — then salvaged transactions. To a leader: only this terminal's own
-    /// transactions, in runs that continue exactly where the leader is (a transaction after
-    /// a gap could only sit in its buffer; the state delta covers that case). Empty when
-    /// there is nothing to send.
+    /// confirms this one by digest or refuses it as forked) and the run that continues
+    /// exactly where it is — then salvaged transactions. To a leader: only this terminal's
+    /// own transactions, in runs that continue exactly where the leader is (a transaction
+    /// after a gap could only sit in its buffer; the state delta covers that case). Every
+    /// run ends sealed: this terminal seals its own; a relayed run is sent up to the last
+    /// transaction whose seal came with it. Empty when there is nothing to send.
     fn uploads(&self) -> Result<Vec<Message>, ProtocolError> {
         let up = &self.upstream_vv;
         let me = self.replica.id();
+        let to_root = self.upstream_is_root;
         let max = self.limits.max_txns_per_upload;
-        let mut next: BTreeMap<ReplicaId, u64> = BTreeMap::new();
-        let mut txns: Vec<Txn> = Vec::new();
-        for t in self.replica.outbox() {
-            if txns.len() >= max {
-                break;
-            }
-            if !self.upstream_is_root && t.id.replica.terminal != me.terminal {
+        let mut txns: Vec<SealedTxn> = Vec::new();
+        for (r, q) in self.replica.outbox_queues() {
+            let own = r.terminal == me.terminal;
+            if !to_root && !own {
                 continue;
             }
-            let held = up.get(&t.id.replica);
-            let expected = next.entry(t.id.replica).or_insert(held + 1);
-            if t.id.seq == *expected {
-                txns.push(t.clone());
-                *expected += 1;
-            } else if self.upstream_is_root && t.id.seq <= held {
-                txns.push(t.clone());
-            }
+            let held = up.get(r);
+            let mut expected = held + 1;
+            let picked: Vec<&Arc<Txn>> = q
+                .txns()
+                .filter(|t| {
+                    if t.id.seq == expected {
+                        expected += 1;
+                        true
+                    } else {
+                        to_root && t.id.seq <= held
+                    }
+                })
+                .collect();
+            let sealer = if own {
+                Sealer::Own(&self.replica)
+            } else {
+                Sealer::Held(q)
+            };
+            add_runs(&mut txns, &picked, &sealer, max);
         }
-        if self.upstream_is_root {
-            let room = max.saturating_sub(txns.len());
-            txns.extend(self.replica.salvage().take(room).cloned());
+        if to_root {
+            for (_, q) in self.replica.salvage_queues() {
+                let picked: Vec<&Arc<Txn>> = q.txns().collect();
+                add_runs(&mut txns, &picked, &Sealer::Own(&self.replica), max);
+            }
         }
         if txns.is_empty() {
             return Ok(Vec::new());
@@ -543,15 +582,19 @@ impl Peer {
             return Ok(());
         }
         let store = self.replica.store();
-        for h in &delta.heads {
-            upload::validate(h)?;
+        for SealedTxn { txn: h, seal } in &delta.heads {
+            upload::validate(h, &mut self.scratch)?;
             if !self.keys.is_member(store, h.id.replica.terminal) {
                 return Err(ProtocolError::UnknownOrigin(h.id));
             }
-            if let Some(k) = self.keys.origin_key(store, h.id.replica.terminal)
-                && !h.verify(k, store, &mut self.scratch)
+            let key = self.keys.origin_key(store, h.id.replica.terminal);
+            if let (Some(k), Some(seal)) = (key, seal)
+                && !h.seal_is_valid(k, store, seal)
             {
-                return Err(ProtocolError::BadOriginTag(h.id));
+                return Err(ProtocolError::BadSeal(h.id));
+            }
+            if self.role == Role::Root && seal.is_none() && !self.holds_head(h) {
+                return Err(ProtocolError::Unsealed(h.id));
             }
         }
         let new_replicas = delta
@@ -565,6 +608,17 @@ impl Peer {
         Ok(())
     }
 
+    /// Root only: whether a head raises nothing here, or is a transaction held here (in the
+    /// log or as this state's head), so it needs no seal.
+    fn holds_head(&self, h: &Txn) -> bool {
+        let state = self.replica.state();
+        h.id.seq <= state.vv().get(&h.id.replica)
+            || self.log.digest(&h.id) == Some(h.digest)
+            || state
+                .head(&h.id.replica)
+                .is_some_and(|mine| mine.digest == h.digest)
+    }
+
     fn check_replicas(&self, new: usize) -> Result<(), ProtocolError> {
         let replicas = self.replica.state().vv().dots.len().saturating_add(new);
         if new > 0 && replicas > self.limits.max_replicas {
@@ -574,5 +628,60 @@ impl Peer {
             });
         }
         Ok(())
+    }
+}
+
+/// Where the seals of a run in an outgoing upload come from.
+enum Sealer<'a> {
+    /// This terminal's own transactions: sealed now with its origin key.
+    Own(&'a Replica),
+    /// Relayed transactions: the seals they came with.
+    Held(&'a Queue),
+}
+
+impl Sealer<'_> {
+    fn seal(&self, t: &Txn) -> Option<Tag> {
+        match self {
+            Sealer::Own(r) => r.seal_own(t),
+            Sealer::Held(q) => q.seal(t.id.seq),
+        }
+    }
+
+    fn can_seal(&self, t: &Txn) -> bool {
+        match self {
+            Sealer::Own(_) => true,
+            Sealer::Held(q) => q.seal(t.id.seq).is_some(),
+        }
+    }
+}
+
+/// Appends one replica's `picked` transactions (by sequence number) to `out` in runs that
+/// each end sealed, up to `max` transactions in all. A run is cut after its last
+/// transaction that can be sealed (within the room left); what follows waits for a later
+/// upload, and so does the rest of the replica's transactions.
+fn add_runs(out: &mut Vec<SealedTxn>, picked: &[&Arc<Txn>], sealer: &Sealer<'_>, max: usize) {
+    let mut i = 0;
+    while i < picked.len() && out.len() < max {
+        let mut end = i;
+        while end + 1 < picked.len() && picked[end + 1].follows(picked[end]) {
+            end += 1;
+        }
+        let room_end = i + (max - out.len()) - 1;
+        let Some(cut) = (i..=end.min(room_end))
+            .rev()
+            .find(|&k| sealer.can_seal(picked[k]))
+        else {
+            return;
+        };
+        for (k, t) in picked.iter().enumerate().take(cut + 1).skip(i) {
+            out.push(SealedTxn {
+                txn: Arc::clone(t),
+                seal: if k == cut { sealer.seal(t) } else { None },
+            });
+        }
+        if cut < end {
+            return;
+        }
+        i = end + 1;
     }
 }

@@ -6,13 +6,12 @@ use std::sync::Arc;
 
 use super::log::Logged;
 use super::{MAX_SEQ, Peer, ProtocolError, Role};
-use crate::codec;
 use crate::ids::{ReplicaId, TxnId};
 use crate::message::Body;
 use crate::message::Message;
 use crate::replica::{MAX_LINE_QTY, Superseded};
 use crate::state::Applied;
-use crate::txn::{Txn, TxnKind};
+use crate::txn::{SealedTxn, Txn, TxnKind};
 
 /// What to do with one uploaded transaction.
 enum Verdict {
@@ -29,7 +28,7 @@ enum Verdict {
 }
 
 /// Checks a transaction received from another replica before anything is applied.
-pub(super) fn validate(t: &Txn) -> Result<(), ProtocolError> {
+pub(super) fn validate(t: &Txn, scratch: &mut Vec<u8>) -> Result<(), ProtocolError> {
     let bad = |why: &str| {
         Err(ProtocolError::Invalid(format!(
             "transaction {:?}: {why}",
@@ -56,10 +55,28 @@ pub(super) fn validate(t: &Txn) -> Result<(), ProtocolError> {
     {
         return bad("a new lot must be created by this transaction's replica and sequence");
     }
-    if let Err(e) = codec::txn_signing_bytes(t, &mut Vec::new()) {
-        return bad(&format!("cannot be encoded: {e}"));
+    match t.computed_digest(scratch) {
+        Err(e) => bad(&format!("cannot be encoded: {e}")),
+        Ok(d) if d != t.digest => bad("its digest does not match its contents"),
+        Ok(_) => Ok(()),
     }
-    Ok(())
+}
+
+/// The runs of an upload: index ranges of one replica's consecutive, chained transactions
+/// (each one [`follows`](Txn::follows) the one before it).
+fn runs(txns: &[SealedTxn]) -> Vec<std::ops::RangeInclusive<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 0..txns.len() {
+        let last = txns
+            .get(i + 1)
+            .is_none_or(|next| !next.txn.follows(&txns[i].txn));
+        if last {
+            out.push(start..=i);
+            start = i + 1;
+        }
+    }
+    out
 }
 
 impl Peer {
@@ -94,30 +111,21 @@ impl Peer {
     pub(super) fn accept_upload(
         &mut self,
         from: ReplicaId,
-        txns: Vec<Txn>,
+        txns: Vec<SealedTxn>,
     ) -> Result<Vec<Message>, ProtocolError> {
         if txns.len() > self.limits.max_txns_per_upload {
             return Err(ProtocolError::TooManyTransactions(txns.len()));
         }
         let store = self.replica.store();
         let me = self.replica.id();
-        for t in &txns {
-            validate(t)?;
+        for t in txns.iter().map(|s| &*s.txn) {
+            validate(t, &mut self.scratch)?;
             let origin = t.id.replica.terminal;
             if !self.keys.is_member(store, origin) {
                 return Err(ProtocolError::UnknownOrigin(t.id));
             }
             if self.role == Role::Member && origin != from.terminal {
                 return Err(ProtocolError::RelayRefused { from, txn: t.id });
-            }
-            match self.keys.origin_key(store, origin) {
-                Some(k) if !t.verify(k, store, &mut self.scratch) => {
-                    return Err(ProtocolError::BadOriginTag(t.id));
-                }
-                None if self.role == Role::Root => {
-                    return Err(ProtocolError::MissingKey("a member's origin key"));
-                }
-                _ => {}
             }
             if t.id.replica == me && t.id.seq > self.replica.state().vv().get(&me) {
                 // Somebody holds more of this replica than it does itself.
@@ -129,21 +137,51 @@ impl Peer {
                 return Err(ProtocolError::Superseded(why));
             }
         }
+        // Refused per replica: the first transaction of a relayed run whose seal is wrong
+        // (the relay may not be at fault), then the first of another history.
+        let mut refused: BTreeMap<ReplicaId, TxnId> = BTreeMap::new();
+        for run in runs(&txns) {
+            let last = &txns[*run.end()];
+            let Some(seal) = last.seal else {
+                return Err(ProtocolError::Unsealed(last.txn.id));
+            };
+            let origin = last.txn.id.replica;
+            let valid = match self.keys.origin_key(store, origin.terminal) {
+                Some(k) => {
+                    last.txn.seal_is_valid(k, store, &seal)
+                        && txns[run.clone()].iter().all(|s| {
+                            s.seal
+                                .is_none_or(|seal| s.txn.seal_is_valid(k, store, &seal))
+                        })
+                }
+                None if self.role == Role::Root => {
+                    return Err(ProtocolError::MissingKey("a member's origin key"));
+                }
+                // A member cannot check other terminals' seals; it takes only the sender's.
+                None => true,
+            };
+            if !valid {
+                if origin.terminal == from.terminal {
+                    return Err(ProtocolError::BadSeal(last.txn.id));
+                }
+                refused.entry(origin).or_insert(txns[*run.start()].txn.id);
+            }
+        }
         self.check_capacity(&txns)?;
 
-        let mut forked: BTreeMap<ReplicaId, TxnId> = BTreeMap::new();
-        for t in &txns {
-            if forked.contains_key(&t.id.replica) {
+        for s in &txns {
+            let t = &s.txn;
+            if refused.contains_key(&t.id.replica) {
                 continue;
             }
             if let Verdict::Forked = self.verdict(t) {
-                forked.insert(t.id.replica, t.id);
+                refused.insert(t.id.replica, t.id);
             }
         }
-        let ids: Vec<TxnId> = txns.iter().map(|t| t.id).collect();
-        for t in txns {
-            if !forked.contains_key(&t.id.replica) {
-                self.take(Arc::new(t));
+        let ids: Vec<TxnId> = txns.iter().map(|s| s.txn.id).collect();
+        for s in txns {
+            if !refused.contains_key(&s.txn.id.replica) {
+                self.take(s);
             }
         }
         self.drain_all();
@@ -155,15 +193,15 @@ impl Peer {
         Ok(vec![self.seal(Body::UploadAck {
             vv: self.txn_vv(),
             acks,
-            forked: forked.into_values().collect(),
+            refused: refused.into_values().collect(),
         })?])
     }
 
     /// Refuses an upload that would buffer more than the limits or track too many
     /// replicas (counted before anything changes).
-    fn check_capacity(&self, txns: &[Txn]) -> Result<(), ProtocolError> {
+    fn check_capacity(&self, txns: &[SealedTxn]) -> Result<(), ProtocolError> {
         let mut by_replica: BTreeMap<ReplicaId, BTreeSet<u64>> = BTreeMap::new();
-        for t in txns {
+        for t in txns.iter().map(|s| &s.txn) {
             by_replica.entry(t.id.replica).or_default().insert(t.id.seq);
         }
         let state = self.replica.state();
@@ -202,14 +240,17 @@ impl Peer {
     }
 
     /// Applies, logs, keeps or buffers one checked transaction; `false` when it must wait.
-    fn take(&mut self, t: Arc<Txn>) -> bool {
+    fn take(&mut self, s: SealedTxn) -> bool {
+        let SealedTxn { txn: t, seal } = s;
         match self.verdict(&t) {
             Verdict::Apply => {
+                // The seal stays with the relay copy only: a leader cannot check it, so it
+                // does not pass it on as evidence for its state.
                 self.replica.state_mut().apply(Arc::clone(&t));
                 if self.role == Role::Root {
                     self.log_txn(t);
                 } else {
-                    self.replica.keep_for_relay(t);
+                    self.replica.keep_for_relay(t, seal);
                 }
                 true
             }
@@ -221,7 +262,7 @@ impl Peer {
                 if self.role == Role::Member {
                     // Known (perhaps as state through a delta): keep it for the root's audit
                     // trail.
-                    self.replica.keep_for_relay(t);
+                    self.replica.keep_for_relay(t, seal);
                 }
                 true
             }
@@ -229,7 +270,7 @@ impl Peer {
                 self.gaps
                     .entry(t.id.replica)
                     .or_default()
-                    .insert(t.id.seq, t);
+                    .insert(t.id.seq, SealedTxn { txn: t, seal });
                 false
             }
             // Refused; its replica's later transactions wait in vain and are dropped by the
@@ -267,7 +308,7 @@ impl Peer {
             let Some(t) = self.gaps.get_mut(&r).and_then(|b| b.remove(&next)) else {
                 break;
             };
-            if matches!(self.verdict(&t), Verdict::Buffer) {
+            if matches!(self.verdict(&t.txn), Verdict::Buffer) {
                 // Still waiting (for a lot): put it back.
                 self.gaps.entry(r).or_default().insert(next, t);
                 break;

@@ -1,46 +1,81 @@
 //! Transactions held by a replica, by replica then sequence number: a sorted queue per
 //! replica, so appending the next transaction (the common case: local commits and relayed
-//! runs arrive in order) and dropping an acknowledged prefix cost O(1).
+//! runs arrive in order) and dropping an acknowledged prefix cost O(1). Relayed
+//! transactions keep the origin seals they came with: a relay can pass on only runs that
+//! end at one.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use crate::auth::Tag;
 use crate::ids::{ReplicaId, TxnId};
 use crate::txn::Txn;
 
+/// One replica's transactions, sorted by sequence number, and the seals held for some.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Queue {
+    txns: VecDeque<Arc<Txn>>,
+    seals: BTreeMap<u64, Tag>,
+}
+
+impl Queue {
+    /// The transactions, by sequence number.
+    pub(crate) fn txns(&self) -> impl Iterator<Item = &Arc<Txn>> + '_ {
+        self.txns.iter()
+    }
+
+    /// The origin seal held for the transaction at `seq`.
+    pub(crate) fn seal(&self, seq: u64) -> Option<Tag> {
+        self.seals.get(&seq).copied()
+    }
+}
+
 /// Transactions by replica, each replica's sorted by sequence number.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Ledger(BTreeMap<ReplicaId, VecDeque<Arc<Txn>>>);
+pub(super) struct Ledger(BTreeMap<ReplicaId, Queue>);
 
 impl Ledger {
     /// From transactions in any order (duplicates keep the first).
     pub(super) fn from_txns(txns: impl IntoIterator<Item = Arc<Txn>>) -> Self {
         let mut l = Ledger::default();
         for t in txns {
-            l.insert(t);
+            l.insert(t, None);
         }
         l
     }
 
-    /// Adds a transaction unless one with its id is held.
-    pub(super) fn insert(&mut self, t: Arc<Txn>) {
-        let q = self.0.entry(t.id.replica).or_default();
-        match q.back() {
-            None => q.push_back(t),
-            Some(last) if last.id.seq < t.id.seq => q.push_back(t),
-            Some(_) => {
-                if let Err(at) = q.binary_search_by_key(&t.id.seq, |x| x.id.seq) {
-                    q.insert(at, t);
-                }
+    /// Adds a transaction unless one with its id is held, and its seal if one is given.
+    pub(super) fn insert(&mut self, t: Arc<Txn>, seal: Option<Tag>) {
+        let id = t.id;
+        let q = self.0.entry(id.replica).or_default();
+        let held = match q.txns.back() {
+            None => {
+                q.txns.push_back(t);
+                true
             }
+            Some(last) if last.id.seq < id.seq => {
+                q.txns.push_back(t);
+                true
+            }
+            Some(_) => match q.txns.binary_search_by_key(&id.seq, |x| x.id.seq) {
+                Err(at) => {
+                    q.txns.insert(at, t);
+                    true
+                }
+                // The copy held already is the one a seal for this id must vouch for.
+                Ok(at) => q.txns.get(at).is_some_and(|x| x.digest == t.digest),
+            },
+        };
+        if let (true, Some(seal)) = (held, seal) {
+            q.seals.insert(id.seq, seal);
         }
     }
 
     /// The transaction with this id.
     pub(super) fn get(&self, id: &TxnId) -> Option<&Arc<Txn>> {
         let q = self.0.get(&id.replica)?;
-        let at = q.binary_search_by_key(&id.seq, |x| x.id.seq).ok()?;
-        q.get(at)
+        let at = q.txns.binary_search_by_key(&id.seq, |x| x.id.seq).ok()?;
+        q.txns.get(at)
     }
 
     /// Removes the transactions of `r` with a sequence number in `from..=to`.
@@ -48,10 +83,11 @@ impl Ledger {
         let Some(q) = self.0.get_mut(&r) else {
             return Vec::new();
         };
-        let start = q.partition_point(|x| x.id.seq < from);
-        let end = q.partition_point(|x| x.id.seq <= to);
-        let taken: Vec<Arc<Txn>> = q.drain(start..end).collect();
-        if q.is_empty() {
+        let start = q.txns.partition_point(|x| x.id.seq < from);
+        let end = q.txns.partition_point(|x| x.id.seq <= to);
+        let taken: Vec<Arc<Txn>> = q.txns.drain(start..end).collect();
+        q.seals.retain(|s, _| !(from..=to).contains(s));
+        if q.txns.is_empty() {
             self.0.remove(&r);
         }
         taken
@@ -59,7 +95,12 @@ impl Ledger {
 
     /// Every transaction, by replica then sequence number.
     pub(super) fn iter(&self) -> impl Iterator<Item = &Arc<Txn>> + '_ {
-        self.0.values().flatten()
+        self.0.values().flat_map(|q| q.txns.iter())
+    }
+
+    /// Every replica's queue, by replica.
+    pub(super) fn queues(&self) -> impl Iterator<Item = (&ReplicaId, &Queue)> + '_ {
+        self.0.iter()
     }
 
     /// Whether it holds nothing.
@@ -69,6 +110,8 @@ impl Ledger {
 
     /// Takes everything out.
     pub(super) fn drain_all(&mut self) -> impl Iterator<Item = Arc<Txn>> {
-        std::mem::take(&mut self.0).into_values().flatten()
+        std::mem::take(&mut self.0)
+            .into_values()
+            .flat_map(|q| q.txns.into_iter())
     }
 }

@@ -2,8 +2,8 @@
 //! root), the insurance-claim and PMP-report queues, and the local operations that create
 //! transactions.
 //!
-//! Every operation returns a [`Commit`]: the transaction (sealed with this terminal's
-//! origin key) and the queue rows it adds. A durable store writes a commit in one database
+//! Every operation returns a [`Commit`]: the transaction (chained to this replica's
+//! previous one by its digest) and the queue rows it adds. A durable store writes a commit in one database
 //! transaction, so a transaction and its outbox rows are never separated (see the `sqlite`
 //! feature). An operation validates everything first, including that its transaction can
 //! be encoded, and changes nothing when it fails.
@@ -32,15 +32,16 @@ use std::sync::Arc;
 use pharm_core::time::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{MacKey, Tag};
+use crate::auth::{Digest, MacKey, Tag};
 use crate::codec::EncodeError;
 use crate::hlc::Hlc;
 use crate::ids::{IdError, ReplicaId, StoreId, TxnId};
 use crate::message::Acks;
 use crate::state::{Applied, InventoryState};
-use crate::txn::{HoldId, LotKey, Reason, TransferId, Txn, TxnKind};
+use crate::txn::{HoldId, LotKey, Reason, SealedTxn, TransferId, Txn, TxnKind};
 
 use ledger::Ledger;
+pub(crate) use ledger::Queue;
 
 /// Facts of a lot received for the first time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,8 +170,8 @@ pub struct ReplicaParts {
     pub hlc: Hlc,
     /// Next local lot number.
     pub next_lot_no: u32,
-    /// Transactions not yet held by the root.
-    pub ledger: Vec<Arc<Txn>>,
+    /// Transactions not yet held by the root, with the origin seals held for relayed ones.
+    pub ledger: Vec<SealedTxn>,
     /// The root's acknowledgements known here.
     pub acks: Acks,
     /// Queued claims.
@@ -215,12 +216,12 @@ pub struct Replica {
     superseded: Option<Superseded>,
     salvage: Ledger,
     forked: Ledger,
-    /// Reused buffer for the bytes a transaction's tag covers.
+    /// Reused buffer for the bytes a transaction's digest covers.
     scratch: Vec<u8>,
 }
 
 impl Replica {
-    /// A new, empty replica that signs with `key` (its terminal's origin key).
+    /// A new, empty replica that seals with `key` (its terminal's origin key).
     pub fn new(store: StoreId, me: ReplicaId, key: MacKey) -> Self {
         Replica {
             me,
@@ -247,7 +248,13 @@ impl Replica {
             state: parts.state,
             hlc: parts.hlc,
             next_lot_no: parts.next_lot_no,
-            ledger: Ledger::from_txns(parts.ledger),
+            ledger: {
+                let mut l = Ledger::default();
+                for s in parts.ledger {
+                    l.insert(s.txn, s.seal);
+                }
+                l
+            },
             acks: parts.acks,
             claims: parts.claims.into_iter().map(|q| (q.txn, q)).collect(),
             pmp_reports: parts.pmp_reports.into_iter().map(|q| (q.txn, q)).collect(),
@@ -337,6 +344,16 @@ impl Replica {
         self.ledger.iter().map(|t| &**t)
     }
 
+    /// The outbox, one queue per replica (by replica).
+    pub(crate) fn outbox_queues(&self) -> impl Iterator<Item = (&ReplicaId, &Queue)> + '_ {
+        self.ledger.queues()
+    }
+
+    /// The salvage, one queue per replica (by replica).
+    pub(crate) fn salvage_queues(&self) -> impl Iterator<Item = (&ReplicaId, &Queue)> + '_ {
+        self.salvage.queues()
+    }
+
     /// Where a transaction waits, if it does: the outbox, the salvage, or the forked ones.
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn waiting(&self, id: &TxnId) -> Option<(Waiting, &Txn)> {
@@ -347,15 +364,26 @@ impl Replica {
             .or_else(|| self.forked.get(id).map(|t| (Waiting::Forked, &**t)))
     }
 
-    /// The ids of every waiting transaction, with where it waits.
+    /// The ids of every waiting transaction, with where it waits and the seal held for it.
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    pub(crate) fn waiting_ids(&self) -> impl Iterator<Item = (TxnId, Waiting)> + '_ {
-        fn ids(ledger: &Ledger, w: Waiting) -> impl Iterator<Item = (TxnId, Waiting)> + '_ {
-            ledger.iter().map(move |t| (t.id, w))
+    pub(crate) fn waiting_ids(&self) -> impl Iterator<Item = (TxnId, (Waiting, Option<Tag>))> + '_ {
+        fn ids(
+            ledger: &Ledger,
+            w: Waiting,
+        ) -> impl Iterator<Item = (TxnId, (Waiting, Option<Tag>))> + '_ {
+            ledger
+                .queues()
+                .flat_map(move |(_, q)| q.txns().map(move |t| (t.id, (w, q.seal(t.id.seq)))))
         }
         ids(&self.ledger, Waiting::Outbox)
             .chain(ids(&self.salvage, Waiting::Salvage))
             .chain(ids(&self.forked, Waiting::Forked))
+    }
+
+    /// This terminal's seal on one of its own transactions (any incarnation: the origin key
+    /// is the terminal's); `None` for another terminal's.
+    pub(crate) fn seal_own(&self, t: &Txn) -> Option<Tag> {
+        (t.id.replica.terminal == self.me.terminal).then(|| t.seal(&self.key, self.store()))
     }
 
     /// Queued insurance claims.
@@ -402,7 +430,7 @@ impl Replica {
         }
     }
 
-    /// A new transaction of this replica (not yet sealed or applied).
+    /// A new transaction of this replica (not yet linked or applied).
     fn txn(
         &self,
         now_ms: u64,
@@ -425,15 +453,18 @@ impl Replica {
             meta: Vec::new(),
             compensates: None,
             reference: reference.to_string(),
-            prev: self.state.head(&self.me).map_or(Tag::default(), |h| h.tag),
-            tag: Tag::default(),
+            prev: self
+                .state
+                .head(&self.me)
+                .map_or(Digest::default(), |h| h.digest),
+            digest: Digest::default(),
         })
     }
 
-    /// Seals a locally built transaction, applies it and records it in the outbox. Fails
-    /// (changing nothing) when it cannot be encoded.
+    /// Links a locally built transaction (its digest), applies it and records it in the
+    /// outbox. Fails (changing nothing) when it cannot be encoded.
     fn commit(&mut self, mut txn: Txn, attachments: Attachments) -> Result<Commit, OpError> {
-        txn.seal(&self.key, self.store(), &mut self.scratch)?;
+        txn.link(&mut self.scratch)?;
         let txn = Arc::new(txn);
         match self.state.apply(Arc::clone(&txn)) {
             Applied::Applied => {}
@@ -467,7 +498,7 @@ impl Replica {
         if let Some(r) = &pmp_report {
             self.pmp_reports.insert(txn.id, r.clone());
         }
-        self.ledger.insert(Arc::clone(&txn));
+        self.ledger.insert(Arc::clone(&txn), None);
         Ok(Commit {
             txn,
             claim,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::ledger::Ledger;
 use super::{Attachments, Commit, OpError, Replica, Superseded};
+use crate::auth::Tag;
 use crate::ids::{Entropy, IdError, TxnId};
 use crate::message::Acks;
 use crate::txn::{HoldOp, LotKey, Txn};
@@ -28,11 +29,11 @@ impl Replica {
     }
 
     /// Takes the root's acknowledgements: transactions (own, relayed or salvaged) leave the
-    /// outbox when the root's tag at an acknowledged sequence number matches the copy held
-    /// here, which by the chain vouches for every earlier one. An acknowledgement at a
+    /// outbox when the root's digest at an acknowledged sequence number matches the copy
+    /// held here, which by the chain vouches for every earlier one. An acknowledgement at a
     /// sequence number not held here is remembered (to pass on) but prunes nothing. An
-    /// acknowledgement beyond this replica's own history, or with another tag for one of its
-    /// own transactions, supersedes it.
+    /// acknowledgement beyond this replica's own history, or with another digest for one of
+    /// its own transactions, supersedes it.
     pub(crate) fn apply_acks(&mut self, acks: &Acks) -> Result<(), Superseded> {
         for (r, ack) in acks {
             if *r == self.me {
@@ -46,15 +47,15 @@ impl Replica {
                 .ledger
                 .get(&id)
                 .or_else(|| self.salvage.get(&id))
-                .map(|t| t.tag)
+                .map(|t| t.digest)
                 .or_else(|| {
                     self.state
                         .head(r)
                         .filter(|h| h.id.seq == ack.seq)
-                        .map(|h| h.tag)
+                        .map(|h| h.digest)
                 });
             match ours {
-                Some(tag) if tag == ack.tag => {
+                Some(digest) if digest == ack.digest => {
                     self.ledger.take_range(*r, 1, ack.seq);
                     self.salvage.take_range(*r, 1, ack.seq);
                 }
@@ -73,29 +74,31 @@ impl Replica {
         Ok(())
     }
 
-    /// The root refused these transactions (and every later one of the same replica) as
-    /// another history of their replica. This terminal's own ones (any incarnation) wait in
+    /// The root refused these transactions (and every later one of the same replica): as
+    /// another history of their replica, or, for relayed copies, because their seal is
+    /// wrong. This terminal's own ones (any incarnation) wait in
     /// [`forked`](Replica::forked) to be issued again under the current id; relayed copies
     /// of other terminals are dropped (their origin still holds them).
-    pub(crate) fn refused_as_forked(&mut self, forked: &[TxnId]) -> Result<(), Superseded> {
-        for id in forked {
+    pub(crate) fn refused(&mut self, refused: &[TxnId]) -> Result<(), Superseded> {
+        for id in refused {
             if id.replica == self.me {
                 return Err(self.supersede(Superseded::Forked { seq: id.seq }));
             }
             let mut moved = self.ledger.take_range(id.replica, id.seq, u64::MAX);
             moved.extend(self.salvage.take_range(id.replica, id.seq, u64::MAX));
             if id.replica.terminal == self.me.terminal {
-                moved.into_iter().for_each(|t| self.forked.insert(t));
+                moved.into_iter().for_each(|t| self.forked.insert(t, None));
             }
         }
         Ok(())
     }
 
-    /// Keeps a transaction received from another replica for relaying to the root.
-    pub(crate) fn keep_for_relay(&mut self, txn: Arc<Txn>) {
+    /// Keeps a transaction received from another replica for relaying to the root, with
+    /// its origin seal if it came with one.
+    pub(crate) fn keep_for_relay(&mut self, txn: Arc<Txn>, seal: Option<Tag>) {
         let acked = self.acks.get(&txn.id.replica).map_or(0, |a| a.seq);
         if txn.id.seq > acked {
-            self.ledger.insert(txn);
+            self.ledger.insert(txn, seal);
         }
     }
 

@@ -1,8 +1,11 @@
-//! The slot of each lot. Lot keys are an origin replica and the number it gave the lot,
-//! counting from 1, so per origin the numbers are dense: the slot is found in a small map
-//! of origins and a vector indexed by lot number (no hashing of the whole key, and a
-//! 4-byte entry per lot, which stays in cache). A number far beyond what the origin has
-//! used so far (only a buggy or hostile member sends one) goes to an overflow map, so a
+//! Lot key → what every operation reads and writes of the lot: its value, its SKU and its
+//! slot (its place in the slot-ordered vectors). Kept together in one 32-byte entry, so
+//! finding a lot, checking it and charging it touch one cache line.
+//!
+//! Lot keys are an origin replica and the number it gave the lot, counting from 1, so per
+//! origin the numbers are dense: the entry is found in a small map of origins and a vector
+//! indexed by lot number (no hashing of the whole key). A number far beyond what the origin
+//! has used so far (only a buggy or hostile member sends one) goes to an overflow map, so a
 //! lot number cannot make the vector huge.
 
 use super::Map;
@@ -12,36 +15,107 @@ use crate::txn::LotKey;
 /// How far beyond an origin's vector a lot number may be and still extend it.
 const DENSE_SLACK: usize = 4096;
 
-const NONE: u32 = u32::MAX;
+/// The slot of a vacant entry in an origin's vector.
+const VACANT: u32 = u32::MAX;
 
-/// Lot key → slot.
+/// What every operation reads and writes of a lot.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Hot {
+    /// Transfer credit plus Σ(p − n) over the columns, kept up to date by every change.
+    pub(super) total: i128,
+    /// The lot's slot.
+    pub(super) slot: u32,
+    /// The lot's SKU once its facts are known.
+    pub(super) sku: Option<u32>,
+}
+
+impl Hot {
+    const fn vacant() -> Self {
+        Hot {
+            total: 0,
+            slot: VACANT,
+            sku: None,
+        }
+    }
+}
+
+/// Lot key → [`Hot`].
 #[derive(Debug, Clone, Default)]
 pub(super) struct LotIndex {
-    dense: Map<ReplicaId, Vec<u32>>,
-    overflow: Map<LotKey, u32>,
+    dense: Map<ReplicaId, Vec<Hot>>,
+    overflow: Map<LotKey, Hot>,
 }
 
 impl LotIndex {
-    /// The slot of a lot, if known.
-    pub(super) fn get(&self, lot: &LotKey) -> Option<u32> {
+    /// The entry of a lot, if known.
+    pub(super) fn get(&self, lot: &LotKey) -> Option<&Hot> {
+        self.dense
+            .get(&lot.origin)
+            .and_then(|v| v.get(lot.local_no as usize))
+            .filter(|h| h.slot != VACANT)
+            // A lot recorded far ahead stays in the overflow even once the vector reaches it.
+            .or_else(|| self.overflow.get(lot))
+    }
+
+    /// The entry of a lot, if known, for writing.
+    pub(super) fn get_mut(&mut self, lot: &LotKey) -> Option<&mut Hot> {
         let n = lot.local_no as usize;
-        match self.dense.get(&lot.origin) {
-            Some(v) if n < v.len() => Some(v[n]).filter(|s| *s != NONE),
-            _ => self.overflow.get(lot).copied(),
+        let dense = self
+            .dense
+            .get(&lot.origin)
+            .and_then(|v| v.get(n))
+            .is_some_and(|h| h.slot != VACANT);
+        if dense {
+            self.dense.get_mut(&lot.origin).and_then(|v| v.get_mut(n))
+        } else {
+            self.overflow.get_mut(lot)
         }
     }
 
-    /// Records the slot of a new lot.
+    /// Records a new lot at `slot` (value zero, SKU unknown).
     pub(super) fn insert(&mut self, lot: LotKey, slot: u32) {
+        let entry = Hot {
+            slot,
+            ..Hot::vacant()
+        };
         let n = lot.local_no as usize;
         let v = self.dense.entry(lot.origin).or_default();
         if n < v.len() {
-            v[n] = slot;
+            v[n] = entry;
         } else if n <= v.len() + DENSE_SLACK {
-            v.resize(n + 1, NONE);
-            v[n] = slot;
+            v.resize(n + 1, Hot::vacant());
+            v[n] = entry;
         } else {
-            self.overflow.insert(lot, slot);
+            self.overflow.insert(lot, entry);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lot_far_ahead_stays_found_when_the_vector_grows_past_it() {
+        let origin = ReplicaId::new(1, 0);
+        let key = |local_no| LotKey { origin, local_no };
+        let mut index = LotIndex::default();
+        index.insert(key(1), 0);
+        let far = 1 + DENSE_SLACK as u32 + 10;
+        index.insert(key(far), 1);
+        assert_eq!(index.get(&key(far)).map(|h| h.slot), Some(1));
+        // Lots in between arrive, and the vector grows past the far one.
+        for n in 2..far + 5 {
+            if n != far {
+                index.insert(key(n), n + 10);
+            }
+        }
+        assert_eq!(index.get(&key(far)).map(|h| h.slot), Some(1));
+        if let Some(h) = index.get_mut(&key(far)) {
+            h.total = 7;
+        }
+        assert_eq!(index.get(&key(far)).map(|h| h.total), Some(7));
+        assert_eq!(index.get(&key(2)).map(|h| h.slot), Some(12));
+        assert!(index.get(&key(far + 10)).is_none());
     }
 }

@@ -12,10 +12,10 @@
 //! * Version vector (`crdts::VClock`): for each replica, the highest sequence number whose
 //!   effects (and those of all earlier ones) are in the state.
 //! * Heads: for each replica, the transaction at its version-vector entry (with its origin
-//!   tag). A delta that raises a replica's entry carries that replica's head as evidence
-//!   ([`InventoryState::join`] checks that the delta holds the head's effects, and a peer
-//!   holding the origin key checks its tag), and applying a transaction checks that it
-//!   chains onto the head, so a forked history is refused.
+//!   seal where known). A delta that raises a replica's entry carries that replica's head
+//!   as evidence ([`InventoryState::join`] checks that the delta holds the head's effects,
+//!   and the root checks its seal), and applying a transaction checks that it chains onto
+//!   the head's digest, so a forked history is refused.
 
 mod column;
 mod index;
@@ -33,10 +33,12 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use crdts::{CmRDT, CvRDT, Dot, VClock};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Tag;
+use crate::auth::Digest;
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
-use crate::txn::{DiscrepancyId, HoldId, HoldOp, LotInfo, LotKey, TransferId, Txn, TxnKind};
+use crate::txn::{
+    DiscrepancyId, HoldId, HoldOp, LotInfo, LotKey, SealedTxn, TransferId, Txn, TxnKind,
+};
 
 /// Version vector: highest contiguous sequence number per replica.
 pub type VersionVector = VClock<ReplicaId>;
@@ -52,15 +54,6 @@ pub struct Cell {
     pub n: u64,
     /// Sequence number of the last transaction that changed the cell (or an upper bound).
     pub last_seq: u64,
-}
-
-/// What every operation reads of a slot.
-#[derive(Debug, Clone, Copy, Default)]
-struct Hot {
-    /// Transfer credit plus Σ(p − n) over the columns, kept up to date by every change.
-    total: i128,
-    /// The lot's SKU once its facts are known.
-    sku: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -106,7 +99,7 @@ pub enum Applied {
         lot: LotKey,
     },
     /// The transaction does not continue the history this state holds for its replica (its
-    /// chain link differs from the head's tag, or it differs from the head at the same
+    /// chain link differs from the head's digest, or it differs from the head at the same
     /// sequence number): two different histories exist under one replica id. Nothing
     /// changed.
     Forked {
@@ -159,7 +152,7 @@ pub enum DeltaError {
     #[error("lot {0:?} is not known")]
     UnknownLot(LotKey),
     /// The delta holds another history of a replica than this state (a head with the same
-    /// sequence number and a different tag).
+    /// sequence number and a different digest).
     #[error("the delta holds another history of {replica} at {seq}")]
     Forked {
         /// Replica.
@@ -193,8 +186,9 @@ pub struct StateDelta {
     /// Metadata written.
     pub meta: Vec<(LotKey, Lww)>,
     /// For every replica whose entry `vv` raises above `base`, its transaction at that
-    /// entry (the evidence for the raise), in replica order.
-    pub heads: Vec<Txn>,
+    /// entry (the evidence for the raise, sealed where the sender has the seal), in replica
+    /// order.
+    pub heads: Vec<SealedTxn>,
 }
 
 impl StateDelta {
@@ -218,11 +212,9 @@ pub struct InventoryState {
     lots: Vec<LotEntry>,
     /// Lot key of each slot (slot order = order of first sight).
     keys: Vec<LotKey>,
+    /// Lot key → value, SKU and slot (together: one cache line per operation).
     index: LotIndex,
     columns: Vec<Column>,
-    /// Per slot, what every operation reads: kept apart from the lot facts and together,
-    /// so checking and charging a lot touches one cache line.
-    hot: Vec<Hot>,
     by_sku: Map<u32, Vec<u32>>,
     vv: VersionVector,
     holds: BTreeMap<HoldId, (LotKey, String)>,
@@ -230,7 +222,7 @@ pub struct InventoryState {
     transfers: BTreeMap<TransferId, BTreeMap<TxnId, (LotKey, u64)>>,
     compensations: BTreeMap<DiscrepancyId, TxnId>,
     meta: Map<LotKey, Lww>,
-    heads: Map<ReplicaId, Arc<Txn>>,
+    heads: Map<ReplicaId, SealedTxn>,
 }
 
 fn seq_of(vv: &VersionVector, r: &ReplicaId) -> u64 {
@@ -246,7 +238,6 @@ impl InventoryState {
             keys: Vec::new(),
             index: LotIndex::default(),
             columns: Vec::new(),
-            hot: Vec::new(),
             by_sku: Map::default(),
             vv: VersionVector::new(),
             holds: BTreeMap::new(),
@@ -269,22 +260,30 @@ impl InventoryState {
     }
 
     fn slot(&mut self, key: LotKey) -> usize {
-        if let Some(i) = self.index.get(&key) {
-            return i as usize;
+        if let Some(h) = self.index.get(&key) {
+            return h.slot as usize;
         }
         let i = self.lots.len();
         self.lots.push(LotEntry::default());
-        self.hot.push(Hot::default());
         self.keys.push(key);
         self.index.insert(key, i as u32);
         i
+    }
+
+    /// Adds `change` to a known lot's value.
+    fn add_total(&mut self, lot: &LotKey, change: i128) {
+        if let Some(h) = self.index.get_mut(lot) {
+            h.total += change;
+        }
     }
 
     fn add_info(&mut self, info: &LotInfo) {
         let i = self.slot(info.key);
         if self.lots[i].info.is_none() {
             self.by_sku.entry(info.sku).or_default().push(i as u32);
-            self.hot[i].sku = Some(info.sku);
+            if let Some(h) = self.index.get_mut(&info.key) {
+                h.sku = Some(info.sku);
+            }
             self.lots[i].info = Some(info.clone());
         }
     }
@@ -308,12 +307,17 @@ impl InventoryState {
 
     /// The head of a replica: its transaction at this state's version-vector entry.
     pub fn head(&self, replica: &ReplicaId) -> Option<&Arc<Txn>> {
+        self.heads.get(replica).map(|h| &h.txn)
+    }
+
+    /// The head of a replica with its origin seal, where known.
+    pub fn sealed_head(&self, replica: &ReplicaId) -> Option<&SealedTxn> {
         self.heads.get(replica)
     }
 
-    /// Every head, by replica.
+    /// Every head (in no particular order).
     pub fn heads(&self) -> impl Iterator<Item = &Arc<Txn>> + '_ {
-        self.heads.values()
+        self.heads.values().map(|h| &h.txn)
     }
 
     /// Whether the lot's facts are known here.
@@ -323,7 +327,7 @@ impl InventoryState {
 
     /// The SKU of a lot whose facts are known here.
     pub fn sku_of(&self, lot: &LotKey) -> Option<u32> {
-        self.hot[self.index.get(lot)? as usize].sku
+        self.index.get(lot)?.sku
     }
 
     /// The first lot a transaction names that neither this state nor the transaction itself
@@ -348,10 +352,10 @@ impl InventoryState {
     pub fn check(&self, txn: &Txn) -> Applied {
         let r = txn.id.replica;
         let have = seq_of(&self.vv, &r);
-        let head = self.heads.get(&r);
+        let head = self.heads.get(&r).map(|h| &h.txn);
         if txn.id.seq <= have {
             return match head {
-                Some(h) if h.id.seq == txn.id.seq && h.tag != txn.tag => {
+                Some(h) if h.id.seq == txn.id.seq && h.digest != txn.digest => {
                     Applied::Forked { seq: txn.id.seq }
                 }
                 _ => Applied::Duplicate,
@@ -361,9 +365,9 @@ impl InventoryState {
             return Applied::Gap { expected: have + 1 };
         }
         let link = if have == 0 {
-            Some(Tag::default())
+            Some(Digest::default())
         } else {
-            head.filter(|h| h.id.seq == have).map(|h| h.tag)
+            head.filter(|h| h.id.seq == have).map(|h| h.digest)
         };
         if link.is_some_and(|l| l != txn.prev) {
             return Applied::Forked { seq: txn.id.seq };
@@ -375,7 +379,7 @@ impl InventoryState {
     }
 
     /// Applies a transaction exactly once, in its replica's sequence order, if it continues
-    /// the replica's history ([`Txn::prev`] is the head's tag) and every lot it names is
+    /// the replica's history ([`Txn::prev`] is the head's digest) and every lot it names is
     /// known; otherwise nothing changes and the result says why.
     pub fn apply(&mut self, txn: Arc<Txn>) -> Applied {
         let verdict = self.check(&txn);
@@ -407,7 +411,7 @@ impl InventoryState {
             cell[field] = before.saturating_add(line.delta.unsigned_abs());
             cell[2] = txn.id.seq;
             let added = i128::from(cell[field] - before);
-            self.hot[slot].total += if field == 0 { added } else { -added };
+            self.add_total(&line.lot, if field == 0 { added } else { -added });
         }
         for op in &txn.holds {
             match op {
@@ -437,7 +441,7 @@ impl InventoryState {
             *e = (*e).min(txn.id);
         }
         self.vv.apply(Dot::new(r, txn.id.seq));
-        self.heads.insert(r, txn);
+        self.heads.insert(r, SealedTxn::unsealed(txn));
         Applied::Applied
     }
 
@@ -452,13 +456,13 @@ impl InventoryState {
                 let i = self.slot(l);
                 let old = self.lots[i].transfer_in;
                 self.lots[i].transfer_in = old.saturating_sub(u);
-                self.hot[i].total -= i128::from(old - self.lots[i].transfer_in);
+                self.add_total(&l, -i128::from(old - self.lots[i].transfer_in));
             }
             if let Some((l, u)) = after {
                 let i = self.slot(l);
                 let old = self.lots[i].transfer_in;
                 self.lots[i].transfer_in = old.saturating_add(u);
-                self.hot[i].total += i128::from(self.lots[i].transfer_in - old);
+                self.add_total(&l, i128::from(self.lots[i].transfer_in - old));
             }
         }
     }
@@ -466,16 +470,14 @@ impl InventoryState {
     /// Units on hand of a lot: Σ(p − n) over replicas plus transfer receipts. May be negative
     /// after an offline oversell.
     pub fn value(&self, lot: &LotKey) -> i64 {
-        self.index
-            .get(lot)
-            .map_or(0, |i| self.slot_value(i as usize))
+        self.index.get(lot).map_or(0, |h| Self::clamped(h.total))
     }
 
     /// The lot's facts, if known.
     pub fn lot(&self, lot: &LotKey) -> Option<&LotInfo> {
         self.index
             .get(lot)
-            .and_then(|i| self.lots[i as usize].info.as_ref())
+            .and_then(|h| self.lots[h.slot as usize].info.as_ref())
     }
 
     /// Every known lot with its value.
@@ -503,22 +505,22 @@ impl InventoryState {
     /// The non-empty cells of a lot, one per replica that changed it (for reconciliation,
     /// persistence and tests).
     pub fn cells(&self, lot: &LotKey) -> Vec<Cell> {
-        let Some(slot) = self.index.get(lot) else {
+        let Some(h) = self.index.get(lot) else {
             return Vec::new();
         };
-        self.slot_cells(slot as usize).collect()
+        self.slot_cells(h.slot as usize).collect()
     }
 
     /// Units credited to a lot by transfer receipts.
     pub fn transfer_credit(&self, lot: &LotKey) -> u64 {
         self.index
             .get(lot)
-            .map_or(0, |i| self.lots[i as usize].transfer_in)
+            .map_or(0, |h| self.lots[h.slot as usize].transfer_in)
     }
 
     /// One replica's cell of a lot.
     pub fn cell(&self, lot: &LotKey, replica: ReplicaId) -> Option<Cell> {
-        let slot = self.index.get(lot)? as usize;
+        let slot = self.index.get(lot)?.slot as usize;
         let col = self.columns.iter().find(|c| c.replica == replica)?;
         col.get(slot).filter(|c| **c != [0; 3]).map(|c| Cell {
             replica,
@@ -540,9 +542,14 @@ impl InventoryState {
     }
 
     fn slot_value(&self, slot: usize) -> i64 {
-        self.hot[slot]
-            .total
-            .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+        self.keys
+            .get(slot)
+            .and_then(|k| self.index.get(k))
+            .map_or(0, |h| Self::clamped(h.total))
+    }
+
+    fn clamped(total: i128) -> i64 {
+        total.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 
     /// Σ(new − old) of `p` minus that of `n`: the change a cell update makes to its lot.
@@ -594,7 +601,7 @@ impl InventoryState {
     /// The slot of a lot: the order in which this state first saw it (FEFO's tie-break).
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn slot_of(&self, lot: &LotKey) -> Option<usize> {
-        self.index.get(lot).map(|i| i as usize)
+        self.index.get(lot).map(|h| h.slot as usize)
     }
 
     /// Number of lots known (with or without facts).
@@ -682,12 +689,12 @@ impl InventoryState {
             .collect();
         meta.sort_unstable_by_key(|(l, _)| *l);
         d.meta = meta;
-        let mut heads: Vec<Txn> =
+        let mut heads: Vec<SealedTxn> =
             d.vv.iter()
                 .filter(|dot| dot.counter > seq_of(their, dot.actor))
-                .filter_map(|dot| self.heads.get(dot.actor).map(|h| Txn::clone(h)))
+                .filter_map(|dot| self.heads.get(dot.actor).cloned())
                 .collect();
-        heads.sort_unstable_by_key(|t| t.id.replica);
+        heads.sort_unstable_by_key(|h| h.txn.id.replica);
         d.heads = heads;
         d
     }
@@ -775,7 +782,7 @@ impl InventoryState {
             known(lot)?;
         }
         let mut heads: HashMap<ReplicaId, &Txn> = HashMap::new();
-        for h in &d.heads {
+        for h in d.heads.iter().map(|h| &*h.txn) {
             let bad = |why| DeltaError::InconsistentHead { head: h.id, why };
             if seq_of(&d.vv, &h.id.replica) != h.id.seq || h.id.seq == 0 {
                 return Err(bad("it is not at the delta's version of its replica"));
@@ -783,9 +790,9 @@ impl InventoryState {
             if heads.insert(h.id.replica, h).is_some() {
                 return Err(bad("two heads for one replica"));
             }
-            if let Some(mine) = self.heads.get(&h.id.replica)
+            if let Some(mine) = self.head(&h.id.replica)
                 && mine.id.seq == h.id.seq
-                && mine.tag != h.tag
+                && mine.digest != h.digest
             {
                 return Err(DeltaError::Forked {
                     replica: h.id.replica,
@@ -897,7 +904,7 @@ impl InventoryState {
             c[1] = c[1].max(n);
             c[2] = c[2].max(bound);
             let change = Self::cell_change(&old, c);
-            self.hot[slot].total += change;
+            self.add_total(&lot, change);
         }
         for (id, lot, r) in &d.holds {
             self.slot(*lot);
@@ -918,15 +925,26 @@ impl InventoryState {
             self.set_meta(*lot, m.clone());
         }
         for h in &d.heads {
-            let newer = self
-                .heads
-                .get(&h.id.replica)
-                .is_none_or(|mine| mine.id.seq < h.id.seq);
-            if newer {
-                self.heads.insert(h.id.replica, Arc::new(h.clone()));
-            }
+            self.take_head(h);
         }
         self.vv.merge(d.vv.clone());
+    }
+
+    /// Takes a head from a joined delta or merged state: a newer one, or the seal of the
+    /// same one.
+    fn take_head(&mut self, h: &SealedTxn) {
+        let r = h.txn.id.replica;
+        match self.heads.get_mut(&r) {
+            Some(mine) if mine.txn.id.seq > h.txn.id.seq => {}
+            Some(mine) if mine.txn.id.seq == h.txn.id.seq => {
+                if mine.seal.is_none() && mine.txn.digest == h.txn.digest {
+                    mine.seal = h.seal;
+                }
+            }
+            _ => {
+                self.heads.insert(r, h.clone());
+            }
+        }
     }
 
     /// Joins another replica's full state (state-based merge). Both states are trusted
@@ -963,15 +981,17 @@ impl InventoryState {
             let c = self.column_index(r);
             let slots = self.keys.len();
             let mine = &mut self.columns[c];
-            let hot = &mut self.hot;
+            let (keys, index) = (&self.keys, &mut self.index);
             let mut join = |slot: usize, theirs: &Cell3, mine: &mut Column| {
                 let m = mine.get_mut(slot, slots);
                 let old = *m;
                 m[0] = m[0].max(theirs[0]);
                 m[1] = m[1].max(theirs[1]);
                 m[2] = m[2].max(theirs[2]);
-                if *m != old {
-                    hot[slot].total += Self::cell_change(&old, m);
+                if *m != old
+                    && let Some(h) = keys.get(slot).and_then(|k| index.get_mut(k))
+                {
+                    h.total += Self::cell_change(&old, m);
                 }
             };
             match col.dense() {
@@ -1009,10 +1029,8 @@ impl InventoryState {
         for (lot, m) in &other.meta {
             self.set_meta(*lot, m.clone());
         }
-        for (r, h) in &other.heads {
-            if self.heads.get(r).is_none_or(|mine| mine.id.seq < h.id.seq) {
-                self.heads.insert(*r, Arc::clone(h));
-            }
+        for h in other.heads.values() {
+            self.take_head(h);
         }
         self.vv.merge(other.vv.clone());
     }
@@ -1052,7 +1070,7 @@ impl InventoryState {
             heads: self
                 .heads
                 .iter()
-                .map(|(r, h)| (*r, (h.id.seq, h.tag)))
+                .map(|(r, h)| (*r, (h.txn.id.seq, h.txn.digest)))
                 .collect(),
         }
     }
@@ -1079,6 +1097,6 @@ pub struct Observable {
     pub compensations: BTreeMap<DiscrepancyId, TxnId>,
     /// Metadata.
     pub meta: BTreeMap<LotKey, Lww>,
-    /// Heads: sequence number and origin tag per replica.
-    pub heads: BTreeMap<ReplicaId, (u64, Tag)>,
+    /// Heads: sequence number and digest per replica.
+    pub heads: BTreeMap<ReplicaId, (u64, Digest)>,
 }

@@ -93,7 +93,7 @@ use std::time::Duration;
 use pharm_core::time::Date;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::auth::{KeyRing, MacKey};
+use crate::auth::{KeyRing, MacKey, Tag};
 use crate::codec::{DecodeLimits, EncodeError};
 use crate::hlc::Hlc;
 use crate::ids::{Entropy, IdError, ReplicaId, StoreId, TxnId};
@@ -371,8 +371,9 @@ fn status_of(w: Waiting) -> Status {
 struct Footprint {
     vv: crate::state::VersionVector,
     acks: crate::message::Acks,
-    waiting: BTreeMap<TxnId, Waiting>,
-    heads: BTreeMap<ReplicaId, u64>,
+    waiting: BTreeMap<TxnId, (Waiting, Option<Tag>)>,
+    /// Sequence number of each head, and whether its seal is known.
+    heads: BTreeMap<ReplicaId, (u64, bool)>,
     hlc: Hlc,
     next_lot_no: u32,
     superseded: Option<crate::replica::Superseded>,
@@ -387,7 +388,8 @@ impl Footprint {
             heads: r
                 .state()
                 .heads()
-                .map(|h| (h.id.replica, h.id.seq))
+                .filter_map(|h| r.state().sealed_head(&h.id.replica))
+                .map(|h| (h.txn.id.replica, (h.txn.id.seq, h.seal.is_some())))
                 .collect(),
             hlc: r.hlc(),
             next_lot_no: r.next_lot_no(),
@@ -452,7 +454,7 @@ impl TerminalStore {
             _ => witness.write(commits),
         }
         let loaded = persist::load(&conn)?;
-        check::state(&loaded, &loaded.own, store, &key)?;
+        check::state(&loaded, &loaded.own)?;
         if options.role == Role::Root {
             check::log(&loaded.held)?;
         }
@@ -824,22 +826,28 @@ impl TerminalStore {
         let mut changes = after.state().delta_since(&before.vv);
         // Heads replaced at the same version (a relayed copy's head is the same
         // transaction) need no rewrite; new ones come with the delta.
-        changes
-            .heads
-            .retain(|h| before.heads.get(&h.id.replica) != Some(&h.id.seq));
+        changes.heads.retain(|h| {
+            before.heads.get(&h.txn.id.replica) != Some(&(h.txn.id.seq, h.seal.is_some()))
+        });
         let written = in_tx(&mut self.conn, &self.witness, |tx| {
             persist::write_changes(tx, after.state(), &changes)?;
             persist::write_vv(tx, after.state().vv())?;
-            for (id, w) in &now.waiting {
+            for (id, (w, seal)) in &now.waiting {
                 match before.waiting.get(id) {
                     None => {
                         if let Some((_, t)) = after.waiting(id) {
                             let own = id.replica.terminal == me.terminal;
-                            persist::insert_txn(tx, t, own, status_of(*w))?;
+                            persist::insert_txn(tx, t, own, status_of(*w), *seal)?;
                         }
                     }
-                    Some(was) if was != w => persist::set_status(tx, *id, status_of(*w))?,
-                    Some(_) => {}
+                    Some((was, had)) => {
+                        if was != w {
+                            persist::set_status(tx, *id, status_of(*w))?;
+                        }
+                        if let (None, Some(seal)) = (had, seal) {
+                            persist::set_seal(tx, *id, *seal)?;
+                        }
+                    }
                 }
             }
             for id in before
@@ -913,7 +921,7 @@ impl TerminalStore {
     pub fn stored_transactions(&self) -> Result<Vec<StoredTxn>, StoreError> {
         Ok(persist::read_txns(&self.conn)?
             .into_iter()
-            .map(|(txn, own, status)| StoredTxn {
+            .map(|(txn, own, status, _)| StoredTxn {
                 txn,
                 own,
                 acked_by_root: status == Status::Held,

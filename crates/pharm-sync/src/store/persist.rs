@@ -12,13 +12,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::tables::{self, OnConflict, Table};
 use super::{StoreError, blob};
-use crate::auth::Tag;
+use crate::auth::{Digest, Tag};
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
 use crate::message::{Ack, Acks};
 use crate::replica::{Commit, QueuedItem, Replica, ReplicaParts, Superseded};
 use crate::state::{InventoryState, Lww, StateDelta, VersionVector};
-use crate::txn::{DiscrepancyId, HoldOp, LotInfo, LotKey, TransferId, Txn, TxnKind};
+use crate::txn::{DiscrepancyId, HoldOp, LotInfo, LotKey, SealedTxn, TransferId, Txn, TxnKind};
 
 /// `transactions.status`: held by the root (history), in the outbox, salvaged from an
 /// earlier history, refused as forked (awaiting re-issue).
@@ -211,7 +211,7 @@ pub(super) fn write_acks(conn: &Connection, acks: &Acks) -> Result<(), StoreErro
             conn,
             tables::ACKS,
             OnConflict::Update,
-            params![rid(*r).as_slice(), to_db(a.seq), a.tag.0.as_slice()],
+            params![rid(*r).as_slice(), to_db(a.seq), a.digest.0.as_slice()],
         )?;
     }
     Ok(())
@@ -224,13 +224,18 @@ pub(super) fn write_heads(
     replicas: impl IntoIterator<Item = ReplicaId>,
 ) -> Result<(), StoreError> {
     for r in replicas {
-        if let Some(h) = state.head(&r) {
-            let (_, body) = blob::encode_txn(h)?;
+        if let Some(h) = state.sealed_head(&r) {
+            let (_, body) = blob::encode_txn(&h.txn)?;
             insert(
                 conn,
                 tables::HEADS,
                 OnConflict::Update,
-                params![rid(r).as_slice(), to_db(h.id.seq), body],
+                params![
+                    rid(r).as_slice(),
+                    to_db(h.txn.id.seq),
+                    body,
+                    h.seal.map(|s| s.0.to_vec())
+                ],
             )?;
         }
     }
@@ -243,6 +248,7 @@ pub(super) fn insert_txn(
     txn: &Txn,
     own: bool,
     status: Status,
+    seal: Option<Tag>,
 ) -> Result<(), StoreError> {
     let (format, body) = blob::encode_txn(txn)?;
     insert(
@@ -255,8 +261,19 @@ pub(super) fn insert_txn(
             own,
             status as i64,
             format,
-            body
+            body,
+            seal.map(|s| s.0.to_vec())
         ],
+    )?;
+    Ok(())
+}
+
+/// Sets the origin seal held for a stored (relayed) transaction.
+pub(super) fn set_seal(conn: &Connection, id: TxnId, seal: Tag) -> Result<(), StoreError> {
+    exec(
+        conn,
+        &tables::TRANSACTIONS.update(&["seal"]),
+        params![seal.0.as_slice(), rid(id.replica).as_slice(), to_db(id.seq)],
     )?;
     Ok(())
 }
@@ -274,7 +291,8 @@ pub(super) fn insert_held(conn: &Connection, txn: &Txn) -> Result<(), StoreError
             false,
             Status::Held as i64,
             format,
-            body
+            body,
+            Option::<Vec<u8>>::None
         ],
     )?;
     Ok(())
@@ -341,7 +359,7 @@ pub(super) fn write_commit(
     replica: &Replica,
     commit: &Commit,
 ) -> Result<(), StoreError> {
-    insert_txn(conn, &commit.txn, true, Status::Outbox)?;
+    insert_txn(conn, &commit.txn, true, Status::Outbox, None)?;
     write_changes(conn, replica.state(), &txn_changes(&commit.txn))?;
     write_vv(conn, replica.state().vv())?;
     write_scalars(conn, replica)?;
@@ -359,7 +377,7 @@ pub(super) fn write_commit(
 pub(super) fn txn_changes(txn: &Txn) -> StateDelta {
     let mut d = StateDelta {
         lots: txn.new_lots.clone(),
-        heads: vec![txn.clone()],
+        heads: vec![SealedTxn::unsealed(Arc::new(txn.clone()))],
         ..StateDelta::default()
     };
     if txn.kind == TxnKind::TransferIn {
@@ -521,7 +539,7 @@ pub(super) fn write_changes(
             )?;
         }
     }
-    write_heads(conn, state, changes.heads.iter().map(|h| h.id.replica))
+    write_heads(conn, state, changes.heads.iter().map(|h| h.txn.id.replica))
 }
 
 // --- election and caches ------------------------------------------------------------
@@ -602,17 +620,20 @@ fn read_vv(conn: &Connection) -> Result<VersionVector, StoreError> {
 
 fn read_acks(conn: &Connection) -> Result<Acks, StoreError> {
     let mut acks = Acks::new();
-    let mut stmt = conn.prepare("SELECT replica, seq, tag FROM acks")?;
+    let mut stmt = conn.prepare("SELECT replica, seq, digest FROM acks")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let r: Vec<u8> = row.get(0)?;
-        let t: Vec<u8> = row.get(2)?;
-        let tag = Tag(t.try_into().map_err(|_| corrupt("acknowledgement tag"))?);
+        let d: Vec<u8> = row.get(2)?;
+        let digest = Digest(
+            d.try_into()
+                .map_err(|_| corrupt("acknowledgement digest"))?,
+        );
         acks.insert(
             replica_of(&r)?,
             Ack {
                 seq: from_db(row.get(1)?),
-                tag,
+                digest,
             },
         );
     }
@@ -648,8 +669,8 @@ fn read_lots(conn: &Connection) -> Result<Vec<LotInfo>, StoreError> {
     Ok(out.into_iter().map(|(_, l)| l).collect())
 }
 
-fn read_heads(conn: &Connection) -> Result<Vec<Txn>, StoreError> {
-    let mut stmt = conn.prepare("SELECT replica, seq, body FROM heads")?;
+fn read_heads(conn: &Connection) -> Result<Vec<SealedTxn>, StoreError> {
+    let mut stmt = conn.prepare("SELECT replica, seq, body, seal FROM heads")?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
@@ -659,9 +680,18 @@ fn read_heads(conn: &Connection) -> Result<Vec<Txn>, StoreError> {
         if t.id != id {
             return Err(corrupt(format!("head row {id:?} holds {:?}", t.id)));
         }
-        out.push(t);
+        out.push(SealedTxn {
+            txn: Arc::new(t),
+            seal: seal_of(row.get(3)?)?,
+        });
     }
     Ok(out)
+}
+
+fn seal_of(bytes: Option<Vec<u8>>) -> Result<Option<Tag>, StoreError> {
+    bytes
+        .map(|b| b.try_into().map(Tag).map_err(|_| corrupt("origin seal")))
+        .transpose()
 }
 
 /// Rebuilds the inventory state from its tables.
@@ -813,9 +843,9 @@ fn read_queue(conn: &Connection, table: Table) -> Result<Vec<QueuedItem>, StoreE
 }
 
 /// A stored transaction with its flags: (transaction, own, status).
-pub(super) fn read_txns(conn: &Connection) -> Result<Vec<(Txn, bool, Status)>, StoreError> {
+pub(super) fn read_txns(conn: &Connection) -> Result<Vec<StoredRow>, StoreError> {
     let mut stmt =
-        conn.prepare("SELECT replica, seq, own, status, format, body FROM transactions")?;
+        conn.prepare("SELECT replica, seq, own, status, format, body, seal FROM transactions")?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
@@ -836,11 +866,15 @@ pub(super) fn read_txns(conn: &Connection) -> Result<Vec<(Txn, bool, Status)>, S
             4 => Status::Refused,
             other => return Err(corrupt(format!("transaction status {other}"))),
         };
-        out.push((txn, row.get(2)?, status));
+        out.push((txn, row.get(2)?, status, seal_of(row.get(6)?)?));
     }
     out.sort_by_key(|(t, ..)| t.id);
     Ok(out)
 }
+
+/// A stored transaction row: the transaction, whether it is this terminal's own, its
+/// status and the origin seal held for it.
+pub(super) type StoredRow = (Txn, bool, Status, Option<Tag>);
 
 fn superseded_of(s: &str) -> Result<Superseded, StoreError> {
     let bad = || corrupt(format!("superseded reason {s:?}"));
@@ -883,13 +917,13 @@ pub(super) fn load(conn: &Connection) -> Result<Loaded, StoreError> {
     let mut forked = Vec::new();
     let mut held = Vec::new();
     let mut own = Vec::new();
-    for (t, _own, status) in read_txns(conn)? {
+    for (t, _own, status, seal) in read_txns(conn)? {
         if t.id.replica == me {
             own.push((t.clone(), status));
         }
         let t = Arc::new(t);
         match status {
-            Status::Outbox => ledger.push(t),
+            Status::Outbox => ledger.push(SealedTxn { txn: t, seal }),
             Status::Salvage => salvage.push(t),
             Status::Forked => forked.push(t),
             Status::Held if t.id.replica != me => held.push(t),

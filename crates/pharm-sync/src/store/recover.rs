@@ -21,13 +21,13 @@ use crate::txn::Txn;
 pub struct Recovery {
     /// The replica the old file belonged to, if its identity row was readable.
     pub old: Option<ReplicaId>,
-    /// This terminal's transactions found authentic (valid origin tag) and handed to the
-    /// root for judgement (the root drops the ones it holds, applies the ones it lacks, and
+    /// This terminal's transactions found intact (a readable row that passes its checksum)
+    /// and handed to the root for judgement (the root drops the ones it holds, applies the ones it lacks, and
     /// the forked ones are issued again).
     pub salvaged: usize,
     /// Transactions the root had already confirmed, kept as history.
     pub confirmed: usize,
-    /// Transaction rows that could not be read or failed their origin tag.
+    /// Transaction rows that could not be read or failed their checksum.
     pub unreadable: usize,
     /// Insurance claims and PMP reports still queued, carried over.
     pub queued: usize,
@@ -198,8 +198,8 @@ impl TerminalStore {
 
     /// A fresh incarnation of `terminal` at `new_path` after its store at `old_path` was
     /// found damaged or superseded: the state comes from the store leader or the cloud at
-    /// the next sync; every transaction of this terminal still readable in the old file and
-    /// carrying a valid origin tag goes to the root for judgement (see
+    /// the next sync; every transaction of this terminal still readable in the old file,
+    /// with a row that passes its checksum, goes to the root for judgement (see
     /// [`Replica::salvage`](crate::replica::Replica::salvage)); queued claims and PMP
     /// reports are carried over. The old file is only read (a copy of it is opened, so
     /// SQLite's own recovery does not alter the evidence). `new_path` must not exist.
@@ -216,10 +216,10 @@ impl TerminalStore {
         if new_path.exists() {
             return Err(StoreError::TargetExists(new_path.to_path_buf()));
         }
-        let key = own_key(keys.as_ref(), store, terminal)?;
+        own_key(keys.as_ref(), store, terminal)?;
         let scratch = with_suffix(new_path, ".salvage");
         remove_files(&scratch);
-        let found = salvage(old_path, &scratch, store, terminal, &key);
+        let found = salvage(old_path, &scratch, terminal);
         remove_files(&scratch);
         let (mut report, txns, queued) = found;
         let taken: BTreeSet<u64> = txns.iter().map(|(t, _)| t.id.replica.incarnation).collect();
@@ -229,7 +229,7 @@ impl TerminalStore {
         build(new_path, &options, |tx| {
             persist::init_identity(tx, store, me, Hlc::default(), old)?;
             for (t, status) in &txns {
-                persist::insert_txn(tx, t, true, *status)?;
+                persist::insert_txn(tx, t, true, *status, None)?;
             }
             for (table, id, payload) in &queued {
                 tx.execute(
@@ -275,15 +275,9 @@ fn known_incarnations(conn: &Connection, terminal: u16) -> Result<BTreeSet<u64>,
 type Queued = Vec<(tables::Table, crate::ids::TxnId, String)>;
 
 /// Reads what can be read of an old store (a copy at `scratch`), best effort: this
-/// terminal's transactions with a valid origin tag (held ones as history, the others for
-/// the root to judge) and the queue rows still pending.
-fn salvage(
-    old: &Path,
-    scratch: &Path,
-    store: StoreId,
-    terminal: u16,
-    key: &crate::auth::MacKey,
-) -> (Recovery, Vec<(Txn, Status)>, Queued) {
+/// terminal's transactions whose rows pass their checksum (held ones as history, the
+/// others for the root to judge) and the queue rows still pending.
+fn salvage(old: &Path, scratch: &Path, terminal: u16) -> (Recovery, Vec<(Txn, Status)>, Queued) {
     let mut report = Recovery::default();
     let mut txns = Vec::new();
     let mut queued = Vec::new();
@@ -306,10 +300,9 @@ fn salvage(
     };
     let _ = tables::register(&conn);
     report.old = persist::read_identity(&conn).ok().flatten().map(|(_, r)| r);
-    let mut scratch_bytes = Vec::new();
     let read = (|| -> rusqlite::Result<()> {
         let mut stmt = conn.prepare(
-            "SELECT replica, status, format, body, chk IS pharm_chk('transactions', replica, seq, own, status, format, body) FROM transactions",
+            "SELECT replica, status, format, body, chk IS pharm_chk('transactions', replica, seq, own, status, format, body, seal) FROM transactions",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
@@ -318,11 +311,8 @@ fn salvage(
             let status: i64 = row.get(1).unwrap_or(-1);
             let row_ok: bool = row.get(4).unwrap_or(false);
             match blob::decode_txn(format, &body) {
-                Ok(t)
-                    if t.id.replica.terminal == terminal
-                        && t.verify(key, store, &mut scratch_bytes) =>
-                {
-                    let confirmed = row_ok && status == Status::Held as i64;
+                Ok(t) if t.id.replica.terminal == terminal && row_ok => {
+                    let confirmed = status == Status::Held as i64;
                     if confirmed {
                         report.confirmed += 1;
                     } else {

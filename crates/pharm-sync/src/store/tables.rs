@@ -50,9 +50,14 @@ table!(
 );
 table!(ELECTION, "election", ["id", "term", "voted_for"], key["id"]);
 table!(VV, "vv", ["replica", "seq"], key["replica"]);
-table!(ACKS, "acks", ["replica", "seq", "tag"], key["replica"]);
-table!(HEADS, "heads", ["replica", "seq", "body"], key["replica"]);
-table!(TRANSACTIONS, "transactions", ["replica", "seq", "own", "status", "format", "body"], key ["replica", "seq"]);
+table!(ACKS, "acks", ["replica", "seq", "digest"], key["replica"]);
+table!(
+    HEADS,
+    "heads",
+    ["replica", "seq", "body", "seal"],
+    key["replica"]
+);
+table!(TRANSACTIONS, "transactions", ["replica", "seq", "own", "status", "format", "body", "seal"], key ["replica", "seq"]);
 table!(LOTS, "lots", ["origin", "local_no", "ord", "created_seq", "sku", "ndc", "lot_number", "expiry", "controlled"], key ["origin", "local_no"]);
 table!(CELLS, "cells", ["lot_origin", "lot_no", "replica", "p", "n", "last_seq"], key ["lot_origin", "lot_no", "replica"]);
 table!(HOLDS, "holds", ["hold_replica", "hold_seq", "lot_origin", "lot_no", "reference"], key ["hold_replica", "hold_seq"]);

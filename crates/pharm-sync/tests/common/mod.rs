@@ -11,6 +11,7 @@ use pharm_sync::ids::{Entropy, ReplicaId, StoreId};
 use pharm_sync::message::Message;
 use pharm_sync::protocol::{Peer, ProtocolError, Role};
 use pharm_sync::replica::{NewLot, Replica};
+use pharm_sync::txn::{SealedTxn, Txn};
 
 /// Terminals a store of the tests may have (the root is a member too).
 pub const TERMINALS: [u16; 8] = [0, 1, 2, 3, 4, 5, 6, u16::MAX];
@@ -48,7 +49,21 @@ pub fn root_ring(store: StoreId) -> Arc<dyn KeyRing> {
     Arc::new(ring)
 }
 
-/// A replica signing with its terminal's origin key.
+/// Transactions as their origin terminals would send them, each sealed (so every run of
+/// an upload ends sealed).
+pub fn sealed_all(store: StoreId, txns: impl IntoIterator<Item = Txn>) -> Vec<SealedTxn> {
+    txns.into_iter()
+        .map(|t| {
+            let seal = Some(t.seal(&origin_key(store, t.id.replica.terminal), store));
+            SealedTxn {
+                txn: Arc::new(t),
+                seal,
+            }
+        })
+        .collect()
+}
+
+/// A replica sealing with its terminal's origin key.
 pub fn replica(store: StoreId, id: ReplicaId) -> Replica {
     Replica::new(store, id, origin_key(store, id.terminal))
 }
