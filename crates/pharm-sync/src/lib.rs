@@ -96,7 +96,7 @@
 //!
 //! - [`ids`], [`hlc`]: replicas (terminal + random incarnation), transaction ids, hybrid
 //!   logical clock.
-//! - [`auth`]: keys, key rings and the HMAC tags of transactions and messages.
+//! - [`auth`]: keys, key rings, transaction digests, origin seals and message hop tags.
 //! - [`message`]: the sync messages and their authenticated envelope.
 //! - [`txn`]: transactions, lots, holds, transfers.
 //! - [`state`]: the CRDT inventory state, its join, deltas and version vectors (`crdts::VClock`).

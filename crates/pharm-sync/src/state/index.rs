@@ -60,6 +60,14 @@ impl LotIndex {
     /// The entry of a lot, if known, for writing.
     pub(super) fn get_mut(&mut self, lot: &LotKey) -> Option<&mut Hot> {
         let n = lot.local_no as usize;
+        if self.overflow.is_empty() {
+            // The common case: one lookup.
+            return self
+                .dense
+                .get_mut(&lot.origin)
+                .and_then(|v| v.get_mut(n))
+                .filter(|h| h.slot != VACANT);
+        }
         let dense = self
             .dense
             .get(&lot.origin)

@@ -37,7 +37,7 @@ use crate::auth::Digest;
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
 use crate::txn::{
-    DiscrepancyId, HoldId, HoldOp, LotInfo, LotKey, SealedTxn, TransferId, Txn, TxnKind,
+    DiscrepancyId, HoldId, HoldOp, Line, LotInfo, LotKey, SealedTxn, TransferId, Txn, TxnKind,
 };
 
 /// Version vector: highest contiguous sequence number per replica.
@@ -403,15 +403,11 @@ impl InventoryState {
         } else {
             &txn.lines[..]
         };
-        for line in cell_lines {
-            let slot = self.slot(line.lot);
-            let cell = self.cell_at(slot, r);
-            let field = usize::from(line.delta < 0);
-            let before = cell[field];
-            cell[field] = before.saturating_add(line.delta.unsigned_abs());
-            cell[2] = txn.id.seq;
-            let added = i128::from(cell[field] - before);
-            self.add_total(&line.lot, if field == 0 { added } else { -added });
+        if !cell_lines.is_empty() {
+            let c = self.column_index(r);
+            for line in cell_lines {
+                self.charge(c, line, txn.id.seq);
+            }
         }
         for op in &txn.holds {
             match op {
@@ -443,6 +439,27 @@ impl InventoryState {
         self.vv.apply(Dot::new(r, txn.id.seq));
         self.heads.insert(r, SealedTxn::unsealed(txn));
         Applied::Applied
+    }
+
+    /// Adds a line to the cell of column `c` and to its lot's value, with one lookup of the
+    /// lot.
+    fn charge(&mut self, c: usize, line: &Line, seq: u64) {
+        let slots = self.keys.len();
+        if let Some(hot) = self.index.get_mut(&line.lot) {
+            let cell = self.columns[c].get_mut(hot.slot as usize, slots);
+            let field = usize::from(line.delta < 0);
+            let before = cell[field];
+            cell[field] = before.saturating_add(line.delta.unsigned_abs());
+            cell[2] = seq;
+            let added = i128::from(cell[field] - before);
+            hot.total += if field == 0 { added } else { -added };
+            return;
+        }
+        // Not reached after `check` (every lot is known); kept so that nothing is dropped.
+        self.slot(line.lot);
+        if self.index.get(&line.lot).is_some() {
+            self.charge(c, line, seq);
+        }
     }
 
     fn record_transfer(&mut self, t: TransferId, by: TxnId, lot: LotKey, units: u64) {

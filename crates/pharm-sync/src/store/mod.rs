@@ -32,14 +32,14 @@
 //! * `PRAGMA quick_check` (every b-tree; the schema has no secondary index), the schema
 //!   itself, and every row's checksum (a flipped bit anywhere in a row's values is found);
 //! * the stored state against the stored transactions: this replica's whole history is
-//!   there (sequence numbers 1 to its version, chained, each with a valid origin tag) and
+//!   there (sequence numbers 1 to its version, each chained to the digest of the one before) and
 //!   its counter cells are exactly the sums of their lines; every replica of the version
 //!   vector has its head.
 //!
 //! A failure is a typed error the POS can show; the recovery is explicit:
 //! [`TerminalStore::restore_from_backup`] (the last good backup, as a new incarnation) or
 //! [`TerminalStore::recover`] (a fresh incarnation whose state comes from the store leader
-//! or the cloud at the next sync, carrying every transaction still readable and authentic
+//! or the cloud at the next sync, carrying every transaction still readable and intact
 //! in the damaged file to the root for judgement). Neither ever starts fresh silently.
 //!
 //! # Durability settings
@@ -58,16 +58,16 @@
 //! | table | contents |
 //! |---|---|
 //! | `store_meta` | one row: store id, replica id, HLC, next lot number, last sync time, incarnation restored from, superseded reason |
-//! | `vv`, `acks`, `heads` | the state's version vector; the root's acknowledgements; each replica's head transaction |
-//! | `transactions` | own and relayed transactions `(replica, seq)` with `own`, `status` (0 held by the root, 1 outbox, 2 salvage, 3 forked, 4 refused) and the encoded body with its origin tag; the root keeps every transaction it holds here (its log) |
+//! | `vv`, `acks`, `heads` | the state's version vector; the root's acknowledgements (with digests); each replica's head transaction, with its origin seal where known |
+//! | `transactions` | own and relayed transactions `(replica, seq)` with `own`, `status` (0 held by the root, 1 outbox, 2 salvage, 3 forked, 4 refused), the encoded body (its digest is recomputed on reading) and, for a relayed one, the origin seal it came with; the root keeps every transaction it holds here (its log) |
 //! | `lots`, `cells`, `holds`, `releases`, `transfers`, `compensations`, `lot_meta` | the inventory CRDT state |
 //! | `claims`, `pmp_reports` | queues committed with their transaction; `sent_ms` set by `mark_*_sent` |
 //! | `patients`, `drug_catalog`, `prescriptions` | opaque JSON caches keyed by id ([`CacheTable`]) |
 //!
 //! Every row carries a checksum. A file of an earlier schema version (version 1, before
 //! transactions were authenticated) is refused ([`StoreError::SchemaTooOld`]): its outbox
-//! transactions carry no origin tags, so they could never be accepted by a root; sync it
-//! empty with the release that wrote it, then create a new store.
+//! transactions are not chained by digests, so no root could verify them; sync it empty with
+//! the release that wrote it, then create a new store.
 //!
 //! # Incarnations
 //!
