@@ -28,6 +28,7 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
+use crate::ingredient::split_ingredient_list;
 use crate::products::{
     Columns, Fault, ParseLimits, ParseMode, ProductsError, RowError, RowErrorKind, TableSpec,
     parse_digits, parse_table,
@@ -81,7 +82,8 @@ pub struct NdcProduct {
     pub application: Option<(ApplType, u32)>,
     /// `LABELERNAME`.
     pub labeler_name: String,
-    /// `SUBSTANCENAME`, split on `;`.
+    /// `SUBSTANCENAME`, split on every `;` outside parentheses
+    /// ([`split_ingredient_list`]).
     pub substances: Vec<String>,
     /// `ACTIVE_NUMERATOR_STRENGTH` paired with `ACTIVE_INGRED_UNIT` (`(10, "mg/1")`).
     pub strengths: Vec<(Decimal, String)>,
@@ -232,10 +234,13 @@ fn ndc_row(cols: &Columns, f: &[&str]) -> Result<NdcProduct, Fault> {
     }
     let substances = match opt(5) {
         "" => Vec::new(),
-        s => split_list(s)
-            .filter(|x| !x.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        s => split_ingredient_list(s).ok_or_else(|| {
+            Fault::invalid(
+                C_SUBST,
+                s,
+                "names separated by `;` (outside parentheses), none empty, parentheses balanced",
+            )
+        })?,
     };
     Ok(NdcProduct {
         product_id: opt(0).to_owned(),
@@ -946,6 +951,42 @@ NIFEDIPINE~TABLET, EXTENDED RELEASE;ORAL~NIFEDIPINE~ZYDUS PHARMS~30MG~A~210012~0
         match m {
             NdcMatch::Unique(i) => Some(products[*i].key.to_string()),
             _ => None,
+        }
+    }
+
+    /// The fixture's first row with `SUBSTANCENAME` replaced.
+    fn one_row_with_substances(substances: &str) -> String {
+        let fixture = ndc_fixture();
+        let mut lines = fixture.split("\r\n");
+        let header = lines.next().unwrap_or_default();
+        let mut cols: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+        cols[13] = substances;
+        format!("{header}\r\n{}\r\n", cols.join("\t"))
+    }
+
+    #[test]
+    fn substance_names_split_outside_parentheses_only() {
+        let d = parse_ndc_directory(
+            one_row_with_substances("SODIUM CHLORIDE (0.9%; ISOTONIC); DEXTROSE").as_bytes(),
+            ParseMode::Strict,
+            &ndc_directory_limits(),
+        )
+        .unwrap();
+        assert_eq!(
+            d.entries[0].substances,
+            vec![
+                "SODIUM CHLORIDE (0.9%; ISOTONIC)".to_owned(),
+                "DEXTROSE".to_owned()
+            ]
+        );
+        for bad in ["SODIUM CHLORIDE (0.9%; DEXTROSE", "A;; B"] {
+            let err = parse_ndc_directory(
+                one_row_with_substances(bad).as_bytes(),
+                ParseMode::Strict,
+                &ndc_directory_limits(),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("SUBSTANCENAME"), "{bad}: {err}");
         }
     }
 

@@ -210,6 +210,9 @@ impl StateDelta {
 pub struct InventoryState {
     store: StoreId,
     lots: Vec<LotEntry>,
+    /// How many of `lots` have their facts (a merge skips looking for facts when the other
+    /// side has none this side lacks).
+    lots_with_facts: usize,
     /// Lot key of each slot (slot order = order of first sight).
     keys: Vec<LotKey>,
     /// Lot key → value, SKU and slot (together: one cache line per operation).
@@ -235,6 +238,7 @@ impl InventoryState {
         InventoryState {
             store,
             lots: Vec::new(),
+            lots_with_facts: 0,
             keys: Vec::new(),
             index: LotIndex::default(),
             columns: Vec::new(),
@@ -285,6 +289,7 @@ impl InventoryState {
                 h.sku = Some(info.sku);
             }
             self.lots[i].info = Some(info.clone());
+            self.lots_with_facts += 1;
         }
     }
 
@@ -979,17 +984,27 @@ impl InventoryState {
             .zip(&other.keys)
             .take_while(|(a, b)| a == b)
             .count();
+        // Facts are only ever added: when every lot here has them, the other side can add
+        // facts only to lots beyond the shared prefix.
+        let from = if self.lots_with_facts == self.lots.len() {
+            aligned
+        } else {
+            0
+        };
         let mut map: Vec<usize> = (0..aligned).collect();
         for j in aligned..other.keys.len() {
             map.push(self.slot(other.keys[j]));
         }
-        for (j, theirs) in other.lots.iter().enumerate() {
+        for (j, theirs) in other.lots.iter().enumerate().skip(from) {
             if let Some(info) = &theirs.info
                 && self.lots[map[j]].info.is_none()
             {
                 self.add_info(info);
             }
         }
+        // Changes to lot values, applied in slot order once the cells are joined (the value
+        // sits with the lot's index entry; slot order visits those entries in order).
+        let mut changes: Vec<(usize, i128)> = Vec::new();
         for col in &other.columns {
             let r = col.replica;
             if seq_of(&other.vv, &r) <= seq_of(&self.vv, &r) && seq_of(&other.vv, &r) > 0 {
@@ -998,17 +1013,14 @@ impl InventoryState {
             let c = self.column_index(r);
             let slots = self.keys.len();
             let mine = &mut self.columns[c];
-            let (keys, index) = (&self.keys, &mut self.index);
             let mut join = |slot: usize, theirs: &Cell3, mine: &mut Column| {
                 let m = mine.get_mut(slot, slots);
                 let old = *m;
                 m[0] = m[0].max(theirs[0]);
                 m[1] = m[1].max(theirs[1]);
                 m[2] = m[2].max(theirs[2]);
-                if *m != old
-                    && let Some(h) = keys.get(slot).and_then(|k| index.get_mut(k))
-                {
-                    h.total += Self::cell_change(&old, m);
+                if *m != old {
+                    changes.push((slot, Self::cell_change(&old, m)));
                 }
             };
             match col.dense() {
@@ -1025,6 +1037,12 @@ impl InventoryState {
                         join(map[j], t, mine);
                     }
                 }
+            }
+        }
+        changes.sort_unstable_by_key(|(slot, _)| *slot);
+        for (slot, change) in changes {
+            if let Some(h) = self.keys.get(slot).and_then(|k| self.index.get_mut(k)) {
+                h.total += change;
             }
         }
         for (id, v) in &other.holds {
