@@ -28,7 +28,7 @@
 //! let mut merged = back_office.state().clone();
 //! for t in 0..s.terminals() {
 //!     let mut terminal = s.pharm_sync_terminal(back_office.state(), t);
-//!     s.apply_pharm_sync(&mut terminal, &keys, &s.ops[t]).unwrap();
+//!     s.apply_pharm_sync(&mut terminal, &s.ops[t]).unwrap();
 //!     merged.merge(terminal.state());
 //! }
 //! assert_eq!(s.check_pharm_sync(&merged, &keys), Ok(s.expected_total()));

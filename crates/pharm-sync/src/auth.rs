@@ -43,6 +43,14 @@ pub const TAG_BYTES: usize = 16;
 pub(crate) const TXN_DOMAIN: &[u8] = b"T\x02";
 /// Domain label of origin seals ("S", format 2).
 pub(crate) const SEAL_DOMAIN: &[u8] = b"S\x02";
+/// Domain label of head seals, over a head and its replica's effects ("H", format 2).
+pub(crate) const HEAD_DOMAIN: &[u8] = b"H\x02";
+/// Domain label of a replica's effects digest ("E", format 2).
+pub(crate) const EFFECTS_DOMAIN: &[u8] = b"E\x02";
+/// Domain label of the root's acknowledgements ("A", format 2).
+pub(crate) const ACK_DOMAIN: &[u8] = b"A\x02";
+/// Domain label of the root's refusals ("R", format 2).
+pub(crate) const REFUSAL_DOMAIN: &[u8] = b"R\x02";
 /// Domain label of message (hop) tags ("M", format 2).
 pub(crate) const MESSAGE_DOMAIN: &[u8] = b"M\x02";
 
@@ -127,6 +135,16 @@ hex16!(
     /// predecessor" in the chain of a replica's first transaction.
     Digest
 );
+
+/// The 22-byte input of a tag over a digest: `domain` (2 bytes), the store (4 bytes
+/// little-endian), the digest.
+pub(crate) fn over_digest(domain: &[u8], store: StoreId, digest: &Digest) -> [u8; 22] {
+    let mut input = [0u8; 22];
+    input[..2].copy_from_slice(&domain[..2]);
+    input[2..6].copy_from_slice(&store.0.to_le_bytes());
+    input[6..].copy_from_slice(&digest.0);
+    input
+}
 
 /// The digest of `input` (a domain label and the bytes covered, already concatenated).
 pub(crate) fn digest(input: &[u8]) -> Digest {

@@ -6,23 +6,96 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Digest, MESSAGE_DOMAIN, MacKey, Tag, tagged};
+use crate::auth::{
+    ACK_DOMAIN, Digest, MESSAGE_DOMAIN, MacKey, REFUSAL_DOMAIN, Tag, over_digest, tagged,
+};
 use crate::codec::{self, EncodeError};
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
 use crate::state::{StateDelta, VersionVector};
-use crate::txn::SealedTxn;
+use crate::txn::{SealedTxn, Txn};
 
 /// The root's acknowledgement of one replica's transactions: it holds every transaction of
-/// that replica up to `seq`, and the one at `seq` has digest `digest`. Because digests are
-/// chained, the digest vouches for the whole prefix: a replica drops transactions from its
-/// outbox only when its own transaction at `seq` has the same digest.
+/// that replica from `from` to `seq` (1 unless a device holding earlier ones was lost), and
+/// the one at `seq` has digest `digest`. Because digests are chained, the digest vouches for
+/// that whole segment: a replica drops transactions `from..=seq` from its outbox only when
+/// its own transaction at `seq` has the same digest. The root seals it with the replica's
+/// terminal's origin key, so that terminal can tell the root's word from a member's: leaders
+/// pass acknowledgements on, and only a sealed one makes a terminal drop its own
+/// transactions or find itself behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Ack {
+    /// First sequence number of the acknowledged segment.
+    pub from: u64,
     /// Highest sequence number acknowledged.
     pub seq: u64,
     /// Digest of the transaction at `seq`.
     pub digest: Digest,
+    /// HMAC under the origin key of the replica's terminal over the label `"A"`, `0x02`,
+    /// the store (4 bytes little-endian), `digest` and `from` (8 bytes little-endian).
+    pub seal: Tag,
+}
+
+impl Ack {
+    /// The root's acknowledgement of `from..=seq`, ending at the transaction with `digest`,
+    /// sealed with its terminal's origin key.
+    pub fn sealed(from: u64, seq: u64, digest: Digest, key: &MacKey, store: StoreId) -> Self {
+        Ack {
+            from,
+            seq,
+            digest,
+            seal: key.tag(&Self::sealed_input(store, from, &digest)),
+        }
+    }
+
+    /// Whether the seal is the root's under the terminal's origin `key`.
+    pub fn is_sealed_by(&self, key: &MacKey, store: StoreId) -> bool {
+        key.verify(
+            &Self::sealed_input(store, self.from, &self.digest),
+            &self.seal,
+        )
+    }
+
+    fn sealed_input(store: StoreId, from: u64, digest: &Digest) -> [u8; 30] {
+        let mut input = [0u8; 30];
+        input[..22].copy_from_slice(&over_digest(ACK_DOMAIN, store, digest));
+        input[22..].copy_from_slice(&from.to_le_bytes());
+        input
+    }
+}
+
+/// A transaction the server refused (and every later one of its replica in the upload).
+/// The root seals a refusal with the origin key of the terminal that uploaded it, over the
+/// refused transaction's digest: only a sealed refusal makes a terminal treat its own
+/// transaction as another history, or a leader its state as holding a refused relay. A
+/// store leader cannot seal; its refusals only make it clear that it will not take the
+/// transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The refused transaction.
+    pub id: TxnId,
+    /// HMAC under the origin key of the uploading terminal over the label `"R"`, `0x02`,
+    /// the store and the transaction's digest (the root's only).
+    pub seal: Option<Tag>,
+}
+
+impl Refusal {
+    /// The root's refusal of `txn`, sealed with the uploading terminal's origin key.
+    pub fn sealed(txn: &Txn, key: &MacKey, store: StoreId) -> Self {
+        Refusal {
+            id: txn.id,
+            seal: Some(key.tag(&over_digest(REFUSAL_DOMAIN, store, &txn.digest))),
+        }
+    }
+
+    /// Whether this is the root's refusal of `txn` (this very transaction) under the
+    /// receiving terminal's origin `key`.
+    pub fn is_sealed_for(&self, txn: &Txn, key: &MacKey, store: StoreId) -> bool {
+        self.id == txn.id
+            && self.seal.is_some_and(|seal| {
+                key.verify(&over_digest(REFUSAL_DOMAIN, store, &txn.digest), &seal)
+            })
+    }
 }
 
 /// Acknowledgements by replica.
@@ -69,7 +142,7 @@ pub enum Body {
         /// the upload is refused too): the server holds a different history of their
         /// replica, or they are relayed in a run whose origin seal is wrong (their origin
         /// still holds them).
-        refused: Vec<TxnId>,
+        refused: Vec<Refusal>,
     },
     /// State the client lacks.
     Delta {

@@ -10,7 +10,7 @@ use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{self, Digest, MacKey, SEAL_DOMAIN, TXN_DOMAIN, Tag};
+use crate::auth::{self, Digest, HEAD_DOMAIN, MacKey, SEAL_DOMAIN, TXN_DOMAIN, Tag};
 use crate::codec::{self, EncodeError};
 use crate::hlc::Hlc;
 use crate::ids::{ReplicaId, StoreId, TxnId};
@@ -248,27 +248,46 @@ impl Txn {
     /// to it): HMAC under the origin terminal's key over the label `"S"`, `0x02`, the store
     /// (4 bytes little-endian) and [`Txn::digest`].
     pub fn seal(&self, key: &MacKey, store: StoreId) -> Tag {
-        key.tag(&Self::seal_input(store, &self.digest))
+        key.tag(&auth::over_digest(SEAL_DOMAIN, store, &self.digest))
     }
 
     /// Whether `seal` is this transaction's origin seal under `key` in `store`.
     pub fn seal_is_valid(&self, key: &MacKey, store: StoreId, seal: &Tag) -> bool {
-        key.verify(&Self::seal_input(store, &self.digest), seal)
+        key.verify(&auth::over_digest(SEAL_DOMAIN, store, &self.digest), seal)
     }
 
-    fn seal_input(store: StoreId, digest: &Digest) -> [u8; 22] {
-        let mut input = [0u8; 22];
-        input[..2].copy_from_slice(SEAL_DOMAIN);
-        input[2..6].copy_from_slice(&store.0.to_le_bytes());
-        input[6..].copy_from_slice(&digest.0);
+    /// The seal its origin puts on this transaction as the head of its state in a delta:
+    /// HMAC under the origin terminal's key over the label `"H"`, `0x02`, the store (4
+    /// bytes little-endian), [`Txn::digest`] and the digest of its replica's effects up to
+    /// it ([`InventoryState::effects_digest`](crate::state::InventoryState::effects_digest)).
+    /// It vouches for the version and for the totals.
+    pub fn head_seal(&self, key: &MacKey, store: StoreId, effects: &Digest) -> Tag {
+        key.tag(&Self::head_input(store, &self.digest, effects))
+    }
+
+    /// Whether `seal` is this head's seal under `key` in `store` with these `effects`.
+    pub fn head_seal_is_valid(
+        &self,
+        key: &MacKey,
+        store: StoreId,
+        effects: &Digest,
+        seal: &Tag,
+    ) -> bool {
+        key.verify(&Self::head_input(store, &self.digest, effects), seal)
+    }
+
+    fn head_input(store: StoreId, digest: &Digest, effects: &Digest) -> [u8; 38] {
+        let mut input = [0u8; 38];
+        input[..22].copy_from_slice(&auth::over_digest(HEAD_DOMAIN, store, digest));
+        input[22..].copy_from_slice(&effects.0);
         input
     }
 }
 
 /// A transaction as one peer passes it to another: shared, with its origin's seal where
 /// the sender holds one. In an upload, the last transaction of every run (one replica's
-/// consecutive, chained transactions) carries a seal; a delta's heads carry one where the
-/// sender has it.
+/// consecutive, chained transactions) carries a seal ([`Txn::seal`]); a delta's heads carry
+/// their origin's head seal ([`Txn::head_seal`]) where the sender has it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedTxn {
     /// The transaction.

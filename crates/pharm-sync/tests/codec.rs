@@ -23,7 +23,7 @@ use pharm_sync::codec::{
 };
 use pharm_sync::hlc::Hlc;
 use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
-use pharm_sync::message::{Ack, Acks, Body, Message};
+use pharm_sync::message::{Ack, Acks, Body, Message, Refusal};
 use pharm_sync::state::{Applied, InventoryState, Lww, StateDelta, VersionVector};
 use pharm_sync::txn::{
     DiscrepancyId, HoldOp, Line, LotInfo, LotKey, Reason, SealedTxn, TransferId, Txn, TxnKind,
@@ -301,15 +301,23 @@ fn vv() -> impl Strategy<Value = VersionVector> {
 fn acks() -> impl Strategy<Value = Acks> {
     prop::collection::btree_map(
         replica(),
-        (seq(), digest()).prop_map(|(seq, digest)| Ack { seq, digest }),
+        (seq(), digest(), tag(), any::<u64>()).prop_map(|(seq, digest, seal, f)| Ack {
+            from: f % seq + 1,
+            seq,
+            digest,
+            seal,
+        }),
         0..4,
     )
 }
 
-fn refused() -> impl Strategy<Value = Vec<TxnId>> {
-    prop::collection::btree_map(replica(), seq(), 0..3).prop_map(|m| {
+fn refused() -> impl Strategy<Value = Vec<Refusal>> {
+    prop::collection::btree_map(replica(), (seq(), prop::option::of(tag())), 0..3).prop_map(|m| {
         m.into_iter()
-            .map(|(replica, seq)| TxnId { replica, seq })
+            .map(|(replica, (seq, seal))| Refusal {
+                id: TxnId { replica, seq },
+                seal,
+            })
             .collect()
     })
 }
@@ -1598,11 +1606,12 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
             },
         )],
         heads: vec![
-            with_seal(store, &hold),
-            with_seal(store, &transfer_in),
-            dispense.clone(),
+            unsealed(hold.clone()),
+            unsealed(transfer_in.clone()),
+            unsealed((*dispense.txn).clone()),
         ],
     };
+    let delta = with_head_seals(store, delta);
     let other = StateDelta {
         base: vv_of(&[(server, 19), (t1, 9)]),
         vv: vv_of(&[(server, 21), (t1, 9)]),
@@ -1624,13 +1633,8 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         entries
             .iter()
             .map(|(r, t)| {
-                (
-                    *r,
-                    Ack {
-                        seq: t.id.seq,
-                        digest: t.digest,
-                    },
-                )
+                let key = common::origin_key(store, r.terminal);
+                (*r, Ack::sealed(1, t.id.seq, t.digest, &key, store))
             })
             .collect()
     };
@@ -1677,10 +1681,11 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
                 Body::UploadAck {
                     vv: vv_of(&[(server, 21), (t1, 9), (t3, 7)]),
                     acks: acks(&[(t3, &dispense.txn)]),
-                    refused: vec![TxnId {
-                        replica: t1,
-                        seq: 9,
-                    }],
+                    refused: vec![Refusal::sealed(
+                        &transfer_in,
+                        &common::origin_key(store, t1.terminal),
+                        store,
+                    )],
                 },
             ),
         ),
@@ -1706,6 +1711,25 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
             sealed(store, server, Body::Delta { delta: other }),
         ),
     ]
+}
+
+/// `delta` with every head sealed by its origin over the head and its replica's effects as
+/// the delta alone carries them (what a receiver holding nothing of that replica computes).
+fn with_head_seals(store: StoreId, mut delta: StateDelta) -> StateDelta {
+    let seals: Vec<Tag> = delta
+        .heads
+        .iter()
+        .map(|h| {
+            let r = h.txn.id.replica;
+            let effects = InventoryState::new(store).effects_digest(&r, Some(&delta));
+            h.txn
+                .head_seal(&common::origin_key(store, r.terminal), store, &effects)
+        })
+        .collect();
+    for (h, seal) in delta.heads.iter_mut().zip(seals) {
+        h.seal = Some(seal);
+    }
+    delta
 }
 
 fn golden_dir() -> PathBuf {
@@ -1766,11 +1790,24 @@ fn golden_vectors() {
             decoded.verify(&common::link_key(decoded.store)),
             "{name}: hop tag"
         );
-        if let Body::Upload { txns }
-        | Body::Delta {
-            delta: StateDelta { heads: txns, .. },
-        } = &decoded.body
-        {
+        if let Body::Delta { delta } = &decoded.body {
+            for SealedTxn { txn: t, seal } in &delta.heads {
+                let r = t.id.replica;
+                let k = common::origin_key(decoded.store, r.terminal);
+                let effects = InventoryState::new(decoded.store).effects_digest(&r, Some(delta));
+                assert!(
+                    seal.is_none_or(|seal| t.head_seal_is_valid(
+                        &k,
+                        decoded.store,
+                        &effects,
+                        &seal
+                    )),
+                    "{name}: head {:?}",
+                    t.id
+                );
+            }
+        }
+        if let Body::Upload { txns } = &decoded.body {
             for SealedTxn { txn: t, seal } in txns {
                 let k = common::origin_key(decoded.store, t.id.replica.terminal);
                 assert!(
@@ -1778,6 +1815,12 @@ fn golden_vectors() {
                     "{name}: {:?}",
                     t.id
                 );
+            }
+        }
+        if let Body::Welcome { acks, .. } | Body::UploadAck { acks, .. } = &decoded.body {
+            for (r, ack) in acks {
+                let k = common::origin_key(decoded.store, r.terminal);
+                assert!(ack.is_sealed_by(&k, decoded.store), "{name}: ack of {r}");
             }
         }
         assert_eq!(peek_store(&stored_bytes).unwrap(), msg.store);

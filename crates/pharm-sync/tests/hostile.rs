@@ -153,6 +153,22 @@ fn seal(store: StoreId, from: ReplicaId, body: Body) -> Message {
     Message::seal(store, from, body, &link_key(store)).unwrap()
 }
 
+/// `peer` takes `m` without an error and without any change (a message it cannot use).
+fn left_alone(peer: &mut Peer, m: Message) {
+    let before = peer.replica().state().observable();
+    let outbox = peer.replica().outbox().count();
+    peer.handle(100, m).unwrap();
+    assert_eq!(peer.replica().state().observable(), before, "state changed");
+    assert_eq!(peer.replica().outbox().count(), outbox);
+}
+
+/// `peer` takes `m` without an error and joins it.
+fn taken(peer: &mut Peer, m: Message) {
+    let before = peer.replica().state().observable();
+    peer.handle(100, m).unwrap();
+    assert_ne!(peer.replica().state().observable(), before, "nothing taken");
+}
+
 /// `f` fails with the expected error and leaves `peer`'s state as it was.
 fn refused(peer: &mut Peer, m: Message, expect: impl Fn(&ProtocolError) -> bool) {
     let before = peer.replica().state().observable();
@@ -262,47 +278,71 @@ fn attack_2_a_version_vector_claim_without_evidence_is_refused() {
 fn attack_2b_a_head_with_a_forged_seal_or_missing_effects_is_refused() {
     let mut w = World::new();
     let real = w.sell(2, 4);
-    let real_seal = real.seal(&origin_key(STORE, 2), STORE);
+    let t2 = w.t2.replica().id();
+    let effects = w.t2.replica().state().effects_digest(&t2, None);
+    let real_seal = real.head_seal(&origin_key(STORE, 2), STORE, &effects);
     let mut delta =
         w.t2.replica()
             .state()
             .delta_since(w.cloud.replica().state().vv());
     assert_eq!(delta.heads.len(), 1);
     delta.heads[0].seal = Some(real_seal);
-    // A member cannot forge another terminal's head: the cloud checks its origin seal,
-    // which covers the head's digest.
+    // A member cannot forge another terminal's head: the cloud checks its origin's head
+    // seal, which covers the head's digest and its replica's totals. The sender may only be passing on what it was given,
+    // so the cloud leaves such a delta alone; from the head's own terminal it is an error.
     let mut forged = delta.clone();
     let mut head = (*real).clone();
     head.lines[0].delta = -40;
     head.link(&mut Vec::new()).unwrap();
     forged.heads[0].txn = Arc::new(head);
     forged.cells.iter_mut().for_each(|c| c.3 = 40);
-    let m = seal(
-        STORE,
-        w.t1.replica().id(),
-        Body::Delta {
-            delta: forged.clone(),
-        },
-    );
+    let m = |from: ReplicaId, delta: &StateDelta| {
+        seal(
+            STORE,
+            from,
+            Body::Delta {
+                delta: delta.clone(),
+            },
+        )
+    };
+    left_alone(&mut w.cloud, m(w.t1.replica().id(), &forged));
     refused(
         &mut w.cloud,
-        m,
+        m(w.t2.replica().id(), &forged),
         |e| matches!(e, ProtocolError::BadSeal(id) if *id == real.id),
     );
     // Without a seal the cloud takes no head it does not hold.
     forged.heads[0].seal = None;
-    let m = seal(STORE, w.t1.replica().id(), Body::Delta { delta: forged });
+    left_alone(&mut w.cloud, m(w.t1.replica().id(), &forged));
     refused(
         &mut w.cloud,
-        m,
+        m(w.t2.replica().id(), &forged),
         |e| matches!(e, ProtocolError::Unsealed(id) if *id == real.id),
     );
-    // Nor raise the version with a genuine, sealed head but without the head's effects.
-    delta.cells.clear();
-    let m = seal(STORE, w.t1.replica().id(), Body::Delta { delta });
-    refused(&mut w.cloud, m, |e| {
-        matches!(e, ProtocolError::Delta(DeltaError::InconsistentHead { .. }))
-    });
+    // Nor raise the version with the genuine head and seal but other totals: more units
+    // sold (or fewer) than the head's replica sealed, or the head's effects left out.
+    for cells in [
+        delta
+            .cells
+            .iter()
+            .map(|c| (c.0, c.1, c.2, c.3 + 58))
+            .collect(),
+        Vec::new(),
+    ] {
+        let changed = StateDelta {
+            cells,
+            ..delta.clone()
+        };
+        left_alone(&mut w.cloud, m(w.t1.replica().id(), &changed));
+        refused(
+            &mut w.cloud,
+            m(t2, &changed),
+            |e| matches!(e, ProtocolError::BadSeal(id) if *id == real.id),
+        );
+    }
+    // The genuine delta is taken, from anyone.
+    taken(&mut w.cloud, m(w.t1.replica().id(), &delta));
+    assert_eq!(w.cloud.replica().state().vv().get(&t2), real.id.seq);
     // Nor inflate a replica the receiver already has.
     let mut inflated = w.cloud.replica().state().delta_since(&VersionVector::new());
     for c in &mut inflated.cells {
@@ -342,7 +382,7 @@ fn attack_3_a_transaction_claiming_another_origin_is_refused_and_relays_still_wo
     let replies = w.cloud.handle(100, up(vec![fake.clone()])).unwrap();
     assert!(matches!(
         &replies[0].body,
-        Body::UploadAck { refused, .. } if refused == &vec![fake.txn.id]
+        Body::UploadAck { refused, .. } if refused.len() == 1 && refused[0].id == fake.txn.id
     ));
     assert_eq!(w.cloud.replica().state().observable(), before);
     // Claimed as T1's own upload (T1 as its origin), the same seal is an error.
@@ -437,14 +477,19 @@ fn a_relayed_run_with_a_bad_seal_is_refused_alone_and_nothing_is_lost() {
             *m = seal(STORE, t2, m.body.clone());
         }
     }
-    for m in out {
+    // T2's state delta (its head sealed with its effects) is lost on the way: only the run
+    // reaches T1.
+    for m in out
+        .into_iter()
+        .filter(|m| matches!(m.body, Body::Upload { .. }))
+    {
         w.t1.handle(now, m).unwrap();
     }
     assert!(w.t1.replica().outbox().any(|t| t.id == bad.id));
     // T1 sells too and syncs with the cloud: its own run is taken, T2's is refused.
     let own = w.sell(1, 3);
     let now = w.tick();
-    sync(&mut w.t1, &mut w.cloud, now);
+    let err = common::try_sync(&mut w.t1, &mut w.cloud, now).unwrap_err();
     assert_eq!(
         w.cloud.replica().state().vv().get(&own.id.replica),
         own.id.seq
@@ -454,6 +499,13 @@ fn a_relayed_run_with_a_bad_seal_is_refused_alone_and_nothing_is_lost() {
         !w.t1.replica().outbox().any(|t| t.id == bad.id),
         "the relay drops the refused copy"
     );
+    // T1 took the copy into its state, and the root's seal on the refusal tells it so:
+    // its state may count a sale that does not exist, so it is superseded until the POS
+    // recovers it from upstream.
+    let took = Superseded::Took { txn: bad.id };
+    assert_eq!(err, ProtocolError::Superseded(took));
+    let fresh = w.t1.replica().recover(&mut Rng(12)).unwrap();
+    w.t1.replace_replica(fresh);
     // T2 still holds its sale and delivers it itself: nothing lost, nothing twice.
     w.settle();
 }
@@ -793,15 +845,16 @@ fn the_root_acknowledges_only_transactions_it_holds() {
     let mut w = World::new();
     let t2 = w.t2.replica().id();
     w.sell(2, 4);
-    // T2's effects reach the cloud as state only (through T1, which took T2's state, with
-    // T2's sealed head, from T2 serving as its leader, then synced with the cloud), not as
-    // transactions.
+    w.sell(2, 1);
+    // T2's effects reach the cloud as state (through T1, which took T2's state, with T2's
+    // sealed head, from T2 serving as its leader, then synced with the cloud), not as
+    // uploaded transactions.
     let now = w.tick();
     sync(&mut w.t1, &mut w.t2, now);
     assert!(w.t1.replica().outbox().all(|t| t.id.replica != t2));
     let hello = w.t1.hello(now).unwrap();
     let replies = w.cloud.handle(now, hello).unwrap();
-    // Deliver only T1's upward delta (not its upload of the relayed copy).
+    // Deliver only T1's upward delta (not its upload of the relayed copies).
     let out = common::deliver(&mut w.t1, now, replies).unwrap();
     for m in out {
         if let Body::Delta { .. } = m.body {
@@ -810,21 +863,28 @@ fn the_root_acknowledges_only_transactions_it_holds() {
     }
     assert_eq!(
         w.cloud.replica().state().vv().get(&t2),
-        1,
+        2,
         "the cloud knows the state"
     );
     let hello = w.t2.hello(now).unwrap();
     let welcome = w.cloud.handle(now, hello).unwrap();
-    let Body::Welcome { acks, vv, .. } = &welcome[0].body else {
+    let Body::Welcome { acks, .. } = &welcome[0].body else {
         unreachable!()
     };
-    assert!(
-        !acks.contains_key(&t2),
-        "but does not acknowledge what it does not hold"
+    // It holds the sealed head it verified (T2's second sale, in full) and acknowledges
+    // that one alone: the first sale it knows only as state.
+    let ack = acks.get(&t2).expect("the verified head is held");
+    assert_eq!((ack.from, ack.seq), (2, 2));
+    common::deliver(&mut w.t2, now, welcome).unwrap();
+    let left: Vec<u64> = w.t2.replica().outbox().map(|t| t.id.seq).collect();
+    assert_eq!(
+        left,
+        vec![1],
+        "the first sale stays queued until the cloud holds it"
     );
-    assert_eq!(vv.get(&t2), 0);
     // So T2 uploads it, the cloud logs it, and only then T2's outbox drains.
     w.settle();
+    assert_eq!(w.t2.replica().outbox().count(), 0);
 }
 
 // --- Deliverable 3: a rolled-back terminal detects it before issuing another number -------

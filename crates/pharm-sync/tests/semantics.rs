@@ -496,3 +496,32 @@ fn claims_queued_before_a_restore_are_flagged_for_verification() {
     assert_eq!(restored.queued_by_earlier_incarnation().count(), 1);
     assert_eq!(backup.queued_by_earlier_incarnation().count(), 0);
 }
+
+#[test]
+fn a_delta_without_the_senders_own_effects_still_carries_a_release_both_made() {
+    // T1 holds a lot; T1 and T2 both release that hold. T1's release is the one the state
+    // records (the lower id). A delta from T1 that leaves T1's own effects out (they travel
+    // as its upload) must still carry the release, or T2's head arrives without it.
+    let (mut server, mut t, keys) = store_with_terminals(2);
+    let (hold, _) = t[0].replica_mut().hold(10, keys[0], "recall").unwrap();
+    let (a, b) = t.split_at_mut(1);
+    sync(&mut b[0], &mut a[0], 11);
+    t[1].replica_mut().release(12, hold, "done").unwrap();
+    t[0].replica_mut().release(13, hold, "done").unwrap();
+    let (a, b) = t.split_at_mut(1);
+    sync(&mut b[0], &mut a[0], 14);
+    let t1 = t[0].replica().id();
+    let t2 = t[1].replica().id();
+    let cloud = server.replica().state().clone();
+    let delta = t[0].replica().state().delta_skipping(cloud.vv(), Some(t1));
+    assert!(delta.heads.iter().any(|h| h.txn.id.replica == t2));
+    let mut joined = cloud.clone();
+    assert!(joined.join(&delta).unwrap(), "the delta is complete");
+    assert!(joined.active_holds().all(|(id, _, _)| *id != hold));
+    sync(&mut t[0], &mut server, 15);
+    sync(&mut t[1], &mut server, 16);
+    assert_eq!(
+        server.replica().state().observable(),
+        t[0].replica().state().observable()
+    );
+}

@@ -4,13 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 mod common;
 
-use common::{Rng, member, member_ring, root};
+use common::{Rng, TempDir, member, member_ring, root};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use pharm_sync::hlc::Hlc;
@@ -55,33 +54,6 @@ fn open_with(
 
 fn open(path: &Path, terminal: u16) -> Result<TerminalStore, StoreError> {
     open_with(path, terminal, StoreOptions::default())
-}
-
-/// A unique temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "pharm-sync-store-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn date(y: i32, m: u32, d: u32) -> Date {

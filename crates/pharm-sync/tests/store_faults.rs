@@ -9,9 +9,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use common::{Rng, member_ring, new_lot, root};
+use common::{Rng, TempDir, member_ring, new_lot, root};
 use pharm_core::time::Date;
 use pharm_sync::ids::{IdError, ReplicaId, StoreId, TxnId};
 use pharm_sync::message::Message;
@@ -25,32 +24,6 @@ use rusqlite::Connection;
 const STORE: StoreId = StoreId(42);
 const T1: u16 = 1;
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "pharm-sync-faults-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn today() -> Date {
     "2026-03-10".parse().unwrap()

@@ -52,14 +52,17 @@
 //! | 1 Hello | `vv` vv, `fix64` hlc |
 //! | 2 Welcome | `vv` vv, `acks` acks, `fix64` hlc, `bool` root |
 //! | 3 Upload | `uv` count, then that many transactions in *message form* |
-//! | 4 UploadAck | `vv` vv, `acks` acks, `uv` refused count, then per entry `r` replica, `uv` seq (≥ 1; replicas strictly ascending) |
+//! | 4 UploadAck | `vv` vv, `acks` acks, `uv` refused count, then per entry `r` replica, `uv` seq (≥ 1; replicas strictly ascending), `bool` sealed, and when sealed the root's refusal `tag` (HMAC under the transaction's terminal's origin key over `"R"`, `0x02`, the store as 4 bytes little-endian and the refused transaction's digest) |
 //! | 5 Delta | the *delta body* (below) |
 //!
 //! * `vv` (version vector): `uv` count, then per entry `r` replica, `uv` seq (≥ 1);
 //!   replicas strictly ascending. Zero entries are not written (a zero entry means
 //!   "nothing", like an absent one).
-//! * `acks`: `uv` count, then per entry `r` replica, `uv` seq (≥ 1), `digest` (of that
-//!   replica's transaction at seq); replicas strictly ascending.
+//! * `acks`: `uv` count, then per entry `r` replica, `uv` seq (≥ 1), `uv` from (the first
+//!   sequence number of the acknowledged segment, 1 ≤ from ≤ seq), `digest` (of that
+//!   replica's transaction at seq), `tag` (the root's seal: HMAC under the replica's
+//!   terminal's origin key over `"A"`, `0x02`, the store as 4 bytes little-endian, the
+//!   digest and from as 8 bytes little-endian); replicas strictly ascending.
 //!
 //! # Transaction
 //!
@@ -106,7 +109,11 @@
 //! every earlier one of its replica. In an Upload, the last transaction of every *run* (a
 //! maximal sequence of list neighbours of one replica with consecutive seqs, each one's
 //! prev the digest of the one before) must be sealed; other transactions may be. In delta
-//! heads a seal is optional. The decoder only reads seals; the receiving peer checks them.
+//! heads a seal is optional and is a *head seal*: the same HMAC over the label `"H"`, `0x02`,
+//! the store, the head's digest and the digest of its replica's effects (its counter cells
+//! and transfer receipts: [`InventoryState::effects_digest`](crate::state::InventoryState::effects_digest))
+//! as the receiver holds them once the delta is joined (38 bytes in all). The decoder only
+//! reads seals; the receiving peer checks them.
 //!
 //! An **outbox blob** ([`encode_txn`]) is the 3 bytes `"PHT"` (`50 48 54`), the format
 //! version `byte`, then the standalone form.
@@ -218,7 +225,7 @@ pub struct DecodeLimits {
     pub max_cells: usize,
     /// Longest string in bytes (default [`MAX_STRING_BYTES`]).
     pub max_string: usize,
-    /// Most entries in the replica table, a version vector, the acks or the forked list of
+    /// Most entries in the replica table, a version vector, the acks or the refused list of
     /// a message, and most heads in a delta (default 4,096).
     pub max_replicas: usize,
 }

@@ -11,7 +11,7 @@ use super::*;
 use crate::auth::{Digest, TAG_BYTES, Tag};
 use crate::hlc::Hlc;
 use crate::ids::TxnId;
-use crate::message::{Ack, Acks};
+use crate::message::{Ack, Acks, Refusal};
 use crate::state::{Lww, StateDelta, VersionVector};
 use crate::txn::{
     DiscrepancyId, HoldOp, Line, LotInfo, LotKey, Reason, SealedTxn, TransferId, TxnKind,
@@ -20,7 +20,7 @@ use crate::txn::{
 // Smallest encodings in bytes, used to check counts against the bytes left.
 const MIN_REPLICA: usize = 2;
 const MIN_VV_ENTRY: usize = 2;
-const MIN_ACK: usize = 2 + TAG_BYTES;
+const MIN_ACK: usize = 3 + 2 * TAG_BYTES;
 const MIN_LOT_INFO: usize = 11;
 const MIN_GROUP: usize = 2;
 const MIN_RUN: usize = 2;
@@ -100,15 +100,20 @@ impl<'a> Reader<'a> {
             TYPE_UPLOAD_ACK => {
                 let vv = self.vv("upload_ack.vv")?;
                 let acks = self.acks("upload_ack.acks")?;
-                let n = self.count("upload_ack.refused", self.limits.max_replicas, 2)?;
-                let mut refused: Vec<TxnId> = Vec::with_capacity(n);
+                let n = self.count("upload_ack.refused", self.limits.max_replicas, 3)?;
+                let mut refused: Vec<Refusal> = Vec::with_capacity(n);
                 for _ in 0..n {
                     let at = self.pos;
                     let id = self.txn_id("upload_ack.refused")?;
-                    if id.seq == 0 || refused.last().is_some_and(|l| l.replica >= id.replica) {
+                    if id.seq == 0 || refused.last().is_some_and(|l| l.id.replica >= id.replica) {
                         return Err(Self::invalid(at, "upload_ack.refused"));
                     }
-                    refused.push(id);
+                    let seal = if self.bool("upload_ack.refused.sealed")? {
+                        Some(Tag(self.bytes16("upload_ack.refused.seal")?))
+                    } else {
+                        None
+                    };
+                    refused.push(Refusal { id, seal });
                 }
                 Body::UploadAck { vv, acks, refused }
             }
@@ -386,15 +391,16 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// `(replica, seq)` entries with strictly ascending replicas and seq ≥ 1.
-    fn entries(
+    /// `(replica, seq)` entries with strictly ascending replicas and seq ≥ 1, each followed
+    /// by what `extra` reads.
+    fn entries<E>(
         &mut self,
         field: &'static str,
         min_size: usize,
-        mut extra: impl FnMut(&mut Self) -> Result<Option<Digest>, DecodeError>,
-    ) -> Result<Vec<(ReplicaId, u64, Option<Digest>)>, DecodeError> {
+        mut extra: impl FnMut(&mut Self) -> Result<E, DecodeError>,
+    ) -> Result<Vec<(ReplicaId, u64, E)>, DecodeError> {
         let n = self.count(field, self.limits.max_replicas, min_size)?;
-        let mut out: Vec<(ReplicaId, u64, Option<Digest>)> = Vec::with_capacity(n);
+        let mut out: Vec<(ReplicaId, u64, E)> = Vec::with_capacity(n);
         for _ in 0..n {
             let at = self.pos;
             let r = self.replica(field)?;
@@ -402,36 +408,42 @@ impl<'a> Reader<'a> {
             if seq == 0 || out.last().is_some_and(|l| l.0 >= r) {
                 return Err(Self::invalid(at, field));
             }
-            let digest = extra(self)?;
-            out.push((r, seq, digest));
+            let e = extra(self)?;
+            out.push((r, seq, e));
         }
         Ok(out)
     }
 
     fn vv(&mut self, field: &'static str) -> Result<VersionVector, DecodeError> {
         let mut vv = VersionVector::new();
-        for (r, seq, _) in self.entries(field, MIN_VV_ENTRY, |_| Ok(None))? {
+        for (r, seq, ()) in self.entries(field, MIN_VV_ENTRY, |_| Ok(()))? {
             vv.dots.insert(r, seq);
         }
         Ok(vv)
     }
 
     fn acks(&mut self, field: &'static str) -> Result<Acks, DecodeError> {
-        Ok(self
-            .entries(field, MIN_ACK, |r| {
-                r.bytes16(field).map(|d| Some(Digest(d)))
-            })?
-            .into_iter()
-            .map(|(r, seq, digest)| {
-                (
-                    r,
-                    Ack {
-                        seq,
-                        digest: digest.unwrap_or_default(),
-                    },
-                )
-            })
-            .collect())
+        self.entries(field, MIN_ACK, |r| {
+            let at = r.pos;
+            let from = r.u(field)?;
+            Ok((at, from, Digest(r.bytes16(field)?), Tag(r.bytes16(field)?)))
+        })?
+        .into_iter()
+        .map(|(r, seq, (at, from, digest, seal))| {
+            if from == 0 || from > seq {
+                return Err(Self::invalid(at, "acks.from"));
+            }
+            Ok((
+                r,
+                Ack {
+                    from,
+                    seq,
+                    digest,
+                    seal,
+                },
+            ))
+        })
+        .collect()
     }
 
     fn key(&mut self, field: &'static str) -> Result<LotKey, DecodeError> {

@@ -95,8 +95,12 @@ impl<'a> Writer<'a> {
                 w.vv(vv);
                 w.acks(acks);
                 w.count(refused.len());
-                for id in refused {
-                    w.txn_id(*id);
+                for r in refused {
+                    w.txn_id(r.id);
+                    w.byte(u8::from(r.seal.is_some()));
+                    if let Some(seal) = &r.seal {
+                        w.bytes16(&seal.0);
+                    }
                 }
             }
             Body::Delta { delta } => w.delta(delta)?,
@@ -193,7 +197,9 @@ impl<'a> Writer<'a> {
         for (r, a) in acks {
             self.replica(*r);
             self.u(a.seq);
+            self.u(a.from);
             self.bytes16(&a.digest.0);
+            self.bytes16(&a.seal.0);
         }
     }
 
@@ -416,7 +422,7 @@ fn replicas_of(body: &Body) -> BTreeSet<ReplicaId> {
         } => {
             vv(&mut s, v);
             s.extend(acks.keys().copied());
-            s.extend(refused.iter().map(|id| id.replica));
+            s.extend(refused.iter().map(|r| r.id.replica));
         }
         Body::Delta { delta: d } => {
             vv(&mut s, &d.vv);

@@ -4,7 +4,7 @@
 //! client → server  Hello      { vv }                          (every message: store, from, hop tag)
 //! server → client  Welcome    { vv, acks, root }   + Delta (what the client lacks, with heads)
 //! client → server  Upload     { runs of txns with seq > server.vv[replica], each sealed }
-//! server → client  UploadAck  { vv, acks, forked }            (client drops what the root holds)
+//! server → client  UploadAck  { vv, acks, refused }           (client drops what the root holds)
 //! client → server  Delta      { state the server lacks, with heads }
 //! ```
 //!
@@ -32,26 +32,32 @@
 //!   relayed run with a wrong seal ([`Body::UploadAck`] lists them).
 //! * **State.** A delta may raise what the receiver knows of a replica only with that
 //!   replica's head transaction as evidence ([`InventoryState::check_delta`](crate::state::InventoryState::check_delta)); the
-//!   root also requires the head to be one it holds or to carry a valid seal. The root's
-//!   acknowledgements count only transactions it holds (its log), never state learned from
-//!   a delta.
-//! * **Acknowledgements.** A transaction leaves an outbox only when the root's digest at an
-//!   acknowledged sequence number equals the copy held there (chained digests vouch for the
-//!   whole prefix).
+//!   root also requires the head to be one it holds or to carry a valid seal, and from
+//!   then on holds a sealed head it verified as a transaction of its log. A bad or
+//!   unverifiable head is an error when it is the sender's own terminal's; otherwise the
+//!   receiver leaves the delta alone (a member may pass on what it cannot check).
+//! * **Acknowledgements and refusals.** The root acknowledges a segment its log holds
+//!   ([`Ack`]: from, to, the last digest) and seals each acknowledgement and each refusal
+//!   with the origin key of the terminal it concerns. A transaction leaves an outbox only
+//!   when the seal verifies and the acknowledged digest equals the copy held at that
+//!   sequence number (chained digests vouch for the whole segment). A store leader's
+//!   refusals are unsealed: they only drop relayed copies, never a terminal's own history.
 //! * **Own identity.** A peer never accepts state or transactions about its own replica
-//!   from others: if another peer holds more of it, or a different history, this replica is
-//!   superseded ([`Replica::superseded`]) and must be recovered.
+//!   from others. It is superseded ([`Replica::superseded`]) and must be recovered only on
+//!   evidence sealed with its own origin key: the root's acknowledgement or refusal of its
+//!   own transaction, or its own sealed head in a delta holding more of it than it has. A
+//!   version vector claim alone proves nothing and changes nothing.
 
 mod log;
 mod upload;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crdts::{CmRDT, CvRDT};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{KeyRing, MESSAGE_DOMAIN, MacKey, Tag, tagged};
+use crate::auth::{Digest, KeyRing, MESSAGE_DOMAIN, MacKey, Tag, tagged};
 use crate::codec::{self, DecodeError, DecodeLimits, EncodeError, MESSAGE_TAG_BYTES};
 use crate::ids::{ReplicaId, StoreId, TxnId};
 use crate::message::{Ack, Acks, Body, Message};
@@ -59,6 +65,7 @@ use crate::replica::{OpError, Queue, Replica, Superseded};
 use crate::state::{DeltaError, StateDelta, VersionVector};
 use crate::txn::{SealedTxn, Txn};
 
+use log::Logged;
 pub(crate) use log::TxnLog;
 
 /// Protocol version carried by the wire encoding.
@@ -208,6 +215,17 @@ pub struct Peer {
     /// Root only, when a durable store asks: transactions logged since it last took them.
     logged: Option<Vec<Arc<Txn>>>,
     scratch: Vec<u8>,
+    /// Transactions found to be another history while being taken (reported as refused).
+    forks: Vec<Arc<Txn>>,
+    /// Which outbox queue leads the next upload chunk (turns rotate, so one replica's
+    /// transactions waiting at the upstream for a lot another replica creates cannot starve
+    /// that other replica's chunk).
+    upload_turn: usize,
+    /// Replicas whose transactions the upstream refused in this session and this replica
+    /// kept (a refusal without the root's seal over its copy, such as a store leader's that
+    /// holds another history of this terminal): not sent again until the next session, so
+    /// the session ends and the root judges them later.
+    held_back: BTreeSet<ReplicaId>,
 }
 
 impl std::fmt::Debug for Peer {
@@ -234,6 +252,9 @@ impl Peer {
             log: TxnLog::default(),
             logged: None,
             scratch: Vec::with_capacity(256),
+            upload_turn: 0,
+            forks: Vec::new(),
+            held_back: BTreeSet::new(),
         }
     }
 
@@ -312,9 +333,9 @@ impl Peer {
             Role::Root => {
                 let mut vv: VersionVector = self
                     .log
-                    .acks()
+                    .frontiers()
                     .into_iter()
-                    .map(|(r, a)| crdts::Dot::new(r, a.seq))
+                    .map(|(r, (_, seq, _))| crdts::Dot::new(r, seq))
                     .collect();
                 let me = self.replica.id();
                 vv.apply(crdts::Dot::new(me, self.replica.state().vv().get(&me)));
@@ -328,19 +349,25 @@ impl Peer {
         match self.role {
             Role::Member => self.replica.acks().clone(),
             Role::Root => {
-                let mut acks = self.log.acks();
+                let mut held = self.log.frontiers();
                 if let Some(h) = self.replica.state().head(&self.replica.id()) {
-                    acks.insert(
-                        h.id.replica,
-                        Ack {
-                            seq: h.id.seq,
-                            digest: h.digest,
-                        },
-                    );
+                    held.insert(h.id.replica, (1, h.id.seq, h.digest));
                 }
-                acks
+                self.sealed_acks(held)
             }
         }
+    }
+
+    /// Root only: acknowledgements of what it holds, each sealed with the origin key of its
+    /// replica's terminal (a terminal without a key here gets none).
+    fn sealed_acks(&self, held: BTreeMap<ReplicaId, (u64, u64, Digest)>) -> Acks {
+        let store = self.replica.store();
+        held.into_iter()
+            .filter_map(|(r, (from, seq, digest))| {
+                let key = self.keys.origin_key(store, r.terminal)?;
+                Some((r, Ack::sealed(from, seq, digest, key, store)))
+            })
+            .collect()
     }
 
     /// Starts a sync with the upstream.
@@ -418,13 +445,13 @@ impl Peer {
             }
         }
         match message.body {
+            // A version vector is a claim: it supersedes nobody. Only this terminal's own
+            // sealed transactions, or the root's sealed acknowledgement, show that another
+            // copy of this replica went further.
             Body::Hello { vv, hlc } => {
-                self.replica
-                    .check_seen(vv.get(&me))
-                    .map_err(ProtocolError::Superseded)?;
                 self.replica.observe_clock(hlc, now_ms);
                 let mut delta = self.replica.state().delta_since(&vv);
-                self.seal_own_heads(&mut delta);
+                self.seal_heads(&mut delta);
                 Ok(vec![
                     self.seal(Body::Welcome {
                         vv: self.txn_vv(),
@@ -441,9 +468,6 @@ impl Peer {
                 hlc,
                 root,
             } => {
-                self.replica
-                    .check_seen(vv.get(&me))
-                    .map_err(ProtocolError::Superseded)?;
                 self.replica.observe_clock(hlc, now_ms);
                 self.replica
                     .apply_acks(&acks)
@@ -451,6 +475,7 @@ impl Peer {
                 // A new session (possibly with a new leader): trust only this upstream's view.
                 self.upstream_vv = vv;
                 self.upstream_is_root = root;
+                self.held_back.clear();
                 let mut out = self.uploads()?;
                 if let Some(delta) = self.upward_delta() {
                     out.push(self.seal(Body::Delta { delta })?);
@@ -459,9 +484,6 @@ impl Peer {
             }
             Body::Upload { txns } => self.accept_upload(from, txns),
             Body::UploadAck { vv, acks, refused } => {
-                self.replica
-                    .check_seen(vv.get(&me))
-                    .map_err(ProtocolError::Superseded)?;
                 self.upstream_vv.merge(vv);
                 self.replica
                     .apply_acks(&acks)
@@ -469,11 +491,12 @@ impl Peer {
                 self.replica
                     .refused(&refused)
                     .map_err(ProtocolError::Superseded)?;
+                self.held_back.extend(refused.iter().map(|r| r.id.replica));
                 self.replica.reissue_forked(now_ms)?;
                 self.uploads()
             }
             Body::Delta { delta } => {
-                self.accept_delta(&delta)?;
+                self.accept_delta(from, &delta)?;
                 Ok(Vec::new())
             }
         }
@@ -490,11 +513,11 @@ impl Peer {
             Some(t) => t.id.seq <= have + 1,
             None => have >= self.replica.state().vv().get(&me),
         };
-        let mut delta = self
-            .replica
-            .state()
-            .delta_skipping(&self.upstream_vv, own_contiguous.then_some(me));
-        self.seal_own_heads(&mut delta);
+        let mut delta = self.replica.state().delta_skipping(
+            &self.upstream_vv,
+            (own_contiguous && self.upstream_is_root).then_some(me),
+        );
+        self.seal_heads(&mut delta);
         if self.upstream_is_root && delta.heads.iter().any(|h| h.seal.is_none()) {
             // The root takes no head it does not hold without its seal. A head is unsealed
             // here only for a moment (a relayed run applied in part, its rest waiting for
@@ -505,11 +528,13 @@ impl Peer {
         (!delta.is_empty()).then_some(delta)
     }
 
-    /// Seals this terminal's own heads in an outgoing delta (any incarnation), so the
-    /// evidence for them travels on with the state, whoever passes it to the root.
-    fn seal_own_heads(&self, delta: &mut StateDelta) {
-        for h in delta.heads.iter_mut().filter(|h| h.seal.is_none()) {
-            h.seal = self.replica.seal_own(&h.txn);
+    /// Seals this replica's own head in an outgoing delta with its effects
+    /// ([`Txn::head_seal`]); other heads keep the head seal their origin sent (state keeps
+    /// it), so the evidence travels on with the state, whoever passes it to the root.
+    fn seal_heads(&self, delta: &mut StateDelta) {
+        let me = self.replica.id();
+        for h in delta.heads.iter_mut().filter(|h| h.txn.id.replica == me) {
+            h.seal = Some(self.replica.seal_own_head(&h.txn));
         }
     }
 
@@ -521,15 +546,18 @@ impl Peer {
     /// after a gap could only sit in its buffer; the state delta covers that case). Every
     /// run ends sealed: this terminal seals its own; a relayed run is sent up to the last
     /// transaction whose seal came with it. Empty when there is nothing to send.
-    fn uploads(&self) -> Result<Vec<Message>, ProtocolError> {
+    fn uploads(&mut self) -> Result<Vec<Message>, ProtocolError> {
         let up = &self.upstream_vv;
         let me = self.replica.id();
         let to_root = self.upstream_is_root;
         let max = self.limits.max_txns_per_upload;
         let mut txns: Vec<SealedTxn> = Vec::new();
-        for (r, q) in self.replica.outbox_queues() {
+        let queues: Vec<_> = self.replica.outbox_queues().collect();
+        let turn = self.upload_turn % queues.len().max(1);
+        self.upload_turn = self.upload_turn.wrapping_add(1);
+        for (r, q) in queues[turn..].iter().chain(&queues[..turn]).copied() {
             let own = r.terminal == me.terminal;
-            if !to_root && !own {
+            if (!to_root && !own) || self.held_back.contains(r) {
                 continue;
             }
             let held = up.get(r);
@@ -548,12 +576,15 @@ impl Peer {
             let sealer = if own {
                 Sealer::Own(&self.replica)
             } else {
-                Sealer::Held(q)
+                Sealer::Held(q, self.replica.acks().get(r).copied())
             };
             add_runs(&mut txns, &picked, &sealer, max);
         }
         if to_root {
-            for (_, q) in self.replica.salvage_queues() {
+            for (r, q) in self.replica.salvage_queues() {
+                if self.held_back.contains(r) {
+                    continue;
+                }
                 let picked: Vec<&Arc<Txn>> = q.txns().collect();
                 add_runs(&mut txns, &picked, &Sealer::Own(&self.replica), max);
             }
@@ -564,37 +595,60 @@ impl Peer {
         Ok(vec![self.seal(Body::Upload { txns })?])
     }
 
-    /// Joins a delta after checking it: never one about this replica itself, heads verified
-    /// where this peer holds the origin key, within the replica limit.
-    fn accept_delta(&mut self, delta: &StateDelta) -> Result<(), ProtocolError> {
-        let me = self.replica.id();
+    /// Joins a delta after checking it: never one about this replica itself, within the
+    /// replica limit, and with every head the receiver can check checked. A head checked and
+    /// found wrong, or a head the root neither holds nor has a seal for, is an error when it
+    /// is the sender's own terminal's (the sender is at fault), and otherwise makes the
+    /// receiver leave the delta alone (a member may pass on a head it cannot check; the
+    /// transactions travel as relays, and a later session brings a fitting delta).
+    fn accept_delta(&mut self, from: ReplicaId, delta: &StateDelta) -> Result<(), ProtocolError> {
         if delta.vv.iter().any(|d| d.counter > MAX_SEQ) {
             return Err(ProtocolError::Invalid(
                 "version vector entry beyond the sequence range".into(),
             ));
         }
-        self.replica
-            .check_seen(delta.vv.get(&me))
-            .map_err(ProtocolError::Superseded)?;
+        if !self.own_history_claim_is_verified(delta)? {
+            return Ok(());
+        }
         if !self.replica.state().has_base(delta) {
             // Computed for a version this replica does not have yet (a late or replayed
             // message): the next session brings a fitting one.
             return Ok(());
         }
         let store = self.replica.store();
+        let mut verified: Vec<&Arc<Txn>> = Vec::new();
         for SealedTxn { txn: h, seal } in &delta.heads {
             upload::validate(h, &mut self.scratch)?;
-            if !self.keys.is_member(store, h.id.replica.terminal) {
+            let origin = h.id.replica.terminal;
+            if !self.keys.is_member(store, origin) {
                 return Err(ProtocolError::UnknownOrigin(h.id));
             }
-            let key = self.keys.origin_key(store, h.id.replica.terminal);
-            if let (Some(k), Some(seal)) = (key, seal)
-                && !h.seal_is_valid(k, store, seal)
-            {
-                return Err(ProtocolError::BadSeal(h.id));
+            if h.id.seq <= self.replica.state().vv().get(&h.id.replica) {
+                // Raises nothing here: it vouches for nothing.
+                continue;
             }
-            if self.role == Role::Root && seal.is_none() && !self.holds_head(h) {
-                return Err(ProtocolError::Unsealed(h.id));
+            let fault = match (self.keys.origin_key(store, origin), seal) {
+                (Some(k), Some(seal)) => {
+                    let effects = self
+                        .replica
+                        .state()
+                        .effects_digest(&h.id.replica, Some(delta));
+                    if h.head_seal_is_valid(k, store, &effects, seal) {
+                        verified.push(h);
+                        None
+                    } else {
+                        Some(ProtocolError::BadSeal(h.id))
+                    }
+                }
+                (_, None) if self.role == Role::Root && !self.holds_head(h) => {
+                    Some(ProtocolError::Unsealed(h.id))
+                }
+                _ => None,
+            };
+            match fault {
+                Some(e) if origin == from.terminal => return Err(e),
+                Some(_) => return Ok(()),
+                None => {}
             }
         }
         let new_replicas = delta
@@ -603,9 +657,62 @@ impl Peer {
             .filter(|d| self.replica.state().vv().get(d.actor) == 0)
             .count();
         self.check_replicas(new_replicas)?;
-        self.replica.state_mut().join(delta)?;
+        if !self.replica.state_mut().join(delta)? {
+            return Ok(());
+        }
+        if self.role == Role::Root {
+            // A head whose seal it verified is a transaction the log holds from now on, so
+            // relayed copies of later ones chain onto it even when the ones in between were
+            // lost with a device.
+            for h in verified {
+                if matches!(self.log.classify(h), Logged::Next | Logged::Gap) {
+                    self.log_txn(Arc::clone(h));
+                }
+            }
+        }
         self.drain_all();
+        // No acknowledgement goes back for a delta: a transaction found forked while
+        // draining is refused when its sender uploads it again.
+        self.forks.clear();
         Ok(())
+    }
+
+    /// A delta that holds more of this replica than it has itself: with this replica's own
+    /// head, sealed with its own key, as evidence, the replica is superseded (its storage went
+    /// back in time); a wrong seal is an error; without a seal the claim proves nothing and
+    /// the delta is left alone (`Ok(false)`). `Ok(true)`: no such claim.
+    fn own_history_claim_is_verified(&mut self, delta: &StateDelta) -> Result<bool, ProtocolError> {
+        let me = self.replica.id();
+        let have = self.replica.state().vv().get(&me);
+        let claimed = delta.vv.get(&me);
+        if claimed <= have {
+            return Ok(true);
+        }
+        let head = delta.heads.iter().find(|h| h.txn.id.replica == me);
+        let store = self.replica.store();
+        match head {
+            Some(SealedTxn {
+                txn,
+                seal: Some(seal),
+            }) if txn.id.seq == claimed => {
+                let key = self
+                    .keys
+                    .origin_key(store, me.terminal)
+                    .ok_or(ProtocolError::MissingKey("this terminal's origin key"))?;
+                let effects = self.replica.state().effects_digest(&me, Some(delta));
+                let genuine = upload::validate(txn, &mut self.scratch).is_ok()
+                    && txn.head_seal_is_valid(key, store, &effects, seal);
+                if !genuine {
+                    return Err(ProtocolError::BadSeal(txn.id));
+                }
+                let why = self.replica.supersede(Superseded::Behind {
+                    have,
+                    seen: claimed,
+                });
+                Err(ProtocolError::Superseded(why))
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Root only: whether a head raises nothing here, or is a transaction held here (in the
@@ -635,22 +742,27 @@ impl Peer {
 enum Sealer<'a> {
     /// This terminal's own transactions: sealed now with its origin key.
     Own(&'a Replica),
-    /// Relayed transactions: the seals they came with.
-    Held(&'a Queue),
+    /// Relayed transactions: the seals they came with, and the root's acknowledgement of
+    /// their replica (a run that ends just below the segment the root holds needs no seal:
+    /// the root's next transaction chains to it).
+    Held(&'a Queue, Option<Ack>),
 }
 
 impl Sealer<'_> {
     fn seal(&self, t: &Txn) -> Option<Tag> {
         match self {
             Sealer::Own(r) => r.seal_own(t),
-            Sealer::Held(q) => q.seal(t.id.seq),
+            Sealer::Held(q, _) => q.seal(t.id.seq),
         }
     }
 
-    fn can_seal(&self, t: &Txn) -> bool {
+    fn can_end_run(&self, t: &Txn) -> bool {
         match self {
             Sealer::Own(_) => true,
-            Sealer::Held(q) => q.seal(t.id.seq).is_some(),
+            Sealer::Held(q, ack) => {
+                q.seal(t.id.seq).is_some()
+                    || ack.is_some_and(|a| (a.from..=a.seq).contains(&t.id.seq.saturating_add(1)))
+            }
         }
     }
 }
@@ -669,7 +781,7 @@ fn add_runs(out: &mut Vec<SealedTxn>, picked: &[&Arc<Txn>], sealer: &Sealer<'_>,
         let room_end = i + (max - out.len()) - 1;
         let Some(cut) = (i..=end.min(room_end))
             .rev()
-            .find(|&k| sealer.can_seal(picked[k]))
+            .find(|&k| sealer.can_end_run(picked[k]))
         else {
             return;
         };

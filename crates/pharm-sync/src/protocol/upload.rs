@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::log::Logged;
 use super::{MAX_SEQ, Peer, ProtocolError, Role};
 use crate::ids::{ReplicaId, TxnId};
-use crate::message::Body;
 use crate::message::Message;
+use crate::message::{Body, Refusal};
 use crate::replica::{MAX_LINE_QTY, Superseded};
 use crate::state::Applied;
 use crate::txn::{SealedTxn, Txn, TxnKind};
@@ -84,7 +84,7 @@ impl Peer {
     /// elsewhere): buffered transactions drain from the next one.
     fn frontier(&self, r: &ReplicaId) -> u64 {
         match self.role {
-            Role::Root => self.log.len(r),
+            Role::Root => self.log.prefix(r),
             Role::Member => self.replica.state().vv().get(r),
         }
     }
@@ -127,23 +127,27 @@ impl Peer {
             if self.role == Role::Member && origin != from.terminal {
                 return Err(ProtocolError::RelayRefused { from, txn: t.id });
             }
-            if t.id.replica == me && t.id.seq > self.replica.state().vv().get(&me) {
-                // Somebody holds more of this replica than it does itself.
-                let have = self.replica.state().vv().get(&me);
-                let why = self.replica.supersede(Superseded::Behind {
-                    have,
-                    seen: t.id.seq,
-                });
-                return Err(ProtocolError::Superseded(why));
-            }
         }
         // Refused per replica: the first transaction of a relayed run whose seal is wrong
         // (the relay may not be at fault), then the first of another history.
-        let mut refused: BTreeMap<ReplicaId, TxnId> = BTreeMap::new();
+        let mut refused: BTreeMap<ReplicaId, Arc<Txn>> = BTreeMap::new();
         for run in runs(&txns) {
             let last = &txns[*run.end()];
             let Some(seal) = last.seal else {
-                return Err(ProtocolError::Unsealed(last.txn.id));
+                // A run that ends just below a transaction the root holds, which chains to
+                // it, is vouched for by that one (a relay whose seal went with the copies the
+                // root already acknowledged).
+                if self.role == Role::Root && self.log.chains_into_held(&last.txn) {
+                    continue;
+                }
+                if last.txn.id.replica.terminal == from.terminal {
+                    return Err(ProtocolError::Unsealed(last.txn.id));
+                }
+                // A relay may have been misled about what the root holds: refused alone.
+                refused
+                    .entry(last.txn.id.replica)
+                    .or_insert_with(|| Arc::clone(&txns[*run.start()].txn));
+                continue;
             };
             let origin = last.txn.id.replica;
             let valid = match self.keys.origin_key(store, origin.terminal) {
@@ -164,8 +168,25 @@ impl Peer {
                 if origin.terminal == from.terminal {
                     return Err(ProtocolError::BadSeal(last.txn.id));
                 }
-                refused.entry(origin).or_insert(txns[*run.start()].txn.id);
+                refused
+                    .entry(origin)
+                    .or_insert_with(|| Arc::clone(&txns[*run.start()].txn));
             }
+        }
+        // Transactions of this very replica beyond what it holds, in runs sealed with its
+        // own key (checked above: every peer holds its own terminal's key): another copy of
+        // it went further, so its storage went back in time.
+        let have = self.replica.state().vv().get(&me);
+        if let Some(t) = txns
+            .iter()
+            .map(|s| &s.txn)
+            .find(|t| t.id.replica == me && t.id.seq > have && !refused.contains_key(&me))
+        {
+            let why = self.replica.supersede(Superseded::Behind {
+                have,
+                seen: t.id.seq,
+            });
+            return Err(ProtocolError::Superseded(why));
         }
         self.check_capacity(&txns)?;
 
@@ -175,25 +196,40 @@ impl Peer {
                 continue;
             }
             if let Verdict::Forked = self.verdict(t) {
-                refused.insert(t.id.replica, t.id);
+                refused.insert(t.id.replica, Arc::clone(t));
             }
         }
         let ids: Vec<TxnId> = txns.iter().map(|s| s.txn.id).collect();
+        self.forks.clear();
         for s in txns {
             if !refused.contains_key(&s.txn.id.replica) {
                 self.take(s);
             }
         }
         self.drain_all();
+        // Found another history only once earlier ones were applied, here or in the buffer.
+        for t in std::mem::take(&mut self.forks) {
+            refused.entry(t.id.replica).or_insert(t);
+        }
         let acks = match self.role {
             // The highest uploaded transaction of each replica the root now holds.
-            Role::Root => self.log.acks_for(&ids),
+            Role::Root => self.sealed_acks(self.log.held_of(&ids)),
             Role::Member => self.replica.acks().clone(),
         };
+        let refused = refused
+            .into_values()
+            .map(|t| match self.keys.origin_key(store, from.terminal) {
+                Some(key) if self.role == Role::Root => Refusal::sealed(&t, key, store),
+                _ => Refusal {
+                    id: t.id,
+                    seal: None,
+                },
+            })
+            .collect();
         Ok(vec![self.seal(Body::UploadAck {
             vv: self.txn_vv(),
             acks,
-            refused: refused.into_values().collect(),
+            refused,
         })?])
     }
 
@@ -273,13 +309,16 @@ impl Peer {
                     .insert(t.id.seq, SealedTxn { txn: t, seal });
                 false
             }
-            // Refused; its replica's later transactions wait in vain and are dropped by the
-            // frontier check in `drain`.
-            Verdict::Forked => true,
+            // Refused (reported to the uploader); its replica's later transactions wait in
+            // vain and are dropped by the frontier check in `drain`.
+            Verdict::Forked => {
+                self.forks.push(t);
+                true
+            }
         }
     }
 
-    fn log_txn(&mut self, t: Arc<Txn>) {
+    pub(super) fn log_txn(&mut self, t: Arc<Txn>) {
         self.log.push(&t);
         if let Some(sink) = &mut self.logged {
             sink.push(t);
@@ -302,6 +341,48 @@ impl Peer {
     }
 
     fn drain(&mut self, r: ReplicaId) -> bool {
+        match self.role {
+            Role::Member => self.drain_up(r),
+            Role::Root => self.drain_around(r),
+        }
+    }
+
+    /// Root: takes every buffered transaction of `r` that now chains onto a held neighbour
+    /// (either side: the log may have holes), until none does.
+    fn drain_around(&mut self, r: ReplicaId) -> bool {
+        let mut progressed = false;
+        loop {
+            let seqs: Vec<u64> = self
+                .gaps
+                .get(&r)
+                .map(|b| b.keys().copied().collect())
+                .unwrap_or_default();
+            let mut step = false;
+            // Upwards then downwards, so a chain is taken in one pass either way.
+            for seq in seqs.iter().chain(seqs.iter().rev()).copied() {
+                let Some(t) = self.gaps.get_mut(&r).and_then(|b| b.remove(&seq)) else {
+                    continue;
+                };
+                if matches!(self.verdict(&t.txn), Verdict::Buffer) {
+                    self.gaps.entry(r).or_default().insert(seq, t);
+                    continue;
+                }
+                self.take(t);
+                step = true;
+            }
+            if !step {
+                break;
+            }
+            progressed = true;
+        }
+        if self.gaps.get(&r).is_some_and(BTreeMap::is_empty) {
+            self.gaps.remove(&r);
+        }
+        progressed
+    }
+
+    /// Member: applies buffered transactions of `r` from its next sequence number on.
+    fn drain_up(&mut self, r: ReplicaId) -> bool {
         let mut progressed = false;
         loop {
             let next = self.frontier(&r) + 1;

@@ -67,7 +67,8 @@ impl Ledger {
             },
         };
         if let (true, Some(seal)) = (held, seal) {
-            q.seals.insert(id.seq, seal);
+            // The first seal held stays: a replayed copy cannot swap it for another.
+            q.seals.entry(id.seq).or_insert(seal);
         }
     }
 

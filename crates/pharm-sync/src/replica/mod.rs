@@ -109,6 +109,13 @@ pub enum Superseded {
         /// A sequence number at which the histories differ.
         seq: u64,
     },
+    /// The root refused a transaction of another terminal that this replica took as a relay
+    /// (a forged one, or another history of that terminal): its state may count it, and
+    /// only a fresh state from upstream is sure not to.
+    Took {
+        /// The refused transaction.
+        txn: TxnId,
+    },
 }
 
 /// A local operation that cannot be recorded. Nothing was changed.
@@ -378,6 +385,12 @@ impl Replica {
         ids(&self.ledger, Waiting::Outbox)
             .chain(ids(&self.salvage, Waiting::Salvage))
             .chain(ids(&self.forked, Waiting::Forked))
+    }
+
+    /// This replica's seal on its own head `t` with its effects ([`Txn::head_seal`]).
+    pub(crate) fn seal_own_head(&self, t: &Txn) -> Tag {
+        let effects = self.state.effects_digest(&self.me, None);
+        t.head_seal(&self.key, self.store(), &effects)
     }
 
     /// This terminal's seal on one of its own transactions (any incarnation: the origin key

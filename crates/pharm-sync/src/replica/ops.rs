@@ -246,10 +246,20 @@ impl Replica {
             return Ok(None);
         }
         let mut t = self.txn(now_ms, TxnKind::WriteOff, reason, reference)?;
-        t.lines.push(Line {
-            lot,
-            delta: -observed,
-        });
+        // A line carries at most MAX_LINE_QTY units (what every receiver accepts): a larger
+        // value is written off over several lines of the lot.
+        let mut left = observed.unsigned_abs();
+        while left > 0 {
+            let q = left.min(MAX_LINE_QTY);
+            t.lines.push(Line {
+                lot,
+                delta: -(q as i64),
+            });
+            left -= q;
+        }
+        if t.lines.len() > crate::codec::MAX_TXN_ITEMS {
+            return Err(OpError::Quantity(observed.unsigned_abs()));
+        }
         self.commit(t, Attachments::default()).map(Some)
     }
 

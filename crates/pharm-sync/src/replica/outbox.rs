@@ -9,7 +9,7 @@ use super::ledger::Ledger;
 use super::{Attachments, Commit, OpError, Replica, Superseded};
 use crate::auth::Tag;
 use crate::ids::{Entropy, IdError, TxnId};
-use crate::message::Acks;
+use crate::message::{Acks, Refusal};
 use crate::txn::{HoldOp, LotKey, Txn};
 
 impl Replica {
@@ -28,14 +28,23 @@ impl Replica {
         Ok(())
     }
 
-    /// Takes the root's acknowledgements: transactions (own, relayed or salvaged) leave the
-    /// outbox when the root's digest at an acknowledged sequence number matches the copy
-    /// held here, which by the chain vouches for every earlier one. An acknowledgement at a
-    /// sequence number not held here is remembered (to pass on) but prunes nothing. An
-    /// acknowledgement beyond this replica's own history, or with another digest for one of
-    /// its own transactions, supersedes it.
+    /// Takes the root's acknowledgements. An acknowledgement of this terminal's own
+    /// replicas counts only with the root's seal under this terminal's key (anything else is
+    /// ignored: a member may have made it up); another terminal's cannot be checked here and
+    /// only drops relayed copies, whose origin still holds them. Transactions leave a queue
+    /// when the acknowledged digest matches that queue's own copy at that sequence number
+    /// (by the chain it vouches for every earlier one), or, for the outbox, this state's
+    /// head there (the outbox's transactions are in this state's history; a salvage is
+    /// another history and needs its own copy matched). A sealed acknowledgement beyond this
+    /// replica's own history, or with another digest for one of its transactions, supersedes
+    /// it.
     pub(crate) fn apply_acks(&mut self, acks: &Acks) -> Result<(), Superseded> {
+        let store = self.store();
         for (r, ack) in acks {
+            let own_terminal = r.terminal == self.me.terminal;
+            if own_terminal && !ack.is_sealed_by(&self.key, store) {
+                continue;
+            }
             if *r == self.me {
                 self.check_seen(ack.seq)?;
             }
@@ -43,28 +52,29 @@ impl Replica {
                 replica: *r,
                 seq: ack.seq,
             };
-            let ours = self
-                .ledger
-                .get(&id)
-                .or_else(|| self.salvage.get(&id))
-                .map(|t| t.digest)
-                .or_else(|| {
-                    self.state
-                        .head(r)
-                        .filter(|h| h.id.seq == ack.seq)
-                        .map(|h| h.digest)
-                });
-            match ours {
+            let in_history = self.ledger.get(&id).map(|t| t.digest).or_else(|| {
+                self.state
+                    .head(r)
+                    .filter(|h| h.id.seq == ack.seq)
+                    .map(|h| h.digest)
+            });
+            match in_history {
                 Some(digest) if digest == ack.digest => {
-                    self.ledger.take_range(*r, 1, ack.seq);
-                    self.salvage.take_range(*r, 1, ack.seq);
+                    self.ledger.take_range(*r, ack.from, ack.seq);
                 }
                 Some(_) if *r == self.me => {
                     return Err(self.supersede(Superseded::Forked { seq: ack.seq }));
                 }
-                // Another history of an older incarnation or of a relayed replica: the root
-                // judges those copies when they are uploaded.
+                // Another history of a relayed replica: the root judges those copies when
+                // they are uploaded.
                 _ => {}
+            }
+            if self
+                .salvage
+                .get(&id)
+                .is_some_and(|t| t.digest == ack.digest)
+            {
+                self.salvage.take_range(*r, ack.from, ack.seq);
             }
             let known = self.acks.entry(*r).or_insert(*ack);
             if ack.seq > known.seq {
@@ -74,21 +84,41 @@ impl Replica {
         Ok(())
     }
 
-    /// The root refused these transactions (and every later one of the same replica): as
-    /// another history of their replica, or, for relayed copies, because their seal is
-    /// wrong. This terminal's own ones (any incarnation) wait in
-    /// [`forked`](Replica::forked) to be issued again under the current id; relayed copies
-    /// of other terminals are dropped (their origin still holds them).
-    pub(crate) fn refused(&mut self, refused: &[TxnId]) -> Result<(), Superseded> {
-        for id in refused {
+    /// The upstream refused these transactions (and every later one of the same replica):
+    /// as another history of their replica, or, for relayed copies, because their seal is
+    /// wrong. A refusal counts only with the root's seal over this very copy (under this
+    /// terminal's key). Of its own transaction: then this replica is superseded, or an
+    /// earlier incarnation's transactions wait in [`forked`](Replica::forked) to be issued
+    /// again under the current id; anything else about its own transactions is ignored
+    /// (they stay for the root to judge). Relayed copies of other terminals are dropped
+    /// (their origin still holds them); when the root's seal shows it refused a copy this
+    /// replica took, this replica is superseded ([`Superseded::Took`]): its state may count
+    /// a transaction that does not exist.
+    pub(crate) fn refused(&mut self, refused: &[Refusal]) -> Result<(), Superseded> {
+        let store = self.store();
+        for r in refused {
+            let id = r.id;
+            if id.replica.terminal != self.me.terminal {
+                let took = self
+                    .ledger
+                    .get(&id)
+                    .is_some_and(|t| r.is_sealed_for(t, &self.key, store));
+                self.ledger.take_range(id.replica, id.seq, u64::MAX);
+                if took {
+                    return Err(self.supersede(Superseded::Took { txn: id }));
+                }
+                continue;
+            }
+            let copy = self.ledger.get(&id).or_else(|| self.salvage.get(&id));
+            if !copy.is_some_and(|t| r.is_sealed_for(t, &self.key, store)) {
+                continue;
+            }
             if id.replica == self.me {
                 return Err(self.supersede(Superseded::Forked { seq: id.seq }));
             }
             let mut moved = self.ledger.take_range(id.replica, id.seq, u64::MAX);
             moved.extend(self.salvage.take_range(id.replica, id.seq, u64::MAX));
-            if id.replica.terminal == self.me.terminal {
-                moved.into_iter().for_each(|t| self.forked.insert(t, None));
-            }
+            moved.into_iter().for_each(|t| self.forked.insert(t, None));
         }
         Ok(())
     }

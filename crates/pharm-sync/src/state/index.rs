@@ -4,9 +4,11 @@
 //!
 //! Lot keys are an origin replica and the number it gave the lot, counting from 1, so per
 //! origin the numbers are dense: the entry is found in a small map of origins and a vector
-//! indexed by lot number (no hashing of the whole key). A number far beyond what the origin
-//! has used so far (only a buggy or hostile member sends one) goes to an overflow map, so a
-//! lot number cannot make the vector huge.
+//! indexed by lot number (no hashing of the whole key). The vector grows to a number only
+//! while at most [`DENSE_SLACK`] more of its entries would be vacant than occupied; a lot
+//! numbered further ahead (only a buggy or hostile member sends one) goes to an overflow
+//! map. So the vectors never take more than about twice the memory of the lots known, plus
+//! the slack, whatever numbers arrive.
 
 use super::Map;
 use crate::ids::ReplicaId;
@@ -39,10 +41,17 @@ impl Hot {
     }
 }
 
+/// One origin's entries by lot number, and how many are occupied.
+#[derive(Debug, Clone, Default)]
+struct Dense {
+    entries: Vec<Hot>,
+    occupied: usize,
+}
+
 /// Lot key → [`Hot`].
 #[derive(Debug, Clone, Default)]
 pub(super) struct LotIndex {
-    dense: Map<ReplicaId, Vec<Hot>>,
+    dense: Map<ReplicaId, Dense>,
     overflow: Map<LotKey, Hot>,
 }
 
@@ -51,7 +60,7 @@ impl LotIndex {
     pub(super) fn get(&self, lot: &LotKey) -> Option<&Hot> {
         self.dense
             .get(&lot.origin)
-            .and_then(|v| v.get(lot.local_no as usize))
+            .and_then(|d| d.entries.get(lot.local_no as usize))
             .filter(|h| h.slot != VACANT)
             // A lot recorded far ahead stays in the overflow even once the vector reaches it.
             .or_else(|| self.overflow.get(lot))
@@ -65,16 +74,18 @@ impl LotIndex {
             return self
                 .dense
                 .get_mut(&lot.origin)
-                .and_then(|v| v.get_mut(n))
+                .and_then(|d| d.entries.get_mut(n))
                 .filter(|h| h.slot != VACANT);
         }
         let dense = self
             .dense
             .get(&lot.origin)
-            .and_then(|v| v.get(n))
+            .and_then(|d| d.entries.get(n))
             .is_some_and(|h| h.slot != VACANT);
         if dense {
-            self.dense.get_mut(&lot.origin).and_then(|v| v.get_mut(n))
+            self.dense
+                .get_mut(&lot.origin)
+                .and_then(|d| d.entries.get_mut(n))
         } else {
             self.overflow.get_mut(lot)
         }
@@ -87,12 +98,15 @@ impl LotIndex {
             ..Hot::vacant()
         };
         let n = lot.local_no as usize;
-        let v = self.dense.entry(lot.origin).or_default();
-        if n < v.len() {
-            v[n] = entry;
-        } else if n <= v.len() + DENSE_SLACK {
-            v.resize(n + 1, Hot::vacant());
-            v[n] = entry;
+        let d = self.dense.entry(lot.origin).or_default();
+        let vacant_after = (n + 1).saturating_sub(d.occupied + 1);
+        if n < d.entries.len() && d.entries[n].slot == VACANT {
+            d.entries[n] = entry;
+            d.occupied += 1;
+        } else if n >= d.entries.len() && vacant_after <= d.occupied + 1 + DENSE_SLACK {
+            d.entries.resize(n + 1, Hot::vacant());
+            d.entries[n] = entry;
+            d.occupied += 1;
         } else {
             self.overflow.insert(lot, entry);
         }
@@ -125,5 +139,34 @@ mod tests {
         assert_eq!(index.get(&key(far)).map(|h| h.total), Some(7));
         assert_eq!(index.get(&key(2)).map(|h| h.slot), Some(12));
         assert!(index.get(&key(far + 10)).is_none());
+    }
+
+    #[test]
+    fn lot_numbers_far_apart_cannot_make_the_vectors_huge() {
+        let origin = ReplicaId::new(1, 0);
+        let mut index = LotIndex::default();
+        let step = DENSE_SLACK as u32 + 1;
+        for i in 0..4096u32 {
+            index.insert(
+                LotKey {
+                    origin,
+                    local_no: i * step,
+                },
+                i,
+            );
+        }
+        let d = &index.dense[&origin];
+        assert!(
+            d.entries.len() <= 2 * d.occupied + DENSE_SLACK + 1,
+            "{}",
+            d.entries.len()
+        );
+        for i in 0..4096u32 {
+            let lot = LotKey {
+                origin,
+                local_no: i * step,
+            };
+            assert_eq!(index.get(&lot).map(|h| h.slot), Some(i));
+        }
     }
 }

@@ -18,6 +18,7 @@
 //!   the head's digest, so a forked history is refused.
 
 mod column;
+mod effects;
 mod index;
 
 use std::collections::{BTreeMap, HashMap};
@@ -152,7 +153,8 @@ pub enum DeltaError {
     #[error("lot {0:?} is not known")]
     UnknownLot(LotKey),
     /// The delta holds another history of a replica than this state (a head with the same
-    /// sequence number and a different digest).
+    /// sequence number and a different digest, or the next one not chained to this state's
+    /// head).
     #[error("the delta holds another history of {replica} at {seq}")]
     Forked {
         /// Replica.
@@ -637,7 +639,8 @@ impl InventoryState {
     }
 
     /// [`delta_since`](Self::delta_since) without the effects of `skip`'s own transactions
-    /// (a client uploads those as transactions).
+    /// (a client uploads those as transactions), unless another replica's head shares an
+    /// effect with them (both released one hold, say): then the whole delta.
     pub fn delta_skipping(&self, their: &VersionVector, skip: Option<ReplicaId>) -> StateDelta {
         let newer = |id: &TxnId| id.seq > seq_of(their, &id.replica) && Some(id.replica) != skip;
         // The delta vouches only for what it carries: without `skip`'s effects it must not
@@ -718,7 +721,29 @@ impl InventoryState {
                 .collect();
         heads.sort_unstable_by_key(|h| h.txn.id.replica);
         d.heads = heads;
-        d
+        match skip {
+            Some(x) if self.heads_need_effects_of(&d, their, x) => self.delta_since(their),
+            _ => d,
+        }
+    }
+
+    /// Whether a head of `d` has an effect this state records under one of `x`'s
+    /// transactions the receiver lacks (a hold both released, a discrepancy both
+    /// compensated, a lot's metadata `x` wrote later): leaving `x`'s effects out would
+    /// leave that head without its effect, so the delta must carry them.
+    fn heads_need_effects_of(&self, d: &StateDelta, their: &VersionVector, x: ReplicaId) -> bool {
+        let absorbed = |by: &TxnId| by.replica == x && by.seq > seq_of(their, &x);
+        d.heads.iter().any(|SealedTxn { txn: h, .. }| {
+            h.holds.iter().any(|op| {
+                matches!(op, HoldOp::Release { hold }
+                    if self.releases.get(hold).is_some_and(absorbed))
+            }) || h
+                .compensates
+                .is_some_and(|c| self.compensations.get(&c).is_some_and(absorbed))
+                || h.meta
+                    .iter()
+                    .any(|(lot, _)| self.meta.get(lot).is_some_and(|m| absorbed(&m.by)))
+        })
     }
 
     /// Whether this state has at least the delta's base (a delta computed for a later
@@ -813,8 +838,8 @@ impl InventoryState {
                 return Err(bad("two heads for one replica"));
             }
             if let Some(mine) = self.head(&h.id.replica)
-                && mine.id.seq == h.id.seq
-                && mine.digest != h.digest
+                && ((mine.id.seq == h.id.seq && mine.digest != h.digest)
+                    || (mine.id.seq.checked_add(1) == Some(h.id.seq) && mine.digest != h.prev))
             {
                 return Err(DeltaError::Forked {
                     replica: h.id.replica,

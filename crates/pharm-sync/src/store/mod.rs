@@ -824,27 +824,34 @@ impl TerminalStore {
         }
         let me = after.id();
         let mut changes = after.state().delta_since(&before.vv);
-        // Heads replaced at the same version (a relayed copy's head is the same
-        // transaction) need no rewrite; new ones come with the delta.
-        changes.heads.retain(|h| {
-            before.heads.get(&h.txn.id.replica) != Some(&(h.txn.id.seq, h.seal.is_some()))
-        });
+        // Every head that moved or gained its seal is rewritten (a head can gain a seal
+        // without the version moving).
+        changes.heads.clear();
+        let heads: Vec<ReplicaId> = now
+            .heads
+            .iter()
+            .filter(|(r, h)| before.heads.get(r) != Some(h))
+            .map(|(r, _)| *r)
+            .collect();
         let written = in_tx(&mut self.conn, &self.witness, |tx| {
             persist::write_changes(tx, after.state(), &changes)?;
+            persist::write_heads(tx, after.state(), heads.iter().copied())?;
             persist::write_vv(tx, after.state().vv())?;
             for (id, (w, seal)) in &now.waiting {
                 match before.waiting.get(id) {
                     None => {
                         if let Some((_, t)) = after.waiting(id) {
+                            // A copy taken again (a relayed one the root had refused, sent
+                            // once more) replaces its earlier row.
                             let own = id.replica.terminal == me.terminal;
-                            persist::insert_txn(tx, t, own, status_of(*w), *seal)?;
+                            persist::upsert_txn(tx, t, own, status_of(*w), *seal)?;
                         }
                     }
                     Some((was, had)) => {
                         if was != w {
                             persist::set_status(tx, *id, status_of(*w))?;
                         }
-                        if let (None, Some(seal)) = (had, seal) {
+                        if let (true, Some(seal)) = (had != seal, seal) {
                             persist::set_seal(tx, *id, *seal)?;
                         }
                     }

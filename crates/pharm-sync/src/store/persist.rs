@@ -167,6 +167,7 @@ pub(super) fn write_scalars(conn: &Connection, replica: &Replica) -> Result<(), 
     let superseded = replica.superseded().map(|s| match s {
         Superseded::Behind { have, seen } => format!("behind {have} {seen}"),
         Superseded::Forked { seq } => format!("forked {seq}"),
+        Superseded::Took { txn } => format!("took {} {}", txn.replica, txn.seq),
     });
     exec(
         conn,
@@ -211,7 +212,13 @@ pub(super) fn write_acks(conn: &Connection, acks: &Acks) -> Result<(), StoreErro
             conn,
             tables::ACKS,
             OnConflict::Update,
-            params![rid(*r).as_slice(), to_db(a.seq), a.digest.0.as_slice()],
+            params![
+                rid(*r).as_slice(),
+                to_db(a.seq),
+                to_db(a.from),
+                a.digest.0.as_slice(),
+                a.seal.0.as_slice()
+            ],
         )?;
     }
     Ok(())
@@ -250,11 +257,33 @@ pub(super) fn insert_txn(
     status: Status,
     seal: Option<Tag>,
 ) -> Result<(), StoreError> {
+    write_txn(conn, txn, own, status, seal, OnConflict::Fail)
+}
+
+/// Inserts a transaction row, or replaces the row of that id.
+pub(super) fn upsert_txn(
+    conn: &Connection,
+    txn: &Txn,
+    own: bool,
+    status: Status,
+    seal: Option<Tag>,
+) -> Result<(), StoreError> {
+    write_txn(conn, txn, own, status, seal, OnConflict::Update)
+}
+
+fn write_txn(
+    conn: &Connection,
+    txn: &Txn,
+    own: bool,
+    status: Status,
+    seal: Option<Tag>,
+    on_conflict: OnConflict,
+) -> Result<(), StoreError> {
     let (format, body) = blob::encode_txn(txn)?;
     insert(
         conn,
         tables::TRANSACTIONS,
-        OnConflict::Fail,
+        on_conflict,
         params![
             rid(txn.id.replica).as_slice(),
             to_db(txn.id.seq),
@@ -620,20 +649,25 @@ fn read_vv(conn: &Connection) -> Result<VersionVector, StoreError> {
 
 fn read_acks(conn: &Connection) -> Result<Acks, StoreError> {
     let mut acks = Acks::new();
-    let mut stmt = conn.prepare("SELECT replica, seq, digest FROM acks")?;
+    let mut stmt = conn.prepare("SELECT replica, seq, digest, seal, from_seq FROM acks")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let r: Vec<u8> = row.get(0)?;
         let d: Vec<u8> = row.get(2)?;
+        let s: Vec<u8> = row.get(3)?;
+        let from = from_db(row.get(4)?);
         let digest = Digest(
             d.try_into()
                 .map_err(|_| corrupt("acknowledgement digest"))?,
         );
+        let seal = Tag(s.try_into().map_err(|_| corrupt("acknowledgement seal"))?);
         acks.insert(
             replica_of(&r)?,
             Ack {
+                from,
                 seq: from_db(row.get(1)?),
                 digest,
+                seal,
             },
         );
     }
@@ -886,6 +920,12 @@ fn superseded_of(s: &str) -> Result<Superseded, StoreError> {
             seen: num(seen)?,
         }),
         ["forked", seq] => Ok(Superseded::Forked { seq: num(seq)? }),
+        ["took", replica, seq] => Ok(Superseded::Took {
+            txn: TxnId {
+                replica: replica.parse().map_err(|_| bad())?,
+                seq: num(seq)?,
+            },
+        }),
         _ => Err(bad()),
     }
 }

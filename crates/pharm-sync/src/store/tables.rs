@@ -50,7 +50,12 @@ table!(
 );
 table!(ELECTION, "election", ["id", "term", "voted_for"], key["id"]);
 table!(VV, "vv", ["replica", "seq"], key["replica"]);
-table!(ACKS, "acks", ["replica", "seq", "digest"], key["replica"]);
+table!(
+    ACKS,
+    "acks",
+    ["replica", "seq", "from_seq", "digest", "seal"],
+    key["replica"]
+);
 table!(
     HEADS,
     "heads",
