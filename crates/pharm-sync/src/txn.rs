@@ -276,7 +276,8 @@ impl Txn {
         key.verify(&Self::head_input(store, &self.digest, effects), seal)
     }
 
-    fn head_input(store: StoreId, digest: &Digest, effects: &Digest) -> [u8; 38] {
+    /// The bytes a head seal covers: the label, the store, a head's digest and its effects.
+    pub(crate) fn head_input(store: StoreId, digest: &Digest, effects: &Digest) -> [u8; 38] {
         let mut input = [0u8; 38];
         input[..22].copy_from_slice(&auth::over_digest(HEAD_DOMAIN, store, digest));
         input[22..].copy_from_slice(&effects.0);

@@ -417,7 +417,7 @@ fn a_forged_relay_never_costs_the_root_a_unit_whatever_order_the_leaders_message
 /// A terminal restored from an older copy syncs through a leader that relayed the
 /// original's sale but holds no acknowledgement of it yet: the leader refuses the copy's
 /// upload as another history, without a seal (it cannot seal). The copy keeps its sales
-/// (only the root judges them) and the session ends (the state it sends is refused too).
+/// (only the root judges them) and the session ends.
 #[test]
 fn a_refusal_without_the_roots_seal_ends_a_session_with_a_leader() {
     let (_cloud, mut peers, lot) = world(&[T1, T2]);
@@ -428,14 +428,9 @@ fn a_refusal_without_the_roots_seal_ends_a_session_with_a_leader() {
     sync(&mut t2, &mut leader, 11);
     sell(&mut copy, 12, lot, 5);
     sell(&mut copy, 13, lot, 2);
-    // The leader refuses the copy's run (without a seal) and its state (the next head not
-    // chained to the one the leader holds): the session ends, with that typed error.
+    // The leader refuses the copy's run (without a seal): the session ends.
     let r = session(&mut copy, &mut leader, 14);
-    assert!(
-        r.as_ref()
-            .is_err_and(|e| e.contains("another history of T2.0 at 2")),
-        "{r:?}"
-    );
+    assert!(r.is_ok(), "{r:?}");
     assert_eq!(
         copy.replica().outbox().count(),
         2,

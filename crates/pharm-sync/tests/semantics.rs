@@ -513,7 +513,7 @@ fn a_delta_without_the_senders_own_effects_still_carries_a_release_both_made() {
     let t1 = t[0].replica().id();
     let t2 = t[1].replica().id();
     let cloud = server.replica().state().clone();
-    let delta = t[0].replica().state().delta_skipping(cloud.vv(), Some(t1));
+    let delta = t[0].replica().state().delta_skipping(cloud.vv(), &[t1]);
     assert!(delta.heads.iter().any(|h| h.txn.id.replica == t2));
     let mut joined = cloud.clone();
     assert!(joined.join(&delta).unwrap(), "the delta is complete");

@@ -32,8 +32,12 @@
 //!   relayed run with a wrong seal ([`Body::UploadAck`] lists them).
 //! * **State.** A delta may raise what the receiver knows of a replica only with that
 //!   replica's head transaction as evidence ([`InventoryState::check_delta`](crate::state::InventoryState::check_delta)); the
-//!   root also requires the head to be one it holds or to carry a valid seal, and from
-//!   then on holds a sealed head it verified as a transaction of its log. A bad or
+//!   root also requires the head to be one it holds, or to carry its origin's head seal
+//!   ([`Txn::head_seal`]: over the head and its replica's effects, recomputed by the root over
+//!   its state joined with the delta, or over an ancestor's effects when the root buffers the
+//!   transactions since), or to be the replica's next transaction with its origin seal
+//!   (taken as a transaction); from then on it holds a head whose seal it verified as a
+//!   transaction of its log. A bad or
 //!   unverifiable head is an error when it is the sender's own terminal's; otherwise the
 //!   receiver leaves the delta alone (a member may pass on what it cannot check).
 //! * **Acknowledgements and refusals.** The root acknowledges a segment its log holds
@@ -226,6 +230,10 @@ pub struct Peer {
     /// holds another history of this terminal): not sent again until the next session, so
     /// the session ends and the root judges them later.
     held_back: BTreeSet<ReplicaId>,
+    /// The highest sequence number of each replica uploaded in this session: the root
+    /// buffers a run after a gap without moving its version, so the next chunk goes on
+    /// after it rather than sending it again.
+    sent: BTreeMap<ReplicaId, u64>,
 }
 
 impl std::fmt::Debug for Peer {
@@ -255,6 +263,7 @@ impl Peer {
             upload_turn: 0,
             forks: Vec::new(),
             held_back: BTreeSet::new(),
+            sent: BTreeMap::new(),
         }
     }
 
@@ -476,6 +485,7 @@ impl Peer {
                 self.upstream_vv = vv;
                 self.upstream_is_root = root;
                 self.held_back.clear();
+                self.sent.clear();
                 let mut out = self.uploads()?;
                 if let Some(delta) = self.upward_delta() {
                     out.push(self.seal(Body::Delta { delta })?);
@@ -505,7 +515,9 @@ impl Peer {
     /// State the upstream lacks (a leader that missed earlier syncs, whose own disk may
     /// since have been lost). This replica's own effects travel as transactions when the
     /// outbox continues exactly where the upstream is; otherwise (the outbox already dropped
-    /// what the root acknowledged) they travel as state too.
+    /// what the root acknowledged) they travel as state too. To the root, a replica whose
+    /// head has no seal is left out (the root takes no head it does not hold without one;
+    /// its transactions travel as relays, and a later session sends its state).
     fn upward_delta(&self) -> Option<StateDelta> {
         let me = self.replica.id();
         let have = self.upstream_vv.get(&me);
@@ -513,35 +525,49 @@ impl Peer {
             Some(t) => t.id.seq <= have + 1,
             None => have >= self.replica.state().vv().get(&me),
         };
-        let mut delta = self.replica.state().delta_skipping(
-            &self.upstream_vv,
-            (own_contiguous && self.upstream_is_root).then_some(me),
-        );
+        let mut skip: Vec<ReplicaId> = own_contiguous.then_some(me).into_iter().collect();
+        let state = self.replica.state();
+        let mut delta = state.delta_skipping(&self.upstream_vv, &skip);
         self.seal_heads(&mut delta);
         if self.upstream_is_root && delta.heads.iter().any(|h| h.seal.is_none()) {
-            // The root takes no head it does not hold without its seal. A head is unsealed
-            // here only for a moment (a relayed run applied in part, its rest waiting for
-            // a lot); the transactions travel as relays meanwhile, and a later session
-            // sends the state.
-            return None;
+            skip.extend(
+                delta
+                    .heads
+                    .iter()
+                    .filter(|h| h.seal.is_none())
+                    .map(|h| h.txn.id.replica),
+            );
+            delta = state.delta_skipping(&self.upstream_vv, &skip);
+            self.seal_heads(&mut delta);
+            if delta.heads.iter().any(|h| h.seal.is_none()) {
+                return None;
+            }
         }
         (!delta.is_empty()).then_some(delta)
     }
 
-    /// Seals this replica's own head in an outgoing delta with its effects
-    /// ([`Txn::head_seal`]); other heads keep the head seal their origin sent (state keeps
-    /// it), so the evidence travels on with the state, whoever passes it to the root.
+    /// Seals the heads of an outgoing delta: this terminal's (any incarnation: a restored
+    /// terminal passes on its earlier incarnation's state, which it has from its backup)
+    /// with their effects ([`Txn::head_seal`]); another replica's keeps the head seal its
+    /// origin sent (state keeps it) or else takes the origin seal of the relayed copy held
+    /// of it ([`Txn::seal`]: the root takes such a head as a transaction when it continues
+    /// what the root holds), so the evidence travels on with the state, whoever passes it
+    /// to the root.
     fn seal_heads(&self, delta: &mut StateDelta) {
         let me = self.replica.id();
-        for h in delta.heads.iter_mut().filter(|h| h.txn.id.replica == me) {
-            h.seal = Some(self.replica.seal_own_head(&h.txn));
+        for h in delta.heads.iter_mut() {
+            if h.txn.id.replica.terminal == me.terminal {
+                h.seal = Some(self.replica.seal_own_head(&h.txn));
+            } else if h.seal.is_none() {
+                h.seal = self.replica.relay_seal(&h.txn);
+            }
         }
     }
 
     /// The next upload chunk. To the root: every outbox transaction it has not confirmed —
     /// those at or below what it holds of their replica (it holds *a* transaction there; it
-    /// confirms this one by digest or refuses it as forked) and the run that continues
-    /// exactly where it is — then salvaged transactions. To a leader: only this terminal's
+    /// confirms this one by digest or refuses it as forked), the run that continues exactly
+    /// where it is, and relayed runs after a gap — then salvaged transactions. To a leader: only this terminal's
     /// own transactions, in runs that continue exactly where the leader is (a transaction
     /// after a gap could only sit in its buffer; the state delta covers that case). Every
     /// run ends sealed: this terminal seals its own; a relayed run is sent up to the last
@@ -561,6 +587,7 @@ impl Peer {
                 continue;
             }
             let held = up.get(r);
+            let sent = self.sent.get(r).copied().unwrap_or(0);
             let mut expected = held + 1;
             let picked: Vec<&Arc<Txn>> = q
                 .txns()
@@ -569,7 +596,11 @@ impl Peer {
                         expected += 1;
                         true
                     } else {
-                        to_root && t.id.seq <= held
+                        // The root also takes runs after a gap into its buffer: a relayed
+                        // run there lets it check the ancestor's head seal a leader passes
+                        // on with its newer head (the transactions between travelled as
+                        // state).
+                        to_root && (t.id.seq <= held || (!own && t.id.seq > sent))
                     }
                 })
                 .collect();
@@ -591,6 +622,10 @@ impl Peer {
         }
         if txns.is_empty() {
             return Ok(Vec::new());
+        }
+        for t in &txns {
+            let top = self.sent.entry(t.txn.id.replica).or_default();
+            *top = (*top).max(t.txn.id.seq);
         }
         Ok(vec![self.seal(Body::Upload { txns })?])
     }
@@ -617,6 +652,7 @@ impl Peer {
         }
         let store = self.replica.store();
         let mut verified: Vec<&Arc<Txn>> = Vec::new();
+        let mut as_txns: Vec<SealedTxn> = Vec::new();
         for SealedTxn { txn: h, seal } in &delta.heads {
             upload::validate(h, &mut self.scratch)?;
             let origin = h.id.replica.terminal;
@@ -627,14 +663,31 @@ impl Peer {
                 // Raises nothing here: it vouches for nothing.
                 continue;
             }
-            let fault = match (self.keys.origin_key(store, origin), seal) {
+            // Only the root checks head seals: a member holds no other terminal's key, and a
+            // seal a leader passes on may be an ancestor's, which takes the root's buffered
+            // transactions to check.
+            let key = match self.role {
+                Role::Root => self.keys.origin_key(store, origin),
+                Role::Member => None,
+            };
+            let fault = match (key, seal) {
                 (Some(k), Some(seal)) => {
                     let effects = self
                         .replica
                         .state()
                         .effects_digest(&h.id.replica, Some(delta));
-                    if h.head_seal_is_valid(k, store, &effects, seal) {
+                    if h.head_seal_is_valid(k, store, &effects, seal)
+                        || self.seals_an_ancestor(h, k, seal, delta)
+                    {
                         verified.push(h);
+                        None
+                    } else if h.seal_is_valid(k, store, seal) && self.continues_the_log(h) {
+                        // A relayed copy's origin seal on the very next transaction: taken
+                        // as a transaction, after which the head raises nothing.
+                        as_txns.push(SealedTxn {
+                            txn: Arc::clone(h),
+                            seal: Some(*seal),
+                        });
                         None
                     } else {
                         Some(ProtocolError::BadSeal(h.id))
@@ -650,6 +703,9 @@ impl Peer {
                 Some(_) => return Ok(()),
                 None => {}
             }
+        }
+        for t in as_txns {
+            self.take(t);
         }
         let new_replicas = delta
             .vv
@@ -678,9 +734,9 @@ impl Peer {
     }
 
     /// A delta that holds more of this replica than it has itself: with this replica's own
-    /// head, sealed with its own key, as evidence, the replica is superseded (its storage went
-    /// back in time); a wrong seal is an error; without a seal the claim proves nothing and
-    /// the delta is left alone (`Ok(false)`). `Ok(true)`: no such claim.
+    /// head, head-sealed with its own key over the effects the delta shows, as evidence, the
+    /// replica is superseded (its storage went back in time); without such a seal the claim
+    /// proves nothing and the delta is left alone (`Ok(false)`). `Ok(true)`: no such claim.
     fn own_history_claim_is_verified(&mut self, delta: &StateDelta) -> Result<bool, ProtocolError> {
         let me = self.replica.id();
         let have = self.replica.state().vv().get(&me);
@@ -703,7 +759,9 @@ impl Peer {
                 let genuine = upload::validate(txn, &mut self.scratch).is_ok()
                     && txn.head_seal_is_valid(key, store, &effects, seal);
                 if !genuine {
-                    return Err(ProtocolError::BadSeal(txn.id));
+                    // Not this head's own seal (an ancestor's, carried along by a leader,
+                    // or garbage): no evidence, so the delta is left alone.
+                    return Ok(false);
                 }
                 let why = self.replica.supersede(Superseded::Behind {
                     have,
@@ -713,6 +771,41 @@ impl Peer {
             }
             _ => Ok(false),
         }
+    }
+
+    /// Whether `seal` is the origin's head seal of an ancestor of head `h` whose successors
+    /// up to `h` this root holds in its buffer (a leader learned the replica's state up to
+    /// the ancestor with that seal, then took the later transactions as relays, and passes
+    /// the seal on with its newer head): those transactions were verified when they arrived
+    /// (their run seals), so the effects at the ancestor are the delta's without theirs. One
+    /// digest per buffered transaction, at most the per-replica buffer limit.
+    fn seals_an_ancestor(&self, h: &Txn, key: &MacKey, seal: &Tag, delta: &StateDelta) -> bool {
+        let Some(buffered) = self.gaps.get(&h.id.replica) else {
+            return false;
+        };
+        let r = h.id.replica;
+        let store = self.replica.store();
+        let mut effects = self.replica.state().effects(&r, Some(delta));
+        let (mut seq, mut digest) = (h.id.seq, h.digest);
+        while let Some(t) = buffered.get(&seq).map(|s| &s.txn) {
+            let Some(before) = effects.without(t).filter(|_| t.digest == digest) else {
+                return false;
+            };
+            effects = before;
+            (seq, digest) = (seq.saturating_sub(1), t.prev);
+            let at = effects.digest(store, &r);
+            if key.verify(&Txn::head_input(store, &digest, &at), seal) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Root only: whether `h` is the next transaction of its replica here, in the log and in
+    /// the state.
+    fn continues_the_log(&self, h: &Txn) -> bool {
+        self.log.classify(h) == Logged::Next
+            && self.replica.state().check(h) == crate::state::Applied::Applied
     }
 
     /// Root only: whether a head raises nothing here, or is a transaction held here (in the

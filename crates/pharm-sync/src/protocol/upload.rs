@@ -276,7 +276,7 @@ impl Peer {
     }
 
     /// Applies, logs, keeps or buffers one checked transaction; `false` when it must wait.
-    fn take(&mut self, s: SealedTxn) -> bool {
+    pub(super) fn take(&mut self, s: SealedTxn) -> bool {
         let SealedTxn { txn: t, seal } = s;
         match self.verdict(&t) {
             Verdict::Apply => {
@@ -284,6 +284,9 @@ impl Peer {
                 // does not pass it on as evidence for its state.
                 self.replica.state_mut().apply(Arc::clone(&t));
                 if self.role == Role::Root {
+                    // The root checks seals and needs no evidence: it passes on only head
+                    // seals of its own heads' (a carried one would mislead the members).
+                    self.replica.state_mut().unseal_head(&t.id.replica);
                     self.log_txn(t);
                 } else {
                     self.replica.keep_for_relay(t, seal);

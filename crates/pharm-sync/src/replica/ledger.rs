@@ -72,6 +72,11 @@ impl Ledger {
         }
     }
 
+    /// The seal held for this id.
+    pub(super) fn seal(&self, id: &TxnId) -> Option<Tag> {
+        self.0.get(&id.replica)?.seal(id.seq)
+    }
+
     /// The transaction with this id.
     pub(super) fn get(&self, id: &TxnId) -> Option<&Arc<Txn>> {
         let q = self.0.get(&id.replica)?;

@@ -387,9 +387,18 @@ impl Replica {
             .chain(ids(&self.forked, Waiting::Forked))
     }
 
-    /// This replica's seal on its own head `t` with its effects ([`Txn::head_seal`]).
+    /// The origin seal held for a relayed copy of `t` (the one its origin sent with it).
+    pub(crate) fn relay_seal(&self, t: &Txn) -> Option<Tag> {
+        self.ledger
+            .get(&t.id)
+            .filter(|held| held.digest == t.digest)
+            .and_then(|_| self.ledger.seal(&t.id))
+    }
+
+    /// This terminal's seal on the head `t` of one of its incarnations, over that incarnation's
+    /// effects in this state ([`Txn::head_seal`]).
     pub(crate) fn seal_own_head(&self, t: &Txn) -> Tag {
-        let effects = self.state.effects_digest(&self.me, None);
+        let effects = self.state.effects_digest(&t.id.replica, None);
         t.head_seal(&self.key, self.store(), &effects)
     }
 

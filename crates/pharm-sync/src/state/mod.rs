@@ -19,6 +19,7 @@
 
 mod column;
 mod effects;
+
 mod index;
 
 use std::collections::{BTreeMap, HashMap};
@@ -444,7 +445,10 @@ impl InventoryState {
             *e = (*e).min(txn.id);
         }
         self.vv.apply(Dot::new(r, txn.id.seq));
-        self.heads.insert(r, SealedTxn::unsealed(txn));
+        // The head seal stays: it now seals an ancestor of the head (see `Txn::head_seal`),
+        // which the root can check once it holds the transactions since.
+        let seal = self.heads.get(&r).and_then(|h| h.seal);
+        self.heads.insert(r, SealedTxn { txn, seal });
         Applied::Applied
     }
 
@@ -635,25 +639,24 @@ impl InventoryState {
 
     /// What a replica at version `their` lacks.
     pub fn delta_since(&self, their: &VersionVector) -> StateDelta {
-        self.delta_skipping(their, None)
+        self.delta_skipping(their, &[])
     }
 
-    /// [`delta_since`](Self::delta_since) without the effects of `skip`'s own transactions
-    /// (a client uploads those as transactions), unless another replica's head shares an
+    /// [`delta_since`](Self::delta_since) without the effects of the transactions of the
+    /// replicas in `skip` (a client uploads its own as transactions; a head the receiver
+    /// would not take holds back its replica), unless another replica's head shares an
     /// effect with them (both released one hold, say): then the whole delta.
-    pub fn delta_skipping(&self, their: &VersionVector, skip: Option<ReplicaId>) -> StateDelta {
-        let newer = |id: &TxnId| id.seq > seq_of(their, &id.replica) && Some(id.replica) != skip;
+    pub fn delta_skipping(&self, their: &VersionVector, skip: &[ReplicaId]) -> StateDelta {
+        let skipped = |r: &ReplicaId| skip.contains(r);
+        let newer = |id: &TxnId| id.seq > seq_of(their, &id.replica) && !skipped(&id.replica);
         // The delta vouches only for what it carries: without `skip`'s effects it must not
-        // raise the receiver's version of `skip`.
-        let vv = match skip {
-            None => self.vv.clone(),
-            Some(x) => self
-                .vv
-                .iter()
-                .filter(|d| *d.actor != x)
-                .map(|d| Dot::new(*d.actor, d.counter))
-                .collect(),
-        };
+        // raise the receiver's version of them.
+        let vv = self
+            .vv
+            .iter()
+            .filter(|d| !skipped(d.actor))
+            .map(|d| Dot::new(*d.actor, d.counter))
+            .collect();
         let mut d = StateDelta {
             vv,
             base: their.clone(),
@@ -662,7 +665,7 @@ impl InventoryState {
         for e in &self.lots {
             if let Some(info) = &e.info
                 && info.created_seq > seq_of(their, &info.key.origin)
-                && Some(info.key.origin) != skip
+                && !skipped(&info.key.origin)
             {
                 d.lots.push(info.clone());
             }
@@ -670,7 +673,7 @@ impl InventoryState {
         for col in &self.columns {
             let bound = seq_of(their, &col.replica);
             // Every cell's last_seq is at most vv[replica]: nothing newer, nothing to scan.
-            if Some(col.replica) == skip || seq_of(&self.vv, &col.replica) <= bound {
+            if skipped(&col.replica) || seq_of(&self.vv, &col.replica) <= bound {
                 continue;
             }
             for (slot, c) in col.iter() {
@@ -721,10 +724,13 @@ impl InventoryState {
                 .collect();
         heads.sort_unstable_by_key(|h| h.txn.id.replica);
         d.heads = heads;
-        match skip {
-            Some(x) if self.heads_need_effects_of(&d, their, x) => self.delta_since(their),
-            _ => d,
+        if skip
+            .iter()
+            .any(|x| self.heads_need_effects_of(&d, their, *x))
+        {
+            return self.delta_since(their);
         }
+        d
     }
 
     /// Whether a head of `d` has an effect this state records under one of `x`'s
@@ -975,6 +981,13 @@ impl InventoryState {
             self.take_head(h);
         }
         self.vv.merge(d.vv.clone());
+    }
+
+    /// Forgets the seal kept with `replica`'s head.
+    pub(crate) fn unseal_head(&mut self, replica: &ReplicaId) {
+        if let Some(h) = self.heads.get_mut(replica) {
+            h.seal = None;
+        }
     }
 
     /// Takes a head from a joined delta or merged state: a newer one, or the seal of the
