@@ -20,6 +20,8 @@
 //!   (FEFO through pharm-core). Dispensing appends to the outbox; every 2,000 dispenses (a
 //!   day) the outbox is drained outside the clock, as a sync acknowledged by the root would,
 //!   so the outbox holds 0–2,000 transactions while timed.
+//! - `auth/head_seal`: a terminal's head seal after its day (the digest of its 1,956 touched
+//!   cells, then one MAC), paid once per delta it sends.
 //! - `sync/delta_since`: the server computes what another terminal lacks after one
 //!   terminal's day.
 //!
@@ -582,6 +584,16 @@ fn auth(c: &mut Criterion, f: &Fixture) {
     });
     group.bench_function("txn_seal", |b| {
         b.iter(|| black_box(&txn).seal(&key, sc::STORE));
+    });
+    // A head seal: the sealing terminal's effects digest (its 1,956 touched cells after the
+    // day) and one MAC.
+    let terminal = &f.ps_terminals[0];
+    let head = terminal.state().head(&terminal.id()).unwrap().clone();
+    group.bench_function("head_seal", |b| {
+        b.iter(|| {
+            let effects = terminal.state().effects_digest(&terminal.id(), None);
+            black_box(&head).head_seal(&key, sc::STORE, &effects)
+        });
     });
     let seal_of_run = txns.last().unwrap().seal(&key, sc::STORE);
     let run: Vec<SealedTxn> = txns
