@@ -52,7 +52,7 @@
 //! | 1 Hello | `vv` vv, `fix64` hlc |
 //! | 2 Welcome | `vv` vv, `acks` acks, `fix64` hlc, `bool` root |
 //! | 3 Upload | `uv` count, then that many transactions in *message form* |
-//! | 4 UploadAck | `vv` vv, `acks` acks, `uv` refused count, then per entry `r` replica, `uv` seq (≥ 1; replicas strictly ascending), `bool` sealed, and when sealed the root's refusal `tag` (HMAC under the transaction's terminal's origin key over `"R"`, `0x02`, the store as 4 bytes little-endian and the refused transaction's digest) |
+//! | 4 UploadAck | `vv` vv, `acks` acks, `uv` refused count, then per entry `r` replica, `uv` seq (≥ 1; replicas strictly ascending), `bool` sealed, and when sealed the root's refusal `tag` (HMAC under the uploading terminal's origin key over `"R"`, `0x02`, the store as 4 bytes little-endian and the refused transaction's digest) |
 //! | 5 Delta | the *delta body* (below) |
 //!
 //! * `vv` (version vector): `uv` count, then per entry `r` replica, `uv` seq (≥ 1);

@@ -41,11 +41,13 @@
 //!   unverifiable head is an error when it is the sender's own terminal's; otherwise the
 //!   receiver leaves the delta alone (a member may pass on what it cannot check).
 //! * **Acknowledgements and refusals.** The root acknowledges a segment its log holds
-//!   ([`Ack`]: from, to, the last digest) and seals each acknowledgement and each refusal
-//!   with the origin key of the terminal it concerns. A transaction leaves an outbox only
-//!   when the seal verifies and the acknowledged digest equals the copy held at that
-//!   sequence number (chained digests vouch for the whole segment). A store leader's
-//!   refusals are unsealed: they only drop relayed copies, never a terminal's own history.
+//!   ([`Ack`]: from, to, the last digest), sealed with the origin key of the terminal it
+//!   concerns, and seals each refusal with the uploader's origin key. A transaction leaves
+//!   an outbox only when the seal verifies and the acknowledged digest equals the copy held
+//!   at that sequence number (chained digests vouch for the whole segment). A sealed
+//!   refusal of a relay a leader took supersedes the leader ([`Superseded::Took`]). A
+//!   store leader's refusals are unsealed: they only drop relayed copies, never a
+//!   terminal's own history, and the sender holds that replica back for the session.
 //! * **Own identity.** A peer never accepts state or transactions about its own replica
 //!   from others. It is superseded ([`Replica::superseded`]) and must be recovered only on
 //!   evidence sealed with its own origin key: the root's acknowledgement or refusal of its
