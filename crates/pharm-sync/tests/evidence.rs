@@ -12,7 +12,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Rng, deliver, link_key, member, new_lot, origin_key, root, sync, try_sync};
+use common::{
+    Rng, deliver, link_key, member, new_lot, origin_key, replay, root, sell, sell_sku, sync,
+    try_sync,
+};
 use crdts::{CmRDT, Dot};
 use pharm_core::time::Date;
 use pharm_sync::auth::{Digest, Tag};
@@ -55,25 +58,6 @@ fn world(terminals: &[ReplicaId]) -> (Peer, Vec<Peer>, LotKey) {
 }
 
 /// Sells `qty` units of the scanned `lot` of SKU 1.
-fn sell(p: &mut Peer, now: u64, lot: LotKey, qty: u64) -> Arc<Txn> {
-    sell_sku(p, now, 1, lot, qty)
-}
-
-fn sell_sku(p: &mut Peer, now: u64, sku: u32, lot: LotKey, qty: u64) -> Arc<Txn> {
-    p.replica_mut()
-        .dispense(
-            now,
-            today(),
-            sku,
-            qty,
-            Some(lot),
-            "rx",
-            Attachments::default(),
-        )
-        .unwrap()
-        .txn
-}
-
 /// A transaction of `replica` made up by someone else, chained onto `prev`.
 fn made_up(replica: ReplicaId, seq: u64, prev: Digest, lines: Vec<Line>) -> Txn {
     let mut t = Txn {
@@ -451,16 +435,9 @@ fn a_replayed_relay_with_a_junk_seal_never_replaces_the_good_seal() {
     sync(t2, leader, 11);
     assert!(leader.replica().outbox().any(|t| t.id == sale.id));
     // Anyone with the link key replays the same transaction "from T2" with a junk seal.
-    let replay = seal(
-        T2,
-        Body::Upload {
-            txns: vec![SealedTxn {
-                txn: Arc::clone(&sale),
-                seal: Some(Tag([0x11; 16])),
-            }],
-        },
-    );
-    leader.handle(12, replay).unwrap();
+    leader
+        .handle(12, replay(STORE, &sale, Tag([0x11; 16])))
+        .unwrap();
     // The leader relays to the cloud with the good seal, and the cloud takes it.
     sync(leader, &mut cloud, 13);
     assert_eq!(

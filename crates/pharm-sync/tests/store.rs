@@ -9,6 +9,7 @@ use std::time::Duration;
 
 mod common;
 
+use common::node::session;
 use common::{Rng, TempDir, member, member_ring, root};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
@@ -128,45 +129,6 @@ fn snapshot(r: &Replica) -> Snapshot {
     }
 }
 
-/// Either side of a sync.
-trait Node {
-    fn hello(&mut self, now: u64) -> Message;
-    fn on(&mut self, now: u64, m: Message) -> Vec<Message>;
-}
-
-impl Node for Peer {
-    fn hello(&mut self, now: u64) -> Message {
-        Peer::hello(self, now).unwrap()
-    }
-    fn on(&mut self, now: u64, m: Message) -> Vec<Message> {
-        self.handle(now, m).unwrap()
-    }
-}
-
-impl Node for TerminalStore {
-    fn hello(&mut self, now: u64) -> Message {
-        TerminalStore::hello(self, now).unwrap()
-    }
-    fn on(&mut self, now: u64, m: Message) -> Vec<Message> {
-        self.apply_messages(now, m).unwrap()
-    }
-}
-
-fn sync(client: &mut impl Node, server: &mut impl Node, now: u64) {
-    let mut up = vec![client.hello(now)];
-    for _ in 0..100 {
-        let down: Vec<Message> = up.drain(..).flat_map(|m| server.on(now, m)).collect();
-        if down.is_empty() {
-            return;
-        }
-        up = down.into_iter().flat_map(|m| client.on(now, m)).collect();
-        if up.is_empty() {
-            return;
-        }
-    }
-    panic!("sync did not settle");
-}
-
 fn cloud() -> Peer {
     root(STORE, CLOUD)
 }
@@ -204,7 +166,7 @@ fn busy_terminal(store: &mut TerminalStore, cloud: &mut Peer) -> (LotKey, LotKey
             "xfer",
         )
         .unwrap();
-    sync(&mut t2, cloud, now());
+    session(&mut t2, cloud, now());
 
     // Two lots of SKU 100 with the same expiry: FEFO breaks the tie by the order the lots
     // became known, which must survive a reopen.
@@ -254,7 +216,7 @@ fn busy_terminal(store: &mut TerminalStore, cloud: &mut Peer) -> (LotKey, LotKey
             },
         )
         .unwrap();
-    sync(store, cloud, now());
+    session(store, cloud, now());
     store
         .adjust(now(), b, -1, Reason::Damage, "dropped")
         .unwrap();
@@ -381,7 +343,7 @@ fn reopen_restores_exactly() {
     // After a reopen the store keeps working and converges with the cloud.
     let mut store = store;
     store.receive(20_000_000, a, 1, "after reopen").unwrap();
-    sync(&mut store, &mut cloud, 20_000_001);
+    session(&mut store, &mut cloud, 20_000_001);
     assert_eq!(store.replica().outbox().count(), 0);
     assert_eq!(
         store.replica().state().observable(),
@@ -798,7 +760,7 @@ fn leader_relays_durably() {
         .dispense(2000, today(), 100, 3, None, "RX1", Attachments::default())
         .unwrap();
     leader.receive(3000, a, 1, "inv").unwrap_err(); // the leader does not know the lot yet
-    sync(&mut terminal, &mut leader, 4000); // cloud unreachable: sync through the leader
+    session(&mut terminal, &mut leader, 4000); // cloud unreachable: sync through the leader
     assert_eq!(leader.replica().state().value(&a), 7);
     assert_eq!(
         terminal.replica().outbox().count(),
@@ -819,10 +781,10 @@ fn leader_relays_durably() {
             .all(|s| !s.own && !s.acked_by_root)
     );
     leader.receive(5000, a, 5, "inv").unwrap();
-    sync(&mut leader, &mut cloud, 6000);
+    session(&mut leader, &mut cloud, 6000);
     assert_eq!(leader.replica().outbox().count(), 0);
     assert_eq!(cloud.replica().state().value(&a), 12);
-    sync(&mut terminal, &mut leader, 7000);
+    session(&mut terminal, &mut leader, 7000);
     assert_eq!(
         terminal.replica().outbox().count(),
         0,
@@ -874,7 +836,7 @@ fn restore_from_backup_takes_a_new_incarnation() {
             "inv",
         )
         .unwrap();
-    sync(&mut store, &mut cloud, 1500);
+    session(&mut store, &mut cloud, 1500);
     store
         .dispense(
             2000,
@@ -899,7 +861,7 @@ fn restore_from_backup_takes_a_new_incarnation() {
     store
         .dispense(3500, today(), 100, 2, None, "RX2", Attachments::default())
         .unwrap();
-    sync(&mut store, &mut cloud, 4000);
+    session(&mut store, &mut cloud, 4000);
     drop(store);
     assert_eq!(cloud.replica().state().value(&a), 27);
 
@@ -919,7 +881,7 @@ fn restore_from_backup_takes_a_new_incarnation() {
         "the backup's unsynced dispense is still to upload"
     );
     restored.receive(5000, a, 10, "inv").unwrap();
-    sync(&mut restored, &mut cloud, 6000);
+    session(&mut restored, &mut cloud, 6000);
     assert_eq!(
         cloud.replica().state().value(&a),
         37,

@@ -5,31 +5,28 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::Path;
-use std::sync::Arc;
 
 mod common;
 
-use common::{Rng, TempDir, link_key, member, member_ring, new_lot, origin_key, root, sync};
-use pharm_core::time::Date;
+use common::node::session;
+use common::{
+    Rng, TempDir, link_key, member, member_ring, new_lot, origin_key, replay, root, sell, sync,
+};
 use pharm_sync::auth::Tag;
 use pharm_sync::hlc::Hlc;
 use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
 use pharm_sync::message::{Acks, Body, Message};
 use pharm_sync::protocol::Peer;
-use pharm_sync::replica::{Attachments, Superseded};
+use pharm_sync::replica::Superseded;
 use pharm_sync::state::VersionVector;
 use pharm_sync::store::{StoreOptions, TerminalStore};
-use pharm_sync::txn::{LotKey, SealedTxn, Txn};
+use pharm_sync::txn::{LotKey, Txn};
 
 const STORE: StoreId = StoreId(42);
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
 const T2: ReplicaId = ReplicaId::new(2, 0);
 /// The leader's terminal (its store draws its incarnation).
 const LEADER: u16 = 1;
-
-fn today() -> Date {
-    "2026-03-10".parse().unwrap()
-}
 
 /// A message with a valid hop tag: anyone holding the store's link key can make one.
 fn seal(from: ReplicaId, body: Body) -> Message {
@@ -45,30 +42,6 @@ fn open(path: &Path) -> TerminalStore {
         StoreOptions::default(),
     )
     .unwrap()
-}
-
-/// Either side of a session: a peer in memory or a durable store.
-trait Node {
-    fn hello(&mut self, now: u64) -> Message;
-    fn on(&mut self, now: u64, m: Message) -> Vec<Message>;
-}
-
-impl Node for Peer {
-    fn hello(&mut self, now: u64) -> Message {
-        Peer::hello(self, now).unwrap()
-    }
-    fn on(&mut self, now: u64, m: Message) -> Vec<Message> {
-        self.handle(now, m).unwrap()
-    }
-}
-
-impl Node for TerminalStore {
-    fn hello(&mut self, now: u64) -> Message {
-        TerminalStore::hello(self, now).unwrap()
-    }
-    fn on(&mut self, now: u64, m: Message) -> Vec<Message> {
-        self.apply_messages(now, m).unwrap()
-    }
 }
 
 /// Runs a session of the store `client` against `server` until quiet, or its first error.
@@ -87,19 +60,6 @@ fn try_session(client: &mut TerminalStore, server: &mut Peer, now: u64) -> Resul
         }
     }
     Err("sync did not settle".into())
-}
-
-/// Runs a session of `client` against `server` until quiet.
-fn session(client: &mut impl Node, server: &mut impl Node, now: u64) {
-    let mut up = vec![client.hello(now)];
-    for _ in 0..100 {
-        let down: Vec<Message> = up.drain(..).flat_map(|m| server.on(now, m)).collect();
-        up = down.into_iter().flat_map(|m| client.on(now, m)).collect();
-        if up.is_empty() {
-            return;
-        }
-    }
-    panic!("sync did not settle");
 }
 
 /// The cloud with a lot of 100 units, a durable leader at `path` and the member T2, both
@@ -123,21 +83,6 @@ fn world(path: &Path) -> (Peer, TerminalStore, Peer, LotKey) {
     session(&mut leader, &mut cloud, 2);
     sync(&mut t2, &mut cloud, 2);
     (cloud, leader, t2, lot)
-}
-
-fn sell(p: &mut Peer, now: u64, lot: LotKey, qty: u64) -> Arc<Txn> {
-    p.replica_mut()
-        .dispense(
-            now,
-            today(),
-            1,
-            qty,
-            Some(lot),
-            "rx",
-            Attachments::default(),
-        )
-        .unwrap()
-        .txn
 }
 
 /// T2's own seal on one of its transactions.
@@ -214,16 +159,9 @@ fn a_relay_keeps_its_first_seal_in_memory_and_in_sqlite() {
     let sale = sell(&mut t2, 3, lot, 2);
     session(&mut t2, &mut leader, 4);
     // A replay of the sale "from T2" with another seal.
-    let replay = seal(
-        T2,
-        Body::Upload {
-            txns: vec![SealedTxn {
-                txn: Arc::clone(&sale),
-                seal: Some(Tag([0x22; 16])),
-            }],
-        },
-    );
-    leader.apply_messages(5, replay).unwrap();
+    leader
+        .apply_messages(5, replay(STORE, &sale, Tag([0x22; 16])))
+        .unwrap();
     let good = Some(t2_seal(&sale));
     assert_eq!(relayed_seal(&mut leader, 6, sale.id), good, "in memory");
     drop(leader);

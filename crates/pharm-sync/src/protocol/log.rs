@@ -60,11 +60,6 @@ impl TxnLog {
         end
     }
 
-    /// The digest of `id`, if held.
-    pub(crate) fn digest(&self, id: &TxnId) -> Option<Digest> {
-        self.get(id).map(|h| h.digest)
-    }
-
     fn get(&self, id: &TxnId) -> Option<Held> {
         self.held.get(&id.replica)?.get(&id.seq).copied()
     }

@@ -80,6 +80,14 @@ pub const PROTOCOL_VERSION: u8 = codec::FORMAT_VERSION;
 /// Largest sequence number accepted (stored as a signed 64-bit integer by the SQLite store).
 pub const MAX_SEQ: u64 = i64::MAX as u64;
 
+/// What a head's seal proves to the root ([`Peer::head_evidence`]).
+enum Evidence {
+    /// The origin's head seal, over this head or an ancestor whose successors it buffers.
+    HeadSeal,
+    /// The origin seal of the replica's next transaction: the root takes it as one.
+    NextTxn,
+}
+
 /// A peer's place in the relay chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -530,21 +538,22 @@ impl Peer {
         let mut skip: Vec<ReplicaId> = own_contiguous.then_some(me).into_iter().collect();
         let state = self.replica.state();
         let mut delta = state.delta_skipping(&self.upstream_vv, &skip);
-        self.seal_heads(&mut delta);
-        if self.upstream_is_root && delta.heads.iter().any(|h| h.seal.is_none()) {
-            skip.extend(
-                delta
-                    .heads
-                    .iter()
-                    .filter(|h| h.seal.is_none())
-                    .map(|h| h.txn.id.replica),
-            );
-            delta = state.delta_skipping(&self.upstream_vv, &skip);
-            self.seal_heads(&mut delta);
-            if delta.heads.iter().any(|h| h.seal.is_none()) {
-                return None;
+        if self.upstream_is_root {
+            let unsealed: Vec<ReplicaId> = delta
+                .heads
+                .iter()
+                .filter(|h| !self.can_seal(h))
+                .map(|h| h.txn.id.replica)
+                .collect();
+            if !unsealed.is_empty() {
+                skip.extend(unsealed);
+                delta = state.delta_skipping(&self.upstream_vv, &skip);
+                if !delta.heads.iter().all(|h| self.can_seal(h)) {
+                    return None;
+                }
             }
         }
+        self.seal_heads(&mut delta);
         (!delta.is_empty()).then_some(delta)
     }
 
@@ -556,14 +565,22 @@ impl Peer {
     /// what the root holds), so the evidence travels on with the state, whoever passes it
     /// to the root.
     fn seal_heads(&self, delta: &mut StateDelta) {
-        let me = self.replica.id();
-        for h in delta.heads.iter_mut() {
-            if h.txn.id.replica.terminal == me.terminal {
-                h.seal = Some(self.replica.seal_own_head(&h.txn));
-            } else if h.seal.is_none() {
-                h.seal = self.replica.relay_seal(&h.txn);
-            }
+        for h in &mut delta.heads {
+            h.seal = if self.is_own(h) {
+                Some(self.replica.seal_own_head(&h.txn))
+            } else {
+                h.seal.or_else(|| self.replica.relay_seal(&h.txn))
+            };
         }
+    }
+
+    /// Whether [`seal_heads`](Self::seal_heads) gives `h` a seal.
+    fn can_seal(&self, h: &SealedTxn) -> bool {
+        self.is_own(h) || h.seal.is_some() || self.replica.relay_seal(&h.txn).is_some()
+    }
+
+    fn is_own(&self, h: &SealedTxn) -> bool {
+        h.txn.id.replica.terminal == self.replica.id().terminal
     }
 
     /// The next upload chunk. To the root: every outbox transaction it has not confirmed —
@@ -673,31 +690,24 @@ impl Peer {
                 Role::Member => None,
             };
             let fault = match (key, seal) {
-                (Some(k), Some(seal)) => {
-                    let effects = self
-                        .replica
-                        .state()
-                        .effects_digest(&h.id.replica, Some(delta));
-                    if h.head_seal_is_valid(k, store, &effects, seal)
-                        || self.seals_an_ancestor(h, k, seal, delta)
-                    {
+                (Some(k), Some(seal)) => match self.head_evidence(h, k, seal, delta) {
+                    Some(Evidence::HeadSeal) => {
                         verified.push(h);
                         None
-                    } else if h.seal_is_valid(k, store, seal) && self.continues_the_log(h) {
-                        // A relayed copy's origin seal on the very next transaction: taken
-                        // as a transaction, after which the head raises nothing.
+                    }
+                    Some(Evidence::NextTxn) => {
+                        // Taken as a transaction, after which the head raises nothing.
                         as_txns.push(SealedTxn {
                             txn: Arc::clone(h),
                             seal: Some(*seal),
                         });
                         None
-                    } else {
-                        Some(ProtocolError::BadSeal(h.id))
                     }
-                }
-                (_, None) if self.role == Role::Root && !self.holds_head(h) => {
-                    Some(ProtocolError::Unsealed(h.id))
-                }
+                    None => Some(ProtocolError::BadSeal(h.id)),
+                },
+                // A head it raises is one the root does not hold (its log holds only what
+                // its version covers): it needs a seal.
+                (_, None) if self.role == Role::Root => Some(ProtocolError::Unsealed(h.id)),
                 _ => None,
             };
             match fault {
@@ -775,50 +785,45 @@ impl Peer {
         }
     }
 
-    /// Whether `seal` is the origin's head seal of an ancestor of head `h` whose successors
-    /// up to `h` this root holds in its buffer (a leader learned the replica's state up to
-    /// the ancestor with that seal, then took the later transactions as relays, and passes
-    /// the seal on with its newer head): those transactions were verified when they arrived
-    /// (their run seals), so the effects at the ancestor are the delta's without theirs. One
-    /// digest per buffered transaction, at most the per-replica buffer limit.
-    fn seals_an_ancestor(&self, h: &Txn, key: &MacKey, seal: &Tag, delta: &StateDelta) -> bool {
-        let Some(buffered) = self.gaps.get(&h.id.replica) else {
-            return false;
-        };
+    /// Root only: what `seal`, under the origin key `key`, proves about head `h`, which
+    /// `delta` raises: the origin's head seal over `h` and its replica's effects here joined
+    /// with the delta; or over an ancestor whose successors up to `h` this root buffers (a
+    /// leader learned the replica's state up to the ancestor with that seal, then took the
+    /// later transactions as relays, and passes the seal on with its newer head; those
+    /// transactions were verified when they arrived, so the effects at the ancestor are the
+    /// joined effects without theirs: one digest per buffered transaction, at most the
+    /// per-replica buffer limit); or the origin seal of a relayed copy of the replica's very
+    /// next transaction.
+    fn head_evidence(
+        &self,
+        h: &Txn,
+        key: &MacKey,
+        seal: &Tag,
+        delta: &StateDelta,
+    ) -> Option<Evidence> {
         let r = h.id.replica;
         let store = self.replica.store();
         let mut effects = self.replica.state().effects(&r, Some(delta));
-        let (mut seq, mut digest) = (h.id.seq, h.digest);
-        while let Some(t) = buffered.get(&seq).map(|s| &s.txn) {
-            let Some(before) = effects.without(t).filter(|_| t.digest == digest) else {
-                return false;
-            };
-            effects = before;
-            (seq, digest) = (seq.saturating_sub(1), t.prev);
-            let at = effects.digest(store, &r);
-            if key.verify(&Txn::head_input(store, &digest, &at), seal) {
-                return true;
+        if h.head_seal_is_valid(key, store, &effects.digest(store, &r), seal) {
+            return Some(Evidence::HeadSeal);
+        }
+        if let Some(buffered) = self.gaps.get(&r) {
+            let (mut seq, mut digest) = (h.id.seq, h.digest);
+            while let Some(t) = buffered.get(&seq).map(|s| &s.txn) {
+                let Some(before) = effects.without(t).filter(|_| t.digest == digest) else {
+                    break;
+                };
+                effects = before;
+                (seq, digest) = (seq.saturating_sub(1), t.prev);
+                let at = effects.digest(store, &r);
+                if key.verify(&Txn::head_input(store, &digest, &at), seal) {
+                    return Some(Evidence::HeadSeal);
+                }
             }
         }
-        false
-    }
-
-    /// Root only: whether `h` is the next transaction of its replica here, in the log and in
-    /// the state.
-    fn continues_the_log(&self, h: &Txn) -> bool {
-        self.log.classify(h) == Logged::Next
-            && self.replica.state().check(h) == crate::state::Applied::Applied
-    }
-
-    /// Root only: whether a head raises nothing here, or is a transaction held here (in the
-    /// log or as this state's head), so it needs no seal.
-    fn holds_head(&self, h: &Txn) -> bool {
-        let state = self.replica.state();
-        h.id.seq <= state.vv().get(&h.id.replica)
-            || self.log.digest(&h.id) == Some(h.digest)
-            || state
-                .head(&h.id.replica)
-                .is_some_and(|mine| mine.digest == h.digest)
+        let next = self.log.classify(h) == Logged::Next
+            && self.replica.state().check(h) == crate::state::Applied::Applied;
+        (next && h.seal_is_valid(key, store, seal)).then_some(Evidence::NextTxn)
     }
 
     fn check_replicas(&self, new: usize) -> Result<(), ProtocolError> {

@@ -22,6 +22,7 @@ mod effects;
 
 mod index;
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -447,8 +448,12 @@ impl InventoryState {
         self.vv.apply(Dot::new(r, txn.id.seq));
         // The head seal stays: it now seals an ancestor of the head (see `Txn::head_seal`),
         // which the root can check once it holds the transactions since.
-        let seal = self.heads.get(&r).and_then(|h| h.seal);
-        self.heads.insert(r, SealedTxn { txn, seal });
+        match self.heads.entry(r) {
+            Entry::Occupied(mut head) => head.get_mut().txn = txn,
+            Entry::Vacant(slot) => {
+                slot.insert(SealedTxn::unsealed(txn));
+            }
+        }
         Applied::Applied
     }
 

@@ -2,18 +2,22 @@
 //! randomness source.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "sqlite")]
+pub mod node;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use pharm_core::time::Date;
+use pharm_sync::auth::Tag;
 use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
 use pharm_sync::codec::DecodeLimits;
 use pharm_sync::ids::{Entropy, ReplicaId, StoreId};
-use pharm_sync::message::Message;
+use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError, Role};
-use pharm_sync::replica::{NewLot, Replica};
-use pharm_sync::txn::{SealedTxn, Txn};
+use pharm_sync::replica::{Attachments, NewLot, Replica};
+use pharm_sync::txn::{LotKey, SealedTxn, Txn};
 
 /// Terminals a store of the tests may have (the root is a member too).
 pub const TERMINALS: [u16; 8] = [0, 1, 2, 3, 4, 5, 6, u16::MAX];
@@ -186,4 +190,37 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A dispense of `qty` units of the scanned `lot` (of SKU 1) on `p`; its transaction.
+pub fn sell(p: &mut Peer, now: u64, lot: LotKey, qty: u64) -> Arc<Txn> {
+    sell_sku(p, now, 1, lot, qty)
+}
+
+/// A dispense of `qty` units of the scanned `lot` of `sku` on `p`; its transaction.
+pub fn sell_sku(p: &mut Peer, now: u64, sku: u32, lot: LotKey, qty: u64) -> Arc<Txn> {
+    p.replica_mut()
+        .dispense(
+            now,
+            date("2026-03-10"),
+            sku,
+            qty,
+            Some(lot),
+            "rx",
+            Attachments::default(),
+        )
+        .unwrap()
+        .txn
+}
+
+/// An upload of `txn` alone with `seal`, in its own terminal's name: what anyone holding
+/// the store's link key can send.
+pub fn replay(store: StoreId, txn: &Arc<Txn>, seal: Tag) -> Message {
+    let body = Body::Upload {
+        txns: vec![SealedTxn {
+            txn: Arc::clone(txn),
+            seal: Some(seal),
+        }],
+    };
+    Message::seal(store, txn.id.replica, body, &link_key(store)).unwrap()
 }
