@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use column::{Cell3, Column};
-use index::LotIndex;
+use index::{Hot, LotIndex};
 
 /// Hash maps of the state: foldhash (randomly seeded per process) instead of SipHash; the
 /// keys hashed come from authenticated members of the store only.
@@ -61,7 +61,8 @@ pub struct Cell {
 
 #[derive(Debug, Clone, Default)]
 struct LotEntry {
-    info: Option<LotInfo>,
+    /// The lot's facts: never change once known, so copies of a state share them.
+    info: Option<Arc<LotInfo>>,
     /// Units credited by transfer receipts (derived from `transfers`).
     transfer_in: u64,
 }
@@ -269,7 +270,7 @@ impl InventoryState {
 
     fn slot(&mut self, key: LotKey) -> usize {
         if let Some(h) = self.index.get(&key) {
-            return h.slot as usize;
+            return h.slot();
         }
         let i = self.lots.len();
         self.lots.push(LotEntry::default());
@@ -280,19 +281,20 @@ impl InventoryState {
 
     /// Adds `change` to a known lot's value.
     fn add_total(&mut self, lot: &LotKey, change: i128) {
-        if let Some(h) = self.index.get_mut(lot) {
-            h.total += change;
-        }
+        self.index.add(lot, change);
     }
 
     fn add_info(&mut self, info: &LotInfo) {
+        self.add_facts(info, || Arc::new(info.clone()));
+    }
+
+    /// Records a lot's facts unless known; `shared` makes the copy kept.
+    fn add_facts(&mut self, info: &LotInfo, shared: impl FnOnce() -> Arc<LotInfo>) {
         let i = self.slot(info.key);
         if self.lots[i].info.is_none() {
             self.by_sku.entry(info.sku).or_default().push(i as u32);
-            if let Some(h) = self.index.get_mut(&info.key) {
-                h.sku = Some(info.sku);
-            }
-            self.lots[i].info = Some(info.clone());
+            self.index.set_sku(&info.key, info.sku);
+            self.lots[i].info = Some(shared());
             self.lots_with_facts += 1;
         }
     }
@@ -336,7 +338,7 @@ impl InventoryState {
 
     /// The SKU of a lot whose facts are known here.
     pub fn sku_of(&self, lot: &LotKey) -> Option<u32> {
-        self.index.get(lot)?.sku
+        self.index.get(lot)?.sku()
     }
 
     /// The first lot a transaction names that neither this state nor the transaction itself
@@ -461,14 +463,15 @@ impl InventoryState {
     /// lot.
     fn charge(&mut self, c: usize, line: &Line, seq: u64) {
         let slots = self.keys.len();
-        if let Some(hot) = self.index.get_mut(&line.lot) {
-            let cell = self.columns[c].get_mut(hot.slot as usize, slots);
+        if let Some(slot) = self.index.get(&line.lot).map(Hot::slot) {
+            let cell = self.columns[c].get_mut(slot, slots);
             let field = usize::from(line.delta < 0);
             let before = cell[field];
             cell[field] = before.saturating_add(line.delta.unsigned_abs());
             cell[2] = seq;
             let added = i128::from(cell[field] - before);
-            hot.total += if field == 0 { added } else { -added };
+            self.index
+                .add(&line.lot, if field == 0 { added } else { -added });
             return;
         }
         // Not reached after `check` (every lot is known); kept so that nothing is dropped.
@@ -503,14 +506,16 @@ impl InventoryState {
     /// Units on hand of a lot: Σ(p − n) over replicas plus transfer receipts. May be negative
     /// after an offline oversell.
     pub fn value(&self, lot: &LotKey) -> i64 {
-        self.index.get(lot).map_or(0, |h| Self::clamped(h.total))
+        self.index
+            .get(lot)
+            .map_or(0, |h| Self::clamped(self.index.total(lot, h)))
     }
 
     /// The lot's facts, if known.
     pub fn lot(&self, lot: &LotKey) -> Option<&LotInfo> {
         self.index
             .get(lot)
-            .and_then(|h| self.lots[h.slot as usize].info.as_ref())
+            .and_then(|h| self.lots[h.slot()].info.as_deref())
     }
 
     /// Every known lot with its value.
@@ -518,7 +523,7 @@ impl InventoryState {
         self.lots
             .iter()
             .enumerate()
-            .filter_map(|(slot, e)| e.info.as_ref().map(|i| (i, self.slot_value(slot))))
+            .filter_map(|(slot, e)| e.info.as_deref().map(|i| (i, self.slot_value(slot))))
     }
 
     /// Lots of a SKU.
@@ -530,7 +535,7 @@ impl InventoryState {
             .filter_map(|&i| {
                 let e = &self.lots[i as usize];
                 e.info
-                    .as_ref()
+                    .as_deref()
                     .map(|info| (info, self.slot_value(i as usize)))
             })
     }
@@ -541,19 +546,19 @@ impl InventoryState {
         let Some(h) = self.index.get(lot) else {
             return Vec::new();
         };
-        self.slot_cells(h.slot as usize).collect()
+        self.slot_cells(h.slot()).collect()
     }
 
     /// Units credited to a lot by transfer receipts.
     pub fn transfer_credit(&self, lot: &LotKey) -> u64 {
         self.index
             .get(lot)
-            .map_or(0, |h| self.lots[h.slot as usize].transfer_in)
+            .map_or(0, |h| self.lots[h.slot()].transfer_in)
     }
 
     /// One replica's cell of a lot.
     pub fn cell(&self, lot: &LotKey, replica: ReplicaId) -> Option<Cell> {
-        let slot = self.index.get(lot)?.slot as usize;
+        let slot = self.index.get(lot)?.slot();
         let col = self.columns.iter().find(|c| c.replica == replica)?;
         col.get(slot).filter(|c| **c != [0; 3]).map(|c| Cell {
             replica,
@@ -577,8 +582,8 @@ impl InventoryState {
     fn slot_value(&self, slot: usize) -> i64 {
         self.keys
             .get(slot)
-            .and_then(|k| self.index.get(k))
-            .map_or(0, |h| Self::clamped(h.total))
+            .and_then(|k| self.index.get(k).map(|h| self.index.total(k, h)))
+            .map_or(0, Self::clamped)
     }
 
     fn clamped(total: i128) -> i64 {
@@ -634,7 +639,7 @@ impl InventoryState {
     /// The slot of a lot: the order in which this state first saw it (FEFO's tie-break).
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn slot_of(&self, lot: &LotKey) -> Option<usize> {
-        self.index.get(lot).map(|h| h.slot as usize)
+        self.index.get(lot).map(Hot::slot)
     }
 
     /// Number of lots known (with or without facts).
@@ -672,7 +677,7 @@ impl InventoryState {
                 && info.created_seq > seq_of(their, &info.key.origin)
                 && !skipped(&info.key.origin)
             {
-                d.lots.push(info.clone());
+                d.lots.push(LotInfo::clone(info));
             }
         }
         for col in &self.columns {
@@ -1042,7 +1047,7 @@ impl InventoryState {
             if let Some(info) = &theirs.info
                 && self.lots[map[j]].info.is_none()
             {
-                self.add_info(info);
+                self.add_facts(info, || Arc::clone(info));
             }
         }
         // Changes to lot values, applied in slot order once the cells are joined (the value
@@ -1084,8 +1089,8 @@ impl InventoryState {
         }
         changes.sort_unstable_by_key(|(slot, _)| *slot);
         for (slot, change) in changes {
-            if let Some(h) = self.keys.get(slot).and_then(|k| self.index.get_mut(k)) {
-                h.total += change;
+            if let Some(k) = self.keys.get(slot) {
+                self.index.add(k, change);
             }
         }
         for (id, v) in &other.holds {
@@ -1130,7 +1135,7 @@ impl InventoryState {
             lots: self
                 .lots
                 .iter()
-                .filter_map(|e| e.info.clone().map(|i| (i.key, i)))
+                .filter_map(|e| e.info.as_deref().map(|i| (i.key, i.clone())))
                 .collect(),
             values: self
                 .keys
