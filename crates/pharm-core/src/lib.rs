@@ -117,6 +117,7 @@
 #![forbid(unsafe_code)]
 
 pub mod contract;
+pub mod error_code;
 pub mod fefo;
 pub mod forecast;
 pub mod ids;

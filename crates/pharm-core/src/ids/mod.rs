@@ -1,4 +1,5 @@
-//! Validated identifiers: NDC (10/11/12-digit), GTIN and GS1 DataMatrix, DEA numbers.
+//! Validated identifiers: NDC (10/11/12-digit), GTIN and GS1 DataMatrix, DEA numbers, and
+//! the pharmacy id every crate of the family shares.
 //!
 //! These are the pure functions of rule table section 9.8 (NDC-10TO11-01, NDC-AMBIG-01,
 //! NDC-GTIN-01, GS1-DM-01) plus the DEA checks used by section 9.1.
@@ -11,11 +12,13 @@ pub mod dea;
 pub mod gs1;
 pub mod gtin;
 pub mod ndc;
+pub mod pharmacy;
 
 pub use dea::{DeaError, DeaNumber, dea_check_digit};
 pub use gs1::{DataMatrix, Gs1Ai, Gs1Error, parse_datamatrix, parse_human_readable};
 pub use gtin::{Gtin, GtinError, gs1_check_digit};
 pub use ndc::{Ndc, NdcError, NdcLayout, ProductMaster, resolve_unsegmented};
+pub use pharmacy::{PharmacyId, PharmacyIdError};
 
 /// Longest echo of rejected input kept inside an error, in characters.
 const ECHO_CHARS: usize = 64;

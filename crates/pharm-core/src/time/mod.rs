@@ -4,9 +4,21 @@
 //! store's local civil dates (21 CFR limits are counted in local days); timestamps are
 //! store-local wall-clock seconds. Both serialize as ISO 8601 text (`2026-03-01`,
 //! `2026-03-01T14:30:00`), which is the form the C and Python bindings exchange.
+//!
+//! Intervals (waits, back-off, lag, deadlines) are measured on a monotonic [`Clock`], read
+//! as a [`std::time::Duration`] since the clock's epoch and injected by the caller; the
+//! family has this one clock trait. Sync timestamps are Unix milliseconds:
+//! [`DateTime::from_unix_ms`] and [`DateTime::to_unix_ms`] convert with the store's UTC
+//! offset.
 
 use std::fmt;
 use std::str::FromStr;
+
+mod clock;
+
+#[cfg(feature = "system-clock")]
+pub use clock::SystemClock;
+pub use clock::{Clock, ManualClock, duration_to_nanos};
 
 /// Why a date or timestamp was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -284,6 +296,21 @@ impl DateTime {
     /// Hours elapsed from `earlier` to `self`, rounded down (toward earlier times).
     pub const fn hours_since(self, earlier: DateTime) -> i64 {
         self.seconds_since(earlier).div_euclid(3600)
+    }
+
+    /// The store-local timestamp of a Unix time in milliseconds (the form pharm-sync's
+    /// hybrid logical clocks and the bindings carry), for a store `utc_offset_s` seconds
+    /// ahead of UTC (negative west of Greenwich), rounded down to the second and saturating
+    /// at [`DateTime::MIN`] and [`DateTime::MAX`].
+    pub const fn from_unix_ms(unix_ms: i64, utc_offset_s: i32) -> Self {
+        DateTime(0).add_seconds(unix_ms.div_euclid(1000) + utc_offset_s as i64)
+    }
+
+    /// The Unix time in milliseconds of this store-local timestamp, for a store
+    /// `utc_offset_s` seconds ahead of UTC: the inverse of [`DateTime::from_unix_ms`] on
+    /// whole seconds.
+    pub const fn to_unix_ms(self, utc_offset_s: i32) -> i64 {
+        (self.0 - utc_offset_s as i64) * 1000
     }
 }
 
