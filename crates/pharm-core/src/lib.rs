@@ -118,6 +118,7 @@
 
 pub mod contract;
 pub mod error_code;
+mod errors;
 pub mod fefo;
 pub mod forecast;
 pub mod ids;
@@ -125,3 +126,6 @@ pub mod model;
 pub mod offline;
 pub mod rules;
 pub mod time;
+
+pub use error_code::{ErrorCode, ErrorCodeInfo};
+pub use errors::ERROR_CODES;

@@ -203,6 +203,8 @@ pub enum Gs1Error {
         found: char,
     },
     /// The AI 01 value is not a valid GTIN (check digit).
+    /// Reports its own code (`core.gs1_bad_gtin`); the inner [`GtinError`]'s code is
+    /// reachable through `error`.
     #[error("AI 01 (GTIN) at byte {offset}: {error}")]
     BadGtin {
         /// Offset of the AI.

@@ -78,6 +78,8 @@ pub enum GtinError {
         indicator: u8,
     },
     /// The NDC digits inside the GTIN could not be resolved to one NDC.
+    /// Reports its own code (`core.gtin_ndc`); the inner [`NdcError`]'s code is reachable
+    /// through the field.
     #[error("the NDC inside the GTIN could not be resolved: {0}")]
     Ndc(NdcError),
 }
