@@ -7,7 +7,7 @@
 
 use pharm_core::contract::SchemaVersion;
 use pharm_core::fefo::{AllocationPolicy, allocate};
-use pharm_core::ids::Ndc;
+use pharm_core::ids::{Ndc, PharmacyId};
 use pharm_core::model::{
     Address, CvOtcClass, DawCode, DeaRegistration, DosageUnit, DrugClass, Expiry, Fill,
     ListedChemical, ListedChemicalKind, Lot, LotStatus, Package, Patient, PhotoId, Prescriber,
@@ -23,7 +23,13 @@ use pharm_core::time::{Date, DateTime};
 pub const DAY: &str = "2026-04-15";
 
 /// Id of the Texas store the demo day runs in.
-pub const STORE_ID: &str = "TX-0417";
+pub const STORE_ID: PharmacyId = PharmacyId::new(417);
+
+/// Name of the Texas store the demo day runs in, as the demo prints it.
+pub const STORE_NAME: &str = "TX-0417";
+
+/// Id of the store each other state's preset context runs in.
+pub const PRESET_STORE_ID: PharmacyId = PharmacyId::new(101);
 
 /// Parses a constant `YYYY-MM-DD` literal.
 pub fn date(s: &str) -> Date {
@@ -674,7 +680,7 @@ pub fn outage_end() -> DateTime {
 /// refreshed at 06:00 (the last refresh before the outage).
 pub fn store_context(now: DateTime) -> Context {
     let mut ctx = Context::new(now, StateProfile::texas());
-    ctx.pharmacy.id = STORE_ID.into();
+    ctx.pharmacy.id = STORE_ID;
     ctx.recall_feed_as_of = Some(hm(6, 0));
     if now >= outage_start() && now < outage_end() {
         ctx.connectivity = Connectivity::Offline {
@@ -687,7 +693,7 @@ pub fn store_context(now: DateTime) -> Context {
 /// An online context at `now` under another state's preset profile.
 pub fn preset_context(now: DateTime, profile: StateProfile) -> Context {
     let mut ctx = Context::new(now, profile);
-    ctx.pharmacy.id = format!("{}-0101", ctx.profile.state);
+    ctx.pharmacy.id = PRESET_STORE_ID;
     ctx.recall_feed_as_of = Some(hm(6, 0));
     ctx
 }

@@ -6,6 +6,7 @@
 //! sales, CIV refills and new CII fills. From 13:30 to 16:00 the store is offline.
 
 use pharm_core::contract::SchemaVersion;
+use pharm_core::ids::PharmacyId;
 use pharm_core::model::{
     DawCode, Fill, ListedChemicalKind, PartialPathway, Patient, Prescription, Product,
     PurchaseRecord, RxOrigin, Transfer,
@@ -729,8 +730,8 @@ fn scripted_evening(d: &mut Day) {
     );
     rx.transfers.push(Transfer {
         date: date("2026-03-10"),
-        from_pharmacy: "TX-0300".into(),
-        to_pharmacy: STORE_ID.into(),
+        from_pharmacy: PharmacyId::new(300),
+        to_pharmacy: STORE_ID,
         initial_fill: false,
     });
     d.store(
@@ -739,7 +740,7 @@ fn scripted_evening(d: &mut Day) {
             schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: apap_codeine(),
-            to_pharmacy: "TX-0988".into(),
+            to_pharmacy: PharmacyId::new(988),
         }),
         hm(16, 20),
     );
@@ -752,7 +753,7 @@ fn scripted_evening(d: &mut Day) {
             schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: oxycodone(),
-            to_pharmacy: "TX-0988".into(),
+            to_pharmacy: PharmacyId::new(988),
         }),
         hm(16, 25),
     );

@@ -16,8 +16,9 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use pharm_benches::catalog::{STORE_ID, minute_of_day, outage_start};
+use pharm_benches::catalog::{STORE_ID, STORE_NAME, minute_of_day, outage_start};
 use pharm_benches::{DEMO_SEED, Scenario, realistic_day};
+use pharm_core::ids::PharmacyId;
 use pharm_core::offline::{ServiceHealth, capabilities};
 use pharm_core::rules::{Connectivity, Decision, Outcome, RuleId, StateProfile, evaluate};
 use serde::Serialize;
@@ -132,7 +133,7 @@ struct JsonLine<'a> {
     at: String,
     label: &'a str,
     state: &'a str,
-    pharmacy: &'a str,
+    pharmacy: PharmacyId,
     decision: Decision,
 }
 
@@ -142,7 +143,7 @@ fn json(out: &mut impl Write) -> io::Result<()> {
             at: ctx.now.to_string(),
             label,
             state: &ctx.profile.state,
-            pharmacy: &ctx.pharmacy.id,
+            pharmacy: ctx.pharmacy.id,
             decision: evaluate(request, ctx),
         };
         // Serialize first so a closed pipe surfaces as an io::Error of kind BrokenPipe.
@@ -178,7 +179,7 @@ fn report(out: &mut impl Write, evaluations: u64) -> io::Result<()> {
 
     writeln!(
         out,
-        "pharm demo: one business day at store {STORE_ID} (Texas), {date}"
+        "pharm demo: one business day at store {STORE_NAME} (Texas), {date}"
     )?;
     writeln!(
         out,

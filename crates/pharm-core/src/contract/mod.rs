@@ -11,7 +11,7 @@
 //! ```
 //! use pharm_core::contract::{ContractError, parse_request};
 //!
-//! let err = parse_request(r#"{"type": "end_of_day", "schema_version": 1,
+//! let err = parse_request(r#"{"type": "end_of_day", "schema_version": 2,
 //!     "date": "2026-03-10", "reportable_dispenses": 0, "pending_reports": [],
 //!     "prescriptions": []}"#).unwrap_err();
 //! assert!(matches!(err, ContractError::Invalid { .. }));
@@ -44,9 +44,11 @@ pub const MAX_DOCUMENT_BYTES: usize = 4 << 20;
 pub struct SchemaVersion(u32);
 
 impl SchemaVersion {
-    /// The version this build reads and writes: 1, the first versioned contract (documents
-    /// from before it had no `schema_version` and are rejected).
-    pub const CURRENT: SchemaVersion = SchemaVersion(1);
+    /// The version this build reads and writes: 2, where pharmacy ids (`pharmacy.id`,
+    /// `shares_realtime_db_with`, the transfers' `from_pharmacy` / `to_pharmacy`) are JSON
+    /// numbers ([`PharmacyId`](crate::ids::PharmacyId)). Version 1 wrote them as strings;
+    /// documents from before version 1 had no `schema_version`. Both are rejected.
+    pub const CURRENT: SchemaVersion = SchemaVersion(2);
 
     /// The version number.
     pub const fn get(self) -> u32 {
@@ -185,18 +187,18 @@ mod tests {
 
     #[test]
     fn version_is_checked() {
-        assert_eq!(serde_json::to_string(&SchemaVersion::CURRENT).unwrap(), "1");
+        assert_eq!(serde_json::to_string(&SchemaVersion::CURRENT).unwrap(), "2");
         assert_eq!(
-            serde_json::from_str::<SchemaVersion>("1").unwrap(),
+            serde_json::from_str::<SchemaVersion>("2").unwrap(),
             SchemaVersion::CURRENT
         );
-        let err = serde_json::from_str::<SchemaVersion>("2").unwrap_err();
+        let err = serde_json::from_str::<SchemaVersion>("1").unwrap_err();
         assert!(
             err.to_string()
-                .contains("schema_version 2 is not supported"),
+                .contains("schema_version 1 is not supported"),
             "{err}"
         );
-        assert!(serde_json::from_str::<SchemaVersion>("\"1\"").is_err());
+        assert!(serde_json::from_str::<SchemaVersion>("\"2\"").is_err());
     }
 
     #[test]

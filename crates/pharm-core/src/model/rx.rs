@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::Ndc;
+use crate::ids::{Ndc, PharmacyId};
 use crate::model::{FillHistory, Patient, Prescriber};
 use crate::time::{Date, DateTime};
 
@@ -171,10 +171,10 @@ pub struct EmergencyFollowUp {
 pub struct Transfer {
     /// Date of transfer.
     pub date: Date,
-    /// Pharmacy id it came from.
-    pub from_pharmacy: String,
-    /// Pharmacy id it went to.
-    pub to_pharmacy: String,
+    /// Pharmacy it came from.
+    pub from_pharmacy: PharmacyId,
+    /// Pharmacy it went to.
+    pub to_pharmacy: PharmacyId,
     /// Transferred for initial filling (unfilled EPCS) rather than for refills.
     #[serde(default)]
     pub initial_fill: bool,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::PharmacyId;
 use crate::rules::StateProfile;
 use crate::time::{Date, DateTime};
 
@@ -89,18 +90,30 @@ impl Default for StorePolicy {
 }
 
 /// This pharmacy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Pharmacy {
-    /// Pharmacy id (NCPDP or internal).
-    pub id: String,
+    /// Pharmacy id (NCPDP provider id or the chain's store number; a JSON number).
+    pub id: PharmacyId,
     /// Pharmacies sharing a real-time online database with this one (1306.25(a)).
     #[serde(default)]
-    pub shares_realtime_db_with: Vec<String>,
+    pub shares_realtime_db_with: Vec<PharmacyId>,
     /// Mail-order or mobile retail vendor (PSE 7.5 g limit).
     #[serde(default)]
     pub mail_order: bool,
+}
+
+impl Default for Pharmacy {
+    /// Pharmacy 0, sharing no database, not mail order: what [`Context::new`] starts from
+    /// until the caller names the store.
+    fn default() -> Self {
+        Pharmacy {
+            id: PharmacyId::new(0),
+            shares_realtime_db_with: Vec::new(),
+            mail_order: false,
+        }
+    }
 }
 
 /// Everything the engine needs besides the request itself. Build it once per store and

@@ -4,7 +4,7 @@
 //!
 //! ```json
 //! {
-//!   "schema_version": 1,
+//!   "schema_version": 2,
 //!   "outcome": "require_override",
 //!   "findings": [
 //!     {"rule": "CS-OFFLINE-01", "outcome": "require_override",

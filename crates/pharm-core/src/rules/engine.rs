@@ -54,7 +54,7 @@ pub fn evaluate(request: &Request, ctx: &Context) -> Decision {
             }
             match r.product.schedule {
                 Some(Schedule::C2) => schedule2::transfer(&mut s, &r.prescription),
-                Some(_) => schedule3_5::transfer(&mut s, &r.prescription, &r.to_pharmacy),
+                Some(_) => schedule3_5::transfer(&mut s, &r.prescription, r.to_pharmacy),
                 None => {}
             }
             s.finish(&[])

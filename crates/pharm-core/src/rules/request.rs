@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::contract::SchemaVersion;
+use crate::ids::PharmacyId;
 use crate::model::{
     Lot, PartialPathway, PhotoId, Prescription, Product, PurchaseRecord, Purchaser,
 };
@@ -206,8 +207,8 @@ pub struct TransferRequest {
     pub prescription: Prescription,
     /// Its product.
     pub product: Product,
-    /// Receiving pharmacy id.
-    pub to_pharmacy: String,
+    /// Receiving pharmacy.
+    pub to_pharmacy: PharmacyId,
 }
 
 /// NPLEx (or state system) answer for a listed-chemical sale.

@@ -1,5 +1,6 @@
 //! Rule table §9.3: Schedules III-V, including CV sold without a prescription.
 
+use crate::ids::PharmacyId;
 use crate::model::{CvOtcClass, DosageUnit, Prescription, Schedule};
 use crate::rules::sink::Sink;
 use crate::rules::{CvOtcFigures, FillRequest, OtcSaleRequest, RuleId};
@@ -86,10 +87,10 @@ pub(crate) fn fill(s: &mut Sink<'_>, r: &FillRequest, schedule: Schedule) {
 }
 
 /// CS345-XFER-01: refill transfers once, unless the pharmacies share a real-time database.
-pub(crate) fn transfer(s: &mut Sink<'_>, rx: &Prescription, to_pharmacy: &str) {
+pub(crate) fn transfer(s: &mut Sink<'_>, rx: &Prescription, to_pharmacy: PharmacyId) {
     let earlier = rx.transfers.iter().filter(|t| !t.initial_fill).count();
     let shares = &s.ctx.pharmacy.shares_realtime_db_with;
-    if earlier >= 1 && !shares.iter().any(|p| p == to_pharmacy) {
+    if earlier >= 1 && !shares.contains(&to_pharmacy) {
         s.block(
             RuleId::Cs345Xfer01,
             format!(

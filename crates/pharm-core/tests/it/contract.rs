@@ -100,8 +100,9 @@ fn schema_version_is_required_and_checked() {
         );
         for other in [
             Value::from(0),
-            Value::from(2),
-            Value::from("1"),
+            Value::from(1),
+            Value::from(3),
+            Value::from("2"),
             Value::Null,
         ] {
             let mut wrong = doc.clone();

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::fixtures::*;
+use pharm_core::ids::PharmacyId;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -35,8 +36,8 @@ fn model_and_rule_types_round_trip() {
         }];
         r.transfers = vec![Transfer {
             date: date("2026-03-03"),
-            from_pharmacy: "A".into(),
-            to_pharmacy: "B".into(),
+            from_pharmacy: PharmacyId::new(1),
+            to_pharmacy: PharmacyId::new(2),
             initial_fill: false,
         }];
         round_trip(&r);
@@ -47,7 +48,7 @@ fn model_and_rule_types_round_trip() {
         round_trip(&StateProfile::preset(state).unwrap());
     }
     let mut c = offline(ctx("2026-03-10T10:00:00"), "2026-03-10T06:00:00");
-    c.pharmacy.shares_realtime_db_with = vec!["B".into()];
+    c.pharmacy.shares_realtime_db_with = vec![PharmacyId::new(2)];
     round_trip(&c);
     for d in [DawCode::NoSelection, DawCode::PlanRequestsBrand] {
         round_trip(&d);

@@ -118,9 +118,9 @@ fn item3_requests_and_decisions_carry_a_schema_version() {
     let a = atorvastatin();
     let r = fill(rx(&a, 5), &a, 30);
     let request = serde_json::to_value(Request::Fill(r.clone())).unwrap();
-    assert_eq!(request["schema_version"], json!(1));
+    assert_eq!(request["schema_version"], json!(2));
     let d = to_json(&eval_fill(&r, &ctx("2026-03-10T10:00:00")));
-    assert_eq!(d["schema_version"], json!(1));
+    assert_eq!(d["schema_version"], json!(2));
 }
 
 fn emergency_rx() -> Prescription {
@@ -181,7 +181,7 @@ fn item5_compliance_request_reports_and_resolves_obligations() {
     let request = |rx: &Value| {
         serde_json::from_value::<Request>(json!({
             "type": "compliance",
-            "schema_version": 1,
+            "schema_version": 2,
             "prescriptions": [rx],
             "pending_reports": [],
         }))

@@ -2,6 +2,7 @@
 
 use crate::fixtures::*;
 use pharm_core::contract::SchemaVersion;
+use pharm_core::ids::PharmacyId;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -596,7 +597,7 @@ fn void_prescriptions_and_zero_quantities() {
             schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: p.clone(),
-            to_pharmacy: "B".into(),
+            to_pharmacy: PharmacyId::new(2),
         });
         expect(
             &p.name,

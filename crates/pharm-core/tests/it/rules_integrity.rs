@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 
 use crate::fixtures::*;
+use pharm_core::ids::PharmacyId;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -31,8 +32,8 @@ fn records_after_now_beyond_the_clock_skew_tolerance_block() {
     let mut rx = rx(&a, 5);
     rx.transfers = vec![Transfer {
         date: date("2026-03-11"),
-        from_pharmacy: "A".into(),
-        to_pharmacy: "B".into(),
+        from_pharmacy: PharmacyId::new(1),
+        to_pharmacy: PharmacyId::new(2),
         initial_fill: false,
     }];
     expect(

@@ -2,6 +2,7 @@
 
 use crate::fixtures::*;
 use pharm_core::contract::SchemaVersion;
+use pharm_core::ids::PharmacyId;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -527,8 +528,8 @@ fn emergency_oral_follow_up_deadline() {
 fn transfer_only_unfilled_electronic_once() {
     let transferred = Transfer {
         date: date("2026-03-02"),
-        from_pharmacy: "A".into(),
-        to_pharmacy: "B".into(),
+        from_pharmacy: PharmacyId::new(1),
+        to_pharmacy: PharmacyId::new(2),
         initial_fill: true,
     };
     type Edit = Box<dyn Fn(&mut Prescription)>;
@@ -563,7 +564,7 @@ fn transfer_only_unfilled_electronic_once() {
             schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: oxycodone(),
-            to_pharmacy: "C".into(),
+            to_pharmacy: PharmacyId::new(3),
         });
         expect(
             name,

@@ -2,6 +2,7 @@
 
 use crate::fixtures::*;
 use pharm_core::contract::SchemaVersion;
+use pharm_core::ids::PharmacyId;
 use pharm_core::model::*;
 use pharm_core::rules::*;
 
@@ -173,8 +174,8 @@ fn cv_refills_as_authorized_and_state_limits() {
 fn ciii_v_refill_transfer_once_unless_shared_database() {
     let t = |initial| Transfer {
         date: date("2026-03-05"),
-        from_pharmacy: "A".into(),
-        to_pharmacy: "HERE".into(),
+        from_pharmacy: PharmacyId::new(1),
+        to_pharmacy: PharmacyId::new(4),
         initial_fill: initial,
     };
     let cases = [
@@ -193,13 +194,13 @@ fn ciii_v_refill_transfer_once_unless_shared_database() {
         rx.transfers = transfers;
         let mut c = ctx("2026-03-10T10:00:00");
         if shared {
-            c.pharmacy.shares_realtime_db_with = vec!["B".into()];
+            c.pharmacy.shares_realtime_db_with = vec![PharmacyId::new(2)];
         }
         let req = Request::Transfer(TransferRequest {
             schema_version: SchemaVersion::CURRENT,
             prescription: rx,
             product: alprazolam(),
-            to_pharmacy: "B".into(),
+            to_pharmacy: PharmacyId::new(2),
         });
         expect(name, &evaluate(&req, &c), "CS345-XFER-01", expected);
     }
