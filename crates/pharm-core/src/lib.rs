@@ -12,12 +12,14 @@
 //! ## Example
 //!
 //! ```
-//! use pharm_core::contract::{parse_request, SchemaVersion};
 //! use pharm_core::model::*;
-//! use pharm_core::rules::{evaluate, Context, FillRequest, Outcome, Request, StateProfile};
-//! use pharm_core::time::DateTime;
+//! use pharm_core::rules::FillRequest;
+//! use pharm_core::{
+//!     evaluate, parse_request, Context, DateTime, Ndc, Outcome, Request, SchemaVersion,
+//!     StateProfile,
+//! };
 //!
-//! let ndc: pharm_core::ids::Ndc = "0093-7146-56".parse()?; // 4-4-2 → 00093-7146-56
+//! let ndc: Ndc = "0093-7146-56".parse()?; // 4-4-2 → 00093-7146-56
 //! assert_eq!(ndc.ndc11().as_deref(), Some("00093714656"));
 //!
 //! let product = Product {
@@ -106,13 +108,22 @@
 //!
 //! ## Modules
 //!
+//! The main types are re-exported at the crate root: [`Ndc`], [`Gtin`], [`DataMatrix`],
+//! [`DeaNumber`], [`PharmacyId`]; [`Product`], [`Prescription`], [`Lot`]; [`evaluate`] with
+//! its [`Request`], [`Context`], [`StateProfile`] and [`Decision`] ([`Outcome`], [`Finding`],
+//! [`RuleId`]); [`Date`], [`DateTime`] and the [`Clock`] trait; the contract's
+//! [`parse_request`], [`parse_context`], [`parse_decision`] ([`SchemaVersion`],
+//! [`ContractError`]; every document serializes with `serde`); and the stable error codes
+//! ([`ErrorCode`], [`ERROR_CODES`]).
+//!
 //! - [`ids`]: NDC (10/11/12-digit), GTIN and GS1 DataMatrix, DEA numbers.
 //! - [`model`]: products, lots, prescriptions, patients, prescribers, purchasers.
 //! - [`rules`]: the rule engine, state profiles, decisions and their JSON form.
 //! - [`fefo`]: first-expiry-first-out lot allocation.
 //! - [`offline`]: what works offline and how each feature degrades.
 //! - [`forecast`]: the historical-average demand forecast used when forecasting is down.
-//! - [`time`]: dates and store-local timestamps.
+//! - [`time`]: dates, store-local timestamps and the monotonic [`Clock`].
+//! - [`error_code`]: the stable error codes of the family.
 //! - [`contract`]: the versioned JSON contract (schema version, strict parsing, JSON Schema).
 #![forbid(unsafe_code)]
 
@@ -125,7 +136,13 @@ pub mod ids;
 pub mod model;
 pub mod offline;
 pub mod rules;
+mod serde_text;
 pub mod time;
 
+pub use contract::{ContractError, SchemaVersion, parse_context, parse_decision, parse_request};
 pub use error_code::{ErrorCode, ErrorCodeInfo};
 pub use errors::ERROR_CODES;
+pub use ids::{DataMatrix, DeaNumber, Gtin, Ndc, PharmacyId};
+pub use model::{Lot, Prescription, Product};
+pub use rules::{Context, Decision, Finding, Outcome, Request, RuleId, StateProfile, evaluate};
+pub use time::{Clock, Date, DateTime};

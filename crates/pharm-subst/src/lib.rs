@@ -63,6 +63,7 @@ pub mod policy;
 pub mod products;
 pub mod query;
 pub mod record;
+mod serde_text;
 pub mod service;
 pub mod strength;
 pub mod te;

@@ -80,7 +80,7 @@ impl FromStr for ProductKey {
     }
 }
 
-pharm_core::text_serde!(ProductKey);
+crate::serde_text::text_serde!(ProductKey);
 
 impl ProductKey {
     /// The application the product belongs to (`N020702-004` → `NDA020702`).
@@ -135,7 +135,7 @@ impl FromStr for Application {
     }
 }
 
-pharm_core::text_serde!(Application);
+crate::serde_text::text_serde!(Application);
 
 impl From<ProductKey> for Application {
     fn from(key: ProductKey) -> Self {

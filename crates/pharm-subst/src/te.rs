@@ -166,7 +166,7 @@ impl FromStr for TeCode {
     }
 }
 
-pharm_core::text_serde!(TeCode);
+crate::serde_text::text_serde!(TeCode);
 
 /// Parses a whole `TE_Code` field: blank → no codes; otherwise comma-separated tokens,
 /// each trimmed. Empty tokens and repeated codes are errors. Order is kept as written.

@@ -222,7 +222,7 @@ impl FromStr for DeaNumber {
     }
 }
 
-crate::text_serde!(DeaNumber);
+crate::serde_text::text_serde!(DeaNumber);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

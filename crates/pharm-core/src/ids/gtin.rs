@@ -245,7 +245,7 @@ impl FromStr for Gtin {
     }
 }
 
-crate::text_serde!(Gtin);
+crate::serde_text::text_serde!(Gtin);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -520,7 +520,7 @@ impl FromStr for Ndc {
     }
 }
 
-crate::text_serde!(Ndc);
+crate::serde_text::text_serde!(Ndc);
 
 /// A product master (or FDA NDC Directory extract) that knows which package NDCs exist.
 ///

@@ -83,7 +83,7 @@ impl FromStr for Expiry {
     }
 }
 
-crate::text_serde!(Expiry);
+crate::serde_text::text_serde!(Expiry);
 
 /// One lot of one package NDC at this store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

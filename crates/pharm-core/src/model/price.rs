@@ -95,7 +95,7 @@ fn plain_decimal(s: &str) -> bool {
     digits(int) && digits(frac)
 }
 
-crate::text_serde!(Price);
+crate::serde_text::text_serde!(Price);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

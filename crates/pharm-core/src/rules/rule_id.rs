@@ -51,7 +51,7 @@ impl fmt::Display for RuleId {
     }
 }
 
-crate::text_serde!(RuleId);
+crate::serde_text::text_serde!(RuleId);
 
 rule_ids! {
     /// A record in the request is dated after `now` (beyond the clock-skew tolerance).
