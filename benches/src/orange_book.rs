@@ -2110,11 +2110,11 @@ pub fn sample_keys(catalog: &Catalog, n: usize, seed: u64) -> KeyMix {
     let mut single = Vec::new();
     let mut multi = Vec::new();
     let mut rx = Vec::new();
-    for (i, p) in catalog.products().iter().enumerate() {
+    for p in catalog.products() {
         if p.status != MarketingStatus::Rx {
             continue;
         }
-        let degree = catalog.neighbors(i).count();
+        let degree = catalog.equivalents(&p.key).map_or(0, Iterator::count);
         rx.push(p.key);
         if p.te_codes.len() >= 2 && degree > 0 {
             multi.push(p.key);
@@ -2235,7 +2235,7 @@ impl CatalogSummary {
         let mut forms: HashMap<(&[String], &str, &str), (bool, bool)> = HashMap::new();
         let mut buckets: HashMap<(&[String], &str, &str, &str), usize> = HashMap::new();
         let mut degrees = Vec::new();
-        for (i, p) in catalog.products().iter().enumerate() {
+        for p in catalog.products() {
             molecules.insert(&p.ingredients);
             let form = forms
                 .entry((&p.ingredients, &p.dosage_form, &p.route))
@@ -2261,7 +2261,7 @@ impl CatalogSummary {
             s.numbered += usize::from(p.te_codes.iter().any(|c| c.number().is_some()));
             s.rld += usize::from(p.rld);
             if pharm_subst::catalog::substitutable(p) {
-                degrees.push(catalog.neighbors(i).count() + 1);
+                degrees.push(catalog.equivalents(&p.key).map_or(0, Iterator::count) + 1);
             }
         }
         s.molecules = molecules.len();
@@ -2446,22 +2446,17 @@ mod tests {
         // Familiar products keep their real keys; footnotes and trailing spaces are stripped
         // before normalizing, so brand and generics meet in one group.
         let key = |s: &str| s.parse::<ProductKey>().unwrap_or_else(|e| panic!("{e}"));
-        let lipitor_80 = catalog
-            .index_of(&key("N020702-004"))
-            .unwrap_or_else(|| panic!("Lipitor 80"));
-        assert_eq!(catalog.products()[lipitor_80].status, MarketingStatus::Rx);
-        assert!(catalog.neighbors(lipitor_80).count() >= 14);
-        let synthroid = catalog
-            .index_of(&key("N021402-005"))
-            .unwrap_or_else(|| panic!("Synthroid"));
-        assert!(catalog.neighbors(synthroid).count() >= 3);
-        let cialis_20 = catalog
-            .index_of(&key("N021368-004"))
-            .unwrap_or_else(|| panic!("Cialis 20"));
-        let adcirca = catalog
-            .index_of(&key("N022332-001"))
-            .unwrap_or_else(|| panic!("Adcirca"));
-        assert!(catalog.edge(cialis_20, adcirca).is_none());
+        let lipitor_80 = key("N020702-004");
+        assert_eq!(
+            catalog.get(&lipitor_80).map(|p| p.status),
+            Some(MarketingStatus::Rx)
+        );
+        assert!(catalog.equivalents(&lipitor_80).map_or(0, Iterator::count) >= 14);
+        let synthroid = key("N021402-005");
+        assert!(catalog.equivalents(&synthroid).map_or(0, Iterator::count) >= 3);
+        let (cialis_20, adcirca) = (key("N021368-004"), key("N022332-001"));
+        assert!(catalog.get(&cialis_20).is_some() && catalog.get(&adcirca).is_some());
+        assert!(catalog.equivalence(&cialis_20, &adcirca).is_none());
     }
 
     #[test]

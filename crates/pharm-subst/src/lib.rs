@@ -53,13 +53,32 @@
 //! - [`ndc_directory`] and [`ndc_index`]: the FDA NDC Directory loader and NDC → product lookup.
 #![forbid(unsafe_code)]
 
+pub use answer::{ChoiceAnswer, ExplainAnswer, Package, SubstitutionAnswer};
+pub use catalog::{Catalog, DuplicateKey};
+pub use error_codes::ERROR_CODES;
+pub use policy::{
+    LastFill, Market, MarketFacts, NoMarket, NtiRule, SubstitutionContext, SubstitutionPolicy,
+};
+pub use product_map::{ProductMap, ProductMapError, ProductRow};
+pub use products::{ProductsError, RowError, RowErrorKind};
+pub use query::{
+    Choice, ChoiceReason, Degraded, Explanation, NotEquivalentReason, Restriction, Substitutes,
+    UnknownProduct,
+};
+pub use record::{Application, ObProduct, ProductKey};
+pub use service::{ExplainError, Release, Snapshot, SubstitutionService};
+pub use te::TeCode;
+
+pub mod answer;
 pub mod approval;
 pub mod catalog;
+mod error_codes;
 mod gate;
 pub mod ingredient;
 pub mod ndc_directory;
 pub mod ndc_index;
 pub mod policy;
+pub mod product_map;
 pub mod products;
 pub mod query;
 pub mod record;
