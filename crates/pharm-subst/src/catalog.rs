@@ -46,7 +46,7 @@ pub fn pharmaceutically_equivalent(a: &ObProduct, b: &ObProduct) -> bool {
 
 /// The first TE code token both products carry (codes are compared as whole tokens:
 /// `AB` ≠ `AB1`).
-pub fn first_shared_code(a: &ObProduct, b: &ObProduct) -> Option<TeCode> {
+pub(crate) fn first_shared_code(a: &ObProduct, b: &ObProduct) -> Option<TeCode> {
     a.te_codes.iter().find(|c| b.te_codes.contains(c)).copied()
 }
 
@@ -130,7 +130,7 @@ impl Catalog {
     }
 
     /// The product at an index.
-    pub fn product(&self, index: usize) -> Option<&ObProduct> {
+    pub(crate) fn product(&self, index: usize) -> Option<&ObProduct> {
         self.products.get(index)
     }
 
