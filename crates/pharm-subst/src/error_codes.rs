@@ -242,5 +242,8 @@ mod tests {
             unreachable!()
         };
         assert_eq!(inner.code(), 2025);
+        let explain = ExplainError::from(UnknownProduct(key));
+        let source = std::error::Error::source(&explain).unwrap();
+        assert_eq!(source.to_string(), UnknownProduct(key).to_string());
     }
 }

@@ -203,7 +203,7 @@ impl Snapshot {
 pub enum ExplainError {
     /// A product is not in the release. Reports its own code; the wrapped
     /// [`UnknownProduct`] (reachable through the field and `source()`) has its own.
-    #[error(transparent)]
+    #[error("{0}")]
     UnknownProduct(#[from] UnknownProduct),
     /// No release is loaded: nothing can be said about equivalence.
     #[error("no Orange Book release is loaded")]

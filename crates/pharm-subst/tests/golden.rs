@@ -16,8 +16,8 @@ use pharm_core::model::DawCode;
 use pharm_subst::policy::{LastFill, MarketFacts, SubstitutionContext, SubstitutionPolicy};
 use pharm_subst::products::{ParseLimits, ParseMode, parse_products};
 use pharm_subst::{
-    Catalog, ExplainAnswer, ProductKey, ProductMap, ProductRow, Release, Snapshot,
-    SubstitutionAnswer, SubstitutionService,
+    Catalog, ExplainAnswer, ExplainError, ProductKey, ProductMap, ProductRow, Release, Snapshot,
+    SubstitutionAnswer, SubstitutionService, UnknownProduct,
 };
 use serde::{Deserialize, Serialize};
 
@@ -432,5 +432,30 @@ fn answers_reject_unknown_fields() {
     choice["surprise"] = serde_json::Value::Bool(true);
     assert!(
         serde_json::from_value::<SubstitutionAnswer>(file["cases"][0]["answer"].clone()).is_err()
+    );
+}
+
+#[test]
+fn explain_needs_a_release_and_known_products() {
+    let (a, b) = (k("N020702-001"), k("A207687-001"));
+    assert_eq!(
+        snapshot(CatalogState::None).explain(&a, &b, None),
+        Err(ExplainError::NoCatalog)
+    );
+    let unknown = k("N099999-001");
+    assert_eq!(
+        snapshot(CatalogState::Fresh).explain(&a, &unknown, None),
+        Err(ExplainError::UnknownProduct(UnknownProduct(unknown)))
+    );
+    assert_eq!(
+        snapshot(CatalogState::Fresh).answer(
+            &unknown,
+            &SubstitutionContext::new(
+                &SubstitutionPolicy::permissive("TX"),
+                &pharm_subst::NoMarket
+            ),
+            None
+        ),
+        Err(UnknownProduct(unknown))
     );
 }
