@@ -64,11 +64,7 @@ fn substitution_benches(c: &mut Criterion) {
         big_mix
             .keys
             .into_iter()
-            .filter(|k| {
-                catalog
-                    .index_of(k)
-                    .is_some_and(|i| catalog.neighbors(i).count() >= 14)
-            })
+            .filter(|k| catalog.equivalents(k).is_ok_and(|e| e.count() >= 14))
             .take(64)
             .collect()
     };

@@ -123,11 +123,11 @@ pub fn sample_keys(catalog: &Catalog, n: usize, seed: u64) -> KeyMix {
     let mut single = Vec::new();
     let mut multi = Vec::new();
     let mut rx = Vec::new();
-    for (i, p) in catalog.products().iter().enumerate() {
+    for p in catalog.products() {
         if p.status != MarketingStatus::Rx {
             continue;
         }
-        let degree = catalog.neighbors(i).count();
+        let degree = catalog.equivalents(&p.key).map_or(0, Iterator::count);
         rx.push(p.key);
         if p.te_codes.len() >= 2 && degree > 0 {
             multi.push(p.key);

@@ -86,7 +86,7 @@ impl CatalogSummary {
         let mut forms: HashMap<(&[String], &str, &str), (bool, bool)> = HashMap::new();
         let mut buckets: HashMap<(&[String], &str, &str, &str), usize> = HashMap::new();
         let mut degrees = Vec::new();
-        for (i, p) in catalog.products().iter().enumerate() {
+        for p in catalog.products() {
             molecules.insert(&p.ingredients);
             let form = forms
                 .entry((&p.ingredients, &p.dosage_form, &p.route))
@@ -112,7 +112,7 @@ impl CatalogSummary {
             s.numbered += usize::from(p.te_codes.iter().any(|c| c.number().is_some()));
             s.rld += usize::from(p.rld);
             if pharm_subst::catalog::substitutable(p) {
-                degrees.push(catalog.neighbors(i).count() + 1);
+                degrees.push(catalog.equivalents(&p.key).map_or(0, Iterator::count) + 1);
             }
         }
         s.molecules = molecules.len();

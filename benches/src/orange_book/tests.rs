@@ -105,22 +105,17 @@ fn full_file_has_the_expected_shape() {
     // Familiar products keep their real keys; footnotes and trailing spaces are stripped
     // before normalizing, so brand and generics meet in one group.
     let key = |s: &str| s.parse::<ProductKey>().unwrap_or_else(|e| panic!("{e}"));
-    let lipitor_80 = catalog
-        .index_of(&key("N020702-004"))
-        .unwrap_or_else(|| panic!("Lipitor 80"));
-    assert_eq!(catalog.products()[lipitor_80].status, MarketingStatus::Rx);
-    assert!(catalog.neighbors(lipitor_80).count() >= 14);
-    let synthroid = catalog
-        .index_of(&key("N021402-005"))
-        .unwrap_or_else(|| panic!("Synthroid"));
-    assert!(catalog.neighbors(synthroid).count() >= 3);
-    let cialis_20 = catalog
-        .index_of(&key("N021368-004"))
-        .unwrap_or_else(|| panic!("Cialis 20"));
-    let adcirca = catalog
-        .index_of(&key("N022332-001"))
-        .unwrap_or_else(|| panic!("Adcirca"));
-    assert!(catalog.edge(cialis_20, adcirca).is_none());
+    let lipitor_80 = key("N020702-004");
+    assert_eq!(
+        catalog.get(&lipitor_80).map(|p| p.status),
+        Some(MarketingStatus::Rx)
+    );
+    assert!(catalog.equivalents(&lipitor_80).map_or(0, Iterator::count) >= 14);
+    let synthroid = key("N021402-005");
+    assert!(catalog.equivalents(&synthroid).map_or(0, Iterator::count) >= 3);
+    let (cialis_20, adcirca) = (key("N021368-004"), key("N022332-001"));
+    assert!(catalog.get(&cialis_20).is_some() && catalog.get(&adcirca).is_some());
+    assert!(catalog.equivalence(&cialis_20, &adcirca).is_none());
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use petgraph::graph::{NodeIndex, UnGraph};
 use petgraph::visit::EdgeRef;
 
+use crate::query::UnknownProduct;
 use crate::record::{MarketingStatus, ObProduct, ProductKey};
 use crate::te::TeCode;
 
@@ -45,7 +46,7 @@ pub fn pharmaceutically_equivalent(a: &ObProduct, b: &ObProduct) -> bool {
 
 /// The first TE code token both products carry (codes are compared as whole tokens:
 /// `AB` ≠ `AB1`).
-pub fn first_shared_code(a: &ObProduct, b: &ObProduct) -> Option<TeCode> {
+pub(crate) fn first_shared_code(a: &ObProduct, b: &ObProduct) -> Option<TeCode> {
     a.te_codes.iter().find(|c| b.te_codes.contains(c)).copied()
 }
 
@@ -119,7 +120,7 @@ impl Catalog {
     }
 
     /// Index of a product by key.
-    pub fn index_of(&self, key: &ProductKey) -> Option<usize> {
+    pub(crate) fn index_of(&self, key: &ProductKey) -> Option<usize> {
         self.by_key.get(key).map(|&i| i as usize)
     }
 
@@ -129,12 +130,12 @@ impl Catalog {
     }
 
     /// The product at an index.
-    pub fn product(&self, index: usize) -> Option<&ObProduct> {
+    pub(crate) fn product(&self, index: usize) -> Option<&ObProduct> {
         self.products.get(index)
     }
 
     /// Equivalent products of the product at `index`, with the first shared code.
-    pub fn neighbors(&self, index: usize) -> impl Iterator<Item = (usize, TeCode)> + '_ {
+    pub(crate) fn neighbors(&self, index: usize) -> impl Iterator<Item = (usize, TeCode)> + '_ {
         let node = NodeIndex::new(index);
         let edges = (index < self.products.len()).then(|| self.graph.edges(node));
         edges.into_iter().flatten().map(move |e| {
@@ -147,8 +148,26 @@ impl Catalog {
         })
     }
 
+    /// The products A-rated to `key` (its neighbours in the graph), each with the first
+    /// TE code the two share, in graph order.
+    pub fn equivalents(
+        &self,
+        key: &ProductKey,
+    ) -> Result<impl Iterator<Item = (&ObProduct, TeCode)> + '_, UnknownProduct> {
+        let index = self.index_of(key).ok_or(UnknownProduct(*key))?;
+        Ok(self
+            .neighbors(index)
+            .map(|(n, code)| (&self.products[n], code)))
+    }
+
+    /// The first TE code `a` and `b` share when they are joined in the graph (A-rated to
+    /// each other), `None` when they are not or either is unknown.
+    pub fn equivalence(&self, a: &ProductKey, b: &ProductKey) -> Option<TeCode> {
+        self.edge(self.index_of(a)?, self.index_of(b)?)
+    }
+
     /// The code on the edge between two products, if they are joined.
-    pub fn edge(&self, a: usize, b: usize) -> Option<TeCode> {
+    fn edge(&self, a: usize, b: usize) -> Option<TeCode> {
         if a >= self.products.len() || b >= self.products.len() {
             return None;
         }

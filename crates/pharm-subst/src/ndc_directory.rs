@@ -22,7 +22,35 @@
 //! [`ndc_directory_limits`] are a suitable default.
 //!
 //! # Matching
-//! See [`match_product`].
+//! [`NdcIndex`](crate::ndc_index::NdcIndex) matches each entry to an Orange Book product.
+//! Candidates are the products of the entry's application; a candidate survives when all of
+//! these hold:
+//!
+//! * **Dosage form.** Compared as upper-case words, commas ignored. An *exact* match is equal
+//!   words. A *compatible* match is the forms being equal once the NDC coating segments
+//!   `FILM COATED`, `COATED` and `SUGAR COATED` are removed (`TABLET` ↔ `TABLET, FILM COATED`;
+//!   `TABLET, EXTENDED RELEASE` ↔ `TABLET, FILM COATED, EXTENDED RELEASE`). Anything else does
+//!   not match: `TABLET` is not `TABLET, EXTENDED RELEASE` nor `TABLET, CHEWABLE`.
+//! * **Route.** The sets of routes are equal (Orange Book routes split on `,`, NDC routes on
+//!   `;`; `BUCCAL, SUBLINGUAL` ↔ `BUCCAL; SUBLINGUAL`), ignoring case.
+//! * **Strength.** Every Orange Book ingredient strength is one single-phase amount, there are
+//!   as many as NDC strengths, and they pair up one-to-one (in any order) with equal values:
+//!   - units are compared ignoring case and `[` `]` (`[iU]` = `IU`; `UNITS` = `UNIT` =
+//!     `[USP'U]`); mass units convert exactly
+//!     (`KG`, `G`/`GM`, `MG`, `MCG`/`UG`, `NG`), as do volume (`L`, `ML`) and time
+//!     (`D`/`DAY` = 24 `H`/`HR`/`HOUR`); other units must be equal;
+//!   - an NDC `…/1` (per dosage unit) matches an Orange Book amount with no `/`, or whose `/`
+//!     part is a bare count word (`/ACTUATION`, `/INH`, `/SPRAY`, `/VIAL`);
+//!   - quantities per measured amount compare as exact ratios (`25MG/5ML` = `5 mg/mL`);
+//!   - an Orange Book `%` is read as grams per 100 g against an NDC mass-per-mass unit
+//!     (`0.05%` = `0.5 mg/g`) and as grams per 100 mL against a mass-per-volume unit;
+//!   - `EQ` and the basis (`BASE`…) are not compared: NDC strengths state the labelled
+//!     amount, which is what `EQ … BASE` records.
+//!
+//!   Multi-phase strengths (`0.02MG,0.1MG;…`) and unparsed strength text never match.
+//!
+//! When several candidates survive and some match the dosage form exactly, only those are
+//! kept. One survivor is unique, several are ambiguous (reported, never guessed).
 
 use std::collections::HashMap;
 
@@ -269,7 +297,7 @@ fn ndc_row(cols: &Columns, f: &[&str]) -> Result<NdcProduct, Fault> {
 
 /// Outcome of matching one NDC Directory entry to the Orange Book.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum NdcMatch {
+pub(crate) enum NdcMatch {
     /// Exactly one Orange Book product fits (index into the product slice).
     Unique(usize),
     /// Several fit equally well; indexes ascending. Never resolved by guessing.
@@ -283,13 +311,13 @@ pub enum NdcMatch {
 
 /// Orange Book product indexes by application (type and number).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ApplicationIndex {
+pub(crate) struct ApplicationIndex {
     map: HashMap<(ApplType, u32), Vec<usize>>,
 }
 
 impl ApplicationIndex {
     /// Indexes `products` by `(appl_type, appl_no)`.
-    pub fn new(products: &[ObProduct]) -> Self {
+    pub(crate) fn new(products: &[ObProduct]) -> Self {
         let mut map: HashMap<(ApplType, u32), Vec<usize>> = HashMap::new();
         for (i, p) in products.iter().enumerate() {
             map.entry((p.key.appl_type, p.key.appl_no))
@@ -300,7 +328,7 @@ impl ApplicationIndex {
     }
 
     /// Indexes of the products of one application (empty when unknown).
-    pub fn get(&self, appl_type: ApplType, appl_no: u32) -> &[usize] {
+    pub(crate) fn get(&self, appl_type: ApplType, appl_no: u32) -> &[usize] {
         self.map
             .get(&(appl_type, appl_no))
             .map_or(&[], Vec::as_slice)
@@ -308,7 +336,7 @@ impl ApplicationIndex {
 }
 
 /// [`match_product`] with an [`ApplicationIndex`] built over the same `products`.
-pub fn match_product_indexed(
+pub(crate) fn match_product_indexed(
     entry: &NdcProduct,
     products: &[ObProduct],
     index: &ApplicationIndex,
@@ -316,38 +344,10 @@ pub fn match_product_indexed(
     match_product(entry, products, |t, n| index.get(t, n).iter().copied())
 }
 
-/// Finds the Orange Book product an NDC Directory entry is.
-///
-/// Candidates are the products of the entry's application (`by_application(type, number)`
-/// returns their indexes into `products`; out-of-range indexes are ignored). A candidate
-/// survives when all of these hold:
-///
-/// * **Dosage form.** Compared as upper-case words, commas ignored. An *exact* match is equal
-///   words. A *compatible* match is the forms being equal once the NDC coating segments
-///   `FILM COATED`, `COATED` and `SUGAR COATED` are removed (`TABLET` ↔ `TABLET, FILM COATED`;
-///   `TABLET, EXTENDED RELEASE` ↔ `TABLET, FILM COATED, EXTENDED RELEASE`). Anything else does
-///   not match: `TABLET` is not `TABLET, EXTENDED RELEASE` nor `TABLET, CHEWABLE`.
-/// * **Route.** The sets of routes are equal (Orange Book routes split on `,`, NDC routes on
-///   `;`; `BUCCAL, SUBLINGUAL` ↔ `BUCCAL; SUBLINGUAL`), ignoring case.
-/// * **Strength.** Every Orange Book ingredient strength is one single-phase amount, there are
-///   as many as NDC strengths, and they pair up one-to-one (in any order) with equal values:
-///   - units are compared ignoring case and `[` `]` (`[iU]` = `IU`; `UNITS` = `UNIT` =
-///     `[USP'U]`); mass units convert exactly
-///     (`KG`, `G`/`GM`, `MG`, `MCG`/`UG`, `NG`), as do volume (`L`, `ML`) and time
-///     (`D`/`DAY` = 24 `H`/`HR`/`HOUR`); other units must be equal;
-///   - an NDC `…/1` (per dosage unit) matches an Orange Book amount with no `/`, or whose `/`
-///     part is a bare count word (`/ACTUATION`, `/INH`, `/SPRAY`, `/VIAL`);
-///   - quantities per measured amount compare as exact ratios (`25MG/5ML` = `5 mg/mL`);
-///   - an Orange Book `%` is read as grams per 100 g against an NDC mass-per-mass unit
-///     (`0.05%` = `0.5 mg/g`) and as grams per 100 mL against a mass-per-volume unit;
-///   - `EQ` and the basis (`BASE`…) are not compared: NDC strengths state the labelled
-///     amount, which is what `EQ … BASE` records.
-///
-///   Multi-phase strengths (`0.02MG,0.1MG;…`) and unparsed strength text never match.
-///
-/// When several candidates survive and some match the dosage form exactly, only those are
-/// kept. One survivor is [`NdcMatch::Unique`], several are [`NdcMatch::Ambiguous`].
-pub fn match_product<I>(
+/// Finds the Orange Book product an NDC Directory entry is, by the rules of the module
+/// docs (# Matching). `by_application(type, number)` returns the candidates' indexes into
+/// `products`; out-of-range indexes are ignored.
+pub(crate) fn match_product<I>(
     entry: &NdcProduct,
     products: &[ObProduct],
     by_application: impl Fn(ApplType, u32) -> I,

@@ -4,18 +4,19 @@ use std::cmp::Ordering;
 
 use pharm_core::model::DawCode;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, first_shared_code, substitutable};
 use crate::gate::{Gate, gate, made_under};
 use crate::ingredient::same_active_moiety;
-use crate::policy::{LastFill, SubstitutionContext};
+use crate::policy::{LastFill, NtiRule, SubstitutionContext};
 use crate::record::{ApplType, Application, MarketingStatus, ObProduct, ProductKey};
 use crate::te::TeCode;
 
 /// Why a product is on the list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum ChoiceReason {
     /// The product as written.
     AsWritten,
@@ -47,8 +48,9 @@ pub struct Choice<'c> {
 }
 
 /// Why substitutes were withheld.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Restriction {
     /// DAW 1 or 7 on the prescription.
@@ -89,8 +91,9 @@ pub enum Restriction {
 
 /// Why the answer is the written product only, because the catalog is missing or cannot be
 /// trusted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum Degraded {
     /// No Orange Book release is loaded.
     NoCatalog,
@@ -121,6 +124,27 @@ pub struct Substitutes<'c> {
     /// Set when the catalog is missing or stale: the written product as the one choice
     /// (see [`Snapshot::substitutes`](crate::service::Snapshot::substitutes)).
     pub degraded: Option<Degraded>,
+    /// The state requires consent that was not recorded: for an NTI substitution
+    /// ([`Restriction::Nti`] under [`NtiRule::RequireConsent`]) or for a change of
+    /// manufacturer on a refill ([`Restriction::SameManufacturer`],
+    /// [`Restriction::SameManufacturerUnavailable`]). Ask again with
+    /// [`consent`](crate::policy::SubstitutionContext::consent) recorded once it is given.
+    pub consent_needed: bool,
+}
+
+/// Whether `restriction` withholds products only for want of the consent the state asks
+/// for (see [`Substitutes::consent_needed`]).
+pub(crate) fn consent_needed(
+    restriction: Option<&Restriction>,
+    ctx: &SubstitutionContext<'_>,
+) -> bool {
+    match restriction {
+        Some(Restriction::Nti { .. }) => ctx.policy.nti_rule == NtiRule::RequireConsent,
+        Some(
+            Restriction::SameManufacturer { .. } | Restriction::SameManufacturerUnavailable { .. },
+        ) => true,
+        _ => false,
+    }
 }
 
 /// The product key is not in the catalog.
@@ -207,6 +231,7 @@ impl Catalog {
         Ok(Substitutes {
             original: *original,
             choices,
+            consent_needed: consent_needed(restriction.as_ref(), ctx),
             restriction,
             degraded: None,
         })
@@ -419,8 +444,9 @@ fn assign_daw(
 }
 
 /// Why two products are not A-rated to each other.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub enum NotEquivalentReason {
     /// Both keys name the same product.
@@ -501,8 +527,9 @@ pub enum NotEquivalentReason {
 }
 
 /// The answer of [`Catalog::explain`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum Explanation {
     /// A-rated to each other through these shared codes.
     Equivalent {

@@ -8,9 +8,13 @@ use pharm_core::model::DawCode;
 use pharm_core::time::Date;
 use serde::Serialize;
 
+use crate::answer::{ExplainAnswer, SubstitutionAnswer};
 use crate::catalog::Catalog;
 use crate::policy::{LastFill, SubstitutionContext};
-use crate::query::{Choice, ChoiceReason, Degraded, Restriction, Substitutes, UnknownProduct};
+use crate::product_map::ProductMap;
+use crate::query::{
+    Choice, ChoiceReason, Degraded, Restriction, Substitutes, UnknownProduct, consent_needed,
+};
 use crate::record::ProductKey;
 use crate::te::TeCode;
 
@@ -136,6 +140,7 @@ impl Snapshot {
                     .forbids_substitution()
                     .then_some(Restriction::DawForbids { daw }),
                 degraded: self.degraded.clone(),
+                consent_needed: false,
             });
         };
         let mut answer = release.catalog.substitutes(original, ctx)?;
@@ -156,10 +161,53 @@ impl Snapshot {
                     last_fill: LastFill::Application(*application),
                 });
             }
+            answer.consent_needed = consent_needed(answer.restriction.as_ref(), ctx);
             answer.degraded = Some(d.clone());
         }
         Ok(answer)
     }
+
+    /// [`substitutes`](Self::substitutes) as the owned answer the bindings return, with
+    /// the store's packages of each product when `packages` is given.
+    pub fn answer(
+        &self,
+        original: &ProductKey,
+        ctx: &SubstitutionContext<'_>,
+        packages: Option<&ProductMap>,
+    ) -> Result<SubstitutionAnswer, UnknownProduct> {
+        self.substitutes(original, ctx)
+            .map(|s| s.to_answer(packages))
+    }
+
+    /// [`Catalog::explain`] on the loaded release, owned, flagged when the release is
+    /// stale. Without a release there is no answer ([`ExplainError::NoCatalog`]).
+    pub fn explain(
+        &self,
+        a: &ProductKey,
+        b: &ProductKey,
+        ctx: Option<&SubstitutionContext<'_>>,
+    ) -> Result<ExplainAnswer, ExplainError> {
+        let release = self.release.as_deref().ok_or(ExplainError::NoCatalog)?;
+        Ok(ExplainAnswer {
+            a: *a,
+            b: *b,
+            explanation: release.catalog.explain(a, b, ctx)?,
+            degraded: self.degraded.clone(),
+        })
+    }
+}
+
+/// Why a [`Snapshot::explain`] query has no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExplainError {
+    /// A product is not in the release. Reports its own code; the wrapped
+    /// [`UnknownProduct`] (reachable through the field and `source()`) has its own.
+    #[error("{0}")]
+    UnknownProduct(#[from] UnknownProduct),
+    /// No release is loaded: nothing can be said about equivalence.
+    #[error("no Orange Book release is loaded")]
+    NoCatalog,
 }
 
 /// Holds the current Orange Book release. Queries take a [`Snapshot`] (a cheap `Arc` clone);
