@@ -48,6 +48,7 @@ use pharm_benches::sync_scenario::{
 use pharm_sync::codec;
 use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, Role};
+use pharm_sync::replica::Op as SyncOp;
 use pharm_sync::replica::{Attachments, Replica};
 use pharm_sync::state::StateDelta;
 use pharm_sync::txn::LotKey;
@@ -369,14 +370,16 @@ fn bench_dispense(
                     now += 1_000;
                     let lot = scanned.then(|| f.keys[op.lot as usize]);
                     let commit = terminal
-                        .dispense(
+                        .apply(
                             now,
-                            today,
-                            SyncScenario::sku_of(op.lot),
-                            op.qty(),
-                            lot,
-                            "RX-6000001",
-                            Attachments::default(),
+                            SyncOp::Dispense {
+                                today,
+                                sku: SyncScenario::sku_of(op.lot),
+                                qty: op.qty(),
+                                scanned: lot,
+                                reference: "RX-6000001".into(),
+                                attachments: Attachments::default(),
+                            },
                         )
                         .unwrap();
                     black_box(commit);

@@ -41,6 +41,7 @@ use pharm_core::ids::{Ndc, NdcLayout};
 use pharm_core::time::Date;
 use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
 use pharm_sync::ids::{ReplicaId, StoreId};
+use pharm_sync::replica::Op as SyncOp;
 use pharm_sync::replica::{Attachments, NewLot, OpError, Replica};
 use pharm_sync::state::InventoryState;
 use pharm_sync::txn::LotKey;
@@ -232,8 +233,20 @@ impl SyncScenario {
                 expiry: today.add_days(120 + 180 * i64::from(k) + i64::from(sku % 97)),
                 controlled: sku % 50 == 0,
             };
-            let (key, _) = back_office.receive_new(START_MS + u64::from(lot), new, SEED_QTY, "")?;
-            assert_eq!(key, Self::lot_key(lot), "the seed numbers lots in order");
+            let commit = back_office.apply(
+                START_MS + u64::from(lot),
+                SyncOp::ReceiveNew {
+                    lot: new,
+                    qty: SEED_QTY,
+                    reference: String::new(),
+                },
+            )?;
+            let key = Self::lot_key(lot);
+            assert_eq!(
+                commit.new_lot(),
+                Some(key),
+                "the seed numbers lots in order"
+            );
             keys.push(key);
         }
         Ok((back_office, keys))
@@ -264,17 +277,26 @@ impl SyncScenario {
             let now = START_MS + 3_600_000 + 1_000 * i as u64;
             let key = Self::lot_key(op.lot);
             if op.is_dispense() {
-                replica.dispense(
+                replica.apply(
                     now,
-                    today,
-                    Self::sku_of(op.lot),
-                    op.qty(),
-                    Some(key),
-                    "",
-                    Attachments::default(),
+                    SyncOp::Dispense {
+                        today,
+                        sku: Self::sku_of(op.lot),
+                        qty: op.qty(),
+                        scanned: Some(key),
+                        reference: String::new(),
+                        attachments: Attachments::default(),
+                    },
                 )?;
             } else {
-                replica.receive(now, key, op.qty(), "")?;
+                replica.apply(
+                    now,
+                    SyncOp::Receive {
+                        lot: key,
+                        qty: op.qty(),
+                        reference: String::new(),
+                    },
+                )?;
             }
         }
         Ok(())

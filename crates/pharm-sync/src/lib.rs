@@ -27,7 +27,7 @@
 //! use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
 //! use pharm_sync::ids::{ReplicaId, StoreId};
 //! use pharm_sync::protocol::{Peer, Role};
-//! use pharm_sync::replica::{Attachments, NewLot, Replica};
+//! use pharm_sync::replica::{Attachments, NewLot, Op, Replica};
 //!
 //! let store = StoreId(42);
 //! // Keys come from the caller's provisioning; fixed ones for the example.
@@ -49,7 +49,8 @@
 //!     expiry: "2027-05-31".parse()?,
 //!     controlled: false,
 //! };
-//! let (key, _) = cloud.replica_mut().receive_new(1_000, lot, 90, "PO-1")?;
+//! let received = cloud.replica_mut().apply(1_000, Op::ReceiveNew { lot, qty: 90, reference: "PO-1".into() })?;
+//! let key = received.new_lot().ok_or("no lot created")?;
 //!
 //! let mut terminals: Vec<Peer> = (1..=2)
 //!     .map(|t| {
@@ -77,7 +78,15 @@
 //! let today = "2026-03-10".parse()?;
 //! for (i, t) in terminals.iter_mut().enumerate() {
 //!     // Offline: each terminal dispenses 30 units (FEFO picks the lot).
-//!     t.replica_mut().dispense(3_000 + i as u64, today, 1, 30, None, "RX", Attachments::default())?;
+//!     let sale = Op::Dispense {
+//!         today,
+//!         sku: 1,
+//!         qty: 30,
+//!         scanned: None,
+//!         reference: "RX".into(),
+//!         attachments: Attachments::default(),
+//!     };
+//!     t.replica_mut().apply(3_000 + i as u64, sale)?;
 //! }
 //! for _ in 0..2 {
 //!     for t in &mut terminals {
@@ -92,6 +101,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Operations
+//!
+//! Every local inventory operation is one value of [`Op`](replica::Op), applied with
+//! [`Replica::apply`](replica::Replica::apply) or, persisted, with the durable store's
+//! `TerminalStore::apply` (feature `sqlite`); both return the [`Commit`](replica::Commit).
+//! There is no second, per-operation API: what an operation created is read from its commit
+//! ([`Commit::new_lot`](replica::Commit::new_lot), [`Commit::hold`](replica::Commit::hold),
+//! [`Commit::transfer`](replica::Commit::transfer)). A sync session starts with
+//! [`Peer::hello`](protocol::Peer::hello) (for a durable store, on `TerminalStore::peer`).
+//!
 //! ## Modules
 //!
 //! - [`ids`], [`hlc`]: replicas (terminal + random incarnation), transaction ids, hybrid
@@ -101,7 +120,8 @@
 //! - [`txn`]: transactions, lots, holds, transfers.
 //! - [`state`]: the CRDT inventory state, its join, deltas and version vectors (`crdts::VClock`).
 //! - [`replica`]: local operations (receive, dispense with FEFO from pharm-core, adjust,
-//!   count, transfer out/in, hold/release, write-off), the outbox and the claim/PMP queues.
+//!   count, transfer out/in, hold/release, write-off, shelf location, compensation), the
+//!   outbox and the claim/PMP queues.
 //! - [`protocol`]: the sync protocol (hello, upload, ack, delta) as a sans-IO state machine,
 //!   with its trust rules.
 //! - [`codec`]: the versioned compact binary encoding with bounded decoding.

@@ -16,6 +16,7 @@ use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
 use pharm_sync::ids::StoreId;
+use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, Commit, NewLot};
 use pharm_sync::store::{StoreOptions, TerminalStore};
 use pharm_sync::txn::{LotKey, Reason};
@@ -117,9 +118,16 @@ fn main() -> Result<(), Box<dyn Error>> {
             expiry: Date::from_ymd(2027, 1 + i as u32, 1)?,
             controlled: false,
         };
-        let (key, commit) = store.receive_new(now_ms(), lot, 50, "invoice")?;
+        let commit = store.apply(
+            now_ms(),
+            Op::ReceiveNew {
+                lot,
+                qty: 50,
+                reference: "invoice".into(),
+            },
+        )?;
         ack(&mut out, &commit)?;
-        lots.push(key);
+        lots.extend(commit.new_lot());
     }
 
     for op in 0..max_ops {
@@ -132,19 +140,36 @@ fn main() -> Result<(), Box<dyn Error>> {
                 pmp_report: (rng.below(4) == 0).then(|| format!("{{\"pmp\":{op}}}")),
             };
             let scanned = (roll >= 55).then_some(lot);
-            store.dispense(
+            store.apply(
                 now_ms(),
-                today,
-                sku,
-                1 + rng.below(3),
-                scanned,
-                &format!("RX{op}"),
-                attachments,
+                Op::Dispense {
+                    today,
+                    sku,
+                    qty: 1 + rng.below(3),
+                    scanned,
+                    reference: format!("RX{op}"),
+                    attachments,
+                },
             )?
         } else if roll < 95 {
-            store.receive(now_ms(), lot, 1 + rng.below(20), "invoice")?
+            store.apply(
+                now_ms(),
+                Op::Receive {
+                    lot,
+                    qty: 1 + rng.below(20),
+                    reference: "invoice".into(),
+                },
+            )?
         } else {
-            store.adjust(now_ms(), lot, -1, Reason::Damage, "broken")?
+            store.apply(
+                now_ms(),
+                Op::Adjust {
+                    lot,
+                    delta: -1,
+                    reason: Reason::Damage,
+                    reference: "broken".into(),
+                },
+            )?
         };
         ack(&mut out, &commit)?;
     }

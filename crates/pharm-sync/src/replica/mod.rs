@@ -23,6 +23,7 @@
 //! Nothing acknowledged by the old replica is lost, and nothing is counted twice.
 
 mod ledger;
+mod op;
 mod ops;
 mod outbox;
 
@@ -42,6 +43,7 @@ use crate::txn::{HoldId, LotKey, Reason, SealedTxn, TransferId, Txn, TxnKind};
 
 use ledger::Ledger;
 pub(crate) use ledger::Queue;
+pub use op::Op;
 
 /// Facts of a lot received for the first time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +90,27 @@ pub struct Commit {
     pub pmp_report: Option<QueuedItem>,
     /// Lots whose value went below zero (offline oversell): flagged for reconciliation.
     pub negative: Vec<LotKey>,
+}
+
+impl Commit {
+    /// The lot this commit created ([`Op::ReceiveNew`], [`Op::TransferIn`]).
+    pub fn new_lot(&self) -> Option<LotKey> {
+        self.txn.new_lots.first().map(|l| l.key)
+    }
+
+    /// The hold this commit placed ([`Op::Hold`]): its id is the transaction's.
+    pub fn hold(&self) -> Option<HoldId> {
+        self.txn
+            .holds
+            .iter()
+            .any(|h| matches!(h, crate::txn::HoldOp::Place { .. }))
+            .then_some(self.txn.id)
+    }
+
+    /// The transfer this commit sent or received ([`Op::TransferOut`], [`Op::TransferIn`]).
+    pub fn transfer(&self) -> Option<TransferId> {
+        self.txn.transfer
+    }
 }
 
 /// Why a replica may no longer issue transactions under its id (see the
@@ -161,6 +184,10 @@ pub enum OpError {
     /// The replica has created 2³² lots: no local lot number is left.
     #[error("no local lot number left")]
     LotNumbersExhausted,
+    /// The operation would record nothing: a count that matches the observed value, or a
+    /// write-off of a lot with nothing on hand.
+    #[error("nothing to record: the lot already has the counted value or nothing on hand")]
+    NothingToRecord,
     /// The state refused the transaction (a bug: operations check everything first).
     #[error("the state refused the transaction: {0:?}")]
     Refused(Applied),
@@ -458,7 +485,7 @@ impl Replica {
         now_ms: u64,
         kind: TxnKind,
         reason: Reason,
-        reference: &str,
+        reference: String,
     ) -> Result<Txn, OpError> {
         if let Some(s) = self.superseded {
             return Err(OpError::Superseded(s));
@@ -474,7 +501,7 @@ impl Replica {
             transfer: None,
             meta: Vec::new(),
             compensates: None,
-            reference: reference.to_string(),
+            reference,
             prev: self
                 .state
                 .head(&self.me)

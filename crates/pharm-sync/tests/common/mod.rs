@@ -16,6 +16,7 @@ use pharm_sync::codec::DecodeLimits;
 use pharm_sync::ids::{Entropy, ReplicaId, StoreId};
 use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError, Role};
+use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, NewLot, Replica};
 use pharm_sync::txn::{LotKey, SealedTxn, Txn};
 
@@ -200,14 +201,16 @@ pub fn sell(p: &mut Peer, now: u64, lot: LotKey, qty: u64) -> Arc<Txn> {
 /// A dispense of `qty` units of the scanned `lot` of `sku` on `p`; its transaction.
 pub fn sell_sku(p: &mut Peer, now: u64, sku: u32, lot: LotKey, qty: u64) -> Arc<Txn> {
     p.replica_mut()
-        .dispense(
+        .apply(
             now,
-            date("2026-03-10"),
-            sku,
-            qty,
-            Some(lot),
-            "rx",
-            Attachments::default(),
+            Op::Dispense {
+                today: date("2026-03-10"),
+                sku,
+                qty,
+                scanned: Some(lot),
+                reference: "rx".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap()
         .txn
