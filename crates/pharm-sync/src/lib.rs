@@ -118,7 +118,7 @@
 //! - [`auth`]: keys, key rings, transaction digests, origin seals and message hop tags.
 //! - [`message`]: the sync messages and their authenticated envelope.
 //! - [`txn`]: transactions, lots, holds, transfers.
-//! - [`state`]: the CRDT inventory state, its join, deltas and version vectors (`crdts::VClock`).
+//! - [`state`]: the CRDT inventory state, its join, deltas and version vectors ([`VersionVector`](state::VersionVector)).
 //! - [`replica`]: local operations (receive, dispense with FEFO from pharm-core, adjust,
 //!   count, transfer out/in, hold/release, write-off, shelf location, compensation), the
 //!   outbox and the claim/PMP queues.

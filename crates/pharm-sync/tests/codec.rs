@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crdts::{CmRDT, Dot};
 use pharm_core::ids::{Ndc, NdcLayout};
 use pharm_core::time::Date;
 use pharm_sync::auth::{Digest, Tag};
@@ -39,11 +38,7 @@ fn limits() -> DecodeLimits {
 }
 
 fn vv_of(entries: &[(ReplicaId, u64)]) -> VersionVector {
-    let mut vv = VersionVector::new();
-    for &(r, s) in entries {
-        vv.apply(Dot::new(r, s));
-    }
-    vv
+    entries.iter().copied().collect()
 }
 
 fn key(origin: ReplicaId, local_no: u32) -> LotKey {
@@ -291,11 +286,8 @@ fn txn_list() -> impl Strategy<Value = Vec<SealedTxn>> {
 }
 
 fn vv() -> impl Strategy<Value = VersionVector> {
-    prop::collection::btree_map(replica(), seq(), 0..6).prop_map(|dots| {
-        let mut vv = VersionVector::new();
-        vv.dots = dots;
-        vv
-    })
+    prop::collection::btree_map(replica(), seq(), 0..6)
+        .prop_map(|seqs| seqs.into_iter().collect::<VersionVector>())
 }
 
 fn acks() -> impl Strategy<Value = Acks> {
@@ -1375,7 +1367,7 @@ fn delta_byte_budget() {
     );
     let s = busy_state(store, &[server, terminal], 4000, 45_000, 42);
     let mut their = VersionVector::new();
-    their.apply(Dot::new(server, s.vv().get(&server)));
+    their.raise(server, s.vv().get(&server));
     let delta = s.delta_since(&their);
     let cells = delta.cells.len();
     let m = sealed(

@@ -302,16 +302,8 @@ impl World {
                     to_client.extend(self.server.handle_bytes(now, &m, &limits).unwrap());
                 }
                 if self.server.replica().id() == SERVER {
-                    self.server_vv_history.push(
-                        self.server
-                            .replica()
-                            .state()
-                            .vv()
-                            .dots
-                            .clone()
-                            .into_iter()
-                            .collect(),
-                    );
+                    self.server_vv_history
+                        .push(self.server.replica().state().vv().iter().collect());
                 }
                 let msgs = deliver(self, std::mem::take(&mut to_client));
                 for m in msgs {

@@ -16,7 +16,6 @@ use common::{
     Rng, deliver, link_key, member, new_lot, origin_key, replay, root, sell, sell_sku, sync,
     try_sync,
 };
-use crdts::{CmRDT, Dot};
 use pharm_core::time::Date;
 use pharm_sync::auth::{Digest, Tag};
 use pharm_sync::codec::{self, DecodeLimits};
@@ -277,7 +276,7 @@ fn a_claim_without_evidence_never_supersedes_an_honest_terminal() {
     let t1 = &mut peers[0];
     sell(t1, 10, lot, 1);
     let mut vv = VersionVector::new();
-    vv.apply(Dot::new(T1, 1_000));
+    vv.raise(T1, 1_000);
     let claims = [
         Body::Hello {
             vv: vv.clone(),

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::{Rng, link_key, member, new_lot, origin_key, root, sync, try_sync};
-use crdts::{CmRDT, Dot};
 use pharm_core::time::Date;
 use pharm_sync::auth::{Digest, MacKey, StoreKeys};
 use pharm_sync::codec::{self, DecodeLimits, MAX_STRING_BYTES};
@@ -266,7 +265,7 @@ fn attack_2_a_version_vector_claim_without_evidence_is_refused() {
     let t2 = w.t2.replica().id();
     // 22 bytes of claim: T2 is at 1,000 — without T2's transaction at 1,000.
     let mut vv = VersionVector::new();
-    vv.apply(Dot::new(t2, 1000));
+    vv.raise(t2, 1000);
     let forged = StateDelta {
         vv,
         ..StateDelta::default()
@@ -837,7 +836,7 @@ fn attack_9_a_frame_the_encoder_would_not_write_is_refused() {
     let mut w = World::new();
     let (o, r) = (ReplicaId::new(0, 0), ReplicaId::new(2, 0));
     let mut vv = VersionVector::new();
-    vv.apply(Dot::new(r, 4));
+    vv.raise(r, 4);
     let key = |n| LotKey {
         origin: o,
         local_no: n,

@@ -417,7 +417,7 @@ impl<'a> Reader<'a> {
     fn vv(&mut self, field: &'static str) -> Result<VersionVector, DecodeError> {
         let mut vv = VersionVector::new();
         for (r, seq, ()) in self.entries(field, MIN_VV_ENTRY, |_| Ok(()))? {
-            vv.dots.insert(r, seq);
+            vv.raise(r, seq);
         }
         Ok(vv)
     }

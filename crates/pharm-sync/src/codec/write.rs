@@ -184,11 +184,10 @@ impl<'a> Writer<'a> {
     }
 
     fn vv(&mut self, vv: &VersionVector) {
-        let entries: Vec<_> = vv.dots.iter().filter(|(_, s)| **s > 0).collect();
-        self.count(entries.len());
-        for (r, s) in entries {
-            self.replica(*r);
-            self.u(*s);
+        self.count(vv.len());
+        for (r, s) in vv.iter() {
+            self.replica(r);
+            self.u(s);
         }
     }
 
@@ -406,7 +405,7 @@ impl<'a> Writer<'a> {
 fn replicas_of(body: &Body) -> BTreeSet<ReplicaId> {
     let mut s = BTreeSet::new();
     let vv = |s: &mut BTreeSet<ReplicaId>, vv: &VersionVector| {
-        s.extend(vv.dots.iter().filter(|(_, q)| **q > 0).map(|(r, _)| *r));
+        s.extend(vv.iter().map(|(r, _)| r));
     };
     match body {
         Body::Hello { vv: v, .. } => vv(&mut s, v),

@@ -60,7 +60,6 @@ mod upload;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crdts::{CmRDT, CvRDT};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Digest, KeyRing, MESSAGE_DOMAIN, MacKey, Tag, tagged};
@@ -354,10 +353,10 @@ impl Peer {
                     .log
                     .frontiers()
                     .into_iter()
-                    .map(|(r, (_, seq, _))| crdts::Dot::new(r, seq))
+                    .map(|(r, (_, seq, _))| (r, seq))
                     .collect();
                 let me = self.replica.id();
-                vv.apply(crdts::Dot::new(me, self.replica.state().vv().get(&me)));
+                vv.raise(me, self.replica.state().vv().get(&me));
                 vv
             }
         }
@@ -504,7 +503,7 @@ impl Peer {
             }
             Body::Upload { txns } => self.accept_upload(from, txns),
             Body::UploadAck { vv, acks, refused } => {
-                self.upstream_vv.merge(vv);
+                self.upstream_vv.merge(&vv);
                 self.replica
                     .apply_acks(&acks)
                     .map_err(ProtocolError::Superseded)?;
@@ -656,7 +655,7 @@ impl Peer {
     /// receiver leave the delta alone (a member may pass on a head it cannot check; the
     /// transactions travel as relays, and a later session brings a fitting delta).
     fn accept_delta(&mut self, from: ReplicaId, delta: &StateDelta) -> Result<(), ProtocolError> {
-        if delta.vv.iter().any(|d| d.counter > MAX_SEQ) {
+        if delta.vv.iter().any(|(_, seq)| seq > MAX_SEQ) {
             return Err(ProtocolError::Invalid(
                 "version vector entry beyond the sequence range".into(),
             ));
@@ -722,7 +721,7 @@ impl Peer {
         let new_replicas = delta
             .vv
             .iter()
-            .filter(|d| self.replica.state().vv().get(d.actor) == 0)
+            .filter(|(r, _)| self.replica.state().vv().get(r) == 0)
             .count();
         self.check_replicas(new_replicas)?;
         if !self.replica.state_mut().join(delta)? {
@@ -827,7 +826,7 @@ impl Peer {
     }
 
     fn check_replicas(&self, new: usize) -> Result<(), ProtocolError> {
-        let replicas = self.replica.state().vv().dots.len().saturating_add(new);
+        let replicas = self.replica.state().vv().len().saturating_add(new);
         if new > 0 && replicas > self.limits.max_replicas {
             return Err(ProtocolError::TooManyReplicas {
                 replicas,

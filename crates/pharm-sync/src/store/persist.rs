@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crdts::{CmRDT, Dot};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -194,12 +193,12 @@ pub(super) fn set_last_sync(conn: &Connection, ms: u64) -> Result<(), StoreError
 
 /// Upserts the entries of the state's version vector.
 pub(super) fn write_vv(conn: &Connection, vv: &VersionVector) -> Result<(), StoreError> {
-    for (r, s) in &vv.dots {
+    for (r, s) in vv.iter() {
         insert(
             conn,
             tables::VV,
             OnConflict::Update,
-            params![rid(*r).as_slice(), to_db(*s)],
+            params![rid(r).as_slice(), to_db(s)],
         )?;
     }
     Ok(())
@@ -642,7 +641,7 @@ fn read_vv(conn: &Connection) -> Result<VersionVector, StoreError> {
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let r: Vec<u8> = row.get(0)?;
-        vv.apply(Dot::new(replica_of(&r)?, from_db(row.get(1)?)));
+        vv.raise(replica_of(&r)?, from_db(row.get(1)?));
     }
     Ok(vv)
 }
@@ -775,7 +774,7 @@ fn read_state(
     }
     for ((r, s), group) in cells {
         let mut bound = VersionVector::new();
-        bound.apply(Dot::new(r, s));
+        bound.raise(r, s);
         state.join_unchecked(&StateDelta {
             vv: bound,
             cells: group,
