@@ -80,7 +80,11 @@ pub struct Attachments {
 }
 
 /// One committed local transaction and the queue rows that go with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its JSON form is an object with the transaction (`txn`, the serde form of [`Txn`]), the
+/// queued `claim` and `pmp_report` rows (or `null`) and the `negative` lots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Commit {
     /// The transaction (shared with the outbox).
     pub txn: Arc<Txn>,

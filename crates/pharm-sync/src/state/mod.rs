@@ -22,6 +22,7 @@ mod effects;
 
 mod index;
 mod version;
+mod view;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -44,6 +45,7 @@ use crate::txn::{
 };
 
 pub use version::VersionVector;
+pub use view::{HoldView, InventoryView, LotView};
 
 /// One replica's PN-counter cell for one lot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
