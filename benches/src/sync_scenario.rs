@@ -34,13 +34,14 @@
 //! assert_eq!(s.check_pharm_sync(&merged, &keys), Ok(s.expected_total()));
 //! ```
 
+use pharm_core::ids::PharmacyId;
 use std::sync::Arc;
 
 use crdts::{CmRDT, PNCounter};
 use pharm_core::ids::{Ndc, NdcLayout};
 use pharm_core::time::Date;
 use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
-use pharm_sync::ids::{ReplicaId, StoreId};
+use pharm_sync::ids::ReplicaId;
 use pharm_sync::replica::Op as SyncOp;
 use pharm_sync::replica::{Attachments, NewLot, OpError, Replica};
 use pharm_sync::state::InventoryState;
@@ -61,7 +62,7 @@ pub const OPS_PER_TERMINAL: usize = 2_000;
 /// Base seed of the terminals' operation streams (terminal `t` uses `OPS_SEED + t`).
 pub const OPS_SEED: u64 = 0x5EED_0000_0042;
 /// The store every replica belongs to.
-pub const STORE: StoreId = StoreId(7);
+pub const STORE: PharmacyId = PharmacyId::new(7);
 /// Wall clock at the start of the scenario (2026-04-15 08:00 UTC, in ms).
 pub const START_MS: u64 = 1_776_240_000_000;
 

@@ -25,11 +25,12 @@
 //! ```
 //! use std::sync::Arc;
 //! use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
-//! use pharm_sync::ids::{ReplicaId, StoreId};
+//! use pharm_core::ids::PharmacyId;
+//! use pharm_sync::ids::ReplicaId;
 //! use pharm_sync::protocol::{Peer, Role};
 //! use pharm_sync::replica::{Attachments, NewLot, Op, Replica};
 //!
-//! let store = StoreId(42);
+//! let store = PharmacyId::new(42);
 //! // Keys come from the caller's provisioning; fixed ones for the example.
 //! let origin = |t: u16| MacKey::new([t.wrapping_add(1) as u8; 32]);
 //! let ring = |me: Option<u16>| -> Arc<dyn KeyRing> {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use crdts::{CmRDT, PNCounter};
 use num_traits::ToPrimitive;
 use pharm_core::time::Date;
 use pharm_sync::codec::{self, DecodeLimits};
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::protocol::{Peer, SyncLimits};
 use pharm_sync::reconcile::{discrepancies, reconcile};
 use pharm_sync::replica::Op;
@@ -22,7 +23,7 @@ use pharm_sync::state::{Applied, InventoryState};
 use pharm_sync::txn::{LotKey, Reason, TransferId, Txn, TxnKind};
 use proptest::prelude::*;
 
-const STORE: StoreId = StoreId(7);
+const STORE: PharmacyId = PharmacyId::new(7);
 const SERVER: ReplicaId = ReplicaId::new(0, 0);
 
 fn today() -> Date {
@@ -227,7 +228,7 @@ impl World {
             8 => {
                 // A delivery from another store, possibly recorded on two terminals.
                 let transfer = TransferId {
-                    from: StoreId(99),
+                    from: PharmacyId::new(99),
                     number: (pick % 3) as u64,
                 };
                 r.apply(

@@ -10,6 +10,7 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::sync::Arc;
 
 use common::{
@@ -20,7 +21,7 @@ use pharm_core::time::Date;
 use pharm_sync::auth::{Digest, Tag};
 use pharm_sync::codec::{self, DecodeLimits};
 use pharm_sync::hlc::Hlc;
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::message::{Ack, Acks, Body, Message, Refusal};
 use pharm_sync::protocol::{Peer, ProtocolError};
 use pharm_sync::replica::Op;
@@ -28,7 +29,7 @@ use pharm_sync::replica::{Attachments, MAX_LINE_QTY, Superseded};
 use pharm_sync::state::VersionVector;
 use pharm_sync::txn::{Line, LotInfo, LotKey, Reason, SealedTxn, Txn, TxnKind};
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
 const T1: ReplicaId = ReplicaId::new(1, 0);
 const T2: ReplicaId = ReplicaId::new(2, 0);

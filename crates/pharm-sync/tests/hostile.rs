@@ -7,6 +7,7 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use common::{Rng, link_key, member, new_lot, origin_key, root, sync, try_sync};
 use pharm_core::time::Date;
 use pharm_sync::auth::{Digest, MacKey, StoreKeys};
 use pharm_sync::codec::{self, DecodeLimits, MAX_STRING_BYTES};
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError, Role, SyncLimits};
 use pharm_sync::replica::Op;
@@ -22,7 +23,7 @@ use pharm_sync::replica::{Attachments, OpError, Superseded};
 use pharm_sync::state::{DeltaError, StateDelta, VersionVector};
 use pharm_sync::txn::{Line, LotKey, SealedTxn, Txn, TxnKind};
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
 
 fn today() -> Date {
@@ -159,7 +160,7 @@ impl World {
     }
 }
 
-fn seal(store: StoreId, from: ReplicaId, body: Body) -> Message {
+fn seal(store: PharmacyId, from: ReplicaId, body: Body) -> Message {
     Message::seal(store, from, body, &link_key(store)).unwrap()
 }
 
@@ -585,7 +586,7 @@ fn attack_4_two_restores_of_one_backup_never_share_an_incarnation() {
 #[test]
 fn attack_5_another_stores_messages_and_unknown_senders_are_refused() {
     let mut w = World::new();
-    let other = StoreId(43);
+    let other = PharmacyId::new(43);
     // A store-43 terminal's hello relabelled with store 42: the tag is under 43's key.
     let t9 = member(other, ReplicaId::new(1, 0));
     let hello = t9.hello(1).unwrap();
@@ -818,14 +819,14 @@ fn attack_8_lines_on_an_unknown_lot_are_never_counted() {
 
 /// Seals raw message bytes (everything but the tag) as a member holding the link key could:
 /// HMAC-SHA-256 over the label, the store and the bytes, truncated to 16 bytes.
-fn raw_seal(store: StoreId, mut bytes: Vec<u8>) -> Vec<u8> {
+fn raw_seal(store: PharmacyId, mut bytes: Vec<u8>) -> Vec<u8> {
     use hmac::{Hmac, KeyInit, Mac};
     let mut key = [0x4c; 64];
     key[32..].fill(0);
-    key[..4].copy_from_slice(&store.0.to_le_bytes());
+    key[..4].copy_from_slice(&store.get().to_le_bytes());
     let mut m = Hmac::<sha2::Sha256>::new(&key.into());
     m.update(b"M\x02");
-    m.update(&store.0.to_le_bytes());
+    m.update(&store.get().to_le_bytes());
     m.update(&bytes);
     bytes.extend_from_slice(&m.finalize().into_bytes()[..16]);
     bytes
@@ -1030,10 +1031,10 @@ fn a_copy_that_issued_a_different_history_is_caught_and_its_units_are_issued_aga
 fn a_key_ring_for_one_store_does_not_open_another() {
     let ring = StoreKeys::new(STORE, link_key(STORE)).with_member(1, None);
     use pharm_sync::auth::KeyRing;
-    assert!(ring.link_key(StoreId(43)).is_none());
-    assert!(!ring.is_member(StoreId(43), 1));
+    assert!(ring.link_key(PharmacyId::new(43)).is_none());
+    assert!(!ring.is_member(PharmacyId::new(43), 1));
     let peer = Peer::new(
-        common::replica(StoreId(43), ReplicaId::new(1, 0)),
+        common::replica(PharmacyId::new(43), ReplicaId::new(1, 0)),
         Arc::new(ring),
         Role::Member,
     );

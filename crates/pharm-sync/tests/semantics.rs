@@ -5,8 +5,9 @@
 mod common;
 
 use common::{Rng, member, new_lot as lot, root, sync, try_sync};
+use pharm_core::ids::PharmacyId;
 use pharm_core::time::Date;
-use pharm_sync::ids::{ReplicaId, StoreId};
+use pharm_sync::ids::ReplicaId;
 use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError};
 use pharm_sync::reconcile::{Action, reconcile};
@@ -14,7 +15,7 @@ use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, OpError, Superseded};
 use pharm_sync::txn::{LotKey, TransferId};
 
-const STORE: StoreId = StoreId(1);
+const STORE: PharmacyId = PharmacyId::new(1);
 const SERVER: ReplicaId = ReplicaId::new(0, 0);
 
 fn today() -> Date {
@@ -367,13 +368,13 @@ fn controlled_discrepancies_become_pharmacist_tasks() {
 #[test]
 fn messages_for_another_pharmacy_are_rejected() {
     let mut server = root(STORE, SERVER);
-    let other = member(StoreId(2), ReplicaId::new(1, 0));
+    let other = member(PharmacyId::new(2), ReplicaId::new(1, 0));
     let hello = other.hello(1).unwrap();
     assert_eq!(
         server.handle(1, hello),
         Err(ProtocolError::WrongStore {
             expected: STORE,
-            got: StoreId(2)
+            got: PharmacyId::new(2)
         })
     );
 }
@@ -437,9 +438,9 @@ fn transfers_out_and_in() {
     );
     assert_eq!(ts[0].replica().state().value(&keys[1]), 15);
     // At the receiving store two terminals scan the same delivery.
-    let mut dest_server = root(StoreId(2), SERVER);
-    let mut a = member(StoreId(2), ReplicaId::new(1, 0));
-    let mut b = member(StoreId(2), ReplicaId::new(2, 0));
+    let mut dest_server = root(PharmacyId::new(2), SERVER);
+    let mut a = member(PharmacyId::new(2), ReplicaId::new(1, 0));
+    let mut b = member(PharmacyId::new(2), ReplicaId::new(2, 0));
     a.replica_mut()
         .apply(
             11,

@@ -3,6 +3,7 @@
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use common::{Rng, TempDir, member, member_ring, root};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use pharm_sync::hlc::Hlc;
-use pharm_sync::ids::{ReplicaId, StoreId};
+use pharm_sync::ids::ReplicaId;
 use pharm_sync::message::{Acks, Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError};
 use pharm_sync::replica::{Attachments, NewLot, QueuedItem, Replica};
@@ -24,7 +25,7 @@ use pharm_sync::store::{CacheTable, SCHEMA_VERSION, StoreError, StoreOptions, Te
 use pharm_sync::txn::{DiscrepancyId, Line, LotKey, Reason, TransferId, Txn};
 use rusqlite::Connection;
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const T1: u16 = 1;
 const T2: u16 = 2;
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
@@ -189,7 +190,7 @@ fn busy_terminal(store: &mut TerminalStore, cloud: &mut Peer) -> (LotKey, LotKey
             now(),
             Op::TransferIn {
                 transfer: TransferId {
-                    from: StoreId(9),
+                    from: PharmacyId::new(9),
                     number: 5,
                 },
                 lot: new_lot(102, "0002-7597-03", "X9", date(2026, 4, 30)),
@@ -330,7 +331,7 @@ fn busy_terminal(store: &mut TerminalStore, cloud: &mut Peer) -> (LotKey, LotKey
             now(),
             Op::TransferIn {
                 transfer: TransferId {
-                    from: StoreId(8),
+                    from: PharmacyId::new(8),
                     number: 1,
                 },
                 lot: new_lot(101, "0002-7597-02", "T", date(2027, 2, 28)),
@@ -889,9 +890,9 @@ fn wrong_store_or_terminal_is_refused() {
     assert_eq!(TerminalStore::identity(&path).unwrap(), Some((STORE, me)));
     let other_store = TerminalStore::open(
         &path,
-        StoreId(43),
+        PharmacyId::new(43),
         T1,
-        member_ring(StoreId(43), T1),
+        member_ring(PharmacyId::new(43), T1),
         StoreOptions::default(),
     );
     match other_store {
@@ -903,7 +904,7 @@ fn wrong_store_or_terminal_is_refused() {
         }) => {
             assert_eq!(
                 (expected_store, found_store, found_replica),
-                (StoreId(43), STORE, me)
+                (PharmacyId::new(43), STORE, me)
             );
         }
         other => panic!("expected WrongStore, got {other:?}"),
@@ -1182,8 +1183,8 @@ fn restore_from_backup_takes_a_new_incarnation() {
         TerminalStore::restore_from_backup(
             &backup,
             dir.path("x.db"),
-            StoreId(1),
-            member_ring(StoreId(1), T1),
+            PharmacyId::new(1),
+            member_ring(PharmacyId::new(1), T1),
             &mut Rng(5),
             StoreOptions::default()
         ),

@@ -7,12 +7,13 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::{Rng, TempDir, member_ring, new_lot, root};
 use pharm_core::time::Date;
-use pharm_sync::ids::{IdError, ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{IdError, ReplicaId, TxnId};
 use pharm_sync::message::Message;
 use pharm_sync::protocol::Peer;
 use pharm_sync::replica::Op;
@@ -22,7 +23,7 @@ use pharm_sync::store::{CacheTable, StoreError, StoreOptions, TerminalStore};
 use pharm_sync::txn::{LotKey, TransferId};
 use rusqlite::Connection;
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const T1: u16 = 1;
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
 
@@ -194,7 +195,7 @@ fn busy(path: &Path) -> (TerminalStore, Peer, LotKey) {
         63,
         Op::TransferIn {
             transfer: TransferId {
-                from: StoreId(8),
+                from: PharmacyId::new(8),
                 number: 1,
             },
             lot: new_lot(2, "T", "2027-02-28", false),

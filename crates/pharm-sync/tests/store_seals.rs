@@ -4,6 +4,7 @@
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use pharm_core::ids::PharmacyId;
 use std::path::Path;
 
 mod common;
@@ -14,7 +15,7 @@ use common::{
 };
 use pharm_sync::auth::Tag;
 use pharm_sync::hlc::Hlc;
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::message::{Acks, Body, Message};
 use pharm_sync::protocol::Peer;
 use pharm_sync::replica::Op;
@@ -23,7 +24,7 @@ use pharm_sync::state::VersionVector;
 use pharm_sync::store::{StoreOptions, TerminalStore};
 use pharm_sync::txn::{LotKey, Txn};
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
 const T2: ReplicaId = ReplicaId::new(2, 0);
 /// The leader's terminal (its store draws its incarnation).

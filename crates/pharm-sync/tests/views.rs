@@ -5,16 +5,17 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::path::PathBuf;
 
 use common::{date, new_lot, root};
-use pharm_sync::ids::{ReplicaId, StoreId};
+use pharm_sync::ids::ReplicaId;
 use pharm_sync::protocol::Peer;
 use pharm_sync::replica::{Attachments, Commit, Op};
 use pharm_sync::state::InventoryView;
 use pharm_sync::txn::Reason;
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/golden/sync")

@@ -6,6 +6,7 @@
 //! Usage: `pharm-sync-crash-writer <db-path> <seed> [max-ops]`. `flags` is `-` or a
 //! combination of `C` (an insurance claim was queued) and `P` (a PMP report was queued).
 
+use pharm_core::ids::PharmacyId;
 use std::error::Error;
 use std::io::Write;
 use std::path::Path;
@@ -15,14 +16,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
-use pharm_sync::ids::StoreId;
 use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, Commit, NewLot};
 use pharm_sync::store::{StoreOptions, TerminalStore};
 use pharm_sync::txn::{LotKey, Reason};
 
 /// Store id used by the crash test.
-const STORE: StoreId = StoreId(7);
+const STORE: PharmacyId = PharmacyId::new(7);
 /// Terminal used by the crash test.
 const TERMINAL: u16 = 1;
 
@@ -30,9 +30,9 @@ const TERMINAL: u16 = 1;
 /// fixtures): link key 0x4c…, origin key 0x6f… with the store and terminal in front.
 fn keys() -> Arc<dyn KeyRing> {
     let mut link = [0x4c; 32];
-    link[..4].copy_from_slice(&STORE.0.to_le_bytes());
+    link[..4].copy_from_slice(&STORE.get().to_le_bytes());
     let mut origin = [0x6f; 32];
-    origin[..4].copy_from_slice(&STORE.0.to_le_bytes());
+    origin[..4].copy_from_slice(&STORE.get().to_le_bytes());
     origin[4..6].copy_from_slice(&TERMINAL.to_le_bytes());
     Arc::new(
         StoreKeys::new(STORE, MacKey::new(link)).with_member(TERMINAL, Some(MacKey::new(origin))),

@@ -57,6 +57,7 @@
 mod log;
 mod upload;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -64,7 +65,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Digest, KeyRing, MESSAGE_DOMAIN, MacKey, Tag, tagged};
 use crate::codec::{self, DecodeError, DecodeLimits, EncodeError, MESSAGE_TAG_BYTES};
-use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::ids::{ReplicaId, TxnId};
 use crate::message::{Ack, Acks, Body, Message};
 use crate::replica::{OpError, Queue, Replica, Superseded};
 use crate::state::{DeltaError, StateDelta, VersionVector};
@@ -108,9 +109,9 @@ pub enum ProtocolError {
     #[error("message for store {got:?} received by store {expected:?}")]
     WrongStore {
         /// This store.
-        expected: StoreId,
+        expected: PharmacyId,
         /// The message's store.
-        got: StoreId,
+        got: PharmacyId,
     },
     /// The sender is not a member of the store.
     #[error("sender {0} is not a member of this store")]

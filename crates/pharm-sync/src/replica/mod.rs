@@ -27,6 +27,7 @@ mod op;
 mod ops;
 mod outbox;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -36,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Digest, MacKey, Tag};
 use crate::codec::EncodeError;
 use crate::hlc::Hlc;
-use crate::ids::{IdError, ReplicaId, StoreId, TxnId};
+use crate::ids::{IdError, ReplicaId, TxnId};
 use crate::message::Acks;
 use crate::state::{Applied, InventoryState};
 use crate::txn::{HoldId, LotKey, Reason, SealedTxn, TransferId, Txn, TxnKind};
@@ -260,7 +261,7 @@ pub struct Replica {
 
 impl Replica {
     /// A new, empty replica that seals with `key` (its terminal's origin key).
-    pub fn new(store: StoreId, me: ReplicaId, key: MacKey) -> Self {
+    pub fn new(store: PharmacyId, me: ReplicaId, key: MacKey) -> Self {
         Replica {
             me,
             key,
@@ -333,7 +334,7 @@ impl Replica {
     }
 
     /// The store.
-    pub fn store(&self) -> StoreId {
+    pub fn store(&self) -> PharmacyId {
         self.state.store()
     }
 
@@ -352,7 +353,7 @@ impl Replica {
     pub fn with_state(me: ReplicaId, key: MacKey, state: InventoryState) -> Self {
         Replica {
             state,
-            ..Replica::new(StoreId(0), me, key)
+            ..Replica::new(PharmacyId::new(0), me, key)
         }
     }
 

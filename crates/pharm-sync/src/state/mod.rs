@@ -24,6 +24,7 @@ mod index;
 mod version;
 mod view;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -39,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Digest;
 use crate::hlc::Hlc;
-use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::ids::{ReplicaId, TxnId};
 use crate::txn::{
     DiscrepancyId, HoldId, HoldOp, Line, LotInfo, LotKey, SealedTxn, TransferId, Txn, TxnKind,
 };
@@ -214,7 +215,7 @@ impl StateDelta {
 /// The inventory state of one store as one replica sees it.
 #[derive(Debug, Clone)]
 pub struct InventoryState {
-    store: StoreId,
+    store: PharmacyId,
     lots: Vec<LotEntry>,
     /// How many of `lots` have their facts (a merge skips looking for facts when the other
     /// side has none this side lacks).
@@ -240,7 +241,7 @@ fn seq_of(vv: &VersionVector, r: &ReplicaId) -> u64 {
 
 impl InventoryState {
     /// An empty state for a store.
-    pub fn new(store: StoreId) -> Self {
+    pub fn new(store: PharmacyId) -> Self {
         InventoryState {
             store,
             lots: Vec::new(),
@@ -260,7 +261,7 @@ impl InventoryState {
     }
 
     /// The store this state belongs to.
-    pub fn store(&self) -> StoreId {
+    pub fn store(&self) -> PharmacyId {
         self.store
     }
 

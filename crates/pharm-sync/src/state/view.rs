@@ -1,10 +1,10 @@
 //! An owned, serializable view of a store's inventory: what a POS, a report or a binding
 //! shows, without the CRDT bookkeeping (cells, heads, deltas).
 
+use pharm_core::ids::PharmacyId;
 use serde::{Deserialize, Serialize};
 
 use super::{InventoryState, VersionVector};
-use crate::ids::StoreId;
 use crate::txn::{HoldId, LotInfo};
 
 /// A store's inventory as one replica sees it ([`InventoryState::view`]): every lot with its
@@ -14,7 +14,7 @@ use crate::txn::{HoldId, LotInfo};
 #[serde(deny_unknown_fields)]
 pub struct InventoryView {
     /// The store.
-    pub store: StoreId,
+    pub store: PharmacyId,
     /// The transactions the view includes.
     pub vv: VersionVector,
     /// Every lot known, in lot-key order.

@@ -85,6 +85,7 @@ mod tables;
 mod wal;
 mod witness;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,7 +96,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use crate::auth::{KeyRing, MacKey, Tag};
 use crate::codec::{DecodeLimits, EncodeError};
 use crate::hlc::Hlc;
-use crate::ids::{Entropy, IdError, ReplicaId, StoreId, TxnId};
+use crate::ids::{Entropy, IdError, ReplicaId, TxnId};
 use crate::message::Message;
 use crate::protocol::{Peer, ProtocolError, Role, SyncLimits};
 use crate::replica::{Commit, Op, OpError, Replica, Waiting};
@@ -187,11 +188,11 @@ pub enum StoreError {
     )]
     WrongStore {
         /// Store asked for.
-        expected_store: StoreId,
+        expected_store: PharmacyId,
         /// Terminal asked for (`None` when restoring a backup).
         expected_terminal: Option<u16>,
         /// Store in the file.
-        found_store: StoreId,
+        found_store: PharmacyId,
         /// Replica in the file.
         found_replica: ReplicaId,
     },
@@ -327,7 +328,7 @@ fn in_tx<R>(
     Ok(out)
 }
 
-fn own_key(keys: &dyn KeyRing, store: StoreId, terminal: u16) -> Result<MacKey, StoreError> {
+fn own_key(keys: &dyn KeyRing, store: PharmacyId, terminal: u16) -> Result<MacKey, StoreError> {
     keys.origin_key(store, terminal)
         .cloned()
         .ok_or(StoreError::MissingKey(terminal))
@@ -381,7 +382,7 @@ impl TerminalStore {
     /// a crash while creating leaves no file at `path` (and creating again works).
     pub fn create(
         path: impl AsRef<Path>,
-        store: StoreId,
+        store: PharmacyId,
         terminal: u16,
         keys: Arc<dyn KeyRing>,
         entropy: &mut dyn Entropy,
@@ -400,7 +401,7 @@ impl TerminalStore {
     /// completely first (see the [module documentation](self#creating-and-opening-fail-loud)).
     pub fn open(
         path: impl AsRef<Path>,
-        store: StoreId,
+        store: PharmacyId,
         terminal: u16,
         keys: Arc<dyn KeyRing>,
         options: StoreOptions,
@@ -491,7 +492,7 @@ impl TerminalStore {
 
     /// The store and replica recorded in a file, without opening it as a store (`None` if
     /// the file does not exist or is not a store).
-    pub fn identity(path: impl AsRef<Path>) -> Result<Option<(StoreId, ReplicaId)>, StoreError> {
+    pub fn identity(path: impl AsRef<Path>) -> Result<Option<(PharmacyId, ReplicaId)>, StoreError> {
         let path = path.as_ref();
         if !path.exists() {
             return Ok(None);
