@@ -104,13 +104,23 @@
 //!
 //! ## Operations
 //!
-//! Every local inventory operation is one value of [`Op`](replica::Op), applied with
-//! [`Replica::apply`](replica::Replica::apply) or, persisted, with the durable store's
-//! `TerminalStore::apply` (feature `sqlite`); both return the [`Commit`](replica::Commit).
+//! Every local inventory operation is one value of [`Op`], applied with
+//! [`Replica::apply`] or, persisted, with the durable store's
+//! `TerminalStore::apply` (feature `sqlite`); both return the [`Commit`].
 //! There is no second, per-operation API: what an operation created is read from its commit
-//! ([`Commit::new_lot`](replica::Commit::new_lot), [`Commit::hold`](replica::Commit::hold),
-//! [`Commit::transfer`](replica::Commit::transfer)). A sync session starts with
-//! [`Peer::hello`](protocol::Peer::hello) (for a durable store, on `TerminalStore::peer`).
+//! ([`Commit::new_lot`], [`Commit::hold`],
+//! [`Commit::transfer`]). A sync session starts with
+//! [`Peer::hello`] (for a durable store, on `TerminalStore::peer`).
+//!
+//! ## Error codes
+//!
+//! Every variant of every public error type ([`OpError`], [`ProtocolError`], [`DecodeError`],
+//! [`EncodeError`], [`DeltaError`], [`IdError`], [`ElectionError`], [`KeyLengthError`] and,
+//! with `sqlite`, `StoreError`) has a stable numeric code in 3000-3999 and a string id
+//! `sync.*` ([`ErrorCode`](pharm_core::error_code::ErrorCode)), listed with a one-line summary
+//! in [`ERROR_CODES`]. An error that wraps another (such as [`ProtocolError::Decode`] or
+//! `StoreError::Op`) reports its own code; the inner error, with its own code, is its field and
+//! its [`source`](std::error::Error::source).
 //!
 //! ## Modules
 //!
@@ -119,7 +129,7 @@
 //! - [`auth`]: keys, key rings, transaction digests, origin seals and message hop tags.
 //! - [`message`]: the sync messages and their authenticated envelope.
 //! - [`txn`]: transactions, lots, holds, transfers.
-//! - [`state`]: the CRDT inventory state, its join, deltas and version vectors ([`VersionVector`](state::VersionVector)).
+//! - [`state`]: the CRDT inventory state, its join, deltas and version vectors ([`VersionVector`]).
 //! - [`replica`]: local operations (receive, dispense with FEFO from pharm-core, adjust,
 //!   count, transfer out/in, hold/release, write-off, shelf location, compensation), the
 //!   outbox and the claim/PMP queues.
@@ -133,6 +143,7 @@
 
 pub mod auth;
 pub mod codec;
+mod error_codes;
 pub mod hlc;
 pub mod ids;
 pub mod leader;
@@ -144,3 +155,16 @@ pub mod state;
 #[cfg(feature = "sqlite")]
 pub mod store;
 pub mod txn;
+
+pub use auth::{KeyLengthError, KeyRing, MacKey, StoreKeys};
+pub use codec::{DecodeError, DecodeLimits, EncodeError};
+pub use error_codes::ERROR_CODES;
+pub use ids::{IdError, ReplicaId, TxnId};
+pub use leader::ElectionError;
+pub use message::{Body, Message};
+pub use protocol::{Peer, ProtocolError, Role};
+pub use replica::{Attachments, Commit, NewLot, Op, OpError, Replica};
+pub use state::{DeltaError, InventoryState, InventoryView, VersionVector};
+#[cfg(feature = "sqlite")]
+pub use store::{StoreError, TerminalStore};
+pub use txn::{LotKey, Txn};
