@@ -199,8 +199,9 @@ pub enum OpError {
 }
 
 /// Everything a durable store persists about a replica, for [`Replica::restore`].
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 #[derive(Debug, Clone)]
-pub struct ReplicaParts {
+pub(crate) struct ReplicaParts {
     /// Replica id.
     pub me: ReplicaId,
     /// Inventory state (rebuilt by replaying the stored transactions and deltas).
@@ -280,7 +281,8 @@ impl Replica {
     }
 
     /// Rebuilds a replica from persisted parts (the durable store's reopen path).
-    pub fn restore(parts: ReplicaParts, key: MacKey) -> Self {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn restore(parts: ReplicaParts, key: MacKey) -> Self {
         Replica {
             me: parts.me,
             key,
