@@ -1,4 +1,4 @@
-//! The JSON forms of a commit and of an inventory view: round trips, and golden vectors in
+//! The JSON forms of operations, commits and inventory views: round trips, and golden vectors in
 //! `testdata/golden/sync/` (`commit.json`, `inventory_view.json`; re-bless with
 //! `PHARM_BLESS=1 cargo test -p pharm-sync --test views`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -151,4 +151,89 @@ fn a_view_with_an_unknown_field_or_a_bad_version_vector_is_refused() {
     let first = vv[0].clone();
     vv.push(first); // a repeated replica
     assert!(serde_json::from_value::<InventoryView>(json).is_err());
+}
+
+#[test]
+fn every_operation_round_trips_through_json() {
+    let r = ReplicaId::new(1, 2);
+    let lot = pharm_sync::txn::LotKey {
+        origin: r,
+        local_no: 1,
+    };
+    let hold = pharm_sync::ids::TxnId { replica: r, seq: 3 };
+    let transfer = pharm_sync::txn::TransferId {
+        from: STORE,
+        number: 9,
+    };
+    let ops = [
+        Op::ReceiveNew {
+            lot: new_lot(7, "A1", "2027-01-31", false),
+            qty: 5,
+            reference: "PO".into(),
+        },
+        Op::Receive {
+            lot,
+            qty: 5,
+            reference: "PO".into(),
+        },
+        Op::Dispense {
+            today: date("2026-03-10"),
+            sku: 7,
+            qty: 2,
+            scanned: Some(lot),
+            reference: "RX".into(),
+            attachments: Attachments::default(),
+        },
+        Op::Adjust {
+            lot,
+            delta: -1,
+            reason: Reason::Damage,
+            reference: "drop".into(),
+        },
+        Op::StockCount {
+            lot,
+            counted: 4,
+            reference: "count".into(),
+        },
+        Op::WriteOff {
+            lot,
+            reason: Reason::Expired,
+            reference: "wo".into(),
+        },
+        Op::TransferOut {
+            lot,
+            qty: 1,
+            number: 9,
+            reference: "out".into(),
+        },
+        Op::TransferIn {
+            transfer,
+            lot: new_lot(7, "A1", "2027-01-31", false),
+            qty: 1,
+            reference: "in".into(),
+        },
+        Op::Hold {
+            lot,
+            reference: "recall".into(),
+        },
+        Op::Release {
+            hold,
+            reference: "closed".into(),
+        },
+        Op::SetLocation {
+            lot,
+            location: "A-1".into(),
+        },
+        Op::Compensate {
+            discrepancy: pharm_sync::txn::DiscrepancyId { lot, version: 7 },
+            lines: vec![pharm_sync::txn::Line { lot, delta: 1 }],
+            reference: "rec".into(),
+        },
+    ];
+    for op in ops {
+        let json = serde_json::to_value(&op).unwrap();
+        assert!(json["op"].is_string(), "{json}");
+        assert_eq!(serde_json::from_value::<Op>(json).unwrap(), op);
+    }
+    assert!(serde_json::from_str::<Op>(r#"{"op":"teleport"}"#).is_err());
 }

@@ -432,11 +432,10 @@ impl Replica {
 /// pick's lot number, NDC and expiry. `None` if a pick matches no lot (never expected:
 /// the caller then charges the lots itself).
 fn picked_lines(lots: &[Lot], keys: &[LotKey], picks: &[Pick], today: Date) -> Option<Vec<Line>> {
-    let mut taken = vec![false; lots.len()];
-    let mut lines = Vec::with_capacity(picks.len());
+    let mut lines: Vec<Line> = Vec::with_capacity(picks.len());
     for p in picks {
         let found = lots.iter().enumerate().position(|(i, l)| {
-            !taken[i]
+            !lines.iter().any(|taken| taken.lot == keys[i])
                 && l.status == LotStatus::Active
                 && l.on_hand > 0
                 && !l.is_expired_on(today)
@@ -445,7 +444,6 @@ fn picked_lines(lots: &[Lot], keys: &[LotKey], picks: &[Pick], today: Date) -> O
                 && l.expiry.resolved() == p.expiry
         });
         let i = found?;
-        taken[i] = true;
         lines.push(Line {
             lot: *keys.get(i)?,
             delta: -i64::from(p.quantity),
