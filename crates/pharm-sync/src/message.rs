@@ -91,7 +91,7 @@ impl Refusal {
 
     /// Whether this is the root's refusal of `txn` (this very transaction) under the
     /// receiving terminal's origin `key`.
-    pub fn is_sealed_for(&self, txn: &Txn, key: &MacKey, store: PharmacyId) -> bool {
+    pub(crate) fn is_sealed_for(&self, txn: &Txn, key: &MacKey, store: PharmacyId) -> bool {
         self.id == txn.id
             && self.seal.is_some_and(|seal| {
                 key.verify(&over_digest(REFUSAL_DOMAIN, store, &txn.digest), &seal)

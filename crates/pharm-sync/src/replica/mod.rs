@@ -475,7 +475,7 @@ impl Replica {
     }
 
     /// Observes a remote clock reading (from a sync message).
-    pub fn observe_clock(&mut self, remote: Hlc, now_ms: u64) {
+    pub(crate) fn observe_clock(&mut self, remote: Hlc, now_ms: u64) {
         self.hlc = self.hlc.observe(remote, now_ms);
     }
 
