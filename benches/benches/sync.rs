@@ -15,9 +15,9 @@
 //!   one commit (Automerge) per operation. Each side derives a lot's key from its dense index
 //!   (crdts keys by the index itself). pharm-sync's time includes authentication: every
 //!   transaction's digest, and each terminal's seal on its outbox (one upload run).
-//! - `apply_dispense/pharm_sync`: one `Replica::dispense` with a scanned lot on a warm
-//!   45,000-lot terminal. `apply_dispense/pharm_sync_fefo`: the same without a scanned lot
-//!   (FEFO through pharm-core). Dispensing appends to the outbox; every 2,000 dispenses (a
+//! - `apply_dispense/pharm_sync`: one `Replica::apply` of an `Op::Dispense` with a scanned
+//!   lot on a warm 45,000-lot terminal. `apply_dispense/pharm_sync_fefo`: the same without a
+//!   scanned lot (FEFO through pharm-core). Dispensing appends to the outbox; every 2,000 dispenses (a
 //!   day) the outbox is drained outside the clock, as a sync acknowledged by the root would,
 //!   so the outbox holds 0–2,000 transactions while timed.
 //! - `auth/head_seal`: a terminal's head seal after its day (the digest of its 1,956 touched
@@ -48,6 +48,7 @@ use pharm_benches::sync_scenario::{
 use pharm_sync::codec;
 use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, Role};
+use pharm_sync::replica::Op as SyncOp;
 use pharm_sync::replica::{Attachments, Replica};
 use pharm_sync::state::StateDelta;
 use pharm_sync::txn::LotKey;
@@ -369,14 +370,16 @@ fn bench_dispense(
                     now += 1_000;
                     let lot = scanned.then(|| f.keys[op.lot as usize]);
                     let commit = terminal
-                        .dispense(
+                        .apply(
                             now,
-                            today,
-                            SyncScenario::sku_of(op.lot),
-                            op.qty(),
-                            lot,
-                            "RX-6000001",
-                            Attachments::default(),
+                            SyncOp::Dispense {
+                                today,
+                                sku: SyncScenario::sku_of(op.lot),
+                                qty: op.qty(),
+                                scanned: lot,
+                                reference: "RX-6000001".into(),
+                                attachments: Attachments::default(),
+                            },
                         )
                         .unwrap();
                     black_box(commit);

@@ -34,13 +34,15 @@
 //! assert_eq!(s.check_pharm_sync(&merged, &keys), Ok(s.expected_total()));
 //! ```
 
+use pharm_core::ids::PharmacyId;
 use std::sync::Arc;
 
 use crdts::{CmRDT, PNCounter};
 use pharm_core::ids::{Ndc, NdcLayout};
 use pharm_core::time::Date;
 use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
-use pharm_sync::ids::{ReplicaId, StoreId};
+use pharm_sync::ids::ReplicaId;
+use pharm_sync::replica::Op as SyncOp;
 use pharm_sync::replica::{Attachments, NewLot, OpError, Replica};
 use pharm_sync::state::InventoryState;
 use pharm_sync::txn::LotKey;
@@ -60,7 +62,7 @@ pub const OPS_PER_TERMINAL: usize = 2_000;
 /// Base seed of the terminals' operation streams (terminal `t` uses `OPS_SEED + t`).
 pub const OPS_SEED: u64 = 0x5EED_0000_0042;
 /// The store every replica belongs to.
-pub const STORE: StoreId = StoreId(7);
+pub const STORE: PharmacyId = PharmacyId::new(7);
 /// Wall clock at the start of the scenario (2026-04-15 08:00 UTC, in ms).
 pub const START_MS: u64 = 1_776_240_000_000;
 
@@ -232,8 +234,20 @@ impl SyncScenario {
                 expiry: today.add_days(120 + 180 * i64::from(k) + i64::from(sku % 97)),
                 controlled: sku % 50 == 0,
             };
-            let (key, _) = back_office.receive_new(START_MS + u64::from(lot), new, SEED_QTY, "")?;
-            assert_eq!(key, Self::lot_key(lot), "the seed numbers lots in order");
+            let commit = back_office.apply(
+                START_MS + u64::from(lot),
+                SyncOp::ReceiveNew {
+                    lot: new,
+                    qty: SEED_QTY,
+                    reference: String::new(),
+                },
+            )?;
+            let key = Self::lot_key(lot);
+            assert_eq!(
+                commit.new_lot(),
+                Some(key),
+                "the seed numbers lots in order"
+            );
             keys.push(key);
         }
         Ok((back_office, keys))
@@ -264,17 +278,26 @@ impl SyncScenario {
             let now = START_MS + 3_600_000 + 1_000 * i as u64;
             let key = Self::lot_key(op.lot);
             if op.is_dispense() {
-                replica.dispense(
+                replica.apply(
                     now,
-                    today,
-                    Self::sku_of(op.lot),
-                    op.qty(),
-                    Some(key),
-                    "",
-                    Attachments::default(),
+                    SyncOp::Dispense {
+                        today,
+                        sku: Self::sku_of(op.lot),
+                        qty: op.qty(),
+                        scanned: Some(key),
+                        reference: String::new(),
+                        attachments: Attachments::default(),
+                    },
                 )?;
             } else {
-                replica.receive(now, key, op.qty(), "")?;
+                replica.apply(
+                    now,
+                    SyncOp::Receive {
+                        lot: key,
+                        qty: op.qty(),
+                        reference: String::new(),
+                    },
+                )?;
             }
         }
         Ok(())

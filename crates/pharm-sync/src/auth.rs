@@ -26,14 +26,13 @@
 //! terminals belong to a store and their keys come from the caller's [`KeyRing`];
 //! [`StoreKeys`] is a ready-made one.
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-
-use crate::ids::StoreId;
 
 /// Bytes of a tag or seal (HMAC-SHA-256 truncated to its first 128 bits, as NIST SP
 /// 800-107 allows) and of a digest (SHA-256 truncated likewise).
@@ -55,10 +54,10 @@ pub(crate) const REFUSAL_DOMAIN: &[u8] = b"R\x02";
 pub(crate) const MESSAGE_DOMAIN: &[u8] = b"M\x02";
 
 /// The input of a tag: `domain`, then `store` as 4 bytes little-endian, then `bytes`.
-pub(crate) fn tagged(domain: &[u8], store: StoreId, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn tagged(domain: &[u8], store: PharmacyId, bytes: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(domain.len() + 4 + bytes.len());
     v.extend_from_slice(domain);
-    v.extend_from_slice(&store.0.to_le_bytes());
+    v.extend_from_slice(&store.get().to_le_bytes());
     v.extend_from_slice(bytes);
     v
 }
@@ -138,10 +137,10 @@ hex16!(
 
 /// The 22-byte input of a tag over a digest: `domain` (2 bytes), the store (4 bytes
 /// little-endian), the digest.
-pub(crate) fn over_digest(domain: &[u8], store: StoreId, digest: &Digest) -> [u8; 22] {
+pub(crate) fn over_digest(domain: &[u8], store: PharmacyId, digest: &Digest) -> [u8; 22] {
     let mut input = [0u8; 22];
     input[..2].copy_from_slice(&domain[..2]);
-    input[2..6].copy_from_slice(&store.0.to_le_bytes());
+    input[2..6].copy_from_slice(&store.get().to_le_bytes());
     input[6..].copy_from_slice(&digest.0);
     input
 }
@@ -221,39 +220,39 @@ impl MacKey {
 pub trait KeyRing: Send + Sync {
     /// The store's link key (authenticates every message hop), if this holder is part of
     /// the store.
-    fn link_key(&self, store: StoreId) -> Option<&MacKey>;
+    fn link_key(&self, store: PharmacyId) -> Option<&MacKey>;
     /// Whether `terminal` (any incarnation) is a member of `store`.
-    fn is_member(&self, store: StoreId, terminal: u16) -> bool;
+    fn is_member(&self, store: PharmacyId, terminal: u16) -> bool;
     /// The origin key of `terminal` in `store`, where this holder may know it: its own, or
     /// every member's at the root.
-    fn origin_key(&self, store: StoreId, terminal: u16) -> Option<&MacKey>;
+    fn origin_key(&self, store: PharmacyId, terminal: u16) -> Option<&MacKey>;
 }
 
 /// A [`KeyRing`] for one store.
 ///
 /// ```
+/// use pharm_core::ids::PharmacyId;
 /// use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
-/// use pharm_sync::ids::StoreId;
 ///
-/// let store = StoreId(42);
+/// let store = PharmacyId::new(42);
 /// // On terminal 1: the link key, the members, and its own origin key only.
 /// let ring = StoreKeys::new(store, MacKey::new([7; 32]))
 ///     .with_member(1, Some(MacKey::new([1; 32])))
 ///     .with_member(2, None);
 /// assert!(ring.is_member(store, 2));
 /// assert!(ring.origin_key(store, 2).is_none());
-/// assert!(ring.link_key(StoreId(43)).is_none());
+/// assert!(ring.link_key(PharmacyId::new(43)).is_none());
 /// ```
 #[derive(Debug, Clone)]
 pub struct StoreKeys {
-    store: StoreId,
+    store: PharmacyId,
     link: MacKey,
     members: BTreeMap<u16, Option<MacKey>>,
 }
 
 impl StoreKeys {
     /// The key ring of `store` with its link key and no members yet.
-    pub fn new(store: StoreId, link: MacKey) -> Self {
+    pub fn new(store: PharmacyId, link: MacKey) -> Self {
         StoreKeys {
             store,
             link,
@@ -269,21 +268,21 @@ impl StoreKeys {
     }
 
     /// The store.
-    pub fn store(&self) -> StoreId {
+    pub fn store(&self) -> PharmacyId {
         self.store
     }
 }
 
 impl KeyRing for StoreKeys {
-    fn link_key(&self, store: StoreId) -> Option<&MacKey> {
+    fn link_key(&self, store: PharmacyId) -> Option<&MacKey> {
         (store == self.store).then_some(&self.link)
     }
 
-    fn is_member(&self, store: StoreId, terminal: u16) -> bool {
+    fn is_member(&self, store: PharmacyId, terminal: u16) -> bool {
         store == self.store && self.members.contains_key(&terminal)
     }
 
-    fn origin_key(&self, store: StoreId, terminal: u16) -> Option<&MacKey> {
+    fn origin_key(&self, store: PharmacyId, terminal: u16) -> Option<&MacKey> {
         if store != self.store {
             return None;
         }
@@ -299,12 +298,12 @@ mod tests {
     #[test]
     fn tags_bind_domain_store_and_bytes() {
         let k = MacKey::new([9; 32]);
-        let t = k.tag(&tagged(SEAL_DOMAIN, StoreId(1), b"abc"));
-        assert!(k.verify(&tagged(SEAL_DOMAIN, StoreId(1), b"abc"), &t));
-        assert!(!k.verify(&tagged(MESSAGE_DOMAIN, StoreId(1), b"abc"), &t));
-        assert!(!k.verify(&tagged(SEAL_DOMAIN, StoreId(2), b"abc"), &t));
-        assert!(!k.verify(&tagged(SEAL_DOMAIN, StoreId(1), b"abd"), &t));
-        assert!(!MacKey::new([8; 32]).verify(&tagged(SEAL_DOMAIN, StoreId(1), b"abc"), &t));
+        let t = k.tag(&tagged(SEAL_DOMAIN, PharmacyId::new(1), b"abc"));
+        assert!(k.verify(&tagged(SEAL_DOMAIN, PharmacyId::new(1), b"abc"), &t));
+        assert!(!k.verify(&tagged(MESSAGE_DOMAIN, PharmacyId::new(1), b"abc"), &t));
+        assert!(!k.verify(&tagged(SEAL_DOMAIN, PharmacyId::new(2), b"abc"), &t));
+        assert!(!k.verify(&tagged(SEAL_DOMAIN, PharmacyId::new(1), b"abd"), &t));
+        assert!(!MacKey::new([8; 32]).verify(&tagged(SEAL_DOMAIN, PharmacyId::new(1), b"abc"), &t));
         assert_eq!(t.to_string().parse::<Tag>(), Ok(t));
         assert!("00".parse::<Tag>().is_err());
         assert!("zz".repeat(16).parse::<Digest>().is_err());

@@ -6,11 +6,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A pharmacy (the tenant). Every sync message names one and is authenticated with that
-/// store's key, so a message of another pharmacy is rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct StoreId(pub u32);
-
 /// A replica: one terminal (or the store server, or the cloud) in one incarnation.
 ///
 /// Sequence numbers and counter totals belong to a replica, so two copies of a terminal

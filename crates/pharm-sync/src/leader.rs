@@ -171,6 +171,7 @@ impl ElectionConfig {
 
 /// Why an [`ElectionConfig`] or a member list was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ElectionError {
     /// The drift margin would eat the whole lease.
     #[error("max_clock_drift_ms ({max_clock_drift_ms}) must be below lease_ms ({lease_ms})")]

@@ -25,11 +25,12 @@
 //! ```
 //! use std::sync::Arc;
 //! use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
-//! use pharm_sync::ids::{ReplicaId, StoreId};
+//! use pharm_core::ids::PharmacyId;
+//! use pharm_sync::ids::ReplicaId;
 //! use pharm_sync::protocol::{Peer, Role};
-//! use pharm_sync::replica::{Attachments, NewLot, Replica};
+//! use pharm_sync::replica::{Attachments, NewLot, Op, Replica};
 //!
-//! let store = StoreId(42);
+//! let store = PharmacyId::new(42);
 //! // Keys come from the caller's provisioning; fixed ones for the example.
 //! let origin = |t: u16| MacKey::new([t.wrapping_add(1) as u8; 32]);
 //! let ring = |me: Option<u16>| -> Arc<dyn KeyRing> {
@@ -49,7 +50,8 @@
 //!     expiry: "2027-05-31".parse()?,
 //!     controlled: false,
 //! };
-//! let (key, _) = cloud.replica_mut().receive_new(1_000, lot, 90, "PO-1")?;
+//! let received = cloud.replica_mut().apply(1_000, Op::ReceiveNew { lot, qty: 90, reference: "PO-1".into() })?;
+//! let key = received.new_lot().ok_or("no lot created")?;
 //!
 //! let mut terminals: Vec<Peer> = (1..=2)
 //!     .map(|t| {
@@ -77,7 +79,15 @@
 //! let today = "2026-03-10".parse()?;
 //! for (i, t) in terminals.iter_mut().enumerate() {
 //!     // Offline: each terminal dispenses 30 units (FEFO picks the lot).
-//!     t.replica_mut().dispense(3_000 + i as u64, today, 1, 30, None, "RX", Attachments::default())?;
+//!     let sale = Op::Dispense {
+//!         today,
+//!         sku: 1,
+//!         qty: 30,
+//!         scanned: None,
+//!         reference: "RX".into(),
+//!         attachments: Attachments::default(),
+//!     };
+//!     t.replica_mut().apply(3_000 + i as u64, sale)?;
 //! }
 //! for _ in 0..2 {
 //!     for t in &mut terminals {
@@ -92,6 +102,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Operations
+//!
+//! Every local inventory operation is one value of [`Op`], applied with
+//! [`Replica::apply`] or, persisted, with the durable store's
+//! `TerminalStore::apply` (feature `sqlite`); both return the [`Commit`].
+//! There is no second, per-operation API: what an operation created is read from its commit
+//! ([`Commit::new_lot`], [`Commit::hold`],
+//! [`Commit::transfer`]). A sync session starts with
+//! [`Peer::hello`] (for a durable store, on `TerminalStore::peer`).
+//!
+//! ## Error codes
+//!
+//! Every variant of every public error type ([`OpError`], [`ProtocolError`], [`DecodeError`],
+//! [`EncodeError`], [`DeltaError`], [`IdError`], [`ElectionError`], [`KeyLengthError`] and,
+//! with `sqlite`, `StoreError`) has a stable numeric code in 3000-3999 and a string id
+//! `sync.*` ([`ErrorCode`](pharm_core::error_code::ErrorCode)), listed with a one-line summary
+//! in [`ERROR_CODES`]. An error that wraps another (such as [`ProtocolError::Decode`] or
+//! `StoreError::Op`) reports its own code; the inner error, with its own code, is its field and
+//! its [`source`](std::error::Error::source).
+//!
 //! ## Modules
 //!
 //! - [`ids`], [`hlc`]: replicas (terminal + random incarnation), transaction ids, hybrid
@@ -99,9 +129,10 @@
 //! - [`auth`]: keys, key rings, transaction digests, origin seals and message hop tags.
 //! - [`message`]: the sync messages and their authenticated envelope.
 //! - [`txn`]: transactions, lots, holds, transfers.
-//! - [`state`]: the CRDT inventory state, its join, deltas and version vectors (`crdts::VClock`).
+//! - [`state`]: the CRDT inventory state, its join, deltas and version vectors ([`VersionVector`]).
 //! - [`replica`]: local operations (receive, dispense with FEFO from pharm-core, adjust,
-//!   count, transfer out/in, hold/release, write-off), the outbox and the claim/PMP queues.
+//!   count, transfer out/in, hold/release, write-off, shelf location, compensation), the
+//!   outbox and the claim/PMP queues.
 //! - [`protocol`]: the sync protocol (hello, upload, ack, delta) as a sans-IO state machine,
 //!   with its trust rules.
 //! - [`codec`]: the versioned compact binary encoding with bounded decoding.
@@ -112,6 +143,7 @@
 
 pub mod auth;
 pub mod codec;
+mod error_codes;
 pub mod hlc;
 pub mod ids;
 pub mod leader;
@@ -123,3 +155,16 @@ pub mod state;
 #[cfg(feature = "sqlite")]
 pub mod store;
 pub mod txn;
+
+pub use auth::{KeyLengthError, KeyRing, MacKey, StoreKeys};
+pub use codec::{DecodeError, DecodeLimits, EncodeError};
+pub use error_codes::ERROR_CODES;
+pub use ids::{IdError, ReplicaId, TxnId};
+pub use leader::ElectionError;
+pub use message::{Body, Message};
+pub use protocol::{Peer, ProtocolError, Role};
+pub use replica::{Attachments, Commit, NewLot, Op, OpError, Replica};
+pub use state::{DeltaError, InventoryState, InventoryView, VersionVector};
+#[cfg(feature = "sqlite")]
+pub use store::{StoreError, TerminalStore};
+pub use txn::{LotKey, Txn};

@@ -2,6 +2,7 @@
 //! bodies. The protocol that exchanges them is in [`protocol`](crate::protocol); their
 //! bytes are specified in [`codec`].
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use crate::auth::{
 };
 use crate::codec::{self, EncodeError};
 use crate::hlc::Hlc;
-use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::ids::{ReplicaId, TxnId};
 use crate::state::{StateDelta, VersionVector};
 use crate::txn::{SealedTxn, Txn};
 
@@ -39,7 +40,7 @@ pub struct Ack {
 impl Ack {
     /// The root's acknowledgement of `from..=seq`, ending at the transaction with `digest`,
     /// sealed with its terminal's origin key.
-    pub fn sealed(from: u64, seq: u64, digest: Digest, key: &MacKey, store: StoreId) -> Self {
+    pub fn sealed(from: u64, seq: u64, digest: Digest, key: &MacKey, store: PharmacyId) -> Self {
         Ack {
             from,
             seq,
@@ -49,14 +50,14 @@ impl Ack {
     }
 
     /// Whether the seal is the root's under the terminal's origin `key`.
-    pub fn is_sealed_by(&self, key: &MacKey, store: StoreId) -> bool {
+    pub fn is_sealed_by(&self, key: &MacKey, store: PharmacyId) -> bool {
         key.verify(
             &Self::sealed_input(store, self.from, &self.digest),
             &self.seal,
         )
     }
 
-    fn sealed_input(store: StoreId, from: u64, digest: &Digest) -> [u8; 30] {
+    fn sealed_input(store: PharmacyId, from: u64, digest: &Digest) -> [u8; 30] {
         let mut input = [0u8; 30];
         input[..22].copy_from_slice(&over_digest(ACK_DOMAIN, store, digest));
         input[22..].copy_from_slice(&from.to_le_bytes());
@@ -81,7 +82,7 @@ pub struct Refusal {
 
 impl Refusal {
     /// The root's refusal of `txn`, sealed with the uploading terminal's origin key.
-    pub fn sealed(txn: &Txn, key: &MacKey, store: StoreId) -> Self {
+    pub fn sealed(txn: &Txn, key: &MacKey, store: PharmacyId) -> Self {
         Refusal {
             id: txn.id,
             seal: Some(key.tag(&over_digest(REFUSAL_DOMAIN, store, &txn.digest))),
@@ -90,7 +91,7 @@ impl Refusal {
 
     /// Whether this is the root's refusal of `txn` (this very transaction) under the
     /// receiving terminal's origin `key`.
-    pub fn is_sealed_for(&self, txn: &Txn, key: &MacKey, store: StoreId) -> bool {
+    pub(crate) fn is_sealed_for(&self, txn: &Txn, key: &MacKey, store: PharmacyId) -> bool {
         self.id == txn.id
             && self.seal.is_some_and(|seal| {
                 key.verify(&over_digest(REFUSAL_DOMAIN, store, &txn.digest), &seal)
@@ -170,7 +171,7 @@ impl Body {
 #[serde(deny_unknown_fields)]
 pub struct Message {
     /// Pharmacy.
-    pub store: StoreId,
+    pub store: PharmacyId,
     /// Sender.
     pub from: ReplicaId,
     /// What it says.
@@ -182,7 +183,7 @@ pub struct Message {
 impl Message {
     /// A message sealed with the store's link key.
     pub fn seal(
-        store: StoreId,
+        store: PharmacyId,
         from: ReplicaId,
         body: Body,
         link_key: &MacKey,

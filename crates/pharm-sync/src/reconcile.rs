@@ -19,7 +19,7 @@ use pharm_core::time::Date;
 use serde::Serialize;
 
 use crate::ids::ReplicaId;
-use crate::replica::{Commit, OpError, Replica};
+use crate::replica::{Commit, Op, OpError, Replica};
 use crate::state::InventoryState;
 use crate::txn::{DiscrepancyId, Line, LotKey};
 
@@ -184,7 +184,14 @@ pub fn reconcile(
             Some(Action::CycleCount) => "reconciliation: cycle count task",
             _ => "reconciliation: units moved from sibling lots",
         };
-        commits.push(server.compensate(now_ms, id, lines, reference)?);
+        commits.push(server.apply(
+            now_ms,
+            Op::Compensate {
+                discrepancy: id,
+                lines,
+                reference: reference.into(),
+            },
+        )?);
         report.push(Discrepancy {
             id,
             lot,

@@ -4,6 +4,7 @@
 //! turned into `counted − observed value` when it is recorded, so concurrent dispenses on
 //! other terminals still apply on top.
 
+use pharm_core::ids::PharmacyId;
 use std::sync::Arc;
 
 use pharm_core::ids::Ndc;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{self, Digest, HEAD_DOMAIN, MacKey, SEAL_DOMAIN, TXN_DOMAIN, Tag};
 use crate::codec::{self, EncodeError};
 use crate::hlc::Hlc;
-use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::ids::{ReplicaId, TxnId};
 
 /// A lot, identified without coordination: the replica that first received it and a local
 /// number there.
@@ -169,7 +170,7 @@ pub enum HoldOp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TransferId {
     /// Sending store.
-    pub from: StoreId,
+    pub from: PharmacyId,
     /// Number at the sending store.
     pub number: u64,
 }
@@ -247,12 +248,12 @@ impl Txn {
     /// The origin seal of this transaction (and, by the chain, of its replica's history up
     /// to it): HMAC under the origin terminal's key over the label `"S"`, `0x02`, the store
     /// (4 bytes little-endian) and [`Txn::digest`].
-    pub fn seal(&self, key: &MacKey, store: StoreId) -> Tag {
+    pub fn seal(&self, key: &MacKey, store: PharmacyId) -> Tag {
         key.tag(&auth::over_digest(SEAL_DOMAIN, store, &self.digest))
     }
 
     /// Whether `seal` is this transaction's origin seal under `key` in `store`.
-    pub fn seal_is_valid(&self, key: &MacKey, store: StoreId, seal: &Tag) -> bool {
+    pub fn seal_is_valid(&self, key: &MacKey, store: PharmacyId, seal: &Tag) -> bool {
         key.verify(&auth::over_digest(SEAL_DOMAIN, store, &self.digest), seal)
     }
 
@@ -261,7 +262,7 @@ impl Txn {
     /// bytes little-endian), [`Txn::digest`] and the digest of its replica's effects up to
     /// it ([`InventoryState::effects_digest`](crate::state::InventoryState::effects_digest)).
     /// It vouches for the version and for the totals.
-    pub fn head_seal(&self, key: &MacKey, store: StoreId, effects: &Digest) -> Tag {
+    pub fn head_seal(&self, key: &MacKey, store: PharmacyId, effects: &Digest) -> Tag {
         key.tag(&Self::head_input(store, &self.digest, effects))
     }
 
@@ -269,7 +270,7 @@ impl Txn {
     pub fn head_seal_is_valid(
         &self,
         key: &MacKey,
-        store: StoreId,
+        store: PharmacyId,
         effects: &Digest,
         seal: &Tag,
     ) -> bool {
@@ -277,7 +278,7 @@ impl Txn {
     }
 
     /// The bytes a head seal covers: the label, the store, a head's digest and its effects.
-    pub(crate) fn head_input(store: StoreId, digest: &Digest, effects: &Digest) -> [u8; 38] {
+    pub(crate) fn head_input(store: PharmacyId, digest: &Digest, effects: &Digest) -> [u8; 38] {
         let mut input = [0u8; 38];
         input[..22].copy_from_slice(&auth::over_digest(HEAD_DOMAIN, store, digest));
         input[22..].copy_from_slice(&effects.0);

@@ -9,11 +9,11 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crdts::{CmRDT, Dot};
 use pharm_core::ids::{Ndc, NdcLayout};
 use pharm_core::time::Date;
 use pharm_sync::auth::{Digest, Tag};
@@ -22,7 +22,7 @@ use pharm_sync::codec::{
     encode, encode_txn, peek_store,
 };
 use pharm_sync::hlc::Hlc;
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::message::{Ack, Acks, Body, Message, Refusal};
 use pharm_sync::state::{Applied, InventoryState, Lww, StateDelta, VersionVector};
 use pharm_sync::txn::{
@@ -39,11 +39,7 @@ fn limits() -> DecodeLimits {
 }
 
 fn vv_of(entries: &[(ReplicaId, u64)]) -> VersionVector {
-    let mut vv = VersionVector::new();
-    for &(r, s) in entries {
-        vv.apply(Dot::new(r, s));
-    }
-    vv
+    entries.iter().copied().collect()
 }
 
 fn key(origin: ReplicaId, local_no: u32) -> LotKey {
@@ -100,7 +96,7 @@ impl Chain {
 }
 
 /// A transaction with its origin seal.
-fn with_seal(store: StoreId, t: &Txn) -> SealedTxn {
+fn with_seal(store: PharmacyId, t: &Txn) -> SealedTxn {
     let seal = Some(t.seal(&common::origin_key(store, t.id.replica.terminal), store));
     SealedTxn {
         txn: Arc::new(t.clone()),
@@ -112,7 +108,7 @@ fn unsealed(t: Txn) -> SealedTxn {
     SealedTxn::unsealed(Arc::new(t))
 }
 
-fn sealed(store: StoreId, from: ReplicaId, body: Body) -> Message {
+fn sealed(store: PharmacyId, from: ReplicaId, body: Body) -> Message {
     Message::seal(store, from, body, &common::link_key(store)).unwrap()
 }
 
@@ -210,7 +206,7 @@ fn hold_op() -> impl Strategy<Value = HoldOp> {
 
 fn transfer_id() -> impl Strategy<Value = TransferId> {
     (any::<u32>(), u64_any()).prop_map(|(s, number)| TransferId {
-        from: StoreId(s),
+        from: PharmacyId::new(s),
         number,
     })
 }
@@ -291,11 +287,8 @@ fn txn_list() -> impl Strategy<Value = Vec<SealedTxn>> {
 }
 
 fn vv() -> impl Strategy<Value = VersionVector> {
-    prop::collection::btree_map(replica(), seq(), 0..6).prop_map(|dots| {
-        let mut vv = VersionVector::new();
-        vv.dots = dots;
-        vv
-    })
+    prop::collection::btree_map(replica(), seq(), 0..6)
+        .prop_map(|seqs| seqs.into_iter().collect::<VersionVector>())
 }
 
 fn acks() -> impl Strategy<Value = Acks> {
@@ -402,14 +395,18 @@ fn body() -> impl Strategy<Value = Body> {
 }
 
 fn message() -> impl Strategy<Value = Message> {
-    (any::<u32>().prop_map(StoreId), replica(), body(), tag()).prop_map(
-        |(store, from, body, tag)| Message {
+    (
+        any::<u32>().prop_map(PharmacyId::new),
+        replica(),
+        body(),
+        tag(),
+    )
+        .prop_map(|(store, from, body, tag)| Message {
             store,
             from,
             body,
             tag,
-        },
-    )
+        })
 }
 
 /// A byte-level mutation of a frame.
@@ -479,7 +476,7 @@ proptest! {
         prop_assert_eq!(back, t.clone());
         // The same transaction inside an upload.
         let m = sealed(
-            StoreId(1),
+            PharmacyId::new(1),
             ReplicaId::new(1, 0),
             Body::Upload {
                 txns: vec![unsealed(t)],
@@ -563,7 +560,7 @@ proptest! {
 
 fn hello(store: u32) -> Message {
     sealed(
-        StoreId(store),
+        PharmacyId::new(store),
         ReplicaId::new(3, 0),
         Body::Hello {
             vv: vv_of(&[(ReplicaId::new(0, 0), 17), (ReplicaId::new(3, 0), 5)]),
@@ -575,9 +572,9 @@ fn hello(store: u32) -> Message {
 #[test]
 fn peek_store_reads_the_header_only() {
     let bytes = encode(&hello(300)).unwrap();
-    assert_eq!(peek_store(&bytes).unwrap(), StoreId(300));
+    assert_eq!(peek_store(&bytes).unwrap(), PharmacyId::new(300));
     // The header alone is enough (the body is not looked at).
-    assert_eq!(peek_store(&bytes[..7]).unwrap(), StoreId(300));
+    assert_eq!(peek_store(&bytes[..7]).unwrap(), PharmacyId::new(300));
     assert!(matches!(
         peek_store(&bytes[..6]),
         Err(DecodeError::Truncated { offset: 6, .. })
@@ -672,7 +669,7 @@ fn varint_errors() {
     ));
     // u64::MAX as a sequence number and as an incarnation round-trips.
     let m = sealed(
-        StoreId(u32::MAX),
+        PharmacyId::new(u32::MAX),
         ReplicaId::new(1, 0),
         Body::UploadAck {
             vv: vv_of(&[(ReplicaId::new(u16::MAX, u64::MAX), u64::MAX)]),
@@ -750,7 +747,7 @@ fn non_canonical_tables_and_vectors_are_rejected() {
 
 #[test]
 fn non_canonical_cells_and_chain_links_are_rejected() {
-    let store = StoreId(1);
+    let store = PharmacyId::new(1);
     let (r, o) = (ReplicaId::new(2, 0), ReplicaId::new(0, 0));
     let cells = vec![(key(o, 3), r, 5, 0), (key(o, 9), r, 1, 1)];
     let d = sealed(
@@ -986,7 +983,7 @@ fn count_limits() {
             ))
         })
         .collect();
-    let upload = encode(&sealed(StoreId(1), r, Body::Upload { txns })).unwrap();
+    let upload = encode(&sealed(PharmacyId::new(1), r, Body::Upload { txns })).unwrap();
     assert!(
         decode(
             &upload,
@@ -1040,7 +1037,7 @@ fn count_limits() {
         })
         .collect();
     let delta = encode(&sealed(
-        StoreId(1),
+        PharmacyId::new(1),
         r,
         Body::Delta {
             delta: StateDelta {
@@ -1084,7 +1081,7 @@ fn count_limits() {
             .collect::<Vec<_>>(),
     );
     let ack = encode(&sealed(
-        StoreId(1),
+        PharmacyId::new(1),
         r,
         Body::UploadAck {
             vv,
@@ -1256,7 +1253,7 @@ fn ndc_layout_survives() {
 /// A state with `ops` chained single-line transactions of `replicas` over lots received by
 /// the first replica.
 fn busy_state(
-    store: StoreId,
+    store: PharmacyId,
     replicas: &[ReplicaId],
     ops: u64,
     lots: u32,
@@ -1327,7 +1324,7 @@ fn busy_state(
 #[test]
 fn real_delta_round_trips_and_joins() {
     // A delta produced by the state itself decodes to one that joins to the same state.
-    let store = StoreId(9);
+    let store = PharmacyId::new(9);
     let s = busy_state(
         store,
         &[ReplicaId::new(0, 0), ReplicaId::new(1, 0)],
@@ -1368,14 +1365,14 @@ impl SplitMix {
 fn delta_byte_budget() {
     // A terminal's offline day: 2,000 dispenses and receipts over 45,000 lots, as the delta
     // another replica (which has the lots) lacks.
-    let store = StoreId(42);
+    let store = PharmacyId::new(42);
     let (server, terminal) = (
         ReplicaId::new(0, 0),
         ReplicaId::new(3, 0x5eed_1234_abcd_0042),
     );
     let s = busy_state(store, &[server, terminal], 4000, 45_000, 42);
     let mut their = VersionVector::new();
-    their.apply(Dot::new(server, s.vv().get(&server)));
+    their.raise(server, s.vv().get(&server));
     let delta = s.delta_since(&their);
     let cells = delta.cells.len();
     let m = sealed(
@@ -1417,7 +1414,7 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
     let server = ReplicaId::new(0, 0);
     let t1 = ReplicaId::new(1, 0);
     let t3 = ReplicaId::new(3, 0x0123_4567_89ab_cdef);
-    let store = StoreId(42);
+    let store = PharmacyId::new(42);
     let hlc = |ms: u64, l: u16| Hlc::new(ms, l);
     let mut chain = Chain::default();
     // The chain of T3 before seq 6 and of the server before seq 19, as digests (their
@@ -1523,7 +1520,7 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         new_lots: Vec::new(),
         holds: Vec::new(),
         transfer: Some(TransferId {
-            from: StoreId(7),
+            from: PharmacyId::new(7),
             number: 311,
         }),
         meta: Vec::new(),
@@ -1589,7 +1586,7 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
         releases: Vec::new(),
         transfers: vec![(
             TransferId {
-                from: StoreId(7),
+                from: PharmacyId::new(7),
                 number: 311,
             },
             transfer_in.id,
@@ -1715,7 +1712,7 @@ fn golden_cases() -> Vec<(&'static str, Message)> {
 
 /// `delta` with every head sealed by its origin over the head and its replica's effects as
 /// the delta alone carries them (what a receiver holding nothing of that replica computes).
-fn with_head_seals(store: StoreId, mut delta: StateDelta) -> StateDelta {
+fn with_head_seals(store: PharmacyId, mut delta: StateDelta) -> StateDelta {
     let seals: Vec<Tag> = delta
         .heads
         .iter()

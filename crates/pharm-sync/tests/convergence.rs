@@ -5,6 +5,7 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -13,15 +14,16 @@ use crdts::{CmRDT, PNCounter};
 use num_traits::ToPrimitive;
 use pharm_core::time::Date;
 use pharm_sync::codec::{self, DecodeLimits};
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::protocol::{Peer, SyncLimits};
 use pharm_sync::reconcile::{discrepancies, reconcile};
+use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, NewLot, Replica};
 use pharm_sync::state::{Applied, InventoryState};
 use pharm_sync::txn::{LotKey, Reason, TransferId, Txn, TxnKind};
 use proptest::prelude::*;
 
-const STORE: StoreId = StoreId(7);
+const STORE: PharmacyId = PharmacyId::new(7);
 const SERVER: ReplicaId = ReplicaId::new(0, 0);
 
 fn today() -> Date {
@@ -102,9 +104,16 @@ impl World {
         // Back office seeds two lots per SKU.
         for sku in 0..4 {
             for k in 0..2 {
-                let (_, c) = server
+                let c = server
                     .replica_mut()
-                    .receive_new(1, new_lot(sku, k), 50, "seed")
+                    .apply(
+                        1,
+                        Op::ReceiveNew {
+                            lot: new_lot(sku, k),
+                            qty: 50,
+                            reference: "seed".into(),
+                        },
+                    )
                     .unwrap();
                 committed.insert(c.txn.id, (*c.txn).clone());
             }
@@ -139,65 +148,112 @@ impl World {
         let lot = (!lots.is_empty()).then(|| lots[pick % lots.len()]);
         let commit = match op {
             0..=2 => r
-                .dispense(
+                .apply(
                     now,
-                    today(),
-                    sku,
-                    qty,
-                    None,
-                    "rx",
-                    Attachments {
-                        claim: Some("claim".into()),
-                        pmp_report: None,
+                    Op::Dispense {
+                        today: today(),
+                        sku,
+                        qty,
+                        scanned: None,
+                        reference: "rx".into(),
+                        attachments: Attachments {
+                            claim: Some("claim".into()),
+                            pmp_report: None,
+                        },
                     },
                 )
                 .ok(),
             3 => lot.and_then(|l| {
                 let sku = r.state().lot(&l).map_or(0, |i| i.sku);
-                r.dispense(
+                r.apply(
                     now,
-                    today(),
-                    sku,
-                    qty,
-                    Some(l),
-                    "rx-scan",
-                    Attachments::default(),
+                    Op::Dispense {
+                        today: today(),
+                        sku,
+                        qty,
+                        scanned: Some(l),
+                        reference: "rx-scan".into(),
+                        attachments: Attachments::default(),
+                    },
                 )
                 .ok()
             }),
             4 => r
-                .receive_new(now, new_lot(sku, pick as u32 + 10), qty, "po")
-                .ok()
-                .map(|(_, c)| c),
-            5 => lot.and_then(|l| {
-                r.adjust(
+                .apply(
                     now,
-                    l,
-                    if pick.is_multiple_of(2) {
-                        qty as i64
-                    } else {
-                        -(qty as i64)
+                    Op::ReceiveNew {
+                        lot: new_lot(sku, pick as u32 + 10),
+                        qty,
+                        reference: "po".into(),
                     },
-                    Reason::Damage,
-                    "adj",
+                )
+                .ok(),
+            5 => lot.and_then(|l| {
+                r.apply(
+                    now,
+                    Op::Adjust {
+                        lot: l,
+                        delta: if pick.is_multiple_of(2) {
+                            qty as i64
+                        } else {
+                            -(qty as i64)
+                        },
+                        reason: Reason::Damage,
+                        reference: "adj".into(),
+                    },
                 )
                 .ok()
             }),
-            6 => lot.and_then(|l| r.stock_count(now, l, qty, "count").ok().flatten()),
-            7 => lot.and_then(|l| r.hold(now, l, "recall").ok().map(|(_, c)| c)),
+            6 => lot.and_then(|l| {
+                r.apply(
+                    now,
+                    Op::StockCount {
+                        lot: l,
+                        counted: qty,
+                        reference: "count".into(),
+                    },
+                )
+                .ok()
+            }),
+            7 => lot.and_then(|l| {
+                r.apply(
+                    now,
+                    Op::Hold {
+                        lot: l,
+                        reference: "recall".into(),
+                    },
+                )
+                .ok()
+            }),
             8 => {
                 // A delivery from another store, possibly recorded on two terminals.
                 let transfer = TransferId {
-                    from: StoreId(99),
+                    from: PharmacyId::new(99),
                     number: (pick % 3) as u64,
                 };
-                r.transfer_in(now, transfer, new_lot(sku, 20 + pick as u32), 12, "xfer")
-                    .ok()
-                    .map(|(_, c)| c)
+                r.apply(
+                    now,
+                    Op::TransferIn {
+                        transfer,
+                        lot: new_lot(sku, 20 + pick as u32),
+                        qty: 12,
+                        reference: "xfer".into(),
+                    },
+                )
+                .ok()
             }
             _ => {
                 let hold = r.state().active_holds().next().map(|(h, ..)| *h);
-                hold.and_then(|h| r.release(now, h, "released").ok())
+                hold.and_then(|h| {
+                    r.apply(
+                        now,
+                        Op::Release {
+                            hold: h,
+                            reference: "released".into(),
+                        },
+                    )
+                    .ok()
+                })
             }
         };
         if let Some(c) = commit {
@@ -247,16 +303,8 @@ impl World {
                     to_client.extend(self.server.handle_bytes(now, &m, &limits).unwrap());
                 }
                 if self.server.replica().id() == SERVER {
-                    self.server_vv_history.push(
-                        self.server
-                            .replica()
-                            .state()
-                            .vv()
-                            .dots
-                            .clone()
-                            .into_iter()
-                            .collect(),
-                    );
+                    self.server_vv_history
+                        .push(self.server.replica().state().vv().iter().collect());
                 }
                 let msgs = deliver(self, std::mem::take(&mut to_client));
                 for m in msgs {

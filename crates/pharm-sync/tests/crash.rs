@@ -6,6 +6,7 @@
 #![cfg(all(feature = "sqlite", unix))]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
@@ -18,13 +19,13 @@ mod common;
 
 use std::sync::Arc;
 
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::state::{Applied, InventoryState};
 use pharm_sync::store::{StoreOptions, TerminalStore};
 use pharm_sync::txn::LotKey;
 use rusqlite::Connection;
 
-const STORE: StoreId = StoreId(7);
+const STORE: PharmacyId = PharmacyId::new(7);
 const TERMINAL: u16 = 1;
 const KILLS: usize = 40;
 const MIN_KILLS: usize = 20;

@@ -10,25 +10,26 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::sync::Arc;
 
 use common::{
     Rng, deliver, link_key, member, new_lot, origin_key, replay, root, sell, sell_sku, sync,
     try_sync,
 };
-use crdts::{CmRDT, Dot};
 use pharm_core::time::Date;
 use pharm_sync::auth::{Digest, Tag};
 use pharm_sync::codec::{self, DecodeLimits};
 use pharm_sync::hlc::Hlc;
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::message::{Ack, Acks, Body, Message, Refusal};
 use pharm_sync::protocol::{Peer, ProtocolError};
+use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, MAX_LINE_QTY, Superseded};
 use pharm_sync::state::VersionVector;
 use pharm_sync::txn::{Line, LotInfo, LotKey, Reason, SealedTxn, Txn, TxnKind};
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
 const T1: ReplicaId = ReplicaId::new(1, 0);
 const T2: ReplicaId = ReplicaId::new(2, 0);
@@ -46,10 +47,18 @@ fn seal(from: ReplicaId, body: Body) -> Message {
 /// The cloud with a lot of 100 units; `terminals` synced with it.
 fn world(terminals: &[ReplicaId]) -> (Peer, Vec<Peer>, LotKey) {
     let mut cloud = root(STORE, CLOUD);
-    let (lot, _) = cloud
+    let commit = cloud
         .replica_mut()
-        .receive_new(1, new_lot(1, "A", "2027-01-31", false), 100, "po")
+        .apply(
+            1,
+            Op::ReceiveNew {
+                lot: new_lot(1, "A", "2027-01-31", false),
+                qty: 100,
+                reference: "po".into(),
+            },
+        )
         .unwrap();
+    let lot = commit.new_lot().unwrap();
     let mut peers: Vec<Peer> = terminals.iter().map(|&id| member(STORE, id)).collect();
     for p in &mut peers {
         sync(p, &mut cloud, 2);
@@ -85,17 +94,38 @@ fn made_up(replica: ReplicaId, seq: u64, prev: Digest, lines: Vec<Line>) -> Txn 
 fn a_write_off_of_a_lot_above_max_line_qty_flows_through_sync() {
     let (mut cloud, mut peers, _) = world(&[T1]);
     let t1 = &mut peers[0];
-    let (lot, _) = t1
+    let commit = t1
         .replica_mut()
-        .receive_new(10, new_lot(2, "B", "2027-01-31", false), MAX_LINE_QTY, "po")
+        .apply(
+            10,
+            Op::ReceiveNew {
+                lot: new_lot(2, "B", "2027-01-31", false),
+                qty: MAX_LINE_QTY,
+                reference: "po".into(),
+            },
+        )
         .unwrap();
+    let lot = commit.new_lot().unwrap();
     t1.replica_mut()
-        .receive(11, lot, MAX_LINE_QTY, "po")
+        .apply(
+            11,
+            Op::Receive {
+                lot,
+                qty: MAX_LINE_QTY,
+                reference: "po".into(),
+            },
+        )
         .unwrap();
     let w = t1
         .replica_mut()
-        .write_off(12, lot, Reason::Expired, "wo")
-        .unwrap()
+        .apply(
+            12,
+            Op::WriteOff {
+                lot,
+                reason: Reason::Expired,
+                reference: "wo".into(),
+            },
+        )
         .unwrap();
     // Every line is one every receiver accepts, and together they write off the whole lot.
     assert!(
@@ -112,7 +142,16 @@ fn a_write_off_of_a_lot_above_max_line_qty_flows_through_sync() {
     );
     assert_eq!(t1.replica().state().value(&lot), 0);
     // An ordinary receipt after it.
-    t1.replica_mut().receive(13, lot, 1, "po").unwrap();
+    t1.replica_mut()
+        .apply(
+            13,
+            Op::Receive {
+                lot,
+                qty: 1,
+                reference: "po".into(),
+            },
+        )
+        .unwrap();
     let r = try_sync(t1, &mut cloud, 14);
     assert!(r.is_ok(), "the upload was refused: {r:?}");
     assert_eq!(t1.replica().outbox().count(), 0, "the outbox drains");
@@ -238,7 +277,7 @@ fn a_claim_without_evidence_never_supersedes_an_honest_terminal() {
     let t1 = &mut peers[0];
     sell(t1, 10, lot, 1);
     let mut vv = VersionVector::new();
-    vv.apply(Dot::new(T1, 1_000));
+    vv.raise(T1, 1_000);
     let claims = [
         Body::Hello {
             vv: vv.clone(),
@@ -264,9 +303,17 @@ fn a_claim_without_evidence_never_supersedes_an_honest_terminal() {
             t1.replica().superseded().is_none(),
             "an unproven claim in a {kind} stopped the terminal"
         );
-        let later =
-            t1.replica_mut()
-                .dispense(now, today(), 1, 1, Some(lot), "rx", Attachments::default());
+        let later = t1.replica_mut().apply(
+            now,
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 1,
+                scanned: Some(lot),
+                reference: "rx".into(),
+                attachments: Attachments::default(),
+            },
+        );
         assert!(later.is_ok(), "after a {kind} claim: {later:?}");
     }
     // Its four sales all reach the cloud.

@@ -7,22 +7,23 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::{Rng, link_key, member, new_lot, origin_key, root, sync, try_sync};
-use crdts::{CmRDT, Dot};
 use pharm_core::time::Date;
 use pharm_sync::auth::{Digest, MacKey, StoreKeys};
 use pharm_sync::codec::{self, DecodeLimits, MAX_STRING_BYTES};
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError, Role, SyncLimits};
+use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, OpError, Superseded};
 use pharm_sync::state::{DeltaError, StateDelta, VersionVector};
 use pharm_sync::txn::{Line, LotKey, SealedTxn, Txn, TxnKind};
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
 
 fn today() -> Date {
@@ -77,10 +78,18 @@ impl World {
     fn new() -> Self {
         let mut cloud = root(STORE, CLOUD);
         let mut ledger = Ledger::default();
-        let (lot, c) = cloud
+        let c = cloud
             .replica_mut()
-            .receive_new(1, new_lot(1, "A", "2027-01-31", false), 100, "po")
+            .apply(
+                1,
+                Op::ReceiveNew {
+                    lot: new_lot(1, "A", "2027-01-31", false),
+                    qty: 100,
+                    reference: "po".into(),
+                },
+            )
             .unwrap();
+        let lot = c.new_lot().unwrap();
         ledger.record(&c.txn);
         let mut t1 = member(STORE, ReplicaId::new(1, 0));
         let mut t2 = member(STORE, ReplicaId::new(2, 0));
@@ -111,14 +120,16 @@ impl World {
         };
         let c = p
             .replica_mut()
-            .dispense(
+            .apply(
                 now,
-                today(),
-                1,
-                qty,
-                Some(lot),
-                "rx",
-                Attachments::default(),
+                Op::Dispense {
+                    today: today(),
+                    sku: 1,
+                    qty,
+                    scanned: Some(lot),
+                    reference: "rx".into(),
+                    attachments: Attachments::default(),
+                },
             )
             .unwrap();
         self.ledger.record(&c.txn);
@@ -149,7 +160,7 @@ impl World {
     }
 }
 
-fn seal(store: StoreId, from: ReplicaId, body: Body) -> Message {
+fn seal(store: PharmacyId, from: ReplicaId, body: Body) -> Message {
     Message::seal(store, from, body, &link_key(store)).unwrap()
 }
 
@@ -191,9 +202,16 @@ fn attack_1_a_terminal_recreated_under_its_old_id_is_caught_and_loses_nothing() 
     // The terminal's disk is lost; a fresh replica under the same id receives goods offline.
     let lost = w.t1.replica().id();
     let mut fresh = member(STORE, lost);
-    let (_, c) = fresh
+    let c = fresh
         .replica_mut()
-        .receive_new(w.tick(), new_lot(2, "B", "2027-03-31", false), 12, "po")
+        .apply(
+            w.tick(),
+            Op::ReceiveNew {
+                lot: new_lot(2, "B", "2027-03-31", false),
+                qty: 12,
+                reference: "po".into(),
+            },
+        )
         .unwrap();
     assert_eq!(
         c.txn.id,
@@ -219,9 +237,14 @@ fn attack_1_a_terminal_recreated_under_its_old_id_is_caught_and_loses_nothing() 
         "{err:?}"
     );
     assert!(matches!(
-        fresh
-            .replica_mut()
-            .receive_new(w.tick(), new_lot(2, "C", "2027-03-31", false), 1, "po"),
+        fresh.replica_mut().apply(
+            w.tick(),
+            Op::ReceiveNew {
+                lot: new_lot(2, "C", "2027-03-31", false),
+                qty: 1,
+                reference: "po".into()
+            }
+        ),
         Err(OpError::Superseded(_))
     ));
     // Recovery: a fresh incarnation; the receipt goes to the root, is refused there as
@@ -243,7 +266,7 @@ fn attack_2_a_version_vector_claim_without_evidence_is_refused() {
     let t2 = w.t2.replica().id();
     // 22 bytes of claim: T2 is at 1,000 — without T2's transaction at 1,000.
     let mut vv = VersionVector::new();
-    vv.apply(Dot::new(t2, 1000));
+    vv.raise(t2, 1000);
     let forged = StateDelta {
         vv,
         ..StateDelta::default()
@@ -530,7 +553,17 @@ fn attack_4_two_restores_of_one_backup_never_share_an_incarnation() {
     for p in [&mut pa, &mut pb] {
         let c = p
             .replica_mut()
-            .dispense(50, today(), 1, 3, Some(w.lot), "rx", Attachments::default())
+            .apply(
+                50,
+                Op::Dispense {
+                    today: today(),
+                    sku: 1,
+                    qty: 3,
+                    scanned: Some(w.lot),
+                    reference: "rx".into(),
+                    attachments: Attachments::default(),
+                },
+            )
             .unwrap();
         w.ledger.record(&c.txn);
     }
@@ -553,7 +586,7 @@ fn attack_4_two_restores_of_one_backup_never_share_an_incarnation() {
 #[test]
 fn attack_5_another_stores_messages_and_unknown_senders_are_refused() {
     let mut w = World::new();
-    let other = StoreId(43);
+    let other = PharmacyId::new(43);
     // A store-43 terminal's hello relabelled with store 42: the tag is under 43's key.
     let t9 = member(other, ReplicaId::new(1, 0));
     let hello = t9.hello(1).unwrap();
@@ -702,12 +735,27 @@ fn attack_7_an_unencodable_operation_is_refused_at_once_and_the_outbox_keeps_flo
     let lot = w.lot;
     let before = w.t1.replica().state().observable();
     assert!(matches!(
-        w.t1.replica_mut()
-            .dispense(20, today(), 1, 1, Some(lot), &long, Attachments::default()),
+        w.t1.replica_mut().apply(
+            20,
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 1,
+                scanned: Some(lot),
+                reference: long.to_string(),
+                attachments: Attachments::default()
+            }
+        ),
         Err(OpError::Unencodable(_))
     ));
     assert!(matches!(
-        w.t1.replica_mut().set_location(21, lot, &long),
+        w.t1.replica_mut().apply(
+            21,
+            Op::SetLocation {
+                lot,
+                location: long.to_string()
+            }
+        ),
         Err(OpError::Unencodable(_))
     ));
     assert_eq!(
@@ -771,14 +819,14 @@ fn attack_8_lines_on_an_unknown_lot_are_never_counted() {
 
 /// Seals raw message bytes (everything but the tag) as a member holding the link key could:
 /// HMAC-SHA-256 over the label, the store and the bytes, truncated to 16 bytes.
-fn raw_seal(store: StoreId, mut bytes: Vec<u8>) -> Vec<u8> {
+fn raw_seal(store: PharmacyId, mut bytes: Vec<u8>) -> Vec<u8> {
     use hmac::{Hmac, KeyInit, Mac};
     let mut key = [0x4c; 64];
     key[32..].fill(0);
-    key[..4].copy_from_slice(&store.0.to_le_bytes());
+    key[..4].copy_from_slice(&store.get().to_le_bytes());
     let mut m = Hmac::<sha2::Sha256>::new(&key.into());
     m.update(b"M\x02");
-    m.update(&store.0.to_le_bytes());
+    m.update(&store.get().to_le_bytes());
     m.update(&bytes);
     bytes.extend_from_slice(&m.finalize().into_bytes()[..16]);
     bytes
@@ -789,7 +837,7 @@ fn attack_9_a_frame_the_encoder_would_not_write_is_refused() {
     let mut w = World::new();
     let (o, r) = (ReplicaId::new(0, 0), ReplicaId::new(2, 0));
     let mut vv = VersionVector::new();
-    vv.apply(Dot::new(r, 4));
+    vv.raise(r, 4);
     let key = |n| LotKey {
         origin: o,
         local_no: n,
@@ -909,7 +957,14 @@ fn a_rolled_back_terminal_is_superseded_and_recovers_without_loss() {
         ProtocolError::Superseded(Superseded::Behind { have: 0, seen: 3 })
     ));
     assert!(matches!(
-        rolled.replica_mut().receive(w.now, w.lot, 1, "po"),
+        rolled.replica_mut().apply(
+            w.now,
+            Op::Receive {
+                lot: w.lot,
+                qty: 1,
+                reference: "po".into()
+            }
+        ),
         Err(OpError::Superseded(_))
     ));
     // Recovered, it carries on under a new incarnation with the store's state.
@@ -934,14 +989,16 @@ fn a_copy_that_issued_a_different_history_is_caught_and_its_units_are_issued_aga
     let original = w.sell(1, 2);
     let forked = copy
         .replica_mut()
-        .dispense(
+        .apply(
             w.tick(),
-            today(),
-            1,
-            5,
-            Some(w.lot),
-            "rx-copy",
-            Attachments::default(),
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 5,
+                scanned: Some(w.lot),
+                reference: "rx-copy".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap();
     assert_eq!(original.id, forked.txn.id);
@@ -974,10 +1031,10 @@ fn a_copy_that_issued_a_different_history_is_caught_and_its_units_are_issued_aga
 fn a_key_ring_for_one_store_does_not_open_another() {
     let ring = StoreKeys::new(STORE, link_key(STORE)).with_member(1, None);
     use pharm_sync::auth::KeyRing;
-    assert!(ring.link_key(StoreId(43)).is_none());
-    assert!(!ring.is_member(StoreId(43), 1));
+    assert!(ring.link_key(PharmacyId::new(43)).is_none());
+    assert!(!ring.is_member(PharmacyId::new(43), 1));
     let peer = Peer::new(
-        common::replica(StoreId(43), ReplicaId::new(1, 0)),
+        common::replica(PharmacyId::new(43), ReplicaId::new(1, 0)),
         Arc::new(ring),
         Role::Member,
     );

@@ -5,15 +5,17 @@
 mod common;
 
 use common::{Rng, member, new_lot as lot, root, sync, try_sync};
+use pharm_core::ids::PharmacyId;
 use pharm_core::time::Date;
-use pharm_sync::ids::{ReplicaId, StoreId};
+use pharm_sync::ids::ReplicaId;
 use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError};
 use pharm_sync::reconcile::{Action, reconcile};
+use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, OpError, Superseded};
 use pharm_sync::txn::{LotKey, TransferId};
 
-const STORE: StoreId = StoreId(1);
+const STORE: PharmacyId = PharmacyId::new(1);
 const SERVER: ReplicaId = ReplicaId::new(0, 0);
 
 fn today() -> Date {
@@ -31,10 +33,18 @@ fn store_with_terminals(n: u16) -> (Peer, Vec<Peer>, Vec<LotKey>) {
     .iter()
     .enumerate()
     {
-        let (k, _) = server
+        let commit = server
             .replica_mut()
-            .receive_new(1, lot(1, number, expiry, false), 10 * (i as u64 + 1), "po")
+            .apply(
+                1,
+                Op::ReceiveNew {
+                    lot: lot(1, number, expiry, false),
+                    qty: 10 * (i as u64 + 1),
+                    reference: "po".into(),
+                },
+            )
             .unwrap();
+        let k = commit.new_lot().unwrap();
         keys.push(k);
     }
     let mut terminals: Vec<Peer> = (1..=n)
@@ -65,30 +75,68 @@ fn fefo_dispense_skips_expired_and_held_lots_and_spills() {
     let t = ts[0].replica_mut();
     // C expired on 2026-03-01; A (10 units, June) goes first, then B.
     let c = t
-        .dispense(10, today(), 1, 14, None, "rx-1", Attachments::default())
+        .apply(
+            10,
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 14,
+                scanned: None,
+                reference: "rx-1".into(),
+                attachments: Attachments::default(),
+            },
+        )
         .unwrap();
     let lines: Vec<(LotKey, i64)> = c.txn.lines.iter().map(|l| (l.lot, l.delta)).collect();
     assert_eq!(lines, vec![(keys[0], -10), (keys[1], -4)]);
-    let (hold, _) = t.hold(11, keys[1], "recall 2026-17").unwrap();
+    let commit = t
+        .apply(
+            11,
+            Op::Hold {
+                lot: keys[1],
+                reference: "recall 2026-17".into(),
+            },
+        )
+        .unwrap();
+    let hold = commit.hold().unwrap();
     assert_eq!(
-        t.dispense(
+        t.apply(
             12,
-            today(),
-            1,
-            1,
-            Some(keys[1]),
-            "rx-2",
-            Attachments::default()
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 1,
+                scanned: Some(keys[1]),
+                reference: "rx-2".into(),
+                attachments: Attachments::default()
+            }
         ),
         Err(OpError::Held(keys[1]))
     );
     // With B held and A empty, an oversell charges the earliest unexpired unheld lot... none:
     // only the expired C remains, which is then charged and goes negative (flagged).
     let c = t
-        .dispense(13, today(), 1, 2, None, "rx-3", Attachments::default())
+        .apply(
+            13,
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 2,
+                scanned: None,
+                reference: "rx-3".into(),
+                attachments: Attachments::default(),
+            },
+        )
         .unwrap();
     assert_eq!(c.negative.len(), 1);
-    t.release(14, hold, "recall closed").unwrap();
+    t.apply(
+        14,
+        Op::Release {
+            hold,
+            reference: "recall closed".into(),
+        },
+    )
+    .unwrap();
     assert!(!t.state().is_held(&keys[1]));
 }
 
@@ -98,19 +146,28 @@ fn stock_count_applies_on_top_of_unseen_dispenses() {
     // Terminal 2 dispenses 3 units of A offline; terminal 1 counts A at 8 without seeing it.
     ts[1]
         .replica_mut()
-        .dispense(
+        .apply(
             10,
-            today(),
-            1,
-            3,
-            Some(keys[0]),
-            "rx",
-            Attachments::default(),
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 3,
+                scanned: Some(keys[0]),
+                reference: "rx".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap();
     ts[0]
         .replica_mut()
-        .stock_count(11, keys[0], 8, "count sheet 7")
+        .apply(
+            11,
+            Op::StockCount {
+                lot: keys[0],
+                counted: 8,
+                reference: "count sheet 7".into(),
+            },
+        )
         .unwrap();
     for t in ts.iter_mut() {
         sync(t, &mut server, 20);
@@ -125,9 +182,15 @@ fn stock_count_applies_on_top_of_unseen_dispenses() {
     assert!(
         ts[0]
             .replica_mut()
-            .stock_count(30, keys[0], 5, "recount")
-            .unwrap()
-            .is_none()
+            .apply(
+                30,
+                Op::StockCount {
+                    lot: keys[0],
+                    counted: 5,
+                    reference: "recount".into()
+                }
+            )
+            .is_err_and(|e| e == OpError::NothingToRecord)
     );
 }
 
@@ -136,7 +199,17 @@ fn restored_terminal_needs_a_new_incarnation() {
     let (mut server, mut ts, keys) = store_with_terminals(1);
     let backup = ts[0].replica().clone();
     // After the backup the terminal receives 5 units and syncs them.
-    ts[0].replica_mut().receive(10, keys[0], 5, "po").unwrap();
+    ts[0]
+        .replica_mut()
+        .apply(
+            10,
+            Op::Receive {
+                lot: keys[0],
+                qty: 5,
+                reference: "po".into(),
+            },
+        )
+        .unwrap();
     sync(&mut ts[0], &mut server, 11);
     assert_eq!(server.replica().state().value(&keys[0]), 15);
 
@@ -145,7 +218,16 @@ fn restored_terminal_needs_a_new_incarnation() {
     // silently as a duplicate) and the copy learns that it is superseded.
     let mut same = member(STORE, backup.id());
     same.replace_replica(backup.clone());
-    same.replica_mut().receive(20, keys[0], 7, "po").unwrap();
+    same.replica_mut()
+        .apply(
+            20,
+            Op::Receive {
+                lot: keys[0],
+                qty: 7,
+                reference: "po".into(),
+            },
+        )
+        .unwrap();
     let err = try_sync(&mut same, &mut server, 21).unwrap_err();
     assert!(
         matches!(
@@ -164,7 +246,17 @@ fn restored_terminal_needs_a_new_incarnation() {
     let mut fresh = member(STORE, backup.id());
     fresh.replace_replica(backup.reincarnated(&mut Rng(7)).unwrap());
     assert_eq!(fresh.replica().queued_by_earlier_incarnation().count(), 0);
-    fresh.replica_mut().receive(20, keys[0], 7, "po").unwrap();
+    fresh
+        .replica_mut()
+        .apply(
+            20,
+            Op::Receive {
+                lot: keys[0],
+                qty: 7,
+                reference: "po".into(),
+            },
+        )
+        .unwrap();
     sync(&mut fresh, &mut server, 21);
     assert_eq!(server.replica().state().value(&keys[0]), 22);
     assert_eq!(fresh.replica().state().value(&keys[0]), 22);
@@ -177,14 +269,16 @@ fn oversell_is_flagged_and_reconciled_by_the_server_only_once() {
     for (i, t) in ts.iter_mut().enumerate() {
         let c = t
             .replica_mut()
-            .dispense(
+            .apply(
                 10 + i as u64,
-                today(),
-                1,
-                10,
-                Some(keys[0]),
-                "rx",
-                Attachments::default(),
+                Op::Dispense {
+                    today: today(),
+                    sku: 1,
+                    qty: 10,
+                    scanned: Some(keys[0]),
+                    reference: "rx".into(),
+                    attachments: Attachments::default(),
+                },
             )
             .unwrap();
         assert!(c.negative.is_empty(), "locally each sale looked fine");
@@ -217,25 +311,42 @@ fn oversell_is_flagged_and_reconciled_by_the_server_only_once() {
 #[test]
 fn controlled_discrepancies_become_pharmacist_tasks() {
     let mut server = root(STORE, SERVER);
-    let (cii, _) = server
+    let commit = server
         .replica_mut()
-        .receive_new(1, lot(9, "OXY1", "2027-01-31", true), 5, "po")
+        .apply(
+            1,
+            Op::ReceiveNew {
+                lot: lot(9, "OXY1", "2027-01-31", true),
+                qty: 5,
+                reference: "po".into(),
+            },
+        )
         .unwrap();
+    let cii = commit.new_lot().unwrap();
     server
         .replica_mut()
-        .receive_new(1, lot(9, "OXY2", "2027-06-30", true), 50, "po")
+        .apply(
+            1,
+            Op::ReceiveNew {
+                lot: lot(9, "OXY2", "2027-06-30", true),
+                qty: 50,
+                reference: "po".into(),
+            },
+        )
         .unwrap();
     let mut t = member(STORE, ReplicaId::new(1, 0));
     sync(&mut t, &mut server, 2);
     t.replica_mut()
-        .dispense(
+        .apply(
             3,
-            today(),
-            9,
-            8,
-            Some(cii),
-            "rx-cii",
-            Attachments::default(),
+            Op::Dispense {
+                today: today(),
+                sku: 9,
+                qty: 8,
+                scanned: Some(cii),
+                reference: "rx-cii".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap();
     sync(&mut t, &mut server, 4);
@@ -257,13 +368,13 @@ fn controlled_discrepancies_become_pharmacist_tasks() {
 #[test]
 fn messages_for_another_pharmacy_are_rejected() {
     let mut server = root(STORE, SERVER);
-    let other = member(StoreId(2), ReplicaId::new(1, 0));
+    let other = member(PharmacyId::new(2), ReplicaId::new(1, 0));
     let hello = other.hello(1).unwrap();
     assert_eq!(
         server.handle(1, hello),
         Err(ProtocolError::WrongStore {
             expected: STORE,
-            got: StoreId(2)
+            got: PharmacyId::new(2)
         })
     );
 }
@@ -274,14 +385,16 @@ fn uploading_the_same_transactions_repeatedly_changes_nothing() {
     for i in 0..5 {
         ts[0]
             .replica_mut()
-            .dispense(
+            .apply(
                 10 + i,
-                today(),
-                1,
-                1,
-                Some(keys[1]),
-                "rx",
-                Attachments::default(),
+                Op::Dispense {
+                    today: today(),
+                    sku: 1,
+                    qty: 1,
+                    scanned: Some(keys[1]),
+                    reference: "rx".into(),
+                    attachments: Attachments::default(),
+                },
             )
             .unwrap();
     }
@@ -303,10 +416,19 @@ fn uploading_the_same_transactions_repeatedly_changes_nothing() {
 #[test]
 fn transfers_out_and_in() {
     let (_, mut ts, keys) = store_with_terminals(2);
-    let (id, _) = ts[0]
+    let commit = ts[0]
         .replica_mut()
-        .transfer_out(10, keys[1], 5, 42, "to store 2")
+        .apply(
+            10,
+            Op::TransferOut {
+                lot: keys[1],
+                qty: 5,
+                number: 42,
+                reference: "to store 2".into(),
+            },
+        )
         .unwrap();
+    let id = commit.transfer().unwrap();
     assert_eq!(
         id,
         TransferId {
@@ -316,18 +438,41 @@ fn transfers_out_and_in() {
     );
     assert_eq!(ts[0].replica().state().value(&keys[1]), 15);
     // At the receiving store two terminals scan the same delivery.
-    let mut dest_server = root(StoreId(2), SERVER);
-    let mut a = member(StoreId(2), ReplicaId::new(1, 0));
-    let mut b = member(StoreId(2), ReplicaId::new(2, 0));
+    let mut dest_server = root(PharmacyId::new(2), SERVER);
+    let mut a = member(PharmacyId::new(2), ReplicaId::new(1, 0));
+    let mut b = member(PharmacyId::new(2), ReplicaId::new(2, 0));
     a.replica_mut()
-        .transfer_in(11, id, lot(1, "B", "2026-09-30", false), 5, "from store 1")
+        .apply(
+            11,
+            Op::TransferIn {
+                transfer: id,
+                lot: lot(1, "B", "2026-09-30", false),
+                qty: 5,
+                reference: "from store 1".into(),
+            },
+        )
         .unwrap();
     b.replica_mut()
-        .transfer_in(12, id, lot(1, "B", "2026-09-30", false), 5, "from store 1")
+        .apply(
+            12,
+            Op::TransferIn {
+                transfer: id,
+                lot: lot(1, "B", "2026-09-30", false),
+                qty: 5,
+                reference: "from store 1".into(),
+            },
+        )
         .unwrap();
     assert_eq!(
-        a.replica_mut()
-            .transfer_in(13, id, lot(1, "B", "2026-09-30", false), 5, "again"),
+        a.replica_mut().apply(
+            13,
+            Op::TransferIn {
+                transfer: id,
+                lot: lot(1, "B", "2026-09-30", false),
+                qty: 5,
+                reference: "again".into()
+            }
+        ),
         Err(OpError::AlreadyReceived(id))
     );
     sync(&mut a, &mut dest_server, 14);
@@ -353,21 +498,33 @@ fn messages_have_a_json_form() {
 #[test]
 fn a_new_leader_that_missed_earlier_syncs_still_gets_everything() {
     let (mut cloud, mut ts, keys) = store_with_terminals(1);
-    ts[0].replica_mut().receive(10, keys[1], 100, "po").unwrap();
+    ts[0]
+        .replica_mut()
+        .apply(
+            10,
+            Op::Receive {
+                lot: keys[1],
+                qty: 100,
+                reference: "po".into(),
+            },
+        )
+        .unwrap();
     sync(&mut ts[0], &mut cloud, 11);
     assert_eq!(ts[0].replica().outbox().count(), 0, "the root has it");
     // The cloud goes down; a leader that never synced takes over.
     let mut leader = member(STORE, ReplicaId::new(6, 0));
     ts[0]
         .replica_mut()
-        .dispense(
+        .apply(
             12,
-            today(),
-            1,
-            10,
-            Some(keys[1]),
-            "rx",
-            Attachments::default(),
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 10,
+                scanned: Some(keys[1]),
+                reference: "rx".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap();
     sync(&mut ts[0], &mut leader, 13); // settles (panics after 64 rounds otherwise)
@@ -389,14 +546,16 @@ fn a_delta_computed_for_another_replica_is_not_joined() {
     // A delta computed against the terminal's version, delivered to a replica that has less.
     ts[0]
         .replica_mut()
-        .dispense(
+        .apply(
             10,
-            today(),
-            1,
-            3,
-            Some(keys[1]),
-            "rx",
-            Attachments::default(),
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 3,
+                scanned: Some(keys[1]),
+                reference: "rx".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap();
     sync(&mut ts[0], &mut cloud, 11);
@@ -422,10 +581,18 @@ fn a_delta_computed_for_another_replica_is_not_joined() {
 fn impossible_transactions_are_rejected_before_anything_is_applied() {
     let mut server = root(STORE, SERVER);
     let mut t = member(STORE, ReplicaId::new(1, 0));
-    let (lot, c) = t
+    let c = t
         .replica_mut()
-        .receive_new(1, lot(1, "A", "2027-01-31", false), 5, "po")
+        .apply(
+            1,
+            Op::ReceiveNew {
+                lot: lot(1, "A", "2027-01-31", false),
+                qty: 5,
+                reference: "po".into(),
+            },
+        )
         .unwrap();
+    let lot = c.new_lot().unwrap();
     let mut bad = (*c.txn).clone();
     bad.lines[0].delta = i64::MAX;
     assert!(matches!(
@@ -440,14 +607,16 @@ fn a_lot_that_goes_negative_again_is_reconciled_again() {
     let (mut server, mut ts, keys) = store_with_terminals(1);
     ts[0]
         .replica_mut()
-        .dispense(
+        .apply(
             10,
-            today(),
-            1,
-            15,
-            Some(keys[0]),
-            "rx",
-            Attachments::default(),
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 15,
+                scanned: Some(keys[0]),
+                reference: "rx".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap();
     sync(&mut ts[0], &mut server, 11);
@@ -458,14 +627,16 @@ fn a_lot_that_goes_negative_again_is_reconciled_again() {
     // The back office then sells 7 more from the same lot: a new discrepancy, a new id.
     server
         .replica_mut()
-        .dispense(
+        .apply(
             13,
-            today(),
-            1,
-            7,
-            Some(keys[0]),
-            "back office",
-            Attachments::default(),
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 7,
+                scanned: Some(keys[0]),
+                reference: "back office".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap();
     let (second, _) = reconcile(server.replica_mut(), 14, today()).unwrap();
@@ -489,7 +660,17 @@ fn claims_queued_before_a_restore_are_flagged_for_verification() {
     };
     ts[0]
         .replica_mut()
-        .dispense(10, today(), 1, 1, Some(keys[1]), "rx", attach)
+        .apply(
+            10,
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 1,
+                scanned: Some(keys[1]),
+                reference: "rx".into(),
+                attachments: attach,
+            },
+        )
         .unwrap();
     let backup = ts[0].replica().clone();
     let restored = backup.reincarnated(&mut Rng(11)).unwrap();
@@ -503,11 +684,37 @@ fn a_delta_without_the_senders_own_effects_still_carries_a_release_both_made() {
     // records (the lower id). A delta from T1 that leaves T1's own effects out (they travel
     // as its upload) must still carry the release, or T2's head arrives without it.
     let (mut server, mut t, keys) = store_with_terminals(2);
-    let (hold, _) = t[0].replica_mut().hold(10, keys[0], "recall").unwrap();
+    let commit = t[0]
+        .replica_mut()
+        .apply(
+            10,
+            Op::Hold {
+                lot: keys[0],
+                reference: "recall".into(),
+            },
+        )
+        .unwrap();
+    let hold = commit.hold().unwrap();
     let (a, b) = t.split_at_mut(1);
     sync(&mut b[0], &mut a[0], 11);
-    t[1].replica_mut().release(12, hold, "done").unwrap();
-    t[0].replica_mut().release(13, hold, "done").unwrap();
+    t[1].replica_mut()
+        .apply(
+            12,
+            Op::Release {
+                hold,
+                reference: "done".into(),
+            },
+        )
+        .unwrap();
+    t[0].replica_mut()
+        .apply(
+            13,
+            Op::Release {
+                hold,
+                reference: "done".into(),
+            },
+        )
+        .unwrap();
     let (a, b) = t.split_at_mut(1);
     sync(&mut b[0], &mut a[0], 14);
     let t1 = t[0].replica().id();
@@ -524,4 +731,41 @@ fn a_delta_without_the_senders_own_effects_still_carries_a_release_both_made() {
         server.replica().state().observable(),
         t[0].replica().state().observable()
     );
+}
+
+/// Two lots of one SKU with the same lot number and expiry (received on two terminals, so
+/// two lot keys): FEFO takes them in receipt order and charges each by its own key, never
+/// more than it holds.
+#[test]
+fn fefo_keeps_lots_with_the_same_number_apart() {
+    let (mut server, _, _) = store_with_terminals(0);
+    let mut same = Vec::new();
+    for qty in [4, 6] {
+        let commit = server
+            .replica_mut()
+            .apply(
+                3,
+                Op::ReceiveNew {
+                    lot: lot(2, "TWIN", "2026-12-31", false),
+                    qty,
+                    reference: "po".into(),
+                },
+            )
+            .unwrap();
+        same.push(commit.new_lot().unwrap());
+    }
+    let sale = Op::Dispense {
+        today: today(),
+        sku: 2,
+        qty: 7,
+        scanned: None,
+        reference: "rx".into(),
+        attachments: Attachments::default(),
+    };
+    let commit = server.replica_mut().apply(4, sale).unwrap();
+    let lines: Vec<(LotKey, i64)> = commit.txn.lines.iter().map(|l| (l.lot, l.delta)).collect();
+    assert_eq!(lines, vec![(same[0], -4), (same[1], -3)]);
+    assert!(commit.negative.is_empty());
+    let state = server.replica().state();
+    assert_eq!((state.value(&same[0]), state.value(&same[1])), (0, 3));
 }

@@ -3,6 +3,7 @@
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -14,16 +15,17 @@ use common::{Rng, TempDir, member, member_ring, root};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use pharm_sync::hlc::Hlc;
-use pharm_sync::ids::{ReplicaId, StoreId};
+use pharm_sync::ids::ReplicaId;
 use pharm_sync::message::{Acks, Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError};
 use pharm_sync::replica::{Attachments, NewLot, QueuedItem, Replica};
+use pharm_sync::replica::{Op, OpError};
 use pharm_sync::state::{Cell, Observable, StateDelta, VersionVector};
 use pharm_sync::store::{CacheTable, SCHEMA_VERSION, StoreError, StoreOptions, TerminalStore};
 use pharm_sync::txn::{DiscrepancyId, Line, LotKey, Reason, TransferId, Txn};
 use rusqlite::Connection;
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const T1: u16 = 1;
 const T2: u16 = 2;
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
@@ -142,136 +144,290 @@ fn busy_terminal(store: &mut TerminalStore, cloud: &mut Peer) -> (LotKey, LotKey
     };
     // Another terminal's work reaches this one through the cloud (joined deltas).
     let mut t2 = member(STORE, ReplicaId::new(T2, 0));
-    let (x, _) = t2
+    let commit = t2
         .replica_mut()
-        .receive_new(
+        .apply(
             now(),
-            new_lot(102, "0002-7597-03", "X1", date(2026, 3, 31)),
-            30,
-            "inv-t2",
+            Op::ReceiveNew {
+                lot: new_lot(102, "0002-7597-03", "X1", date(2026, 3, 31)),
+                qty: 30,
+                reference: "inv-t2".into(),
+            },
         )
         .unwrap();
-    t2.replica_mut().set_location(now(), x, "B-2").unwrap();
-    let (h2, _) = t2.replica_mut().hold(now(), x, "quarantine").unwrap();
-    t2.replica_mut().release(now(), h2, "cleared").unwrap();
+    let x = commit.new_lot().unwrap();
     t2.replica_mut()
-        .transfer_in(
+        .apply(
             now(),
-            TransferId {
-                from: StoreId(9),
-                number: 5,
+            Op::SetLocation {
+                lot: x,
+                location: "B-2".into(),
             },
-            new_lot(102, "0002-7597-03", "X9", date(2026, 4, 30)),
-            4,
-            "xfer",
+        )
+        .unwrap();
+    let commit = t2
+        .replica_mut()
+        .apply(
+            now(),
+            Op::Hold {
+                lot: x,
+                reference: "quarantine".into(),
+            },
+        )
+        .unwrap();
+    let h2 = commit.hold().unwrap();
+    t2.replica_mut()
+        .apply(
+            now(),
+            Op::Release {
+                hold: h2,
+                reference: "cleared".into(),
+            },
+        )
+        .unwrap();
+    t2.replica_mut()
+        .apply(
+            now(),
+            Op::TransferIn {
+                transfer: TransferId {
+                    from: PharmacyId::new(9),
+                    number: 5,
+                },
+                lot: new_lot(102, "0002-7597-03", "X9", date(2026, 4, 30)),
+                qty: 4,
+                reference: "xfer".into(),
+            },
         )
         .unwrap();
     session(&mut t2, cloud, now());
 
     // Two lots of SKU 100 with the same expiry: FEFO breaks the tie by the order the lots
     // became known, which must survive a reopen.
-    let (a, _) = store
-        .receive_new(
+    let commit = store
+        .apply(
             now(),
-            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
-            10,
-            "inv-1",
+            Op::ReceiveNew {
+                lot: new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+                qty: 10,
+                reference: "inv-1".into(),
+            },
         )
         .unwrap();
-    let (b, _) = store
-        .receive_new(
+    let a = commit.new_lot().unwrap();
+    let commit = store
+        .apply(
             now(),
-            new_lot(100, "0002-7597-01", "B", date(2026, 1, 31)),
-            10,
-            "inv-1",
+            Op::ReceiveNew {
+                lot: new_lot(100, "0002-7597-01", "B", date(2026, 1, 31)),
+                qty: 10,
+                reference: "inv-1".into(),
+            },
         )
         .unwrap();
-    let (c, _) = store
-        .receive_new(
+    let b = commit.new_lot().unwrap();
+    let commit = store
+        .apply(
             now(),
-            new_lot(101, "0002-7597-02", "C", date(2027, 1, 31)),
-            5,
-            "inv-2",
+            Op::ReceiveNew {
+                lot: new_lot(101, "0002-7597-02", "C", date(2027, 1, 31)),
+                qty: 5,
+                reference: "inv-2".into(),
+            },
         )
         .unwrap();
-    store.receive(now(), a, 3, "inv-3").unwrap();
+    let c = commit.new_lot().unwrap();
+    store
+        .apply(
+            now(),
+            Op::Receive {
+                lot: a,
+                qty: 3,
+                reference: "inv-3".into(),
+            },
+        )
+        .unwrap();
     let claim = Attachments {
         claim: Some(r#"{"rx":1}"#.into()),
         pmp_report: Some(r#"{"pmp":1}"#.into()),
     };
     store
-        .dispense(now(), today(), 100, 4, None, "RX1", claim)
+        .apply(
+            now(),
+            Op::Dispense {
+                today: today(),
+                sku: 100,
+                qty: 4,
+                scanned: None,
+                reference: "RX1".into(),
+                attachments: claim,
+            },
+        )
         .unwrap();
     store
-        .dispense(
+        .apply(
             now(),
-            today(),
-            101,
-            2,
-            Some(c),
-            "RX2",
-            Attachments {
-                claim: Some("{}".into()),
-                pmp_report: None,
+            Op::Dispense {
+                today: today(),
+                sku: 101,
+                qty: 2,
+                scanned: Some(c),
+                reference: "RX2".into(),
+                attachments: Attachments {
+                    claim: Some("{}".into()),
+                    pmp_report: None,
+                },
             },
         )
         .unwrap();
     session(store, cloud, now());
     store
-        .adjust(now(), b, -1, Reason::Damage, "dropped")
-        .unwrap();
-    assert!(store.stock_count(now(), a, 7, "count-1").unwrap().is_some());
-    assert!(store.stock_count(now(), a, 7, "count-2").unwrap().is_none());
-    store.transfer_out(now(), b, 2, 77, "to store 9").unwrap();
-    store
-        .transfer_in(
+        .apply(
             now(),
-            TransferId {
-                from: StoreId(8),
-                number: 1,
+            Op::Adjust {
+                lot: b,
+                delta: -1,
+                reason: Reason::Damage,
+                reference: "dropped".into(),
             },
-            new_lot(101, "0002-7597-02", "T", date(2027, 2, 28)),
-            6,
-            "from 8",
         )
         .unwrap();
-    let (hold, _) = store.hold(now(), c, "recall R-1").unwrap();
-    store.release(now(), hold, "recall R-1 closed").unwrap();
-    store.hold(now(), c, "quarantine Q-2").unwrap();
-    store.set_location(now(), a, "A-1").unwrap();
-    store.set_location(now(), a, "A-3").unwrap();
+    assert!(
+        store
+            .apply(
+                now(),
+                Op::StockCount {
+                    lot: a,
+                    counted: 7,
+                    reference: "count-1".into()
+                }
+            )
+            .is_ok()
+    );
+    assert!(
+        store
+            .apply(
+                now(),
+                Op::StockCount {
+                    lot: a,
+                    counted: 7,
+                    reference: "count-2".into()
+                }
+            )
+            .is_err_and(|e| matches!(e, StoreError::Op(OpError::NothingToRecord)))
+    );
     store
-        .compensate(
+        .apply(
             now(),
-            DiscrepancyId {
+            Op::TransferOut {
                 lot: b,
-                version: 99,
+                qty: 2,
+                number: 77,
+                reference: "to store 9".into(),
             },
-            vec![Line { lot: b, delta: 1 }],
-            "recon",
+        )
+        .unwrap();
+    store
+        .apply(
+            now(),
+            Op::TransferIn {
+                transfer: TransferId {
+                    from: PharmacyId::new(8),
+                    number: 1,
+                },
+                lot: new_lot(101, "0002-7597-02", "T", date(2027, 2, 28)),
+                qty: 6,
+                reference: "from 8".into(),
+            },
+        )
+        .unwrap();
+    let commit = store
+        .apply(
+            now(),
+            Op::Hold {
+                lot: c,
+                reference: "recall R-1".into(),
+            },
+        )
+        .unwrap();
+    let hold = commit.hold().unwrap();
+    store
+        .apply(
+            now(),
+            Op::Release {
+                hold,
+                reference: "recall R-1 closed".into(),
+            },
+        )
+        .unwrap();
+    store
+        .apply(
+            now(),
+            Op::Hold {
+                lot: c,
+                reference: "quarantine Q-2".into(),
+            },
+        )
+        .unwrap();
+    store
+        .apply(
+            now(),
+            Op::SetLocation {
+                lot: a,
+                location: "A-1".into(),
+            },
+        )
+        .unwrap();
+    store
+        .apply(
+            now(),
+            Op::SetLocation {
+                lot: a,
+                location: "A-3".into(),
+            },
+        )
+        .unwrap();
+    store
+        .apply(
+            now(),
+            Op::Compensate {
+                discrepancy: DiscrepancyId {
+                    lot: b,
+                    version: 99,
+                },
+                lines: vec![Line { lot: b, delta: 1 }],
+                reference: "recon".into(),
+            },
         )
         .unwrap();
     // Oversell: recorded stock goes negative.
     let sold = store
-        .dispense(
+        .apply(
             now(),
-            today(),
-            100,
-            40,
-            None,
-            "RX3",
-            Attachments {
-                claim: None,
-                pmp_report: Some(r#"{"pmp":3}"#.into()),
+            Op::Dispense {
+                today: today(),
+                sku: 100,
+                qty: 40,
+                scanned: None,
+                reference: "RX3".into(),
+                attachments: Attachments {
+                    claim: None,
+                    pmp_report: Some(r#"{"pmp":3}"#.into()),
+                },
             },
         )
         .unwrap();
     assert!(!sold.negative.is_empty());
     assert!(
         store
-            .write_off(now(), x, Reason::Expired, "expired")
-            .unwrap()
-            .is_some()
+            .apply(
+                now(),
+                Op::WriteOff {
+                    lot: x,
+                    reason: Reason::Expired,
+                    reference: "expired".into()
+                }
+            )
+            .is_ok()
     );
     (a, b, c)
 }
@@ -305,14 +461,16 @@ fn reopen_restores_exactly() {
     // What FEFO would pick next (ties by the order lots became known).
     let fefo = |r: &Replica| {
         r.clone()
-            .dispense(
+            .apply(
                 9_999_999,
-                today(),
-                100,
-                1,
-                None,
-                "probe",
-                Attachments::default(),
+                Op::Dispense {
+                    today: today(),
+                    sku: 100,
+                    qty: 1,
+                    scanned: None,
+                    reference: "probe".into(),
+                    attachments: Attachments::default(),
+                },
             )
             .unwrap()
             .txn
@@ -342,7 +500,16 @@ fn reopen_restores_exactly() {
 
     // After a reopen the store keeps working and converges with the cloud.
     let mut store = store;
-    store.receive(20_000_000, a, 1, "after reopen").unwrap();
+    store
+        .apply(
+            20_000_000,
+            Op::Receive {
+                lot: a,
+                qty: 1,
+                reference: "after reopen".into(),
+            },
+        )
+        .unwrap();
     session(&mut store, &mut cloud, 20_000_001);
     assert_eq!(store.replica().outbox().count(), 0);
     assert_eq!(
@@ -409,25 +576,30 @@ fn failed_commit_leaves_nothing_behind() {
     };
     let mut store = create_with(&path, T1, options);
     let me = store.replica().id();
-    let (a, _) = store
-        .receive_new(
+    let commit = store
+        .apply(
             1000,
-            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
-            10,
-            "inv",
+            Op::ReceiveNew {
+                lot: new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+                qty: 10,
+                reference: "inv".into(),
+            },
         )
         .unwrap();
+    let a = commit.new_lot().unwrap();
     store
-        .dispense(
+        .apply(
             2000,
-            today(),
-            100,
-            1,
-            None,
-            "RX0",
-            Attachments {
-                claim: Some("{}".into()),
-                pmp_report: Some("{}".into()),
+            Op::Dispense {
+                today: today(),
+                sku: 100,
+                qty: 1,
+                scanned: None,
+                reference: "RX0".into(),
+                attachments: Attachments {
+                    claim: Some("{}".into()),
+                    pmp_report: Some("{}".into()),
+                },
             },
         )
         .unwrap();
@@ -443,7 +615,17 @@ fn failed_commit_leaves_nothing_behind() {
         pmp_report: Some(r#"{"pmp":2}"#.into()),
     };
     let err = store
-        .dispense(3000, today(), 100, 2, Some(a), "RX1", attachments.clone())
+        .apply(
+            3000,
+            Op::Dispense {
+                today: today(),
+                sku: 100,
+                qty: 2,
+                scanned: Some(a),
+                reference: "RX1".into(),
+                attachments: attachments.clone(),
+            },
+        )
         .unwrap_err();
     assert!(matches!(err, StoreError::Sqlite(_)), "{err}");
     assert_eq!(
@@ -466,7 +648,16 @@ fn failed_commit_leaves_nothing_behind() {
              CREATE TRIGGER fail_at_commit AFTER INSERT ON transactions BEGIN INSERT INTO c VALUES (1); END;",
         )
         .unwrap();
-    let err = store.receive(3050, a, 1, "inv").unwrap_err();
+    let err = store
+        .apply(
+            3050,
+            Op::Receive {
+                lot: a,
+                qty: 1,
+                reference: "inv".into(),
+            },
+        )
+        .unwrap_err();
     assert!(matches!(err, StoreError::Sqlite(_)), "{err}");
     assert_eq!(snapshot(store.replica()), before);
     assert_eq!(table_dump(&path), rows_before);
@@ -475,7 +666,14 @@ fn failed_commit_leaves_nothing_behind() {
     // A transaction the wire format cannot carry is refused before anything is written.
     let long = "x".repeat(300);
     assert!(matches!(
-        store.receive(3100, a, 1, &long),
+        store.apply(
+            3100,
+            Op::Receive {
+                lot: a,
+                qty: 1,
+                reference: long.to_string()
+            }
+        ),
         Err(StoreError::Op(pharm_sync::replica::OpError::Unencodable(_)))
     ));
     assert_eq!(snapshot(store.replica()), before);
@@ -484,11 +682,13 @@ fn failed_commit_leaves_nothing_behind() {
     // A failed sync message changes nothing either.
     let mut t2 = member(STORE, ReplicaId::new(T2, 0));
     t2.replica_mut()
-        .receive_new(
+        .apply(
             500,
-            new_lot(101, "0002-7597-02", "Z", date(2027, 1, 31)),
-            3,
-            "inv",
+            Op::ReceiveNew {
+                lot: new_lot(101, "0002-7597-02", "Z", date(2027, 1, 31)),
+                qty: 3,
+                reference: "inv".into(),
+            },
         )
         .unwrap();
     let delta = Message::seal(
@@ -515,7 +715,14 @@ fn failed_commit_leaves_nothing_behind() {
     let rows_before = table_dump(&path);
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     assert!(matches!(
-        store.receive(3600, a, 1, "inv"),
+        store.apply(
+            3600,
+            Op::Receive {
+                lot: a,
+                qty: 1,
+                reference: "inv".into()
+            }
+        ),
         Err(StoreError::Sqlite(_))
     ));
     assert_eq!(snapshot(store.replica()), before);
@@ -525,7 +732,17 @@ fn failed_commit_leaves_nothing_behind() {
     // Once the cause is gone the same operation commits, with the sequence number the
     // failed attempts would have used.
     let commit = store
-        .dispense(4000, today(), 100, 2, Some(a), "RX1", attachments)
+        .apply(
+            4000,
+            Op::Dispense {
+                today: today(),
+                sku: 100,
+                qty: 2,
+                scanned: Some(a),
+                reference: "RX1".into(),
+                attachments,
+            },
+        )
         .unwrap();
     assert_eq!(commit.txn.id.seq, before.observable.vv[&me] + 1);
     store.apply_messages(4100, delta).unwrap();
@@ -673,9 +890,9 @@ fn wrong_store_or_terminal_is_refused() {
     assert_eq!(TerminalStore::identity(&path).unwrap(), Some((STORE, me)));
     let other_store = TerminalStore::open(
         &path,
-        StoreId(43),
+        PharmacyId::new(43),
         T1,
-        member_ring(StoreId(43), T1),
+        member_ring(PharmacyId::new(43), T1),
         StoreOptions::default(),
     );
     match other_store {
@@ -687,7 +904,7 @@ fn wrong_store_or_terminal_is_refused() {
         }) => {
             assert_eq!(
                 (expected_store, found_store, found_replica),
-                (StoreId(43), STORE, me)
+                (PharmacyId::new(43), STORE, me)
             );
         }
         other => panic!("expected WrongStore, got {other:?}"),
@@ -722,11 +939,13 @@ fn exclusive_store_cannot_be_opened_twice() {
     let mut first = create(&path, T1);
     let me = first.replica().id();
     first
-        .receive_new(
+        .apply(
             1000,
-            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
-            10,
-            "inv",
+            Op::ReceiveNew {
+                lot: new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+                qty: 10,
+                reference: "inv".into(),
+            },
         )
         .unwrap();
     let quick = StoreOptions {
@@ -748,18 +967,40 @@ fn leader_relays_durably() {
     let mut cloud = cloud();
     let mut terminal = create(&t_path, T1);
     let mut leader = create(&l_path, T2);
-    let (a, _) = terminal
-        .receive_new(
+    let commit = terminal
+        .apply(
             1000,
-            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
-            10,
-            "inv",
+            Op::ReceiveNew {
+                lot: new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+                qty: 10,
+                reference: "inv".into(),
+            },
         )
         .unwrap();
+    let a = commit.new_lot().unwrap();
     terminal
-        .dispense(2000, today(), 100, 3, None, "RX1", Attachments::default())
+        .apply(
+            2000,
+            Op::Dispense {
+                today: today(),
+                sku: 100,
+                qty: 3,
+                scanned: None,
+                reference: "RX1".into(),
+                attachments: Attachments::default(),
+            },
+        )
         .unwrap();
-    leader.receive(3000, a, 1, "inv").unwrap_err(); // the leader does not know the lot yet
+    leader
+        .apply(
+            3000,
+            Op::Receive {
+                lot: a,
+                qty: 1,
+                reference: "inv".into(),
+            },
+        )
+        .unwrap_err(); // the leader does not know the lot yet
     session(&mut terminal, &mut leader, 4000); // cloud unreachable: sync through the leader
     assert_eq!(leader.replica().state().value(&a), 7);
     assert_eq!(
@@ -780,7 +1021,16 @@ fn leader_relays_durably() {
             .iter()
             .all(|s| !s.own && !s.acked_by_root)
     );
-    leader.receive(5000, a, 5, "inv").unwrap();
+    leader
+        .apply(
+            5000,
+            Op::Receive {
+                lot: a,
+                qty: 5,
+                reference: "inv".into(),
+            },
+        )
+        .unwrap();
     session(&mut leader, &mut cloud, 6000);
     assert_eq!(leader.replica().outbox().count(), 0);
     assert_eq!(cloud.replica().state().value(&a), 12);
@@ -828,26 +1078,31 @@ fn restore_from_backup_takes_a_new_incarnation() {
     let mut cloud = cloud();
     let mut store = create(&path, T1);
     let original = store.replica().id();
-    let (a, _) = store
-        .receive_new(
+    let commit = store
+        .apply(
             1000,
-            new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
-            10,
-            "inv",
+            Op::ReceiveNew {
+                lot: new_lot(100, "0002-7597-01", "A", date(2026, 1, 31)),
+                qty: 10,
+                reference: "inv".into(),
+            },
         )
         .unwrap();
+    let a = commit.new_lot().unwrap();
     session(&mut store, &mut cloud, 1500);
     store
-        .dispense(
+        .apply(
             2000,
-            today(),
-            100,
-            1,
-            None,
-            "RX1",
-            Attachments {
-                claim: Some("{}".into()),
-                pmp_report: None,
+            Op::Dispense {
+                today: today(),
+                sku: 100,
+                qty: 1,
+                scanned: None,
+                reference: "RX1".into(),
+                attachments: Attachments {
+                    claim: Some("{}".into()),
+                    pmp_report: None,
+                },
             },
         )
         .unwrap();
@@ -857,9 +1112,28 @@ fn restore_from_backup_takes_a_new_incarnation() {
         Err(StoreError::TargetExists(_))
     ));
     // After the backup the device keeps working and syncs, then it is lost.
-    store.receive(3000, a, 20, "inv").unwrap();
     store
-        .dispense(3500, today(), 100, 2, None, "RX2", Attachments::default())
+        .apply(
+            3000,
+            Op::Receive {
+                lot: a,
+                qty: 20,
+                reference: "inv".into(),
+            },
+        )
+        .unwrap();
+    store
+        .apply(
+            3500,
+            Op::Dispense {
+                today: today(),
+                sku: 100,
+                qty: 2,
+                scanned: None,
+                reference: "RX2".into(),
+                attachments: Attachments::default(),
+            },
+        )
         .unwrap();
     session(&mut store, &mut cloud, 4000);
     drop(store);
@@ -880,7 +1154,16 @@ fn restore_from_backup_takes_a_new_incarnation() {
         1,
         "the backup's unsynced dispense is still to upload"
     );
-    restored.receive(5000, a, 10, "inv").unwrap();
+    restored
+        .apply(
+            5000,
+            Op::Receive {
+                lot: a,
+                qty: 10,
+                reference: "inv".into(),
+            },
+        )
+        .unwrap();
     session(&mut restored, &mut cloud, 6000);
     assert_eq!(
         cloud.replica().state().value(&a),
@@ -900,8 +1183,8 @@ fn restore_from_backup_takes_a_new_incarnation() {
         TerminalStore::restore_from_backup(
             &backup,
             dir.path("x.db"),
-            StoreId(1),
-            member_ring(StoreId(1), T1),
+            PharmacyId::new(1),
+            member_ring(PharmacyId::new(1), T1),
             &mut Rng(5),
             StoreOptions::default()
         ),
@@ -925,8 +1208,17 @@ fn restore_from_backup_takes_a_new_incarnation() {
     let reused_path = dir.path("reused.db");
     std::fs::copy(&backup, &reused_path).unwrap();
     let mut reused = open(&reused_path, T1).unwrap();
-    reused.receive(7000, a, 10, "inv").unwrap();
-    let mut up = vec![reused.hello(8000).unwrap()];
+    reused
+        .apply(
+            7000,
+            Op::Receive {
+                lot: a,
+                qty: 10,
+                reference: "inv".into(),
+            },
+        )
+        .unwrap();
+    let mut up = vec![reused.peer().hello(8000).unwrap()];
     let mut refused = None;
     for _ in 0..10 {
         let down: Vec<Message> = up
@@ -954,7 +1246,14 @@ fn restore_from_backup_takes_a_new_incarnation() {
     );
     assert!(reused.replica().superseded().is_some());
     assert!(matches!(
-        reused.receive(9000, a, 1, "inv"),
+        reused.apply(
+            9000,
+            Op::Receive {
+                lot: a,
+                qty: 1,
+                reference: "inv".into()
+            }
+        ),
         Err(StoreError::Op(pharm_sync::replica::OpError::Superseded(_)))
     ));
     drop(reused);

@@ -7,21 +7,23 @@
 
 mod common;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::{Rng, TempDir, member_ring, new_lot, root};
 use pharm_core::time::Date;
-use pharm_sync::ids::{IdError, ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{IdError, ReplicaId, TxnId};
 use pharm_sync::message::Message;
 use pharm_sync::protocol::Peer;
+use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, Replica};
 use pharm_sync::state::Observable;
 use pharm_sync::store::{CacheTable, StoreError, StoreOptions, TerminalStore};
 use pharm_sync::txn::{LotKey, TransferId};
 use rusqlite::Connection;
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const T1: u16 = 1;
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
 
@@ -52,7 +54,7 @@ fn open(path: &Path) -> Result<TerminalStore, StoreError> {
 }
 
 fn sync(store: &mut TerminalStore, cloud: &mut Peer, now: u64) -> Result<(), StoreError> {
-    let mut up = vec![store.hello(now)?];
+    let mut up = vec![store.peer().hello(now)?];
     for _ in 0..50 {
         let down: Vec<Message> = up
             .drain(..)
@@ -117,58 +119,112 @@ fn snapshot(s: &TerminalStore) -> Snapshot {
 /// outbox with queued claims and PMP reports, holds, a transfer, caches, election state.
 fn busy(path: &Path) -> (TerminalStore, Peer, LotKey) {
     let mut cloud = root(STORE, CLOUD);
-    let (lot, _) = cloud
+    let commit = cloud
         .replica_mut()
-        .receive_new(1, new_lot(1, "C1", "2027-01-31", false), 500, "po")
+        .apply(
+            1,
+            Op::ReceiveNew {
+                lot: new_lot(1, "C1", "2027-01-31", false),
+                qty: 500,
+                reference: "po".into(),
+            },
+        )
         .unwrap();
+    let lot = commit.new_lot().unwrap();
     let mut s = create(path, 11);
     sync(&mut s, &mut cloud, 2).unwrap();
-    let (a, _) = s
-        .receive_new(10, new_lot(1, "A", "2026-12-31", false), 40, "inv")
+    let commit = s
+        .apply(
+            10,
+            Op::ReceiveNew {
+                lot: new_lot(1, "A", "2026-12-31", false),
+                qty: 40,
+                reference: "inv".into(),
+            },
+        )
         .unwrap();
+    let a = commit.new_lot().unwrap();
     for i in 0..12u64 {
         let attach = Attachments {
             claim: (i % 3 == 0).then(|| format!("{{\"claim\":{i}}}")),
             pmp_report: (i % 4 == 0).then(|| format!("{{\"pmp\":{i}}}")),
         };
-        s.dispense(
+        s.apply(
             20 + i,
-            today(),
-            1,
-            1 + i % 3,
-            None,
-            &format!("RX{i}"),
-            attach,
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 1 + i % 3,
+                scanned: None,
+                reference: format!("RX{i}").to_string(),
+                attachments: attach,
+            },
         )
         .unwrap();
     }
     sync(&mut s, &mut cloud, 50).unwrap();
-    let (hold, _) = s.hold(60, lot, "recall R-1").unwrap();
-    s.release(61, hold, "closed").unwrap();
-    s.transfer_out(62, a, 2, 7, "to 9").unwrap();
-    s.transfer_in(
-        63,
-        TransferId {
-            from: StoreId(8),
-            number: 1,
+    let commit = s
+        .apply(
+            60,
+            Op::Hold {
+                lot,
+                reference: "recall R-1".into(),
+            },
+        )
+        .unwrap();
+    let hold = commit.hold().unwrap();
+    s.apply(
+        61,
+        Op::Release {
+            hold,
+            reference: "closed".into(),
         },
-        new_lot(2, "T", "2027-02-28", false),
-        6,
-        "from 8",
     )
     .unwrap();
-    s.set_location(64, a, "A-1").unwrap();
+    s.apply(
+        62,
+        Op::TransferOut {
+            lot: a,
+            qty: 2,
+            number: 7,
+            reference: "to 9".into(),
+        },
+    )
+    .unwrap();
+    s.apply(
+        63,
+        Op::TransferIn {
+            transfer: TransferId {
+                from: PharmacyId::new(8),
+                number: 1,
+            },
+            lot: new_lot(2, "T", "2027-02-28", false),
+            qty: 6,
+            reference: "from 8".into(),
+        },
+    )
+    .unwrap();
+    s.apply(
+        64,
+        Op::SetLocation {
+            lot: a,
+            location: "A-1".into(),
+        },
+    )
+    .unwrap();
     for i in 0..5u64 {
-        s.dispense(
+        s.apply(
             70 + i,
-            today(),
-            1,
-            2,
-            Some(lot),
-            &format!("RX-late-{i}"),
-            Attachments {
-                claim: Some("{}".into()),
-                pmp_report: None,
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 2,
+                scanned: Some(lot),
+                reference: format!("RX-late-{i}").to_string(),
+                attachments: Attachments {
+                    claim: Some("{}".into()),
+                    pmp_report: None,
+                },
             },
         )
         .unwrap();
@@ -221,7 +277,17 @@ fn an_empty_file_is_refused_never_started_fresh() {
     assert_ne!(fresh.replica().id(), old);
     sync(&mut fresh, &mut cloud, 100).unwrap();
     fresh
-        .dispense(101, today(), 1, 3, Some(lot), "RX", Attachments::default())
+        .apply(
+            101,
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 3,
+                scanned: Some(lot),
+                reference: "RX".into(),
+                attachments: Attachments::default(),
+            },
+        )
         .unwrap();
     sync(&mut fresh, &mut cloud, 102).unwrap();
     assert_eq!(
@@ -357,12 +423,30 @@ fn a_damaged_write_ahead_log_is_detected() {
     let dir = TempDir::new("wal");
     let path = dir.path("t.db");
     let mut s = create(&path, 5);
-    let (a, _) = s
-        .receive_new(1, new_lot(1, "A", "2027-01-31", false), 100, "inv")
+    let commit = s
+        .apply(
+            1,
+            Op::ReceiveNew {
+                lot: new_lot(1, "A", "2027-01-31", false),
+                qty: 100,
+                reference: "inv".into(),
+            },
+        )
         .unwrap();
+    let a = commit.new_lot().unwrap();
     for i in 0..6u64 {
-        s.dispense(10 + i, today(), 1, 1, Some(a), "RX", Attachments::default())
-            .unwrap();
+        s.apply(
+            10 + i,
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 1,
+                scanned: Some(a),
+                reference: "RX".into(),
+                attachments: Attachments::default(),
+            },
+        )
+        .unwrap();
     }
     let expected = snapshot(&s);
     // A crash now: the committed transactions are in the log, not yet in the database.
@@ -436,8 +520,18 @@ fn a_file_copied_back_from_another_day_is_refused() {
     let path = dir.path("t.db");
     let (mut s, mut cloud, lot) = busy(&path);
     s.backup_to(dir.path("yesterday.db")).unwrap();
-    s.dispense(500, today(), 1, 1, Some(lot), "RX", Attachments::default())
-        .unwrap();
+    s.apply(
+        500,
+        Op::Dispense {
+            today: today(),
+            sku: 1,
+            qty: 1,
+            scanned: Some(lot),
+            reference: "RX".into(),
+            attachments: Attachments::default(),
+        },
+    )
+    .unwrap();
     sync(&mut s, &mut cloud, 501).unwrap();
     drop(s);
     std::fs::copy(dir.path("yesterday.db"), &path).unwrap();
@@ -470,14 +564,16 @@ fn the_same_backup_restored_twice_while_offline_gives_two_replicas() {
     let mut b = restore("b.db", 22);
     assert_ne!(a.replica().id(), b.replica().id());
     for (i, d) in [&mut a, &mut b].into_iter().enumerate() {
-        d.dispense(
+        d.apply(
             300 + i as u64,
-            today(),
-            1,
-            4,
-            Some(lot),
-            "RX",
-            Attachments::default(),
+            Op::Dispense {
+                today: today(),
+                sku: 1,
+                qty: 4,
+                scanned: Some(lot),
+                reference: "RX".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap();
     }

@@ -4,6 +4,7 @@
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use pharm_core::ids::PharmacyId;
 use std::path::Path;
 
 mod common;
@@ -14,15 +15,16 @@ use common::{
 };
 use pharm_sync::auth::Tag;
 use pharm_sync::hlc::Hlc;
-use pharm_sync::ids::{ReplicaId, StoreId, TxnId};
+use pharm_sync::ids::{ReplicaId, TxnId};
 use pharm_sync::message::{Acks, Body, Message};
 use pharm_sync::protocol::Peer;
+use pharm_sync::replica::Op;
 use pharm_sync::replica::Superseded;
 use pharm_sync::state::VersionVector;
 use pharm_sync::store::{StoreOptions, TerminalStore};
 use pharm_sync::txn::{LotKey, Txn};
 
-const STORE: StoreId = StoreId(42);
+const STORE: PharmacyId = PharmacyId::new(42);
 const CLOUD: ReplicaId = ReplicaId::new(u16::MAX, 0);
 const T2: ReplicaId = ReplicaId::new(2, 0);
 /// The leader's terminal (its store draws its incarnation).
@@ -46,7 +48,7 @@ fn open(path: &Path) -> TerminalStore {
 
 /// Runs a session of the store `client` against `server` until quiet, or its first error.
 fn try_session(client: &mut TerminalStore, server: &mut Peer, now: u64) -> Result<(), String> {
-    let mut up = vec![TerminalStore::hello(client, now).map_err(|e| e.to_string())?];
+    let mut up = vec![client.peer().hello(now).map_err(|e| e.to_string())?];
     for _ in 0..100 {
         let mut down = Vec::new();
         for m in up.drain(..) {
@@ -66,10 +68,18 @@ fn try_session(client: &mut TerminalStore, server: &mut Peer, now: u64) -> Resul
 /// synced with the cloud.
 fn world(path: &Path) -> (Peer, TerminalStore, Peer, LotKey) {
     let mut cloud = root(STORE, CLOUD);
-    let (lot, _) = cloud
+    let commit = cloud
         .replica_mut()
-        .receive_new(1, new_lot(1, "A", "2027-01-31", false), 100, "po")
+        .apply(
+            1,
+            Op::ReceiveNew {
+                lot: new_lot(1, "A", "2027-01-31", false),
+                qty: 100,
+                reference: "po".into(),
+            },
+        )
         .unwrap();
+    let lot = commit.new_lot().unwrap();
     let mut leader = TerminalStore::create(
         path,
         STORE,

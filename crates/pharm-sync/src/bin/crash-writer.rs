@@ -6,6 +6,7 @@
 //! Usage: `pharm-sync-crash-writer <db-path> <seed> [max-ops]`. `flags` is `-` or a
 //! combination of `C` (an insurance claim was queued) and `P` (a PMP report was queued).
 
+use pharm_core::ids::PharmacyId;
 use std::error::Error;
 use std::io::Write;
 use std::path::Path;
@@ -15,13 +16,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
-use pharm_sync::ids::StoreId;
+use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, Commit, NewLot};
 use pharm_sync::store::{StoreOptions, TerminalStore};
 use pharm_sync::txn::{LotKey, Reason};
 
 /// Store id used by the crash test.
-const STORE: StoreId = StoreId(7);
+const STORE: PharmacyId = PharmacyId::new(7);
 /// Terminal used by the crash test.
 const TERMINAL: u16 = 1;
 
@@ -29,9 +30,9 @@ const TERMINAL: u16 = 1;
 /// fixtures): link key 0x4c…, origin key 0x6f… with the store and terminal in front.
 fn keys() -> Arc<dyn KeyRing> {
     let mut link = [0x4c; 32];
-    link[..4].copy_from_slice(&STORE.0.to_le_bytes());
+    link[..4].copy_from_slice(&STORE.get().to_le_bytes());
     let mut origin = [0x6f; 32];
-    origin[..4].copy_from_slice(&STORE.0.to_le_bytes());
+    origin[..4].copy_from_slice(&STORE.get().to_le_bytes());
     origin[4..6].copy_from_slice(&TERMINAL.to_le_bytes());
     Arc::new(
         StoreKeys::new(STORE, MacKey::new(link)).with_member(TERMINAL, Some(MacKey::new(origin))),
@@ -117,9 +118,16 @@ fn main() -> Result<(), Box<dyn Error>> {
             expiry: Date::from_ymd(2027, 1 + i as u32, 1)?,
             controlled: false,
         };
-        let (key, commit) = store.receive_new(now_ms(), lot, 50, "invoice")?;
+        let commit = store.apply(
+            now_ms(),
+            Op::ReceiveNew {
+                lot,
+                qty: 50,
+                reference: "invoice".into(),
+            },
+        )?;
         ack(&mut out, &commit)?;
-        lots.push(key);
+        lots.extend(commit.new_lot());
     }
 
     for op in 0..max_ops {
@@ -132,19 +140,36 @@ fn main() -> Result<(), Box<dyn Error>> {
                 pmp_report: (rng.below(4) == 0).then(|| format!("{{\"pmp\":{op}}}")),
             };
             let scanned = (roll >= 55).then_some(lot);
-            store.dispense(
+            store.apply(
                 now_ms(),
-                today,
-                sku,
-                1 + rng.below(3),
-                scanned,
-                &format!("RX{op}"),
-                attachments,
+                Op::Dispense {
+                    today,
+                    sku,
+                    qty: 1 + rng.below(3),
+                    scanned,
+                    reference: format!("RX{op}"),
+                    attachments,
+                },
             )?
         } else if roll < 95 {
-            store.receive(now_ms(), lot, 1 + rng.below(20), "invoice")?
+            store.apply(
+                now_ms(),
+                Op::Receive {
+                    lot,
+                    qty: 1 + rng.below(20),
+                    reference: "invoice".into(),
+                },
+            )?
         } else {
-            store.adjust(now_ms(), lot, -1, Reason::Damage, "broken")?
+            store.apply(
+                now_ms(),
+                Op::Adjust {
+                    lot,
+                    delta: -1,
+                    reason: Reason::Damage,
+                    reference: "broken".into(),
+                },
+            )?
         };
         ack(&mut out, &commit)?;
     }

@@ -38,7 +38,7 @@
 //! | magic | the 3 bytes `"PHS"` (`50 48 53`) |
 //! | format version | `byte`, currently [`FORMAT_VERSION`] = 2 |
 //! | message type | `byte`: 1 Hello, 2 Welcome, 3 Upload, 4 UploadAck, 5 Delta |
-//! | store | `uv32` [`StoreId`] |
+//! | store | `uv32` [`PharmacyId`] |
 //! | from | `replica`: the sender |
 //! | replica table | `uv` count, then `replica` each, strictly ascending (by terminal, then incarnation); every entry is referenced at least once by the body |
 //! | body | by type, below |
@@ -168,11 +168,12 @@
 mod read;
 mod write;
 
-use crate::ids::{ReplicaId, StoreId};
+use crate::ids::ReplicaId;
 use crate::message::{Body, Message};
 #[cfg(doc)]
 use crate::txn::{Reason, TxnKind};
 use crate::txn::{SealedTxn, Txn};
+use pharm_core::ids::PharmacyId;
 
 use read::Reader;
 use write::Writer;
@@ -403,7 +404,7 @@ pub fn encode(msg: &Message) -> Result<Vec<u8>, EncodeError> {
 /// The bytes a message's hop tag covers (the whole message but the tag), written into
 /// `out` (cleared first).
 pub fn message_signing_bytes(
-    store: StoreId,
+    store: PharmacyId,
     from: ReplicaId,
     body: &Body,
     out: &mut Vec<u8>,
@@ -449,7 +450,7 @@ pub fn decode_txn(bytes: &[u8], limits: &DecodeLimits) -> Result<Txn, DecodeErro
 
 /// The store a message belongs to, read from its header only (magic, version and type are
 /// checked; the body is not looked at).
-pub fn peek_store(bytes: &[u8]) -> Result<StoreId, DecodeError> {
+pub fn peek_store(bytes: &[u8]) -> Result<PharmacyId, DecodeError> {
     let limits = DecodeLimits::default();
     Reader::new(bytes, &limits)
         .message_header()

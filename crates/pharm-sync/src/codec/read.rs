@@ -1,6 +1,7 @@
 //! The decoder (see the format in the [module documentation](super)). It accepts only
 //! canonical encodings.
 
+use pharm_core::ids::PharmacyId;
 use std::sync::Arc;
 
 use pharm_core::ids::{Ndc, NdcLayout};
@@ -200,7 +201,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    pub(super) fn message_header(&mut self) -> Result<(u8, StoreId), DecodeError> {
+    pub(super) fn message_header(&mut self) -> Result<(u8, PharmacyId), DecodeError> {
         self.magic(MAGIC)?;
         self.version()?;
         let at = self.pos;
@@ -211,7 +212,7 @@ impl<'a> Reader<'a> {
                 type_byte: ty,
             });
         }
-        let store = StoreId(self.u32("store")?);
+        let store = PharmacyId::new(self.u32("store")?);
         Ok((ty, store))
     }
 
@@ -417,7 +418,7 @@ impl<'a> Reader<'a> {
     fn vv(&mut self, field: &'static str) -> Result<VersionVector, DecodeError> {
         let mut vv = VersionVector::new();
         for (r, seq, ()) in self.entries(field, MIN_VV_ENTRY, |_| Ok(()))? {
-            vv.dots.insert(r, seq);
+            vv.raise(r, seq);
         }
         Ok(vv)
     }
@@ -584,7 +585,7 @@ impl<'a> Reader<'a> {
             }
         }
         let transfer = if flags & FLAG_TRANSFER != 0 {
-            let from = StoreId(self.u32("txn.transfer.from")?);
+            let from = PharmacyId::new(self.u32("txn.transfer.from")?);
             let number = self.u("txn.transfer.number")?;
             Some(TransferId { from, number })
         } else {
@@ -734,7 +735,7 @@ impl<'a> Reader<'a> {
         let n = self.count("delta.transfers", max, MIN_TRANSFER)?;
         let mut transfers = Vec::with_capacity(n);
         for _ in 0..n {
-            let from = StoreId(self.u32("transfer.from")?);
+            let from = PharmacyId::new(self.u32("transfer.from")?);
             let number = self.u("transfer.number")?;
             let by = self.txn_id("transfer.by")?;
             let lot = self.key("transfer.lot")?;

@@ -1,5 +1,6 @@
 //! The encoder (see the format in the [module documentation](super)).
 
+use pharm_core::ids::PharmacyId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use pharm_core::ids::NdcLayout;
@@ -52,7 +53,7 @@ impl<'a> Writer<'a> {
     /// Header, sender, replica table and body (everything the hop tag covers).
     pub(super) fn message(
         buf: &'a mut Vec<u8>,
-        store: StoreId,
+        store: PharmacyId,
         from: ReplicaId,
         body: &Body,
     ) -> Result<(), EncodeError> {
@@ -66,7 +67,7 @@ impl<'a> Writer<'a> {
             Body::UploadAck { .. } => TYPE_UPLOAD_ACK,
             Body::Delta { .. } => TYPE_DELTA,
         });
-        w.u(u64::from(store.0));
+        w.u(u64::from(store.get()));
         w.replica(from);
         let replicas = replicas_of(body);
         w.count(replicas.len());
@@ -184,11 +185,10 @@ impl<'a> Writer<'a> {
     }
 
     fn vv(&mut self, vv: &VersionVector) {
-        let entries: Vec<_> = vv.dots.iter().filter(|(_, s)| **s > 0).collect();
-        self.count(entries.len());
-        for (r, s) in entries {
-            self.replica(*r);
-            self.u(*s);
+        self.count(vv.len());
+        for (r, s) in vv.iter() {
+            self.replica(r);
+            self.u(s);
         }
     }
 
@@ -305,7 +305,7 @@ impl<'a> Writer<'a> {
             }
         }
         if let Some(tr) = t.transfer {
-            self.u(u64::from(tr.from.0));
+            self.u(u64::from(tr.from.get()));
             self.u(tr.number);
         }
         if !t.meta.is_empty() {
@@ -379,7 +379,7 @@ impl<'a> Writer<'a> {
         }
         self.count(d.transfers.len());
         for (t, by, lot, units) in &d.transfers {
-            self.u(u64::from(t.from.0));
+            self.u(u64::from(t.from.get()));
             self.u(t.number);
             self.txn_id(*by);
             self.key(*lot);
@@ -406,7 +406,7 @@ impl<'a> Writer<'a> {
 fn replicas_of(body: &Body) -> BTreeSet<ReplicaId> {
     let mut s = BTreeSet::new();
     let vv = |s: &mut BTreeSet<ReplicaId>, vv: &VersionVector| {
-        s.extend(vv.dots.iter().filter(|(_, q)| **q > 0).map(|(r, _)| *r));
+        s.extend(vv.iter().map(|(r, _)| r));
     };
     match body {
         Body::Hello { vv: v, .. } => vv(&mut s, v),

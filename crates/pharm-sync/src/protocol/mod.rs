@@ -57,15 +57,15 @@
 mod log;
 mod upload;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crdts::{CmRDT, CvRDT};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Digest, KeyRing, MESSAGE_DOMAIN, MacKey, Tag, tagged};
 use crate::codec::{self, DecodeError, DecodeLimits, EncodeError, MESSAGE_TAG_BYTES};
-use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::ids::{ReplicaId, TxnId};
 use crate::message::{Ack, Acks, Body, Message};
 use crate::replica::{OpError, Queue, Replica, Superseded};
 use crate::state::{DeltaError, StateDelta, VersionVector};
@@ -109,9 +109,9 @@ pub enum ProtocolError {
     #[error("message for store {got:?} received by store {expected:?}")]
     WrongStore {
         /// This store.
-        expected: StoreId,
+        expected: PharmacyId,
         /// The message's store.
-        got: StoreId,
+        got: PharmacyId,
     },
     /// The sender is not a member of the store.
     #[error("sender {0} is not a member of this store")]
@@ -354,10 +354,10 @@ impl Peer {
                     .log
                     .frontiers()
                     .into_iter()
-                    .map(|(r, (_, seq, _))| crdts::Dot::new(r, seq))
+                    .map(|(r, (_, seq, _))| (r, seq))
                     .collect();
                 let me = self.replica.id();
-                vv.apply(crdts::Dot::new(me, self.replica.state().vv().get(&me)));
+                vv.raise(me, self.replica.state().vv().get(&me));
                 vv
             }
         }
@@ -504,7 +504,7 @@ impl Peer {
             }
             Body::Upload { txns } => self.accept_upload(from, txns),
             Body::UploadAck { vv, acks, refused } => {
-                self.upstream_vv.merge(vv);
+                self.upstream_vv.merge(&vv);
                 self.replica
                     .apply_acks(&acks)
                     .map_err(ProtocolError::Superseded)?;
@@ -656,7 +656,7 @@ impl Peer {
     /// receiver leave the delta alone (a member may pass on a head it cannot check; the
     /// transactions travel as relays, and a later session brings a fitting delta).
     fn accept_delta(&mut self, from: ReplicaId, delta: &StateDelta) -> Result<(), ProtocolError> {
-        if delta.vv.iter().any(|d| d.counter > MAX_SEQ) {
+        if delta.vv.iter().any(|(_, seq)| seq > MAX_SEQ) {
             return Err(ProtocolError::Invalid(
                 "version vector entry beyond the sequence range".into(),
             ));
@@ -722,7 +722,7 @@ impl Peer {
         let new_replicas = delta
             .vv
             .iter()
-            .filter(|d| self.replica.state().vv().get(d.actor) == 0)
+            .filter(|(r, _)| self.replica.state().vv().get(r) == 0)
             .count();
         self.check_replicas(new_replicas)?;
         if !self.replica.state_mut().join(delta)? {
@@ -827,7 +827,7 @@ impl Peer {
     }
 
     fn check_replicas(&self, new: usize) -> Result<(), ProtocolError> {
-        let replicas = self.replica.state().vv().dots.len().saturating_add(new);
+        let replicas = self.replica.state().vv().len().saturating_add(new);
         if new > 0 && replicas > self.limits.max_replicas {
             return Err(ProtocolError::TooManyReplicas {
                 replicas,

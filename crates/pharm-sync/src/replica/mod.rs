@@ -23,9 +23,11 @@
 //! Nothing acknowledged by the old replica is lost, and nothing is counted twice.
 
 mod ledger;
+mod op;
 mod ops;
 mod outbox;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -35,13 +37,14 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Digest, MacKey, Tag};
 use crate::codec::EncodeError;
 use crate::hlc::Hlc;
-use crate::ids::{IdError, ReplicaId, StoreId, TxnId};
+use crate::ids::{IdError, ReplicaId, TxnId};
 use crate::message::Acks;
 use crate::state::{Applied, InventoryState};
 use crate::txn::{HoldId, LotKey, Reason, SealedTxn, TransferId, Txn, TxnKind};
 
 use ledger::Ledger;
 pub(crate) use ledger::Queue;
+pub use op::Op;
 
 /// Facts of a lot received for the first time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +81,11 @@ pub struct Attachments {
 }
 
 /// One committed local transaction and the queue rows that go with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its JSON form is an object with the transaction (`txn`, the serde form of [`Txn`]), the
+/// queued `claim` and `pmp_report` rows (or `null`) and the `negative` lots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Commit {
     /// The transaction (shared with the outbox).
     pub txn: Arc<Txn>,
@@ -88,6 +95,27 @@ pub struct Commit {
     pub pmp_report: Option<QueuedItem>,
     /// Lots whose value went below zero (offline oversell): flagged for reconciliation.
     pub negative: Vec<LotKey>,
+}
+
+impl Commit {
+    /// The lot this commit created ([`Op::ReceiveNew`], [`Op::TransferIn`]).
+    pub fn new_lot(&self) -> Option<LotKey> {
+        self.txn.new_lots.first().map(|l| l.key)
+    }
+
+    /// The hold this commit placed ([`Op::Hold`]): its id is the transaction's.
+    pub fn hold(&self) -> Option<HoldId> {
+        self.txn
+            .holds
+            .iter()
+            .any(|h| matches!(h, crate::txn::HoldOp::Place { .. }))
+            .then_some(self.txn.id)
+    }
+
+    /// The transfer this commit sent or received ([`Op::TransferOut`], [`Op::TransferIn`]).
+    pub fn transfer(&self) -> Option<TransferId> {
+        self.txn.transfer
+    }
 }
 
 /// Why a replica may no longer issue transactions under its id (see the
@@ -161,14 +189,19 @@ pub enum OpError {
     /// The replica has created 2³² lots: no local lot number is left.
     #[error("no local lot number left")]
     LotNumbersExhausted,
+    /// The operation would record nothing: a count that matches the observed value, or a
+    /// write-off of a lot with nothing on hand.
+    #[error("nothing to record: the lot already has the counted value or nothing on hand")]
+    NothingToRecord,
     /// The state refused the transaction (a bug: operations check everything first).
     #[error("the state refused the transaction: {0:?}")]
     Refused(Applied),
 }
 
 /// Everything a durable store persists about a replica, for [`Replica::restore`].
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 #[derive(Debug, Clone)]
-pub struct ReplicaParts {
+pub(crate) struct ReplicaParts {
     /// Replica id.
     pub me: ReplicaId,
     /// Inventory state (rebuilt by replaying the stored transactions and deltas).
@@ -229,7 +262,7 @@ pub struct Replica {
 
 impl Replica {
     /// A new, empty replica that seals with `key` (its terminal's origin key).
-    pub fn new(store: StoreId, me: ReplicaId, key: MacKey) -> Self {
+    pub fn new(store: PharmacyId, me: ReplicaId, key: MacKey) -> Self {
         Replica {
             me,
             key,
@@ -248,7 +281,8 @@ impl Replica {
     }
 
     /// Rebuilds a replica from persisted parts (the durable store's reopen path).
-    pub fn restore(parts: ReplicaParts, key: MacKey) -> Self {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn restore(parts: ReplicaParts, key: MacKey) -> Self {
         Replica {
             me: parts.me,
             key,
@@ -302,7 +336,7 @@ impl Replica {
     }
 
     /// The store.
-    pub fn store(&self) -> StoreId {
+    pub fn store(&self) -> PharmacyId {
         self.state.store()
     }
 
@@ -321,7 +355,7 @@ impl Replica {
     pub fn with_state(me: ReplicaId, key: MacKey, state: InventoryState) -> Self {
         Replica {
             state,
-            ..Replica::new(StoreId(0), me, key)
+            ..Replica::new(PharmacyId::new(0), me, key)
         }
     }
 
@@ -441,7 +475,7 @@ impl Replica {
     }
 
     /// Observes a remote clock reading (from a sync message).
-    pub fn observe_clock(&mut self, remote: Hlc, now_ms: u64) {
+    pub(crate) fn observe_clock(&mut self, remote: Hlc, now_ms: u64) {
         self.hlc = self.hlc.observe(remote, now_ms);
     }
 
@@ -458,7 +492,7 @@ impl Replica {
         now_ms: u64,
         kind: TxnKind,
         reason: Reason,
-        reference: &str,
+        reference: String,
     ) -> Result<Txn, OpError> {
         if let Some(s) = self.superseded {
             return Err(OpError::Superseded(s));
@@ -474,7 +508,7 @@ impl Replica {
             transfer: None,
             meta: Vec::new(),
             compensates: None,
-            reference: reference.to_string(),
+            reference,
             prev: self
                 .state
                 .head(&self.me)

@@ -194,7 +194,7 @@ impl Replica {
         let mut holds: HashMap<TxnId, TxnId> = HashMap::new();
         let mut commits = Vec::new();
         for old in copy.forked.drain_all().collect::<Vec<_>>() {
-            let mut t = copy.txn(now_ms, old.kind, old.reason, &old.reference)?;
+            let mut t = copy.txn(now_ms, old.kind, old.reason, old.reference.clone())?;
             for info in &old.new_lots {
                 let mut info = info.clone();
                 let fresh = copy.next_lot_no.saturating_add(t.new_lots.len() as u32);

@@ -4,10 +4,11 @@
 //! (the head proves the version) cannot change its totals on the way: the root recomputes
 //! the digest over its own state joined with the delta and checks the seal against it.
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 
 use crate::auth::{self, Digest, EFFECTS_DOMAIN};
-use crate::ids::{ReplicaId, StoreId};
+use crate::ids::ReplicaId;
 use crate::txn::{LotKey, TransferId, Txn, TxnKind};
 
 use super::{InventoryState, StateDelta};
@@ -46,11 +47,11 @@ impl Effects {
     }
 
     /// The digest (see [`InventoryState::effects_digest`]).
-    pub(crate) fn digest(&self, store: StoreId, r: &ReplicaId) -> Digest {
+    pub(crate) fn digest(&self, store: PharmacyId, r: &ReplicaId) -> Digest {
         let cells: Vec<_> = self.cells.iter().filter(|(_, c)| **c != (0, 0)).collect();
         let mut input = Vec::with_capacity(32 + 30 * cells.len() + 42 * self.receipts.len());
         input.extend_from_slice(EFFECTS_DOMAIN);
-        input.extend_from_slice(&store.0.to_le_bytes());
+        input.extend_from_slice(&store.get().to_le_bytes());
         input.extend_from_slice(&r.terminal.to_le_bytes());
         input.extend_from_slice(&r.incarnation.to_le_bytes());
         input.extend_from_slice(&(cells.len() as u64).to_le_bytes());
@@ -61,7 +62,7 @@ impl Effects {
         }
         input.extend_from_slice(&(self.receipts.len() as u64).to_le_bytes());
         for ((t, seq), (lot, units)) in &self.receipts {
-            input.extend_from_slice(&t.from.0.to_le_bytes());
+            input.extend_from_slice(&t.from.get().to_le_bytes());
             input.extend_from_slice(&t.number.to_le_bytes());
             input.extend_from_slice(&seq.to_le_bytes());
             put_lot(&mut input, lot);

@@ -9,7 +9,7 @@
 //! * Transfer receipts: grow-only set of recordings per transfer; the units count once, on
 //!   the lot of the earliest recording, however many terminals scanned the delivery.
 //! * Metadata (shelf location): last-writer-wins on (HLC, transaction id).
-//! * Version vector (`crdts::VClock`): for each replica, the highest sequence number whose
+//! * Version vector ([`VersionVector`]): for each replica, the highest sequence number whose
 //!   effects (and those of all earlier ones) are in the state.
 //! * Heads: for each replica, the transaction at its version-vector entry (with its origin
 //!   seal where known). A delta that raises a replica's entry carries that replica's head
@@ -21,7 +21,10 @@ mod column;
 mod effects;
 
 mod index;
+mod version;
+mod view;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -33,18 +36,17 @@ use index::{Hot, LotIndex};
 /// keys hashed come from authenticated members of the store only.
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-use crdts::{CmRDT, CvRDT, Dot, VClock};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Digest;
 use crate::hlc::Hlc;
-use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::ids::{ReplicaId, TxnId};
 use crate::txn::{
     DiscrepancyId, HoldId, HoldOp, Line, LotInfo, LotKey, SealedTxn, TransferId, Txn, TxnKind,
 };
 
-/// Version vector: highest contiguous sequence number per replica.
-pub type VersionVector = VClock<ReplicaId>;
+pub use version::VersionVector;
+pub use view::{HoldView, InventoryView, LotView};
 
 /// One replica's PN-counter cell for one lot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,7 +215,7 @@ impl StateDelta {
 /// The inventory state of one store as one replica sees it.
 #[derive(Debug, Clone)]
 pub struct InventoryState {
-    store: StoreId,
+    store: PharmacyId,
     lots: Vec<LotEntry>,
     /// How many of `lots` have their facts (a merge skips looking for facts when the other
     /// side has none this side lacks).
@@ -239,7 +241,7 @@ fn seq_of(vv: &VersionVector, r: &ReplicaId) -> u64 {
 
 impl InventoryState {
     /// An empty state for a store.
-    pub fn new(store: StoreId) -> Self {
+    pub fn new(store: PharmacyId) -> Self {
         InventoryState {
             store,
             lots: Vec::new(),
@@ -259,7 +261,7 @@ impl InventoryState {
     }
 
     /// The store this state belongs to.
-    pub fn store(&self) -> StoreId {
+    pub fn store(&self) -> PharmacyId {
         self.store
     }
 
@@ -447,7 +449,7 @@ impl InventoryState {
             let e = self.compensations.entry(d).or_insert(txn.id);
             *e = (*e).min(txn.id);
         }
-        self.vv.apply(Dot::new(r, txn.id.seq));
+        self.vv.raise(r, txn.id.seq);
         // The head seal stays: it now seals an ancestor of the head (see `Txn::head_seal`),
         // which the root can check once it holds the transactions since.
         match self.heads.entry(r) {
@@ -661,12 +663,7 @@ impl InventoryState {
         let newer = |id: &TxnId| id.seq > seq_of(their, &id.replica) && !skipped(&id.replica);
         // The delta vouches only for what it carries: without `skip`'s effects it must not
         // raise the receiver's version of them.
-        let vv = self
-            .vv
-            .iter()
-            .filter(|d| !skipped(d.actor))
-            .map(|d| Dot::new(*d.actor, d.counter))
-            .collect();
+        let vv = self.vv.iter().filter(|(r, _)| !skipped(r)).collect();
         let mut d = StateDelta {
             vv,
             base: their.clone(),
@@ -729,8 +726,8 @@ impl InventoryState {
         d.meta = meta;
         let mut heads: Vec<SealedTxn> =
             d.vv.iter()
-                .filter(|dot| dot.counter > seq_of(their, dot.actor))
-                .filter_map(|dot| self.heads.get(dot.actor).cloned())
+                .filter(|(r, seq)| *seq > seq_of(their, r))
+                .filter_map(|(r, _)| self.heads.get(&r).cloned())
                 .collect();
         heads.sort_unstable_by_key(|h| h.txn.id.replica);
         d.heads = heads;
@@ -765,9 +762,7 @@ impl InventoryState {
     /// Whether this state has at least the delta's base (a delta computed for a later
     /// version leaves out effects it assumes the receiver has).
     pub fn has_base(&self, d: &StateDelta) -> bool {
-        d.base
-            .iter()
-            .all(|dot| seq_of(&self.vv, dot.actor) >= dot.counter)
+        d.base.iter().all(|(r, seq)| seq_of(&self.vv, &r) >= seq)
     }
 
     /// Checks that a delta is consistent in itself and with this state (see
@@ -863,15 +858,13 @@ impl InventoryState {
                 });
             }
         }
-        for dot in d.vv.iter() {
-            let r = *dot.actor;
+        for (r, seq) in d.vv.iter() {
             if !raised(&r) {
                 continue;
             }
-            let h = heads.get(&r).ok_or(DeltaError::MissingHead {
-                replica: r,
-                seq: dot.counter,
-            })?;
+            let h = heads
+                .get(&r)
+                .ok_or(DeltaError::MissingHead { replica: r, seq })?;
             self.check_head_effects(d, h, &cells, &delta_lots)?;
         }
         Ok(())
@@ -990,7 +983,7 @@ impl InventoryState {
         for h in &d.heads {
             self.take_head(h);
         }
-        self.vv.merge(d.vv.clone());
+        self.vv.merge(&d.vv);
     }
 
     /// Forgets the seal kept with `replica`'s head.
@@ -1115,7 +1108,7 @@ impl InventoryState {
         for h in other.heads.values() {
             self.take_head(h);
         }
-        self.vv.merge(other.vv.clone());
+        self.vv.merge(&other.vv);
     }
 
     /// A canonical, comparable view of everything observable (values per replica cell, lots,
@@ -1131,7 +1124,7 @@ impl InventoryState {
             }
         }
         Observable {
-            vv: self.vv.dots.clone().into_iter().collect(),
+            vv: self.vv.iter().collect(),
             lots: self
                 .lots
                 .iter()

@@ -95,10 +95,10 @@ pub(super) fn state(loaded: &Loaded, own: &[(Txn, Status)]) -> Result<(), StoreE
             "this replica's counter cells differ from its stored transactions",
         ));
     }
-    for dot in state.vv().iter() {
-        let head = state.head(dot.actor);
-        if head.is_none_or(|h| h.id.seq != dot.counter) {
-            return Err(corrupt(format!("head of {} missing", dot.actor)));
+    for (r, seq) in state.vv().iter() {
+        let head = state.head(&r);
+        if head.is_none_or(|h| h.id.seq != seq) {
+            return Err(corrupt(format!("head of {r} missing")));
         }
     }
     if let Some(h) = state.head(&me)

@@ -4,7 +4,7 @@
 //!
 //! # What "acknowledged" means
 //!
-//! A mutating method of [`TerminalStore`] (e.g. [`TerminalStore::dispense`]) returns `Ok`
+//! A mutating method of [`TerminalStore`] (e.g. [`TerminalStore::apply`]) returns `Ok`
 //! only after the SQLite `COMMIT` of everything the operation changed has returned: the
 //! transaction row (outbox), the inventory state rows it touched, the version vector, the
 //! head, the clock and lot counter, and the insurance-claim / PMP-report rows that go with
@@ -85,22 +85,22 @@ mod tables;
 mod wal;
 mod witness;
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pharm_core::time::Date;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::auth::{KeyRing, MacKey, Tag};
 use crate::codec::{DecodeLimits, EncodeError};
 use crate::hlc::Hlc;
-use crate::ids::{Entropy, IdError, ReplicaId, StoreId, TxnId};
+use crate::ids::{Entropy, IdError, ReplicaId, TxnId};
 use crate::message::Message;
 use crate::protocol::{Peer, ProtocolError, Role, SyncLimits};
-use crate::replica::{Attachments, Commit, NewLot, OpError, Replica, Waiting};
-use crate::txn::{DiscrepancyId, HoldId, Line, LotKey, Reason, TransferId, Txn};
+use crate::replica::{Commit, Op, OpError, Replica, Waiting};
+use crate::txn::Txn;
 
 use persist::Status;
 pub use recover::Recovery;
@@ -188,11 +188,11 @@ pub enum StoreError {
     )]
     WrongStore {
         /// Store asked for.
-        expected_store: StoreId,
+        expected_store: PharmacyId,
         /// Terminal asked for (`None` when restoring a backup).
         expected_terminal: Option<u16>,
         /// Store in the file.
-        found_store: StoreId,
+        found_store: PharmacyId,
         /// Replica in the file.
         found_replica: ReplicaId,
     },
@@ -287,29 +287,6 @@ pub struct StoredTxn {
     pub acked_by_root: bool,
 }
 
-/// Operation results that may carry a commit.
-trait CommitOf {
-    fn commit_of(&self) -> Option<&Commit>;
-}
-
-impl CommitOf for Commit {
-    fn commit_of(&self) -> Option<&Commit> {
-        Some(self)
-    }
-}
-
-impl CommitOf for Option<Commit> {
-    fn commit_of(&self) -> Option<&Commit> {
-        self.as_ref()
-    }
-}
-
-impl<K> CommitOf for (K, Commit) {
-    fn commit_of(&self) -> Option<&Commit> {
-        Some(&self.1)
-    }
-}
-
 /// A replica persisted in SQLite. See the [module documentation](self).
 pub struct TerminalStore {
     conn: Connection,
@@ -351,7 +328,7 @@ fn in_tx<R>(
     Ok(out)
 }
 
-fn own_key(keys: &dyn KeyRing, store: StoreId, terminal: u16) -> Result<MacKey, StoreError> {
+fn own_key(keys: &dyn KeyRing, store: PharmacyId, terminal: u16) -> Result<MacKey, StoreError> {
     keys.origin_key(store, terminal)
         .cloned()
         .ok_or(StoreError::MissingKey(terminal))
@@ -405,7 +382,7 @@ impl TerminalStore {
     /// a crash while creating leaves no file at `path` (and creating again works).
     pub fn create(
         path: impl AsRef<Path>,
-        store: StoreId,
+        store: PharmacyId,
         terminal: u16,
         keys: Arc<dyn KeyRing>,
         entropy: &mut dyn Entropy,
@@ -424,7 +401,7 @@ impl TerminalStore {
     /// completely first (see the [module documentation](self#creating-and-opening-fail-loud)).
     pub fn open(
         path: impl AsRef<Path>,
-        store: StoreId,
+        store: PharmacyId,
         terminal: u16,
         keys: Arc<dyn KeyRing>,
         options: StoreOptions,
@@ -515,7 +492,7 @@ impl TerminalStore {
 
     /// The store and replica recorded in a file, without opening it as a store (`None` if
     /// the file does not exist or is not a store).
-    pub fn identity(path: impl AsRef<Path>) -> Result<Option<(StoreId, ReplicaId)>, StoreError> {
+    pub fn identity(path: impl AsRef<Path>) -> Result<Option<(PharmacyId, ReplicaId)>, StoreError> {
         let path = path.as_ref();
         if !path.exists() {
             return Ok(None);
@@ -618,170 +595,35 @@ impl TerminalStore {
         }
     }
 
-    /// Runs a local operation on the replica in place and persists its commit in one SQLite
-    /// transaction; if the write fails, the replica is reloaded from the file.
-    fn local<T: CommitOf>(
-        &mut self,
-        op: impl FnOnce(&mut Replica) -> Result<T, OpError>,
-    ) -> Result<T, StoreError> {
+    /// Applies one local operation ([`Replica::apply`]) and persists its commit (the
+    /// transaction, the state rows it touched, its claim and PMP report rows) in one SQLite
+    /// transaction before returning it. A refused operation writes nothing; if the write
+    /// fails, the replica is reloaded from the file.
+    ///
+    /// A sync starts with the peer's hello (`store.peer().hello(now_ms)`, [`Peer::hello`]),
+    /// which changes nothing; its replies go through
+    /// [`apply_messages`](Self::apply_messages).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Op`] when the replica refuses the operation, [`StoreError::Poisoned`]
+    /// after an earlier ambiguous failure, or the SQLite error of the write.
+    pub fn apply(&mut self, now_ms: u64, op: Op) -> Result<Commit, StoreError> {
         if self.poisoned {
             return Err(StoreError::Poisoned);
         }
         // Replica operations validate before they change anything, so an `OpError` leaves
         // the replica untouched.
-        let out = op(self.peer.replica_mut())?;
-        if let Some(commit) = out.commit_of() {
-            let replica = self.peer.replica();
-            let written = in_tx(&mut self.conn, &self.witness, |tx| {
-                persist::write_commit(tx, replica, commit)
-            });
-            if let Err(e) = written {
-                self.reload_from_file();
-                return Err(e);
-            }
+        let commit = self.peer.replica_mut().apply(now_ms, op)?;
+        let replica = self.peer.replica();
+        let written = in_tx(&mut self.conn, &self.witness, |tx| {
+            persist::write_commit(tx, replica, &commit)
+        });
+        if let Err(e) = written {
+            self.reload_from_file();
+            return Err(e);
         }
-        Ok(out)
-    }
-
-    /// [`Replica::receive_new`], persisted.
-    pub fn receive_new(
-        &mut self,
-        now_ms: u64,
-        lot: NewLot,
-        qty: u64,
-        reference: &str,
-    ) -> Result<(LotKey, Commit), StoreError> {
-        self.local(|r| r.receive_new(now_ms, lot, qty, reference))
-    }
-
-    /// [`Replica::receive`], persisted.
-    pub fn receive(
-        &mut self,
-        now_ms: u64,
-        lot: LotKey,
-        qty: u64,
-        reference: &str,
-    ) -> Result<Commit, StoreError> {
-        self.local(|r| r.receive(now_ms, lot, qty, reference))
-    }
-
-    /// [`Replica::dispense`], persisted with its claim and PMP report rows.
-    #[allow(clippy::too_many_arguments)]
-    pub fn dispense(
-        &mut self,
-        now_ms: u64,
-        today: Date,
-        sku: u32,
-        qty: u64,
-        scanned: Option<LotKey>,
-        reference: &str,
-        attachments: Attachments,
-    ) -> Result<Commit, StoreError> {
-        self.local(|r| r.dispense(now_ms, today, sku, qty, scanned, reference, attachments))
-    }
-
-    /// [`Replica::adjust`], persisted.
-    pub fn adjust(
-        &mut self,
-        now_ms: u64,
-        lot: LotKey,
-        delta: i64,
-        reason: Reason,
-        reference: &str,
-    ) -> Result<Commit, StoreError> {
-        self.local(|r| r.adjust(now_ms, lot, delta, reason, reference))
-    }
-
-    /// [`Replica::stock_count`], persisted (`None`: the count matched, nothing written).
-    pub fn stock_count(
-        &mut self,
-        now_ms: u64,
-        lot: LotKey,
-        counted: u64,
-        reference: &str,
-    ) -> Result<Option<Commit>, StoreError> {
-        self.local(|r| r.stock_count(now_ms, lot, counted, reference))
-    }
-
-    /// [`Replica::write_off`], persisted (`None`: nothing on hand, nothing written).
-    pub fn write_off(
-        &mut self,
-        now_ms: u64,
-        lot: LotKey,
-        reason: Reason,
-        reference: &str,
-    ) -> Result<Option<Commit>, StoreError> {
-        self.local(|r| r.write_off(now_ms, lot, reason, reference))
-    }
-
-    /// [`Replica::transfer_out`], persisted.
-    pub fn transfer_out(
-        &mut self,
-        now_ms: u64,
-        lot: LotKey,
-        qty: u64,
-        number: u64,
-        reference: &str,
-    ) -> Result<(TransferId, Commit), StoreError> {
-        self.local(|r| r.transfer_out(now_ms, lot, qty, number, reference))
-    }
-
-    /// [`Replica::transfer_in`], persisted.
-    pub fn transfer_in(
-        &mut self,
-        now_ms: u64,
-        transfer: TransferId,
-        lot: NewLot,
-        qty: u64,
-        reference: &str,
-    ) -> Result<(LotKey, Commit), StoreError> {
-        self.local(|r| r.transfer_in(now_ms, transfer, lot, qty, reference))
-    }
-
-    /// [`Replica::hold`], persisted.
-    pub fn hold(
-        &mut self,
-        now_ms: u64,
-        lot: LotKey,
-        reference: &str,
-    ) -> Result<(HoldId, Commit), StoreError> {
-        self.local(|r| r.hold(now_ms, lot, reference))
-    }
-
-    /// [`Replica::release`], persisted.
-    pub fn release(
-        &mut self,
-        now_ms: u64,
-        hold: HoldId,
-        reference: &str,
-    ) -> Result<Commit, StoreError> {
-        self.local(|r| r.release(now_ms, hold, reference))
-    }
-
-    /// [`Replica::set_location`], persisted.
-    pub fn set_location(
-        &mut self,
-        now_ms: u64,
-        lot: LotKey,
-        location: &str,
-    ) -> Result<Commit, StoreError> {
-        self.local(|r| r.set_location(now_ms, lot, location))
-    }
-
-    /// [`Replica::compensate`] (store server reconciliation), persisted.
-    pub fn compensate(
-        &mut self,
-        now_ms: u64,
-        discrepancy: DiscrepancyId,
-        lines: Vec<Line>,
-        reference: &str,
-    ) -> Result<Commit, StoreError> {
-        self.local(|r| r.compensate(now_ms, discrepancy, lines, reference))
-    }
-
-    /// Starts a sync with the upstream ([`Peer::hello`]; changes nothing).
-    pub fn hello(&self, now_ms: u64) -> Result<Message, StoreError> {
-        Ok(self.peer.hello(now_ms)?)
+        Ok(commit)
     }
 
     /// Handles one protocol message ([`Peer::handle`]) and persists everything it changed
@@ -793,7 +635,7 @@ impl TerminalStore {
         now_ms: u64,
         msg: Message,
     ) -> Result<Vec<Message>, StoreError> {
-        self.apply(|peer| peer.handle(now_ms, msg))
+        self.handle_with(|peer| peer.handle(now_ms, msg))
     }
 
     /// [`apply_messages`](Self::apply_messages) on encoded bytes ([`Peer::handle_bytes`]).
@@ -803,10 +645,12 @@ impl TerminalStore {
         bytes: &[u8],
         limits: &DecodeLimits,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.apply(|peer| peer.handle_bytes(now_ms, bytes, limits))
+        self.handle_with(|peer| peer.handle_bytes(now_ms, bytes, limits))
     }
 
-    fn apply<R>(
+    /// Runs `handle` on the peer and persists everything it changed in one SQLite
+    /// transaction.
+    fn handle_with<R>(
         &mut self,
         handle: impl FnOnce(&mut Peer) -> Result<R, ProtocolError>,
     ) -> Result<R, StoreError> {

@@ -1,11 +1,11 @@
 //! Row-level reads and writes. Every writer takes the connection of an open transaction;
 //! callers commit. Every row is written with its checksum ([`tables`]).
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crdts::{CmRDT, Dot};
 use pharm_core::ids::Ndc;
 use pharm_core::time::Date;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -14,7 +14,7 @@ use super::tables::{self, OnConflict, Table};
 use super::{StoreError, blob};
 use crate::auth::{Digest, Tag};
 use crate::hlc::Hlc;
-use crate::ids::{ReplicaId, StoreId, TxnId};
+use crate::ids::{ReplicaId, TxnId};
 use crate::message::{Ack, Acks};
 use crate::replica::{Commit, QueuedItem, Replica, ReplicaParts, Superseded};
 use crate::state::{InventoryState, Lww, StateDelta, VersionVector};
@@ -99,7 +99,9 @@ fn insert(
 // --- identity -----------------------------------------------------------------------
 
 /// Store and replica recorded in the file (`None` without the identity row).
-pub(super) fn read_identity(conn: &Connection) -> Result<Option<(StoreId, ReplicaId)>, StoreError> {
+pub(super) fn read_identity(
+    conn: &Connection,
+) -> Result<Option<(PharmacyId, ReplicaId)>, StoreError> {
     let row: Option<(i64, Vec<u8>)> = conn
         .query_row(
             "SELECT store_id, replica FROM store_meta WHERE id = 1",
@@ -109,14 +111,17 @@ pub(super) fn read_identity(conn: &Connection) -> Result<Option<(StoreId, Replic
         .optional()?;
     match row {
         None => Ok(None),
-        Some((s, r)) => Ok(Some((StoreId(u32_of(s, "store id")?), replica_of(&r)?))),
+        Some((s, r)) => Ok(Some((
+            PharmacyId::new(u32_of(s, "store id")?),
+            replica_of(&r)?,
+        ))),
     }
 }
 
 /// Writes the identity row of a new store.
 pub(super) fn init_identity(
     conn: &Connection,
-    store: StoreId,
+    store: PharmacyId,
     me: ReplicaId,
     hlc: Hlc,
     restored_from: Option<ReplicaId>,
@@ -127,7 +132,7 @@ pub(super) fn init_identity(
         OnConflict::Fail,
         params![
             1,
-            i64::from(store.0),
+            i64::from(store.get()),
             rid(me).as_slice(),
             to_db(hlc.0),
             1,
@@ -194,12 +199,12 @@ pub(super) fn set_last_sync(conn: &Connection, ms: u64) -> Result<(), StoreError
 
 /// Upserts the entries of the state's version vector.
 pub(super) fn write_vv(conn: &Connection, vv: &VersionVector) -> Result<(), StoreError> {
-    for (r, s) in &vv.dots {
+    for (r, s) in vv.iter() {
         insert(
             conn,
             tables::VV,
             OnConflict::Update,
-            params![rid(*r).as_slice(), to_db(*s)],
+            params![rid(r).as_slice(), to_db(s)],
         )?;
     }
     Ok(())
@@ -527,7 +532,7 @@ pub(super) fn write_changes(
             tables::TRANSFERS,
             OnConflict::Ignore,
             params![
-                i64::from(t.from.0),
+                i64::from(t.from.get()),
                 to_db(t.number),
                 rid(by.replica).as_slice(),
                 to_db(by.seq),
@@ -642,7 +647,7 @@ fn read_vv(conn: &Connection) -> Result<VersionVector, StoreError> {
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let r: Vec<u8> = row.get(0)?;
-        vv.apply(Dot::new(replica_of(&r)?, from_db(row.get(1)?)));
+        vv.raise(replica_of(&r)?, from_db(row.get(1)?));
     }
     Ok(vv)
 }
@@ -736,7 +741,7 @@ fn seal_of(bytes: Option<Vec<u8>>) -> Result<Option<Tag>, StoreError> {
 /// the grow-only sets, metadata and heads under the full version vector.
 fn read_state(
     conn: &Connection,
-    store: StoreId,
+    store: PharmacyId,
     vv: &VersionVector,
 ) -> Result<InventoryState, StoreError> {
     let mut state = InventoryState::new(store);
@@ -775,7 +780,7 @@ fn read_state(
     }
     for ((r, s), group) in cells {
         let mut bound = VersionVector::new();
-        bound.apply(Dot::new(r, s));
+        bound.raise(r, s);
         state.join_unchecked(&StateDelta {
             vv: bound,
             cells: group,
@@ -816,7 +821,7 @@ fn read_state(
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let t = TransferId {
-                from: StoreId(u32_of(row.get(0)?, "store id")?),
+                from: PharmacyId::new(u32_of(row.get(0)?, "store id")?),
                 number: from_db(row.get(1)?),
             };
             rest.transfers.push((
@@ -947,7 +952,7 @@ pub(super) fn load(conn: &Connection) -> Result<Loaded, StoreError> {
         )
         .optional()?
         .ok_or_else(|| corrupt("store_meta row missing"))?;
-    let store = StoreId(u32_of(store, "store id")?);
+    let store = PharmacyId::new(u32_of(store, "store id")?);
     let me = replica_of(&me)?;
     let superseded = superseded.map(|s| superseded_of(&s)).transpose()?;
     let vv = read_vv(conn)?;

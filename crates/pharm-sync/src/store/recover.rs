@@ -2,6 +2,7 @@
 //! incarnation that takes its state from upstream and salvages what the old file still
 //! holds.
 
+use pharm_core::ids::PharmacyId;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use super::witness::Witness;
 use super::{StoreError, StoreOptions, TerminalStore, blob, own_key, path_str, schema, tables};
 use crate::auth::KeyRing;
 use crate::hlc::Hlc;
-use crate::ids::{Entropy, ReplicaId, StoreId};
+use crate::ids::{Entropy, ReplicaId};
 use crate::txn::Txn;
 
 /// What [`TerminalStore::recover`] carried over from the old file.
@@ -117,7 +118,7 @@ impl TerminalStore {
     pub fn restore_from_backup(
         backup_path: impl AsRef<Path>,
         new_path: impl AsRef<Path>,
-        store: StoreId,
+        store: PharmacyId,
         keys: Arc<dyn KeyRing>,
         entropy: &mut dyn Entropy,
         options: StoreOptions,
@@ -206,7 +207,7 @@ impl TerminalStore {
     pub fn recover(
         old_path: impl AsRef<Path>,
         new_path: impl AsRef<Path>,
-        store: StoreId,
+        store: PharmacyId,
         terminal: u16,
         keys: Arc<dyn KeyRing>,
         entropy: &mut dyn Entropy,

@@ -5,6 +5,7 @@
 #[cfg(feature = "sqlite")]
 pub mod node;
 
+use pharm_core::ids::PharmacyId;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -13,9 +14,10 @@ use pharm_core::time::Date;
 use pharm_sync::auth::Tag;
 use pharm_sync::auth::{KeyRing, MacKey, StoreKeys};
 use pharm_sync::codec::DecodeLimits;
-use pharm_sync::ids::{Entropy, ReplicaId, StoreId};
+use pharm_sync::ids::{Entropy, ReplicaId};
 use pharm_sync::message::{Body, Message};
 use pharm_sync::protocol::{Peer, ProtocolError, Role};
+use pharm_sync::replica::Op;
 use pharm_sync::replica::{Attachments, NewLot, Replica};
 use pharm_sync::txn::{LotKey, SealedTxn, Txn};
 
@@ -23,22 +25,22 @@ use pharm_sync::txn::{LotKey, SealedTxn, Txn};
 pub const TERMINALS: [u16; 8] = [0, 1, 2, 3, 4, 5, 6, u16::MAX];
 
 /// The link key of a store.
-pub fn link_key(store: StoreId) -> MacKey {
+pub fn link_key(store: PharmacyId) -> MacKey {
     let mut k = [0x4c; 32];
-    k[..4].copy_from_slice(&store.0.to_le_bytes());
+    k[..4].copy_from_slice(&store.get().to_le_bytes());
     MacKey::new(k)
 }
 
 /// The origin key of a terminal of a store.
-pub fn origin_key(store: StoreId, terminal: u16) -> MacKey {
+pub fn origin_key(store: PharmacyId, terminal: u16) -> MacKey {
     let mut k = [0x6f; 32];
-    k[..4].copy_from_slice(&store.0.to_le_bytes());
+    k[..4].copy_from_slice(&store.get().to_le_bytes());
     k[4..6].copy_from_slice(&terminal.to_le_bytes());
     MacKey::new(k)
 }
 
 /// A terminal's key ring: the link key, every member, its own origin key only.
-pub fn member_ring(store: StoreId, me: u16) -> Arc<dyn KeyRing> {
+pub fn member_ring(store: PharmacyId, me: u16) -> Arc<dyn KeyRing> {
     let mut ring = StoreKeys::new(store, link_key(store));
     for t in TERMINALS {
         ring = ring.with_member(t, (t == me).then(|| origin_key(store, t)));
@@ -47,7 +49,7 @@ pub fn member_ring(store: StoreId, me: u16) -> Arc<dyn KeyRing> {
 }
 
 /// The root's key ring: every member's origin key.
-pub fn root_ring(store: StoreId) -> Arc<dyn KeyRing> {
+pub fn root_ring(store: PharmacyId) -> Arc<dyn KeyRing> {
     let mut ring = StoreKeys::new(store, link_key(store));
     for t in TERMINALS {
         ring = ring.with_member(t, Some(origin_key(store, t)));
@@ -57,7 +59,7 @@ pub fn root_ring(store: StoreId) -> Arc<dyn KeyRing> {
 
 /// Transactions as their origin terminals would send them, each sealed (so every run of
 /// an upload ends sealed).
-pub fn sealed_all(store: StoreId, txns: impl IntoIterator<Item = Txn>) -> Vec<SealedTxn> {
+pub fn sealed_all(store: PharmacyId, txns: impl IntoIterator<Item = Txn>) -> Vec<SealedTxn> {
     txns.into_iter()
         .map(|t| {
             let seal = Some(t.seal(&origin_key(store, t.id.replica.terminal), store));
@@ -70,12 +72,12 @@ pub fn sealed_all(store: StoreId, txns: impl IntoIterator<Item = Txn>) -> Vec<Se
 }
 
 /// A replica sealing with its terminal's origin key.
-pub fn replica(store: StoreId, id: ReplicaId) -> Replica {
+pub fn replica(store: PharmacyId, id: ReplicaId) -> Replica {
     Replica::new(store, id, origin_key(store, id.terminal))
 }
 
 /// A member peer (terminal or store leader).
-pub fn member(store: StoreId, id: ReplicaId) -> Peer {
+pub fn member(store: PharmacyId, id: ReplicaId) -> Peer {
     Peer::new(
         replica(store, id),
         member_ring(store, id.terminal),
@@ -84,7 +86,7 @@ pub fn member(store: StoreId, id: ReplicaId) -> Peer {
 }
 
 /// The root peer (the cloud).
-pub fn root(store: StoreId, id: ReplicaId) -> Peer {
+pub fn root(store: PharmacyId, id: ReplicaId) -> Peer {
     Peer::new(replica(store, id), root_ring(store), Role::Root)
 }
 
@@ -200,14 +202,16 @@ pub fn sell(p: &mut Peer, now: u64, lot: LotKey, qty: u64) -> Arc<Txn> {
 /// A dispense of `qty` units of the scanned `lot` of `sku` on `p`; its transaction.
 pub fn sell_sku(p: &mut Peer, now: u64, sku: u32, lot: LotKey, qty: u64) -> Arc<Txn> {
     p.replica_mut()
-        .dispense(
+        .apply(
             now,
-            date("2026-03-10"),
-            sku,
-            qty,
-            Some(lot),
-            "rx",
-            Attachments::default(),
+            Op::Dispense {
+                today: date("2026-03-10"),
+                sku,
+                qty,
+                scanned: Some(lot),
+                reference: "rx".into(),
+                attachments: Attachments::default(),
+            },
         )
         .unwrap()
         .txn
@@ -215,7 +219,7 @@ pub fn sell_sku(p: &mut Peer, now: u64, sku: u32, lot: LotKey, qty: u64) -> Arc<
 
 /// An upload of `txn` alone with `seal`, in its own terminal's name: what anyone holding
 /// the store's link key can send.
-pub fn replay(store: StoreId, txn: &Arc<Txn>, seal: Tag) -> Message {
+pub fn replay(store: PharmacyId, txn: &Arc<Txn>, seal: Tag) -> Message {
     let body = Body::Upload {
         txns: vec![SealedTxn {
             txn: Arc::clone(txn),

@@ -23,7 +23,7 @@ impl Node for Peer {
 
 impl Node for TerminalStore {
     fn hello(&mut self, now: u64) -> Message {
-        TerminalStore::hello(self, now).unwrap()
+        self.peer().hello(now).unwrap()
     }
     fn on(&mut self, now: u64, m: Message) -> Vec<Message> {
         self.apply_messages(now, m).unwrap()
