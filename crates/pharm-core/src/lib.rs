@@ -127,6 +127,8 @@
 //! - [`contract`]: the versioned JSON contract (schema version, strict parsing, JSON Schema).
 #![forbid(unsafe_code)]
 
+#[cfg(doctest)]
+mod api_boundary;
 pub mod contract;
 pub mod error_code;
 mod errors;

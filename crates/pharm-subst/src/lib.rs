@@ -99,6 +99,8 @@ pub use record::{Application, ObProduct, ProductKey};
 pub use service::{ExplainError, Release, Snapshot, SubstitutionService};
 pub use te::TeCode;
 
+#[cfg(doctest)]
+mod api_boundary;
 pub mod answer;
 pub mod approval;
 pub mod catalog;

@@ -141,6 +141,8 @@
 //! - `store` (feature `sqlite`): the durable terminal store.
 #![forbid(unsafe_code)]
 
+#[cfg(doctest)]
+mod api_boundary;
 pub mod auth;
 pub mod codec;
 mod error_codes;
