@@ -53,6 +53,9 @@ pub mod reshard;
 pub mod retry;
 pub mod scaling;
 pub mod scatter;
+mod sleep;
+
+pub use sleep::Sleep;
 
 #[cfg(feature = "postgres")]
 pub mod pg;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pg_cluster::{Cluster, pg_env, wait_until};
-use pharm_shard::breaker::ManualClock;
+use pharm_core::time::ManualClock;
 use pharm_shard::directory::{PhysicalShard, ShardMap};
 use pharm_shard::hash::{
     HashScheme, PG_HASH_PARTITION_SEED, PG_VECTORS, pg_hashint8, pg_hashint8extended, pharm_hash,

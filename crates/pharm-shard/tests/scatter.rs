@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pharm_shard::Sleep;
 use pharm_shard::reads::{ReplicaRole, Target};
 use pharm_shard::scatter::{
     AggregateCache, Answer, DistinctSet, FallbackPolicy, ParamValue, PartialAggregate,
     PartialFailurePolicy, ScatterError, ScatterOptions, ScatterRequest, ShardError, ShardExecutor,
-    ShardFailure, ShardLeg, ShardQuery, ShardTarget, Timer, gather_or_cached, group_by_shard,
+    ShardFailure, ShardLeg, ShardQuery, ShardTarget, gather_or_cached, group_by_shard,
     scatter_gather, try_group_by_shard,
 };
 use proptest::prelude::*;
@@ -74,10 +75,10 @@ impl ShardExecutor for FakeExecutor {
     }
 }
 
-struct TokioTimer;
+struct TokioSleep;
 
 #[async_trait]
-impl Timer for TokioTimer {
+impl Sleep for TokioSleep {
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }
@@ -160,7 +161,7 @@ async fn merges_sums_min_max_average_and_distinct_across_shards() {
     let executor = FakeExecutor::new(sales());
     let result = scatter_gather(
         &executor,
-        &TokioTimer,
+        &TokioSleep,
         &request(pharmacies.clone()),
         &fast(),
     )
@@ -207,7 +208,7 @@ async fn an_average_is_not_an_average_of_averages() {
     // Shard 1 has one big sale, shard 2 has three small ones.
     let sales = vec![(1, 900, 1), (2, 100, 2), (6, 100, 3), (10, 100, 4)];
     let executor = FakeExecutor::new(sales);
-    let result = scatter_gather(&executor, &TokioTimer, &request([1, 2, 6, 10]), &fast())
+    let result = scatter_gather(&executor, &TokioSleep, &request([1, 2, 6, 10]), &fast())
         .await
         .unwrap();
     assert_eq!(result.aggregate.average_rounded(), Some(300)); // not (900 + 100) / 2
@@ -226,7 +227,7 @@ async fn legs_run_concurrently() {
     };
     let result = tokio::time::timeout(
         Duration::from_secs(10),
-        scatter_gather(&executor, &TokioTimer, &request(1..=9), &options),
+        scatter_gather(&executor, &TokioSleep, &request(1..=9), &options),
     )
     .await
     .expect("sequential legs would deadlock on the barrier")
@@ -238,7 +239,7 @@ async fn legs_run_concurrently() {
 async fn a_slow_shard_times_out() {
     let executor = FakeExecutor::new(sales()).with(2, Behaviour::Hang);
     let started = std::time::Instant::now();
-    let error = scatter_gather(&executor, &TokioTimer, &request(1..=9), &fast())
+    let error = scatter_gather(&executor, &TokioSleep, &request(1..=9), &fast())
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -261,7 +262,7 @@ async fn a_slow_shard_times_out() {
         partial: PartialFailurePolicy::AllowPartial,
         ..fast()
     };
-    let result = scatter_gather(&executor, &TokioTimer, &request(1..=9), &options)
+    let result = scatter_gather(&executor, &TokioSleep, &request(1..=9), &options)
         .await
         .unwrap();
     assert!(!result.is_complete());
@@ -274,7 +275,7 @@ async fn a_slow_shard_times_out() {
 async fn a_failing_shard_fails_by_default_and_is_listed_when_partial() {
     let failure = ShardError::Query("relation \"sales\" does not exist".into());
     let executor = FakeExecutor::new(sales()).with(1, Behaviour::Fail(failure.clone()));
-    let error = scatter_gather(&executor, &TokioTimer, &request(1..=9), &fast())
+    let error = scatter_gather(&executor, &TokioSleep, &request(1..=9), &fast())
         .await
         .unwrap_err();
     assert_eq!(error.missing_shards().len(), 1);
@@ -287,7 +288,7 @@ async fn a_failing_shard_fails_by_default_and_is_listed_when_partial() {
         partial: PartialFailurePolicy::AllowPartial,
         ..fast()
     };
-    let result = scatter_gather(&executor, &TokioTimer, &request(1..=9), &options)
+    let result = scatter_gather(&executor, &TokioSleep, &request(1..=9), &options)
         .await
         .unwrap();
     assert_eq!(result.missing_shards.len(), 1);
@@ -309,7 +310,7 @@ async fn all_shards_failing_is_an_error_even_when_partial() {
         partial: PartialFailurePolicy::AllowPartial,
         ..fast()
     };
-    let error = scatter_gather(&executor, &TokioTimer, &request(1..=9), &options)
+    let error = scatter_gather(&executor, &TokioSleep, &request(1..=9), &options)
         .await
         .unwrap_err();
     assert!(matches!(&error, ScatterError::AllShardsFailed { missing } if missing.len() == 4));
@@ -337,7 +338,7 @@ async fn duplicate_shards_and_empty_requests() {
         ],
     };
     assert_eq!(
-        scatter_gather(&executor, &TokioTimer, &duplicated, &fast()).await,
+        scatter_gather(&executor, &TokioSleep, &duplicated, &fast()).await,
         Err(ScatterError::DuplicateShard(1))
     );
     assert!(executor.calls.lock().unwrap().is_empty());
@@ -358,7 +359,7 @@ async fn duplicate_shards_and_empty_requests() {
             },
         ],
     };
-    let error = scatter_gather(&executor, &TokioTimer, &repeated, &fast())
+    let error = scatter_gather(&executor, &TokioSleep, &repeated, &fast())
         .await
         .unwrap_err();
     assert_eq!(error, ScatterError::DuplicatePharmacy(5));
@@ -371,12 +372,12 @@ async fn duplicate_shards_and_empty_requests() {
         ..repeated
     };
     assert_eq!(
-        scatter_gather(&executor, &TokioTimer, &twice_in_one_leg, &fast()).await,
+        scatter_gather(&executor, &TokioSleep, &twice_in_one_leg, &fast()).await,
         Err(ScatterError::DuplicatePharmacy(3))
     );
     assert!(executor.calls.lock().unwrap().is_empty());
 
-    let empty = scatter_gather(&executor, &TokioTimer, &request([]), &fast())
+    let empty = scatter_gather(&executor, &TokioSleep, &request([]), &fast())
         .await
         .unwrap();
     assert!(empty.is_complete());
@@ -393,7 +394,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
     let healthy = FakeExecutor::new(sales());
     let fresh = gather_or_cached(
         &healthy,
-        &TokioTimer,
+        &TokioSleep,
         &request(1..=9),
         &fast(),
         &mut cache,
@@ -414,7 +415,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
         // Not opted in: the error.
         let error = gather_or_cached(
             &down,
-            &TokioTimer,
+            &TokioSleep,
             &request(1..=9),
             &fast(),
             &mut cache,
@@ -428,7 +429,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
         // Opted in: the cached aggregate, 60 s old.
         let answer = gather_or_cached(
             &down,
-            &TokioTimer,
+            &TokioSleep,
             &request(1..=9),
             &fast(),
             &mut cache,
@@ -448,7 +449,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
         assert!(
             gather_or_cached(
                 &down,
-                &TokioTimer,
+                &TokioSleep,
                 &request(1..=9),
                 &fast(),
                 &mut cache,
@@ -466,7 +467,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
     assert!(
         gather_or_cached(
             &broken,
-            &TokioTimer,
+            &TokioSleep,
             &request(1..=9),
             &fast(),
             &mut cache,
@@ -483,7 +484,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
     assert!(
         gather_or_cached(
             &down,
-            &TokioTimer,
+            &TokioSleep,
             &on_primary,
             &fast(),
             &mut cache,
@@ -500,7 +501,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
     };
     let answer = gather_or_cached(
         &down,
-        &TokioTimer,
+        &TokioSleep,
         &request(1..=9),
         &options,
         &mut cache,
@@ -541,7 +542,7 @@ fn cache_keeps_the_newest_and_reports_age() {
 #[tokio::test]
 async fn works_through_trait_objects_and_spawned_tasks() {
     let executor: Arc<dyn ShardExecutor> = Arc::new(FakeExecutor::new(sales()));
-    let timer: Arc<dyn Timer> = Arc::new(TokioTimer);
+    let timer: Arc<dyn Sleep> = Arc::new(TokioSleep);
     let handle =
         tokio::spawn(
             async move { scatter_gather(&*executor, &*timer, &request(1..=9), &fast()).await },
@@ -633,7 +634,7 @@ proptest! {
             |_| ANALYTICS,
         );
         let result = runtime
-            .block_on(scatter_gather(&executor, &TokioTimer, &request, &ScatterOptions::default()))
+            .block_on(scatter_gather(&executor, &TokioSleep, &request, &ScatterOptions::default()))
             .unwrap();
         let selected: Vec<i64> = selected.into_iter().collect();
         prop_assert_eq!(result.aggregate, direct(&sales, &selected));

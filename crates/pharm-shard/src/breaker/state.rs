@@ -8,10 +8,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::clock::{LazyNow, duration_to_nanos};
 use super::config::CircuitBreakerConfig;
 use super::event::{Event, EventBuf};
+use super::lazy_now::LazyNow;
 use super::window::{Metrics, Outcome, Snapshot, Verdict};
+use pharm_core::time::duration_to_nanos;
 
 /// resilience4j `CircuitBreaker.State`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -10,17 +10,18 @@ use tokio_postgres::{Row, Statement};
 use super::PgShards;
 use super::error::{Node, PgError};
 use super::params::SqlParam;
+use crate::Sleep;
 use crate::reads::{ReplicaKey, Target};
 use crate::scatter::{
-    DistinctSet, PartialAggregate, ShardError, ShardExecutor, ShardQuery, ShardTarget, Timer,
+    DistinctSet, PartialAggregate, ShardError, ShardExecutor, ShardQuery, ShardTarget,
 };
 
-/// [`Timer`] on the tokio runtime (`tokio::time::sleep`).
+/// [`Sleep`] on the tokio runtime (`tokio::time::sleep`).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct TokioTimer;
+pub struct TokioSleep;
 
 #[async_trait]
-impl Timer for TokioTimer {
+impl Sleep for TokioSleep {
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }

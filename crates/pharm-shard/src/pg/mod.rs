@@ -13,8 +13,8 @@
 //! - a [`ReadRouter`] fed by [`PgShards::refresh_lag`], which decides whether a read runs
 //!   on a replica or falls back to the primary;
 //! - an injected [`Clock`] (milliseconds since the Unix epoch in production, see
-//!   [`SystemClock`](crate::breaker::SystemClock); a
-//!   [`ManualClock`](crate::breaker::ManualClock) in tests).
+//!   [`SystemClock`](pharm_core::time::SystemClock), which this feature enables; a
+//!   [`ManualClock`](pharm_core::time::ManualClock) in tests).
 //!
 //! # Writes and read-your-writes
 //!
@@ -75,7 +75,7 @@
 //! itself (`count`, exact `sum`, `min`, `max`, `array_agg(DISTINCT key)`), inside a
 //! read-only transaction with `SET LOCAL statement_timeout` set to the leg's timeout.
 //! [`PgShards::scatter_request`] builds the legs from the map and the router, and
-//! [`PgShards::scatter_gather`] runs them with a tokio timer ([`TokioTimer`]).
+//! [`PgShards::scatter_gather`] runs them with a tokio timer ([`TokioSleep`]).
 //!
 //! TLS is not supported: the pools connect with `NoTls` (shards on a private network).
 
@@ -94,10 +94,9 @@ use tokio_postgres::{NoTls, Row};
 
 pub use deadpool_postgres;
 pub use error::{Node, PgError};
-pub use executor::TokioTimer;
+pub use executor::TokioSleep;
 pub use tokio_postgres;
 
-use crate::breaker::Clock;
 use crate::directory::{PhysicalShard, Route, ShardMap};
 use crate::lag::{Heartbeat, LagEstimate, LagSample, Lsn};
 use crate::reads::{
@@ -108,6 +107,7 @@ use crate::scatter::{
     GatherResult, ParamValue, ScatterError, ScatterOptions, ScatterRequest, ShardExecutor,
     ShardTarget,
 };
+use pharm_core::time::Clock;
 
 /// Positional statement parameters, as tokio-postgres takes them.
 pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -790,7 +790,7 @@ impl PgShards {
         request: &ScatterRequest,
         options: &ScatterOptions,
     ) -> Result<GatherResult, ScatterError> {
-        crate::scatter::scatter_gather(self as &dyn ShardExecutor, &TokioTimer, request, options)
+        crate::scatter::scatter_gather(self as &dyn ShardExecutor, &TokioSleep, request, options)
             .await
     }
 }
@@ -948,8 +948,8 @@ fn is_qualified_identifier(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::breaker::ManualClock;
     use crate::hash::HashScheme;
+    use pharm_core::time::ManualClock;
 
     fn shards(config: PgShardsConfig, nodes: &[u32]) -> Result<PgShards, PgError> {
         let map = ShardMap::new(

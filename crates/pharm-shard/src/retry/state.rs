@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::RetryBudget;
 use super::classify::ErrorKind;
-use super::env::RngSource;
 use super::policy::RetryPolicy;
+use super::rng::RngSource;
 
 /// Why retrying stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! What a scatter-gather needs from the outside world: a shard executor and a timer.
+//! What a scatter-gather needs from the outside world: a shard executor (and a [`Sleep`](crate::Sleep) for the timeouts).
 
 use std::time::Duration;
 
@@ -91,12 +91,4 @@ pub trait ShardExecutor: Send + Sync {
         shard: ShardTarget,
         query: &ShardQuery,
     ) -> Result<PartialAggregate, ShardError>;
-}
-
-/// A sleep, supplied by the caller's runtime, so that this crate needs none
-/// (with tokio: `tokio::time::sleep(duration).await`).
-#[async_trait]
-pub trait Timer: Send + Sync {
-    /// Completes after `duration`.
-    async fn sleep(&self, duration: Duration);
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::PartialAggregate;
-use super::executor::{ShardError, ShardExecutor, ShardQuery, ShardTarget, Timer};
+use super::executor::{ShardError, ShardExecutor, ShardQuery, ShardTarget};
 use super::grouping::ScatterRequest;
 use super::join::{BoxFuture, JoinAll, Raced, race};
+use crate::Sleep;
 use crate::reads::PhysicalShard;
 
 /// What to do when some shards fail.
@@ -156,7 +157,7 @@ pub async fn scatter_gather<E, T>(
 ) -> Result<GatherResult, ScatterError>
 where
     E: ShardExecutor + ?Sized,
-    T: Timer + ?Sized,
+    T: Sleep + ?Sized,
 {
     let mut shards = BTreeSet::new();
     let mut pharmacies = BTreeSet::new();

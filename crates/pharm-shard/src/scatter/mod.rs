@@ -5,7 +5,7 @@
 //!    ([`ScatterRequest::for_pharmacies`]).
 //! 2. **Scatter**: [`scatter_gather`] runs every leg concurrently through a
 //!    [`ShardExecutor`] (implemented by the PostgreSQL adapter), each raced against a
-//!    per-shard timeout from an injected [`Timer`]. The legs are polled together by a small
+//!    per-shard timeout from an injected [`Sleep`](crate::Sleep). The legs are polled together by a small
 //!    hand-written join, so this crate needs no async runtime.
 //! 3. **Gather**: the [`PartialAggregate`]s merge exactly (count and sum add, min/max take
 //!    the extreme, distinct sets unite); the average is `Σsum / Σcount`, computed only at
@@ -25,8 +25,9 @@
 //! use pharm_shard::reads::{ReplicaRole, Target};
 //! use pharm_shard::scatter::{
 //!     PartialAggregate, ScatterOptions, ScatterRequest, ShardError, ShardExecutor, ShardQuery,
-//!     ShardTarget, Timer, scatter_gather,
+//!     ShardTarget, scatter_gather,
 //! };
+//! use pharm_shard::Sleep;
 //!
 //! /// Every pharmacy sold 1,000 cents + its id.
 //! struct Fake;
@@ -38,7 +39,7 @@
 //! }
 //! struct NeverFires;
 //! #[async_trait]
-//! impl Timer for NeverFires {
+//! impl Sleep for NeverFires {
 //!     async fn sleep(&self, _: Duration) {
 //!         std::future::pending::<()>().await
 //!     }
@@ -71,7 +72,7 @@ pub use aggregate::{DistinctSet, PartialAggregate};
 pub use cache::{
     AggregateCache, Answer, CachedAggregate, FallbackPolicy, analytics_down, gather_or_cached,
 };
-pub use executor::{ParamValue, ShardError, ShardExecutor, ShardQuery, ShardTarget, Timer};
+pub use executor::{ParamValue, ShardError, ShardExecutor, ShardQuery, ShardTarget};
 pub use gather::{
     GatherResult, MissingShard, PartialFailurePolicy, ScatterError, ScatterOptions, ShardFailure,
     scatter_gather,
