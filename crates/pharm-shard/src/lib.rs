@@ -26,13 +26,15 @@
 //! ## Example
 //!
 //! ```
+//! use pharm_core::ids::PharmacyId;
 //! use pharm_shard::directory::{PhysicalShard, ShardMap};
 //! use pharm_shard::reshard::plan_to_count;
 //!
 //! let physical: Vec<PhysicalShard> = (0..4).map(PhysicalShard).collect();
 //! let map = ShardMap::with_defaults(&physical)?; // 16 logical shards on 4 servers
-//! let route = map.route(31_337);
-//! assert_eq!(route, map.route(31_337)); // stable, no allocation
+//! let pharmacy = PharmacyId::new(31_337);
+//! let route = map.route(pharmacy);
+//! assert_eq!(route, map.route(pharmacy)); // stable, no allocation
 //! assert!(route.physical.0 < 4);
 //!
 //! // Adding a fifth server moves 3 of 16 logical shards (18.75 % of the pharmacies);

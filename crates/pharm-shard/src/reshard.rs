@@ -495,6 +495,7 @@ fn recommend(
 mod tests {
     use super::*;
     use crate::hash::HashScheme;
+    use pharm_core::ids::PharmacyId;
 
     fn p(n: u32) -> Vec<PhysicalShard> {
         (0..n).map(PhysicalShard).collect()
@@ -534,7 +535,7 @@ mod tests {
     fn stale_plan_rejected() {
         let mut map = ShardMap::with_defaults(&p(4)).unwrap();
         let plan = plan_to_count(&map, 5).unwrap();
-        map.pin(1, PhysicalShard(9)).unwrap();
+        map.pin(PharmacyId::new(1), PhysicalShard(9)).unwrap();
         assert!(matches!(plan.begin(&mut map), Err(PlanError::Stale(_))));
     }
 
@@ -655,7 +656,7 @@ mod tests {
     fn pinned_shard_over_the_threshold() {
         let mut map = ShardMap::with_defaults(&p(4)).unwrap();
         for id in 0..3_000 {
-            map.pin(id, PhysicalShard(9)).unwrap();
+            map.pin(PharmacyId::new(id), PhysicalShard(9)).unwrap();
         }
         let mut counts: Vec<_> = p(4).into_iter().map(|s| (s, 1_000)).collect();
         counts.push((PhysicalShard(9), 3_000));

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pharm_core::ids::PharmacyId;
 use pharm_shard::Sleep;
+use pharm_shard::directory::PhysicalShard;
 use pharm_shard::reads::{ReplicaRole, Target};
 use pharm_shard::scatter::{
     AggregateCache, Answer, DistinctSet, FallbackPolicy, ParamValue, PartialAggregate,
@@ -19,7 +21,7 @@ use proptest::prelude::*;
 const ANALYTICS: Target = Target::Replica(ReplicaRole::Analytics);
 
 /// A sale: (pharmacy, amount in cents, patient id).
-type Sale = (i64, i64, i64);
+type Sale = (u32, i64, i64);
 
 #[derive(Clone, Debug)]
 enum Behaviour {
@@ -32,7 +34,7 @@ enum Behaviour {
 #[derive(Default)]
 struct FakeExecutor {
     sales: Vec<Sale>,
-    behaviour: BTreeMap<u32, Behaviour>,
+    behaviour: BTreeMap<PhysicalShard, Behaviour>,
     calls: Mutex<Vec<(ShardTarget, ShardQuery)>>,
 }
 
@@ -45,7 +47,7 @@ impl FakeExecutor {
     }
 
     fn with(mut self, shard: u32, behaviour: Behaviour) -> Self {
-        self.behaviour.insert(shard, behaviour);
+        self.behaviour.insert(PhysicalShard(shard), behaviour);
         self
     }
 }
@@ -69,7 +71,12 @@ impl ShardExecutor for FakeExecutor {
         Ok(PartialAggregate::from_rows(
             self.sales
                 .iter()
-                .filter(|(pharmacy, _, _)| query.pharmacy_ids.binary_search(pharmacy).is_ok())
+                .filter(|(pharmacy, _, _)| {
+                    query
+                        .pharmacy_ids
+                        .binary_search(&PharmacyId::new(*pharmacy))
+                        .is_ok()
+                })
                 .map(|(_, amount, patient)| (*amount, Some(*patient))),
         ))
     }
@@ -84,8 +91,12 @@ impl Sleep for TokioSleep {
     }
 }
 
-fn route(pharmacy: i64) -> u32 {
-    u32::try_from(pharmacy.rem_euclid(4)).unwrap()
+fn route(pharmacy: PharmacyId) -> PhysicalShard {
+    PhysicalShard(pharmacy.get() % 4)
+}
+
+fn ids<const N: usize>(ids: [u32; N]) -> [PharmacyId; N] {
+    ids.map(PharmacyId::new)
 }
 
 fn sales() -> Vec<Sale> {
@@ -102,17 +113,17 @@ fn sales() -> Vec<Sale> {
     ]
 }
 
-fn request(pharmacies: impl IntoIterator<Item = i64>) -> ScatterRequest {
+fn request(pharmacies: impl IntoIterator<Item = u32>) -> ScatterRequest {
     ScatterRequest::for_pharmacies(
         "sales_total",
         vec![ParamValue::Text("2026-04-15".into())],
-        pharmacies,
+        pharmacies.into_iter().map(PharmacyId::new),
         route,
         |_| ANALYTICS,
     )
 }
 
-fn direct(sales: &[Sale], pharmacies: &[i64]) -> PartialAggregate {
+fn direct(sales: &[Sale], pharmacies: &[u32]) -> PartialAggregate {
     PartialAggregate::from_rows(
         sales
             .iter()
@@ -123,7 +134,7 @@ fn direct(sales: &[Sale], pharmacies: &[i64]) -> PartialAggregate {
 
 fn target(shard: u32) -> ShardTarget {
     ShardTarget {
-        shard,
+        shard: PhysicalShard(shard),
         node: ANALYTICS,
     }
 }
@@ -137,27 +148,32 @@ fn fast() -> ScatterOptions {
 
 #[test]
 fn grouping_by_shard() {
-    let groups = group_by_shard([9, 1, 2, 5, 1, 8, 4, -3], route);
+    let groups = group_by_shard(ids([9, 1, 2, 5, 1, 8, 4, 13]), route);
     assert_eq!(
         groups,
-        BTreeMap::from([(0, vec![4, 8]), (1, vec![-3, 1, 5, 9]), (2, vec![2])])
+        BTreeMap::from([
+            (PhysicalShard(0), ids([4, 8]).to_vec()),
+            (PhysicalShard(1), ids([1, 5, 9, 13]).to_vec()),
+            (PhysicalShard(2), ids([2]).to_vec())
+        ])
     );
-    let failing = try_group_by_shard(
-        [1, 2, 99],
-        |id| {
-            if id == 99 { Err(id) } else { Ok(route(id)) }
-        },
-    );
-    assert_eq!(failing, Err(99));
+    let failing = try_group_by_shard(ids([1, 2, 99]), |id| {
+        if id.get() == 99 {
+            Err(id)
+        } else {
+            Ok(route(id))
+        }
+    });
+    assert_eq!(failing, Err(PharmacyId::new(99)));
     assert_eq!(
-        try_group_by_shard::<_, _, ()>([3], |id| Ok(route(id))).unwrap(),
-        BTreeMap::from([(3, vec![3])])
+        try_group_by_shard::<_, _, ()>(ids([3]), |id| Ok(route(id))).unwrap(),
+        BTreeMap::from([(PhysicalShard(3), ids([3]).to_vec())])
     );
 }
 
 #[tokio::test]
 async fn merges_sums_min_max_average_and_distinct_across_shards() {
-    let pharmacies: Vec<i64> = (1..=9).collect();
+    let pharmacies: Vec<u32> = (1..=9).collect();
     let executor = FakeExecutor::new(sales());
     let result = scatter_gather(
         &executor,
@@ -185,9 +201,14 @@ async fn merges_sums_min_max_average_and_distinct_across_shards() {
     // Each shard was asked once, for exactly its pharmacies, with the shared parameters.
     let mut calls = executor.calls.lock().unwrap().clone();
     calls.sort_by_key(|(t, _)| *t);
-    let asked: Vec<(u32, Vec<i64>)> = calls
+    let asked: Vec<(u32, Vec<u32>)> = calls
         .iter()
-        .map(|(t, q)| (t.shard, q.pharmacy_ids.clone()))
+        .map(|(t, q)| {
+            (
+                t.shard.0,
+                q.pharmacy_ids.iter().map(|id| id.get()).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         asked,
@@ -321,7 +342,7 @@ async fn duplicate_shards_and_empty_requests() {
     let executor = FakeExecutor::new(sales());
     let leg = ShardLeg {
         target: target(1),
-        pharmacy_ids: vec![1],
+        pharmacy_ids: ids([1]).to_vec(),
     };
     let duplicated = ScatterRequest {
         statement: "q".into(),
@@ -330,7 +351,7 @@ async fn duplicate_shards_and_empty_requests() {
             leg.clone(),
             ShardLeg {
                 target: ShardTarget {
-                    shard: 1,
+                    shard: PhysicalShard(1),
                     node: Target::Primary,
                 },
                 ..leg
@@ -339,7 +360,7 @@ async fn duplicate_shards_and_empty_requests() {
     };
     assert_eq!(
         scatter_gather(&executor, &TokioSleep, &duplicated, &fast()).await,
-        Err(ScatterError::DuplicateShard(1))
+        Err(ScatterError::DuplicateShard(PhysicalShard(1)))
     );
     assert!(executor.calls.lock().unwrap().is_empty());
 
@@ -351,29 +372,29 @@ async fn duplicate_shards_and_empty_requests() {
         legs: vec![
             ShardLeg {
                 target: target(1),
-                pharmacy_ids: vec![1, 5],
+                pharmacy_ids: ids([1, 5]).to_vec(),
             },
             ShardLeg {
                 target: target(2),
-                pharmacy_ids: vec![2, 5],
+                pharmacy_ids: ids([2, 5]).to_vec(),
             },
         ],
     };
     let error = scatter_gather(&executor, &TokioSleep, &repeated, &fast())
         .await
         .unwrap_err();
-    assert_eq!(error, ScatterError::DuplicatePharmacy(5));
+    assert_eq!(error, ScatterError::DuplicatePharmacy(PharmacyId::new(5)));
     assert!(error.missing_shards().is_empty());
     let twice_in_one_leg = ScatterRequest {
         legs: vec![ShardLeg {
             target: target(1),
-            pharmacy_ids: vec![3, 3],
+            pharmacy_ids: ids([3, 3]).to_vec(),
         }],
         ..repeated
     };
     assert_eq!(
         scatter_gather(&executor, &TokioSleep, &twice_in_one_leg, &fast()).await,
-        Err(ScatterError::DuplicatePharmacy(3))
+        Err(ScatterError::DuplicatePharmacy(PharmacyId::new(3)))
     );
     assert!(executor.calls.lock().unwrap().is_empty());
 
@@ -478,7 +499,10 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
         .is_err()
     );
     // Nor is a leg on the primary being down.
-    let on_primary = ScatterRequest::for_pharmacies("q", vec![], 1..=9, route, |_| Target::Primary);
+    let on_primary =
+        ScatterRequest::for_pharmacies("q", vec![], (1..=9).map(PharmacyId::new), route, |_| {
+            Target::Primary
+        });
     let down =
         FakeExecutor::new(sales()).with(3, Behaviour::Fail(ShardError::Unavailable("x".into())));
     assert!(
@@ -569,7 +593,7 @@ fn partial() -> impl Strategy<Value = PartialAggregate> {
 }
 
 fn sales_strategy() -> impl Strategy<Value = Vec<Sale>> {
-    prop::collection::vec((0i64..40, -1_000_000i64..1_000_000, 0i64..30), 0..80)
+    prop::collection::vec((0u32..40, -1_000_000i64..1_000_000, 0i64..30), 0..80)
 }
 
 proptest! {
@@ -618,7 +642,7 @@ proptest! {
     #[test]
     fn scatter_gather_equals_direct(
         sales in sales_strategy(),
-        selected in prop::collection::btree_set(0i64..40, 0..40),
+        selected in prop::collection::btree_set(0u32..40, 0..40),
         shards in 1u32..7,
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -629,14 +653,14 @@ proptest! {
         let request = ScatterRequest::for_pharmacies(
             "q",
             vec![],
-            selected.iter().copied(),
-            |id| u32::try_from(id).unwrap() % shards,
+            selected.iter().copied().map(PharmacyId::new),
+            |id| PhysicalShard(id.get() % shards),
             |_| ANALYTICS,
         );
         let result = runtime
             .block_on(scatter_gather(&executor, &TokioSleep, &request, &ScatterOptions::default()))
             .unwrap();
-        let selected: Vec<i64> = selected.into_iter().collect();
+        let selected: Vec<u32> = selected.into_iter().collect();
         prop_assert_eq!(result.aggregate, direct(&sales, &selected));
         prop_assert_eq!(result.shards_ok.len(), request.legs.len());
     }

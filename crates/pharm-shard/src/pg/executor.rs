@@ -71,7 +71,9 @@ impl PgShards {
                 .iter()
                 .map(|value| value as &(dyn ToSql + Sync))
                 .collect();
-            params.push(&query.pharmacy_ids);
+            // The column is a bigint: each id as the i64 the directory hashes.
+            let pharmacy_ids: Vec<i64> = query.pharmacy_ids.iter().map(|id| id.to_i64()).collect();
+            params.push(&pharmacy_ids);
 
             let timeout_ms = query.timeout.as_millis().clamp(1, i32::MAX as u128);
             let transaction = client

@@ -107,6 +107,7 @@ use crate::scatter::{
     GatherResult, ParamValue, ScatterError, ScatterOptions, ScatterRequest, ShardExecutor,
     ShardTarget,
 };
+use pharm_core::ids::PharmacyId;
 use pharm_core::time::Clock;
 
 /// Positional statement parameters, as tokio-postgres takes them.
@@ -244,7 +245,7 @@ struct ShardPools {
 /// Routed access to a sharded PostgreSQL deployment (see the module documentation).
 pub struct PgShards {
     map: RwLock<ShardMap>,
-    shards: BTreeMap<u32, ShardPools>,
+    shards: BTreeMap<PhysicalShard, ShardPools>,
     router: Mutex<ReadRouter>,
     clock: Arc<dyn Clock>,
     config: PgShardsConfig,
@@ -294,7 +295,7 @@ impl PgShards {
         }
         let mut shards = BTreeMap::new();
         for (physical, nodes) in nodes {
-            let shard = physical.0;
+            let shard = physical;
             let primary = build_pool(
                 &nodes.primary,
                 &config.pool,
@@ -352,7 +353,7 @@ impl PgShards {
 
     /// Where `pharmacy_id` goes under the current map.
     #[must_use]
-    pub fn route(&self, pharmacy_id: i64) -> Route {
+    pub fn route(&self, pharmacy_id: PharmacyId) -> Route {
         self.map
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -448,13 +449,13 @@ impl PgShards {
     /// The primary is unavailable or timed out, or the statement failed.
     pub async fn execute_write(
         &self,
-        pharmacy_id: i64,
+        pharmacy_id: PharmacyId,
         sql: &str,
         params: Params<'_>,
     ) -> Result<WriteOutcome, PgError> {
         let route = self.route(pharmacy_id);
         let node = ShardTarget {
-            shard: route.physical.0,
+            shard: route.physical,
             node: Target::Primary,
         };
         let db = |error| PgError::from_db(node, error);
@@ -488,12 +489,12 @@ impl PgShards {
     pub async fn query_read(
         &self,
         kind: QueryKind,
-        pharmacy_id: i64,
+        pharmacy_id: PharmacyId,
         token: Option<&LsnToken>,
         sql: &str,
         params: Params<'_>,
     ) -> Result<ReadOutcome, PgError> {
-        let shard = self.route(pharmacy_id).physical.0;
+        let shard = self.route(pharmacy_id).physical;
         let now = self.now_ms();
         let decision = self.router().route(now, shard, kind, token);
         let node = ShardTarget {
@@ -658,7 +659,7 @@ impl PgShards {
     ///
     /// [`PgError::Config`] without [`PgShardsConfig::heartbeat_table`]; the primary is
     /// unavailable, or the statement failed.
-    pub async fn install_heartbeat(&self, shard: u32) -> Result<(), PgError> {
+    pub async fn install_heartbeat(&self, shard: PhysicalShard) -> Result<(), PgError> {
         let table = self.heartbeat_table()?;
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {table} (id int PRIMARY KEY, ts timestamptz NOT NULL)"
@@ -671,7 +672,7 @@ impl PgShards {
     /// # Errors
     ///
     /// As [`PgShards::install_heartbeat`].
-    pub async fn beat(&self, shard: u32) -> Result<(), PgError> {
+    pub async fn beat(&self, shard: PhysicalShard) -> Result<(), PgError> {
         let table = self.heartbeat_table()?;
         let sql = format!(
             "INSERT INTO {table} (id, ts) VALUES (1, clock_timestamp()) \
@@ -687,7 +688,7 @@ impl PgShards {
             .ok_or_else(|| PgError::Config("no heartbeat table configured".to_owned()))
     }
 
-    async fn on_primary(&self, shard: u32, sql: &str) -> Result<(), PgError> {
+    async fn on_primary(&self, shard: PhysicalShard, sql: &str) -> Result<(), PgError> {
         let node = ShardTarget {
             shard,
             node: Target::Primary,
@@ -755,7 +756,7 @@ impl PgShards {
         &self,
         statement: impl Into<String>,
         params: Vec<ParamValue>,
-        pharmacy_ids: impl IntoIterator<Item = i64>,
+        pharmacy_ids: impl IntoIterator<Item = PharmacyId>,
         kind: QueryKind,
     ) -> ScatterRequest {
         let now = self.now_ms();
@@ -765,7 +766,7 @@ impl PgShards {
             statement,
             params,
             pharmacy_ids,
-            |id| map.route(id).physical.0,
+            |id| map.route(id).physical,
             |shard| {
                 let target = router.route(now, shard, kind, None).target;
                 let configured = self
@@ -912,13 +913,16 @@ fn build_pool(conn: &str, settings: &PoolSettings, node: ShardTarget) -> Result<
 }
 
 /// Every physical shard `map` can send traffic to has nodes.
-fn check_covered(map: &ShardMap, shards: &BTreeMap<u32, ShardPools>) -> Result<(), PgError> {
+fn check_covered(
+    map: &ShardMap,
+    shards: &BTreeMap<PhysicalShard, ShardPools>,
+) -> Result<(), PgError> {
     let needed = map
         .physical_shards()
         .into_iter()
         .chain(map.moves().map(|mv| mv.target));
     for physical in needed {
-        if !shards.contains_key(&physical.0) {
+        if !shards.contains_key(&physical) {
             return Err(PgError::Config(format!(
                 "{physical} has no nodes configured"
             )));
@@ -1002,12 +1006,12 @@ mod tests {
         let shards = shards(PgShardsConfig::default(), &[0, 1])?;
         assert_eq!(shards.replicas().len(), 2);
         let unknown = ShardTarget {
-            shard: 9,
+            shard: PhysicalShard(9),
             node: Target::Primary,
         };
         assert!(matches!(shards.pool(unknown), Err(PgError::NoSuchNode(_))));
         let reporting = ShardTarget {
-            shard: 0,
+            shard: PhysicalShard(0),
             node: Target::Replica(ReplicaRole::Reporting),
         };
         assert!(matches!(
@@ -1026,16 +1030,21 @@ mod tests {
         fn send<T: Send>(_: &T) {}
         let shards = shards(PgShardsConfig::default(), &[0, 1])?;
         let replica = ReplicaKey {
-            shard: 0,
+            shard: PhysicalShard(0),
             role: ReplicaRole::Analytics,
         };
-        send(&shards.execute_write(1, "", &[]));
-        send(&shards.query_read(QueryKind::Analytics, 1, None, "", &[]));
+        send(&shards.execute_write(PharmacyId::new(1), "", &[]));
+        send(&shards.query_read(QueryKind::Analytics, PharmacyId::new(1), None, "", &[]));
         send(&shards.measure_lag(replica));
         send(&shards.refresh_lag(replica));
         send(&shards.refresh_all_lag());
-        send(&shards.beat(0));
-        let request = shards.scatter_request("", vec![], [1, 2, 3], QueryKind::Analytics);
+        send(&shards.beat(PhysicalShard(0)));
+        let request = shards.scatter_request(
+            "",
+            vec![],
+            [1, 2, 3].map(PharmacyId::new),
+            QueryKind::Analytics,
+        );
         send(&shards.scatter_gather(&request, &ScatterOptions::default()));
         Ok(())
     }

@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pharm_core::ids::PharmacyId;
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::PartialAggregate;
-use crate::reads::{PhysicalShard, Target};
+use crate::directory::PhysicalShard;
+use crate::reads::Target;
 
 /// Which node of which physical shard a leg runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -45,7 +47,7 @@ pub struct ShardQuery {
     /// Positional parameters, before the pharmacy list.
     pub params: Vec<ParamValue>,
     /// The pharmacies of this shard that the query covers (ascending, distinct).
-    pub pharmacy_ids: Vec<i64>,
+    pub pharmacy_ids: Vec<PharmacyId>,
     /// The leg's deadline; the coordinator abandons the leg after it, and the executor may
     /// also use it server-side (`SET LOCAL statement_timeout`).
     pub timeout: Duration,

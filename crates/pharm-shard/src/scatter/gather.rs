@@ -10,7 +10,8 @@ use super::executor::{ShardError, ShardExecutor, ShardQuery, ShardTarget};
 use super::grouping::ScatterRequest;
 use super::join::{BoxFuture, JoinAll, Raced, race};
 use crate::Sleep;
-use crate::reads::PhysicalShard;
+use crate::directory::PhysicalShard;
+use pharm_core::ids::PharmacyId;
 
 /// What to do when some shards fail.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -116,12 +117,12 @@ pub enum ScatterError {
         missing: Vec<MissingShard>,
     },
     /// The request names a physical shard twice (its rows would be counted twice).
-    #[error("physical shard {0} appears in more than one leg")]
+    #[error("{0} appears in more than one leg")]
     DuplicateShard(PhysicalShard),
     /// The request lists a pharmacy twice, in two legs or twice in one leg (its rows would
     /// be counted twice, for example once on a move's source shard and once on its target).
     #[error("pharmacy {0} appears more than once in the request's legs")]
-    DuplicatePharmacy(i64),
+    DuplicatePharmacy(PharmacyId),
 }
 
 impl ScatterError {

@@ -27,14 +27,17 @@
 //!     PartialAggregate, ScatterOptions, ScatterRequest, ShardError, ShardExecutor, ShardQuery,
 //!     ShardTarget, scatter_gather,
 //! };
+//! use pharm_core::ids::PharmacyId;
 //! use pharm_shard::Sleep;
+//! use pharm_shard::directory::PhysicalShard;
 //!
 //! /// Every pharmacy sold 1,000 cents + its id.
 //! struct Fake;
 //! #[async_trait]
 //! impl ShardExecutor for Fake {
 //!     async fn run(&self, _: ShardTarget, q: &ShardQuery) -> Result<PartialAggregate, ShardError> {
-//!         Ok(PartialAggregate::from_rows(q.pharmacy_ids.iter().map(|id| (1_000 + id, Some(*id)))))
+//!         let rows = q.pharmacy_ids.iter().map(|id| (1_000 + id.to_i64(), Some(id.to_i64())));
+//!         Ok(PartialAggregate::from_rows(rows))
 //!     }
 //! }
 //! struct NeverFires;
@@ -48,8 +51,8 @@
 //! let request = ScatterRequest::for_pharmacies(
 //!     "daily_sales",
 //!     vec![],
-//!     [1, 2, 3, 4, 5],
-//!     |id| (id % 2) as u32,                            // the routing helper's job
+//!     [1, 2, 3, 4, 5].map(PharmacyId::new),
+//!     |id| PhysicalShard(id.get() % 2),                // the routing helper's job
 //!     |_| Target::Replica(ReplicaRole::Analytics),
 //! );
 //! assert_eq!(request.legs.len(), 2);
