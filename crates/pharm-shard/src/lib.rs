@@ -52,6 +52,7 @@ pub mod hash;
 pub mod lag;
 pub mod reads;
 pub mod reshard;
+pub mod resilience;
 pub mod retry;
 pub mod scaling;
 pub mod scatter;

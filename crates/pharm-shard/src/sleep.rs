@@ -7,8 +7,8 @@ use async_trait::async_trait;
 /// Waits for a duration without blocking the thread, on whatever clock the implementation
 /// belongs to.
 ///
-/// The retry driver ([`retry`](crate::retry::retry)) sleeps between tries, and
-/// scatter-gather ([`scatter_gather`](crate::scatter::scatter_gather)) races each leg
+/// The retry driver ([`retry`](crate::retry::retry)) and the resilience helper
+/// ([`call`](crate::resilience::call)) sleep between tries, and scatter-gather ([`scatter_gather`](crate::scatter::scatter_gather)) races each leg
 /// against its timeout with it. Keeping it a trait keeps the crate independent of any
 /// async runtime: a tokio user wraps `tokio::time::sleep` (the `postgres` feature ships
 /// `pg::TokioSleep`), tests advance a [`ManualClock`](pharm_core::time::ManualClock) or

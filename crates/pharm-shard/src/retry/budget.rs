@@ -71,7 +71,7 @@ struct Inner {
 /// Thread-safe (`&self` methods behind a mutex); time is passed in as a [`Clock`]
 /// reading, and a reading earlier than one already seen counts as no time passing.
 ///
-/// [`Clock`]: super::Clock
+/// [`Clock`]: pharm_core::time::Clock
 #[derive(Debug)]
 pub struct RetryBudget {
     config: RetryBudgetConfig,

@@ -80,7 +80,7 @@ impl RetryState {
     /// State for an operation whose first try starts at `started_at` (a [`Clock`]
     /// reading).
     ///
-    /// [`Clock`]: super::Clock
+    /// [`Clock`]: pharm_core::time::Clock
     #[must_use]
     pub fn new(started_at: Duration) -> Self {
         Self {
