@@ -141,6 +141,7 @@ use std::time::Duration;
 
 use event::EventBuf;
 use lazy_now::LazyNow;
+use pharm_core::error_code::ErrorCode;
 use pharm_core::time::{Clock, duration_to_nanos};
 use state::{Acquire, Core, OpenWait};
 
@@ -596,7 +597,26 @@ impl Permit<'_> {
     /// (before the lock is taken): recorded as a failure, ignored, or recorded as a
     /// success.
     pub fn on_error<E: Any>(self, duration: Duration, error: &E) {
-        match self.breaker.config.classify_error_dyn(error) {
+        let classification = self.breaker.config.classify_error_dyn(error);
+        self.resolve(duration, classification);
+    }
+
+    /// The call failed with an error of `kind` (a string such as an [`ErrorCode::id`]),
+    /// classified by the configuration's data-only kinds
+    /// ([`CircuitBreakerConfig::classify_kind`]).
+    pub fn on_error_kind(self, duration: Duration, kind: &str) {
+        let classification = self.breaker.config.classify_kind(kind);
+        self.resolve(duration, classification);
+    }
+
+    /// The call failed with a coded error: [`on_error_kind`](Self::on_error_kind) with its
+    /// stable id.
+    pub fn on_coded_error<E: ErrorCode + ?Sized>(self, duration: Duration, error: &E) {
+        self.on_error_kind(duration, error.id());
+    }
+
+    fn resolve(self, duration: Duration, classification: Classification) {
+        match classification {
             Classification::Record => self.on_failure(duration),
             Classification::Success => self.on_success(duration),
             Classification::Ignore => self.on_ignored(duration),

@@ -69,8 +69,9 @@ use crate::retry::{
     RetryBudget, RetryBudgetConfig, RetryPolicy, RetryState, XorShift,
 };
 
-/// The parts of a [`Resilience`] policy.
-#[derive(Clone, Debug)]
+/// The parts of a [`Resilience`] policy; plain data (serde) when the breaker's is.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResilienceConfig {
     /// The circuit breaker.
     pub breaker: CircuitBreakerConfig,
@@ -396,6 +397,15 @@ mod tests {
         let policy = Resilience::preset("pmp-api", Duration::ZERO).unwrap();
         assert_eq!(policy.breaker().name(), "pmp-api");
         assert_eq!(policy.budget().config(), RetryBudgetConfig::default());
+    }
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let config = ResilienceConfig::insurance_api();
+        let json = serde_json::to_value(&config).unwrap();
+        let back: ResilienceConfig = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), json);
+        assert_eq!(back.retry, config.retry);
     }
 
     #[test]
