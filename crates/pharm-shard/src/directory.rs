@@ -172,6 +172,7 @@ impl StaleMap {
 
 /// An invalid shard map or an invalid change to one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DirectoryError {
     /// `logical_count` must be in `1..=MAX_LOGICAL_SHARDS`.
     #[error("logical shard count {0} is outside 1..={MAX_LOGICAL_SHARDS}")]

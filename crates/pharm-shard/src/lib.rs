@@ -47,6 +47,7 @@
 
 pub mod breaker;
 pub mod directory;
+mod error_codes;
 pub mod failover;
 pub mod hash;
 pub mod lag;
@@ -58,6 +59,7 @@ pub mod scaling;
 pub mod scatter;
 mod sleep;
 
+pub use error_codes::ERROR_CODES;
 pub use sleep::Sleep;
 
 #[cfg(feature = "postgres")]

@@ -164,6 +164,7 @@ impl fmt::Display for LsnToken {
 
 /// A string that is not an [`LsnToken`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LsnTokenParseError {
     /// No `:` separator or a bad shard number.
     #[error("invalid LSN token {0:?}: expected <shard>:<lsn>, like 3:16/B374D848")]

@@ -66,6 +66,7 @@ pub struct ReshardPlan {
 
 /// Why a plan cannot be made or applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlanError {
     /// No target physical shards.
     #[error("no target physical shards")]

@@ -23,6 +23,7 @@ impl fmt::Display for Node {
 
 /// An error of [`PgShards`](super::PgShards).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PgError {
     /// The configuration is unusable (a bad connection string, a physical shard of the map
     /// without nodes, a bad heartbeat table name).

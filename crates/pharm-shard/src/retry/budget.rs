@@ -38,6 +38,7 @@ impl Default for RetryBudgetConfig {
 
 /// An invalid [`RetryBudgetConfig`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BudgetConfigError {
     /// `ratio` is negative, above 1000 or not finite.
     #[error("retry budget ratio {0} is outside [0, 1000]")]

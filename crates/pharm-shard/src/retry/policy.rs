@@ -121,6 +121,7 @@ impl Jitter {
 /// An invalid [`RetryPolicy`], reported by [`RetryPolicy::validate`] and when a policy is
 /// deserialized.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// `max_attempts` is 0; the first call always counts as an attempt.
     #[error("max_attempts must be at least 1 (it includes the first call)")]

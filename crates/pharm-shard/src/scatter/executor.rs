@@ -55,6 +55,7 @@ pub struct ShardQuery {
 
 /// Why one shard leg failed, as the executor reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ShardError {
     /// The node could not be reached or is known to be down (connection refused, pool
     /// exhausted, replica marked down by the read router).

@@ -46,6 +46,7 @@ impl Default for ScatterOptions {
 
 /// How a leg failed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
 pub enum ShardFailure {
     /// The executor returned an error.
     #[error(transparent)]
@@ -101,6 +102,7 @@ impl GatherResult {
 
 /// A scatter-gather that produced no answer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScatterError {
     /// Some shards failed under [`PartialFailurePolicy::Fail`].
     #[error("{} of {} shards failed", .missing.len(), .missing.len() + .shards_ok.len())]
