@@ -21,14 +21,22 @@
 //! - `pg` (feature `postgres`): tokio-postgres with deadpool pools executing all of the above
 //!   against real primaries and replicas.
 //!
-//! Everything but `pg` is sans-IO: time, sleeping and randomness are injected.
+//! - [`resilience`]: one [`Resilience`] policy per downstream composing its breaker, its
+//!   retry policy and its retry budget, driven by the caller (`before_call` /
+//!   `after_call`) or by the async [`resilience::call`].
+//!
+//! Everything but `pg` is sans-IO: time ([`pharm_core::time::Clock`]), sleeping
+//! ([`Sleep`]) and randomness are injected; the only clock reads are pharm-core's
+//! `SystemClock`, which the `postgres` feature enables. Pharmacies are
+//! [`pharm_core::ids::PharmacyId`]s, hashed as the `bigint` PostgreSQL stores
+//! ([`directory`]). Every error type has a stable code ([`ERROR_CODES`], 4000-4999).
 //!
 //! ## Example
 //!
 //! ```
 //! use pharm_core::ids::PharmacyId;
-//! use pharm_shard::directory::{PhysicalShard, ShardMap};
 //! use pharm_shard::reshard::plan_to_count;
+//! use pharm_shard::{PhysicalShard, ShardMap};
 //!
 //! let physical: Vec<PhysicalShard> = (0..4).map(PhysicalShard).collect();
 //! let map = ShardMap::with_defaults(&physical)?; // 16 logical shards on 4 servers
@@ -59,8 +67,19 @@ pub mod scaling;
 pub mod scatter;
 mod sleep;
 
+pub use breaker::{CallNotPermitted, CircuitBreaker, CircuitBreakerConfig, ConfigError, State};
+pub use directory::{DirectoryError, LogicalShard, PhysicalShard, Route, ShardMap, StaleMap};
 pub use error_codes::ERROR_CODES;
+pub use hash::HashScheme;
+pub use reads::{LsnToken, QueryKind, ReadRouter, ReplicaRole, Target};
+pub use reshard::{PlanError, ReshardPlan};
+pub use resilience::{Next, Outcome, Resilience, ResilienceConfig, ResilienceError};
+pub use retry::{ErrorKind, Operation, RetryBudget, RetryError, RetryPolicy};
+pub use scatter::{ScatterError, ScatterRequest, ShardError, ShardExecutor};
 pub use sleep::Sleep;
+
+#[cfg(feature = "postgres")]
+pub use pg::{PgError, PgShards};
 
 #[cfg(feature = "postgres")]
 pub mod pg;
