@@ -123,7 +123,7 @@ pub struct ShardMove {
 }
 
 /// The move a routed pharmacy's logical shard is part of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MoveRoute {
     /// The move's phase.
     pub phase: MovePhase,
@@ -133,8 +133,9 @@ pub struct MoveRoute {
     pub target: PhysicalShard,
 }
 
-/// Where a pharmacy's reads and writes go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Where a pharmacy's reads and writes go (serialized as
+/// `{"logical", "physical", "map_version", "pinned", "during_move"}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Route {
     /// The pharmacy's logical shard (by hash, also for a pinned pharmacy).
     pub logical: LogicalShard,
