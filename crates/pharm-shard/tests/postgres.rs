@@ -20,9 +20,10 @@ use pharm_shard::hash::{
     HashScheme, PG_HASH_PARTITION_SEED, PG_VECTORS, pg_hashint8, pg_hashint8extended, pharm_hash,
 };
 use pharm_shard::lag::{LagEstimate, LagSource};
-use pharm_shard::pg::{PgShards, PgShardsConfig, PoolSettings, ShardNodes};
+use pharm_shard::pg::{PgError, PgShards, PgShardsConfig, PoolSettings, ReadOutcome, ShardNodes};
 use pharm_shard::reads::{
-    DecisionReason, FallbackReason, QueryKind, ReplicaKey, ReplicaRole, RoutingEvent, Target,
+    DecisionReason, FallbackReason, LsnToken, QueryKind, ReplicaKey, ReplicaRole, RoutingEvent,
+    Target,
 };
 use pharm_shard::scatter::{
     ParamValue, PartialAggregate, PartialFailurePolicy, ScatterError, ScatterOptions, ShardError,
@@ -109,6 +110,28 @@ async fn wait_caught_up(shards: &PgShards, replica: ReplicaKey) -> LagEstimate {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The single integer of a one-column row.
+fn int(row: &[ParamValue]) -> i64 {
+    match row {
+        [ParamValue::Int(value)] => *value,
+        other => panic!("expected one integer, got {other:?}"),
+    }
+}
+
+/// `sql` (with the pharmacy as `$1`) read for pharmacy `p` through the read router.
+async fn read_pharmacy(
+    shards: &PgShards,
+    kind: QueryKind,
+    p: i64,
+    token: Option<&LsnToken>,
+    sql: &str,
+) -> ReadOutcome {
+    shards
+        .query_read(kind, ph(p), token, sql, &[ParamValue::Int(p)])
+        .await
+        .unwrap()
 }
 
 /// A pharmacy id of the tests' `bigint` column.
@@ -296,7 +319,11 @@ async fn writes_and_reads_land_where_the_table_says() {
                 .execute_write(
                     ph(p),
                     "INSERT INTO sales (pharmacy_id, amount_cents, ndc) VALUES ($1, $2, $3)",
-                    &[&p, &amount, &format!("ndc-{i}")],
+                    &[
+                        ParamValue::Int(p),
+                        ParamValue::Int(amount),
+                        ParamValue::Text(format!("ndc-{i}")),
+                    ],
                 )
                 .await
                 .unwrap();
@@ -337,16 +364,13 @@ async fn writes_and_reads_land_where_the_table_says() {
     );
     let p = on_a[0];
     let sql = "SELECT count(*) FROM sales WHERE pharmacy_id = $1";
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), None, sql, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, sql).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
     assert!(matches!(
         read.decision.reason,
         DecisionReason::ReplicaInSync { .. }
     ));
-    assert_eq!(read.rows[0].get::<_, i64>(0), p % 3 + 1);
+    assert_eq!(int(&read.rows[0]), p % 3 + 1);
     // pg_is_in_recovery() proves which server answered.
     let on_replica = shards
         .query_read(
@@ -358,7 +382,33 @@ async fn writes_and_reads_land_where_the_table_says() {
         )
         .await
         .unwrap();
-    assert!(on_replica.rows[0].get::<_, bool>(0));
+    assert_eq!(on_replica.rows[0], [ParamValue::Bool(true)]);
+    // Rows come back as values: text and NULL decode, other column types are refused
+    // with a hint to cast them.
+    let values = shards
+        .query_on(
+            primary(SHARD_A),
+            "SELECT 'x'::text, NULL::int8, $1::int4",
+            &[ParamValue::Int(7)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        values,
+        [vec![
+            ParamValue::Text("x".into()),
+            ParamValue::Null,
+            ParamValue::Int(7)
+        ]]
+    );
+    let numeric = shards
+        .query_on(primary(SHARD_A), "SELECT 1.5::numeric", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(numeric, PgError::BadResult { ref message, .. } if message.contains("cast")),
+        "{numeric}"
+    );
 
     // An analytics scatter-gather runs shard A's leg on its replica, shard B's on its
     // primary, and adds up to the rows written.
@@ -382,21 +432,15 @@ async fn writes_and_reads_land_where_the_table_says() {
     assert_eq!(result.aggregate.sum, written_sum);
     assert_eq!(result.aggregate.distinct_count(), pharmacies.len() as u64);
 
-    let read = shards
-        .query_read(QueryKind::TransactionalRead, ph(p), None, sql, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::TransactionalRead, p, None, sql).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert_eq!(read.decision.reason, DecisionReason::PrimaryByKind);
 
     // Shard B has no replica: its analytics reads go to its primary.
     let q = on_b[0];
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(q), None, sql, &[&q])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, q, None, sql).await;
     assert_eq!(read.served_by, primary(SHARD_B));
-    assert_eq!(read.rows[0].get::<_, i64>(0), q % 3 + 1);
+    assert_eq!(int(&read.rows[0]), q % 3 + 1);
 
     // Read-your-writes: until a lag sample shows the replica past the token, a read with
     // the token goes to the primary (and sees the write); afterwards to the replica.
@@ -404,40 +448,32 @@ async fn writes_and_reads_land_where_the_table_says() {
         .execute_write(
             ph(p),
             "INSERT INTO sales (pharmacy_id, amount_cents, ndc) VALUES ($1, 1, 'ryw')",
-            &[&p],
+            &[ParamValue::Int(p)],
         )
         .await
         .unwrap();
     let ryw = "SELECT count(*) FROM sales WHERE pharmacy_id = $1 AND ndc = 'ryw'";
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), Some(&write.token), ryw, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, Some(&write.token), ryw).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert!(matches!(
         read.decision.reason,
         DecisionReason::TokenNotReplayed { .. }
     ));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
     let estimate = wait_caught_up(&shards, ANALYTICS_A).await;
     assert!(estimate.replay_lsn >= write.token.lsn);
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), Some(&write.token), ryw, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, Some(&write.token), ryw).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
     // A token of shard A does not constrain reads of shard B.
-    let read = shards
-        .query_read(
-            QueryKind::TransactionalRead,
-            ph(q),
-            Some(&write.token),
-            sql,
-            &[&q],
-        )
-        .await
-        .unwrap();
+    let read = read_pharmacy(
+        &shards,
+        QueryKind::TransactionalRead,
+        q,
+        Some(&write.token),
+        sql,
+    )
+    .await;
     assert_eq!(read.served_by, primary(SHARD_B));
     assert!(shards.take_events().is_empty());
 
@@ -501,16 +537,13 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
     let insert = "INSERT INTO sales (pharmacy_id, amount_cents, ndc) VALUES ($1, $2, 'x')";
     let count = "SELECT count(*) FROM sales WHERE pharmacy_id = $1";
     shards
-        .execute_write(ph(p), insert, &[&p, &100i64])
+        .execute_write(ph(p), insert, &[ParamValue::Int(p), ParamValue::Int(100)])
         .await
         .unwrap();
     wait_caught_up(&shards, ANALYTICS_A).await;
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
 
     // Pause replay; the primary keeps taking writes.
     cr.execute("SELECT pg_wal_replay_pause()", &[])
@@ -527,7 +560,11 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
     .await;
     for amount in [200i64, 300, 400] {
         shards
-            .execute_write(ph(p), insert, &[&p, &amount])
+            .execute_write(
+                ph(p),
+                insert,
+                &[ParamValue::Int(p), ParamValue::Int(amount)],
+            )
             .await
             .unwrap();
     }
@@ -539,12 +576,9 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
     assert!(estimate.replay_paused, "{estimate:?}");
     assert!(estimate.bytes_behind > 0, "{estimate:?}");
     assert_eq!(estimate.lag, Duration::from_secs(1), "{estimate:?}");
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
     assert!(shards.take_events().is_empty());
 
     // Past 5 s: the replica stops serving, with one event, and reads see the new rows on
@@ -565,24 +599,18 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
         ),
         "{events:?}"
     );
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert_eq!(
         read.decision.reason,
         DecisionReason::ReplicaFallback(FallbackReason::LagAboveMax)
     );
-    assert_eq!(read.rows[0].get::<_, i64>(0), 4);
+    assert_eq!(int(&read.rows[0]), 4);
     // Still paused a little later: still on the primary, no new event.
     clock.advance(Duration::from_secs(2));
     shards.refresh_lag(ANALYTICS_A).await.unwrap();
     assert!(shards.take_events().is_empty());
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, primary(SHARD_A));
 
     // Resume: once the replica has caught up it serves again, with one event.
@@ -603,27 +631,21 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
         ),
         "{events:?}"
     );
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 4);
+    assert_eq!(int(&read.rows[0]), 4);
 
     // The replica dies: the read that finds out is served by the primary, and the replica
     // is marked down (one event) until a good sample arrives.
     drop(cr);
     a_replica.stop();
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert_eq!(
         read.decision.reason,
         DecisionReason::ReplicaFallback(FallbackReason::Unreachable)
     );
-    assert_eq!(read.rows[0].get::<_, i64>(0), 4);
+    assert_eq!(int(&read.rows[0]), 4);
     let events = shards.take_events();
     assert!(
         matches!(
@@ -636,10 +658,7 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
         ),
         "{events:?}"
     );
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert!(
         shards
@@ -701,19 +720,16 @@ async fn read_your_writes_token_covers_an_async_commit() {
         .execute_write(
             ph(p),
             "INSERT INTO sales (pharmacy_id, amount_cents, ndc) VALUES ($1, 1, 'async')",
-            &[&p],
+            &[ParamValue::Int(p)],
         )
         .await
         .unwrap();
     // The replica has everything written so far, and the sample may well say caught up.
     shards.refresh_lag(ANALYTICS_A).await.unwrap();
     let ryw = "SELECT count(*) FROM sales WHERE pharmacy_id = $1 AND ndc = 'async'";
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), Some(&write.token), ryw, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, Some(&write.token), ryw).await;
     assert_eq!(
-        read.rows[0].get::<_, i64>(0),
+        int(&read.rows[0]),
         1,
         "read-your-writes violated: served by {:?} ({:?})",
         read.served_by,
@@ -736,12 +752,9 @@ async fn read_your_writes_token_covers_an_async_commit() {
         "{estimate:?} never reaches {}",
         switch.token.lsn
     );
-    let read = shards
-        .query_read(QueryKind::Analytics, ph(p), Some(&switch.token), ryw, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, Some(&switch.token), ryw).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
     eprintln!(
         "read_your_writes_token_covers_an_async_commit: {:?}",
         started.elapsed()
@@ -759,7 +772,7 @@ async fn load_sales(shards: &PgShards, ids: &[i64]) {
                 "INSERT INTO sales (pharmacy_id, amount_cents, ndc) \
                  SELECT $1::int8, (g * 7919 + $1::int8 * 104729) % 10000 - 500, \
                  'ndc-' || (g % 5) FROM generate_series(1, $2::int8) AS g",
-                &[&p, &rows],
+                &[ParamValue::Int(p), ParamValue::Int(rows)],
             )
             .await
             .unwrap();
@@ -1015,7 +1028,11 @@ async fn stopped_shard_fails_by_default_and_is_named_in_a_partial_result() {
     // Routed reads and writes of shard B fail as "unavailable", naming it.
     let q = on_shard(&shards, pharmacies.clone(), SHARD_B)[0];
     let error = shards
-        .execute_write(ph(q), "DELETE FROM sales WHERE pharmacy_id = $1", &[&q])
+        .execute_write(
+            ph(q),
+            "DELETE FROM sales WHERE pharmacy_id = $1",
+            &[ParamValue::Int(q)],
+        )
         .await
         .unwrap_err();
     assert!(error.is_node_down(), "{error}");

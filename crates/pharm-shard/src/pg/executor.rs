@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Row, Statement};
 
 use super::PgShards;
 use super::error::{Node, PgError};
-use super::params::SqlParam;
+use super::params::{as_sql, sql_params};
 use crate::Sleep;
 use crate::reads::{ReplicaKey, Target};
 use crate::scatter::{
@@ -66,11 +66,8 @@ impl PgShards {
             let (wrapper_sql, with_distinct) = wrap(node, &inner, inner_sql, query.params.len())?;
             let wrapper = client.prepare_cached(&wrapper_sql).await.map_err(db)?;
 
-            let values: Vec<SqlParam<'_>> = query.params.iter().map(SqlParam).collect();
-            let mut params: Vec<&(dyn ToSql + Sync)> = values
-                .iter()
-                .map(|value| value as &(dyn ToSql + Sync))
-                .collect();
+            let values = sql_params(&query.params);
+            let mut params = as_sql(&values);
             // The column is a bigint: each id as the i64 the directory hashes.
             let pharmacy_ids: Vec<i64> = query.pharmacy_ids.iter().map(|id| id.to_i64()).collect();
             params.push(&pharmacy_ids);

@@ -77,6 +77,12 @@
 //! [`PgShards::scatter_request`] builds the legs from the map and the router, and
 //! [`PgShards::scatter_gather`] runs them with a tokio timer ([`TokioSleep`]).
 //!
+//! # Values, not driver types
+//!
+//! Statements take their parameters as [`ParamValue`](crate::scatter::ParamValue)s and
+//! return rows as `Vec<ParamValue>` ([`PgShards::query_on`] lists the column types); the
+//! pools, connections and the driver's types stay inside the adapter.
+//!
 //! TLS is not supported: the pools connect with `NoTls` (shards on a private network).
 
 mod config;
@@ -93,8 +99,6 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use tokio_postgres::types::ToSql;
-
 pub use config::{PgShardsConfig, PoolSettings, ShardNodes};
 pub use error::{Node, PgError};
 pub use executor::TokioSleep;
@@ -108,9 +112,6 @@ use crate::reads::{ReadRouter, ReplicaKey, RoutingEvent, Target};
 use crate::scatter::ShardTarget;
 use pharm_core::ids::PharmacyId;
 use pharm_core::time::Clock;
-
-/// Positional statement parameters, as tokio-postgres takes them.
-pub type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// Routed access to a sharded PostgreSQL deployment (see the module documentation).
 pub struct PgShards {

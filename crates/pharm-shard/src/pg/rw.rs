@@ -1,17 +1,17 @@
 //! Routed writes (with their read-your-writes token) and reads.
 
 use pharm_core::ids::PharmacyId;
-use tokio_postgres::Row;
 use tokio_postgres::types::PgLsn;
 
 use super::lag::lsn;
-use super::{Params, PgError, PgShards};
+use super::params::{as_sql, decode_row, sql_params};
+use super::{PgError, PgShards};
 use crate::directory::Route;
 use crate::lag::Lsn;
 use crate::reads::{
     DecisionReason, FallbackReason, LsnToken, QueryKind, ReadDecision, ReplicaKey, Target,
 };
-use crate::scatter::ShardTarget;
+use crate::scatter::{ParamValue, ShardTarget};
 
 /// The outcome of [`PgShards::execute_write`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,8 +30,8 @@ pub struct WriteOutcome {
 /// The outcome of [`PgShards::query_read`].
 #[derive(Debug)]
 pub struct ReadOutcome {
-    /// The rows.
-    pub rows: Vec<Row>,
+    /// The rows, each as values (see [`PgShards::query_on`] for the column types).
+    pub rows: Vec<Vec<ParamValue>>,
     /// The node that served the read.
     pub served_by: ShardTarget,
     /// Why that node: the router's decision, or
@@ -52,7 +52,7 @@ impl PgShards {
         &self,
         pharmacy_id: PharmacyId,
         sql: &str,
-        params: Params<'_>,
+        params: &[ParamValue],
     ) -> Result<WriteOutcome, PgError> {
         let route = self.route(pharmacy_id);
         let node = ShardTarget {
@@ -63,7 +63,11 @@ impl PgShards {
         self.timed(node, async {
             let client = self.client(node).await?;
             let statement = client.prepare_cached(sql).await.map_err(db)?;
-            let rows_affected = client.execute(&statement, params).await.map_err(db)?;
+            let values = sql_params(params);
+            let rows_affected = client
+                .execute(&statement, &as_sql(&values))
+                .await
+                .map_err(db)?;
             let lsn = token_lsn(&client, node).await?;
             Ok(WriteOutcome {
                 rows_affected,
@@ -93,7 +97,7 @@ impl PgShards {
         pharmacy_id: PharmacyId,
         token: Option<&LsnToken>,
         sql: &str,
-        params: Params<'_>,
+        params: &[ParamValue],
     ) -> Result<ReadOutcome, PgError> {
         let shard = self.route(pharmacy_id).physical;
         let now = self.now_ms();
@@ -142,22 +146,32 @@ impl PgShards {
         })
     }
 
-    /// Runs a query on one given node (no routing).
+    /// Runs a query on one given node (no routing). Parameters bind as described for
+    /// [`ParamValue`] (cast in SQL for other types: `$1::text::date`); each row comes back
+    /// as values: `bigint`/`integer`/`smallint` as [`ParamValue::Int`], text-like columns
+    /// as [`ParamValue::Text`], `boolean` as [`ParamValue::Bool`], `NULL` as
+    /// [`ParamValue::Null`].
     ///
     /// # Errors
     ///
-    /// The node is unknown, unavailable or timed out, or the statement failed.
+    /// The node is unknown, unavailable or timed out, or the statement failed;
+    /// [`PgError::BadResult`] for a column of another type (cast it in SQL).
     pub async fn query_on(
         &self,
         node: ShardTarget,
         sql: &str,
-        params: Params<'_>,
-    ) -> Result<Vec<Row>, PgError> {
+        params: &[ParamValue],
+    ) -> Result<Vec<Vec<ParamValue>>, PgError> {
         let db = |error| PgError::from_db(node, error);
         self.timed(node, async {
             let client = self.client(node).await?;
             let statement = client.prepare_cached(sql).await.map_err(db)?;
-            client.query(&statement, params).await.map_err(db)
+            let values = sql_params(params);
+            let rows = client
+                .query(&statement, &as_sql(&values))
+                .await
+                .map_err(db)?;
+            rows.iter().map(|row| decode_row(node, row)).collect()
         })
         .await
     }
