@@ -23,9 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pharm_shard::breaker::{
-    CircuitBreaker, CircuitBreakerConfig, Clock, SlidingWindowType, State, SystemClock,
-};
+use pharm_core::time::{Clock, SystemClock};
+use pharm_shard::breaker::{CircuitBreaker, CircuitBreakerConfig, SlidingWindowType, State};
 
 fn breaker_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("breaker");

@@ -26,6 +26,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pharm_core::ids::PharmacyId;
 use pharm_shard::directory::{PhysicalShard, ShardMap};
 use pharm_shard::hash::{HashScheme, jump_consistent_hash, pharm_hash};
 use pharm_shard::reshard::plan_to_count;
@@ -48,10 +49,11 @@ fn phys(n: u32) -> Vec<PhysicalShard> {
     (0..n).map(PhysicalShard).collect()
 }
 
-fn ids(n: usize, seed: u64) -> Vec<i64> {
+fn ids(n: usize, seed: u64) -> Vec<PharmacyId> {
     let mut rng = XorShift64Star(seed);
-    // Ids drawn from the whole i64 range (the hash does not care how ids are assigned).
-    (0..n).map(|_| rng.next() as i64).collect()
+    // Ids drawn from the whole pharmacy id range (the hash does not care how ids are
+    // assigned).
+    (0..n).map(|_| PharmacyId::new(rng.next() as u32)).collect()
 }
 
 fn key_movement_table() {
@@ -65,13 +67,14 @@ fn key_movement_table() {
     for (a, b) in [(4u32, 5u32), (4, 16), (5, 16), (4, 8)] {
         let modn = frac(
             keys.iter()
-                .filter(|&&id| pharm_hash(id) % u64::from(a) != pharm_hash(id) % u64::from(b))
+                .map(|id| pharm_hash(id.to_i64()))
+                .filter(|&h| h % u64::from(a) != h % u64::from(b))
                 .count(),
         );
         let jump = frac(
             keys.iter()
                 .filter(|&&id| {
-                    let h = pharm_hash(id);
+                    let h = pharm_hash(id.to_i64());
                     jump_consistent_hash(h, a as i32) != jump_consistent_hash(h, b as i32)
                 })
                 .count(),
@@ -135,10 +138,10 @@ fn route_benches(c: &mut Criterion) {
         b.iter(|| black_box(&pg_map).route(black_box(keys[next()])));
     });
     group.bench_function("hash_mod_n", |b| {
-        b.iter(|| pharm_hash(black_box(keys[next()])) % n);
+        b.iter(|| pharm_hash(black_box(keys[next()]).to_i64()) % n);
     });
     group.bench_function("jump", |b| {
-        b.iter(|| jump_consistent_hash(pharm_hash(black_box(keys[next()])), n as i32));
+        b.iter(|| jump_consistent_hash(pharm_hash(black_box(keys[next()]).to_i64()), n as i32));
     });
     group.finish();
 }

@@ -1,5 +1,14 @@
 //! The shard directory: `pharmacy_id` → logical shard → physical shard.
 //!
+//! # Pharmacy ids
+//!
+//! Routing takes the family's [`PharmacyId`] (an unsigned 32-bit store number). The hash
+//! input is [`PharmacyId::to_i64`], the `bigint` value the `pharmacy_id` column holds in
+//! PostgreSQL, and [`crate::hash`] hashes that `i64` exactly as PostgreSQL's `hashint8`
+//! (and `hashint8extended`, for `PARTITION BY HASH`) hashes the column: a pharmacy's
+//! logical shard here is the partition the server puts its rows in. Pharmacy `n` therefore
+//! routes exactly as the bare `i64` `n` did before the id type existed.
+//!
 //! # Logical shards
 //!
 //! A pharmacy's logical shard is fixed by its hash alone ([`crate::hash`]) and the number of
@@ -52,6 +61,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use pharm_core::ids::PharmacyId;
 use serde::{Deserialize, Serialize};
 
 use crate::hash::HashScheme;
@@ -67,8 +77,11 @@ pub const MAX_LOGICAL_SHARDS: u32 = 65_536;
 #[serde(transparent)]
 pub struct LogicalShard(pub u32);
 
-/// A physical shard: one PostgreSQL primary (with its replicas).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A physical shard: one PostgreSQL primary (with its replicas). Serialized as its bare
+/// number.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct PhysicalShard(pub u32);
 
@@ -110,7 +123,7 @@ pub struct ShardMove {
 }
 
 /// The move a routed pharmacy's logical shard is part of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MoveRoute {
     /// The move's phase.
     pub phase: MovePhase,
@@ -120,8 +133,9 @@ pub struct MoveRoute {
     pub target: PhysicalShard,
 }
 
-/// Where a pharmacy's reads and writes go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Where a pharmacy's reads and writes go (serialized as
+/// `{"logical", "physical", "map_version", "pinned", "during_move"}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Route {
     /// The pharmacy's logical shard (by hash, also for a pinned pharmacy).
     pub logical: LogicalShard,
@@ -159,6 +173,7 @@ impl StaleMap {
 
 /// An invalid shard map or an invalid change to one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DirectoryError {
     /// `logical_count` must be in `1..=MAX_LOGICAL_SHARDS`.
     #[error("logical shard count {0} is outside 1..={MAX_LOGICAL_SHARDS}")]
@@ -213,13 +228,13 @@ pub enum DirectoryError {
     MovesInProgress(usize),
     /// A pharmacy that is not pinned was unpinned or re-pinned.
     #[error("pharmacy {0} is not pinned")]
-    NotPinned(i64),
+    NotPinned(PharmacyId),
     /// A pharmacy pinned already was pinned again (or listed twice in a serialized map);
     /// [`ShardMap::repin`] moves a pin.
     #[error("pharmacy {pharmacy_id} is already pinned to {physical}")]
     AlreadyPinned {
         /// The pharmacy.
-        pharmacy_id: i64,
+        pharmacy_id: PharmacyId,
         /// Where it is pinned.
         physical: PhysicalShard,
     },
@@ -256,12 +271,12 @@ pub struct ShardMap {
     /// `logical_count - 1` if it is a power of two (for [`HashScheme::PostgresBigint`]).
     pow2_mask: Option<u64>,
     assignment: Vec<PhysicalShard>,
-    pins: BTreeMap<i64, PhysicalShard>,
+    pins: BTreeMap<PharmacyId, PhysicalShard>,
     moves: BTreeMap<LogicalShard, ShardMove>,
     slots: Vec<Slot>,
     /// Open-addressing (linear probing) index of `pins`, at most half full; empty when
     /// there are no pins.
-    pin_index: Vec<Option<(i64, PhysicalShard)>>,
+    pin_index: Vec<Option<(PharmacyId, PhysicalShard)>>,
     /// `64 − log2(pin_index.len())`.
     pin_shift: u32,
 }
@@ -269,7 +284,7 @@ pub struct ShardMap {
 /// A pharmacy pinned to a physical shard, as serialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Pin {
-    pharmacy_id: i64,
+    pharmacy_id: PharmacyId,
     physical: PhysicalShard,
 }
 
@@ -472,7 +487,7 @@ impl ShardMap {
     }
 
     /// The pinned pharmacies and their physical shards.
-    pub fn pins(&self) -> impl Iterator<Item = (i64, PhysicalShard)> + '_ {
+    pub fn pins(&self) -> impl Iterator<Item = (PharmacyId, PhysicalShard)> + '_ {
         self.pins.iter().map(|(k, v)| (*k, *v))
     }
 
@@ -484,8 +499,8 @@ impl ShardMap {
     /// The logical shard of `pharmacy_id` (by hash; pins do not change it).
     #[inline]
     #[must_use]
-    pub fn logical_of(&self, pharmacy_id: i64) -> LogicalShard {
-        LogicalShard(self.reduce(self.scheme.hash(pharmacy_id)))
+    pub fn logical_of(&self, pharmacy_id: PharmacyId) -> LogicalShard {
+        LogicalShard(self.reduce(self.scheme.hash(pharmacy_id.to_i64())))
     }
 
     /// A 64-bit hash to its logical shard, see the module documentation.
@@ -503,8 +518,8 @@ impl ShardMap {
     /// Where `pharmacy_id`'s reads and writes go under this map. Does not allocate.
     #[inline]
     #[must_use]
-    pub fn route(&self, pharmacy_id: i64) -> Route {
-        let hash = self.scheme.hash(pharmacy_id);
+    pub fn route(&self, pharmacy_id: PharmacyId) -> Route {
+        let hash = self.scheme.hash(pharmacy_id.to_i64());
         let logical = self.reduce(hash);
         if let Some(physical) = self.pinned(pharmacy_id, hash) {
             return Route {
@@ -527,7 +542,7 @@ impl ShardMap {
 
     /// The pin of `pharmacy_id` (whose hash is `hash`), from the open-addressing index.
     #[inline]
-    fn pinned(&self, pharmacy_id: i64, hash: u64) -> Option<PhysicalShard> {
+    fn pinned(&self, pharmacy_id: PharmacyId, hash: u64) -> Option<PhysicalShard> {
         if self.pin_index.is_empty() {
             return None;
         }
@@ -548,7 +563,7 @@ impl ShardMap {
     /// # Errors
     ///
     /// [`StaleMap`] if `have` is not this map's version.
-    pub fn route_checked(&self, pharmacy_id: i64, have: u64) -> Result<Route, StaleMap> {
+    pub fn route_checked(&self, pharmacy_id: PharmacyId, have: u64) -> Result<Route, StaleMap> {
         self.check_version(have)?;
         Ok(self.route(pharmacy_id))
     }
@@ -581,7 +596,7 @@ impl ShardMap {
     /// unchanged on error.
     pub fn pin(
         &mut self,
-        pharmacy_id: i64,
+        pharmacy_id: PharmacyId,
         physical: PhysicalShard,
     ) -> Result<u64, DirectoryError> {
         let version = self.next_version()?;
@@ -604,7 +619,7 @@ impl ShardMap {
     /// unchanged on error.
     pub fn repin(
         &mut self,
-        pharmacy_id: i64,
+        pharmacy_id: PharmacyId,
         physical: PhysicalShard,
     ) -> Result<u64, DirectoryError> {
         let version = self.next_version()?;
@@ -622,7 +637,7 @@ impl ShardMap {
     ///
     /// [`DirectoryError::NotPinned`], [`DirectoryError::VersionExhausted`]. The map is
     /// unchanged on error.
-    pub fn unpin(&mut self, pharmacy_id: i64) -> Result<u64, DirectoryError> {
+    pub fn unpin(&mut self, pharmacy_id: PharmacyId) -> Result<u64, DirectoryError> {
         let version = self.next_version()?;
         self.pins
             .remove(&pharmacy_id)
@@ -836,7 +851,7 @@ impl ShardMap {
             self.pin_shift = 64 - capacity.trailing_zeros();
             self.pin_index = vec![None; capacity];
             for (&id, &physical) in &self.pins {
-                let hash = self.scheme.hash(id);
+                let hash = self.scheme.hash(id.to_i64());
                 let mut i = (hash.wrapping_mul(PIN_INDEX_MULTIPLIER) >> self.pin_shift) as usize;
                 while self.pin_index[i].is_some() {
                     i = (i + 1) & (capacity - 1);
@@ -867,12 +882,16 @@ mod tests {
         (0..n).map(PhysicalShard).collect()
     }
 
+    fn ph(n: u32) -> PharmacyId {
+        PharmacyId::new(n)
+    }
+
     #[test]
     fn default_is_top_four_bits() {
         let map = ShardMap::with_defaults(&p(4)).unwrap();
-        for id in -1000..1000 {
-            let h = crate::hash::pharm_hash(id);
-            assert_eq!(map.logical_of(id).0 as u64, h >> 60);
+        for id in (0..1000).chain(u32::MAX - 1000..=u32::MAX) {
+            let h = crate::hash::pharm_hash(i64::from(id));
+            assert_eq!(map.logical_of(ph(id)).0 as u64, h >> 60);
         }
         assert_eq!(
             map.logical_counts().values().copied().collect::<Vec<_>>(),
@@ -885,6 +904,11 @@ mod tests {
         for l in [4u32, 5, 16, 64] {
             let map = ShardMap::new(HashScheme::PostgresBigint, l, &p(2)).unwrap();
             for &(id, modulus, rem) in crate::hash::PG_VECTORS {
+                // Negative and out-of-range bigints are checked in `hash`; a pharmacy id
+                // is the bigint `to_i64` gives.
+                let Ok(id) = PharmacyId::from_i64(id) else {
+                    continue;
+                };
                 if modulus == u64::from(l) {
                     assert_eq!(u64::from(map.logical_of(id).0), rem);
                 }
@@ -896,13 +920,13 @@ mod tests {
     fn split_keeps_physical_placement() {
         for scheme in [HashScheme::Pharm, HashScheme::PostgresBigint] {
             let mut map = ShardMap::new(scheme, 16, &p(5)).unwrap();
-            map.pin(7, PhysicalShard(9)).unwrap();
-            let before: Vec<Route> = (0..5000).map(|id| map.route(id)).collect();
+            map.pin(ph(7), PhysicalShard(9)).unwrap();
+            let before: Vec<Route> = (0..5000).map(|id| map.route(ph(id))).collect();
             let v = map.split_logical(4).unwrap();
             assert_eq!(map.logical_count(), 64);
             assert_eq!(v, map.version());
             for (id, r) in (0..5000).zip(before) {
-                let now = map.route(id);
+                let now = map.route(ph(id));
                 assert_eq!(now.physical, r.physical);
                 let parent = match scheme {
                     HashScheme::Pharm => now.logical.0 / 4,
@@ -948,12 +972,12 @@ mod tests {
     #[test]
     fn serde_roundtrip_and_validation() {
         let mut map = ShardMap::with_defaults(&p(4)).unwrap();
-        map.pin(-5, PhysicalShard(10)).unwrap();
+        map.pin(ph(u32::MAX), PhysicalShard(10)).unwrap();
         map.begin_move(LogicalShard(0), PhysicalShard(3)).unwrap();
         let json = serde_json::to_string(&map).unwrap();
         let back: ShardMap = serde_json::from_str(&json).unwrap();
         assert_eq!(back, map);
-        assert_eq!(back.route(-5), map.route(-5));
+        assert_eq!(back.route(ph(u32::MAX)), map.route(ph(u32::MAX)));
 
         let bad = r#"{"version":1,"logical_count":3,"assignment":[0,1]}"#;
         assert!(serde_json::from_str::<ShardMap>(bad).is_err());
@@ -964,26 +988,27 @@ mod tests {
             "pins":[{"pharmacy_id":42,"physical":7}]}"#;
         let m: ShardMap = serde_json::from_str(ok).unwrap();
         assert_eq!(m.scheme(), HashScheme::PostgresBigint);
-        assert_eq!(m.route(42).physical, PhysicalShard(7));
+        assert_eq!(m.route(ph(42)).physical, PhysicalShard(7));
         assert_eq!(m.version(), 9);
+        // A negative pharmacy id in a serialized pin is refused, not wrapped.
+        let negative = r#"{"version":1,"logical_count":2,"assignment":[0,1],
+            "pins":[{"pharmacy_id":-5,"physical":7}]}"#;
+        assert!(serde_json::from_str::<ShardMap>(negative).is_err());
     }
 
     #[test]
     fn pin_index_finds_every_pin() {
         for scheme in [HashScheme::Pharm, HashScheme::PostgresBigint] {
             let mut map = ShardMap::new(scheme, 16, &p(4)).unwrap();
-            for n in 0..1000i64 {
-                map.pin(n * 7 - 3000, PhysicalShard(100 + (n % 5) as u32))
+            for n in 0..1000u32 {
+                map.pin(ph(n * 7 + 2000), PhysicalShard(100 + n % 5))
                     .unwrap();
-                let last = n * 7 - 3000;
-                assert_eq!(
-                    map.route(last).physical,
-                    PhysicalShard(100 + (n % 5) as u32)
-                );
+                let last = ph(n * 7 + 2000);
+                assert_eq!(map.route(last).physical, PhysicalShard(100 + n % 5));
             }
-            for id in -5000..5000i64 {
-                let r = map.route(id);
-                let pinned = (id + 3000) % 7 == 0 && (-3000..=3993).contains(&id);
+            for id in 0..10_000u32 {
+                let r = map.route(ph(id));
+                let pinned = id >= 2000 && (id - 2000) % 7 == 0 && id <= 8993;
                 assert_eq!(r.pinned, pinned, "{id}");
                 if !pinned {
                     assert_eq!(r.physical, map.assignment()[r.logical.0 as usize]);
@@ -1012,7 +1037,7 @@ mod tests {
     fn reassign_validates_every_change_first() {
         let mut map = ShardMap::with_defaults(&p(4)).unwrap();
         let before = map.clone();
-        let routes: Vec<Route> = (0..200).map(|id| map.route(id)).collect();
+        let routes: Vec<Route> = (0..200).map(|id| map.route(ph(id))).collect();
         let plan = crate::reshard::ReshardPlan {
             from_version: map.version(),
             logical_count: 16,
@@ -1040,7 +1065,7 @@ mod tests {
         assert_eq!(map, before);
         assert_eq!(map.physical_of(LogicalShard(0)), Ok(PhysicalShard(0)));
         for (id, route) in (0..200).zip(routes) {
-            assert_eq!(map.route(id), route);
+            assert_eq!(map.route(ph(id)), route);
         }
 
         // Valid changes: applied with one bump, and routing follows.
@@ -1052,6 +1077,7 @@ mod tests {
             .unwrap();
         assert_eq!(version, before.version() + 1);
         let id = (0..)
+            .map(ph)
             .find(|id| map.logical_of(*id) == LogicalShard(1))
             .unwrap();
         assert_eq!(map.route(id).physical, PhysicalShard(7));

@@ -211,6 +211,7 @@ pub enum FailoverEvent {
 
 /// An operation the current state does not allow.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FailoverError {
     /// `start_failover` without a recommendation.
     #[error("no failover has been recommended")]

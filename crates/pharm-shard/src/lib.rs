@@ -21,18 +21,28 @@
 //! - `pg` (feature `postgres`): tokio-postgres with deadpool pools executing all of the above
 //!   against real primaries and replicas.
 //!
-//! Everything but `pg` is sans-IO: time, sleeping and randomness are injected.
+//! - [`resilience`]: one [`Resilience`] policy per downstream composing its breaker, its
+//!   retry policy and its retry budget, driven by the caller (`before_call` /
+//!   `after_call`) or by the async [`resilience::call`].
+//!
+//! Everything but `pg` is sans-IO: time ([`pharm_core::time::Clock`]), sleeping
+//! ([`Sleep`]) and randomness are injected; the only clock reads are pharm-core's
+//! `SystemClock`, which the `postgres` feature enables. Pharmacies are
+//! [`pharm_core::ids::PharmacyId`]s, hashed as the `bigint` PostgreSQL stores
+//! ([`directory`]). Every error type has a stable code ([`ERROR_CODES`], 4000-4999).
 //!
 //! ## Example
 //!
 //! ```
-//! use pharm_shard::directory::{PhysicalShard, ShardMap};
+//! use pharm_core::ids::PharmacyId;
 //! use pharm_shard::reshard::plan_to_count;
+//! use pharm_shard::{PhysicalShard, ShardMap};
 //!
 //! let physical: Vec<PhysicalShard> = (0..4).map(PhysicalShard).collect();
 //! let map = ShardMap::with_defaults(&physical)?; // 16 logical shards on 4 servers
-//! let route = map.route(31_337);
-//! assert_eq!(route, map.route(31_337)); // stable, no allocation
+//! let pharmacy = PharmacyId::new(31_337);
+//! let route = map.route(pharmacy);
+//! assert_eq!(route, map.route(pharmacy)); // stable, no allocation
 //! assert!(route.physical.0 < 4);
 //!
 //! // Adding a fifth server moves 3 of 16 logical shards (18.75 % of the pharmacies);
@@ -45,14 +55,31 @@
 
 pub mod breaker;
 pub mod directory;
+mod error_codes;
 pub mod failover;
 pub mod hash;
 pub mod lag;
 pub mod reads;
 pub mod reshard;
+pub mod resilience;
 pub mod retry;
 pub mod scaling;
 pub mod scatter;
+mod sleep;
+
+pub use breaker::{CallNotPermitted, CircuitBreaker, CircuitBreakerConfig, ConfigError, State};
+pub use directory::{DirectoryError, LogicalShard, PhysicalShard, Route, ShardMap, StaleMap};
+pub use error_codes::ERROR_CODES;
+pub use hash::HashScheme;
+pub use reads::{LsnToken, QueryKind, ReadRouter, ReplicaRole, Target};
+pub use reshard::{PlanError, ReshardPlan};
+pub use resilience::{Next, Outcome, Resilience, ResilienceConfig, ResilienceError};
+pub use retry::{ErrorKind, Operation, RetryBudget, RetryError, RetryPolicy};
+pub use scatter::{ScatterError, ScatterRequest, ShardError, ShardExecutor};
+pub use sleep::Sleep;
+
+#[cfg(feature = "postgres")]
+pub use pg::{PgError, PgShards};
 
 #[cfg(feature = "postgres")]
 pub mod pg;

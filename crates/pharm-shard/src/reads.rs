@@ -50,13 +50,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::directory::PhysicalShard;
 use crate::lag::{
     HistoryCapacityError, LagEstimate, LagSample, LagSource, LagTracker, Lsn, LsnParseError,
     check_history_capacity,
 };
-
-/// Physical shard id, as produced by shard routing (`Route::physical`).
-pub type PhysicalShard = u32;
 
 /// What a query does, which decides where it may run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -160,12 +158,13 @@ impl LsnToken {
 
 impl fmt::Display for LsnToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.shard, self.lsn)
+        write!(f, "{}:{}", self.shard.0, self.lsn)
     }
 }
 
 /// A string that is not an [`LsnToken`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LsnTokenParseError {
     /// No `:` separator or a bad shard number.
     #[error("invalid LSN token {0:?}: expected <shard>:<lsn>, like 3:16/B374D848")]
@@ -185,9 +184,11 @@ impl FromStr for LsnToken {
         if shard.is_empty() || !shard.bytes().all(|b| b.is_ascii_digit()) {
             return Err(LsnTokenParseError::Format(s.to_owned()));
         }
-        let shard = shard
-            .parse()
-            .map_err(|_| LsnTokenParseError::Format(s.to_owned()))?;
+        let shard = PhysicalShard(
+            shard
+                .parse()
+                .map_err(|_| LsnTokenParseError::Format(s.to_owned()))?,
+        );
         Ok(LsnToken {
             shard,
             lsn: lsn.parse()?,

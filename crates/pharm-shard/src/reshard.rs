@@ -66,6 +66,7 @@ pub struct ReshardPlan {
 
 /// Why a plan cannot be made or applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlanError {
     /// No target physical shards.
     #[error("no target physical shards")]
@@ -495,6 +496,7 @@ fn recommend(
 mod tests {
     use super::*;
     use crate::hash::HashScheme;
+    use pharm_core::ids::PharmacyId;
 
     fn p(n: u32) -> Vec<PhysicalShard> {
         (0..n).map(PhysicalShard).collect()
@@ -534,7 +536,7 @@ mod tests {
     fn stale_plan_rejected() {
         let mut map = ShardMap::with_defaults(&p(4)).unwrap();
         let plan = plan_to_count(&map, 5).unwrap();
-        map.pin(1, PhysicalShard(9)).unwrap();
+        map.pin(PharmacyId::new(1), PhysicalShard(9)).unwrap();
         assert!(matches!(plan.begin(&mut map), Err(PlanError::Stale(_))));
     }
 
@@ -655,7 +657,7 @@ mod tests {
     fn pinned_shard_over_the_threshold() {
         let mut map = ShardMap::with_defaults(&p(4)).unwrap();
         for id in 0..3_000 {
-            map.pin(id, PhysicalShard(9)).unwrap();
+            map.pin(PharmacyId::new(id), PhysicalShard(9)).unwrap();
         }
         let mut counts: Vec<_> = p(4).into_iter().map(|s| (s, 1_000)).collect();
         counts.push((PhysicalShard(9), 3_000));

@@ -26,7 +26,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::reads::{PhysicalShard, ReplicaRole};
+use crate::directory::PhysicalShard;
+use crate::reads::ReplicaRole;
 
 /// A measured quantity a rule looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

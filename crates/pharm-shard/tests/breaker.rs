@@ -13,10 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use pharm_core::time::ManualClock;
 use pharm_shard::breaker::{
     CallNotPermitted, CircuitBreaker, CircuitBreakerConfig, CircuitBreakerConfigBuilder,
-    Classification, ConfigError, Event, IntervalFunction, ManualClock, Permit, SlidingWindowType,
-    State, WaitInOpenState,
+    Classification, ConfigError, Event, IntervalFunction, Permit, SlidingWindowType, State,
+    WaitInOpenState,
 };
 
 const NS: Duration = Duration::from_nanos(1);

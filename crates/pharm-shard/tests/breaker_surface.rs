@@ -8,9 +8,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use pharm_core::time::{Clock, ManualClock};
 use pharm_shard::breaker::{
-    CircuitBreaker, CircuitBreakerConfig, CircuitBreakerConfigBuilder, Clock, Event,
-    IntervalFunction, ManualClock, SlidingWindowType, State,
+    CircuitBreaker, CircuitBreakerConfig, CircuitBreakerConfigBuilder, Event, IntervalFunction,
+    SlidingWindowType, State,
 };
 use proptest::prelude::*;
 

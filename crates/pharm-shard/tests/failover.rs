@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use pharm_shard::directory::PhysicalShard;
 use pharm_shard::failover::{
     FailoverConfig, FailoverDetector, FailoverError, FailoverEvent, FailoverState, FailoverTrigger,
 };
@@ -424,7 +425,7 @@ fn custom_thresholds() {
 
 fn shard(id: u32) -> ShardMetrics {
     ShardMetrics {
-        shard: id,
+        shard: PhysicalShard(id),
         ..ShardMetrics::default()
     }
 }
@@ -432,7 +433,7 @@ fn shard(id: u32) -> ShardMetrics {
 fn kinds(metrics: &[ShardMetrics]) -> Vec<(u32, Option<ReplicaRole>, ScalingActionKind)> {
     evaluate(metrics)
         .into_iter()
-        .map(|a| (a.shard, a.replica, a.kind))
+        .map(|a| (a.shard.0, a.replica, a.kind))
         .collect()
 }
 

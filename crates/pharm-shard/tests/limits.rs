@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use pharm_shard::breaker::{
-    CircuitBreaker, CircuitBreakerConfig, ConfigError, ManualClock, SlidingWindowType,
-};
+use pharm_core::time::ManualClock;
+use pharm_shard::breaker::{CircuitBreaker, CircuitBreakerConfig, ConfigError, SlidingWindowType};
 use pharm_shard::directory::{PhysicalShard, ShardMap};
 use pharm_shard::lag::{HistoryCapacityError, LagTracker, MAX_HISTORY_CAPACITY};
 use pharm_shard::reads::{ReadRouter, ReadRouterConfig};
@@ -242,7 +241,6 @@ fn lag_history_capacity_is_bounded() {
 fn pool_size_is_bounded() {
     use std::sync::Arc;
 
-    use pharm_shard::breaker::ManualClock;
     use pharm_shard::pg::{PgError, PgShards, PgShardsConfig, PoolSettings, ShardNodes};
 
     assert_eq!(PoolSettings::MAX_SIZE, 1_000);

@@ -7,10 +7,15 @@
 //! last one silently winning.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pharm_core::ids::PharmacyId;
 use pharm_shard::directory::{DirectoryError, LogicalShard, MovePhase, PhysicalShard, ShardMap};
 use pharm_shard::hash::HashScheme;
 use pharm_shard::reshard::{PlanError, plan_to_count};
 use proptest::prelude::*;
+
+fn ph(n: u32) -> PharmacyId {
+    PharmacyId::new(n)
+}
 
 fn phys(n: u32) -> Vec<PhysicalShard> {
     (0..n).map(PhysicalShard).collect()
@@ -36,9 +41,9 @@ type Change = (
 /// Every public change of a map, each valid on [`map_at`] but for the version.
 fn changes() -> Vec<Change> {
     vec![
-        ("pin", |m| m.pin(8, PhysicalShard(9))),
-        ("repin", |m| m.repin(7, PhysicalShard(10))),
-        ("unpin", |m| m.unpin(7)),
+        ("pin", |m| m.pin(ph(8), PhysicalShard(9))),
+        ("repin", |m| m.repin(ph(7), PhysicalShard(10))),
+        ("unpin", |m| m.unpin(ph(7))),
         ("begin_move", |m| {
             m.begin_move(LogicalShard(5), PhysicalShard(4))
         }),
@@ -82,7 +87,7 @@ fn no_change_at_the_last_version_and_nothing_changes() {
             "{name}"
         );
         assert_eq!(map, max, "{name} left the map changed");
-        assert_eq!(map.route(7).physical, PhysicalShard(9), "{name}");
+        assert_eq!(map.route(ph(7)).physical, PhysicalShard(9), "{name}");
     }
     // Completing a cut-over move is a change too.
     let mut map = map_at(u64::MAX - 2);
@@ -95,6 +100,7 @@ fn no_change_at_the_last_version_and_nothing_changes() {
     );
     assert_eq!(map, before);
     let moving = (0..)
+        .map(ph)
         .find(|&id| map.logical_of(id) == LogicalShard(3))
         .unwrap();
     let route = map.route_checked(moving, u64::MAX).unwrap();
@@ -115,7 +121,7 @@ fn the_version_before_the_last_takes_exactly_one_more_change() {
         );
         let after = map.clone();
         assert_eq!(
-            map.pin(1_000, PhysicalShard(11)),
+            map.pin(ph(1_000), PhysicalShard(11)),
             Err(DirectoryError::VersionExhausted(u64::MAX)),
             "{name}"
         );
@@ -155,27 +161,27 @@ fn reshard_plans_check_the_versions_they_need_first() {
 #[test]
 fn a_pharmacy_is_pinned_once() {
     let mut map = ShardMap::with_defaults(&phys(4)).unwrap();
-    let v = map.pin(42, PhysicalShard(7)).unwrap();
+    let v = map.pin(ph(42), PhysicalShard(7)).unwrap();
     for again in [PhysicalShard(8), PhysicalShard(7)] {
         assert_eq!(
-            map.pin(42, again),
+            map.pin(ph(42), again),
             Err(DirectoryError::AlreadyPinned {
-                pharmacy_id: 42,
+                pharmacy_id: ph(42),
                 physical: PhysicalShard(7)
             })
         );
         assert_eq!(map.version(), v);
-        assert_eq!(map.route(42).physical, PhysicalShard(7));
+        assert_eq!(map.route(ph(42)).physical, PhysicalShard(7));
     }
     // Moving a pin is explicit, one change.
-    assert_eq!(map.repin(42, PhysicalShard(8)), Ok(v + 1));
-    assert_eq!(map.route(42).physical, PhysicalShard(8));
+    assert_eq!(map.repin(ph(42), PhysicalShard(8)), Ok(v + 1));
+    assert_eq!(map.route(ph(42)).physical, PhysicalShard(8));
     assert_eq!(
-        map.repin(43, PhysicalShard(8)),
-        Err(DirectoryError::NotPinned(43))
+        map.repin(ph(43), PhysicalShard(8)),
+        Err(DirectoryError::NotPinned(ph(43)))
     );
     assert_eq!(map.version(), v + 1);
-    assert_eq!(map.pins().collect::<Vec<_>>(), [(42, PhysicalShard(8))]);
+    assert_eq!(map.pins().collect::<Vec<_>>(), [(ph(42), PhysicalShard(8))]);
 }
 
 #[test]
@@ -194,7 +200,7 @@ fn a_serialized_map_with_a_duplicate_pin_is_rejected() {
         "pins":[{"pharmacy_id":42,"physical":7},{"pharmacy_id":42,"physical":7}]}"#;
     assert!(serde_json::from_str::<ShardMap>(json).is_err());
     let json = r#"{"version":3,"logical_count":2,"assignment":[0,1],
-        "pins":[{"pharmacy_id":42,"physical":7},{"pharmacy_id":-42,"physical":7}]}"#;
+        "pins":[{"pharmacy_id":42,"physical":7},{"pharmacy_id":4242,"physical":7}]}"#;
     assert_eq!(
         serde_json::from_str::<ShardMap>(json)
             .unwrap()
@@ -202,13 +208,17 @@ fn a_serialized_map_with_a_duplicate_pin_is_rejected() {
             .count(),
         2
     );
+    // A pharmacy id is never negative: such a pin is refused, not wrapped.
+    let json = r#"{"version":3,"logical_count":2,"assignment":[0,1],
+        "pins":[{"pharmacy_id":42,"physical":7},{"pharmacy_id":-42,"physical":7}]}"#;
+    assert!(serde_json::from_str::<ShardMap>(json).is_err());
 }
 
 #[derive(Clone, Debug)]
 enum Op {
-    Pin(i64, u32),
-    Repin(i64, u32),
-    Unpin(i64),
+    Pin(u32, u32),
+    Repin(u32, u32),
+    Unpin(u32),
     Begin(u32, u32),
     Advance(u32),
     Complete(u32),
@@ -216,7 +226,7 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let id = -3i64..3;
+    let id = 0u32..6;
     let logical = 0u32..17;
     let physical = 0u32..6;
     prop_oneof![
@@ -245,9 +255,9 @@ proptest! {
         for op in ops {
             let before = map.clone();
             let result = match op {
-                Op::Pin(i, p) => map.pin(i, PhysicalShard(p)),
-                Op::Repin(i, p) => map.repin(i, PhysicalShard(p)),
-                Op::Unpin(i) => map.unpin(i),
+                Op::Pin(i, p) => map.pin(ph(i), PhysicalShard(p)),
+                Op::Repin(i, p) => map.repin(ph(i), PhysicalShard(p)),
+                Op::Unpin(i) => map.unpin(ph(i)),
                 Op::Begin(l, p) => map.begin_move(LogicalShard(l), PhysicalShard(p)),
                 Op::Advance(l) => map.advance_move(LogicalShard(l)).map(|_| map.version()),
                 Op::Complete(l) => map.complete_move(LogicalShard(l)),

@@ -13,15 +13,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pg_cluster::{Cluster, pg_env, wait_until};
-use pharm_shard::breaker::ManualClock;
+use pharm_core::ids::PharmacyId;
+use pharm_core::time::ManualClock;
 use pharm_shard::directory::{PhysicalShard, ShardMap};
 use pharm_shard::hash::{
     HashScheme, PG_HASH_PARTITION_SEED, PG_VECTORS, pg_hashint8, pg_hashint8extended, pharm_hash,
 };
 use pharm_shard::lag::{LagEstimate, LagSource};
-use pharm_shard::pg::{PgShards, PgShardsConfig, PoolSettings, ShardNodes};
+use pharm_shard::pg::{PgError, PgShards, PgShardsConfig, PoolSettings, ReadOutcome, ShardNodes};
 use pharm_shard::reads::{
-    DecisionReason, FallbackReason, QueryKind, ReplicaKey, ReplicaRole, RoutingEvent, Target,
+    DecisionReason, FallbackReason, LsnToken, QueryKind, ReplicaKey, ReplicaRole, RoutingEvent,
+    Target,
 };
 use pharm_shard::scatter::{
     ParamValue, PartialAggregate, PartialFailurePolicy, ScatterError, ScatterOptions, ShardError,
@@ -29,22 +31,22 @@ use pharm_shard::scatter::{
 };
 use tokio_postgres::Client;
 
-const SHARD_A: u32 = 0;
-const SHARD_B: u32 = 1;
+const SHARD_A: PhysicalShard = PhysicalShard(0);
+const SHARD_B: PhysicalShard = PhysicalShard(1);
 const SALES: &str = "CREATE TABLE sales (pharmacy_id bigint NOT NULL, amount_cents bigint NOT NULL, ndc text NOT NULL)";
 const ANALYTICS_A: ReplicaKey = ReplicaKey {
     shard: SHARD_A,
     role: ReplicaRole::Analytics,
 };
 
-fn primary(shard: u32) -> ShardTarget {
+fn primary(shard: PhysicalShard) -> ShardTarget {
     ShardTarget {
         shard,
         node: Target::Primary,
     }
 }
 
-fn analytics(shard: u32) -> ShardTarget {
+fn analytics(shard: PhysicalShard) -> ShardTarget {
     ShardTarget {
         shard,
         node: Target::Replica(ReplicaRole::Analytics),
@@ -62,13 +64,17 @@ fn map(physical: u32) -> ShardMap {
     ShardMap::new(HashScheme::PostgresBigint, 16, &shards).unwrap()
 }
 
-fn adapter(map: ShardMap, nodes: Vec<(u32, ShardNodes)>, clock: &ManualClock) -> PgShards {
+fn adapter(
+    map: ShardMap,
+    nodes: Vec<(PhysicalShard, ShardNodes)>,
+    clock: &ManualClock,
+) -> PgShards {
     adapter_with(map, nodes, clock, None)
 }
 
 fn adapter_with(
     map: ShardMap,
-    nodes: Vec<(u32, ShardNodes)>,
+    nodes: Vec<(PhysicalShard, ShardNodes)>,
     clock: &ManualClock,
     heartbeat_table: Option<&str>,
 ) -> PgShards {
@@ -83,9 +89,6 @@ fn adapter_with(
         heartbeat_table: heartbeat_table.map(str::to_owned),
         ..PgShardsConfig::default()
     };
-    let nodes = nodes
-        .into_iter()
-        .map(|(n, nodes)| (PhysicalShard(n), nodes));
     PgShards::new(map, nodes, config, Arc::new(clock.clone())).unwrap()
 }
 
@@ -109,10 +112,41 @@ async fn wait_caught_up(shards: &PgShards, replica: ReplicaKey) -> LagEstimate {
     }
 }
 
+/// The single integer of a one-column row.
+fn int(row: &[ParamValue]) -> i64 {
+    match row {
+        [ParamValue::Int(value)] => *value,
+        other => panic!("expected one integer, got {other:?}"),
+    }
+}
+
+/// `sql` (with the pharmacy as `$1`) read for pharmacy `p` through the read router.
+async fn read_pharmacy(
+    shards: &PgShards,
+    kind: QueryKind,
+    p: i64,
+    token: Option<&LsnToken>,
+    sql: &str,
+) -> ReadOutcome {
+    shards
+        .query_read(kind, ph(p), token, sql, &[ParamValue::Int(p)])
+        .await
+        .unwrap()
+}
+
+/// A pharmacy id of the tests' `bigint` column.
+fn ph(id: i64) -> PharmacyId {
+    PharmacyId::from_i64(id).unwrap()
+}
+
 /// The pharmacies among `ids` that the map sends to `shard`.
-fn on_shard(shards: &PgShards, ids: impl IntoIterator<Item = i64>, shard: u32) -> Vec<i64> {
+fn on_shard(
+    shards: &PgShards,
+    ids: impl IntoIterator<Item = i64>,
+    shard: PhysicalShard,
+) -> Vec<i64> {
     ids.into_iter()
-        .filter(|id| shards.route(*id).physical.0 == shard)
+        .filter(|id| shards.route(ph(*id)).physical == shard)
         .collect()
 }
 
@@ -195,11 +229,16 @@ async fn pg_partition_hash_matches_a_real_server() {
                 remainder,
                 "id {id}, MODULUS {m}: the server chose {partition}"
             );
-            assert_eq!(
-                u64::from(shard_map.logical_of(id).0),
-                remainder,
-                "id {id}, {m}"
-            );
+            // Every pharmacy id is such a bigint (`PharmacyId::to_i64`); the map routes it
+            // to the server's partition.
+            if let Ok(pharmacy) = PharmacyId::from_i64(id) {
+                assert_eq!(pharmacy.to_i64(), id);
+                assert_eq!(
+                    u64::from(shard_map.logical_of(pharmacy).0),
+                    remainder,
+                    "id {id}, {m}"
+                );
+            }
             server.insert((id, m), remainder);
         }
     }
@@ -271,25 +310,31 @@ async fn writes_and_reads_land_where_the_table_says() {
     assert!(!on_a.is_empty() && !on_b.is_empty(), "{on_a:?} / {on_b:?}");
 
     // Writes: pharmacy p gets p % 3 + 1 rows, each on the primary the map names.
-    let mut expected_rows: BTreeMap<u32, i64> = BTreeMap::new();
+    let mut expected_rows: BTreeMap<PhysicalShard, i64> = BTreeMap::new();
     for &p in &pharmacies {
         let n = p % 3 + 1;
         for i in 0..n {
             let amount = 100 * p + i;
             let outcome = shards
                 .execute_write(
-                    p,
+                    ph(p),
                     "INSERT INTO sales (pharmacy_id, amount_cents, ndc) VALUES ($1, $2, $3)",
-                    &[&p, &amount, &format!("ndc-{i}")],
+                    &[
+                        ParamValue::Int(p),
+                        ParamValue::Int(amount),
+                        ParamValue::Text(format!("ndc-{i}")),
+                    ],
                 )
                 .await
                 .unwrap();
-            let shard = shards.route(p).physical.0;
+            let shard = shards.route(ph(p)).physical;
             assert_eq!(outcome.rows_affected, 1);
             assert_eq!(outcome.served_by, primary(shard));
             assert_eq!(outcome.token.shard, shard);
         }
-        *expected_rows.entry(shards.route(p).physical.0).or_default() += n;
+        *expected_rows
+            .entry(shards.route(ph(p)).physical)
+            .or_default() += n;
     }
     // Each primary holds exactly the rows of its pharmacies.
     for (client, shard, ids) in [(&ca, SHARD_A, &on_a), (&cb, SHARD_B, &on_b)] {
@@ -319,35 +364,58 @@ async fn writes_and_reads_land_where_the_table_says() {
     );
     let p = on_a[0];
     let sql = "SELECT count(*) FROM sales WHERE pharmacy_id = $1";
-    let read = shards
-        .query_read(QueryKind::Analytics, p, None, sql, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, sql).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
     assert!(matches!(
         read.decision.reason,
         DecisionReason::ReplicaInSync { .. }
     ));
-    assert_eq!(read.rows[0].get::<_, i64>(0), p % 3 + 1);
+    assert_eq!(int(&read.rows[0]), p % 3 + 1);
     // pg_is_in_recovery() proves which server answered.
     let on_replica = shards
         .query_read(
             QueryKind::Analytics,
-            p,
+            ph(p),
             None,
             "SELECT pg_is_in_recovery()",
             &[],
         )
         .await
         .unwrap();
-    assert!(on_replica.rows[0].get::<_, bool>(0));
+    assert_eq!(on_replica.rows[0], [ParamValue::Bool(true)]);
+    // Rows come back as values: text and NULL decode, other column types are refused
+    // with a hint to cast them.
+    let values = shards
+        .query_on(
+            primary(SHARD_A),
+            "SELECT 'x'::text, NULL::int8, $1::int4",
+            &[ParamValue::Int(7)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        values,
+        [vec![
+            ParamValue::Text("x".into()),
+            ParamValue::Null,
+            ParamValue::Int(7)
+        ]]
+    );
+    let numeric = shards
+        .query_on(primary(SHARD_A), "SELECT 1.5::numeric", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(numeric, PgError::BadResult { ref message, .. } if message.contains("cast")),
+        "{numeric}"
+    );
 
     // An analytics scatter-gather runs shard A's leg on its replica, shard B's on its
     // primary, and adds up to the rows written.
     let request = shards.scatter_request(
         "SELECT amount_cents, pharmacy_id FROM sales WHERE pharmacy_id = ANY($1)",
         vec![],
-        pharmacies.clone(),
+        pharmacies.iter().copied().map(ph),
         QueryKind::Analytics,
     );
     let result = shards
@@ -364,62 +432,48 @@ async fn writes_and_reads_land_where_the_table_says() {
     assert_eq!(result.aggregate.sum, written_sum);
     assert_eq!(result.aggregate.distinct_count(), pharmacies.len() as u64);
 
-    let read = shards
-        .query_read(QueryKind::TransactionalRead, p, None, sql, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::TransactionalRead, p, None, sql).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert_eq!(read.decision.reason, DecisionReason::PrimaryByKind);
 
     // Shard B has no replica: its analytics reads go to its primary.
     let q = on_b[0];
-    let read = shards
-        .query_read(QueryKind::Analytics, q, None, sql, &[&q])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, q, None, sql).await;
     assert_eq!(read.served_by, primary(SHARD_B));
-    assert_eq!(read.rows[0].get::<_, i64>(0), q % 3 + 1);
+    assert_eq!(int(&read.rows[0]), q % 3 + 1);
 
     // Read-your-writes: until a lag sample shows the replica past the token, a read with
     // the token goes to the primary (and sees the write); afterwards to the replica.
     let write = shards
         .execute_write(
-            p,
+            ph(p),
             "INSERT INTO sales (pharmacy_id, amount_cents, ndc) VALUES ($1, 1, 'ryw')",
-            &[&p],
+            &[ParamValue::Int(p)],
         )
         .await
         .unwrap();
     let ryw = "SELECT count(*) FROM sales WHERE pharmacy_id = $1 AND ndc = 'ryw'";
-    let read = shards
-        .query_read(QueryKind::Analytics, p, Some(&write.token), ryw, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, Some(&write.token), ryw).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert!(matches!(
         read.decision.reason,
         DecisionReason::TokenNotReplayed { .. }
     ));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
     let estimate = wait_caught_up(&shards, ANALYTICS_A).await;
     assert!(estimate.replay_lsn >= write.token.lsn);
-    let read = shards
-        .query_read(QueryKind::Analytics, p, Some(&write.token), ryw, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, Some(&write.token), ryw).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
     // A token of shard A does not constrain reads of shard B.
-    let read = shards
-        .query_read(
-            QueryKind::TransactionalRead,
-            q,
-            Some(&write.token),
-            sql,
-            &[&q],
-        )
-        .await
-        .unwrap();
+    let read = read_pharmacy(
+        &shards,
+        QueryKind::TransactionalRead,
+        q,
+        Some(&write.token),
+        sql,
+    )
+    .await;
     assert_eq!(read.served_by, primary(SHARD_B));
     assert!(shards.take_events().is_empty());
 
@@ -483,16 +537,13 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
     let insert = "INSERT INTO sales (pharmacy_id, amount_cents, ndc) VALUES ($1, $2, 'x')";
     let count = "SELECT count(*) FROM sales WHERE pharmacy_id = $1";
     shards
-        .execute_write(p, insert, &[&p, &100i64])
+        .execute_write(ph(p), insert, &[ParamValue::Int(p), ParamValue::Int(100)])
         .await
         .unwrap();
     wait_caught_up(&shards, ANALYTICS_A).await;
-    let read = shards
-        .query_read(QueryKind::Analytics, p, None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
 
     // Pause replay; the primary keeps taking writes.
     cr.execute("SELECT pg_wal_replay_pause()", &[])
@@ -509,7 +560,11 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
     .await;
     for amount in [200i64, 300, 400] {
         shards
-            .execute_write(p, insert, &[&p, &amount])
+            .execute_write(
+                ph(p),
+                insert,
+                &[ParamValue::Int(p), ParamValue::Int(amount)],
+            )
             .await
             .unwrap();
     }
@@ -521,12 +576,9 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
     assert!(estimate.replay_paused, "{estimate:?}");
     assert!(estimate.bytes_behind > 0, "{estimate:?}");
     assert_eq!(estimate.lag, Duration::from_secs(1), "{estimate:?}");
-    let read = shards
-        .query_read(QueryKind::Analytics, p, None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
     assert!(shards.take_events().is_empty());
 
     // Past 5 s: the replica stops serving, with one event, and reads see the new rows on
@@ -547,24 +599,18 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
         ),
         "{events:?}"
     );
-    let read = shards
-        .query_read(QueryKind::Analytics, p, None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert_eq!(
         read.decision.reason,
         DecisionReason::ReplicaFallback(FallbackReason::LagAboveMax)
     );
-    assert_eq!(read.rows[0].get::<_, i64>(0), 4);
+    assert_eq!(int(&read.rows[0]), 4);
     // Still paused a little later: still on the primary, no new event.
     clock.advance(Duration::from_secs(2));
     shards.refresh_lag(ANALYTICS_A).await.unwrap();
     assert!(shards.take_events().is_empty());
-    let read = shards
-        .query_read(QueryKind::Analytics, p, None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, primary(SHARD_A));
 
     // Resume: once the replica has caught up it serves again, with one event.
@@ -585,27 +631,21 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
         ),
         "{events:?}"
     );
-    let read = shards
-        .query_read(QueryKind::Analytics, p, None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 4);
+    assert_eq!(int(&read.rows[0]), 4);
 
     // The replica dies: the read that finds out is served by the primary, and the replica
     // is marked down (one event) until a good sample arrives.
     drop(cr);
     a_replica.stop();
-    let read = shards
-        .query_read(QueryKind::Analytics, p, None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert_eq!(
         read.decision.reason,
         DecisionReason::ReplicaFallback(FallbackReason::Unreachable)
     );
-    assert_eq!(read.rows[0].get::<_, i64>(0), 4);
+    assert_eq!(int(&read.rows[0]), 4);
     let events = shards.take_events();
     assert!(
         matches!(
@@ -618,10 +658,7 @@ async fn paused_replay_falls_back_to_primary_and_resume_returns() {
         ),
         "{events:?}"
     );
-    let read = shards
-        .query_read(QueryKind::Analytics, p, None, count, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, None, count).await;
     assert_eq!(read.served_by, primary(SHARD_A));
     assert!(
         shards
@@ -681,21 +718,18 @@ async fn read_your_writes_token_covers_an_async_commit() {
         .get(0);
     let write = shards
         .execute_write(
-            p,
+            ph(p),
             "INSERT INTO sales (pharmacy_id, amount_cents, ndc) VALUES ($1, 1, 'async')",
-            &[&p],
+            &[ParamValue::Int(p)],
         )
         .await
         .unwrap();
     // The replica has everything written so far, and the sample may well say caught up.
     shards.refresh_lag(ANALYTICS_A).await.unwrap();
     let ryw = "SELECT count(*) FROM sales WHERE pharmacy_id = $1 AND ndc = 'async'";
-    let read = shards
-        .query_read(QueryKind::Analytics, p, Some(&write.token), ryw, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, Some(&write.token), ryw).await;
     assert_eq!(
-        read.rows[0].get::<_, i64>(0),
+        int(&read.rows[0]),
         1,
         "read-your-writes violated: served by {:?} ({:?})",
         read.served_by,
@@ -709,7 +743,7 @@ async fn read_your_writes_token_covers_an_async_commit() {
 
     // A segment switch: the insert position is the new segment's start plus its header.
     let switch = shards
-        .execute_write(p, "SELECT pg_switch_wal()", &[])
+        .execute_write(ph(p), "SELECT pg_switch_wal()", &[])
         .await
         .unwrap();
     let estimate = wait_caught_up(&shards, ANALYTICS_A).await;
@@ -718,12 +752,9 @@ async fn read_your_writes_token_covers_an_async_commit() {
         "{estimate:?} never reaches {}",
         switch.token.lsn
     );
-    let read = shards
-        .query_read(QueryKind::Analytics, p, Some(&switch.token), ryw, &[&p])
-        .await
-        .unwrap();
+    let read = read_pharmacy(&shards, QueryKind::Analytics, p, Some(&switch.token), ryw).await;
     assert_eq!(read.served_by, analytics(SHARD_A));
-    assert_eq!(read.rows[0].get::<_, i64>(0), 1);
+    assert_eq!(int(&read.rows[0]), 1);
     eprintln!(
         "read_your_writes_token_covers_an_async_commit: {:?}",
         started.elapsed()
@@ -737,11 +768,11 @@ async fn load_sales(shards: &PgShards, ids: &[i64]) {
         let rows = 20 + p % 7;
         shards
             .execute_write(
-                p,
+                ph(p),
                 "INSERT INTO sales (pharmacy_id, amount_cents, ndc) \
                  SELECT $1::int8, (g * 7919 + $1::int8 * 104729) % 10000 - 500, \
                  'ndc-' || (g % 5) FROM generate_series(1, $2::int8) AS g",
-                &[&p, &rows],
+                &[ParamValue::Int(p), ParamValue::Int(rows)],
             )
             .await
             .unwrap();
@@ -826,7 +857,7 @@ async fn scatter_gather_sum_equals_direct_sum() {
         let request = shards.scatter_request(
             LEG,
             vec![ParamValue::Int(min_amount)],
-            ids.clone(),
+            ids.iter().copied().map(ph),
             QueryKind::Analytics,
         );
         assert_eq!(request.legs.len(), 2);
@@ -867,7 +898,7 @@ async fn scatter_gather_sum_equals_direct_sum() {
     let request = shards.scatter_request(
         "SELECT amount_cents FROM sales WHERE pharmacy_id = ANY($1)",
         vec![],
-        pharmacies.clone(),
+        pharmacies.iter().copied().map(ph),
         QueryKind::Reporting,
     );
     let result = shards.scatter_gather(&request, &options).await.unwrap();
@@ -886,7 +917,7 @@ async fn scatter_gather_sum_equals_direct_sum() {
         "SELECT amount_cents, pharmacy_id FROM sales, pg_sleep(3) \
          WHERE pharmacy_id = ANY($1)",
         vec![],
-        pharmacies.clone(),
+        pharmacies.iter().copied().map(ph),
         QueryKind::Analytics,
     );
     let hurried = ScatterOptions {
@@ -904,7 +935,7 @@ async fn scatter_gather_sum_equals_direct_sum() {
     let request = shards.scatter_request(
         LEG,
         vec![ParamValue::Int(i64::MIN)],
-        pharmacies.clone(),
+        pharmacies.iter().copied().map(ph),
         QueryKind::Analytics,
     );
     let result = shards.scatter_gather(&request, &options).await.unwrap();
@@ -914,7 +945,7 @@ async fn scatter_gather_sum_equals_direct_sum() {
     let request = shards.scatter_request(
         "SELECT amount_cents FROM sales",
         vec![],
-        pharmacies.clone(),
+        pharmacies.iter().copied().map(ph),
         QueryKind::Analytics,
     );
     let error = shards.scatter_gather(&request, &options).await.unwrap_err();
@@ -953,7 +984,7 @@ async fn stopped_shard_fails_by_default_and_is_named_in_a_partial_result() {
     let request = shards.scatter_request(
         LEG,
         vec![ParamValue::Int(i64::MIN)],
-        pharmacies.clone(),
+        pharmacies.iter().copied().map(ph),
         QueryKind::Analytics,
     );
     // Both shards answer (and the pools now hold connections to both).
@@ -997,7 +1028,11 @@ async fn stopped_shard_fails_by_default_and_is_named_in_a_partial_result() {
     // Routed reads and writes of shard B fail as "unavailable", naming it.
     let q = on_shard(&shards, pharmacies.clone(), SHARD_B)[0];
     let error = shards
-        .execute_write(q, "DELETE FROM sales WHERE pharmacy_id = $1", &[&q])
+        .execute_write(
+            ph(q),
+            "DELETE FROM sales WHERE pharmacy_id = $1",
+            &[ParamValue::Int(q)],
+        )
         .await
         .unwrap_err();
     assert!(error.is_node_down(), "{error}");

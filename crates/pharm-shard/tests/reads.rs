@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use pharm_shard::directory::PhysicalShard;
 use pharm_shard::lag::{Heartbeat, LagSample, LagSource, LagTracker, Lsn, estimate_once};
 use pharm_shard::reads::{
     DecisionReason, FallbackReason, LsnToken, QueryKind, ReadDecision, ReadRouter,
@@ -24,7 +25,10 @@ fn sample(primary: u64, replay: u64, at_ms: u64) -> LagSample {
 }
 
 fn key(shard: u32, role: ReplicaRole) -> ReplicaKey {
-    ReplicaKey { shard, role }
+    ReplicaKey {
+        shard: PhysicalShard(shard),
+        role,
+    }
 }
 
 #[test]
@@ -62,16 +66,18 @@ fn router_follows_the_table_when_replicas_are_in_sync() {
         QueryKind::Reporting,
         QueryKind::ApiRead,
     ] {
-        let decision = router.route(500, 7, kind, None);
-        assert_eq!(decision.shard, 7);
+        let decision = router.route(500, PhysicalShard(7), kind, None);
+        assert_eq!(decision.shard, PhysicalShard(7));
         assert_eq!(decision.target, kind.target(), "{kind:?}");
     }
     assert_eq!(
-        router.route(500, 7, QueryKind::Write, None).reason,
+        router
+            .route(500, PhysicalShard(7), QueryKind::Write, None)
+            .reason,
         DecisionReason::PrimaryByKind
     );
     // Another shard's replicas have never reported: primary, without an event.
-    let decision = router.route(500, 8, QueryKind::ApiRead, None);
+    let decision = router.route(500, PhysicalShard(8), QueryKind::ApiRead, None);
     assert_eq!(decision.target, Target::Primary);
     assert_eq!(
         decision.reason,
@@ -113,7 +119,9 @@ fn idle_primary_with_old_replay_timestamp_is_not_lag() {
         s.replay_timestamp_ms = Some(now - 3 * HOUR_MS);
         assert_eq!(router.observe(replica, &s).lag, Duration::ZERO);
         assert_eq!(
-            router.route(at, 1, QueryKind::Reporting, None).target,
+            router
+                .route(at, PhysicalShard(1), QueryKind::Reporting, None)
+                .target,
             Target::Replica(ReplicaRole::Reporting)
         );
     }
@@ -127,7 +135,8 @@ fn idle_primary_with_old_replay_timestamp_is_not_lag() {
 fn paused_replay_falls_back_above_five_seconds_and_restores() {
     let mut router = ReadRouter::new(ReadRouterConfig::default()).unwrap();
     let replica = key(3, ReplicaRole::Api);
-    let route = |router: &mut ReadRouter, at| router.route(at, 3, QueryKind::ApiRead, None);
+    let route =
+        |router: &mut ReadRouter, at| router.route(at, PhysicalShard(3), QueryKind::ApiRead, None);
 
     assert_eq!(
         router.observe(replica, &sample(100, 100, 0)).lag,
@@ -282,7 +291,7 @@ fn lower_bound_lag_does_not_serve() {
     let estimate = router.observe(replica, &s);
     assert_eq!(estimate.source, LagSource::LowerBound);
     assert!(!router.is_serving(replica));
-    let decision = router.route(10 * HOUR_MS, 6, QueryKind::ApiRead, None);
+    let decision = router.route(10 * HOUR_MS, PhysicalShard(6), QueryKind::ApiRead, None);
     assert_eq!(decision.target, Target::Primary);
     assert_eq!(
         decision.reason,
@@ -343,10 +352,10 @@ fn read_your_writes_token() {
 
     // A write on shard 2 committed; the primary was then at 5_200.
     let token = LsnToken {
-        shard: 2,
+        shard: PhysicalShard(2),
         lsn: Lsn(5_200),
     };
-    let decision = router.route(100, 2, QueryKind::ApiRead, Some(&token));
+    let decision = router.route(100, PhysicalShard(2), QueryKind::ApiRead, Some(&token));
     assert_eq!(decision.target, Target::Primary);
     assert_eq!(
         decision.reason,
@@ -357,17 +366,22 @@ fn read_your_writes_token() {
     );
     // Without the token the replica serves.
     assert_eq!(
-        router.route(100, 2, QueryKind::ApiRead, None).target,
+        router
+            .route(100, PhysicalShard(2), QueryKind::ApiRead, None)
+            .target,
         Target::Replica(ReplicaRole::Api)
     );
     // A token of another shard (say, written before shard 2's data was moved here) says
     // nothing about this replica: the primary, whatever its LSN.
     for lsn in [Lsn(0), Lsn(u64::MAX)] {
-        let other = LsnToken { shard: 9, lsn };
+        let other = LsnToken {
+            shard: PhysicalShard(9),
+            lsn,
+        };
         assert_eq!(
-            router.route(100, 2, QueryKind::ApiRead, Some(&other)),
+            router.route(100, PhysicalShard(2), QueryKind::ApiRead, Some(&other)),
             ReadDecision {
-                shard: 2,
+                shard: PhysicalShard(2),
                 target: Target::Primary,
                 reason: DecisionReason::TokenForOtherShard { token: other },
             }
@@ -378,22 +392,22 @@ fn read_your_writes_token() {
     router.observe(replica, &sample(5_300, 5_200, 1_000));
     assert_eq!(
         router
-            .route(1_000, 2, QueryKind::ApiRead, Some(&token))
+            .route(1_000, PhysicalShard(2), QueryKind::ApiRead, Some(&token))
             .target,
         Target::Replica(ReplicaRole::Api)
     );
     // Writes always go to the primary.
     assert_eq!(
         router
-            .route(1_000, 2, QueryKind::Write, Some(&token))
+            .route(1_000, PhysicalShard(2), QueryKind::Write, Some(&token))
             .target,
         Target::Primary
     );
     assert!(router.take_events().is_empty());
 
-    assert!(token.satisfied_by(2, Lsn(5_200)));
-    assert!(!token.satisfied_by(2, Lsn(5_199)));
-    assert!(!token.satisfied_by(3, Lsn(u64::MAX)));
+    assert!(token.satisfied_by(PhysicalShard(2), Lsn(5_200)));
+    assert!(!token.satisfied_by(PhysicalShard(2), Lsn(5_199)));
+    assert!(!token.satisfied_by(PhysicalShard(3), Lsn(u64::MAX)));
 }
 
 #[test]
@@ -402,7 +416,7 @@ fn lsn_token_text_and_max() {
     assert_eq!(
         token,
         LsnToken {
-            shard: 3,
+            shard: PhysicalShard(3),
             lsn: Lsn(0x16_B374_D848)
         }
     );
@@ -411,7 +425,7 @@ fn lsn_token_text_and_max() {
         assert!(bad.parse::<LsnToken>().is_err(), "{bad:?}");
     }
     let later = LsnToken {
-        shard: 3,
+        shard: PhysicalShard(3),
         lsn: Lsn(0x17_0000_0000),
     };
     assert_eq!(token.max(later), later);
@@ -430,15 +444,17 @@ fn stale_samples_and_unreachable_replicas_fall_back_once() {
     let replica = key(4, ReplicaRole::Analytics);
     router.observe(replica, &sample(10, 10, 0));
     assert_eq!(
-        router.route(10_000, 4, QueryKind::Analytics, None).target,
+        router
+            .route(10_000, PhysicalShard(4), QueryKind::Analytics, None)
+            .target,
         Target::Replica(ReplicaRole::Analytics)
     );
-    let decision = router.route(10_001, 4, QueryKind::Analytics, None);
+    let decision = router.route(10_001, PhysicalShard(4), QueryKind::Analytics, None);
     assert_eq!(
         decision.reason,
         DecisionReason::ReplicaFallback(FallbackReason::Stale)
     );
-    router.route(20_000, 4, QueryKind::Analytics, None);
+    router.route(20_000, PhysicalShard(4), QueryKind::Analytics, None);
     assert_eq!(
         router.take_events(),
         vec![RoutingEvent::FellBackToPrimary {
@@ -454,7 +470,9 @@ fn stale_samples_and_unreachable_replicas_fall_back_once() {
     router.replica_down(replica, 23_000);
     assert!(!router.is_serving(replica));
     assert_eq!(
-        router.route(23_000, 4, QueryKind::Analytics, None).reason,
+        router
+            .route(23_000, PhysicalShard(4), QueryKind::Analytics, None)
+            .reason,
         DecisionReason::ReplicaFallback(FallbackReason::Unreachable)
     );
     let events = router.take_events();

@@ -1,15 +1,17 @@
 //! Retry policies, jitter bounds, deadlines, classification, budgets and the async helper.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pharm_core::time::{Clock, ManualClock};
+use pharm_shard::Sleep;
 use pharm_shard::retry::{
-    Attempt, Backoff, Classify, Clock, Decision, ErrorKind, GiveUpReason, Jitter, Operation,
-    RetryBudget, RetryBudgetConfig, RetryError, RetryPolicy, RetryState, RngSource, Sleeper,
-    XorShift, retry, retry_notify,
+    Attempt, Backoff, Classify, Decision, ErrorKind, GiveUpReason, Jitter, Operation, RetryBudget,
+    RetryBudgetConfig, RetryError, RetryPolicy, RetryState, RngSource, XorShift, retry,
+    retry_notify,
 };
 use proptest::prelude::*;
 
@@ -724,29 +726,14 @@ fn budget_is_thread_safe() {
 // The async helper with a fake clock and sleeper.
 // ---------------------------------------------------------------------------------------
 
-#[derive(Clone, Default)]
-struct FakeClock(Arc<AtomicU64>);
-
-impl FakeClock {
-    fn advance(&self, d: Duration) {
-        self.0.fetch_add(d.as_nanos() as u64, Ordering::SeqCst);
-    }
-}
-
-impl Clock for FakeClock {
-    fn now(&self) -> Duration {
-        Duration::from_nanos(self.0.load(Ordering::SeqCst))
-    }
-}
-
 /// Sleeping advances the fake clock and records the sleep.
 struct FakeSleeper {
-    clock: FakeClock,
+    clock: ManualClock,
     slept: Mutex<Vec<Duration>>,
 }
 
 impl FakeSleeper {
-    fn new(clock: &FakeClock) -> Self {
+    fn new(clock: &ManualClock) -> Self {
         Self {
             clock: clock.clone(),
             slept: Mutex::new(Vec::new()),
@@ -763,7 +750,7 @@ impl FakeSleeper {
 }
 
 #[async_trait]
-impl Sleeper for FakeSleeper {
+impl Sleep for FakeSleeper {
     async fn sleep(&self, d: Duration) {
         self.clock.advance(d);
         self.slept.lock().unwrap().push(d);
@@ -789,7 +776,7 @@ impl std::error::Error for TestError {}
 
 #[tokio::test(flavor = "current_thread")]
 async fn helper_succeeds_on_the_third_try() {
-    let clock = FakeClock::default();
+    let clock = ManualClock::default();
     let sleeper = FakeSleeper::new(&clock);
     let mut rng = XorShift::new(1);
     let policy = RetryPolicy::db_write().with_jitter(Jitter::None);
@@ -816,7 +803,7 @@ async fn helper_succeeds_on_the_third_try() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn helper_gives_up_after_max_attempts() {
-    let clock = FakeClock::default();
+    let clock = ManualClock::default();
     let sleeper = FakeSleeper::new(&clock);
     let mut rng = XorShift::new(2);
     let policy = RetryPolicy::insurance();
@@ -846,7 +833,7 @@ async fn helper_gives_up_after_max_attempts() {
 /// error, before sleeping; nothing when it gives up.
 #[tokio::test(flavor = "current_thread")]
 async fn helper_reports_the_attempt_behind_each_wait() {
-    let clock = FakeClock::default();
+    let clock = ManualClock::default();
     let sleeper = FakeSleeper::new(&clock);
     let mut rng = XorShift::new(3);
     let policy = RetryPolicy::db_write()
@@ -897,7 +884,7 @@ async fn helper_reports_the_attempt_behind_each_wait() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn helper_does_not_retry_permanent_errors_or_cache() {
-    let clock = FakeClock::default();
+    let clock = ManualClock::default();
     let sleeper = FakeSleeper::new(&clock);
     let mut rng = XorShift::new(3);
     let calls = AtomicU32::new(0);
@@ -936,7 +923,7 @@ async fn helper_does_not_retry_permanent_errors_or_cache() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn helper_honours_retry_after_and_stops_at_the_deadline() {
-    let clock = FakeClock::default();
+    let clock = ManualClock::default();
     let sleeper = FakeSleeper::new(&clock);
     let mut rng = XorShift::new(4);
     // PMP: deadline 33.3 s. Each try takes 10 s (its full timeout) and asks for 12 s.
@@ -961,7 +948,7 @@ async fn helper_honours_retry_after_and_stops_at_the_deadline() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn helper_passes_the_shortened_timeout_near_the_deadline() {
-    let clock = FakeClock::default();
+    let clock = ManualClock::default();
     let sleeper = FakeSleeper::new(&clock);
     let mut rng = XorShift::new(5);
     let policy = RetryPolicy::db_write()
@@ -983,7 +970,7 @@ async fn helper_passes_the_shortened_timeout_near_the_deadline() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn helper_with_budget_bounds_total_attempts_in_an_outage() {
-    let clock = FakeClock::default();
+    let clock = ManualClock::default();
     let sleeper = FakeSleeper::new(&clock);
     let mut rng = XorShift::new(6);
     let (ratio, floor) = (0.1, 1u32);
@@ -1025,7 +1012,7 @@ async fn helper_with_budget_bounds_total_attempts_in_an_outage() {
 #[test]
 fn helper_future_is_send() {
     fn assert_send<T: Send>(_: &T) {}
-    let clock = FakeClock::default();
+    let clock = ManualClock::default();
     let sleeper = FakeSleeper::new(&clock);
     let mut rng = XorShift::new(1);
     let policy = RetryPolicy::internal();

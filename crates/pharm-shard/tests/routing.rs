@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use pharm_core::ids::PharmacyId;
 use pharm_shard::directory::{
     LogicalShard, MovePhase, MoveRoute, PhysicalShard, ShardMap, StaleMap,
 };
@@ -27,6 +28,10 @@ const CHI2_999_DF15: f64 = 37.697;
 const CHI2_999_DF63: f64 = 103.442;
 
 const N_IDS: u64 = 1_000_000;
+
+fn ph(n: u32) -> PharmacyId {
+    PharmacyId::new(n)
+}
 
 fn phys(n: u32) -> Vec<PhysicalShard> {
     (0..n).map(PhysicalShard).collect()
@@ -58,10 +63,10 @@ fn critical(k: u32) -> f64 {
     }
 }
 
-fn logical_histogram(map: &ShardMap, ids: impl Iterator<Item = i64>) -> Vec<u64> {
+fn logical_histogram(map: &ShardMap, ids: impl Iterator<Item = u32>) -> Vec<u64> {
     let mut counts = vec![0u64; map.logical_count() as usize];
     for id in ids {
-        counts[map.route(id).logical.0 as usize] += 1;
+        counts[map.route(ph(id)).logical.0 as usize] += 1;
     }
     counts
 }
@@ -79,7 +84,7 @@ fn hash_vectors_are_pinned() {
     // The default map (16 logical shards, top 4 bits) on 4 physical shards in blocks of 4.
     let map = ShardMap::with_defaults(&phys(4)).unwrap();
     for (id, logical) in [(0, 14), (1, 9), (2, 9), (42, 11), (2_500, 6), (50_000, 11)] {
-        let r = map.route(id);
+        let r = map.route(ph(id));
         assert_eq!(r.logical, LogicalShard(logical), "id {id}");
         assert_eq!(r.physical, PhysicalShard(logical / 4));
     }
@@ -88,11 +93,11 @@ fn hash_vectors_are_pinned() {
 #[test]
 fn json_config_routes_identically() {
     let mut map = ShardMap::new(HashScheme::PostgresBigint, 64, &phys(5)).unwrap();
-    map.pin(12_345, PhysicalShard(99)).unwrap();
+    map.pin(ph(12_345), PhysicalShard(99)).unwrap();
     map.begin_move(LogicalShard(7), PhysicalShard(4)).unwrap();
     let json = serde_json::to_string_pretty(&map).unwrap();
     let back: ShardMap = serde_json::from_str(&json).unwrap();
-    for id in -20_000..20_000 {
+    for id in (0..20_000).chain(u32::MAX - 20_000..=u32::MAX).map(ph) {
         assert_eq!(back.route(id), map.route(id));
     }
 }
@@ -105,13 +110,14 @@ proptest! {
 
     #[test]
     fn routing_is_deterministic(
-        id in any::<i64>(),
+        raw in any::<u32>(),
         pg in any::<bool>(),
         logical in 1u32..=4096,
         physical in 1u32..=32,
     ) {
         let scheme = if pg { HashScheme::PostgresBigint } else { HashScheme::Pharm };
         let map = ShardMap::new(scheme, logical, &phys(physical)).unwrap();
+        let (id, raw) = (ph(raw), i64::from(raw));
         let a = map.route(id);
         prop_assert_eq!(a, map.clone().route(id));
         prop_assert_eq!(a, ShardMap::new(scheme, logical, &phys(physical)).unwrap().route(id));
@@ -119,17 +125,17 @@ proptest! {
         prop_assert_eq!(a.physical, map.assignment()[a.logical.0 as usize]);
         // The documented reductions.
         let want = match scheme {
-            HashScheme::Pharm => ((u128::from(pharm_hash(id)) * u128::from(logical)) >> 64) as u32,
-            HashScheme::PostgresBigint => (pg_partition_hash(id) % u64::from(logical)) as u32,
+            HashScheme::Pharm => ((u128::from(pharm_hash(raw)) * u128::from(logical)) >> 64) as u32,
+            HashScheme::PostgresBigint => (pg_partition_hash(raw) % u64::from(logical)) as u32,
         };
         prop_assert_eq!(a.logical.0, want);
         if logical.is_power_of_two() && scheme == HashScheme::Pharm {
             let bits = logical.trailing_zeros();
-            let top = if bits == 0 { 0 } else { (pharm_hash(id) >> (64 - bits)) as u32 };
+            let top = if bits == 0 { 0 } else { (pharm_hash(raw) >> (64 - bits)) as u32 };
             prop_assert_eq!(a.logical.0, top);
         }
         if scheme == HashScheme::PostgresBigint {
-            prop_assert_eq!(u64::from(a.logical.0), HashScheme::pg_partition(id, u64::from(logical)));
+            prop_assert_eq!(u64::from(a.logical.0), HashScheme::pg_partition(raw, u64::from(logical)));
         }
     }
 }
@@ -152,7 +158,7 @@ proptest! {
         for k in [16u32, 64] {
             let map = ShardMap::new(scheme, k, &phys(4)).unwrap();
             let mut rng = XorShift64Star(seed);
-            let counts = logical_histogram(&map, (0..N_IDS).map(|_| rng.next() as i64));
+            let counts = logical_histogram(&map, (0..N_IDS).map(|_| rng.next() as u32));
             let x2 = chi_square(&counts);
             println!("{scheme:?} k={k} seed={seed} chi2={x2:.2}");
             prop_assert!(x2 < critical(k), "{scheme:?} k={k} seed={seed} chi2={x2:.2}");
@@ -166,7 +172,7 @@ fn routing_is_uniform_over_sequential_ids() {
     for scheme in [HashScheme::Pharm, HashScheme::PostgresBigint] {
         for k in [16u32, 64] {
             let map = ShardMap::new(scheme, k, &phys(4)).unwrap();
-            let counts = logical_histogram(&map, 1..=N_IDS as i64);
+            let counts = logical_histogram(&map, 1..=N_IDS as u32);
             let x2 = chi_square(&counts);
             println!("{scheme:?} k={k} sequential chi2={x2:.2}");
             assert!(x2 < critical(k), "{scheme:?} k={k} chi2={x2:.2}");
@@ -304,9 +310,9 @@ fn design_transitions() {
 /// hash and the 16-logical-shard map with a minimal plan.
 #[test]
 fn key_movement_table() {
-    let ids: Vec<i64> = {
+    let ids: Vec<PharmacyId> = {
         let mut rng = XorShift64Star(0x9E37_79B9);
-        (0..N_IDS).map(|_| rng.next() as i64).collect()
+        (0..N_IDS).map(|_| ph(rng.next() as u32)).collect()
     };
     let frac = |moved: usize| moved as f64 / ids.len() as f64;
     println!("| transition | hash % N | jump | 16 logical, min-move map | ideal 1 − a/b |");
@@ -314,15 +320,14 @@ fn key_movement_table() {
     for (a, b) in [(4u32, 5u32), (4, 16), (5, 16), (4, 8)] {
         let modn = frac(
             ids.iter()
-                .filter(|&&id| pharm_hash(id) % u64::from(a) != pharm_hash(id) % u64::from(b))
+                .map(|id| pharm_hash(id.to_i64()))
+                .filter(|&h| h % u64::from(a) != h % u64::from(b))
                 .count(),
         );
         let jump = frac(
             ids.iter()
-                .filter(|&&id| {
-                    jump_consistent_hash(pharm_hash(id), a as i32)
-                        != jump_consistent_hash(pharm_hash(id), b as i32)
-                })
+                .map(|id| pharm_hash(id.to_i64()))
+                .filter(|&h| jump_consistent_hash(h, a as i32) != jump_consistent_hash(h, b as i32))
                 .count(),
         );
         let before = if a == 5 {
@@ -379,7 +384,7 @@ fn lcm(a: u32, b: u32) -> u32 {
 #[test]
 fn pin_overrides_hash_for_a_large_tenant() {
     let mut map = ShardMap::with_defaults(&phys(4)).unwrap();
-    let chain = 4_242;
+    let chain = ph(4_242);
     let dedicated = PhysicalShard(100);
     let before = map.route(chain);
     let v = map.pin(chain, dedicated).unwrap();
@@ -393,6 +398,7 @@ fn pin_overrides_hash_for_a_large_tenant() {
     assert_eq!(r.map_version, v);
     // Neighbours in the same logical shard are unaffected, also while it moves.
     let neighbour = (0..100_000)
+        .map(ph)
         .find(|&id| id != chain && map.route(id).logical == before.logical)
         .unwrap();
     assert_eq!(map.route(neighbour).physical, before.physical);
@@ -417,7 +423,7 @@ fn pin_overrides_hash_for_a_large_tenant() {
 fn stale_map_detected() {
     let mut directory = ShardMap::with_defaults(&phys(4)).unwrap();
     let client = directory.clone();
-    let id = 77;
+    let id = ph(77);
     let routed = client.route(id);
     assert_eq!(directory.check_version(routed.map_version), Ok(()));
 
@@ -449,13 +455,13 @@ fn move_phases_route_correctly() {
     let logical = LogicalShard(5);
     let source = map.physical_of(logical).unwrap();
     let target = PhysicalShard(4);
-    let ids: Vec<i64> = (0..20_000).collect();
-    let others: Vec<(i64, PhysicalShard)> = ids
+    let ids: Vec<PharmacyId> = (0..20_000).map(ph).collect();
+    let others: Vec<(PharmacyId, PhysicalShard)> = ids
         .iter()
         .filter(|&&id| map.route(id).logical != logical)
         .map(|&id| (id, map.route(id).physical))
         .collect();
-    let moving: Vec<i64> = ids
+    let moving: Vec<PharmacyId> = ids
         .iter()
         .copied()
         .filter(|&id| map.route(id).logical == logical)

@@ -6,11 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pharm_core::ids::PharmacyId;
+use pharm_shard::Sleep;
+use pharm_shard::directory::PhysicalShard;
 use pharm_shard::reads::{ReplicaRole, Target};
 use pharm_shard::scatter::{
     AggregateCache, Answer, DistinctSet, FallbackPolicy, ParamValue, PartialAggregate,
     PartialFailurePolicy, ScatterError, ScatterOptions, ScatterRequest, ShardError, ShardExecutor,
-    ShardFailure, ShardLeg, ShardQuery, ShardTarget, Timer, gather_or_cached, group_by_shard,
+    ShardFailure, ShardLeg, ShardQuery, ShardTarget, gather_or_cached, group_by_shard,
     scatter_gather, try_group_by_shard,
 };
 use proptest::prelude::*;
@@ -18,7 +21,7 @@ use proptest::prelude::*;
 const ANALYTICS: Target = Target::Replica(ReplicaRole::Analytics);
 
 /// A sale: (pharmacy, amount in cents, patient id).
-type Sale = (i64, i64, i64);
+type Sale = (u32, i64, i64);
 
 #[derive(Clone, Debug)]
 enum Behaviour {
@@ -31,7 +34,7 @@ enum Behaviour {
 #[derive(Default)]
 struct FakeExecutor {
     sales: Vec<Sale>,
-    behaviour: BTreeMap<u32, Behaviour>,
+    behaviour: BTreeMap<PhysicalShard, Behaviour>,
     calls: Mutex<Vec<(ShardTarget, ShardQuery)>>,
 }
 
@@ -44,7 +47,7 @@ impl FakeExecutor {
     }
 
     fn with(mut self, shard: u32, behaviour: Behaviour) -> Self {
-        self.behaviour.insert(shard, behaviour);
+        self.behaviour.insert(PhysicalShard(shard), behaviour);
         self
     }
 }
@@ -68,23 +71,32 @@ impl ShardExecutor for FakeExecutor {
         Ok(PartialAggregate::from_rows(
             self.sales
                 .iter()
-                .filter(|(pharmacy, _, _)| query.pharmacy_ids.binary_search(pharmacy).is_ok())
+                .filter(|(pharmacy, _, _)| {
+                    query
+                        .pharmacy_ids
+                        .binary_search(&PharmacyId::new(*pharmacy))
+                        .is_ok()
+                })
                 .map(|(_, amount, patient)| (*amount, Some(*patient))),
         ))
     }
 }
 
-struct TokioTimer;
+struct TokioSleep;
 
 #[async_trait]
-impl Timer for TokioTimer {
+impl Sleep for TokioSleep {
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }
 }
 
-fn route(pharmacy: i64) -> u32 {
-    u32::try_from(pharmacy.rem_euclid(4)).unwrap()
+fn route(pharmacy: PharmacyId) -> PhysicalShard {
+    PhysicalShard(pharmacy.get() % 4)
+}
+
+fn ids<const N: usize>(ids: [u32; N]) -> [PharmacyId; N] {
+    ids.map(PharmacyId::new)
 }
 
 fn sales() -> Vec<Sale> {
@@ -101,17 +113,17 @@ fn sales() -> Vec<Sale> {
     ]
 }
 
-fn request(pharmacies: impl IntoIterator<Item = i64>) -> ScatterRequest {
+fn request(pharmacies: impl IntoIterator<Item = u32>) -> ScatterRequest {
     ScatterRequest::for_pharmacies(
         "sales_total",
         vec![ParamValue::Text("2026-04-15".into())],
-        pharmacies,
+        pharmacies.into_iter().map(PharmacyId::new),
         route,
         |_| ANALYTICS,
     )
 }
 
-fn direct(sales: &[Sale], pharmacies: &[i64]) -> PartialAggregate {
+fn direct(sales: &[Sale], pharmacies: &[u32]) -> PartialAggregate {
     PartialAggregate::from_rows(
         sales
             .iter()
@@ -122,7 +134,7 @@ fn direct(sales: &[Sale], pharmacies: &[i64]) -> PartialAggregate {
 
 fn target(shard: u32) -> ShardTarget {
     ShardTarget {
-        shard,
+        shard: PhysicalShard(shard),
         node: ANALYTICS,
     }
 }
@@ -136,31 +148,36 @@ fn fast() -> ScatterOptions {
 
 #[test]
 fn grouping_by_shard() {
-    let groups = group_by_shard([9, 1, 2, 5, 1, 8, 4, -3], route);
+    let groups = group_by_shard(ids([9, 1, 2, 5, 1, 8, 4, 13]), route);
     assert_eq!(
         groups,
-        BTreeMap::from([(0, vec![4, 8]), (1, vec![-3, 1, 5, 9]), (2, vec![2])])
+        BTreeMap::from([
+            (PhysicalShard(0), ids([4, 8]).to_vec()),
+            (PhysicalShard(1), ids([1, 5, 9, 13]).to_vec()),
+            (PhysicalShard(2), ids([2]).to_vec())
+        ])
     );
-    let failing = try_group_by_shard(
-        [1, 2, 99],
-        |id| {
-            if id == 99 { Err(id) } else { Ok(route(id)) }
-        },
-    );
-    assert_eq!(failing, Err(99));
+    let failing = try_group_by_shard(ids([1, 2, 99]), |id| {
+        if id.get() == 99 {
+            Err(id)
+        } else {
+            Ok(route(id))
+        }
+    });
+    assert_eq!(failing, Err(PharmacyId::new(99)));
     assert_eq!(
-        try_group_by_shard::<_, _, ()>([3], |id| Ok(route(id))).unwrap(),
-        BTreeMap::from([(3, vec![3])])
+        try_group_by_shard::<_, _, ()>(ids([3]), |id| Ok(route(id))).unwrap(),
+        BTreeMap::from([(PhysicalShard(3), ids([3]).to_vec())])
     );
 }
 
 #[tokio::test]
 async fn merges_sums_min_max_average_and_distinct_across_shards() {
-    let pharmacies: Vec<i64> = (1..=9).collect();
+    let pharmacies: Vec<u32> = (1..=9).collect();
     let executor = FakeExecutor::new(sales());
     let result = scatter_gather(
         &executor,
-        &TokioTimer,
+        &TokioSleep,
         &request(pharmacies.clone()),
         &fast(),
     )
@@ -184,9 +201,14 @@ async fn merges_sums_min_max_average_and_distinct_across_shards() {
     // Each shard was asked once, for exactly its pharmacies, with the shared parameters.
     let mut calls = executor.calls.lock().unwrap().clone();
     calls.sort_by_key(|(t, _)| *t);
-    let asked: Vec<(u32, Vec<i64>)> = calls
+    let asked: Vec<(u32, Vec<u32>)> = calls
         .iter()
-        .map(|(t, q)| (t.shard, q.pharmacy_ids.clone()))
+        .map(|(t, q)| {
+            (
+                t.shard.0,
+                q.pharmacy_ids.iter().map(|id| id.get()).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         asked,
@@ -207,7 +229,7 @@ async fn an_average_is_not_an_average_of_averages() {
     // Shard 1 has one big sale, shard 2 has three small ones.
     let sales = vec![(1, 900, 1), (2, 100, 2), (6, 100, 3), (10, 100, 4)];
     let executor = FakeExecutor::new(sales);
-    let result = scatter_gather(&executor, &TokioTimer, &request([1, 2, 6, 10]), &fast())
+    let result = scatter_gather(&executor, &TokioSleep, &request([1, 2, 6, 10]), &fast())
         .await
         .unwrap();
     assert_eq!(result.aggregate.average_rounded(), Some(300)); // not (900 + 100) / 2
@@ -226,7 +248,7 @@ async fn legs_run_concurrently() {
     };
     let result = tokio::time::timeout(
         Duration::from_secs(10),
-        scatter_gather(&executor, &TokioTimer, &request(1..=9), &options),
+        scatter_gather(&executor, &TokioSleep, &request(1..=9), &options),
     )
     .await
     .expect("sequential legs would deadlock on the barrier")
@@ -237,11 +259,14 @@ async fn legs_run_concurrently() {
 #[tokio::test]
 async fn a_slow_shard_times_out() {
     let executor = FakeExecutor::new(sales()).with(2, Behaviour::Hang);
-    let started = std::time::Instant::now();
-    let error = scatter_gather(&executor, &TokioTimer, &request(1..=9), &fast())
-        .await
-        .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // The hanging leg is abandoned at its 50 ms timeout, long before this guard.
+    let error = tokio::time::timeout(
+        Duration::from_secs(5),
+        scatter_gather(&executor, &TokioSleep, &request(1..=9), &fast()),
+    )
+    .await
+    .expect("the hanging leg is abandoned at its timeout")
+    .unwrap_err();
     let ScatterError::ShardsFailed { missing, shards_ok } = &error else {
         panic!("{error:?}");
     };
@@ -261,7 +286,7 @@ async fn a_slow_shard_times_out() {
         partial: PartialFailurePolicy::AllowPartial,
         ..fast()
     };
-    let result = scatter_gather(&executor, &TokioTimer, &request(1..=9), &options)
+    let result = scatter_gather(&executor, &TokioSleep, &request(1..=9), &options)
         .await
         .unwrap();
     assert!(!result.is_complete());
@@ -274,7 +299,7 @@ async fn a_slow_shard_times_out() {
 async fn a_failing_shard_fails_by_default_and_is_listed_when_partial() {
     let failure = ShardError::Query("relation \"sales\" does not exist".into());
     let executor = FakeExecutor::new(sales()).with(1, Behaviour::Fail(failure.clone()));
-    let error = scatter_gather(&executor, &TokioTimer, &request(1..=9), &fast())
+    let error = scatter_gather(&executor, &TokioSleep, &request(1..=9), &fast())
         .await
         .unwrap_err();
     assert_eq!(error.missing_shards().len(), 1);
@@ -287,7 +312,7 @@ async fn a_failing_shard_fails_by_default_and_is_listed_when_partial() {
         partial: PartialFailurePolicy::AllowPartial,
         ..fast()
     };
-    let result = scatter_gather(&executor, &TokioTimer, &request(1..=9), &options)
+    let result = scatter_gather(&executor, &TokioSleep, &request(1..=9), &options)
         .await
         .unwrap();
     assert_eq!(result.missing_shards.len(), 1);
@@ -309,7 +334,7 @@ async fn all_shards_failing_is_an_error_even_when_partial() {
         partial: PartialFailurePolicy::AllowPartial,
         ..fast()
     };
-    let error = scatter_gather(&executor, &TokioTimer, &request(1..=9), &options)
+    let error = scatter_gather(&executor, &TokioSleep, &request(1..=9), &options)
         .await
         .unwrap_err();
     assert!(matches!(&error, ScatterError::AllShardsFailed { missing } if missing.len() == 4));
@@ -320,7 +345,7 @@ async fn duplicate_shards_and_empty_requests() {
     let executor = FakeExecutor::new(sales());
     let leg = ShardLeg {
         target: target(1),
-        pharmacy_ids: vec![1],
+        pharmacy_ids: ids([1]).to_vec(),
     };
     let duplicated = ScatterRequest {
         statement: "q".into(),
@@ -329,7 +354,7 @@ async fn duplicate_shards_and_empty_requests() {
             leg.clone(),
             ShardLeg {
                 target: ShardTarget {
-                    shard: 1,
+                    shard: PhysicalShard(1),
                     node: Target::Primary,
                 },
                 ..leg
@@ -337,8 +362,8 @@ async fn duplicate_shards_and_empty_requests() {
         ],
     };
     assert_eq!(
-        scatter_gather(&executor, &TokioTimer, &duplicated, &fast()).await,
-        Err(ScatterError::DuplicateShard(1))
+        scatter_gather(&executor, &TokioSleep, &duplicated, &fast()).await,
+        Err(ScatterError::DuplicateShard(PhysicalShard(1)))
     );
     assert!(executor.calls.lock().unwrap().is_empty());
 
@@ -350,33 +375,33 @@ async fn duplicate_shards_and_empty_requests() {
         legs: vec![
             ShardLeg {
                 target: target(1),
-                pharmacy_ids: vec![1, 5],
+                pharmacy_ids: ids([1, 5]).to_vec(),
             },
             ShardLeg {
                 target: target(2),
-                pharmacy_ids: vec![2, 5],
+                pharmacy_ids: ids([2, 5]).to_vec(),
             },
         ],
     };
-    let error = scatter_gather(&executor, &TokioTimer, &repeated, &fast())
+    let error = scatter_gather(&executor, &TokioSleep, &repeated, &fast())
         .await
         .unwrap_err();
-    assert_eq!(error, ScatterError::DuplicatePharmacy(5));
+    assert_eq!(error, ScatterError::DuplicatePharmacy(PharmacyId::new(5)));
     assert!(error.missing_shards().is_empty());
     let twice_in_one_leg = ScatterRequest {
         legs: vec![ShardLeg {
             target: target(1),
-            pharmacy_ids: vec![3, 3],
+            pharmacy_ids: ids([3, 3]).to_vec(),
         }],
         ..repeated
     };
     assert_eq!(
-        scatter_gather(&executor, &TokioTimer, &twice_in_one_leg, &fast()).await,
-        Err(ScatterError::DuplicatePharmacy(3))
+        scatter_gather(&executor, &TokioSleep, &twice_in_one_leg, &fast()).await,
+        Err(ScatterError::DuplicatePharmacy(PharmacyId::new(3)))
     );
     assert!(executor.calls.lock().unwrap().is_empty());
 
-    let empty = scatter_gather(&executor, &TokioTimer, &request([]), &fast())
+    let empty = scatter_gather(&executor, &TokioSleep, &request([]), &fast())
         .await
         .unwrap();
     assert!(empty.is_complete());
@@ -393,7 +418,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
     let healthy = FakeExecutor::new(sales());
     let fresh = gather_or_cached(
         &healthy,
-        &TokioTimer,
+        &TokioSleep,
         &request(1..=9),
         &fast(),
         &mut cache,
@@ -414,7 +439,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
         // Not opted in: the error.
         let error = gather_or_cached(
             &down,
-            &TokioTimer,
+            &TokioSleep,
             &request(1..=9),
             &fast(),
             &mut cache,
@@ -428,7 +453,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
         // Opted in: the cached aggregate, 60 s old.
         let answer = gather_or_cached(
             &down,
-            &TokioTimer,
+            &TokioSleep,
             &request(1..=9),
             &fast(),
             &mut cache,
@@ -448,7 +473,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
         assert!(
             gather_or_cached(
                 &down,
-                &TokioTimer,
+                &TokioSleep,
                 &request(1..=9),
                 &fast(),
                 &mut cache,
@@ -466,7 +491,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
     assert!(
         gather_or_cached(
             &broken,
-            &TokioTimer,
+            &TokioSleep,
             &request(1..=9),
             &fast(),
             &mut cache,
@@ -477,13 +502,16 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
         .is_err()
     );
     // Nor is a leg on the primary being down.
-    let on_primary = ScatterRequest::for_pharmacies("q", vec![], 1..=9, route, |_| Target::Primary);
+    let on_primary =
+        ScatterRequest::for_pharmacies("q", vec![], (1..=9).map(PharmacyId::new), route, |_| {
+            Target::Primary
+        });
     let down =
         FakeExecutor::new(sales()).with(3, Behaviour::Fail(ShardError::Unavailable("x".into())));
     assert!(
         gather_or_cached(
             &down,
-            &TokioTimer,
+            &TokioSleep,
             &on_primary,
             &fast(),
             &mut cache,
@@ -500,7 +528,7 @@ async fn cached_aggregate_with_its_age_when_analytics_is_down() {
     };
     let answer = gather_or_cached(
         &down,
-        &TokioTimer,
+        &TokioSleep,
         &request(1..=9),
         &options,
         &mut cache,
@@ -541,7 +569,7 @@ fn cache_keeps_the_newest_and_reports_age() {
 #[tokio::test]
 async fn works_through_trait_objects_and_spawned_tasks() {
     let executor: Arc<dyn ShardExecutor> = Arc::new(FakeExecutor::new(sales()));
-    let timer: Arc<dyn Timer> = Arc::new(TokioTimer);
+    let timer: Arc<dyn Sleep> = Arc::new(TokioSleep);
     let handle =
         tokio::spawn(
             async move { scatter_gather(&*executor, &*timer, &request(1..=9), &fast()).await },
@@ -568,7 +596,7 @@ fn partial() -> impl Strategy<Value = PartialAggregate> {
 }
 
 fn sales_strategy() -> impl Strategy<Value = Vec<Sale>> {
-    prop::collection::vec((0i64..40, -1_000_000i64..1_000_000, 0i64..30), 0..80)
+    prop::collection::vec((0u32..40, -1_000_000i64..1_000_000, 0i64..30), 0..80)
 }
 
 proptest! {
@@ -617,7 +645,7 @@ proptest! {
     #[test]
     fn scatter_gather_equals_direct(
         sales in sales_strategy(),
-        selected in prop::collection::btree_set(0i64..40, 0..40),
+        selected in prop::collection::btree_set(0u32..40, 0..40),
         shards in 1u32..7,
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -628,14 +656,14 @@ proptest! {
         let request = ScatterRequest::for_pharmacies(
             "q",
             vec![],
-            selected.iter().copied(),
-            |id| u32::try_from(id).unwrap() % shards,
+            selected.iter().copied().map(PharmacyId::new),
+            |id| PhysicalShard(id.get() % shards),
             |_| ANALYTICS,
         );
         let result = runtime
-            .block_on(scatter_gather(&executor, &TokioTimer, &request, &ScatterOptions::default()))
+            .block_on(scatter_gather(&executor, &TokioSleep, &request, &ScatterOptions::default()))
             .unwrap();
-        let selected: Vec<i64> = selected.into_iter().collect();
+        let selected: Vec<u32> = selected.into_iter().collect();
         prop_assert_eq!(result.aggregate, direct(&sales, &selected));
         prop_assert_eq!(result.shards_ok.len(), request.legs.len());
     }

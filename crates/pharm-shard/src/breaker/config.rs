@@ -2,14 +2,19 @@
 //! wait (fixed or an interval function) and error/result classification.
 
 use std::any::Any;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pharm_core::error_code::ErrorCode;
+use serde::{Deserialize, Serialize};
+
 use super::state::State;
 
 /// How the CLOSED (and METRICS_ONLY) state aggregates outcomes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SlidingWindowType {
     /// The last `sliding_window_size` outcomes (a ring buffer with subtract-on-evict).
     #[default]
@@ -110,11 +115,17 @@ impl fmt::Debug for IntervalFunction {
 }
 
 /// How long OPEN waits before it lets a call through to HALF_OPEN.
-#[derive(Clone, Debug)]
+///
+/// Serialized as `{"fixed": {"secs": 30, "nanos": 0}}`; an interval function is code, not
+/// data: serializing a configuration that uses one fails, and it cannot be deserialized.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum WaitInOpenState {
     /// `waitDurationInOpenState`: the same wait after every opening.
     Fixed(Duration),
-    /// `waitIntervalFunctionInOpenState`: a function of the attempt number.
+    /// `waitIntervalFunctionInOpenState`: a function of the attempt number (Rust callers
+    /// only).
+    #[serde(skip)]
     Function(IntervalFunction),
 }
 
@@ -219,7 +230,25 @@ pub enum ConfigError {
 ///
 /// Build one with [`builder`](Self::builder) (validated) or take a preset
 /// ([`pmp_api`](Self::pmp_api), [`insurance_api`](Self::insurance_api)).
-#[derive(Clone)]
+///
+/// # Data only: classification by error kind
+///
+/// The configuration is plain data (serde; JSON field names are the snake_case setting
+/// names, missing fields take the defaults, unknown fields are rejected, and
+/// deserializing validates as [`build`](CircuitBreakerConfigBuilder::build) does). Errors
+/// are classified by their **kind**, a string such as the family's stable error id
+/// ([`ErrorCode::id`], e.g. `shard.pg_timeout`) or any name the caller reports through
+/// [`Permit::on_error_kind`](super::Permit::on_error_kind): `ignore_kinds` are ignored
+/// (checked first, as resilience4j's `ignoreExceptions`), and when `record_kinds` is
+/// non-empty only those kinds are failures and every other kind counts as a success
+/// (resilience4j's `recordExceptions`); with both empty every error is a failure.
+///
+/// Closure classifiers ([`classify_errors`](CircuitBreakerConfigBuilder::classify_errors),
+/// [`record_result_if`](CircuitBreakerConfigBuilder::record_result_if)) and an
+/// [`IntervalFunction`] wait remain available to Rust callers; they are not part of the
+/// serialized form.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(try_from = "ConfigData", into = "ConfigData")]
 pub struct CircuitBreakerConfig {
     pub(crate) failure_rate_threshold: f32,
     pub(crate) slow_call_rate_threshold: f32,
@@ -233,6 +262,8 @@ pub struct CircuitBreakerConfig {
     pub(crate) transition_to_state_after_wait_duration: State,
     pub(crate) automatic_transition_from_open_to_half_open_enabled: bool,
     pub(crate) initial_state: State,
+    pub(crate) record_kinds: BTreeSet<String>,
+    pub(crate) ignore_kinds: BTreeSet<String>,
     pub(crate) error_classifiers: Vec<ErrorClassifier>,
     pub(crate) result_predicates: Vec<ResultPredicate>,
 }
@@ -369,6 +400,32 @@ impl CircuitBreakerConfig {
             .unwrap_or(Classification::Record)
     }
 
+    /// The error kinds recorded as failures (empty: every kind not ignored).
+    pub fn record_kinds(&self) -> &BTreeSet<String> {
+        &self.record_kinds
+    }
+
+    /// The error kinds ignored.
+    pub fn ignore_kinds(&self) -> &BTreeSet<String> {
+        &self.ignore_kinds
+    }
+
+    /// How an error of `kind` is classified (see the type documentation).
+    pub fn classify_kind(&self, kind: &str) -> Classification {
+        if self.ignore_kinds.contains(kind) {
+            Classification::Ignore
+        } else if self.record_kinds.is_empty() || self.record_kinds.contains(kind) {
+            Classification::Record
+        } else {
+            Classification::Success
+        }
+    }
+
+    /// How a coded error is classified: by its stable id ([`ErrorCode::id`]).
+    pub fn classify_coded<E: ErrorCode + ?Sized>(&self, error: &E) -> Classification {
+        self.classify_kind(error.id())
+    }
+
     /// Whether a returned `value` is recorded as a failure (resilience4j
     /// `recordResult`): true if any registered predicate for `T` says so.
     pub fn is_result_failure<T: Any>(&self, value: &T) -> bool {
@@ -447,6 +504,8 @@ impl Default for CircuitBreakerConfig {
             transition_to_state_after_wait_duration: State::Open,
             automatic_transition_from_open_to_half_open_enabled: false,
             initial_state: State::Closed,
+            record_kinds: BTreeSet::new(),
+            ignore_kinds: BTreeSet::new(),
             error_classifiers: Vec::new(),
             result_predicates: Vec::new(),
         }
@@ -483,9 +542,89 @@ impl fmt::Debug for CircuitBreakerConfig {
                 &self.automatic_transition_from_open_to_half_open_enabled,
             )
             .field("initial_state", &self.initial_state)
+            .field("record_kinds", &self.record_kinds)
+            .field("ignore_kinds", &self.ignore_kinds)
             .field("error_classifiers", &self.error_classifiers.len())
             .field("result_predicates", &self.result_predicates.len())
             .finish()
+    }
+}
+
+/// The serialized form of a [`CircuitBreakerConfig`]: its data, without the closures.
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ConfigData {
+    failure_rate_threshold: f32,
+    slow_call_rate_threshold: f32,
+    slow_call_duration_threshold: Duration,
+    wait_in_open_state: WaitInOpenState,
+    permitted_number_of_calls_in_half_open_state: u32,
+    sliding_window_type: SlidingWindowType,
+    sliding_window_size: u32,
+    minimum_number_of_calls: u32,
+    max_wait_duration_in_half_open_state: Duration,
+    transition_to_state_after_wait_duration: State,
+    automatic_transition_from_open_to_half_open_enabled: bool,
+    initial_state: State,
+    record_kinds: BTreeSet<String>,
+    ignore_kinds: BTreeSet<String>,
+}
+
+impl Default for ConfigData {
+    fn default() -> Self {
+        CircuitBreakerConfig::default().into()
+    }
+}
+
+impl From<CircuitBreakerConfig> for ConfigData {
+    fn from(c: CircuitBreakerConfig) -> Self {
+        Self {
+            failure_rate_threshold: c.failure_rate_threshold,
+            slow_call_rate_threshold: c.slow_call_rate_threshold,
+            slow_call_duration_threshold: c.slow_call_duration_threshold,
+            wait_in_open_state: c.wait_in_open_state,
+            permitted_number_of_calls_in_half_open_state: c
+                .permitted_number_of_calls_in_half_open_state,
+            sliding_window_type: c.sliding_window_type,
+            sliding_window_size: c.sliding_window_size,
+            minimum_number_of_calls: c.minimum_number_of_calls,
+            max_wait_duration_in_half_open_state: c.max_wait_duration_in_half_open_state,
+            transition_to_state_after_wait_duration: c.transition_to_state_after_wait_duration,
+            automatic_transition_from_open_to_half_open_enabled: c
+                .automatic_transition_from_open_to_half_open_enabled,
+            initial_state: c.initial_state,
+            record_kinds: c.record_kinds,
+            ignore_kinds: c.ignore_kinds,
+        }
+    }
+}
+
+impl TryFrom<ConfigData> for CircuitBreakerConfig {
+    type Error = ConfigError;
+
+    fn try_from(d: ConfigData) -> Result<Self, ConfigError> {
+        let config = Self {
+            failure_rate_threshold: d.failure_rate_threshold,
+            slow_call_rate_threshold: d.slow_call_rate_threshold,
+            slow_call_duration_threshold: d.slow_call_duration_threshold,
+            wait_in_open_state: d.wait_in_open_state,
+            permitted_number_of_calls_in_half_open_state: d
+                .permitted_number_of_calls_in_half_open_state,
+            sliding_window_type: d.sliding_window_type,
+            sliding_window_size: d.sliding_window_size,
+            minimum_number_of_calls: d.minimum_number_of_calls,
+            max_wait_duration_in_half_open_state: d.max_wait_duration_in_half_open_state,
+            transition_to_state_after_wait_duration: d.transition_to_state_after_wait_duration,
+            automatic_transition_from_open_to_half_open_enabled: d
+                .automatic_transition_from_open_to_half_open_enabled,
+            initial_state: d.initial_state,
+            record_kinds: d.record_kinds,
+            ignore_kinds: d.ignore_kinds,
+            error_classifiers: Vec::new(),
+            result_predicates: Vec::new(),
+        };
+        config.validate()?;
+        Ok(config)
     }
 }
 
@@ -613,6 +752,24 @@ impl CircuitBreakerConfigBuilder {
             .push(Arc::new(move |e: &dyn Any| {
                 e.downcast_ref::<E>().map(&classify)
             }));
+        self
+    }
+
+    /// Records errors of these kinds as failures, and other kinds (not ignored) as
+    /// successes (resilience4j `recordExceptions`). Adds to the kinds already set.
+    pub fn record_kinds<S: Into<String>>(mut self, kinds: impl IntoIterator<Item = S>) -> Self {
+        self.config
+            .record_kinds
+            .extend(kinds.into_iter().map(Into::into));
+        self
+    }
+
+    /// Ignores errors of these kinds (resilience4j `ignoreExceptions`). Adds to the kinds
+    /// already set.
+    pub fn ignore_kinds<S: Into<String>>(mut self, kinds: impl IntoIterator<Item = S>) -> Self {
+        self.config
+            .ignore_kinds
+            .extend(kinds.into_iter().map(Into::into));
         self
     }
 

@@ -13,7 +13,11 @@ use super::state::State;
 ///
 /// [`StateTransition`]: Event::StateTransition
 /// [`Reset`]: Event::Reset
-#[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// Serialized with a `type` tag in snake_case (`{"type": "state_transition", "from":
+/// "CLOSED", "to": "OPEN"}`), as the breaker traces of the golden vectors record them.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
     /// The state changed.

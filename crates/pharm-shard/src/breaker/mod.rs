@@ -1,14 +1,16 @@
 //! Circuit breaker with resilience4j semantics (reference §1; resilience4j `af9e7c9`).
 //!
 //! A sans-IO state machine: it never sleeps, spawns or reads the system time. Time comes
-//! from an injected [`Clock`] ([`SystemClock`] in production, [`ManualClock`] in tests) —
+//! from an injected [`Clock`] (pharm-core's `SystemClock` in production, [`ManualClock`](pharm_core::time::ManualClock)
+//! in tests) —
 //! or from the caller, who may pass its own reading to
 //! [`try_acquire_at`](CircuitBreaker::try_acquire_at) — and the caller reports each call's
 //! outcome and duration through the [`Permit`] it was given.
 //!
 //! ```
 //! use std::time::Duration;
-//! use pharm_shard::breaker::{CircuitBreaker, CircuitBreakerConfig, ManualClock, State};
+//! use pharm_core::time::ManualClock;
+//! use pharm_shard::breaker::{CircuitBreaker, CircuitBreakerConfig, State};
 //!
 //! let clock = ManualClock::new();
 //! let breaker = CircuitBreaker::new("pmp-api", CircuitBreakerConfig::pmp_api(), clock.clone());
@@ -116,14 +118,13 @@
 //! operations may interleave. A panicking subscriber panics the caller after the state
 //! has been updated.
 
-mod clock;
 mod config;
 mod event;
+mod lazy_now;
 mod presets;
 mod state;
 mod window;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     CircuitBreakerConfig, CircuitBreakerConfigBuilder, Classification, ConfigError,
     IntervalFunction, SlidingWindowType, WaitInOpenState,
@@ -138,8 +139,10 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
-use clock::{LazyNow, duration_to_nanos};
 use event::EventBuf;
+use lazy_now::LazyNow;
+use pharm_core::error_code::ErrorCode;
+use pharm_core::time::{Clock, duration_to_nanos};
 use state::{Acquire, Core, OpenWait};
 
 type Subscriber = Arc<dyn Fn(&Event) + Send + Sync>;
@@ -225,11 +228,6 @@ impl CircuitBreaker {
             subscribers: RwLock::new(Arc::new(Vec::new())),
             next_subscriber: AtomicU64::new(0),
         }
-    }
-
-    /// A breaker on a [`SystemClock`].
-    pub fn with_system_clock(name: impl Into<Arc<str>>, config: CircuitBreakerConfig) -> Self {
-        Self::new(name, config, SystemClock::new())
     }
 
     /// The breaker's name.
@@ -599,7 +597,26 @@ impl Permit<'_> {
     /// (before the lock is taken): recorded as a failure, ignored, or recorded as a
     /// success.
     pub fn on_error<E: Any>(self, duration: Duration, error: &E) {
-        match self.breaker.config.classify_error_dyn(error) {
+        let classification = self.breaker.config.classify_error_dyn(error);
+        self.resolve(duration, classification);
+    }
+
+    /// The call failed with an error of `kind` (a string such as an [`ErrorCode::id`]),
+    /// classified by the configuration's data-only kinds
+    /// ([`CircuitBreakerConfig::classify_kind`]).
+    pub fn on_error_kind(self, duration: Duration, kind: &str) {
+        let classification = self.breaker.config.classify_kind(kind);
+        self.resolve(duration, classification);
+    }
+
+    /// The call failed with a coded error: [`on_error_kind`](Self::on_error_kind) with its
+    /// stable id.
+    pub fn on_coded_error<E: ErrorCode + ?Sized>(self, duration: Duration, error: &E) {
+        self.on_error_kind(duration, error.id());
+    }
+
+    fn resolve(self, duration: Duration, classification: Classification) {
+        match classification {
             Classification::Record => self.on_failure(duration),
             Classification::Success => self.on_success(duration),
             Classification::Ignore => self.on_ignored(duration),

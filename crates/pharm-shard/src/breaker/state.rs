@@ -8,13 +8,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::clock::{LazyNow, duration_to_nanos};
 use super::config::CircuitBreakerConfig;
 use super::event::{Event, EventBuf};
+use super::lazy_now::LazyNow;
 use super::window::{Metrics, Outcome, Snapshot, Verdict};
+use pharm_core::time::duration_to_nanos;
 
-/// resilience4j `CircuitBreaker.State`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// resilience4j `CircuitBreaker.State`; serialized as its resilience4j name (`CLOSED`,
+/// `HALF_OPEN`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum State {
     /// Calls flow; outcomes are recorded and checked against the thresholds.
     Closed,

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::clock::LazyNow;
 use super::config::{CircuitBreakerConfig, SlidingWindowType};
+use super::lazy_now::LazyNow;
 use super::state::State;
 
 /// One recorded outcome (resilience4j `Outcome`: SUCCESS, ERROR, SLOW_SUCCESS, SLOW_ERROR).
@@ -383,7 +383,7 @@ fn duration_from_nanos(nanos: u128) -> Duration {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::breaker::clock::ManualClock;
+    use pharm_core::time::ManualClock;
 
     /// Outcomes with their durations in nanoseconds.
     const OK: (Outcome, u64) = (

@@ -15,14 +15,15 @@ pub struct Node(pub ShardTarget);
 impl fmt::Display for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.node {
-            Target::Primary => write!(f, "shard {} primary", self.0.shard),
-            Target::Replica(role) => write!(f, "shard {} {role:?} replica", self.0.shard),
+            Target::Primary => write!(f, "shard {} primary", self.0.shard.0),
+            Target::Replica(role) => write!(f, "shard {} {role:?} replica", self.0.shard.0),
         }
     }
 }
 
 /// An error of [`PgShards`](super::PgShards).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PgError {
     /// The configuration is unusable (a bad connection string, a physical shard of the map
     /// without nodes, a bad heartbeat table name).

@@ -4,23 +4,24 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Row, Statement};
 
 use super::PgShards;
 use super::error::{Node, PgError};
-use super::params::SqlParam;
+use super::params::{as_sql, sql_params};
+use crate::Sleep;
 use crate::reads::{ReplicaKey, Target};
 use crate::scatter::{
-    DistinctSet, PartialAggregate, ShardError, ShardExecutor, ShardQuery, ShardTarget, Timer,
+    DistinctSet, PartialAggregate, ShardError, ShardExecutor, ShardQuery, ShardTarget,
 };
 
-/// [`Timer`] on the tokio runtime (`tokio::time::sleep`).
+/// [`Sleep`] on the tokio runtime (`tokio::time::sleep`).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct TokioTimer;
+pub struct TokioSleep;
 
 #[async_trait]
-impl Timer for TokioTimer {
+impl Sleep for TokioSleep {
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
     }
@@ -65,12 +66,11 @@ impl PgShards {
             let (wrapper_sql, with_distinct) = wrap(node, &inner, inner_sql, query.params.len())?;
             let wrapper = client.prepare_cached(&wrapper_sql).await.map_err(db)?;
 
-            let values: Vec<SqlParam<'_>> = query.params.iter().map(SqlParam).collect();
-            let mut params: Vec<&(dyn ToSql + Sync)> = values
-                .iter()
-                .map(|value| value as &(dyn ToSql + Sync))
-                .collect();
-            params.push(&query.pharmacy_ids);
+            let values = sql_params(&query.params);
+            let mut params = as_sql(&values);
+            // The column is a bigint: each id as the i64 the directory hashes.
+            let pharmacy_ids: Vec<i64> = query.pharmacy_ids.iter().map(|id| id.to_i64()).collect();
+            params.push(&pharmacy_ids);
 
             let timeout_ms = query.timeout.as_millis().clamp(1, i32::MAX as u128);
             let transaction = client

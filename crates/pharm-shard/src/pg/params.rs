@@ -1,10 +1,13 @@
-//! [`ParamValue`] as a PostgreSQL query parameter.
+//! [`ParamValue`] as a PostgreSQL query parameter, and result rows as [`ParamValue`]s:
+//! the adapter's statements exchange the crate's own values, not the driver's types.
 
 use std::error::Error;
 
+use tokio_postgres::Row;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use crate::scatter::ParamValue;
+use super::error::{Node, PgError};
+use crate::scatter::{ParamValue, ShardTarget};
 
 /// `BytesMut` as the `ToSql` trait names it (postgres-types re-exports the `bytes` type it
 /// uses for exactly this purpose; `to_sql_checked!` refers to the same path).
@@ -57,6 +60,65 @@ impl ToSql for SqlParam<'_> {
 
 fn mismatch(what: &str, ty: &Type) -> BoxError {
     format!("{what} parameter cannot be sent as `{ty}`; cast the parameter in SQL").into()
+}
+
+/// The parameters of one statement, ready to bind.
+pub(crate) fn sql_params(values: &[ParamValue]) -> Vec<SqlParam<'_>> {
+    values.iter().map(SqlParam).collect()
+}
+
+/// `params` as the driver takes them.
+pub(crate) fn as_sql<'a>(params: &'a [SqlParam<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| param as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// A result row as values: `bigint`/`integer`/`smallint` → [`ParamValue::Int`], text-like
+/// columns → [`ParamValue::Text`], `boolean` → [`ParamValue::Bool`], SQL `NULL` →
+/// [`ParamValue::Null`].
+///
+/// # Errors
+///
+/// [`PgError::BadResult`] for a column of another type (cast it in SQL, e.g.
+/// `amount::bigint` or `sold_on::text`).
+pub(crate) fn decode_row(node: ShardTarget, row: &Row) -> Result<Vec<ParamValue>, PgError> {
+    let bad = |message: String| PgError::BadResult {
+        node: Node(node),
+        message,
+    };
+    (0..row.len())
+        .map(|i| {
+            let column = &row.columns()[i];
+            let decoded = match *column.type_() {
+                Type::INT8 => row
+                    .try_get::<_, Option<i64>>(i)
+                    .map(|v| v.map(ParamValue::Int)),
+                Type::INT4 => row
+                    .try_get::<_, Option<i32>>(i)
+                    .map(|v| v.map(|v| ParamValue::Int(v.into()))),
+                Type::INT2 => row
+                    .try_get::<_, Option<i16>>(i)
+                    .map(|v| v.map(|v| ParamValue::Int(v.into()))),
+                Type::BOOL => row
+                    .try_get::<_, Option<bool>>(i)
+                    .map(|v| v.map(ParamValue::Bool)),
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => row
+                    .try_get::<_, Option<String>>(i)
+                    .map(|v| v.map(ParamValue::Text)),
+                ref other => {
+                    return Err(bad(format!(
+                        "column {:?} has type {other}; cast it to bigint, text or boolean",
+                        column.name()
+                    )));
+                }
+            };
+            decoded
+                .map(|v| v.unwrap_or(ParamValue::Null))
+                .map_err(|e| bad(format!("column {:?}: {e}", column.name())))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ impl Default for RetryBudgetConfig {
 
 /// An invalid [`RetryBudgetConfig`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BudgetConfigError {
     /// `ratio` is negative, above 1000 or not finite.
     #[error("retry budget ratio {0} is outside [0, 1000]")]
@@ -71,7 +72,7 @@ struct Inner {
 /// Thread-safe (`&self` methods behind a mutex); time is passed in as a [`Clock`]
 /// reading, and a reading earlier than one already seen counts as no time passing.
 ///
-/// [`Clock`]: super::Clock
+/// [`Clock`]: pharm_core::time::Clock
 #[derive(Debug)]
 pub struct RetryBudget {
     config: RetryBudgetConfig,

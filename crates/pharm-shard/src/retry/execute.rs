@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use super::budget::RetryBudget;
 use super::classify::Classify;
-use super::env::{Clock, RngSource, Sleeper};
+use pharm_core::time::Clock;
+
 use super::policy::RetryPolicy;
+use super::rng::RngSource;
 use super::state::{Attempt, Decision, GiveUpReason, RetryState};
+use crate::sleep::Sleep;
 
 /// The operation failed and will not be retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +79,7 @@ pub async fn retry<T, E, F, Fut>(
     policy: &RetryPolicy,
     budget: Option<&RetryBudget>,
     clock: &dyn Clock,
-    sleeper: &dyn Sleeper,
+    sleeper: &dyn Sleep,
     rng: &mut dyn RngSource,
     op: F,
 ) -> Result<T, RetryError<E>>
@@ -99,7 +102,7 @@ pub async fn retry_notify<T, E, F, Fut>(
     policy: &RetryPolicy,
     budget: Option<&RetryBudget>,
     clock: &dyn Clock,
-    sleeper: &dyn Sleeper,
+    sleeper: &dyn Sleep,
     rng: &mut dyn RngSource,
     mut op: F,
     mut on_retry: impl FnMut(&RetryEvent<'_, E>),

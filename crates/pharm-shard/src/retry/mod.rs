@@ -9,8 +9,8 @@
 //!   sleeps.
 //! * [`RetryState`] tracks one logical operation (attempts made, when it started, the last
 //!   delay) and folds in a [`RetryBudget`] when one is given.
-//! * [`retry`] drives an async operation with an injected [`Clock`], [`Sleeper`] and
-//!   [`RngSource`]. It does not depend on any async runtime; the per-attempt timeout is
+//! * [`retry`] drives an async operation with an injected
+//!   [`Clock`](pharm_core::time::Clock), [`Sleep`](crate::Sleep) and [`RngSource`]. It does not depend on any async runtime; the per-attempt timeout is
 //!   handed to the operation in [`Attempt::timeout`] for the caller to enforce (for example
 //!   with `tokio::time::timeout`). [`retry_notify`] also reports every retry (the failed
 //!   attempt's number and the wait it earned) to an observer.
@@ -71,14 +71,14 @@
 
 mod budget;
 mod classify;
-mod env;
 mod execute;
 mod policy;
+mod rng;
 mod state;
 
 pub use budget::{BudgetConfigError, RetryBudget, RetryBudgetConfig};
 pub use classify::{Classify, ErrorKind};
-pub use env::{Clock, MonotonicClock, RngSource, Sleeper, XorShift};
 pub use execute::{RetryError, RetryEvent, retry, retry_notify};
 pub use policy::{Backoff, Jitter, Operation, PolicyError, RetryPolicy};
+pub use rng::{RngSource, XorShift};
 pub use state::{Attempt, Decision, GiveUpReason, RetryState};

@@ -5,8 +5,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::classify::ErrorKind;
-use super::env::{RngSource, nanos, uniform_inclusive};
+use super::rng::{RngSource, uniform_inclusive};
 use super::state::{Decision, GiveUpReason};
+use pharm_core::time::duration_to_nanos as nanos;
 
 /// The jitter factor of the presets: ±10 %, the design doc's "10 % jitter" (resilience4j
 /// `randomizationFactor = 0.1`).
@@ -120,6 +121,7 @@ impl Jitter {
 /// An invalid [`RetryPolicy`], reported by [`RetryPolicy::validate`] and when a policy is
 /// deserialized.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// `max_attempts` is 0; the first call always counts as an attempt.
     #[error("max_attempts must be at least 1 (it includes the first call)")]

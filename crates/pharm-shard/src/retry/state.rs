@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::RetryBudget;
 use super::classify::ErrorKind;
-use super::env::RngSource;
 use super::policy::RetryPolicy;
+use super::rng::RngSource;
 
 /// Why retrying stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -80,7 +80,7 @@ impl RetryState {
     /// State for an operation whose first try starts at `started_at` (a [`Clock`]
     /// reading).
     ///
-    /// [`Clock`]: super::Clock
+    /// [`Clock`]: pharm_core::time::Clock
     #[must_use]
     pub fn new(started_at: Duration) -> Self {
         Self {

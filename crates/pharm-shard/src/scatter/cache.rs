@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::executor::{ShardExecutor, Timer};
+use super::executor::ShardExecutor;
 use super::gather::{GatherResult, ScatterError, ScatterOptions, scatter_gather};
 use super::grouping::ScatterRequest;
+use crate::Sleep;
 use crate::reads::{ReplicaRole, Target};
 
 /// The last result of one dashboard query and when it was obtained (pure: the caller
@@ -137,7 +138,7 @@ pub async fn gather_or_cached<E, T>(
 ) -> Result<Answer, ScatterError>
 where
     E: ShardExecutor + ?Sized,
-    T: Timer + ?Sized,
+    T: Sleep + ?Sized,
 {
     match scatter_gather(executor, timer, request, options).await {
         Ok(result) => {

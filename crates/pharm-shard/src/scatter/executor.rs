@@ -1,12 +1,14 @@
-//! What a scatter-gather needs from the outside world: a shard executor and a timer.
+//! What a scatter-gather needs from the outside world: a shard executor (and a [`Sleep`](crate::Sleep) for the timeouts).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pharm_core::ids::PharmacyId;
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::PartialAggregate;
-use crate::reads::{PhysicalShard, Target};
+use crate::directory::PhysicalShard;
+use crate::reads::Target;
 
 /// Which node of which physical shard a leg runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -45,7 +47,7 @@ pub struct ShardQuery {
     /// Positional parameters, before the pharmacy list.
     pub params: Vec<ParamValue>,
     /// The pharmacies of this shard that the query covers (ascending, distinct).
-    pub pharmacy_ids: Vec<i64>,
+    pub pharmacy_ids: Vec<PharmacyId>,
     /// The leg's deadline; the coordinator abandons the leg after it, and the executor may
     /// also use it server-side (`SET LOCAL statement_timeout`).
     pub timeout: Duration,
@@ -53,6 +55,7 @@ pub struct ShardQuery {
 
 /// Why one shard leg failed, as the executor reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ShardError {
     /// The node could not be reached or is known to be down (connection refused, pool
     /// exhausted, replica marked down by the read router).
@@ -91,12 +94,4 @@ pub trait ShardExecutor: Send + Sync {
         shard: ShardTarget,
         query: &ShardQuery,
     ) -> Result<PartialAggregate, ShardError>;
-}
-
-/// A sleep, supplied by the caller's runtime, so that this crate needs none
-/// (with tokio: `tokio::time::sleep(duration).await`).
-#[async_trait]
-pub trait Timer: Send + Sync {
-    /// Completes after `duration`.
-    async fn sleep(&self, duration: Duration);
 }

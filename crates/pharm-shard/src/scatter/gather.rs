@@ -6,10 +6,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::PartialAggregate;
-use super::executor::{ShardError, ShardExecutor, ShardQuery, ShardTarget, Timer};
+use super::executor::{ShardError, ShardExecutor, ShardQuery, ShardTarget};
 use super::grouping::ScatterRequest;
 use super::join::{BoxFuture, JoinAll, Raced, race};
-use crate::reads::PhysicalShard;
+use crate::Sleep;
+use crate::directory::PhysicalShard;
+use pharm_core::ids::PharmacyId;
 
 /// What to do when some shards fail.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -44,6 +46,7 @@ impl Default for ScatterOptions {
 
 /// How a leg failed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
 pub enum ShardFailure {
     /// The executor returned an error.
     #[error(transparent)]
@@ -99,6 +102,7 @@ impl GatherResult {
 
 /// A scatter-gather that produced no answer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScatterError {
     /// Some shards failed under [`PartialFailurePolicy::Fail`].
     #[error("{} of {} shards failed", .missing.len(), .missing.len() + .shards_ok.len())]
@@ -115,12 +119,12 @@ pub enum ScatterError {
         missing: Vec<MissingShard>,
     },
     /// The request names a physical shard twice (its rows would be counted twice).
-    #[error("physical shard {0} appears in more than one leg")]
+    #[error("{0} appears in more than one leg")]
     DuplicateShard(PhysicalShard),
     /// The request lists a pharmacy twice, in two legs or twice in one leg (its rows would
     /// be counted twice, for example once on a move's source shard and once on its target).
     #[error("pharmacy {0} appears more than once in the request's legs")]
-    DuplicatePharmacy(i64),
+    DuplicatePharmacy(PharmacyId),
 }
 
 impl ScatterError {
@@ -156,7 +160,7 @@ pub async fn scatter_gather<E, T>(
 ) -> Result<GatherResult, ScatterError>
 where
     E: ShardExecutor + ?Sized,
-    T: Timer + ?Sized,
+    T: Sleep + ?Sized,
 {
     let mut shards = BTreeSet::new();
     let mut pharmacies = BTreeSet::new();

@@ -1,27 +1,29 @@
 //! Grouping pharmacies by the physical shard that holds them.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use pharm_core::ids::PharmacyId;
 
 use super::executor::{ParamValue, ShardTarget};
-use crate::reads::{PhysicalShard, Target};
+use crate::directory::PhysicalShard;
+use crate::reads::Target;
 
 /// Groups `pharmacy_ids` by physical shard with `route` (for example
 /// `|id| shard_map.route(id).physical`). Each shard's list is ascending and free of
 /// duplicates; shards come in ascending order.
-pub fn group_by_shard<I, F>(pharmacy_ids: I, mut route: F) -> BTreeMap<PhysicalShard, Vec<i64>>
+pub fn group_by_shard<I, F>(
+    pharmacy_ids: I,
+    mut route: F,
+) -> BTreeMap<PhysicalShard, Vec<PharmacyId>>
 where
-    I: IntoIterator<Item = i64>,
-    F: FnMut(i64) -> PhysicalShard,
+    I: IntoIterator<Item = PharmacyId>,
+    F: FnMut(PharmacyId) -> PhysicalShard,
 {
-    let mut groups: BTreeMap<PhysicalShard, Vec<i64>> = BTreeMap::new();
-    for id in pharmacy_ids {
-        groups.entry(route(id)).or_default().push(id);
+    match try_group_by_shard(pharmacy_ids, |id| Ok::<_, Infallible>(route(id))) {
+        Ok(groups) => groups,
+        Err(never) => match never {},
     }
-    for ids in groups.values_mut() {
-        ids.sort_unstable();
-        ids.dedup();
-    }
-    groups
 }
 
 /// Like [`group_by_shard`] with a routing function that can fail (an unknown pharmacy):
@@ -32,12 +34,12 @@ where
 pub fn try_group_by_shard<I, F, E>(
     pharmacy_ids: I,
     mut route: F,
-) -> Result<BTreeMap<PhysicalShard, Vec<i64>>, E>
+) -> Result<BTreeMap<PhysicalShard, Vec<PharmacyId>>, E>
 where
-    I: IntoIterator<Item = i64>,
-    F: FnMut(i64) -> Result<PhysicalShard, E>,
+    I: IntoIterator<Item = PharmacyId>,
+    F: FnMut(PharmacyId) -> Result<PhysicalShard, E>,
 {
-    let mut groups: BTreeMap<PhysicalShard, Vec<i64>> = BTreeMap::new();
+    let mut groups: BTreeMap<PhysicalShard, Vec<PharmacyId>> = BTreeMap::new();
     for id in pharmacy_ids {
         groups.entry(route(id)?).or_default().push(id);
     }
@@ -55,7 +57,7 @@ pub struct ShardLeg {
     pub target: ShardTarget,
     /// The pharmacies it covers; a pharmacy may appear in only one leg, once
     /// ([`ScatterError::DuplicatePharmacy`](super::ScatterError::DuplicatePharmacy)).
-    pub pharmacy_ids: Vec<i64>,
+    pub pharmacy_ids: Vec<PharmacyId>,
 }
 
 /// A query to run on several shards and merge.
@@ -82,8 +84,8 @@ impl ScatterRequest {
         mut node: N,
     ) -> Self
     where
-        I: IntoIterator<Item = i64>,
-        R: FnMut(i64) -> PhysicalShard,
+        I: IntoIterator<Item = PharmacyId>,
+        R: FnMut(PharmacyId) -> PhysicalShard,
         N: FnMut(PhysicalShard) -> Target,
     {
         let legs = group_by_shard(pharmacy_ids, route)

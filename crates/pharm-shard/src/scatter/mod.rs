@@ -5,7 +5,7 @@
 //!    ([`ScatterRequest::for_pharmacies`]).
 //! 2. **Scatter**: [`scatter_gather`] runs every leg concurrently through a
 //!    [`ShardExecutor`] (implemented by the PostgreSQL adapter), each raced against a
-//!    per-shard timeout from an injected [`Timer`]. The legs are polled together by a small
+//!    per-shard timeout from an injected [`Sleep`](crate::Sleep). The legs are polled together by a small
 //!    hand-written join, so this crate needs no async runtime.
 //! 3. **Gather**: the [`PartialAggregate`]s merge exactly (count and sum add, min/max take
 //!    the extreme, distinct sets unite); the average is `Σsum / Σcount`, computed only at
@@ -25,20 +25,24 @@
 //! use pharm_shard::reads::{ReplicaRole, Target};
 //! use pharm_shard::scatter::{
 //!     PartialAggregate, ScatterOptions, ScatterRequest, ShardError, ShardExecutor, ShardQuery,
-//!     ShardTarget, Timer, scatter_gather,
+//!     ShardTarget, scatter_gather,
 //! };
+//! use pharm_core::ids::PharmacyId;
+//! use pharm_shard::Sleep;
+//! use pharm_shard::directory::PhysicalShard;
 //!
 //! /// Every pharmacy sold 1,000 cents + its id.
 //! struct Fake;
 //! #[async_trait]
 //! impl ShardExecutor for Fake {
 //!     async fn run(&self, _: ShardTarget, q: &ShardQuery) -> Result<PartialAggregate, ShardError> {
-//!         Ok(PartialAggregate::from_rows(q.pharmacy_ids.iter().map(|id| (1_000 + id, Some(*id)))))
+//!         let rows = q.pharmacy_ids.iter().map(|id| (1_000 + id.to_i64(), Some(id.to_i64())));
+//!         Ok(PartialAggregate::from_rows(rows))
 //!     }
 //! }
 //! struct NeverFires;
 //! #[async_trait]
-//! impl Timer for NeverFires {
+//! impl Sleep for NeverFires {
 //!     async fn sleep(&self, _: Duration) {
 //!         std::future::pending::<()>().await
 //!     }
@@ -47,8 +51,8 @@
 //! let request = ScatterRequest::for_pharmacies(
 //!     "daily_sales",
 //!     vec![],
-//!     [1, 2, 3, 4, 5],
-//!     |id| (id % 2) as u32,                            // the routing helper's job
+//!     [1, 2, 3, 4, 5].map(PharmacyId::new),
+//!     |id| PhysicalShard(id.get() % 2),                // the routing helper's job
 //!     |_| Target::Replica(ReplicaRole::Analytics),
 //! );
 //! assert_eq!(request.legs.len(), 2);
@@ -71,7 +75,7 @@ pub use aggregate::{DistinctSet, PartialAggregate};
 pub use cache::{
     AggregateCache, Answer, CachedAggregate, FallbackPolicy, analytics_down, gather_or_cached,
 };
-pub use executor::{ParamValue, ShardError, ShardExecutor, ShardQuery, ShardTarget, Timer};
+pub use executor::{ParamValue, ShardError, ShardExecutor, ShardQuery, ShardTarget};
 pub use gather::{
     GatherResult, MissingShard, PartialFailurePolicy, ScatterError, ScatterOptions, ShardFailure,
     scatter_gather,

@@ -1,28 +1,4 @@
-//! The injected environment: time, sleeping and randomness.
-
-use std::time::{Duration, Instant};
-
-use async_trait::async_trait;
-
-/// A monotonic clock: the time since an arbitrary, fixed epoch.
-///
-/// Only differences between two readings are meaningful. Implementations must never go
-/// backwards; callers nevertheless treat a reading earlier than a previous one as "no time
-/// passed".
-pub trait Clock: Send + Sync {
-    /// The current time since this clock's epoch.
-    fn now(&self) -> Duration;
-}
-
-/// Something that can wait for a duration without blocking the thread.
-///
-/// Keeps [`retry`](super::retry) independent of any async runtime: a tokio user wraps
-/// `tokio::time::sleep`, tests advance a fake clock.
-#[async_trait]
-pub trait Sleeper: Send + Sync {
-    /// Completes after `d` has passed (on whatever clock the sleeper belongs to).
-    async fn sleep(&self, d: Duration);
-}
+//! Injected randomness for jitter.
 
 /// A source of uniformly distributed 64-bit values, used for jitter.
 pub trait RngSource: Send {
@@ -68,34 +44,6 @@ impl RngSource for XorShift {
     }
 }
 
-/// A [`Clock`] backed by [`std::time::Instant`], with its epoch at construction.
-#[derive(Debug, Clone, Copy)]
-pub struct MonotonicClock {
-    origin: Instant,
-}
-
-impl MonotonicClock {
-    /// A clock whose epoch is now.
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            origin: Instant::now(),
-        }
-    }
-}
-
-impl Default for MonotonicClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for MonotonicClock {
-    fn now(&self) -> Duration {
-        self.origin.elapsed()
-    }
-}
-
 /// A uniform value in `0..=hi` (multiply-shift; the bias is below 2⁻⁶⁴·hi and irrelevant
 /// for jitter).
 pub(crate) fn uniform_inclusive(rng: &mut (impl RngSource + ?Sized), hi: u64) -> u64 {
@@ -105,11 +53,6 @@ pub(crate) fn uniform_inclusive(rng: &mut (impl RngSource + ?Sized), hi: u64) ->
     let wide = u128::from(rng.next_u64()) * (u128::from(hi) + 1);
     // `wide >> 64` is at most `hi`, which fits in u64.
     u64::try_from(wide >> 64).unwrap_or(hi)
-}
-
-/// A duration as whole nanoseconds, saturating at `u64::MAX` (about 584 years).
-pub(crate) fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -143,13 +86,5 @@ mod tests {
         for _ in 0..1000 {
             assert!(uniform_inclusive(&mut rng, 3) <= 3);
         }
-    }
-
-    #[test]
-    fn monotonic_clock_does_not_go_backwards() {
-        let c = MonotonicClock::new();
-        let a = c.now();
-        let b = c.now();
-        assert!(b >= a);
     }
 }
