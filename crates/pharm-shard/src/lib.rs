@@ -53,6 +53,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(doctest)]
+mod api_boundary;
 pub mod breaker;
 pub mod directory;
 mod error_codes;

@@ -99,9 +99,9 @@ pub use record::{Application, ObProduct, ProductKey};
 pub use service::{ExplainError, Release, Snapshot, SubstitutionService};
 pub use te::TeCode;
 
+pub mod answer;
 #[cfg(doctest)]
 mod api_boundary;
-pub mod answer;
 pub mod approval;
 pub mod catalog;
 mod error_codes;
