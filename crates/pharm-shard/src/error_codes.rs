@@ -890,9 +890,6 @@ mod tests {
                 node: Target::Primary,
             })
         };
-        let driver = "port=notanumber"
-            .parse::<tokio_postgres::Config>()
-            .unwrap_err();
         [
             PgError::Config("x".into()),
             PgError::NoSuchNode(node()),
@@ -906,7 +903,8 @@ mod tests {
             },
             PgError::Query {
                 node: node(),
-                source: driver,
+                sqlstate: Some("23505".into()),
+                message: "x".into(),
             },
             PgError::BadStatement {
                 node: node(),

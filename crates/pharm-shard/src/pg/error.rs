@@ -53,13 +53,15 @@ pub enum PgError {
     },
     /// The statement failed on the server (SQL error, constraint, permission) or could not
     /// be encoded or decoded.
-    #[error("{node}: query failed: {source}")]
+    #[error("{node}: query failed: {message}")]
     Query {
         /// The node.
         node: Node,
-        /// The driver's error (see `code()` for the SQLSTATE).
-        #[source]
-        source: tokio_postgres::Error,
+        /// The server's SQLSTATE (five characters, such as `23505` for a unique
+        /// violation), when the server sent one.
+        sqlstate: Option<String>,
+        /// The driver's description of the failure.
+        message: String,
     },
     /// The statement does not have the shape the call needs (a scatter-gather leg's
     /// columns or parameters).
@@ -130,9 +132,10 @@ impl PgError {
                 node,
                 message: error.to_string(),
             },
-            Some(_) => PgError::Query {
+            Some(code) => PgError::Query {
                 node,
-                source: error,
+                sqlstate: Some(code.code().to_owned()),
+                message: error.to_string(),
             },
             None if has_io_source(&error) => PgError::Unavailable {
                 node,
@@ -140,7 +143,8 @@ impl PgError {
             },
             None => PgError::Query {
                 node,
-                source: error,
+                sqlstate: None,
+                message: error.to_string(),
             },
         }
     }
