@@ -5,6 +5,7 @@
 use pharm_core::error_code::{ErrorCode, ErrorCodeInfo};
 
 use crate::approval::ApprovalDateError;
+use crate::binding_input::BindingInputError;
 use crate::catalog::DuplicateKey;
 use crate::product_map::ProductMapError;
 use crate::products::{ProductsError, RowError, RowErrorKind};
@@ -93,6 +94,11 @@ error_codes! {
         ProductMapError::UnknownNdc(_) => (2304, "subst.map_unknown_ndc", "no product map row has the NDC"),
         ProductMapError::UnknownProduct(_) => (2305, "subst.map_unknown_product", "the product is not stocked under any sku"),
         ProductMapError::AmbiguousProduct { .. } => (2306, "subst.map_ambiguous_product", "the product is stocked under several skus"),
+    }
+    BindingInputError {
+        BindingInputError::JsonSyntax { .. } => (2400, "subst.json_syntax", "a JSON query or document given to a binding is not well-formed JSON"),
+        BindingInputError::JsonInvalid { .. } => (2401, "subst.json_invalid", "a JSON query or document given to a binding does not have the expected shape (unknown, missing or repeated field, wrong type or value)"),
+        BindingInputError::FileUnreadable { .. } => (2402, "subst.file_unreadable", "a release file given to a binding by path could not be opened or read"),
     }
 }
 
@@ -222,6 +228,26 @@ mod tests {
             ProductMapError::AmbiguousProduct {
                 product: key,
                 skus: vec![1, 2],
+            },
+        ] {
+            add(&e);
+        }
+        for e in [
+            BindingInputError::JsonSyntax {
+                document: "query",
+                line: 1,
+                column: 1,
+                reason: String::new(),
+            },
+            BindingInputError::JsonInvalid {
+                document: "query",
+                line: 1,
+                column: 1,
+                reason: String::new(),
+            },
+            BindingInputError::FileUnreadable {
+                path: String::new(),
+                reason: String::new(),
             },
         ] {
             add(&e);

@@ -84,6 +84,7 @@
 #![forbid(unsafe_code)]
 
 pub use answer::{ChoiceAnswer, ExplainAnswer, Package, SubstitutionAnswer};
+pub use binding_input::BindingInputError;
 pub use catalog::{Catalog, DuplicateKey};
 pub use error_codes::ERROR_CODES;
 pub use policy::{
@@ -103,6 +104,7 @@ pub mod answer;
 #[cfg(doctest)]
 mod api_boundary;
 pub mod approval;
+mod binding_input;
 pub mod catalog;
 mod error_codes;
 mod gate;
