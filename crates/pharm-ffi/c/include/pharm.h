@@ -9,6 +9,27 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+// Largest Orange Book `products.txt` accepted, from bytes or from a file: 64 MiB, the
+// parser's own limit (the FDA file is about 8 MB).
+#define PHARM_SUBST_MAX_PRODUCTS_BYTES (64 << 20)
+
+// Longest path accepted by the `_path` calls, in bytes.
+#define PHARM_SUBST_MAX_PATH_BYTES 4096
+
+// Longest release label accepted, in bytes.
+#define PHARM_SUBST_MAX_LABEL_BYTES 256
+
+// Largest JSON query accepted by `pharm_subst_substitutes()` and `pharm_subst_explain()`:
+// 4 MiB, the limit of the family's JSON documents.
+#define PHARM_SUBST_MAX_QUERY_BYTES (4 << 20)
+
+// Largest JSON package list accepted by `pharm_subst_set_packages()`: 16 MiB (about
+// 200,000 packages).
+#define PHARM_SUBST_MAX_PACKAGES_BYTES (16 << 20)
+
+// Largest UTC offset accepted (`utc_offset_s`), in seconds either way: 18 hours.
+#define PHARM_SUBST_MAX_UTC_OFFSET_S (18 * 3600)
+
 // The ABI version: raised whenever an exported signature, a struct layout or a result
 // value changes meaning. The shared library's name carries it (`libpharm_ffi.so.1`).
 #define PHARM_ABI_VERSION 1
@@ -60,6 +81,22 @@ typedef uint32_t pharm_result;
 // message. Read with `pharm_bytes_data()` and `pharm_bytes_len()`; free with
 // `pharm_bytes_free()`. Immutable: may be read from any thread.
 typedef struct pharm_bytes pharm_bytes;
+
+// A substitution service: the current Orange Book release (or none), the store's
+// packages, and the substitution and explain queries on them.
+//
+// Make one with `pharm_subst_new()` (no release yet: answers are degraded),
+// `pharm_subst_new_from_bytes()` or `pharm_subst_new_from_path()`; swap releases with
+// `pharm_subst_load_bytes()` / `pharm_subst_load_path()`; free it with
+// `pharm_subst_free()`.
+//
+// Thread safety: may be shared by threads. Every call but `pharm_subst_free()` takes
+// `const pharm_subst *` and is safe concurrently with every other, including the updates
+// (`pharm_subst_load_*`, `pharm_subst_set_packages()`): they replace the release or the
+// package list atomically, so a query sees the old one or the new one, never a mix. This
+// is the one handle whose `const` calls may change what later calls see; the change is
+// internally synchronized.
+typedef struct pharm_subst pharm_subst;
 
 #ifdef __cplusplus
 extern "C" {
@@ -116,6 +153,237 @@ size_t pharm_bytes_len(const struct pharm_bytes *bytes);
 // # Safety
 // `bytes` must be NULL or a `pharm_bytes` from this library not yet freed.
 void pharm_bytes_free(struct pharm_bytes *bytes);
+
+// An empty substitution service: no release is loaded, so every substitution answer is
+// the written product only, flagged `"degraded": {"kind": "no_catalog"}`, and explain
+// and single-source queries fail with `subst.no_catalog` until a release is loaded with
+// `pharm_subst_load_bytes()` or `pharm_subst_load_path()`.
+//
+// `max_age_days`: a release older than this many days (publication date to the store's
+// date of the query) gives degraded answers (`"degraded": {"kind": "stale", ...}`).
+//
+// On success `*out` receives a new handle the caller frees with `pharm_subst_free()`.
+//
+// # Safety
+// `out` must be NULL or point to a writable `pharm_subst *`.
+pharm_result pharm_subst_new(uint32_t max_age_days, struct pharm_subst **out);
+
+// Replaces the store's packages: the JSON array `[{"sku": 1, "ndc": "0071-0155-23",
+// "product": "N020702-001"}, ...]` (the store's item id, the package NDC and the Orange
+// Book product key; unknown fields rejected; a sku listed twice is
+// `subst.map_duplicate_sku`, an NDC listed twice `subst.map_duplicate_ndc`).
+// Each choice of a substitution answer lists the store's packages of its product in sku
+// order. `[]` clears the list. At most `PHARM_SUBST_MAX_PACKAGES_BYTES` bytes. On failure
+// the current list stays.
+//
+// Thread safety: safe concurrently with queries and other updates (the list is replaced
+// atomically).
+//
+// # Safety
+// `subst` must be NULL or a live handle; `json` must point to `json_len` readable bytes
+// (or be NULL with `json_len` 0).
+pharm_result pharm_subst_set_packages(const struct pharm_subst *subst,
+                                      const uint8_t *json,
+                                      size_t json_len);
+
+// What the service holds as of the store's date (`now_unix_ms`, the caller's clock in
+// Unix milliseconds, plus `utc_offset_s`, the store's offset from UTC in seconds, east
+// positive): JSON `{"release": {"label": "2026-05", "released": "2026-05-01",
+// "products": 60, "equivalences": 43} or null, "degraded": null or {"kind": "no_catalog"}
+// or {"kind": "stale", "age_days": 46, "max_age_days": 45}, "packages": 7}`.
+//
+// On success `*out` receives the JSON, which the caller frees with `pharm_bytes_free()`.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `out` must be NULL or point to a writable
+// `pharm_bytes *`.
+pharm_result pharm_subst_status(const struct pharm_subst *subst,
+                                int64_t now_unix_ms,
+                                int32_t utc_offset_s,
+                                struct pharm_bytes **out);
+
+// Frees the service. `pharm_subst_free(NULL)` does nothing; works on a poisoned handle;
+// freeing twice or using the handle afterwards is undefined.
+//
+// # Safety
+// `subst` must be NULL or a handle from this library not yet freed, not in use by
+// another thread.
+void pharm_subst_free(struct pharm_subst *subst);
+
+// The products the store may dispense for a prescription, best first, as JSON.
+//
+// `query` (UTF-8 JSON, `query_len` bytes, at most `PHARM_SUBST_MAX_QUERY_BYTES`; unknown
+// fields rejected everywhere):
+// `{"original": "N020702-001", "policy": {"state": "TX", "nti_ingredients": [],
+// "nti_rule": "allow", "negative_formulary": [], "same_manufacturer_refill": false},
+// "daw": 0, "last_fill": null, "consent": false, "patient_requests_brand": false,
+// "market": {"A207687-001": {"in_stock": true, "formulary_tier": 1, "unit_cost": "0.09"}}}`.
+// `original` (the written Orange Book product key) and `policy.state` are required; the
+// rest defaults to the values shown (empty lists, `"allow"`, false, DAW 0, a first fill,
+// no market facts). `nti_rule` is `"allow"`, `"require_consent"` or `"forbid"`;
+// `last_fill` is null on a first fill, `{"application": "ANDA076187"}` or
+// `"unidentified"` on a refill. `market` gives the store's and the patient's plan's facts
+// per product key (`formulary_tier` and `unit_cost`, a decimal string, may be null or
+// left out); a product not listed is not in stock, off formulary, without cost. Market
+// facts come with each query (stock changes with every sale, tiers with the patient's
+// plan); to learn which products to give facts for, ask once without `market`: the
+// answer lists every candidate (with the store's skus from `pharm_subst_set_packages()`).
+//
+// `now_unix_ms` (the caller's clock, Unix milliseconds) and `utc_offset_s` (the store's
+// offset from UTC in seconds, east positive, at most `PHARM_SUBST_MAX_UTC_OFFSET_S`)
+// give the store's date, which decides whether the release is stale.
+//
+// On success `*out` receives pharm-subst's `SubstitutionAnswer` as JSON (freed with
+// `pharm_bytes_free()`): `{"original", "choices": [{"key", "trade_name", "applicant",
+// "te_codes", "reason", "daw", "in_stock", "formulary_tier", "unit_cost", "packages"}],
+// "restriction", "degraded", "consent_needed"}`, the form of
+// `testdata/golden/subst/substitutes.json`. Without a release, or with a stale one, the
+// answer is degraded (the written product only, flagged). A product the release does not
+// list is `subst.unknown_product`.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `query` must point to `query_len` readable
+// bytes (or be NULL with `query_len` 0); `out` must be NULL or point to a writable
+// `pharm_bytes *`.
+pharm_result pharm_subst_substitutes(const struct pharm_subst *subst,
+                                     const uint8_t *query,
+                                     size_t query_len,
+                                     int64_t now_unix_ms,
+                                     int32_t utc_offset_s,
+                                     struct pharm_bytes **out);
+
+// Why two products are or are not A-rated to each other, as JSON.
+//
+// `query` (UTF-8 JSON, at most `PHARM_SUBST_MAX_QUERY_BYTES`; unknown fields rejected):
+// `{"a": "N020702-001", "b": "A207687-001"}` for the Orange Book's answer alone, or under
+// a prescription with `"policy": {...}` (as in `pharm_subst_substitutes()`) and optional
+// `"daw"`, `"last_fill"` and `"consent"`, then `a` is the written product. `daw`,
+// `last_fill` and `consent` without a policy are refused (`subst.json_invalid`).
+// `now_unix_ms` and `utc_offset_s` give the store's date as in
+// `pharm_subst_substitutes()`.
+//
+// On success `*out` receives pharm-subst's `ExplainAnswer` as JSON (freed with
+// `pharm_bytes_free()`): `{"a", "b", "explanation": {"result": "equivalent", "codes":
+// ["AB"]} or {"result": "not_equivalent", "reason": {"kind": ...}}, "degraded"}`, the
+// form of `testdata/golden/subst/explain.json`. Without a release there is no answer
+// (`subst.no_catalog`); a product the release does not list is
+// `subst.explain_unknown_product`.
+//
+// # Safety
+// As for `pharm_subst_substitutes()`.
+pharm_result pharm_subst_explain(const struct pharm_subst *subst,
+                                 const uint8_t *query,
+                                 size_t query_len,
+                                 int64_t now_unix_ms,
+                                 int32_t utc_offset_s,
+                                 struct pharm_bytes **out);
+
+// Whether the product is single source in the loaded release: no other product is
+// A-rated to it, so nothing may be substituted for it (a B-rated, unrated, OTC or
+// discontinued product is single source too).
+//
+// `key`: the Orange Book product key as UTF-8 text (`"N020702-001"`, `"ANDA076477-001"`),
+// `key_len` bytes. The answer comes from the loaded release whatever its age (see
+// `pharm_subst_status()` for staleness). Without a release: `subst.no_catalog`; a product
+// the release does not list: `subst.unknown_product`; a malformed key:
+// `subst.product_key_invalid`.
+//
+// On success `*out` receives the answer.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `key` must point to `key_len` readable bytes (or
+// be NULL with `key_len` 0); `out` must be NULL or point to a writable `bool`.
+pharm_result pharm_subst_is_single_source(const struct pharm_subst *subst,
+                                          const uint8_t *key,
+                                          size_t key_len,
+                                          bool *out);
+
+// A service loaded with the Orange Book `products.txt` in `products` (`products_len`
+// bytes, at most `PHARM_SUBST_MAX_PRODUCTS_BYTES`; the 13- and 14-column layouts, CRLF or
+// LF). Parsing is strict: a malformed, truncated or garbage file is refused with the
+// error of its first bad line (`subst.missing_header`, `subst.bad_row`...).
+//
+// `released`: the release's publication date as ISO 8601 text (`"2026-05-01"`, UTF-8,
+// `released_len` bytes), the date its age is counted from; `label`: a name for logs and
+// `pharm_subst_status()` (`"2026-05"`, at most `PHARM_SUBST_MAX_LABEL_BYTES` bytes, may be
+// empty); `max_age_days` as for `pharm_subst_new()`. The bytes are not kept after the call.
+//
+// On success `*out` receives a new handle the caller frees with `pharm_subst_free()`.
+//
+// # Safety
+// `products`, `released` and `label` must each point to their length in readable bytes
+// (or be NULL with length 0); `out` must be NULL or point to a writable `pharm_subst *`.
+pharm_result pharm_subst_new_from_bytes(const uint8_t *products,
+                                        size_t products_len,
+                                        const uint8_t *released,
+                                        size_t released_len,
+                                        const uint8_t *label,
+                                        size_t label_len,
+                                        uint32_t max_age_days,
+                                        struct pharm_subst **out);
+
+// A service loaded with the Orange Book `products.txt` file at `path` (UTF-8,
+// `path_len` bytes, at most `PHARM_SUBST_MAX_PATH_BYTES`; relative to the process's
+// working directory). A file that cannot be opened or read (missing, a directory, no
+// permission) is `subst.file_unreadable`; a file larger than
+// `PHARM_SUBST_MAX_PRODUCTS_BYTES` is `PHARM_RESULT_INPUT_TOO_LARGE`; otherwise as
+// `pharm_subst_new_from_bytes()`.
+//
+// On success `*out` receives a new handle the caller frees with `pharm_subst_free()`.
+//
+// # Safety
+// `path`, `released` and `label` must each point to their length in readable bytes (or
+// be NULL with length 0); `out` must be NULL or point to a writable `pharm_subst *`.
+pharm_result pharm_subst_new_from_path(const uint8_t *path,
+                                       size_t path_len,
+                                       const uint8_t *released,
+                                       size_t released_len,
+                                       const uint8_t *label,
+                                       size_t label_len,
+                                       uint32_t max_age_days,
+                                       struct pharm_subst **out);
+
+// Replaces the service's release with the `products.txt` in `products` (parsed as by
+// `pharm_subst_new_from_bytes()`, with its `released` date and `label`). Parsing happens
+// before the swap: on failure the current release (or none) stays and keeps answering.
+//
+// On success `*out_diff` receives what changed, as JSON the caller frees with
+// `pharm_bytes_free()`: `{"added": ["A207687-001", ...], "removed": [...],
+// "te_changed": [["N021402-005", ["AB1", "AB2"], ["AB1", "AB2", "AB3"]], ...],
+// "status_changed": [...]}` (product keys; on the first load every product is "added").
+//
+// Thread safety: safe while other threads query or update the handle: the release is
+// replaced atomically and queries already running finish on the old one.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `products`, `released` and `label` must each
+// point to their length in readable bytes (or be NULL with length 0); `out_diff` must be
+// NULL or point to a writable `pharm_bytes *`.
+pharm_result pharm_subst_load_bytes(const struct pharm_subst *subst,
+                                    const uint8_t *products,
+                                    size_t products_len,
+                                    const uint8_t *released,
+                                    size_t released_len,
+                                    const uint8_t *label,
+                                    size_t label_len,
+                                    struct pharm_bytes **out_diff);
+
+// Replaces the service's release with the `products.txt` file at `path`, as
+// `pharm_subst_load_bytes()` does with bytes; the path and file rules are those of
+// `pharm_subst_new_from_path()`. On failure the current release stays.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `path`, `released` and `label` must each point
+// to their length in readable bytes (or be NULL with length 0); `out_diff` must be NULL
+// or point to a writable `pharm_bytes *`.
+pharm_result pharm_subst_load_path(const struct pharm_subst *subst,
+                                   const uint8_t *path,
+                                   size_t path_len,
+                                   const uint8_t *released,
+                                   size_t released_len,
+                                   const uint8_t *label,
+                                   size_t label_len,
+                                   struct pharm_bytes **out_diff);
 
 #if defined(PHARM_TEST_HOOKS)
 // Makes the next exported call on the calling thread that runs in a panic boundary

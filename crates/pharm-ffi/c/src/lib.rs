@@ -35,6 +35,7 @@ mod error;
 mod input;
 mod output;
 mod result;
+mod subst;
 mod test_hooks;
 mod version;
 
@@ -42,6 +43,14 @@ pub use catalog::pharm_error_codes;
 pub use error::{pharm_error_code, pharm_error_id, pharm_error_message};
 pub use output::{pharm_bytes, pharm_bytes_data, pharm_bytes_free, pharm_bytes_len};
 pub use result::{ERROR_CODES, pharm_result};
+pub use subst::{
+    PHARM_SUBST_MAX_LABEL_BYTES, PHARM_SUBST_MAX_PACKAGES_BYTES, PHARM_SUBST_MAX_PATH_BYTES,
+    PHARM_SUBST_MAX_PRODUCTS_BYTES, PHARM_SUBST_MAX_QUERY_BYTES, PHARM_SUBST_MAX_UTC_OFFSET_S,
+    pharm_subst, pharm_subst_explain, pharm_subst_free, pharm_subst_is_single_source,
+    pharm_subst_load_bytes, pharm_subst_load_path, pharm_subst_new, pharm_subst_new_from_bytes,
+    pharm_subst_new_from_path, pharm_subst_set_packages, pharm_subst_status,
+    pharm_subst_substitutes,
+};
 #[cfg(feature = "test-hooks")]
 pub use test_hooks::pharm_test_panic_next_call;
 pub use version::{PHARM_ABI_VERSION, pharm_abi_version, pharm_version};
