@@ -11,6 +11,7 @@ use pharm_core::error_code::{ErrorCode, ErrorCodeInfo};
 use crate::auth::KeyLengthError;
 use crate::codec::{DecodeError, EncodeError};
 use crate::ids::IdError;
+use crate::json::JsonError;
 use crate::leader::ElectionError;
 use crate::protocol::ProtocolError;
 use crate::replica::OpError;
@@ -89,6 +90,11 @@ error_codes! {
         OpError::LotNumbersExhausted => 3149, "sync.op_lot_numbers_exhausted", "no local lot number is left";
         OpError::NothingToRecord => 3150, "sync.op_nothing_to_record", "the count matches or the lot is empty: nothing recorded";
         OpError::Refused(_) => 3151, "sync.op_refused", "the state refused the transaction (a bug)";
+    }
+    JsonError {
+        JsonError::TooLarge { .. } => 3160, "sync.json_too_large", "a JSON document (an operation) exceeds the size limit";
+        JsonError::Syntax { .. } => 3161, "sync.json_syntax", "a JSON document (an operation) is not well-formed JSON";
+        JsonError::Invalid { .. } => 3162, "sync.json_invalid", "a JSON document (an operation) does not match its form (unknown or missing field, wrong type or value)";
     }
     ProtocolError {
         ProtocolError::WrongStore { .. } => 3200, "sync.protocol_wrong_store", "the message is for another store";
@@ -280,6 +286,26 @@ mod tests {
             OpError::Refused(Applied::Duplicate),
         ];
         all.extend(ops.iter().map(|e| row_of(e)));
+        let jsons = [
+            JsonError::TooLarge {
+                document: "operation",
+                size: 2,
+                limit: 1,
+            },
+            JsonError::Syntax {
+                document: "operation",
+                line: 1,
+                column: 1,
+                reason: "x".into(),
+            },
+            JsonError::Invalid {
+                document: "operation",
+                line: 1,
+                column: 1,
+                reason: "x".into(),
+            },
+        ];
+        all.extend(jsons.iter().map(|e| row_of(e)));
         let protocol = [
             ProtocolError::WrongStore {
                 expected: store,

@@ -140,6 +140,7 @@ impl<'de> Deserialize<'de> for ReplicaId {
 
 /// A transaction's identity: its replica and its contiguous sequence number there (1, 2, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TxnId {
     /// Origin replica.
     pub replica: ReplicaId,

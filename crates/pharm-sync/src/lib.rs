@@ -115,7 +115,7 @@
 //! ## Error codes
 //!
 //! Every variant of every public error type ([`OpError`], [`ProtocolError`], [`DecodeError`],
-//! [`EncodeError`], [`DeltaError`], [`IdError`], [`ElectionError`], [`KeyLengthError`] and,
+//! [`EncodeError`], [`DeltaError`], [`IdError`], [`ElectionError`], [`KeyLengthError`], [`JsonError`] and,
 //! with `sqlite`, `StoreError`) has a stable numeric code in 3000-3999 and a string id
 //! `sync.*` ([`ErrorCode`](pharm_core::error_code::ErrorCode)), listed with a one-line summary
 //! in [`ERROR_CODES`]. An error that wraps another (such as [`ProtocolError::Decode`] or
@@ -136,6 +136,7 @@
 //! - [`protocol`]: the sync protocol (hello, upload, ack, delta) as a sans-IO state machine,
 //!   with its trust rules.
 //! - [`codec`]: the versioned compact binary encoding with bounded decoding.
+//! - [`json`]: strict reading of an [`Op`] from JSON for the bindings ([`Op::from_json`]).
 //! - [`reconcile`]: single-writer reconciliation of negative stock.
 //! - [`leader`]: lease-based election of the store leader among terminals.
 //! - `store` (feature `sqlite`): the durable terminal store.
@@ -148,6 +149,7 @@ pub mod codec;
 mod error_codes;
 pub mod hlc;
 pub mod ids;
+pub mod json;
 pub mod leader;
 pub mod message;
 pub mod protocol;
@@ -162,6 +164,7 @@ pub use auth::{KeyLengthError, KeyRing, MacKey, StoreKeys};
 pub use codec::{DecodeError, DecodeLimits, EncodeError};
 pub use error_codes::ERROR_CODES;
 pub use ids::{IdError, ReplicaId, TxnId};
+pub use json::JsonError;
 pub use leader::ElectionError;
 pub use message::{Body, Message};
 pub use protocol::{Peer, ProtocolError, Role};

@@ -19,6 +19,7 @@ use crate::ids::{ReplicaId, TxnId};
 /// A lot, identified without coordination: the replica that first received it and a local
 /// number there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LotKey {
     /// Replica that created the lot.
     pub origin: ReplicaId,
@@ -138,6 +139,7 @@ impl TxnKind {
 
 /// One quantity change on one lot, in integer base units (+ adds stock, − removes it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Line {
     /// The lot.
     pub lot: LotKey,
@@ -168,6 +170,7 @@ pub enum HoldOp {
 
 /// An inter-store transfer: the sending store and its transfer number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TransferId {
     /// Sending store.
     pub from: PharmacyId,
@@ -178,6 +181,7 @@ pub struct TransferId {
 /// A discrepancy found by reconciliation (deterministic id: lot and the version at which it
 /// was found).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DiscrepancyId {
     /// The lot.
     pub lot: LotKey,

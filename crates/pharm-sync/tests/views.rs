@@ -1,5 +1,5 @@
 //! The JSON forms of operations, commits and inventory views: round trips, and golden vectors in
-//! `testdata/golden/sync/` (`commit.json`, `inventory_view.json`; re-bless with
+//! `testdata/golden/sync/` (`commit.json`, `inventory_view.json`, `ops.json`; re-bless with
 //! `PHARM_BLESS=1 cargo test -p pharm-sync --test views`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -153,8 +153,8 @@ fn a_view_with_an_unknown_field_or_a_bad_version_vector_is_refused() {
     assert!(serde_json::from_value::<InventoryView>(json).is_err());
 }
 
-#[test]
-fn every_operation_round_trips_through_json() {
+/// One operation of every kind.
+fn every_op() -> Vec<Op> {
     let r = ReplicaId::new(1, 2);
     let lot = pharm_sync::txn::LotKey {
         origin: r,
@@ -230,10 +230,60 @@ fn every_operation_round_trips_through_json() {
             reference: "rec".into(),
         },
     ];
-    for op in ops {
-        let json = serde_json::to_value(&op).unwrap();
+    ops.into()
+}
+
+#[test]
+fn every_operation_round_trips_through_json() {
+    let ops = every_op();
+    for op in &ops {
+        let json = serde_json::to_value(op).unwrap();
         assert!(json["op"].is_string(), "{json}");
-        assert_eq!(serde_json::from_value::<Op>(json).unwrap(), op);
+        assert_eq!(&serde_json::from_value::<Op>(json).unwrap(), op);
+        let text = serde_json::to_string(op).unwrap();
+        assert_eq!(&Op::from_json(&text).unwrap(), op);
     }
     assert!(serde_json::from_str::<Op>(r#"{"op":"teleport"}"#).is_err());
+    golden("ops.json", &ops);
+}
+
+/// Every object of `value` (the value itself and everything nested), by JSON pointer.
+fn object_pointers(value: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            out.push(at.clone());
+            for (k, v) in map {
+                object_pointers(v, format!("{at}/{k}"), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                object_pointers(v, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn an_operation_with_an_unknown_field_anywhere_is_refused() {
+    for op in every_op() {
+        let json = serde_json::to_value(&op).unwrap();
+        let mut objects = Vec::new();
+        object_pointers(&json, String::new(), &mut objects);
+        assert!(objects.len() >= 2, "{json}");
+        for at in objects {
+            let mut bad = json.clone();
+            bad.pointer_mut(&at)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .insert("extra".into(), serde_json::Value::Bool(true));
+            let err = Op::from_json(bad.to_string()).unwrap_err();
+            assert!(
+                err.to_string().contains("unknown field `extra`"),
+                "{at} of {json}: {err}"
+            );
+        }
+    }
 }

@@ -9,6 +9,14 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+// `role` of a terminal or store server (it syncs with an upstream, and serves the other
+// terminals of its store while it is their leader).
+#define PHARM_STORE_ROLE_MEMBER 0
+
+// `role` of the cloud (the root): it holds every member's origin key and verifies every
+// transaction; only its acknowledgements empty the terminals' outboxes.
+#define PHARM_STORE_ROLE_ROOT 1
+
 // Largest Orange Book `products.txt` accepted, from bytes or from a file: 64 MiB, the
 // parser's own limit (the FDA file is about 8 MB).
 #define PHARM_SUBST_MAX_PRODUCTS_BYTES (64 << 20)
@@ -82,6 +90,38 @@ typedef uint32_t pharm_result;
 // `pharm_bytes_free()`. Immutable: may be read from any thread.
 typedef struct pharm_bytes pharm_bytes;
 
+// The key ring of one pharmacy (store): its link key, which authenticates every sync
+// message between its terminals and the cloud, and its member terminals, each with its
+// origin key where this holder knows it (a terminal knows its own; the cloud knows them
+// all). Secrets are copied in and never written to error messages; freeing the ring wipes
+// them from memory.
+//
+// Made by `pharm_keyring_new()`, filled by `pharm_keyring_add_member()`, freed by
+// `pharm_keyring_free()`. A store takes its own copy of the ring when it is created or
+// opened, so the ring may be changed or freed afterwards.
+//
+// Thread safety: may be shared by threads: the calls taking `const pharm_keyring *` are
+// safe concurrently; `pharm_keyring_add_member()` needs exclusive use.
+typedef struct pharm_keyring pharm_keyring;
+
+// A terminal's durable inventory store: a SQLite file holding the terminal's replica of the
+// store's stock, its outbox of transactions to upload, and its queued claims and PMP
+// reports. Every change is committed (`synchronous = FULL`) before the call that made it
+// returns. The file is locked while the store is open.
+//
+// Made by `pharm_store_create()`, `pharm_store_open()`, `pharm_store_restore_from_backup()`
+// or `pharm_store_recover()`; freed by `pharm_store_free()`.
+//
+// A failed call reports the most specific stable code: a refused operation its own
+// (`sync.op_no_lots`...), a refused message the protocol's or the decoder's
+// (`sync.protocol_bad_tag`, `sync.decode_truncated`...), never the wrapping
+// `sync.store_op` / `sync.store_protocol`; the message text holds the whole chain.
+//
+// Thread safety: one thread at a time. Every call takes `pharm_store *` and needs
+// exclusive use of the store during the call; the store may move between threads between
+// calls.
+typedef struct pharm_store pharm_store;
+
 // A substitution service: the current Orange Book release (or none), the store's
 // packages, and the substitution and explain queries on them.
 //
@@ -153,6 +193,312 @@ size_t pharm_bytes_len(const struct pharm_bytes *bytes);
 // # Safety
 // `bytes` must be NULL or a `pharm_bytes` from this library not yet freed.
 void pharm_bytes_free(struct pharm_bytes *bytes);
+
+// Makes the key ring of pharmacy `store_id` with its link key (`link_key_len` must be 32:
+// the store's shared secret, from the caller's key provisioning) and no members yet. The
+// caller frees `*out` with `pharm_keyring_free()`.
+//
+// Errors: `sync.key_length` when the key is not 32 bytes; `ffi.null_parameter`.
+//
+// # Safety
+// `link_key` points to `link_key_len` readable bytes (or is NULL); `out` is NULL or
+// points to a writable `pharm_keyring *`.
+pharm_result pharm_keyring_new(uint32_t store_id,
+                               const uint8_t *link_key,
+                               size_t link_key_len,
+                               struct pharm_keyring **out);
+
+// Adds member `terminal` to the ring (or replaces it), with its origin key when this holder
+// knows it: 32 bytes, or NULL with length 0 for a member whose key only the member itself
+// and the cloud hold. A terminal's ring lists every member of its store with only its own
+// origin key; the cloud's lists every member with its key.
+//
+// Errors: `sync.key_length` when a key is given that is not 32 bytes;
+// `ffi.null_parameter`; `ffi.poisoned`.
+//
+// # Safety
+// `ring` is NULL or a live key ring not used by another thread during the call;
+// `origin_key` points to `origin_key_len` readable bytes (or is NULL with length 0).
+pharm_result pharm_keyring_add_member(struct pharm_keyring *ring,
+                                      uint16_t terminal,
+                                      const uint8_t *origin_key,
+                                      size_t origin_key_len);
+
+// Frees a key ring, wiping its keys from memory. `pharm_keyring_free(NULL)` does nothing;
+// freeing twice or using the ring afterwards is undefined. Works on a poisoned ring. Stores
+// made with the ring keep their own copy.
+//
+// # Safety
+// `ring` is NULL or a key ring from this library, not yet freed and not in use by another
+// thread.
+void pharm_keyring_free(struct pharm_keyring *ring);
+
+// Counts the messages of a message list (as `pharm_store_apply_bytes()` returns: each
+// message as its length, 4 bytes little-endian, then its bytes; at most 1 GiB) into
+// `*count`. Thread safe (no handle).
+//
+// Errors: `ffi.invalid_argument` for a list cut short; `ffi.input_too_large`;
+// `ffi.null_parameter`.
+//
+// # Safety
+// `list` points to `list_len` readable bytes (or is NULL with length 0); `count` is NULL or
+// points to a writable `size_t`.
+pharm_result pharm_sync_messages_count(const uint8_t *list, size_t list_len, size_t *count);
+
+// Finds message `index` (from 0) of a message list: `*message` receives a pointer to its
+// first byte INSIDE `list` (borrowed: valid as long as `list` is; never free it) and
+// `*message_len` its length. Thread safe (no handle).
+//
+// Errors: `ffi.invalid_argument` for an index past the end or a list cut short;
+// `ffi.input_too_large`; `ffi.null_parameter`.
+//
+// # Safety
+// `list` points to `list_len` readable bytes (or is NULL with length 0); `message` and
+// `message_len` are NULL or point to a writable `const uint8_t *` and `size_t`.
+pharm_result pharm_sync_messages_get(const uint8_t *list,
+                                     size_t list_len,
+                                     size_t index,
+                                     const uint8_t **message,
+                                     size_t *message_len);
+
+// Opens a sync session with the upstream (the store leader or the cloud): `*message`
+// receives the hello message (pharm-sync's binary frame; free it with
+// `pharm_bytes_free()`), which the caller carries to the upstream over its own transport
+// and passes to the upstream's `pharm_store_apply_bytes()`. Then each side applies the
+// messages it receives and sends back the replies, until neither has a reply. The session
+// may stop at any point and run again: every step is idempotent. Changes nothing.
+//
+// Errors: `sync.protocol_missing_key` (the key ring lacks the store's link key);
+// `ffi.*`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `message`
+// is NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_store_hello(struct pharm_store *store,
+                               uint64_t now_ms,
+                               struct pharm_bytes **message);
+
+// Applies one received sync message (`message_len` bytes, at most 16 MiB) at `now_ms` and
+// commits everything it changed before returning. `*replies` receives the messages to send
+// back as a message list (free it with `pharm_bytes_free()`): each message as its length
+// (4 bytes, little-endian) followed by its bytes; an empty list (0 bytes) when there is
+// nothing to answer. Walk it with `pharm_sync_messages_count()` and
+// `pharm_sync_messages_get()`, and pass each message to the peer's
+// `pharm_store_apply_bytes()`.
+//
+// Every message is checked before anything changes: its store, its sender (a member of the
+// key ring) and its tag under the store's link key. A refused message changes nothing,
+// except that a store that learns it is superseded records it (see `pharm_store_status()`).
+//
+// Errors: the decoder's (`sync.decode_truncated`, `sync.decode_bad_magic`...), the
+// protocol's (`sync.protocol_wrong_store`, `sync.protocol_unknown_sender`,
+// `sync.protocol_bad_tag`, `sync.protocol_superseded`...), a delta's (`sync.delta_*`);
+// `sync.store_sqlite`, `sync.store_poisoned`; `ffi.input_too_large` above 16 MiB; `ffi.*`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `message`
+// points to `message_len` readable bytes; `replies` is NULL or points to a writable
+// `pharm_bytes *`.
+pharm_result pharm_store_apply_bytes(struct pharm_store *store,
+                                     uint64_t now_ms,
+                                     const uint8_t *message,
+                                     size_t message_len,
+                                     struct pharm_bytes **replies);
+
+// Decodes one sync message (`message_len` bytes, at most 16 MiB) to its JSON form in
+// `*json` (free it with `pharm_bytes_free()`), for logs and tests: the serde form of
+// `testdata/golden/sync/*.json` (compact, without the golden files' indentation). Only
+// decodes: the tag is not checked (no key is involved). Thread safe (no handle).
+//
+// Errors: the decoder's (`sync.decode_truncated`, `sync.decode_bad_magic`,
+// `sync.decode_trailing_bytes`...); `ffi.input_too_large` above 16 MiB; `ffi.*`.
+//
+// # Safety
+// `message` points to `message_len` readable bytes (or is NULL with length 0); `json` is
+// NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_sync_message_to_json(const uint8_t *message,
+                                        size_t message_len,
+                                        struct pharm_bytes **json);
+
+// Applies one local inventory operation at `now_ms` (the caller's wall clock, Unix
+// milliseconds) and commits it durably before returning: receive, dispense (FEFO or a
+// scanned lot), adjust, stock count, write-off, transfer out/in, hold, release, shelf
+// location, compensation. `op_json` (UTF-8, at most 4 MiB) is the operation's JSON form,
+// tagged by `"op"` (one of each kind in `testdata/golden/sync/ops.json`), e.g.
+// `{"op":"dispense","today":"2026-03-10","sku":7,"qty":2,"scanned":null,"reference":"RX-1",
+// "attachments":{"claim":null,"pmp_report":null}}`; unknown fields are refused.
+//
+// `*commit_json` receives the commit (free it with `pharm_bytes_free()`): the transaction
+// (`txn`, with its id, the lots it created in `new_lots` and its `lines`), the queued
+// `claim` and `pmp_report` rows, and the `negative` lots (oversold offline, flagged for
+// reconciliation), as in `testdata/golden/sync/commit.json`. A refused operation records
+// nothing.
+//
+// Errors: `sync.json_syntax`, `sync.json_invalid` (unknown or missing field, wrong type);
+// the operation's own (`sync.op_unknown_lot`, `sync.op_no_lots`, `sync.op_held`,
+// `sync.op_superseded`: recover the store, `sync.op_nothing_to_record`...);
+// `sync.store_sqlite`, `sync.store_poisoned` (reopen the store); `ffi.*`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `op_json`
+// points to `op_json_len` readable bytes; `commit_json` is NULL or points to a writable
+// `pharm_bytes *`.
+pharm_result pharm_store_apply(struct pharm_store *store,
+                               uint64_t now_ms,
+                               const uint8_t *op_json,
+                               size_t op_json_len,
+                               struct pharm_bytes **commit_json);
+
+// The store's inventory as this terminal sees it, as JSON in `*view_json` (free it with
+// `pharm_bytes_free()`): `{"store", "vv", "lots"}`, every lot in key order with its facts
+// (`info`), `value` (units on hand; negative after an offline oversell), active `holds`
+// and shelf `location`, as in `testdata/golden/sync/inventory_view.json`. Two terminals
+// that have synced to the same version vector (`vv`) show equal views.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `view_json`
+// is NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_store_inventory_view(struct pharm_store *store, struct pharm_bytes **view_json);
+
+// The store's status as JSON in `*status_json` (free it with `pharm_bytes_free()`):
+// `{"store": 42, "replica": "T<terminal>.<incarnation>", "role": "member" | "root",
+// "outbox": n, "superseded": null | {...}}`.
+// `outbox` counts the transactions the cloud does not hold yet (this terminal's and those
+// it relays as a store leader). `superseded` is not null when another copy of this
+// terminal's history was found (a rolled-back or copied file): the store then refuses
+// operations until it is recovered with `pharm_store_recover()`; its `"kind"` is
+// `"behind"`, `"forked"` or `"took"`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call;
+// `status_json` is NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_store_status(struct pharm_store *store, struct pharm_bytes **status_json);
+
+// Creates a new store file at `path` (UTF-8, `path_len` bytes, at most 4096; the file must
+// not exist) for terminal `terminal` of pharmacy `store_id`, in `role`
+// (`PHARM_STORE_ROLE_MEMBER` for a till), under a fresh incarnation drawn from `entropy`
+// (8 to 512 random bytes from the operating system, a multiple of 8). The key ring must
+// hold this terminal's origin key; the store keeps its own copy of the ring. Creation is
+// atomic: a crash leaves either no file or the complete store. The caller frees `*out`
+// with `pharm_store_free()`.
+//
+// Errors: `sync.store_target_exists`, `sync.store_missing_key`,
+// `sync.id_incarnations_exhausted` (the random bytes repeat or are zero),
+// `sync.store_sqlite`; `ffi.*` for bad arguments. A panic poisons `keyring`.
+//
+// # Safety
+// `path` points to `path_len` readable bytes; `keyring` is NULL or a live key ring;
+// `entropy` points to `entropy_len` readable bytes; `out` is NULL or points to a writable
+// `pharm_store *`.
+pharm_result pharm_store_create(const uint8_t *path,
+                                size_t path_len,
+                                uint32_t store_id,
+                                uint16_t terminal,
+                                uint32_t role,
+                                const struct pharm_keyring *keyring,
+                                const uint8_t *entropy,
+                                size_t entropy_len,
+                                struct pharm_store **out);
+
+// Opens the existing store of terminal `terminal` of pharmacy `store_id` at `path`, in
+// `role`, after checking it completely. It fails loud: a missing, empty, truncated,
+// damaged, rolled-back or foreign file is an error with its stable code, never a fresh
+// store. The way back from a damaged file is explicit: `pharm_store_restore_from_backup()`
+// or `pharm_store_recover()`. The caller frees `*out` with `pharm_store_free()`.
+//
+// Errors: `sync.store_not_found`, `sync.store_not_a_store` (an empty file or another
+// application's), `sync.store_sqlite` (a file SQLite cannot read), `sync.store_corrupt`,
+// `sync.store_wal_damaged`, `sync.store_rolled_back`, `sync.store_wrong_store`,
+// `sync.store_schema_too_old` / `_too_new`, `sync.store_missing_key`; `ffi.*` for bad
+// arguments. A panic poisons `keyring`.
+//
+// # Safety
+// `path` points to `path_len` readable bytes; `keyring` is NULL or a live key ring; `out`
+// is NULL or points to a writable `pharm_store *`.
+pharm_result pharm_store_open(const uint8_t *path,
+                              size_t path_len,
+                              uint32_t store_id,
+                              uint16_t terminal,
+                              uint32_t role,
+                              const struct pharm_keyring *keyring,
+                              struct pharm_store **out);
+
+// Restores the backup at `backup_path` (made by `pharm_store_backup_to()`; only read, and
+// checked like any store on open) into a new file at `new_path` (which must not exist) as a
+// NEW incarnation of the backup's terminal, drawn from `entropy`: the lost device may have
+// recorded and synced more after the backup, and reusing its identity would make the two
+// histories collide. The caller frees `*out` with `pharm_store_free()`.
+//
+// Errors: as `pharm_store_open()` for the backup, plus `sync.store_target_exists` and
+// `sync.id_incarnations_exhausted`. A panic poisons `keyring`.
+//
+// # Safety
+// `backup_path` and `new_path` point to their lengths' readable bytes; `keyring` is NULL
+// or a live key ring; `entropy` points to `entropy_len` readable bytes; `out` is NULL or
+// points to a writable `pharm_store *`.
+pharm_result pharm_store_restore_from_backup(const uint8_t *backup_path,
+                                             size_t backup_path_len,
+                                             const uint8_t *new_path,
+                                             size_t new_path_len,
+                                             uint32_t store_id,
+                                             uint32_t role,
+                                             const struct pharm_keyring *keyring,
+                                             const uint8_t *entropy,
+                                             size_t entropy_len,
+                                             struct pharm_store **out);
+
+// Recovers terminal `terminal` of pharmacy `store_id` after its store at `old_path` was
+// found damaged, or superseded (`"superseded"` in `pharm_store_status()`): a new store at
+// `new_path` (which must not exist) under a fresh incarnation drawn from `entropy`, whose
+// state comes from the store leader or the cloud at the next sync. Every transaction of
+// this terminal still readable and intact in the old file goes to the cloud for judgement,
+// and queued claims and PMP reports are carried over. The old file is only read; free the
+// old store first (its file is locked while open).
+//
+// `*out` receives the new store (free it with `pharm_store_free()`) and `*recovery_json`
+// what was carried over (free it with `pharm_bytes_free()`):
+// `{"old": "T<terminal>.<incarnation>" | null, "salvaged": n, "confirmed": n,
+// "unreadable": n, "queued": n, "incomplete": bool}`.
+//
+// Errors: `sync.store_target_exists`, `sync.store_missing_key`,
+// `sync.id_incarnations_exhausted`, `sync.store_sqlite`; `ffi.*` for bad arguments. A
+// panic poisons `keyring`.
+//
+// # Safety
+// `old_path` and `new_path` point to their lengths' readable bytes; `keyring` is NULL or a
+// live key ring; `entropy` points to `entropy_len` readable bytes; `out` and
+// `recovery_json` are NULL or point to writable pointers.
+pharm_result pharm_store_recover(const uint8_t *old_path,
+                                 size_t old_path_len,
+                                 const uint8_t *new_path,
+                                 size_t new_path_len,
+                                 uint32_t store_id,
+                                 uint16_t terminal,
+                                 uint32_t role,
+                                 const struct pharm_keyring *keyring,
+                                 const uint8_t *entropy,
+                                 size_t entropy_len,
+                                 struct pharm_store **out,
+                                 struct pharm_bytes **recovery_json);
+
+// Writes a consistent copy of the store to `path` (which must not exist), for
+// `pharm_store_restore_from_backup()`.
+//
+// Errors: `sync.store_target_exists`, `sync.store_sqlite`; `ffi.*`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `path`
+// points to `path_len` readable bytes.
+pharm_result pharm_store_backup_to(struct pharm_store *store, const uint8_t *path, size_t path_len);
+
+// Closes the store and frees it (everything was already committed). `pharm_store_free(NULL)`
+// does nothing; freeing twice or using the store afterwards is undefined. Works on a
+// poisoned store.
+//
+// # Safety
+// `store` is NULL or a store from this library, not yet freed and not in use by another
+// thread.
+void pharm_store_free(struct pharm_store *store);
 
 // An empty substitution service: no release is loaded, so every substitution answer is
 // the written product only, flagged `"degraded": {"kind": "no_catalog"}`, and explain

@@ -35,6 +35,7 @@ mod error;
 mod input;
 mod output;
 mod result;
+mod store;
 mod subst;
 mod test_hooks;
 mod version;
@@ -43,6 +44,14 @@ pub use catalog::pharm_error_codes;
 pub use error::{pharm_error_code, pharm_error_id, pharm_error_message};
 pub use output::{pharm_bytes, pharm_bytes_data, pharm_bytes_free, pharm_bytes_len};
 pub use result::{ERROR_CODES, pharm_result};
+pub use store::{
+    PHARM_STORE_ROLE_MEMBER, PHARM_STORE_ROLE_ROOT, pharm_keyring, pharm_keyring_add_member,
+    pharm_keyring_free, pharm_keyring_new, pharm_store, pharm_store_apply, pharm_store_apply_bytes,
+    pharm_store_backup_to, pharm_store_create, pharm_store_free, pharm_store_hello,
+    pharm_store_inventory_view, pharm_store_open, pharm_store_recover,
+    pharm_store_restore_from_backup, pharm_store_status, pharm_sync_message_to_json,
+    pharm_sync_messages_count, pharm_sync_messages_get,
+};
 pub use subst::{
     PHARM_SUBST_MAX_LABEL_BYTES, PHARM_SUBST_MAX_PACKAGES_BYTES, PHARM_SUBST_MAX_PATH_BYTES,
     PHARM_SUBST_MAX_PRODUCTS_BYTES, PHARM_SUBST_MAX_QUERY_BYTES, PHARM_SUBST_MAX_UTC_OFFSET_S,

@@ -48,6 +48,7 @@ pub use op::Op;
 
 /// Facts of a lot received for the first time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewLot {
     /// Dense SKU id.
     pub sku: u32,
@@ -73,6 +74,7 @@ pub struct QueuedItem {
 
 /// Extra rows to commit with a dispense.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Attachments {
     /// Insurance claim to adjudicate later (offline sale).
     pub claim: Option<String>,

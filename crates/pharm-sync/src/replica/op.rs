@@ -16,9 +16,11 @@ use crate::txn::{DiscrepancyId, HoldId, Line, LotKey, Reason, TransferId};
 /// [`MAX_STRING_BYTES`](crate::codec::MAX_STRING_BYTES) bytes.
 ///
 /// The serde form is internally tagged by `op` in snake case, e.g.
-/// `{"op":"receive","lot":{...},"qty":5,"reference":"PO-1"}`.
+/// `{"op":"receive","lot":{...},"qty":5,"reference":"PO-1"}`; unknown fields are refused
+/// (in the operation and every object in it). [`Op::from_json`] reads it with a size limit
+/// and stable error codes; `testdata/golden/sync/ops.json` has one of each kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Op {
     /// Receives stock of a lot seen for the first time; the commit creates the lot
