@@ -9,6 +9,54 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+// `scheme` of `pharm_directory_new()`: the crate's own hash of the pharmacy id (the
+// design's default; 16 logical shards are the top 4 bits of the hash).
+#define PHARM_HASH_SCHEME_PHARM 0
+
+// `scheme` of `pharm_directory_new()`: exactly PostgreSQL's `PARTITION BY HASH` on the
+// `bigint` pharmacy id (logical shard = partition remainder).
+#define PHARM_HASH_SCHEME_POSTGRES_BIGINT 1
+
+// The largest JSON document any shard call accepts: 4 MiB (the family's document limit,
+// `pharm_core::contract::MAX_DOCUMENT_BYTES`), several times a shard map with the maximum
+// 65,536 logical shards. A larger document is `PHARM_RESULT_INPUT_TOO_LARGE`.
+#define PHARM_SHARD_MAX_JSON_BYTES (4 << 20)
+
+// The crate's default `max_lag_ms` for `pharm_read_router_new()`: a replica more than
+// 5 s behind (exactly 5 s still serves) sends its reads to the primary.
+#define PHARM_READ_ROUTER_DEFAULT_MAX_LAG_MS 5000
+
+// The crate's default `stale_after_ms`: a replica without a sample for longer stops
+// serving until its next sample.
+#define PHARM_READ_ROUTER_DEFAULT_STALE_AFTER_MS 10000
+
+// The crate's default `history_capacity`: distinct primary positions remembered per
+// replica (1..=65536).
+#define PHARM_READ_ROUTER_DEFAULT_HISTORY_CAPACITY 1024
+
+// `outcome` of `pharm_resilience_after_call()`: the try succeeded.
+#define PHARM_OUTCOME_SUCCESS 0
+
+// `outcome`: the try failed in a way that says the downstream is unhealthy (a timeout, a
+// 5xx, a reset): recorded by the breaker, then retried if `error_kind` allows.
+#define PHARM_OUTCOME_FAILURE 1
+
+// `outcome`: the try failed in a way that says nothing about the downstream's health (a
+// validation error, a 4xx): ignored by the breaker, then retried if `error_kind` allows.
+#define PHARM_OUTCOME_NOT_COUNTED 2
+
+// `error_kind` of a failed try: transient, retry after the policy's backoff.
+#define PHARM_ERROR_KIND_RETRYABLE 0
+
+// `error_kind`: transient, and the server said when to come back (`Retry-After`, in
+// `retry_after_ns`): the wait is at least that long, and a hint past the policy's
+// deadline ends the retries.
+#define PHARM_ERROR_KIND_RETRYABLE_AFTER 1
+
+// `error_kind`: retrying cannot help or is not safe (a rejection, a non-idempotent write
+// that may have committed).
+#define PHARM_ERROR_KIND_PERMANENT 2
+
 // The ABI version: raised whenever an exported signature, a struct layout or a result
 // value changes meaning. The shared library's name carries it (`libpharm_ffi.so.1`).
 #define PHARM_ABI_VERSION 1
@@ -56,10 +104,358 @@ typedef uint32_t pharm_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The phase of a move of the routed pharmacy's logical shard (`pharm_route.move_phase`).
+enum pharm_move_phase
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The logical shard is not moving (or the pharmacy is pinned).
+  PHARM_MOVE_PHASE_NONE = 0,
+  // Bulk copy to the target; traffic stays on the source.
+  PHARM_MOVE_PHASE_COPYING = 1,
+  // The target replays the source's changes; traffic stays on the source.
+  PHARM_MOVE_PHASE_CATCH_UP = 2,
+  // Traffic switched to the target.
+  PHARM_MOVE_PHASE_CUT_OVER = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_move_phase pharm_move_phase;
+#else
+typedef uint32_t pharm_move_phase;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What a query does, which decides where it may run (the crate's `QueryKind`). Passed as a
+// `uint32_t`; `pharm_query_class_parse()` reads the crate's names.
+enum pharm_query_class
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Any statement that writes: the primary. Name `Write`.
+  PHARM_QUERY_CLASS_WRITE = 0,
+  // A read that must see the latest committed state: the primary. Name
+  // `TransactionalRead`.
+  PHARM_QUERY_CLASS_TRANSACTIONAL_READ = 1,
+  // Cross-pharmacy analytics: the analytics replica. Name `Analytics`.
+  PHARM_QUERY_CLASS_ANALYTICS = 2,
+  // Reports: the reporting replica. Name `Reporting`.
+  PHARM_QUERY_CLASS_REPORTING = 3,
+  // Reads served by the public API: the API replica. Name `ApiRead`.
+  PHARM_QUERY_CLASS_API_READ = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_query_class pharm_query_class;
+#else
+typedef uint32_t pharm_query_class;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How a lag estimate was obtained (the crate's `LagSource`).
+enum pharm_lag_source
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The replica has replayed everything the primary had written: lag is zero.
+  PHARM_LAG_SOURCE_CAUGHT_UP = 0,
+  // From the heartbeat row.
+  PHARM_LAG_SOURCE_HEARTBEAT = 1,
+  // From the history of primary positions, interpolated.
+  PHARM_LAG_SOURCE_PRIMARY_LSN_HISTORY = 2,
+  // From the last replayed commit, replay being paused.
+  PHARM_LAG_SOURCE_REPLAY_TIMESTAMP = 3,
+  // Only a lower bound: not enough for the replica to serve.
+  PHARM_LAG_SOURCE_LOWER_BOUND = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_lag_source pharm_lag_source;
+#else
+typedef uint32_t pharm_lag_source;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A node of a shard: its primary or one of its replicas. The replica values also name a
+// replica in the `replica` argument of `pharm_read_router_observe()` and
+// `pharm_read_router_replica_down()`.
+enum pharm_read_target
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The shard's primary.
+  PHARM_READ_TARGET_PRIMARY = 0,
+  // The replica serving `PHARM_QUERY_CLASS_ANALYTICS`.
+  PHARM_READ_TARGET_ANALYTICS_REPLICA = 1,
+  // The replica serving `PHARM_QUERY_CLASS_REPORTING`.
+  PHARM_READ_TARGET_REPORTING_REPLICA = 2,
+  // The replica serving `PHARM_QUERY_CLASS_API_READ`.
+  PHARM_READ_TARGET_API_REPLICA = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_read_target pharm_read_target;
+#else
+typedef uint32_t pharm_read_target;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a read went where it went (the crate's `DecisionReason`).
+enum pharm_read_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The query class belongs on the primary.
+  PHARM_READ_REASON_PRIMARY_BY_KIND = 0,
+  // The replica is within the lag limit (and has replayed the token, if any).
+  PHARM_READ_REASON_REPLICA_IN_SYNC = 1,
+  // The replica is not serving; `fallback` says why. The read goes to the primary: the
+  // crate never refuses a read.
+  PHARM_READ_REASON_REPLICA_FALLBACK = 2,
+  // The token names another physical shard: conservatively the primary.
+  PHARM_READ_REASON_TOKEN_FOR_OTHER_SHARD = 3,
+  // The replica serves but has not replayed the token's write yet.
+  PHARM_READ_REASON_TOKEN_NOT_REPLAYED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_read_reason pharm_read_reason;
+#else
+typedef uint32_t pharm_read_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a replica's reads go to the primary (the crate's `FallbackReason`).
+enum pharm_fallback_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not a fallback.
+  PHARM_FALLBACK_REASON_NONE = 0,
+  // The estimated lag exceeds the router's `max_lag_ms`.
+  PHARM_FALLBACK_REASON_LAG_ABOVE_MAX = 1,
+  // No sample for longer than the router's `stale_after_ms`.
+  PHARM_FALLBACK_REASON_STALE = 2,
+  // Reported down with `pharm_read_router_replica_down()`.
+  PHARM_FALLBACK_REASON_UNREACHABLE = 3,
+  // No sample received yet.
+  PHARM_FALLBACK_REASON_NEVER_OBSERVED = 4,
+  // WAL is outstanding and the lag is only known as a lower bound.
+  PHARM_FALLBACK_REASON_LAG_UNKNOWN = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_fallback_reason pharm_fallback_reason;
+#else
+typedef uint32_t pharm_fallback_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A circuit breaker state (resilience4j's names).
+enum pharm_breaker_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Calls flow; outcomes are recorded.
+  PHARM_BREAKER_STATE_CLOSED = 0,
+  // Calls are rejected until the wait has elapsed.
+  PHARM_BREAKER_STATE_OPEN = 1,
+  // A few probe calls decide between CLOSED and OPEN.
+  PHARM_BREAKER_STATE_HALF_OPEN = 2,
+  // Calls flow; nothing is recorded.
+  PHARM_BREAKER_STATE_DISABLED = 3,
+  // Every call is rejected until the state is changed by hand.
+  PHARM_BREAKER_STATE_FORCED_OPEN = 4,
+  // Calls flow and are recorded; the thresholds never trip.
+  PHARM_BREAKER_STATE_METRICS_ONLY = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_breaker_state pharm_breaker_state;
+#else
+typedef uint32_t pharm_breaker_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What to do after a try (the crate's `Next`).
+enum pharm_next_action
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The try succeeded: use its result. The operation has ended.
+  PHARM_NEXT_ACTION_RETURN = 0,
+  // Wait `wait_ns`, then call `pharm_resilience_before_call()` again.
+  PHARM_NEXT_ACTION_RETRY_AFTER = 1,
+  // Stop and degrade; `give_up` says why. The operation has ended.
+  PHARM_NEXT_ACTION_GIVE_UP = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_next_action pharm_next_action;
+#else
+typedef uint32_t pharm_next_action;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why an operation gave up (the crate's `StopReason` and `GiveUpReason`).
+enum pharm_give_up_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not giving up.
+  PHARM_GIVE_UP_REASON_NONE = 0,
+  // The failure opened the breaker (or it is forced open): no retry, no budget spent.
+  PHARM_GIVE_UP_REASON_BREAKER_OPEN = 1,
+  // The policy's tries were used up.
+  PHARM_GIVE_UP_REASON_EXHAUSTED = 2,
+  // The error was `PHARM_ERROR_KIND_PERMANENT`.
+  PHARM_GIVE_UP_REASON_NOT_RETRYABLE = 3,
+  // Waiting for the next try would reach or pass the policy's deadline.
+  PHARM_GIVE_UP_REASON_DEADLINE_WOULD_PASS = 4,
+  // The downstream's retry budget had no token for another retry.
+  PHARM_GIVE_UP_REASON_BUDGET_EXHAUSTED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_give_up_reason pharm_give_up_reason;
+#else
+typedef uint32_t pharm_give_up_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Bytes the library allocated for the caller: JSON text (UTF-8, no terminator) or a sync
 // message. Read with `pharm_bytes_data()` and `pharm_bytes_len()`; free with
 // `pharm_bytes_free()`. Immutable: may be read from any thread.
 typedef struct pharm_bytes pharm_bytes;
+
+// A shard directory: which logical shard a pharmacy id hashes to, which physical shard
+// (PostgreSQL primary) serves it, pinned tenants and moves in progress. Made by
+// `pharm_directory_new()` or `pharm_directory_from_json()`, freed with
+// `pharm_directory_free()`.
+//
+// Thread safety: immutable once made. It may be shared by threads: every call taking a
+// `const pharm_directory *` is safe concurrently.
+typedef struct pharm_directory pharm_directory;
+
+// Lag-aware read routing for every replica of every shard (the crate's `ReadRouter`).
+// Made by `pharm_read_router_new()`, fed lag samples with `pharm_read_router_observe()`,
+// asked with `pharm_read_router_route()`, freed with `pharm_read_router_free()`.
+//
+// Thread safety: one thread at a time. Every call takes a `pharm_read_router *` (routing
+// too: a replica whose last sample became stale falls back and queues an event); the
+// caller serializes calls on one router, which may move between threads.
+typedef struct pharm_read_router pharm_read_router;
+
+// The resilience policy of one downstream (the crate's `Resilience`): a circuit breaker,
+// a retry policy and a retry budget shared by every operation begun from it. Made by
+// `pharm_resilience_from_preset()` or `pharm_resilience_from_json()`, freed with
+// `pharm_resilience_free()`.
+//
+// Time: every `now_ns` is nanoseconds of one monotonic clock of the caller's, for the
+// policy and all its operations; the policy's time never goes backwards (an earlier
+// reading counts as the latest one seen).
+//
+// Thread safety: internally locked. It may be shared by threads: `pharm_resilience_state()`
+// and `pharm_resilience_begin()` are safe concurrently, and operations begun from it may
+// run on different threads at once (each `pharm_resilience_call` one thread at a time).
+// A panic in any call on the policy or on one of its operations poisons the policy and
+// all its operations. The policy may be freed before its operations: they keep it alive.
+typedef struct pharm_resilience pharm_resilience;
+
+// One logical operation through a `pharm_resilience` (the crate's `Call`), across its
+// tries: `pharm_resilience_before_call()` before each try, `pharm_resilience_after_call()`
+// after it. Made by `pharm_resilience_begin()`, freed with `pharm_resilience_call_free()`
+// (which gives back the breaker's permit of a try that was never reported).
+//
+// Thread safety: one thread at a time (every call takes a `pharm_resilience_call *`); it
+// may move between threads.
+typedef struct pharm_resilience_call pharm_resilience_call;
+
+// Where a pharmacy's reads and writes go (the crate's `Route`).
+typedef struct pharm_route {
+  // The physical shard to send reads and writes to now.
+  uint32_t physical;
+  // The pharmacy's logical shard (by hash, also for a pinned pharmacy).
+  uint32_t logical;
+  // The version of the map that made this route; a shard uses it to detect a stale map.
+  uint64_t map_version;
+  // The pharmacy is pinned to `physical`, overriding its hash.
+  bool pinned;
+  // `PHARM_MOVE_PHASE_NONE` unless the logical shard is being moved.
+  pharm_move_phase move_phase;
+  // While moving: the physical shard the logical shard is leaving (else 0).
+  uint32_t move_source;
+  // While moving: the physical shard the logical shard is going to (else 0).
+  uint32_t move_target;
+} pharm_route;
+
+// A replica's lag after a sample (the crate's `LagEstimate`, in short).
+typedef struct pharm_lag_estimate {
+  // Estimated lag in milliseconds (0 when caught up).
+  uint64_t lag_ms;
+  // Bytes of WAL the replica has not replayed.
+  uint64_t bytes_behind;
+  // How `lag_ms` was obtained.
+  pharm_lag_source source;
+  // Whether the replica serves its reads after this sample.
+  bool serving;
+} pharm_lag_estimate;
+
+// Where one query runs (the crate's `ReadDecision`).
+typedef struct pharm_read_decision {
+  // The physical shard (as asked).
+  uint32_t shard;
+  // The node to run on: the primary or one replica of `shard`.
+  pharm_read_target target;
+  // Why.
+  pharm_read_reason reason;
+  // For `PHARM_READ_REASON_REPLICA_FALLBACK`: why the replica does not serve (else
+  // `PHARM_FALLBACK_REASON_NONE`).
+  pharm_fallback_reason fallback;
+  // For `PHARM_READ_REASON_REPLICA_IN_SYNC`: the replica's last estimated lag in
+  // milliseconds (else 0).
+  uint64_t lag_ms;
+  // For `PHARM_READ_REASON_TOKEN_NOT_REPLAYED`: the replica's last replay position as a
+  // 64-bit LSN (PostgreSQL writes it as `hi/lo` in hexadecimal; else 0).
+  uint64_t replay_lsn;
+} pharm_read_decision;
+
+// The answer to "may I call now?" (`pharm_resilience_before_call()`).
+typedef struct pharm_resilience_permit {
+  // Make the try now. When false the breaker rejected it: nothing was tried, and the
+  // operation may ask again later or be given up.
+  bool permitted;
+  // Permitted: the try's number (1 is the first call); else 0.
+  uint32_t attempt;
+  // Permitted: the time the try may take in nanoseconds (the policy's per-try timeout,
+  // shortened to what is left before its deadline), which the caller enforces; else 0.
+  uint64_t timeout_ns;
+  // The breaker's state: when rejected, the rejecting state (OPEN, HALF_OPEN with every
+  // probe taken, or FORCED_OPEN).
+  pharm_breaker_state state;
+  // Rejected while OPEN: nanoseconds until the breaker lets a probe through (strictly
+  // after that); else 0.
+  uint64_t retry_after_ns;
+} pharm_resilience_permit;
+
+// The answer after a try (`pharm_resilience_after_call()`).
+typedef struct pharm_resilience_next {
+  // Return, retry after `wait_ns`, or give up.
+  pharm_next_action action;
+  // `PHARM_NEXT_ACTION_GIVE_UP`: why; else `PHARM_GIVE_UP_REASON_NONE`.
+  pharm_give_up_reason give_up;
+  // `PHARM_NEXT_ACTION_RETRY_AFTER`: nanoseconds to wait before the next try; else 0.
+  uint64_t wait_ns;
+} pharm_resilience_next;
 
 #ifdef __cplusplus
 extern "C" {
@@ -116,6 +512,307 @@ size_t pharm_bytes_len(const struct pharm_bytes *bytes);
 // # Safety
 // `bytes` must be NULL or a `pharm_bytes` from this library not yet freed.
 void pharm_bytes_free(struct pharm_bytes *bytes);
+
+// Makes a directory at version 1 spreading `logical_count` logical shards over the
+// physical shards `0 .. physical_count - 1` in contiguous, balanced blocks, with no pins
+// and no moves. The design's default layout is `logical_count` 16 with
+// `PHARM_HASH_SCHEME_PHARM`.
+//
+// `logical_count` must be in 1..=65536 (`shard.directory_logical_count`) and
+// `physical_count` at least 1 (`shard.directory_no_physical_shards`) and at most 65536
+// (`PHARM_RESULT_INVALID_ARGUMENT`: more servers than the most logical shards could hold
+// nothing). `scheme` is `PHARM_HASH_SCHEME_PHARM` or `PHARM_HASH_SCHEME_POSTGRES_BIGINT`.
+//
+// On success `*out` receives a new directory the caller frees with
+// `pharm_directory_free()`; on failure `*out` is not written.
+//
+// # Safety
+// `out` must be NULL or point to a writable `pharm_directory *`.
+pharm_result pharm_directory_new(uint32_t logical_count,
+                                 uint32_t physical_count,
+                                 uint32_t scheme,
+                                 struct pharm_directory **out);
+
+// Makes a directory from a shard map in the crate's JSON form: `{"version", "scheme"
+// ("pharm" or "postgres_bigint", default "pharm"), "logical_count", "assignment" (the
+// physical shard of each logical shard), "pins" ([{"pharmacy_id", "physical"}]), "moves"
+// ([{"logical", "source", "target", "phase"}])}`, as in
+// `testdata/golden/shard/routes.json`. Pinned tenants route to their pin.
+//
+// `json` is UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`. Malformed JSON is
+// `shard.json_syntax`; JSON that is not a consistent shard map (an unknown field, a
+// pharmacy pinned twice, a move whose source is not the assignment...) is
+// `shard.json_invalid`, with the reason in the message.
+//
+// On success `*out` receives a new directory the caller frees with
+// `pharm_directory_free()`; on failure `*out` is not written.
+//
+// # Safety
+// `json` must point to `len` readable bytes (or be NULL with `len` 0); `out` must be NULL
+// or point to a writable `pharm_directory *`.
+pharm_result pharm_directory_from_json(const uint8_t *json,
+                                       size_t len,
+                                       struct pharm_directory **out);
+
+// Writes the physical shard serving `pharmacy_id` (a pin if it has one, else its logical
+// shard's current physical shard, the target once a move is cut over) to
+// `*physical_shard`. Does not allocate.
+//
+// # Safety
+// `directory` must be NULL or a live `pharm_directory`; `physical_shard` must be NULL or
+// point to a writable `uint32_t`.
+pharm_result pharm_directory_route(const struct pharm_directory *directory,
+                                   uint32_t pharmacy_id,
+                                   uint32_t *physical_shard);
+
+// Writes the whole route of `pharmacy_id` to `*out`: physical and logical shard, the
+// map version, whether it is pinned, and the move its logical shard is part of, if any.
+//
+// # Safety
+// `directory` must be NULL or a live `pharm_directory`; `out` must be NULL or point to a
+// writable `pharm_route`.
+pharm_result pharm_directory_route_detail(const struct pharm_directory *directory,
+                                          uint32_t pharmacy_id,
+                                          struct pharm_route *out);
+
+// Frees a directory. `pharm_directory_free(NULL)` does nothing; works on a poisoned
+// directory; using the directory afterwards is undefined.
+//
+// # Safety
+// `directory` must be NULL or a `pharm_directory` from this library, not yet freed and
+// not in use by another thread.
+void pharm_directory_free(struct pharm_directory *directory);
+
+// Reads a query class name, the crate's: `Write`, `TransactionalRead`, `Analytics`,
+// `Reporting` or `ApiRead` (exact case), into `*out`. Any other name is
+// `PHARM_RESULT_INVALID_ARGUMENT`.
+//
+// # Safety
+// `name` must point to `len` readable bytes (or be NULL with `len` 0); `out` must be NULL
+// or point to a writable `pharm_query_class`.
+pharm_result pharm_query_class_parse(const uint8_t *name, size_t len, pharm_query_class *out);
+
+// Makes a read router with no samples yet (every replica read goes to the primary until
+// the replica's first good sample). `max_lag_ms`: the highest lag at which a replica
+// still serves (inclusive); `stale_after_ms`: a replica without a sample for longer stops
+// serving; `history_capacity`: primary positions remembered per replica, 1..=65536
+// (`shard.lag_history_capacity`). The crate's defaults are the
+// `PHARM_READ_ROUTER_DEFAULT_*` constants.
+//
+// On success `*out` receives a new router the caller frees with
+// `pharm_read_router_free()`; on failure `*out` is not written.
+//
+// # Safety
+// `out` must be NULL or point to a writable `pharm_read_router *`.
+pharm_result pharm_read_router_new(uint64_t max_lag_ms,
+                                   uint64_t stale_after_ms,
+                                   uint32_t history_capacity,
+                                   struct pharm_read_router **out);
+
+// Records one lag sample of a replica of physical shard `shard` and writes the lag
+// estimate to `*out`. `replica` is `PHARM_READ_TARGET_ANALYTICS_REPLICA`,
+// `_REPORTING_REPLICA` or `_API_REPLICA`. Feed each replica's samples in time order.
+//
+// `sample_json` is the crate's `LagSample` (UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`):
+// `{"primary_lsn": "0/3000000", "replay_lsn": "0/2000000", "receive_lsn": null,
+// "replay_paused": false, "replay_timestamp_ms": null, "heartbeat": {"written_at_ms",
+// "observed_at_ms"} or null, "measured_at_ms"}`; LSNs in PostgreSQL's text form, times in
+// milliseconds on the caller's clock; the fields that may be null may be left out.
+// Malformed JSON is `shard.json_syntax`, anything else wrong `shard.json_invalid`.
+//
+// # Safety
+// `router` must be NULL or a live `pharm_read_router` no other thread uses during the
+// call; `sample_json` must point to `len` readable bytes (or be NULL with `len` 0); `out`
+// must be NULL or point to a writable `pharm_lag_estimate`.
+pharm_result pharm_read_router_observe(struct pharm_read_router *router,
+                                       uint32_t shard,
+                                       uint32_t replica,
+                                       const uint8_t *sample_json,
+                                       size_t len,
+                                       struct pharm_lag_estimate *out);
+
+// Marks a replica of physical shard `shard` unreachable at `at_ms` (a failed connection
+// or health check): its reads go to the primary until its next sample within the lag
+// limit. `replica` as for `pharm_read_router_observe()`.
+//
+// # Safety
+// `router` must be NULL or a live `pharm_read_router` no other thread uses during the
+// call.
+pharm_result pharm_read_router_replica_down(struct pharm_read_router *router,
+                                            uint32_t shard,
+                                            uint32_t replica,
+                                            uint64_t at_ms);
+
+// Decides where a query of `query_class` (a `pharm_query_class` value; another value is
+// `PHARM_RESULT_INVALID_ARGUMENT`) for physical shard `shard` runs at `now_ms`, and writes
+// the decision to `*out`: the primary, or the class's replica when it is within the lag
+// limit, has a fresh sample and has replayed the caller's write.
+//
+// `token` is the read-your-writes token of the caller's last write, `<shard>:<lsn>` (for
+// example `3:16/B374D848`), at most 64 bytes; NULL with `token_len` 0 (or an empty token)
+// means none. A malformed token is `shard.lsn_token_format` or `shard.lsn_token_lsn`.
+//
+// # Safety
+// `router` must be NULL or a live `pharm_read_router` no other thread uses during the
+// call; `token` must point to `token_len` readable bytes (or be NULL with `token_len` 0);
+// `out` must be NULL or point to a writable `pharm_read_decision`.
+pharm_result pharm_read_router_route(struct pharm_read_router *router,
+                                     uint64_t now_ms,
+                                     uint32_t shard,
+                                     uint32_t query_class,
+                                     const uint8_t *token,
+                                     size_t token_len,
+                                     struct pharm_read_decision *out);
+
+// Takes the routing events queued since the last call (oldest first) as the crate's JSON:
+// an array of `{"FellBackToPrimary": {"replica": {"shard", "role"}, "lag", "reason",
+// "at_ms"}}` and `{"ReplicaRestored": {"replica", "lag", "at_ms"}}` (durations as
+// `{"secs", "nanos"}`). `*out` receives bytes the caller frees with `pharm_bytes_free()`;
+// the events are taken only when the call succeeds.
+//
+// # Safety
+// `router` must be NULL or a live `pharm_read_router` no other thread uses during the
+// call; `out` must be NULL or point to a writable `pharm_bytes *`.
+pharm_result pharm_read_router_take_events(struct pharm_read_router *router,
+                                           struct pharm_bytes **out);
+
+// Frees a read router. `pharm_read_router_free(NULL)` does nothing; works on a poisoned
+// router; using the router afterwards is undefined.
+//
+// # Safety
+// `router` must be NULL or a `pharm_read_router` from this library, not yet freed and
+// not in use by another thread.
+void pharm_read_router_free(struct pharm_read_router *router);
+
+// Makes the policy of a preset downstream, named after it: `pmp-api` (the design's
+// pmp-api breaker, 3 tries exponential from 1 s with 10 s per try) or `insurance-api`
+// (its breaker, 3 tries exponential from 2 s with 30 s per try), each with a retry budget
+// of 20 % and 10 retries/s. `name` is UTF-8, at most 256 bytes; another name is
+// `PHARM_RESULT_INVALID_ARGUMENT`. The policy's time starts at `now_ns`.
+//
+// On success `*out` receives a new policy the caller frees with
+// `pharm_resilience_free()`; on failure `*out` is not written.
+//
+// # Safety
+// `name` must point to `len` readable bytes (or be NULL with `len` 0); `out` must be
+// NULL or point to a writable `pharm_resilience *`.
+pharm_result pharm_resilience_from_preset(const uint8_t *name,
+                                          size_t len,
+                                          uint64_t now_ns,
+                                          struct pharm_resilience **out);
+
+// Makes a policy from the crate's JSON `ResilienceConfig`: `{"breaker": a
+// CircuitBreakerConfig, "retry": a RetryPolicy, "budget": {"ratio",
+// "min_retries_per_sec", "max_tokens"}, "jitter_seed"}` (every part required; durations
+// as `{"secs", "nanos"}`; `pharm_resilience_preset_config()` writes a complete example).
+// `name` (UTF-8, at most 256 bytes) names the breaker in messages. The policy's time
+// starts at `now_ns`.
+//
+// `json` is UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`. Malformed JSON is
+// `shard.json_syntax`; an unknown or missing field, a wrong type or an invalid breaker
+// setting or retry policy is `shard.json_invalid`; an invalid retry budget is
+// `shard.resilience_config_budget`.
+//
+// On success `*out` receives a new policy the caller frees with
+// `pharm_resilience_free()`; on failure `*out` is not written.
+//
+// # Safety
+// `name` must point to `name_len` readable bytes and `json` to `len` readable bytes (each
+// may be NULL with length 0); `out` must be NULL or point to a writable
+// `pharm_resilience *`.
+pharm_result pharm_resilience_from_json(const uint8_t *name,
+                                        size_t name_len,
+                                        const uint8_t *json,
+                                        size_t len,
+                                        uint64_t now_ns,
+                                        struct pharm_resilience **out);
+
+// Writes the JSON `ResilienceConfig` of a preset (`pmp-api` or `insurance-api`, as for
+// `pharm_resilience_from_preset()`) to `*out`, a starting point for
+// `pharm_resilience_from_json()`. The caller frees `*out` with `pharm_bytes_free()`.
+//
+// # Safety
+// `name` must point to `len` readable bytes (or be NULL with `len` 0); `out` must be
+// NULL or point to a writable `pharm_bytes *`.
+pharm_result pharm_resilience_preset_config(const uint8_t *name,
+                                            size_t len,
+                                            struct pharm_bytes **out);
+
+// Writes the breaker's state to `*state`, at the latest time the policy has seen (a
+// time-driven transition that is due by then is applied first).
+//
+// # Safety
+// `policy` must be NULL or a live `pharm_resilience`; `state` must be NULL or point to a
+// writable `pharm_breaker_state`.
+pharm_result pharm_resilience_state(const struct pharm_resilience *policy,
+                                    pharm_breaker_state *state);
+
+// Begins one logical operation at `now_ns` (its first try earns the retry budget its
+// deposit). `*out` receives the operation, which the caller frees with
+// `pharm_resilience_call_free()` when done; on failure `*out` is not written.
+//
+// # Safety
+// `policy` must be NULL or a live `pharm_resilience`; `out` must be NULL or point to a
+// writable `pharm_resilience_call *`.
+pharm_result pharm_resilience_begin(const struct pharm_resilience *policy,
+                                    uint64_t now_ns,
+                                    struct pharm_resilience_call **out);
+
+// Asks the breaker for the operation's next try at `now_ns` and writes the answer to
+// `*out`: permitted (with the try's number and time limit), or rejected (with the state
+// and, when OPEN, the time until a probe is let through). A rejection is not an error:
+// the call returns `PHARM_RESULT_OK`.
+//
+// A permitted try must be reported with `pharm_resilience_after_call()` before the next
+// one is asked for; asking again first, or asking after the operation has ended, is
+// `PHARM_RESULT_INVALID_ARGUMENT`.
+//
+// # Safety
+// `call` must be NULL or a live `pharm_resilience_call` no other thread uses during the
+// call; `out` must be NULL or point to a writable `pharm_resilience_permit`.
+pharm_result pharm_resilience_before_call(struct pharm_resilience_call *call,
+                                          uint64_t now_ns,
+                                          struct pharm_resilience_permit *out);
+
+// Reports how the permitted try ended at `now_ns` and writes what to do next to `*out`:
+// return, retry after a wait, or give up (after a failure the breaker records it first;
+// if that opened the breaker the operation gives up without spending budget; otherwise
+// the retry policy and the budget decide).
+//
+// `outcome` is `PHARM_OUTCOME_SUCCESS`, `PHARM_OUTCOME_FAILURE` or
+// `PHARM_OUTCOME_NOT_COUNTED`; for the two failures `error_kind` is
+// `PHARM_ERROR_KIND_RETRYABLE`, `_RETRYABLE_AFTER` (with the server's hint in
+// `retry_after_ns`) or `_PERMANENT`; `error_kind` and `retry_after_ns` are not read for a
+// success. An unknown value, or no try in progress, is `PHARM_RESULT_INVALID_ARGUMENT`
+// (and the try stays in progress).
+//
+// # Safety
+// `call` must be NULL or a live `pharm_resilience_call` no other thread uses during the
+// call; `out` must be NULL or point to a writable `pharm_resilience_next`.
+pharm_result pharm_resilience_after_call(struct pharm_resilience_call *call,
+                                         uint32_t outcome,
+                                         uint32_t error_kind,
+                                         uint64_t retry_after_ns,
+                                         uint64_t now_ns,
+                                         struct pharm_resilience_next *out);
+
+// Frees an operation; a try that was permitted but never reported gives its breaker
+// permit back (recording nothing). `pharm_resilience_call_free(NULL)` does nothing; works
+// on a poisoned operation; using it afterwards is undefined.
+//
+// # Safety
+// `call` must be NULL or a `pharm_resilience_call` from this library, not yet freed and
+// not in use by another thread.
+void pharm_resilience_call_free(struct pharm_resilience_call *call);
+
+// Frees a policy; operations begun from it stay usable (they keep it alive) until they
+// are freed. `pharm_resilience_free(NULL)` does nothing; works on a poisoned policy;
+// using the policy afterwards is undefined.
+//
+// # Safety
+// `policy` must be NULL or a `pharm_resilience` from this library, not yet freed and not
+// in use by another thread.
+void pharm_resilience_free(struct pharm_resilience *policy);
 
 #if defined(PHARM_TEST_HOOKS)
 // Makes the next exported call on the calling thread that runs in a panic boundary

@@ -35,6 +35,7 @@ mod error;
 mod input;
 mod output;
 mod result;
+mod shard;
 mod test_hooks;
 mod version;
 
@@ -42,6 +43,7 @@ pub use catalog::pharm_error_codes;
 pub use error::{pharm_error_code, pharm_error_id, pharm_error_message};
 pub use output::{pharm_bytes, pharm_bytes_data, pharm_bytes_free, pharm_bytes_len};
 pub use result::{ERROR_CODES, pharm_result};
+pub use shard::*;
 #[cfg(feature = "test-hooks")]
 pub use test_hooks::pharm_test_panic_next_call;
 pub use version::{PHARM_ABI_VERSION, pharm_abi_version, pharm_version};
