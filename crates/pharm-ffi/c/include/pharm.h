@@ -9,34 +9,53 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-// `role` of a terminal or store server (it syncs with an upstream, and serves the other
-// terminals of its store while it is their leader).
-#define PHARM_STORE_ROLE_MEMBER 0
+// `scheme` of `pharm_directory_new()`: the crate's own hash of the pharmacy id (the
+// design's default; 16 logical shards are the top 4 bits of the hash).
+#define PHARM_HASH_SCHEME_PHARM 0
 
-// `role` of the cloud (the root): it holds every member's origin key and verifies every
-// transaction; only its acknowledgements empty the terminals' outboxes.
-#define PHARM_STORE_ROLE_ROOT 1
+// `scheme` of `pharm_directory_new()`: exactly PostgreSQL's `PARTITION BY HASH` on the
+// `bigint` pharmacy id (logical shard = partition remainder).
+#define PHARM_HASH_SCHEME_POSTGRES_BIGINT 1
 
-// Largest Orange Book `products.txt` accepted, from bytes or from a file: 64 MiB, the
-// parser's own limit (the FDA file is about 8 MB).
-#define PHARM_SUBST_MAX_PRODUCTS_BYTES (64 << 20)
+// The largest JSON document any shard call accepts: 4 MiB (the family's document limit,
+// `pharm_core::contract::MAX_DOCUMENT_BYTES`), several times a shard map with the maximum
+// 65,536 logical shards. A larger document is `PHARM_RESULT_INPUT_TOO_LARGE`.
+#define PHARM_SHARD_MAX_JSON_BYTES (4 << 20)
 
-// Longest path accepted by the `_path` calls, in bytes.
-#define PHARM_SUBST_MAX_PATH_BYTES 4096
+// The crate's default `max_lag_ms` for `pharm_read_router_new()`: a replica more than
+// 5 s behind (exactly 5 s still serves) sends its reads to the primary.
+#define PHARM_READ_ROUTER_DEFAULT_MAX_LAG_MS 5000
 
-// Longest release label accepted, in bytes.
-#define PHARM_SUBST_MAX_LABEL_BYTES 256
+// The crate's default `stale_after_ms`: a replica without a sample for longer stops
+// serving until its next sample.
+#define PHARM_READ_ROUTER_DEFAULT_STALE_AFTER_MS 10000
 
-// Largest JSON query accepted by `pharm_subst_substitutes()` and `pharm_subst_explain()`:
-// 4 MiB, the limit of the family's JSON documents.
-#define PHARM_SUBST_MAX_QUERY_BYTES (4 << 20)
+// The crate's default `history_capacity`: distinct primary positions remembered per
+// replica (1..=65536).
+#define PHARM_READ_ROUTER_DEFAULT_HISTORY_CAPACITY 1024
 
-// Largest JSON package list accepted by `pharm_subst_set_packages()`: 16 MiB (about
-// 200,000 packages).
-#define PHARM_SUBST_MAX_PACKAGES_BYTES (16 << 20)
+// `outcome` of `pharm_resilience_after_call()`: the try succeeded.
+#define PHARM_OUTCOME_SUCCESS 0
 
-// Largest UTC offset accepted (`utc_offset_s`), in seconds either way: 18 hours.
-#define PHARM_SUBST_MAX_UTC_OFFSET_S (18 * 3600)
+// `outcome`: the try failed in a way that says the downstream is unhealthy (a timeout, a
+// 5xx, a reset): recorded by the breaker, then retried if `error_kind` allows.
+#define PHARM_OUTCOME_FAILURE 1
+
+// `outcome`: the try failed in a way that says nothing about the downstream's health (a
+// validation error, a 4xx): ignored by the breaker, then retried if `error_kind` allows.
+#define PHARM_OUTCOME_NOT_COUNTED 2
+
+// `error_kind` of a failed try: transient, retry after the policy's backoff.
+#define PHARM_ERROR_KIND_RETRYABLE 0
+
+// `error_kind`: transient, and the server said when to come back (`Retry-After`, in
+// `retry_after_ns`): the wait is at least that long, and a hint past the policy's
+// deadline ends the retries.
+#define PHARM_ERROR_KIND_RETRYABLE_AFTER 1
+
+// `error_kind`: retrying cannot help or is not safe (a rejection, a non-idempotent write
+// that may have committed).
+#define PHARM_ERROR_KIND_PERMANENT 2
 
 // The ABI version: raised whenever an exported signature, a struct layout or a result
 // value changes meaning. The shared library's name carries it (`libpharm_ffi.so.1`).
@@ -85,58 +104,358 @@ typedef uint32_t pharm_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The phase of a move of the routed pharmacy's logical shard (`pharm_route.move_phase`).
+enum pharm_move_phase
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The logical shard is not moving (or the pharmacy is pinned).
+  PHARM_MOVE_PHASE_NONE = 0,
+  // Bulk copy to the target; traffic stays on the source.
+  PHARM_MOVE_PHASE_COPYING = 1,
+  // The target replays the source's changes; traffic stays on the source.
+  PHARM_MOVE_PHASE_CATCH_UP = 2,
+  // Traffic switched to the target.
+  PHARM_MOVE_PHASE_CUT_OVER = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_move_phase pharm_move_phase;
+#else
+typedef uint32_t pharm_move_phase;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What a query does, which decides where it may run (the crate's `QueryKind`). Passed as a
+// `uint32_t`; `pharm_query_class_parse()` reads the crate's names.
+enum pharm_query_class
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Any statement that writes: the primary. Name `Write`.
+  PHARM_QUERY_CLASS_WRITE = 0,
+  // A read that must see the latest committed state: the primary. Name
+  // `TransactionalRead`.
+  PHARM_QUERY_CLASS_TRANSACTIONAL_READ = 1,
+  // Cross-pharmacy analytics: the analytics replica. Name `Analytics`.
+  PHARM_QUERY_CLASS_ANALYTICS = 2,
+  // Reports: the reporting replica. Name `Reporting`.
+  PHARM_QUERY_CLASS_REPORTING = 3,
+  // Reads served by the public API: the API replica. Name `ApiRead`.
+  PHARM_QUERY_CLASS_API_READ = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_query_class pharm_query_class;
+#else
+typedef uint32_t pharm_query_class;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How a lag estimate was obtained (the crate's `LagSource`).
+enum pharm_lag_source
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The replica has replayed everything the primary had written: lag is zero.
+  PHARM_LAG_SOURCE_CAUGHT_UP = 0,
+  // From the heartbeat row.
+  PHARM_LAG_SOURCE_HEARTBEAT = 1,
+  // From the history of primary positions, interpolated.
+  PHARM_LAG_SOURCE_PRIMARY_LSN_HISTORY = 2,
+  // From the last replayed commit, replay being paused.
+  PHARM_LAG_SOURCE_REPLAY_TIMESTAMP = 3,
+  // Only a lower bound: not enough for the replica to serve.
+  PHARM_LAG_SOURCE_LOWER_BOUND = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_lag_source pharm_lag_source;
+#else
+typedef uint32_t pharm_lag_source;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A node of a shard: its primary or one of its replicas. The replica values also name a
+// replica in the `replica` argument of `pharm_read_router_observe()` and
+// `pharm_read_router_replica_down()`.
+enum pharm_read_target
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The shard's primary.
+  PHARM_READ_TARGET_PRIMARY = 0,
+  // The replica serving `PHARM_QUERY_CLASS_ANALYTICS`.
+  PHARM_READ_TARGET_ANALYTICS_REPLICA = 1,
+  // The replica serving `PHARM_QUERY_CLASS_REPORTING`.
+  PHARM_READ_TARGET_REPORTING_REPLICA = 2,
+  // The replica serving `PHARM_QUERY_CLASS_API_READ`.
+  PHARM_READ_TARGET_API_REPLICA = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_read_target pharm_read_target;
+#else
+typedef uint32_t pharm_read_target;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a read went where it went (the crate's `DecisionReason`).
+enum pharm_read_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The query class belongs on the primary.
+  PHARM_READ_REASON_PRIMARY_BY_KIND = 0,
+  // The replica is within the lag limit (and has replayed the token, if any).
+  PHARM_READ_REASON_REPLICA_IN_SYNC = 1,
+  // The replica is not serving; `fallback` says why. The read goes to the primary: the
+  // crate never refuses a read.
+  PHARM_READ_REASON_REPLICA_FALLBACK = 2,
+  // The token names another physical shard: conservatively the primary.
+  PHARM_READ_REASON_TOKEN_FOR_OTHER_SHARD = 3,
+  // The replica serves but has not replayed the token's write yet.
+  PHARM_READ_REASON_TOKEN_NOT_REPLAYED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_read_reason pharm_read_reason;
+#else
+typedef uint32_t pharm_read_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why a replica's reads go to the primary (the crate's `FallbackReason`).
+enum pharm_fallback_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not a fallback.
+  PHARM_FALLBACK_REASON_NONE = 0,
+  // The estimated lag exceeds the router's `max_lag_ms`.
+  PHARM_FALLBACK_REASON_LAG_ABOVE_MAX = 1,
+  // No sample for longer than the router's `stale_after_ms`.
+  PHARM_FALLBACK_REASON_STALE = 2,
+  // Reported down with `pharm_read_router_replica_down()`.
+  PHARM_FALLBACK_REASON_UNREACHABLE = 3,
+  // No sample received yet.
+  PHARM_FALLBACK_REASON_NEVER_OBSERVED = 4,
+  // WAL is outstanding and the lag is only known as a lower bound.
+  PHARM_FALLBACK_REASON_LAG_UNKNOWN = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_fallback_reason pharm_fallback_reason;
+#else
+typedef uint32_t pharm_fallback_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A circuit breaker state (resilience4j's names).
+enum pharm_breaker_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Calls flow; outcomes are recorded.
+  PHARM_BREAKER_STATE_CLOSED = 0,
+  // Calls are rejected until the wait has elapsed.
+  PHARM_BREAKER_STATE_OPEN = 1,
+  // A few probe calls decide between CLOSED and OPEN.
+  PHARM_BREAKER_STATE_HALF_OPEN = 2,
+  // Calls flow; nothing is recorded.
+  PHARM_BREAKER_STATE_DISABLED = 3,
+  // Every call is rejected until the state is changed by hand.
+  PHARM_BREAKER_STATE_FORCED_OPEN = 4,
+  // Calls flow and are recorded; the thresholds never trip.
+  PHARM_BREAKER_STATE_METRICS_ONLY = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_breaker_state pharm_breaker_state;
+#else
+typedef uint32_t pharm_breaker_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What to do after a try (the crate's `Next`).
+enum pharm_next_action
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The try succeeded: use its result. The operation has ended.
+  PHARM_NEXT_ACTION_RETURN = 0,
+  // Wait `wait_ns`, then call `pharm_resilience_before_call()` again.
+  PHARM_NEXT_ACTION_RETRY_AFTER = 1,
+  // Stop and degrade; `give_up` says why. The operation has ended.
+  PHARM_NEXT_ACTION_GIVE_UP = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_next_action pharm_next_action;
+#else
+typedef uint32_t pharm_next_action;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Why an operation gave up (the crate's `StopReason` and `GiveUpReason`).
+enum pharm_give_up_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Not giving up.
+  PHARM_GIVE_UP_REASON_NONE = 0,
+  // The failure opened the breaker (or it is forced open): no retry, no budget spent.
+  PHARM_GIVE_UP_REASON_BREAKER_OPEN = 1,
+  // The policy's tries were used up.
+  PHARM_GIVE_UP_REASON_EXHAUSTED = 2,
+  // The error was `PHARM_ERROR_KIND_PERMANENT`.
+  PHARM_GIVE_UP_REASON_NOT_RETRYABLE = 3,
+  // Waiting for the next try would reach or pass the policy's deadline.
+  PHARM_GIVE_UP_REASON_DEADLINE_WOULD_PASS = 4,
+  // The downstream's retry budget had no token for another retry.
+  PHARM_GIVE_UP_REASON_BUDGET_EXHAUSTED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pharm_give_up_reason pharm_give_up_reason;
+#else
+typedef uint32_t pharm_give_up_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Bytes the library allocated for the caller: JSON text (UTF-8, no terminator) or a sync
 // message. Read with `pharm_bytes_data()` and `pharm_bytes_len()`; free with
 // `pharm_bytes_free()`. Immutable: may be read from any thread.
 typedef struct pharm_bytes pharm_bytes;
 
-// The key ring of one pharmacy (store): its link key, which authenticates every sync
-// message between its terminals and the cloud, and its member terminals, each with its
-// origin key where this holder knows it (a terminal knows its own; the cloud knows them
-// all). Secrets are copied in and never written to error messages; freeing the ring wipes
-// them from memory.
+// A shard directory: which logical shard a pharmacy id hashes to, which physical shard
+// (PostgreSQL primary) serves it, pinned tenants and moves in progress. Made by
+// `pharm_directory_new()` or `pharm_directory_from_json()`, freed with
+// `pharm_directory_free()`.
 //
-// Made by `pharm_keyring_new()`, filled by `pharm_keyring_add_member()`, freed by
-// `pharm_keyring_free()`. A store takes its own copy of the ring when it is created or
-// opened, so the ring may be changed or freed afterwards.
-//
-// Thread safety: may be shared by threads: the calls taking `const pharm_keyring *` are
-// safe concurrently; `pharm_keyring_add_member()` needs exclusive use.
-typedef struct pharm_keyring pharm_keyring;
+// Thread safety: immutable once made. It may be shared by threads: every call taking a
+// `const pharm_directory *` is safe concurrently.
+typedef struct pharm_directory pharm_directory;
 
-// A terminal's durable inventory store: a SQLite file holding the terminal's replica of the
-// store's stock, its outbox of transactions to upload, and its queued claims and PMP
-// reports. Every change is committed (`synchronous = FULL`) before the call that made it
-// returns. The file is locked while the store is open.
+// Lag-aware read routing for every replica of every shard (the crate's `ReadRouter`).
+// Made by `pharm_read_router_new()`, fed lag samples with `pharm_read_router_observe()`,
+// asked with `pharm_read_router_route()`, freed with `pharm_read_router_free()`.
 //
-// Made by `pharm_store_create()`, `pharm_store_open()`, `pharm_store_restore_from_backup()`
-// or `pharm_store_recover()`; freed by `pharm_store_free()`.
-//
-// A failed call reports the most specific stable code: a refused operation its own
-// (`sync.op_no_lots`...), a refused message the protocol's or the decoder's
-// (`sync.protocol_bad_tag`, `sync.decode_truncated`...), never the wrapping
-// `sync.store_op` / `sync.store_protocol`; the message text holds the whole chain.
-//
-// Thread safety: one thread at a time. Every call takes `pharm_store *` and needs
-// exclusive use of the store during the call; the store may move between threads between
-// calls.
-typedef struct pharm_store pharm_store;
+// Thread safety: one thread at a time. Every call takes a `pharm_read_router *` (routing
+// too: a replica whose last sample became stale falls back and queues an event); the
+// caller serializes calls on one router, which may move between threads.
+typedef struct pharm_read_router pharm_read_router;
 
-// A substitution service: the current Orange Book release (or none), the store's
-// packages, and the substitution and explain queries on them.
+// The resilience policy of one downstream (the crate's `Resilience`): a circuit breaker,
+// a retry policy and a retry budget shared by every operation begun from it. Made by
+// `pharm_resilience_from_preset()` or `pharm_resilience_from_json()`, freed with
+// `pharm_resilience_free()`.
 //
-// Make one with `pharm_subst_new()` (no release yet: answers are degraded),
-// `pharm_subst_new_from_bytes()` or `pharm_subst_new_from_path()`; swap releases with
-// `pharm_subst_load_bytes()` / `pharm_subst_load_path()`; free it with
-// `pharm_subst_free()`.
+// Time: every `now_ns` is nanoseconds of one monotonic clock of the caller's, for the
+// policy and all its operations; the policy's time never goes backwards (an earlier
+// reading counts as the latest one seen).
 //
-// Thread safety: may be shared by threads. Every call but `pharm_subst_free()` takes
-// `const pharm_subst *` and is safe concurrently with every other, including the updates
-// (`pharm_subst_load_*`, `pharm_subst_set_packages()`): they replace the release or the
-// package list atomically, so a query sees the old one or the new one, never a mix. This
-// is the one handle whose `const` calls may change what later calls see; the change is
-// internally synchronized.
-typedef struct pharm_subst pharm_subst;
+// Thread safety: internally locked. It may be shared by threads: `pharm_resilience_state()`
+// and `pharm_resilience_begin()` are safe concurrently, and operations begun from it may
+// run on different threads at once (each `pharm_resilience_call` one thread at a time).
+// A panic in any call on the policy or on one of its operations poisons the policy and
+// all its operations. The policy may be freed before its operations: they keep it alive.
+typedef struct pharm_resilience pharm_resilience;
+
+// One logical operation through a `pharm_resilience` (the crate's `Call`), across its
+// tries: `pharm_resilience_before_call()` before each try, `pharm_resilience_after_call()`
+// after it. Made by `pharm_resilience_begin()`, freed with `pharm_resilience_call_free()`
+// (which gives back the breaker's permit of a try that was never reported).
+//
+// Thread safety: one thread at a time (every call takes a `pharm_resilience_call *`); it
+// may move between threads.
+typedef struct pharm_resilience_call pharm_resilience_call;
+
+// Where a pharmacy's reads and writes go (the crate's `Route`).
+typedef struct pharm_route {
+  // The physical shard to send reads and writes to now.
+  uint32_t physical;
+  // The pharmacy's logical shard (by hash, also for a pinned pharmacy).
+  uint32_t logical;
+  // The version of the map that made this route; a shard uses it to detect a stale map.
+  uint64_t map_version;
+  // The pharmacy is pinned to `physical`, overriding its hash.
+  bool pinned;
+  // `PHARM_MOVE_PHASE_NONE` unless the logical shard is being moved.
+  pharm_move_phase move_phase;
+  // While moving: the physical shard the logical shard is leaving (else 0).
+  uint32_t move_source;
+  // While moving: the physical shard the logical shard is going to (else 0).
+  uint32_t move_target;
+} pharm_route;
+
+// A replica's lag after a sample (the crate's `LagEstimate`, in short).
+typedef struct pharm_lag_estimate {
+  // Estimated lag in milliseconds (0 when caught up).
+  uint64_t lag_ms;
+  // Bytes of WAL the replica has not replayed.
+  uint64_t bytes_behind;
+  // How `lag_ms` was obtained.
+  pharm_lag_source source;
+  // Whether the replica serves its reads after this sample.
+  bool serving;
+} pharm_lag_estimate;
+
+// Where one query runs (the crate's `ReadDecision`).
+typedef struct pharm_read_decision {
+  // The physical shard (as asked).
+  uint32_t shard;
+  // The node to run on: the primary or one replica of `shard`.
+  pharm_read_target target;
+  // Why.
+  pharm_read_reason reason;
+  // For `PHARM_READ_REASON_REPLICA_FALLBACK`: why the replica does not serve (else
+  // `PHARM_FALLBACK_REASON_NONE`).
+  pharm_fallback_reason fallback;
+  // For `PHARM_READ_REASON_REPLICA_IN_SYNC`: the replica's last estimated lag in
+  // milliseconds (else 0).
+  uint64_t lag_ms;
+  // For `PHARM_READ_REASON_TOKEN_NOT_REPLAYED`: the replica's last replay position as a
+  // 64-bit LSN (PostgreSQL writes it as `hi/lo` in hexadecimal; else 0).
+  uint64_t replay_lsn;
+} pharm_read_decision;
+
+// The answer to "may I call now?" (`pharm_resilience_before_call()`).
+typedef struct pharm_resilience_permit {
+  // Make the try now. When false the breaker rejected it: nothing was tried, and the
+  // operation may ask again later or be given up.
+  bool permitted;
+  // Permitted: the try's number (1 is the first call); else 0.
+  uint32_t attempt;
+  // Permitted: the time the try may take in nanoseconds (the policy's per-try timeout,
+  // shortened to what is left before its deadline), which the caller enforces; else 0.
+  uint64_t timeout_ns;
+  // The breaker's state: when rejected, the rejecting state (OPEN, HALF_OPEN with every
+  // probe taken, or FORCED_OPEN).
+  pharm_breaker_state state;
+  // Rejected while OPEN: nanoseconds until the breaker lets a probe through (strictly
+  // after that); else 0.
+  uint64_t retry_after_ns;
+} pharm_resilience_permit;
+
+// The answer after a try (`pharm_resilience_after_call()`).
+typedef struct pharm_resilience_next {
+  // Return, retry after `wait_ns`, or give up.
+  pharm_next_action action;
+  // `PHARM_NEXT_ACTION_GIVE_UP`: why; else `PHARM_GIVE_UP_REASON_NONE`.
+  pharm_give_up_reason give_up;
+  // `PHARM_NEXT_ACTION_RETRY_AFTER`: nanoseconds to wait before the next try; else 0.
+  uint64_t wait_ns;
+} pharm_resilience_next;
 
 #ifdef __cplusplus
 extern "C" {
@@ -194,542 +513,306 @@ size_t pharm_bytes_len(const struct pharm_bytes *bytes);
 // `bytes` must be NULL or a `pharm_bytes` from this library not yet freed.
 void pharm_bytes_free(struct pharm_bytes *bytes);
 
-// Makes the key ring of pharmacy `store_id` with its link key (`link_key_len` must be 32:
-// the store's shared secret, from the caller's key provisioning) and no members yet. The
-// caller frees `*out` with `pharm_keyring_free()`.
+// Makes a directory at version 1 spreading `logical_count` logical shards over the
+// physical shards `0 .. physical_count - 1` in contiguous, balanced blocks, with no pins
+// and no moves. The design's default layout is `logical_count` 16 with
+// `PHARM_HASH_SCHEME_PHARM`.
 //
-// Errors: `sync.key_length` when the key is not 32 bytes; `ffi.null_parameter`.
+// `logical_count` must be in 1..=65536 (`shard.directory_logical_count`) and
+// `physical_count` at least 1 (`shard.directory_no_physical_shards`) and at most 65536
+// (`PHARM_RESULT_INVALID_ARGUMENT`: more servers than the most logical shards could hold
+// nothing). `scheme` is `PHARM_HASH_SCHEME_PHARM` or `PHARM_HASH_SCHEME_POSTGRES_BIGINT`.
+//
+// On success `*out` receives a new directory the caller frees with
+// `pharm_directory_free()`; on failure `*out` is not written.
 //
 // # Safety
-// `link_key` points to `link_key_len` readable bytes (or is NULL); `out` is NULL or
-// points to a writable `pharm_keyring *`.
-pharm_result pharm_keyring_new(uint32_t store_id,
-                               const uint8_t *link_key,
-                               size_t link_key_len,
-                               struct pharm_keyring **out);
+// `out` must be NULL or point to a writable `pharm_directory *`.
+pharm_result pharm_directory_new(uint32_t logical_count,
+                                 uint32_t physical_count,
+                                 uint32_t scheme,
+                                 struct pharm_directory **out);
 
-// Adds member `terminal` to the ring (or replaces it), with its origin key when this holder
-// knows it: 32 bytes, or NULL with length 0 for a member whose key only the member itself
-// and the cloud hold. A terminal's ring lists every member of its store with only its own
-// origin key; the cloud's lists every member with its key.
+// Makes a directory from a shard map in the crate's JSON form: `{"version", "scheme"
+// ("pharm" or "postgres_bigint", default "pharm"), "logical_count", "assignment" (the
+// physical shard of each logical shard), "pins" ([{"pharmacy_id", "physical"}]), "moves"
+// ([{"logical", "source", "target", "phase"}])}`, as in
+// `testdata/golden/shard/routes.json`. Pinned tenants route to their pin.
 //
-// Errors: `sync.key_length` when a key is given that is not 32 bytes;
-// `ffi.null_parameter`; `ffi.poisoned`.
+// `json` is UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`. Malformed JSON is
+// `shard.json_syntax`; JSON that is not a consistent shard map (an unknown field, a
+// pharmacy pinned twice, a move whose source is not the assignment...) is
+// `shard.json_invalid`, with the reason in the message.
+//
+// On success `*out` receives a new directory the caller frees with
+// `pharm_directory_free()`; on failure `*out` is not written.
 //
 // # Safety
-// `ring` is NULL or a live key ring not used by another thread during the call;
-// `origin_key` points to `origin_key_len` readable bytes (or is NULL with length 0).
-pharm_result pharm_keyring_add_member(struct pharm_keyring *ring,
-                                      uint16_t terminal,
-                                      const uint8_t *origin_key,
-                                      size_t origin_key_len);
+// `json` must point to `len` readable bytes (or be NULL with `len` 0); `out` must be NULL
+// or point to a writable `pharm_directory *`.
+pharm_result pharm_directory_from_json(const uint8_t *json,
+                                       size_t len,
+                                       struct pharm_directory **out);
 
-// Frees a key ring, wiping its keys from memory. `pharm_keyring_free(NULL)` does nothing;
-// freeing twice or using the ring afterwards is undefined. Works on a poisoned ring. Stores
-// made with the ring keep their own copy.
+// Writes the physical shard serving `pharmacy_id` (a pin if it has one, else its logical
+// shard's current physical shard, the target once a move is cut over) to
+// `*physical_shard`. Does not allocate.
 //
 // # Safety
-// `ring` is NULL or a key ring from this library, not yet freed and not in use by another
-// thread.
-void pharm_keyring_free(struct pharm_keyring *ring);
+// `directory` must be NULL or a live `pharm_directory`; `physical_shard` must be NULL or
+// point to a writable `uint32_t`.
+pharm_result pharm_directory_route(const struct pharm_directory *directory,
+                                   uint32_t pharmacy_id,
+                                   uint32_t *physical_shard);
 
-// Counts the messages of a message list (as `pharm_store_apply_bytes()` returns: each
-// message as its length, 4 bytes little-endian, then its bytes; at most 1 GiB) into
-// `*count`. Thread safe (no handle).
-//
-// Errors: `ffi.invalid_argument` for a list cut short; `ffi.input_too_large`;
-// `ffi.null_parameter`.
+// Writes the whole route of `pharmacy_id` to `*out`: physical and logical shard, the
+// map version, whether it is pinned, and the move its logical shard is part of, if any.
 //
 // # Safety
-// `list` points to `list_len` readable bytes (or is NULL with length 0); `count` is NULL or
-// points to a writable `size_t`.
-pharm_result pharm_sync_messages_count(const uint8_t *list, size_t list_len, size_t *count);
+// `directory` must be NULL or a live `pharm_directory`; `out` must be NULL or point to a
+// writable `pharm_route`.
+pharm_result pharm_directory_route_detail(const struct pharm_directory *directory,
+                                          uint32_t pharmacy_id,
+                                          struct pharm_route *out);
 
-// Finds message `index` (from 0) of a message list: `*message` receives a pointer to its
-// first byte INSIDE `list` (borrowed: valid as long as `list` is; never free it) and
-// `*message_len` its length. Thread safe (no handle).
-//
-// Errors: `ffi.invalid_argument` for an index past the end or a list cut short;
-// `ffi.input_too_large`; `ffi.null_parameter`.
+// Frees a directory. `pharm_directory_free(NULL)` does nothing; works on a poisoned
+// directory; using the directory afterwards is undefined.
 //
 // # Safety
-// `list` points to `list_len` readable bytes (or is NULL with length 0); `message` and
-// `message_len` are NULL or point to a writable `const uint8_t *` and `size_t`.
-pharm_result pharm_sync_messages_get(const uint8_t *list,
-                                     size_t list_len,
-                                     size_t index,
-                                     const uint8_t **message,
-                                     size_t *message_len);
+// `directory` must be NULL or a `pharm_directory` from this library, not yet freed and
+// not in use by another thread.
+void pharm_directory_free(struct pharm_directory *directory);
 
-// Opens a sync session with the upstream (the store leader or the cloud): `*message`
-// receives the hello message (pharm-sync's binary frame; free it with
-// `pharm_bytes_free()`), which the caller carries to the upstream over its own transport
-// and passes to the upstream's `pharm_store_apply_bytes()`. Then each side applies the
-// messages it receives and sends back the replies, until neither has a reply. The session
-// may stop at any point and run again: every step is idempotent. Changes nothing.
-//
-// Errors: `sync.protocol_missing_key` (the key ring lacks the store's link key);
-// `ffi.*`.
+// Reads a query class name, the crate's: `Write`, `TransactionalRead`, `Analytics`,
+// `Reporting` or `ApiRead` (exact case), into `*out`. Any other name is
+// `PHARM_RESULT_INVALID_ARGUMENT`.
 //
 // # Safety
-// `store` is NULL or a live store not used by another thread during the call; `message`
-// is NULL or points to a writable `pharm_bytes *`.
-pharm_result pharm_store_hello(struct pharm_store *store,
-                               uint64_t now_ms,
-                               struct pharm_bytes **message);
+// `name` must point to `len` readable bytes (or be NULL with `len` 0); `out` must be NULL
+// or point to a writable `pharm_query_class`.
+pharm_result pharm_query_class_parse(const uint8_t *name, size_t len, pharm_query_class *out);
 
-// Applies one received sync message (`message_len` bytes, at most 16 MiB) at `now_ms` and
-// commits everything it changed before returning. `*replies` receives the messages to send
-// back as a message list (free it with `pharm_bytes_free()`): each message as its length
-// (4 bytes, little-endian) followed by its bytes; an empty list (0 bytes) when there is
-// nothing to answer. Walk it with `pharm_sync_messages_count()` and
-// `pharm_sync_messages_get()`, and pass each message to the peer's
-// `pharm_store_apply_bytes()`.
+// Makes a read router with no samples yet (every replica read goes to the primary until
+// the replica's first good sample). `max_lag_ms`: the highest lag at which a replica
+// still serves (inclusive); `stale_after_ms`: a replica without a sample for longer stops
+// serving; `history_capacity`: primary positions remembered per replica, 1..=65536
+// (`shard.lag_history_capacity`). The crate's defaults are the
+// `PHARM_READ_ROUTER_DEFAULT_*` constants.
 //
-// Every message is checked before anything changes: its store, its sender (a member of the
-// key ring) and its tag under the store's link key. A refused message changes nothing,
-// except that a store that learns it is superseded records it (see `pharm_store_status()`).
-//
-// Errors: the decoder's (`sync.decode_truncated`, `sync.decode_bad_magic`...), the
-// protocol's (`sync.protocol_wrong_store`, `sync.protocol_unknown_sender`,
-// `sync.protocol_bad_tag`, `sync.protocol_superseded`...), a delta's (`sync.delta_*`);
-// `sync.store_sqlite`, `sync.store_poisoned`; `ffi.input_too_large` above 16 MiB; `ffi.*`.
+// On success `*out` receives a new router the caller frees with
+// `pharm_read_router_free()`; on failure `*out` is not written.
 //
 // # Safety
-// `store` is NULL or a live store not used by another thread during the call; `message`
-// points to `message_len` readable bytes; `replies` is NULL or points to a writable
-// `pharm_bytes *`.
-pharm_result pharm_store_apply_bytes(struct pharm_store *store,
+// `out` must be NULL or point to a writable `pharm_read_router *`.
+pharm_result pharm_read_router_new(uint64_t max_lag_ms,
+                                   uint64_t stale_after_ms,
+                                   uint32_t history_capacity,
+                                   struct pharm_read_router **out);
+
+// Records one lag sample of a replica of physical shard `shard` and writes the lag
+// estimate to `*out`. `replica` is `PHARM_READ_TARGET_ANALYTICS_REPLICA`,
+// `_REPORTING_REPLICA` or `_API_REPLICA`. Feed each replica's samples in time order.
+//
+// `sample_json` is the crate's `LagSample` (UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`):
+// `{"primary_lsn": "0/3000000", "replay_lsn": "0/2000000", "receive_lsn": null,
+// "replay_paused": false, "replay_timestamp_ms": null, "heartbeat": {"written_at_ms",
+// "observed_at_ms"} or null, "measured_at_ms"}`; LSNs in PostgreSQL's text form, times in
+// milliseconds on the caller's clock; the fields that may be null may be left out.
+// Malformed JSON is `shard.json_syntax`, anything else wrong `shard.json_invalid`.
+//
+// # Safety
+// `router` must be NULL or a live `pharm_read_router` no other thread uses during the
+// call; `sample_json` must point to `len` readable bytes (or be NULL with `len` 0); `out`
+// must be NULL or point to a writable `pharm_lag_estimate`.
+pharm_result pharm_read_router_observe(struct pharm_read_router *router,
+                                       uint32_t shard,
+                                       uint32_t replica,
+                                       const uint8_t *sample_json,
+                                       size_t len,
+                                       struct pharm_lag_estimate *out);
+
+// Marks a replica of physical shard `shard` unreachable at `at_ms` (a failed connection
+// or health check): its reads go to the primary until its next sample within the lag
+// limit. `replica` as for `pharm_read_router_observe()`.
+//
+// # Safety
+// `router` must be NULL or a live `pharm_read_router` no other thread uses during the
+// call.
+pharm_result pharm_read_router_replica_down(struct pharm_read_router *router,
+                                            uint32_t shard,
+                                            uint32_t replica,
+                                            uint64_t at_ms);
+
+// Decides where a query of `query_class` (a `pharm_query_class` value; another value is
+// `PHARM_RESULT_INVALID_ARGUMENT`) for physical shard `shard` runs at `now_ms`, and writes
+// the decision to `*out`: the primary, or the class's replica when it is within the lag
+// limit, has a fresh sample and has replayed the caller's write.
+//
+// `token` is the read-your-writes token of the caller's last write, `<shard>:<lsn>` (for
+// example `3:16/B374D848`), at most 64 bytes; NULL with `token_len` 0 (or an empty token)
+// means none. A malformed token is `shard.lsn_token_format` or `shard.lsn_token_lsn`.
+//
+// # Safety
+// `router` must be NULL or a live `pharm_read_router` no other thread uses during the
+// call; `token` must point to `token_len` readable bytes (or be NULL with `token_len` 0);
+// `out` must be NULL or point to a writable `pharm_read_decision`.
+pharm_result pharm_read_router_route(struct pharm_read_router *router,
                                      uint64_t now_ms,
-                                     const uint8_t *message,
-                                     size_t message_len,
-                                     struct pharm_bytes **replies);
+                                     uint32_t shard,
+                                     uint32_t query_class,
+                                     const uint8_t *token,
+                                     size_t token_len,
+                                     struct pharm_read_decision *out);
 
-// Decodes one sync message (`message_len` bytes, at most 16 MiB) to its JSON form in
-// `*json` (free it with `pharm_bytes_free()`), for logs and tests: the serde form of
-// `testdata/golden/sync/*.json` (compact, without the golden files' indentation). Only
-// decodes: the tag is not checked (no key is involved). Thread safe (no handle).
-//
-// Errors: the decoder's (`sync.decode_truncated`, `sync.decode_bad_magic`,
-// `sync.decode_trailing_bytes`...); `ffi.input_too_large` above 16 MiB; `ffi.*`.
+// Takes the routing events queued since the last call (oldest first) as the crate's JSON:
+// an array of `{"FellBackToPrimary": {"replica": {"shard", "role"}, "lag", "reason",
+// "at_ms"}}` and `{"ReplicaRestored": {"replica", "lag", "at_ms"}}` (durations as
+// `{"secs", "nanos"}`). `*out` receives bytes the caller frees with `pharm_bytes_free()`;
+// the events are taken only when the call succeeds.
 //
 // # Safety
-// `message` points to `message_len` readable bytes (or is NULL with length 0); `json` is
-// NULL or points to a writable `pharm_bytes *`.
-pharm_result pharm_sync_message_to_json(const uint8_t *message,
-                                        size_t message_len,
-                                        struct pharm_bytes **json);
+// `router` must be NULL or a live `pharm_read_router` no other thread uses during the
+// call; `out` must be NULL or point to a writable `pharm_bytes *`.
+pharm_result pharm_read_router_take_events(struct pharm_read_router *router,
+                                           struct pharm_bytes **out);
 
-// Applies one local inventory operation at `now_ms` (the caller's wall clock, Unix
-// milliseconds) and commits it durably before returning: receive, dispense (FEFO or a
-// scanned lot), adjust, stock count, write-off, transfer out/in, hold, release, shelf
-// location, compensation. `op_json` (UTF-8, at most 4 MiB) is the operation's JSON form,
-// tagged by `"op"` (one of each kind in `testdata/golden/sync/ops.json`), e.g.
-// `{"op":"dispense","today":"2026-03-10","sku":7,"qty":2,"scanned":null,"reference":"RX-1",
-// "attachments":{"claim":null,"pmp_report":null}}`; unknown fields are refused.
-//
-// `*commit_json` receives the commit (free it with `pharm_bytes_free()`): the transaction
-// (`txn`, with its id, the lots it created in `new_lots` and its `lines`), the queued
-// `claim` and `pmp_report` rows, and the `negative` lots (oversold offline, flagged for
-// reconciliation), as in `testdata/golden/sync/commit.json`. A refused operation records
-// nothing.
-//
-// Errors: `sync.json_syntax`, `sync.json_invalid` (unknown or missing field, wrong type);
-// the operation's own (`sync.op_unknown_lot`, `sync.op_no_lots`, `sync.op_held`,
-// `sync.op_superseded`: recover the store, `sync.op_nothing_to_record`...);
-// `sync.store_sqlite`, `sync.store_poisoned` (reopen the store); `ffi.*`.
+// Frees a read router. `pharm_read_router_free(NULL)` does nothing; works on a poisoned
+// router; using the router afterwards is undefined.
 //
 // # Safety
-// `store` is NULL or a live store not used by another thread during the call; `op_json`
-// points to `op_json_len` readable bytes; `commit_json` is NULL or points to a writable
-// `pharm_bytes *`.
-pharm_result pharm_store_apply(struct pharm_store *store,
-                               uint64_t now_ms,
-                               const uint8_t *op_json,
-                               size_t op_json_len,
-                               struct pharm_bytes **commit_json);
+// `router` must be NULL or a `pharm_read_router` from this library, not yet freed and
+// not in use by another thread.
+void pharm_read_router_free(struct pharm_read_router *router);
 
-// The store's inventory as this terminal sees it, as JSON in `*view_json` (free it with
-// `pharm_bytes_free()`): `{"store", "vv", "lots"}`, every lot in key order with its facts
-// (`info`), `value` (units on hand; negative after an offline oversell), active `holds`
-// and shelf `location`, as in `testdata/golden/sync/inventory_view.json`. Two terminals
-// that have synced to the same version vector (`vv`) show equal views.
+// Makes the policy of a preset downstream, named after it: `pmp-api` (the design's
+// pmp-api breaker, 3 tries exponential from 1 s with 10 s per try) or `insurance-api`
+// (its breaker, 3 tries exponential from 2 s with 30 s per try), each with a retry budget
+// of 20 % and 10 retries/s. `name` is UTF-8, at most 256 bytes; another name is
+// `PHARM_RESULT_INVALID_ARGUMENT`. The policy's time starts at `now_ns`.
+//
+// On success `*out` receives a new policy the caller frees with
+// `pharm_resilience_free()`; on failure `*out` is not written.
 //
 // # Safety
-// `store` is NULL or a live store not used by another thread during the call; `view_json`
-// is NULL or points to a writable `pharm_bytes *`.
-pharm_result pharm_store_inventory_view(struct pharm_store *store, struct pharm_bytes **view_json);
+// `name` must point to `len` readable bytes (or be NULL with `len` 0); `out` must be
+// NULL or point to a writable `pharm_resilience *`.
+pharm_result pharm_resilience_from_preset(const uint8_t *name,
+                                          size_t len,
+                                          uint64_t now_ns,
+                                          struct pharm_resilience **out);
 
-// The store's status as JSON in `*status_json` (free it with `pharm_bytes_free()`):
-// `{"store": 42, "replica": "T<terminal>.<incarnation>", "role": "member" | "root",
-// "outbox": n, "superseded": null | {...}}`.
-// `outbox` counts the transactions the cloud does not hold yet (this terminal's and those
-// it relays as a store leader). `superseded` is not null when another copy of this
-// terminal's history was found (a rolled-back or copied file): the store then refuses
-// operations until it is recovered with `pharm_store_recover()`; its `"kind"` is
-// `"behind"`, `"forked"` or `"took"`.
+// Makes a policy from the crate's JSON `ResilienceConfig`: `{"breaker": a
+// CircuitBreakerConfig, "retry": a RetryPolicy, "budget": {"ratio",
+// "min_retries_per_sec", "max_tokens"}, "jitter_seed"}` (every part required; durations
+// as `{"secs", "nanos"}`; `pharm_resilience_preset_config()` writes a complete example).
+// `name` (UTF-8, at most 256 bytes) names the breaker in messages. The policy's time
+// starts at `now_ns`.
+//
+// `json` is UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`. Malformed JSON is
+// `shard.json_syntax`; an unknown or missing field, a wrong type or an invalid breaker
+// setting or retry policy is `shard.json_invalid`; an invalid retry budget is
+// `shard.resilience_config_budget`.
+//
+// On success `*out` receives a new policy the caller frees with
+// `pharm_resilience_free()`; on failure `*out` is not written.
 //
 // # Safety
-// `store` is NULL or a live store not used by another thread during the call;
-// `status_json` is NULL or points to a writable `pharm_bytes *`.
-pharm_result pharm_store_status(struct pharm_store *store, struct pharm_bytes **status_json);
+// `name` must point to `name_len` readable bytes and `json` to `len` readable bytes (each
+// may be NULL with length 0); `out` must be NULL or point to a writable
+// `pharm_resilience *`.
+pharm_result pharm_resilience_from_json(const uint8_t *name,
+                                        size_t name_len,
+                                        const uint8_t *json,
+                                        size_t len,
+                                        uint64_t now_ns,
+                                        struct pharm_resilience **out);
 
-// Creates a new store file at `path` (UTF-8, `path_len` bytes, at most 4096; the file must
-// not exist) for terminal `terminal` of pharmacy `store_id`, in `role`
-// (`PHARM_STORE_ROLE_MEMBER` for a till), under a fresh incarnation drawn from `entropy`
-// (8 to 512 random bytes from the operating system, a multiple of 8). The key ring must
-// hold this terminal's origin key; the store keeps its own copy of the ring. Creation is
-// atomic: a crash leaves either no file or the complete store. The caller frees `*out`
-// with `pharm_store_free()`.
-//
-// Errors: `sync.store_target_exists`, `sync.store_missing_key`,
-// `sync.id_incarnations_exhausted` (the random bytes repeat or are zero),
-// `sync.store_sqlite`; `ffi.*` for bad arguments. A panic poisons `keyring`.
+// Writes the JSON `ResilienceConfig` of a preset (`pmp-api` or `insurance-api`, as for
+// `pharm_resilience_from_preset()`) to `*out`, a starting point for
+// `pharm_resilience_from_json()`. The caller frees `*out` with `pharm_bytes_free()`.
 //
 // # Safety
-// `path` points to `path_len` readable bytes; `keyring` is NULL or a live key ring;
-// `entropy` points to `entropy_len` readable bytes; `out` is NULL or points to a writable
-// `pharm_store *`.
-pharm_result pharm_store_create(const uint8_t *path,
-                                size_t path_len,
-                                uint32_t store_id,
-                                uint16_t terminal,
-                                uint32_t role,
-                                const struct pharm_keyring *keyring,
-                                const uint8_t *entropy,
-                                size_t entropy_len,
-                                struct pharm_store **out);
-
-// Opens the existing store of terminal `terminal` of pharmacy `store_id` at `path`, in
-// `role`, after checking it completely. It fails loud: a missing, empty, truncated,
-// damaged, rolled-back or foreign file is an error with its stable code, never a fresh
-// store. The way back from a damaged file is explicit: `pharm_store_restore_from_backup()`
-// or `pharm_store_recover()`. The caller frees `*out` with `pharm_store_free()`.
-//
-// Errors: `sync.store_not_found`, `sync.store_not_a_store` (an empty file or another
-// application's), `sync.store_sqlite` (a file SQLite cannot read), `sync.store_corrupt`,
-// `sync.store_wal_damaged`, `sync.store_rolled_back`, `sync.store_wrong_store`,
-// `sync.store_schema_too_old` / `_too_new`, `sync.store_missing_key`; `ffi.*` for bad
-// arguments. A panic poisons `keyring`.
-//
-// # Safety
-// `path` points to `path_len` readable bytes; `keyring` is NULL or a live key ring; `out`
-// is NULL or points to a writable `pharm_store *`.
-pharm_result pharm_store_open(const uint8_t *path,
-                              size_t path_len,
-                              uint32_t store_id,
-                              uint16_t terminal,
-                              uint32_t role,
-                              const struct pharm_keyring *keyring,
-                              struct pharm_store **out);
-
-// Restores the backup at `backup_path` (made by `pharm_store_backup_to()`; only read, and
-// checked like any store on open) into a new file at `new_path` (which must not exist) as a
-// NEW incarnation of the backup's terminal, drawn from `entropy`: the lost device may have
-// recorded and synced more after the backup, and reusing its identity would make the two
-// histories collide. The caller frees `*out` with `pharm_store_free()`.
-//
-// Errors: as `pharm_store_open()` for the backup, plus `sync.store_target_exists` and
-// `sync.id_incarnations_exhausted`. A panic poisons `keyring`.
-//
-// # Safety
-// `backup_path` and `new_path` point to their lengths' readable bytes; `keyring` is NULL
-// or a live key ring; `entropy` points to `entropy_len` readable bytes; `out` is NULL or
-// points to a writable `pharm_store *`.
-pharm_result pharm_store_restore_from_backup(const uint8_t *backup_path,
-                                             size_t backup_path_len,
-                                             const uint8_t *new_path,
-                                             size_t new_path_len,
-                                             uint32_t store_id,
-                                             uint32_t role,
-                                             const struct pharm_keyring *keyring,
-                                             const uint8_t *entropy,
-                                             size_t entropy_len,
-                                             struct pharm_store **out);
-
-// Recovers terminal `terminal` of pharmacy `store_id` after its store at `old_path` was
-// found damaged, or superseded (`"superseded"` in `pharm_store_status()`): a new store at
-// `new_path` (which must not exist) under a fresh incarnation drawn from `entropy`, whose
-// state comes from the store leader or the cloud at the next sync. Every transaction of
-// this terminal still readable and intact in the old file goes to the cloud for judgement,
-// and queued claims and PMP reports are carried over. The old file is only read; free the
-// old store first (its file is locked while open).
-//
-// `*out` receives the new store (free it with `pharm_store_free()`) and `*recovery_json`
-// what was carried over (free it with `pharm_bytes_free()`):
-// `{"old": "T<terminal>.<incarnation>" | null, "salvaged": n, "confirmed": n,
-// "unreadable": n, "queued": n, "incomplete": bool}`.
-//
-// Errors: `sync.store_target_exists`, `sync.store_missing_key`,
-// `sync.id_incarnations_exhausted`, `sync.store_sqlite`; `ffi.*` for bad arguments. A
-// panic poisons `keyring`.
-//
-// # Safety
-// `old_path` and `new_path` point to their lengths' readable bytes; `keyring` is NULL or a
-// live key ring; `entropy` points to `entropy_len` readable bytes; `out` and
-// `recovery_json` are NULL or point to writable pointers.
-pharm_result pharm_store_recover(const uint8_t *old_path,
-                                 size_t old_path_len,
-                                 const uint8_t *new_path,
-                                 size_t new_path_len,
-                                 uint32_t store_id,
-                                 uint16_t terminal,
-                                 uint32_t role,
-                                 const struct pharm_keyring *keyring,
-                                 const uint8_t *entropy,
-                                 size_t entropy_len,
-                                 struct pharm_store **out,
-                                 struct pharm_bytes **recovery_json);
-
-// Writes a consistent copy of the store to `path` (which must not exist), for
-// `pharm_store_restore_from_backup()`.
-//
-// Errors: `sync.store_target_exists`, `sync.store_sqlite`; `ffi.*`.
-//
-// # Safety
-// `store` is NULL or a live store not used by another thread during the call; `path`
-// points to `path_len` readable bytes.
-pharm_result pharm_store_backup_to(struct pharm_store *store, const uint8_t *path, size_t path_len);
-
-// Closes the store and frees it (everything was already committed). `pharm_store_free(NULL)`
-// does nothing; freeing twice or using the store afterwards is undefined. Works on a
-// poisoned store.
-//
-// # Safety
-// `store` is NULL or a store from this library, not yet freed and not in use by another
-// thread.
-void pharm_store_free(struct pharm_store *store);
-
-// An empty substitution service: no release is loaded, so every substitution answer is
-// the written product only, flagged `"degraded": {"kind": "no_catalog"}`, and explain
-// and single-source queries fail with `subst.no_catalog` until a release is loaded with
-// `pharm_subst_load_bytes()` or `pharm_subst_load_path()`.
-//
-// `max_age_days`: a release older than this many days (publication date to the store's
-// date of the query) gives degraded answers (`"degraded": {"kind": "stale", ...}`).
-//
-// On success `*out` receives a new handle the caller frees with `pharm_subst_free()`.
-//
-// # Safety
-// `out` must be NULL or point to a writable `pharm_subst *`.
-pharm_result pharm_subst_new(uint32_t max_age_days, struct pharm_subst **out);
-
-// Replaces the store's packages: the JSON array `[{"sku": 1, "ndc": "0071-0155-23",
-// "product": "N020702-001"}, ...]` (the store's item id, the package NDC and the Orange
-// Book product key; unknown fields rejected; a sku listed twice is
-// `subst.map_duplicate_sku`, an NDC listed twice `subst.map_duplicate_ndc`).
-// Each choice of a substitution answer lists the store's packages of its product in sku
-// order. `[]` clears the list. At most `PHARM_SUBST_MAX_PACKAGES_BYTES` bytes. On failure
-// the current list stays.
-//
-// Thread safety: safe concurrently with queries and other updates (the list is replaced
-// atomically).
-//
-// # Safety
-// `subst` must be NULL or a live handle; `json` must point to `json_len` readable bytes
-// (or be NULL with `json_len` 0).
-pharm_result pharm_subst_set_packages(const struct pharm_subst *subst,
-                                      const uint8_t *json,
-                                      size_t json_len);
-
-// What the service holds as of the store's date (`now_unix_ms`, the caller's clock in
-// Unix milliseconds, plus `utc_offset_s`, the store's offset from UTC in seconds, east
-// positive): JSON `{"release": {"label": "2026-05", "released": "2026-05-01",
-// "products": 60, "equivalences": 43} or null, "degraded": null or {"kind": "no_catalog"}
-// or {"kind": "stale", "age_days": 46, "max_age_days": 45}, "packages": 7}`.
-//
-// On success `*out` receives the JSON, which the caller frees with `pharm_bytes_free()`.
-//
-// # Safety
-// `subst` must be NULL or a live handle; `out` must be NULL or point to a writable
-// `pharm_bytes *`.
-pharm_result pharm_subst_status(const struct pharm_subst *subst,
-                                int64_t now_unix_ms,
-                                int32_t utc_offset_s,
-                                struct pharm_bytes **out);
-
-// Frees the service. `pharm_subst_free(NULL)` does nothing; works on a poisoned handle;
-// freeing twice or using the handle afterwards is undefined.
-//
-// # Safety
-// `subst` must be NULL or a handle from this library not yet freed, not in use by
-// another thread.
-void pharm_subst_free(struct pharm_subst *subst);
-
-// The products the store may dispense for a prescription, best first, as JSON.
-//
-// `query` (UTF-8 JSON, `query_len` bytes, at most `PHARM_SUBST_MAX_QUERY_BYTES`; unknown
-// fields rejected everywhere):
-// `{"original": "N020702-001", "policy": {"state": "TX", "nti_ingredients": [],
-// "nti_rule": "allow", "negative_formulary": [], "same_manufacturer_refill": false},
-// "daw": 0, "last_fill": null, "consent": false, "patient_requests_brand": false,
-// "market": {"A207687-001": {"in_stock": true, "formulary_tier": 1, "unit_cost": "0.09"}}}`.
-// `original` (the written Orange Book product key) and `policy.state` are required; the
-// rest defaults to the values shown (empty lists, `"allow"`, false, DAW 0, a first fill,
-// no market facts). `nti_rule` is `"allow"`, `"require_consent"` or `"forbid"`;
-// `last_fill` is null on a first fill, `{"application": "ANDA076187"}` or
-// `"unidentified"` on a refill. `market` gives the store's and the patient's plan's facts
-// per product key (`formulary_tier` and `unit_cost`, a decimal string, may be null or
-// left out); a product not listed is not in stock, off formulary, without cost. Market
-// facts come with each query (stock changes with every sale, tiers with the patient's
-// plan); to learn which products to give facts for, ask once without `market`: the
-// answer lists every candidate (with the store's skus from `pharm_subst_set_packages()`).
-//
-// `now_unix_ms` (the caller's clock, Unix milliseconds) and `utc_offset_s` (the store's
-// offset from UTC in seconds, east positive, at most `PHARM_SUBST_MAX_UTC_OFFSET_S`)
-// give the store's date, which decides whether the release is stale.
-//
-// On success `*out` receives pharm-subst's `SubstitutionAnswer` as JSON (freed with
-// `pharm_bytes_free()`): `{"original", "choices": [{"key", "trade_name", "applicant",
-// "te_codes", "reason", "daw", "in_stock", "formulary_tier", "unit_cost", "packages"}],
-// "restriction", "degraded", "consent_needed"}`, the form of
-// `testdata/golden/subst/substitutes.json`. Without a release, or with a stale one, the
-// answer is degraded (the written product only, flagged). A product the release does not
-// list is `subst.unknown_product`.
-//
-// # Safety
-// `subst` must be NULL or a live handle; `query` must point to `query_len` readable
-// bytes (or be NULL with `query_len` 0); `out` must be NULL or point to a writable
-// `pharm_bytes *`.
-pharm_result pharm_subst_substitutes(const struct pharm_subst *subst,
-                                     const uint8_t *query,
-                                     size_t query_len,
-                                     int64_t now_unix_ms,
-                                     int32_t utc_offset_s,
-                                     struct pharm_bytes **out);
-
-// Why two products are or are not A-rated to each other, as JSON.
-//
-// `query` (UTF-8 JSON, at most `PHARM_SUBST_MAX_QUERY_BYTES`; unknown fields rejected):
-// `{"a": "N020702-001", "b": "A207687-001"}` for the Orange Book's answer alone, or under
-// a prescription with `"policy": {...}` (as in `pharm_subst_substitutes()`) and optional
-// `"daw"`, `"last_fill"` and `"consent"`, then `a` is the written product. `daw`,
-// `last_fill` and `consent` without a policy are refused (`subst.json_invalid`).
-// `now_unix_ms` and `utc_offset_s` give the store's date as in
-// `pharm_subst_substitutes()`.
-//
-// On success `*out` receives pharm-subst's `ExplainAnswer` as JSON (freed with
-// `pharm_bytes_free()`): `{"a", "b", "explanation": {"result": "equivalent", "codes":
-// ["AB"]} or {"result": "not_equivalent", "reason": {"kind": ...}}, "degraded"}`, the
-// form of `testdata/golden/subst/explain.json`. Without a release there is no answer
-// (`subst.no_catalog`); a product the release does not list is
-// `subst.explain_unknown_product`.
-//
-// # Safety
-// As for `pharm_subst_substitutes()`.
-pharm_result pharm_subst_explain(const struct pharm_subst *subst,
-                                 const uint8_t *query,
-                                 size_t query_len,
-                                 int64_t now_unix_ms,
-                                 int32_t utc_offset_s,
-                                 struct pharm_bytes **out);
-
-// Whether the product is single source in the loaded release: no other product is
-// A-rated to it, so nothing may be substituted for it (a B-rated, unrated, OTC or
-// discontinued product is single source too).
-//
-// `key`: the Orange Book product key as UTF-8 text (`"N020702-001"`, `"ANDA076477-001"`),
-// `key_len` bytes. The answer comes from the loaded release whatever its age (see
-// `pharm_subst_status()` for staleness). Without a release: `subst.no_catalog`; a product
-// the release does not list: `subst.unknown_product`; a malformed key:
-// `subst.product_key_invalid`.
-//
-// On success `*out` receives the answer.
-//
-// # Safety
-// `subst` must be NULL or a live handle; `key` must point to `key_len` readable bytes (or
-// be NULL with `key_len` 0); `out` must be NULL or point to a writable `bool`.
-pharm_result pharm_subst_is_single_source(const struct pharm_subst *subst,
-                                          const uint8_t *key,
-                                          size_t key_len,
-                                          bool *out);
-
-// A service loaded with the Orange Book `products.txt` in `products` (`products_len`
-// bytes, at most `PHARM_SUBST_MAX_PRODUCTS_BYTES`; the 13- and 14-column layouts, CRLF or
-// LF). Parsing is strict: a malformed, truncated or garbage file is refused with the
-// error of its first bad line (`subst.missing_header`, `subst.bad_row`...).
-//
-// `released`: the release's publication date as ISO 8601 text (`"2026-05-01"`, UTF-8,
-// `released_len` bytes), the date its age is counted from; `label`: a name for logs and
-// `pharm_subst_status()` (`"2026-05"`, at most `PHARM_SUBST_MAX_LABEL_BYTES` bytes, may be
-// empty); `max_age_days` as for `pharm_subst_new()`. The bytes are not kept after the call.
-//
-// On success `*out` receives a new handle the caller frees with `pharm_subst_free()`.
-//
-// # Safety
-// `products`, `released` and `label` must each point to their length in readable bytes
-// (or be NULL with length 0); `out` must be NULL or point to a writable `pharm_subst *`.
-pharm_result pharm_subst_new_from_bytes(const uint8_t *products,
-                                        size_t products_len,
-                                        const uint8_t *released,
-                                        size_t released_len,
-                                        const uint8_t *label,
-                                        size_t label_len,
-                                        uint32_t max_age_days,
-                                        struct pharm_subst **out);
-
-// A service loaded with the Orange Book `products.txt` file at `path` (UTF-8,
-// `path_len` bytes, at most `PHARM_SUBST_MAX_PATH_BYTES`; relative to the process's
-// working directory). A file that cannot be opened or read (missing, a directory, no
-// permission) is `subst.file_unreadable`; a file larger than
-// `PHARM_SUBST_MAX_PRODUCTS_BYTES` is `PHARM_RESULT_INPUT_TOO_LARGE`; otherwise as
-// `pharm_subst_new_from_bytes()`.
-//
-// On success `*out` receives a new handle the caller frees with `pharm_subst_free()`.
-//
-// # Safety
-// `path`, `released` and `label` must each point to their length in readable bytes (or
-// be NULL with length 0); `out` must be NULL or point to a writable `pharm_subst *`.
-pharm_result pharm_subst_new_from_path(const uint8_t *path,
-                                       size_t path_len,
-                                       const uint8_t *released,
-                                       size_t released_len,
-                                       const uint8_t *label,
-                                       size_t label_len,
-                                       uint32_t max_age_days,
-                                       struct pharm_subst **out);
-
-// Replaces the service's release with the `products.txt` in `products` (parsed as by
-// `pharm_subst_new_from_bytes()`, with its `released` date and `label`). Parsing happens
-// before the swap: on failure the current release (or none) stays and keeps answering.
-//
-// On success `*out_diff` receives what changed, as JSON the caller frees with
-// `pharm_bytes_free()`: `{"added": ["A207687-001", ...], "removed": [...],
-// "te_changed": [["N021402-005", ["AB1", "AB2"], ["AB1", "AB2", "AB3"]], ...],
-// "status_changed": [...]}` (product keys; on the first load every product is "added").
-//
-// Thread safety: safe while other threads query or update the handle: the release is
-// replaced atomically and queries already running finish on the old one.
-//
-// # Safety
-// `subst` must be NULL or a live handle; `products`, `released` and `label` must each
-// point to their length in readable bytes (or be NULL with length 0); `out_diff` must be
+// `name` must point to `len` readable bytes (or be NULL with `len` 0); `out` must be
 // NULL or point to a writable `pharm_bytes *`.
-pharm_result pharm_subst_load_bytes(const struct pharm_subst *subst,
-                                    const uint8_t *products,
-                                    size_t products_len,
-                                    const uint8_t *released,
-                                    size_t released_len,
-                                    const uint8_t *label,
-                                    size_t label_len,
-                                    struct pharm_bytes **out_diff);
+pharm_result pharm_resilience_preset_config(const uint8_t *name,
+                                            size_t len,
+                                            struct pharm_bytes **out);
 
-// Replaces the service's release with the `products.txt` file at `path`, as
-// `pharm_subst_load_bytes()` does with bytes; the path and file rules are those of
-// `pharm_subst_new_from_path()`. On failure the current release stays.
+// Writes the breaker's state to `*state`, at the latest time the policy has seen (a
+// time-driven transition that is due by then is applied first).
 //
 // # Safety
-// `subst` must be NULL or a live handle; `path`, `released` and `label` must each point
-// to their length in readable bytes (or be NULL with length 0); `out_diff` must be NULL
-// or point to a writable `pharm_bytes *`.
-pharm_result pharm_subst_load_path(const struct pharm_subst *subst,
-                                   const uint8_t *path,
-                                   size_t path_len,
-                                   const uint8_t *released,
-                                   size_t released_len,
-                                   const uint8_t *label,
-                                   size_t label_len,
-                                   struct pharm_bytes **out_diff);
+// `policy` must be NULL or a live `pharm_resilience`; `state` must be NULL or point to a
+// writable `pharm_breaker_state`.
+pharm_result pharm_resilience_state(const struct pharm_resilience *policy,
+                                    pharm_breaker_state *state);
+
+// Begins one logical operation at `now_ns` (its first try earns the retry budget its
+// deposit). `*out` receives the operation, which the caller frees with
+// `pharm_resilience_call_free()` when done; on failure `*out` is not written.
+//
+// # Safety
+// `policy` must be NULL or a live `pharm_resilience`; `out` must be NULL or point to a
+// writable `pharm_resilience_call *`.
+pharm_result pharm_resilience_begin(const struct pharm_resilience *policy,
+                                    uint64_t now_ns,
+                                    struct pharm_resilience_call **out);
+
+// Asks the breaker for the operation's next try at `now_ns` and writes the answer to
+// `*out`: permitted (with the try's number and time limit), or rejected (with the state
+// and, when OPEN, the time until a probe is let through). A rejection is not an error:
+// the call returns `PHARM_RESULT_OK`.
+//
+// A permitted try must be reported with `pharm_resilience_after_call()` before the next
+// one is asked for; asking again first, or asking after the operation has ended, is
+// `PHARM_RESULT_INVALID_ARGUMENT`.
+//
+// # Safety
+// `call` must be NULL or a live `pharm_resilience_call` no other thread uses during the
+// call; `out` must be NULL or point to a writable `pharm_resilience_permit`.
+pharm_result pharm_resilience_before_call(struct pharm_resilience_call *call,
+                                          uint64_t now_ns,
+                                          struct pharm_resilience_permit *out);
+
+// Reports how the permitted try ended at `now_ns` and writes what to do next to `*out`:
+// return, retry after a wait, or give up (after a failure the breaker records it first;
+// if that opened the breaker the operation gives up without spending budget; otherwise
+// the retry policy and the budget decide).
+//
+// `outcome` is `PHARM_OUTCOME_SUCCESS`, `PHARM_OUTCOME_FAILURE` or
+// `PHARM_OUTCOME_NOT_COUNTED`; for the two failures `error_kind` is
+// `PHARM_ERROR_KIND_RETRYABLE`, `_RETRYABLE_AFTER` (with the server's hint in
+// `retry_after_ns`) or `_PERMANENT`; `error_kind` and `retry_after_ns` are not read for a
+// success. An unknown value, or no try in progress, is `PHARM_RESULT_INVALID_ARGUMENT`
+// (and the try stays in progress).
+//
+// # Safety
+// `call` must be NULL or a live `pharm_resilience_call` no other thread uses during the
+// call; `out` must be NULL or point to a writable `pharm_resilience_next`.
+pharm_result pharm_resilience_after_call(struct pharm_resilience_call *call,
+                                         uint32_t outcome,
+                                         uint32_t error_kind,
+                                         uint64_t retry_after_ns,
+                                         uint64_t now_ns,
+                                         struct pharm_resilience_next *out);
+
+// Frees an operation; a try that was permitted but never reported gives its breaker
+// permit back (recording nothing). `pharm_resilience_call_free(NULL)` does nothing; works
+// on a poisoned operation; using it afterwards is undefined.
+//
+// # Safety
+// `call` must be NULL or a `pharm_resilience_call` from this library, not yet freed and
+// not in use by another thread.
+void pharm_resilience_call_free(struct pharm_resilience_call *call);
+
+// Frees a policy; operations begun from it stay usable (they keep it alive) until they
+// are freed. `pharm_resilience_free(NULL)` does nothing; works on a poisoned policy;
+// using the policy afterwards is undefined.
+//
+// # Safety
+// `policy` must be NULL or a `pharm_resilience` from this library, not yet freed and not
+// in use by another thread.
+void pharm_resilience_free(struct pharm_resilience *policy);
 
 #if defined(PHARM_TEST_HOOKS)
 // Makes the next exported call on the calling thread that runs in a panic boundary

@@ -35,6 +35,7 @@ mod error;
 mod input;
 mod output;
 mod result;
+mod shard;
 mod store;
 mod subst;
 mod test_hooks;
@@ -44,6 +45,7 @@ pub use catalog::pharm_error_codes;
 pub use error::{pharm_error_code, pharm_error_id, pharm_error_message};
 pub use output::{pharm_bytes, pharm_bytes_data, pharm_bytes_free, pharm_bytes_len};
 pub use result::{ERROR_CODES, pharm_result};
+pub use shard::*;
 pub use store::{
     PHARM_STORE_ROLE_MEMBER, PHARM_STORE_ROLE_ROOT, pharm_keyring, pharm_keyring_add_member,
     pharm_keyring_free, pharm_keyring_new, pharm_store, pharm_store_apply, pharm_store_apply_bytes,
