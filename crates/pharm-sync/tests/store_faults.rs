@@ -302,6 +302,16 @@ fn an_empty_file_is_refused_never_started_fresh() {
 }
 
 #[test]
+fn a_file_that_is_not_sqlite_is_refused_as_not_a_store() {
+    let dir = TempDir::new("garbage");
+    let path = dir.path("t.db");
+    drop(busy(&path).0);
+    let _ = std::fs::remove_file(dir.path("t.db-wal"));
+    std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+    assert!(matches!(open(&path), Err(StoreError::NotAStore)));
+}
+
+#[test]
 fn a_store_without_its_identity_row_is_refused() {
     let dir = TempDir::new("identity");
     let path = dir.path("t.db");

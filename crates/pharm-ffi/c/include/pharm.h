@@ -57,6 +57,35 @@
 // that may have committed).
 #define PHARM_ERROR_KIND_PERMANENT 2
 
+// `role` of a terminal or store server (it syncs with an upstream, and serves the other
+// terminals of its store while it is their leader).
+#define PHARM_STORE_ROLE_MEMBER 0
+
+// `role` of the cloud (the root): it holds every member's origin key and verifies every
+// transaction; only its acknowledgements empty the terminals' outboxes.
+#define PHARM_STORE_ROLE_ROOT 1
+
+// Largest Orange Book `products.txt` accepted, from bytes or from a file: 64 MiB, the
+// parser's own limit (the FDA file is about 8 MB).
+#define PHARM_SUBST_MAX_PRODUCTS_BYTES (64 << 20)
+
+// Longest path accepted by the `_path` calls, in bytes.
+#define PHARM_SUBST_MAX_PATH_BYTES 4096
+
+// Longest release label accepted, in bytes.
+#define PHARM_SUBST_MAX_LABEL_BYTES 256
+
+// Largest JSON query accepted by `pharm_subst_substitutes()` and `pharm_subst_explain()`:
+// 4 MiB, the limit of the family's JSON documents.
+#define PHARM_SUBST_MAX_QUERY_BYTES (4 << 20)
+
+// Largest JSON package list accepted by `pharm_subst_set_packages()`: 16 MiB (about
+// 200,000 packages).
+#define PHARM_SUBST_MAX_PACKAGES_BYTES (16 << 20)
+
+// Largest UTC offset accepted (`utc_offset_s`), in seconds either way: 18 hours.
+#define PHARM_SUBST_MAX_UTC_OFFSET_S (18 * 3600)
+
 // The ABI version: raised whenever an exported signature, a struct layout or a result
 // value changes meaning. The shared library's name carries it (`libpharm_ffi.so.1`).
 #define PHARM_ABI_VERSION 1
@@ -346,6 +375,20 @@ typedef struct pharm_bytes pharm_bytes;
 // `const pharm_directory *` is safe concurrently.
 typedef struct pharm_directory pharm_directory;
 
+// The key ring of one pharmacy (store): its link key, which authenticates every sync
+// message between its terminals and the cloud, and its member terminals, each with its
+// origin key where this holder knows it (a terminal knows its own; the cloud knows them
+// all). Secrets are copied in and never written to error messages; freeing the ring wipes
+// them from memory.
+//
+// Made by `pharm_keyring_new()`, filled by `pharm_keyring_add_member()`, freed by
+// `pharm_keyring_free()`. A store takes its own copy of the ring when it is created or
+// opened, so the ring may be changed or freed afterwards.
+//
+// Thread safety: may be shared by threads: the calls taking `const pharm_keyring *` are
+// safe concurrently; `pharm_keyring_add_member()` needs exclusive use.
+typedef struct pharm_keyring pharm_keyring;
+
 // Lag-aware read routing for every replica of every shard (the crate's `ReadRouter`).
 // Made by `pharm_read_router_new()`, fed lag samples with `pharm_read_router_observe()`,
 // asked with `pharm_read_router_route()`, freed with `pharm_read_router_free()`.
@@ -379,6 +422,40 @@ typedef struct pharm_resilience pharm_resilience;
 // Thread safety: one thread at a time (every call takes a `pharm_resilience_call *`); it
 // may move between threads.
 typedef struct pharm_resilience_call pharm_resilience_call;
+
+// A terminal's durable inventory store: a SQLite file holding the terminal's replica of the
+// store's stock, its outbox of transactions to upload, and its queued claims and PMP
+// reports. Every change is committed (`synchronous = FULL`) before the call that made it
+// returns. The file is locked while the store is open.
+//
+// Made by `pharm_store_create()`, `pharm_store_open()`, `pharm_store_restore_from_backup()`
+// or `pharm_store_recover()`; freed by `pharm_store_free()`.
+//
+// A failed call reports the most specific stable code: a refused operation its own
+// (`sync.op_no_lots`...), a refused message the protocol's or the decoder's
+// (`sync.protocol_bad_tag`, `sync.decode_truncated`...), never the wrapping
+// `sync.store_op` / `sync.store_protocol`; the message text holds the whole chain.
+//
+// Thread safety: one thread at a time. Every call takes `pharm_store *` and needs
+// exclusive use of the store during the call; the store may move between threads between
+// calls.
+typedef struct pharm_store pharm_store;
+
+// A substitution service: the current Orange Book release (or none), the store's
+// packages, and the substitution and explain queries on them.
+//
+// Make one with `pharm_subst_new()` (no release yet: answers are degraded),
+// `pharm_subst_new_from_bytes()` or `pharm_subst_new_from_path()`; swap releases with
+// `pharm_subst_load_bytes()` / `pharm_subst_load_path()`; free it with
+// `pharm_subst_free()`.
+//
+// Thread safety: may be shared by threads. Every call but `pharm_subst_free()` takes
+// `const pharm_subst *` and is safe concurrently with every other, including the updates
+// (`pharm_subst_load_*`, `pharm_subst_set_packages()`): they replace the release or the
+// package list atomically, so a query sees the old one or the new one, never a mix. This
+// is the one handle whose `const` calls may change what later calls see; the change is
+// internally synchronized.
+typedef struct pharm_subst pharm_subst;
 
 // Where a pharmacy's reads and writes go (the crate's `Route`).
 typedef struct pharm_route {
@@ -813,6 +890,543 @@ void pharm_resilience_call_free(struct pharm_resilience_call *call);
 // `policy` must be NULL or a `pharm_resilience` from this library, not yet freed and not
 // in use by another thread.
 void pharm_resilience_free(struct pharm_resilience *policy);
+
+// Makes the key ring of pharmacy `store_id` with its link key (`link_key_len` must be 32:
+// the store's shared secret, from the caller's key provisioning) and no members yet. The
+// caller frees `*out` with `pharm_keyring_free()`.
+//
+// Errors: `sync.key_length` when the key is not 32 bytes; `ffi.null_parameter`.
+//
+// # Safety
+// `link_key` points to `link_key_len` readable bytes (or is NULL); `out` is NULL or
+// points to a writable `pharm_keyring *`.
+pharm_result pharm_keyring_new(uint32_t store_id,
+                               const uint8_t *link_key,
+                               size_t link_key_len,
+                               struct pharm_keyring **out);
+
+// Adds member `terminal` to the ring (or replaces it), with its origin key when this holder
+// knows it: 32 bytes, or NULL with length 0 for a member whose key only the member itself
+// and the cloud hold. A terminal's ring lists every member of its store with only its own
+// origin key; the cloud's lists every member with its key.
+//
+// Errors: `sync.key_length` when a key is given that is not 32 bytes;
+// `ffi.null_parameter`; `ffi.poisoned`.
+//
+// # Safety
+// `ring` is NULL or a live key ring not used by another thread during the call;
+// `origin_key` points to `origin_key_len` readable bytes (or is NULL with length 0).
+pharm_result pharm_keyring_add_member(struct pharm_keyring *ring,
+                                      uint16_t terminal,
+                                      const uint8_t *origin_key,
+                                      size_t origin_key_len);
+
+// Frees a key ring, wiping its keys from memory. `pharm_keyring_free(NULL)` does nothing;
+// freeing twice or using the ring afterwards is undefined. Works on a poisoned ring. Stores
+// made with the ring keep their own copy.
+//
+// # Safety
+// `ring` is NULL or a key ring from this library, not yet freed and not in use by another
+// thread.
+void pharm_keyring_free(struct pharm_keyring *ring);
+
+// Counts the messages of a message list (as `pharm_store_apply_bytes()` returns: each
+// message as its length, 4 bytes little-endian, then its bytes; at most 1 GiB) into
+// `*count`. Thread safe (no handle).
+//
+// Errors: `ffi.invalid_argument` for a list cut short; `ffi.input_too_large`;
+// `ffi.null_parameter`.
+//
+// # Safety
+// `list` points to `list_len` readable bytes (or is NULL with length 0); `count` is NULL or
+// points to a writable `size_t`.
+pharm_result pharm_sync_messages_count(const uint8_t *list, size_t list_len, size_t *count);
+
+// Finds message `index` (from 0) of a message list: `*message` receives a pointer to its
+// first byte INSIDE `list` (borrowed: valid as long as `list` is; never free it) and
+// `*message_len` its length. Thread safe (no handle).
+//
+// Errors: `ffi.invalid_argument` for an index past the end or a list cut short;
+// `ffi.input_too_large`; `ffi.null_parameter`.
+//
+// # Safety
+// `list` points to `list_len` readable bytes (or is NULL with length 0); `message` and
+// `message_len` are NULL or point to a writable `const uint8_t *` and `size_t`.
+pharm_result pharm_sync_messages_get(const uint8_t *list,
+                                     size_t list_len,
+                                     size_t index,
+                                     const uint8_t **message,
+                                     size_t *message_len);
+
+// Opens a sync session with the upstream (the store leader or the cloud): `*message`
+// receives the hello message (pharm-sync's binary frame; free it with
+// `pharm_bytes_free()`), which the caller carries to the upstream over its own transport
+// and passes to the upstream's `pharm_store_apply_bytes()`. Then each side applies the
+// messages it receives and sends back the replies, until neither has a reply. The session
+// may stop at any point and run again: every step is idempotent. Changes nothing.
+//
+// Errors: `sync.protocol_missing_key` (the key ring lacks the store's link key);
+// `ffi.*`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `message`
+// is NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_store_hello(struct pharm_store *store,
+                               uint64_t now_ms,
+                               struct pharm_bytes **message);
+
+// Applies one received sync message (`message_len` bytes, at most 16 MiB) at `now_ms` and
+// commits everything it changed before returning. `*replies` receives the messages to send
+// back as a message list (free it with `pharm_bytes_free()`): each message as its length
+// (4 bytes, little-endian) followed by its bytes; an empty list (0 bytes) when there is
+// nothing to answer. Walk it with `pharm_sync_messages_count()` and
+// `pharm_sync_messages_get()`, and pass each message to the peer's
+// `pharm_store_apply_bytes()`.
+//
+// Every message is checked before anything changes: its store, its sender (a member of the
+// key ring) and its tag under the store's link key. A refused message changes nothing,
+// except that a store that learns it is superseded records it (see `pharm_store_status()`).
+//
+// Errors: the decoder's (`sync.decode_truncated`, `sync.decode_bad_magic`...), the
+// protocol's (`sync.protocol_wrong_store`, `sync.protocol_unknown_sender`,
+// `sync.protocol_bad_tag`, `sync.protocol_superseded`...), a delta's (`sync.delta_*`);
+// `sync.store_sqlite`, `sync.store_poisoned`; `ffi.input_too_large` above 16 MiB; `ffi.*`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `message`
+// points to `message_len` readable bytes; `replies` is NULL or points to a writable
+// `pharm_bytes *`.
+pharm_result pharm_store_apply_bytes(struct pharm_store *store,
+                                     uint64_t now_ms,
+                                     const uint8_t *message,
+                                     size_t message_len,
+                                     struct pharm_bytes **replies);
+
+// Decodes one sync message (`message_len` bytes, at most 16 MiB) to its JSON form in
+// `*json` (free it with `pharm_bytes_free()`), for logs and tests: the serde form of
+// `testdata/golden/sync/*.json` (compact, without the golden files' indentation). Only
+// decodes: the tag is not checked (no key is involved). Thread safe (no handle).
+//
+// Errors: the decoder's (`sync.decode_truncated`, `sync.decode_bad_magic`,
+// `sync.decode_trailing_bytes`...); `ffi.input_too_large` above 16 MiB; `ffi.*`.
+//
+// # Safety
+// `message` points to `message_len` readable bytes (or is NULL with length 0); `json` is
+// NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_sync_message_to_json(const uint8_t *message,
+                                        size_t message_len,
+                                        struct pharm_bytes **json);
+
+// Applies one local inventory operation at `now_ms` (the caller's wall clock, Unix
+// milliseconds) and commits it durably before returning: receive, dispense (FEFO or a
+// scanned lot), adjust, stock count, write-off, transfer out/in, hold, release, shelf
+// location, compensation. `op_json` (UTF-8, at most 4 MiB) is the operation's JSON form,
+// tagged by `"op"` (one of each kind in `testdata/golden/sync/ops.json`), e.g.
+// `{"op":"dispense","today":"2026-03-10","sku":7,"qty":2,"scanned":null,"reference":"RX-1",
+// "attachments":{"claim":null,"pmp_report":null}}`; unknown fields are refused.
+//
+// `*commit_json` receives the commit (free it with `pharm_bytes_free()`): the transaction
+// (`txn`, with its id, the lots it created in `new_lots` and its `lines`), the queued
+// `claim` and `pmp_report` rows, and the `negative` lots (oversold offline, flagged for
+// reconciliation), as in `testdata/golden/sync/commit.json`. A refused operation records
+// nothing.
+//
+// Errors: `sync.json_syntax`, `sync.json_invalid` (unknown or missing field, wrong type);
+// the operation's own (`sync.op_unknown_lot`, `sync.op_no_lots`, `sync.op_held`,
+// `sync.op_superseded`: recover the store, `sync.op_nothing_to_record`...);
+// `sync.store_sqlite`, `sync.store_poisoned` (reopen the store); `ffi.*`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `op_json`
+// points to `op_json_len` readable bytes; `commit_json` is NULL or points to a writable
+// `pharm_bytes *`.
+pharm_result pharm_store_apply(struct pharm_store *store,
+                               uint64_t now_ms,
+                               const uint8_t *op_json,
+                               size_t op_json_len,
+                               struct pharm_bytes **commit_json);
+
+// The store's inventory as this terminal sees it, as JSON in `*view_json` (free it with
+// `pharm_bytes_free()`): `{"store", "vv", "lots"}`, every lot in key order with its facts
+// (`info`), `value` (units on hand; negative after an offline oversell), active `holds`
+// and shelf `location`, as in `testdata/golden/sync/inventory_view.json`. Two terminals
+// that have synced to the same version vector (`vv`) show equal views.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `view_json`
+// is NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_store_inventory_view(struct pharm_store *store, struct pharm_bytes **view_json);
+
+// The store's status as JSON in `*status_json` (free it with `pharm_bytes_free()`):
+// `{"store": 42, "replica": "T<terminal>.<incarnation>", "role": "member" | "root",
+// "outbox": n, "superseded": null | {...}}`.
+// `outbox` counts the transactions the cloud does not hold yet (this terminal's and those
+// it relays as a store leader). `superseded` is not null when another copy of this
+// terminal's history was found (a rolled-back or copied file): the store then refuses
+// operations until it is recovered with `pharm_store_recover()`; its `"kind"` is
+// `"behind"`, `"forked"` or `"took"`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call;
+// `status_json` is NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_store_status(struct pharm_store *store, struct pharm_bytes **status_json);
+
+// Creates a new store file at `path` (UTF-8, `path_len` bytes, at most 4096; the file must
+// not exist) for terminal `terminal` of pharmacy `store_id`, in `role`
+// (`PHARM_STORE_ROLE_MEMBER` for a till), under a fresh incarnation drawn from `entropy`
+// (8 to 512 random bytes from the operating system, a multiple of 8). The key ring must
+// hold this terminal's origin key; the store keeps its own copy of the ring. Creation is
+// atomic: a crash leaves either no file or the complete store. The caller frees `*out`
+// with `pharm_store_free()`.
+//
+// Errors: `sync.store_target_exists`, `sync.store_missing_key`,
+// `sync.id_incarnations_exhausted` (the random bytes repeat or are zero),
+// `sync.store_sqlite`; `ffi.*` for bad arguments. A panic poisons `keyring`.
+//
+// # Safety
+// `path` points to `path_len` readable bytes; `keyring` is NULL or a live key ring;
+// `entropy` points to `entropy_len` readable bytes; `out` is NULL or points to a writable
+// `pharm_store *`.
+pharm_result pharm_store_create(const uint8_t *path,
+                                size_t path_len,
+                                uint32_t store_id,
+                                uint16_t terminal,
+                                uint32_t role,
+                                const struct pharm_keyring *keyring,
+                                const uint8_t *entropy,
+                                size_t entropy_len,
+                                struct pharm_store **out);
+
+// Opens the existing store of terminal `terminal` of pharmacy `store_id` at `path`, in
+// `role`, after checking it completely. It fails loud: a missing, empty, truncated,
+// damaged, rolled-back or foreign file is an error with its stable code, never a fresh
+// store. The way back from a damaged file is explicit: `pharm_store_restore_from_backup()`
+// or `pharm_store_recover()`. The caller frees `*out` with `pharm_store_free()`.
+//
+// Errors: `sync.store_not_found`, `sync.store_not_a_store` (an empty file or another
+// application's), `sync.store_sqlite` (a file SQLite cannot read), `sync.store_corrupt`,
+// `sync.store_wal_damaged`, `sync.store_rolled_back`, `sync.store_wrong_store`,
+// `sync.store_schema_too_old` / `_too_new`, `sync.store_missing_key`; `ffi.*` for bad
+// arguments. A panic poisons `keyring`.
+//
+// # Safety
+// `path` points to `path_len` readable bytes; `keyring` is NULL or a live key ring; `out`
+// is NULL or points to a writable `pharm_store *`.
+pharm_result pharm_store_open(const uint8_t *path,
+                              size_t path_len,
+                              uint32_t store_id,
+                              uint16_t terminal,
+                              uint32_t role,
+                              const struct pharm_keyring *keyring,
+                              struct pharm_store **out);
+
+// Restores the backup at `backup_path` (made by `pharm_store_backup_to()`; only read, and
+// checked like any store on open) into a new file at `new_path` (which must not exist) as a
+// NEW incarnation of the backup's terminal, drawn from `entropy`: the lost device may have
+// recorded and synced more after the backup, and reusing its identity would make the two
+// histories collide. The caller frees `*out` with `pharm_store_free()`.
+//
+// Errors: as `pharm_store_open()` for the backup, plus `sync.store_target_exists` and
+// `sync.id_incarnations_exhausted`. A panic poisons `keyring`.
+//
+// # Safety
+// `backup_path` and `new_path` point to their lengths' readable bytes; `keyring` is NULL
+// or a live key ring; `entropy` points to `entropy_len` readable bytes; `out` is NULL or
+// points to a writable `pharm_store *`.
+pharm_result pharm_store_restore_from_backup(const uint8_t *backup_path,
+                                             size_t backup_path_len,
+                                             const uint8_t *new_path,
+                                             size_t new_path_len,
+                                             uint32_t store_id,
+                                             uint32_t role,
+                                             const struct pharm_keyring *keyring,
+                                             const uint8_t *entropy,
+                                             size_t entropy_len,
+                                             struct pharm_store **out);
+
+// Recovers terminal `terminal` of pharmacy `store_id` after its store at `old_path` was
+// found damaged, or superseded (`"superseded"` in `pharm_store_status()`): a new store at
+// `new_path` (which must not exist) under a fresh incarnation drawn from `entropy`, whose
+// state comes from the store leader or the cloud at the next sync. Every transaction of
+// this terminal still readable and intact in the old file goes to the cloud for judgement,
+// and queued claims and PMP reports are carried over. The old file is only read; free the
+// old store first (its file is locked while open).
+//
+// `*out` receives the new store (free it with `pharm_store_free()`) and `*recovery_json`
+// what was carried over (free it with `pharm_bytes_free()`):
+// `{"old": "T<terminal>.<incarnation>" | null, "salvaged": n, "confirmed": n,
+// "unreadable": n, "queued": n, "incomplete": bool}`.
+//
+// Errors: `sync.store_target_exists`, `sync.store_missing_key`,
+// `sync.id_incarnations_exhausted`, `sync.store_sqlite`; `ffi.*` for bad arguments. A
+// panic poisons `keyring`.
+//
+// # Safety
+// `old_path` and `new_path` point to their lengths' readable bytes; `keyring` is NULL or a
+// live key ring; `entropy` points to `entropy_len` readable bytes; `out` and
+// `recovery_json` are NULL or point to writable pointers.
+pharm_result pharm_store_recover(const uint8_t *old_path,
+                                 size_t old_path_len,
+                                 const uint8_t *new_path,
+                                 size_t new_path_len,
+                                 uint32_t store_id,
+                                 uint16_t terminal,
+                                 uint32_t role,
+                                 const struct pharm_keyring *keyring,
+                                 const uint8_t *entropy,
+                                 size_t entropy_len,
+                                 struct pharm_store **out,
+                                 struct pharm_bytes **recovery_json);
+
+// Writes a consistent copy of the store to `path` (which must not exist), for
+// `pharm_store_restore_from_backup()`.
+//
+// Errors: `sync.store_target_exists`, `sync.store_sqlite`; `ffi.*`.
+//
+// # Safety
+// `store` is NULL or a live store not used by another thread during the call; `path`
+// points to `path_len` readable bytes.
+pharm_result pharm_store_backup_to(struct pharm_store *store, const uint8_t *path, size_t path_len);
+
+// Closes the store and frees it (everything was already committed). `pharm_store_free(NULL)`
+// does nothing; freeing twice or using the store afterwards is undefined. Works on a
+// poisoned store.
+//
+// # Safety
+// `store` is NULL or a store from this library, not yet freed and not in use by another
+// thread.
+void pharm_store_free(struct pharm_store *store);
+
+// An empty substitution service: no release is loaded, so every substitution answer is
+// the written product only, flagged `"degraded": {"kind": "no_catalog"}`, and explain
+// and single-source queries fail with `subst.no_catalog` until a release is loaded with
+// `pharm_subst_load_bytes()` or `pharm_subst_load_path()`.
+//
+// `max_age_days`: a release older than this many days (publication date to the store's
+// date of the query) gives degraded answers (`"degraded": {"kind": "stale", ...}`).
+//
+// On success `*out` receives a new handle the caller frees with `pharm_subst_free()`.
+//
+// # Safety
+// `out` must be NULL or point to a writable `pharm_subst *`.
+pharm_result pharm_subst_new(uint32_t max_age_days, struct pharm_subst **out);
+
+// Replaces the store's packages: the JSON array `[{"sku": 1, "ndc": "0071-0155-23",
+// "product": "N020702-001"}, ...]` (the store's item id, the package NDC and the Orange
+// Book product key; unknown fields rejected; a sku listed twice is
+// `subst.map_duplicate_sku`, an NDC listed twice `subst.map_duplicate_ndc`).
+// Each choice of a substitution answer lists the store's packages of its product in sku
+// order. `[]` clears the list. At most `PHARM_SUBST_MAX_PACKAGES_BYTES` bytes. On failure
+// the current list stays.
+//
+// Thread safety: safe concurrently with queries and other updates (the list is replaced
+// atomically).
+//
+// # Safety
+// `subst` must be NULL or a live handle; `json` must point to `json_len` readable bytes
+// (or be NULL with `json_len` 0).
+pharm_result pharm_subst_set_packages(const struct pharm_subst *subst,
+                                      const uint8_t *json,
+                                      size_t json_len);
+
+// What the service holds as of the store's date (`now_unix_ms`, the caller's clock in
+// Unix milliseconds, plus `utc_offset_s`, the store's offset from UTC in seconds, east
+// positive): JSON `{"release": {"label": "2026-05", "released": "2026-05-01",
+// "products": 60, "equivalences": 43} or null, "degraded": null or {"kind": "no_catalog"}
+// or {"kind": "stale", "age_days": 46, "max_age_days": 45}, "packages": 7}`.
+//
+// On success `*out` receives the JSON, which the caller frees with `pharm_bytes_free()`.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `out` must be NULL or point to a writable
+// `pharm_bytes *`.
+pharm_result pharm_subst_status(const struct pharm_subst *subst,
+                                int64_t now_unix_ms,
+                                int32_t utc_offset_s,
+                                struct pharm_bytes **out);
+
+// Frees the service. `pharm_subst_free(NULL)` does nothing; works on a poisoned handle;
+// freeing twice or using the handle afterwards is undefined.
+//
+// # Safety
+// `subst` must be NULL or a handle from this library not yet freed, not in use by
+// another thread.
+void pharm_subst_free(struct pharm_subst *subst);
+
+// The products the store may dispense for a prescription, best first, as JSON.
+//
+// `query` (UTF-8 JSON, `query_len` bytes, at most `PHARM_SUBST_MAX_QUERY_BYTES`; unknown
+// fields rejected everywhere):
+// `{"original": "N020702-001", "policy": {"state": "TX", "nti_ingredients": [],
+// "nti_rule": "allow", "negative_formulary": [], "same_manufacturer_refill": false},
+// "daw": 0, "last_fill": null, "consent": false, "patient_requests_brand": false,
+// "market": {"A207687-001": {"in_stock": true, "formulary_tier": 1, "unit_cost": "0.09"}}}`.
+// `original` (the written Orange Book product key) and `policy.state` are required; the
+// rest defaults to the values shown (empty lists, `"allow"`, false, DAW 0, a first fill,
+// no market facts). `nti_rule` is `"allow"`, `"require_consent"` or `"forbid"`;
+// `last_fill` is null on a first fill, `{"application": "ANDA076187"}` or
+// `"unidentified"` on a refill. `market` gives the store's and the patient's plan's facts
+// per product key (`formulary_tier` and `unit_cost`, a decimal string, may be null or
+// left out); a product not listed is not in stock, off formulary, without cost. Market
+// facts come with each query (stock changes with every sale, tiers with the patient's
+// plan); to learn which products to give facts for, ask once without `market`: the
+// answer lists every candidate (with the store's skus from `pharm_subst_set_packages()`).
+//
+// `now_unix_ms` (the caller's clock, Unix milliseconds) and `utc_offset_s` (the store's
+// offset from UTC in seconds, east positive, at most `PHARM_SUBST_MAX_UTC_OFFSET_S`)
+// give the store's date, which decides whether the release is stale.
+//
+// On success `*out` receives pharm-subst's `SubstitutionAnswer` as JSON (freed with
+// `pharm_bytes_free()`): `{"original", "choices": [{"key", "trade_name", "applicant",
+// "te_codes", "reason", "daw", "in_stock", "formulary_tier", "unit_cost", "packages"}],
+// "restriction", "degraded", "consent_needed"}`, the form of
+// `testdata/golden/subst/substitutes.json`. Without a release, or with a stale one, the
+// answer is degraded (the written product only, flagged). A product the release does not
+// list is `subst.unknown_product`.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `query` must point to `query_len` readable
+// bytes (or be NULL with `query_len` 0); `out` must be NULL or point to a writable
+// `pharm_bytes *`.
+pharm_result pharm_subst_substitutes(const struct pharm_subst *subst,
+                                     const uint8_t *query,
+                                     size_t query_len,
+                                     int64_t now_unix_ms,
+                                     int32_t utc_offset_s,
+                                     struct pharm_bytes **out);
+
+// Why two products are or are not A-rated to each other, as JSON.
+//
+// `query` (UTF-8 JSON, at most `PHARM_SUBST_MAX_QUERY_BYTES`; unknown fields rejected):
+// `{"a": "N020702-001", "b": "A207687-001"}` for the Orange Book's answer alone, or under
+// a prescription with `"policy": {...}` (as in `pharm_subst_substitutes()`) and optional
+// `"daw"`, `"last_fill"` and `"consent"`, then `a` is the written product. `daw`,
+// `last_fill` and `consent` without a policy are refused (`subst.json_invalid`).
+// `now_unix_ms` and `utc_offset_s` give the store's date as in
+// `pharm_subst_substitutes()`.
+//
+// On success `*out` receives pharm-subst's `ExplainAnswer` as JSON (freed with
+// `pharm_bytes_free()`): `{"a", "b", "explanation": {"result": "equivalent", "codes":
+// ["AB"]} or {"result": "not_equivalent", "reason": {"kind": ...}}, "degraded"}`, the
+// form of `testdata/golden/subst/explain.json`. Without a release there is no answer
+// (`subst.no_catalog`); a product the release does not list is
+// `subst.explain_unknown_product`.
+//
+// # Safety
+// As for `pharm_subst_substitutes()`.
+pharm_result pharm_subst_explain(const struct pharm_subst *subst,
+                                 const uint8_t *query,
+                                 size_t query_len,
+                                 int64_t now_unix_ms,
+                                 int32_t utc_offset_s,
+                                 struct pharm_bytes **out);
+
+// Whether the product is single source in the loaded release: no other product is
+// A-rated to it, so nothing may be substituted for it (a B-rated, unrated, OTC or
+// discontinued product is single source too).
+//
+// `key`: the Orange Book product key as UTF-8 text (`"N020702-001"`, `"ANDA076477-001"`),
+// `key_len` bytes. The answer comes from the loaded release whatever its age (see
+// `pharm_subst_status()` for staleness). Without a release: `subst.no_catalog`; a product
+// the release does not list: `subst.unknown_product`; a malformed key:
+// `subst.product_key_invalid`.
+//
+// On success `*out` receives the answer.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `key` must point to `key_len` readable bytes (or
+// be NULL with `key_len` 0); `out` must be NULL or point to a writable `bool`.
+pharm_result pharm_subst_is_single_source(const struct pharm_subst *subst,
+                                          const uint8_t *key,
+                                          size_t key_len,
+                                          bool *out);
+
+// A service loaded with the Orange Book `products.txt` in `products` (`products_len`
+// bytes, at most `PHARM_SUBST_MAX_PRODUCTS_BYTES`; the 13- and 14-column layouts, CRLF or
+// LF). Parsing is strict: a malformed, truncated or garbage file is refused with the
+// error of its first bad line (`subst.missing_header`, `subst.bad_row`...).
+//
+// `released`: the release's publication date as ISO 8601 text (`"2026-05-01"`, UTF-8,
+// `released_len` bytes), the date its age is counted from; `label`: a name for logs and
+// `pharm_subst_status()` (`"2026-05"`, at most `PHARM_SUBST_MAX_LABEL_BYTES` bytes, may be
+// empty); `max_age_days` as for `pharm_subst_new()`. The bytes are not kept after the call.
+//
+// On success `*out` receives a new handle the caller frees with `pharm_subst_free()`.
+//
+// # Safety
+// `products`, `released` and `label` must each point to their length in readable bytes
+// (or be NULL with length 0); `out` must be NULL or point to a writable `pharm_subst *`.
+pharm_result pharm_subst_new_from_bytes(const uint8_t *products,
+                                        size_t products_len,
+                                        const uint8_t *released,
+                                        size_t released_len,
+                                        const uint8_t *label,
+                                        size_t label_len,
+                                        uint32_t max_age_days,
+                                        struct pharm_subst **out);
+
+// A service loaded with the Orange Book `products.txt` file at `path` (UTF-8,
+// `path_len` bytes, at most `PHARM_SUBST_MAX_PATH_BYTES`; relative to the process's
+// working directory). A file that cannot be opened or read (missing, a directory, no
+// permission) is `subst.file_unreadable`; a file larger than
+// `PHARM_SUBST_MAX_PRODUCTS_BYTES` is `PHARM_RESULT_INPUT_TOO_LARGE`; otherwise as
+// `pharm_subst_new_from_bytes()`.
+//
+// On success `*out` receives a new handle the caller frees with `pharm_subst_free()`.
+//
+// # Safety
+// `path`, `released` and `label` must each point to their length in readable bytes (or
+// be NULL with length 0); `out` must be NULL or point to a writable `pharm_subst *`.
+pharm_result pharm_subst_new_from_path(const uint8_t *path,
+                                       size_t path_len,
+                                       const uint8_t *released,
+                                       size_t released_len,
+                                       const uint8_t *label,
+                                       size_t label_len,
+                                       uint32_t max_age_days,
+                                       struct pharm_subst **out);
+
+// Replaces the service's release with the `products.txt` in `products` (parsed as by
+// `pharm_subst_new_from_bytes()`, with its `released` date and `label`). Parsing happens
+// before the swap: on failure the current release (or none) stays and keeps answering.
+//
+// On success `*out_diff` receives what changed, as JSON the caller frees with
+// `pharm_bytes_free()`: `{"added": ["A207687-001", ...], "removed": [...],
+// "te_changed": [["N021402-005", ["AB1", "AB2"], ["AB1", "AB2", "AB3"]], ...],
+// "status_changed": [...]}` (product keys; on the first load every product is "added").
+//
+// Thread safety: safe while other threads query or update the handle: the release is
+// replaced atomically and queries already running finish on the old one.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `products`, `released` and `label` must each
+// point to their length in readable bytes (or be NULL with length 0); `out_diff` must be
+// NULL or point to a writable `pharm_bytes *`.
+pharm_result pharm_subst_load_bytes(const struct pharm_subst *subst,
+                                    const uint8_t *products,
+                                    size_t products_len,
+                                    const uint8_t *released,
+                                    size_t released_len,
+                                    const uint8_t *label,
+                                    size_t label_len,
+                                    struct pharm_bytes **out_diff);
+
+// Replaces the service's release with the `products.txt` file at `path`, as
+// `pharm_subst_load_bytes()` does with bytes; the path and file rules are those of
+// `pharm_subst_new_from_path()`. On failure the current release stays.
+//
+// # Safety
+// `subst` must be NULL or a live handle; `path`, `released` and `label` must each point
+// to their length in readable bytes (or be NULL with length 0); `out_diff` must be NULL
+// or point to a writable `pharm_bytes *`.
+pharm_result pharm_subst_load_path(const struct pharm_subst *subst,
+                                   const uint8_t *path,
+                                   size_t path_len,
+                                   const uint8_t *released,
+                                   size_t released_len,
+                                   const uint8_t *label,
+                                   size_t label_len,
+                                   struct pharm_bytes **out_diff);
 
 #if defined(PHARM_TEST_HOOKS)
 // Makes the next exported call on the calling thread that runs in a panic boundary

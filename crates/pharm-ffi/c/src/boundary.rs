@@ -145,6 +145,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::output::Out;

@@ -47,6 +47,7 @@ pub unsafe extern "C" fn pharm_error_codes(out: *mut *mut pharm_bytes) -> pharm_
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -124,6 +124,7 @@ pub const ERROR_CODES: &[ErrorCodeInfo] = &[
 ];
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -18,6 +18,7 @@ pub extern "C" fn pharm_abi_version() -> u32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -456,8 +456,8 @@ impl TerminalStore {
             Ok(_) => {}
         }
         wal::check(path)?;
-        let conn = schema::connect(path, options, false)?;
-        schema::check(&conn)?;
+        let conn = schema::connect(path, options, false).map_err(not_a_database_is_not_a_store)?;
+        schema::check(&conn).map_err(not_a_database_is_not_a_store)?;
         Ok(conn)
     }
 
@@ -817,5 +817,18 @@ impl TerminalStore {
             .query_map([], |r| r.get(0))?
             .collect::<Result<Vec<String>, _>>()?;
         Ok(ids)
+    }
+}
+
+/// SQLite's "file is not a database" on open means the file is no store at all: the same
+/// refusal as an empty file or another application's database, not a storage failure.
+fn not_a_database_is_not_a_store(error: StoreError) -> StoreError {
+    match &error {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _))
+            if failure.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            StoreError::NotAStore
+        }
+        _ => error,
     }
 }

@@ -337,8 +337,8 @@ static void opening_fails_loud(void) {
     memset(garbage, 0x5a, sizeof garbage);
     write_file(in_dir("garbage.db"), garbage, sizeof garbage);
     CHECK_RESULT(open_store("garbage.db", 1, &store), PHARM_RESULT_SYNC_ERROR);
-    /* Not an SQLite file at all: pharm-sync reports SQLite's "file is not a database". */
-    CHECK(check_error_id_is("sync.store_sqlite") && pharm_error_code() == 3400);
+    /* Not an SQLite file at all: refused as no store, like an empty file. */
+    CHECK(check_error_id_is("sync.store_not_a_store") && pharm_error_code() == 3406);
     CHECK(store == NULL);
 
     /* Another terminal's file. */
