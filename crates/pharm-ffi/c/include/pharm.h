@@ -590,6 +590,10 @@ size_t pharm_bytes_len(const struct pharm_bytes *bytes);
 // `bytes` must be NULL or a `pharm_bytes` from this library not yet freed.
 void pharm_bytes_free(struct pharm_bytes *bytes);
 
+// The name of a result as static NUL-terminated text (`"PHARM_RESULT_NULL_PARAMETER"`), for
+// logs; `"PHARM_RESULT_UNKNOWN"` for a number that is not a result. Never free it.
+const char *pharm_result_str(uint32_t result);
+
 // Makes a directory at version 1 spreading `logical_count` logical shards over the
 // physical shards `0 .. physical_count - 1` in contiguous, balanced blocks, with no pins
 // and no moves. The design's default layout is `logical_count` 16 with

@@ -44,7 +44,7 @@ mod version;
 pub use catalog::pharm_error_codes;
 pub use error::{pharm_error_code, pharm_error_id, pharm_error_message};
 pub use output::{pharm_bytes, pharm_bytes_data, pharm_bytes_free, pharm_bytes_len};
-pub use result::{ERROR_CODES, pharm_result};
+pub use result::{ERROR_CODES, pharm_result, pharm_result_str};
 pub use shard::*;
 pub use store::{
     PHARM_STORE_ROLE_MEMBER, PHARM_STORE_ROLE_ROOT, pharm_keyring, pharm_keyring_add_member,

@@ -65,6 +65,28 @@ impl pharm_result {
     }
 }
 
+/// The name of a result as static NUL-terminated text (`"PHARM_RESULT_NULL_PARAMETER"`), for
+/// logs; `"PHARM_RESULT_UNKNOWN"` for a number that is not a result. Never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn pharm_result_str(result: u32) -> *const std::ffi::c_char {
+    let name: &'static str = match result {
+        0 => "PHARM_RESULT_OK\0",
+        1 => "PHARM_RESULT_NULL_PARAMETER\0",
+        2 => "PHARM_RESULT_INVALID_UTF8\0",
+        3 => "PHARM_RESULT_PANIC\0",
+        4 => "PHARM_RESULT_POISONED\0",
+        5 => "PHARM_RESULT_INPUT_TOO_LARGE\0",
+        6 => "PHARM_RESULT_INVALID_ARGUMENT\0",
+        7 => "PHARM_RESULT_BUFFER_TOO_SMALL\0",
+        1000 => "PHARM_RESULT_CORE_ERROR\0",
+        2000 => "PHARM_RESULT_SUBST_ERROR\0",
+        3000 => "PHARM_RESULT_SYNC_ERROR\0",
+        4000 => "PHARM_RESULT_SHARD_ERROR\0",
+        _ => "PHARM_RESULT_UNKNOWN\0",
+    };
+    name.as_ptr().cast()
+}
+
 /// The binding's own results, in the order of [`ERROR_CODES`].
 const OWN_RESULTS: [pharm_result; 7] = [
     pharm_result::NullParameter,
@@ -136,6 +158,24 @@ mod tests {
             assert_eq!(pharm_result::for_code(row.code), result);
             assert_eq!(result.id(), row.id);
         }
+    }
+
+    #[test]
+    fn every_result_has_its_name() {
+        let name = |result: u32| {
+            // SAFETY: a static NUL-terminated string.
+            unsafe { std::ffi::CStr::from_ptr(pharm_result_str(result)) }
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        for result in OWN_RESULTS {
+            let id = result.id().trim_start_matches("ffi.").to_ascii_uppercase();
+            assert_eq!(name(result as u32), format!("PHARM_RESULT_{id}"));
+        }
+        assert_eq!(name(0), "PHARM_RESULT_OK");
+        assert_eq!(name(3000), "PHARM_RESULT_SYNC_ERROR");
+        assert_eq!(name(8), "PHARM_RESULT_UNKNOWN");
     }
 
     #[test]

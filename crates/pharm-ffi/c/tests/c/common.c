@@ -49,6 +49,13 @@ static void error_detail(void) {
     pharm_bytes_free(codes);
 }
 
+static void result_names(void) {
+    CHECK(strcmp(pharm_result_str(PHARM_RESULT_OK), "PHARM_RESULT_OK") == 0);
+    CHECK(strcmp(pharm_result_str(PHARM_RESULT_POISONED), "PHARM_RESULT_POISONED") == 0);
+    CHECK(strcmp(pharm_result_str(PHARM_RESULT_SHARD_ERROR), "PHARM_RESULT_SHARD_ERROR") == 0);
+    CHECK(strcmp(pharm_result_str(12345), "PHARM_RESULT_UNKNOWN") == 0);
+}
+
 static void bytes_accessors(void) {
     CHECK(pharm_bytes_data(NULL) == NULL);
     CHECK(pharm_bytes_len(NULL) == 0);
@@ -71,6 +78,7 @@ int main(int argc, char **argv) {
     (void)argv;
     version();
     error_detail();
+    result_names();
     bytes_accessors();
     panic_boundary();
     return check_finish("common");
