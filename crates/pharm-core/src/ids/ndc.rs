@@ -428,17 +428,19 @@ fn parse_hyphenated(text: &str, input: &str) -> Result<Ndc, NdcError> {
             format!("unexpected character {c:?} at byte {i}; an NDC has only digits and hyphens"),
         ));
     }
-    let segments: Vec<&str> = text.split('-').collect();
-    let [lab, prod, pack] = segments.as_slice() else {
+    let mut parts = text.split('-');
+    let (Some(lab), Some(prod), Some(pack), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(syntax(
             input,
             format!(
                 "{} hyphen-separated segments; expected 3 (labeler-product-package)",
-                segments.len()
+                text.split('-').count()
             ),
         ));
     };
-    let segs = [*lab, *prod, *pack];
+    let segs = [lab, prod, pack];
     let stars = text.bytes().filter(|&b| b == b'*').count();
     let mut starred = None;
     let mut digits = [&b""[..]; 3];
@@ -491,8 +493,13 @@ fn parse_hyphenated(text: &str, input: &str) -> Result<Ndc, NdcError> {
             NdcLayout::TEN_DIGIT[i]
         }
     };
-    let joined: Vec<u8> = digits.concat();
-    split(&joined, layout)
+    // Each segment holds exactly its width of `layout` in digits (checked above).
+    Ndc::new(
+        value(digits[0]),
+        u16::try_from(value(digits[1])).unwrap_or(u16::MAX),
+        u8::try_from(value(digits[2])).unwrap_or(u8::MAX),
+        layout,
+    )
 }
 
 impl FromStr for Ndc {

@@ -69,15 +69,21 @@ impl FromStr for Expiry {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let b = s.as_bytes();
         if b.len() == 7 && b[4] == b'-' {
-            return format!("{s}-01")
-                .parse::<Date>()
-                .map_err(|_| DateError::Syntax {
-                    input: s.chars().take(64).collect(),
-                })
-                .and_then(|d| {
-                    let (year, month, _) = d.ymd();
-                    Expiry::month(year, month)
-                });
+            // `YYYY-MM`: read as the date `YYYY-MM-01` would be, without building it.
+            let number = |range: std::ops::Range<usize>| {
+                s.get(range)
+                    .filter(|digits| digits.bytes().all(|c| c.is_ascii_digit()))
+                    .and_then(|digits| digits.parse::<u32>().ok())
+            };
+            let syntax = || DateError::Syntax {
+                input: s.chars().take(64).collect(),
+            };
+            let (Some(year), Some(month)) = (number(0..4), number(5..7)) else {
+                return Err(syntax());
+            };
+            let year = year as i32; // at most 9999
+            Date::from_ymd(year, month, 1).map_err(|_| syntax())?;
+            return Expiry::month(year, month);
         }
         s.parse().map(Expiry::Day)
     }
@@ -110,5 +116,54 @@ impl Lot {
     /// Expired on `day`: the lot is usable through its expiry day (rule LOT-EXP-01).
     pub fn is_expired_on(&self, day: Date) -> bool {
         self.expiry.resolved() < day
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn syntax(input: &str) -> DateError {
+        DateError::Syntax {
+            input: input.into(),
+        }
+    }
+
+    #[test]
+    fn expiry_text() {
+        let month: Expiry = "2024-02".parse().unwrap();
+        assert_eq!(month, Expiry::Month("2024-02-29".parse().unwrap()));
+        assert_eq!(month.to_string(), "2024-02");
+        let day: Expiry = "2026-02-15".parse().unwrap();
+        assert_eq!(day, Expiry::Day("2026-02-15".parse().unwrap()));
+        assert_eq!(day.to_string(), "2026-02-15");
+        for bad in [
+            "2026-13", "2026-00", "2026-1x", "20a6-01", "1899-12", "+026-01", "2026-é",
+        ] {
+            assert_eq!(bad.parse::<Expiry>(), Err(syntax(bad)), "{bad}");
+        }
+        assert!("2026-1".parse::<Expiry>().is_err());
+        assert!("2026-02-30".parse::<Expiry>().is_err());
+    }
+
+    #[test]
+    fn expiry_json_is_its_text() {
+        let json = serde_json::to_string(&Expiry::month(2026, 9).unwrap()).unwrap();
+        assert_eq!(json, "\"2026-09\"");
+        assert_eq!(
+            serde_json::from_str::<Expiry>(&json).unwrap(),
+            Expiry::month(2026, 9).unwrap()
+        );
+        // Type errors read as they do for a String field.
+        let err = serde_json::from_str::<Expiry>("5").unwrap_err().to_string();
+        assert!(
+            err.contains("invalid type: integer `5`, expected a string"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<Expiry>("\"2026-13\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("2026-13"), "{err}");
     }
 }

@@ -366,6 +366,19 @@ typedef uint32_t pharm_give_up_reason;
 // `pharm_bytes_free()`. Immutable: may be read from any thread.
 typedef struct pharm_bytes pharm_bytes;
 
+// The dispensing context of one store: the contract's Context (state profile, store
+// policy, pharmacy, the store-local time, connectivity, the recall feed's freshness).
+//
+// Make it with `pharm_context_new()`, free it with `pharm_context_free()`. Profile, policy
+// and pharmacy are fixed for its life; the time, connectivity and recall-feed time change
+// from one sale to the next through the `pharm_context_set_*` calls.
+//
+// Threads: the calls taking `const pharm_context *` (`pharm_context_evaluate()`,
+// `pharm_context_check_compliance()`, `pharm_context_json()`) may run concurrently on
+// several threads; the setters take `pharm_context *` and need the handle to themselves
+// (no other call on it at the same time). The handle may be moved between threads.
+typedef struct pharm_context pharm_context;
+
 // A shard directory: which logical shard a pharmacy id hashes to, which physical shard
 // (PostgreSQL primary) serves it, pinned tenants and moves in progress. Made by
 // `pharm_directory_new()` or `pharm_directory_from_json()`, freed with
@@ -388,6 +401,14 @@ typedef struct pharm_directory pharm_directory;
 // Thread safety: may be shared by threads: the calls taking `const pharm_keyring *` are
 // safe concurrently; `pharm_keyring_add_member()` needs exclusive use.
 typedef struct pharm_keyring pharm_keyring;
+
+// The package NDCs a store's product master (or an FDA NDC Directory extract) knows: what
+// turns unhyphenated 10 digits (from a UPC, a GTIN or manual entry) into one NDC.
+//
+// Make it with `pharm_product_master_new()`, free it with `pharm_product_master_free()`.
+// Immutable: every call takes `const pharm_product_master *` and may run concurrently on
+// several threads.
+typedef struct pharm_product_master pharm_product_master;
 
 // Lag-aware read routing for every replica of every shard (the crate's `ReadRouter`).
 // Made by `pharm_read_router_new()`, fed lag samples with `pharm_read_router_observe()`,
@@ -545,6 +566,281 @@ extern "C" {
 // # Safety
 // `out` must be NULL or point to a writable `pharm_bytes *`.
 pharm_result pharm_error_codes(struct pharm_bytes **out);
+
+// Makes a context from the contract's Context JSON (`context.schema.json`: `now`,
+// `profile`, and optionally `policy`, `pharmacy`, `connectivity`, `recall_feed_as_of`),
+// at most 4 MiB, unknown fields refused. An omitted `recall_feed_as_of` means the recall
+// feed was never loaded (lot-status checks then warn). On success `*out` receives a new
+// handle the caller frees with `pharm_context_free()`.
+//
+// Errors: `PHARM_RESULT_NULL_PARAMETER` (`out`, or `context_json` with a non-zero
+// `len`), `PHARM_RESULT_INVALID_UTF8`, `PHARM_RESULT_INPUT_TOO_LARGE`,
+// `PHARM_RESULT_CORE_ERROR` with `core.contract_syntax` or `core.contract_invalid`.
+//
+// # Safety
+// `context_json` points to `len` readable bytes (or is NULL with `len` 0); `out` is NULL
+// or points to a writable `pharm_context *`.
+pharm_result pharm_context_new(const uint8_t *context_json, size_t len, struct pharm_context **out);
+
+// Frees a context. `pharm_context_free(NULL)` does nothing; works on a poisoned context;
+// using the context afterwards, or freeing it twice, is undefined.
+//
+// # Safety
+// `ctx` is NULL or a context from `pharm_context_new()` not yet freed and not in use by
+// another thread.
+void pharm_context_free(struct pharm_context *ctx);
+
+// Sets the store-local time of the next evaluations (the context's `now`; today is its
+// date): milliseconds since 1970-01-01T00:00:00 on the store's wall clock, i.e. UTC Unix
+// milliseconds plus the store's UTC offset, rounded down to the second. Values before
+// 1900-01-01T00:00:00 or after 9999-12-31T23:59:59.999 are
+// `PHARM_RESULT_INVALID_ARGUMENT` and leave the context unchanged. The recall feed's
+// time does not move with it: report each refresh of the feed with
+// `pharm_context_set_recall_feed_as_of()`.
+//
+// Needs the context to itself (no concurrent call on it). Errors:
+// `PHARM_RESULT_NULL_PARAMETER`, `PHARM_RESULT_POISONED`, `PHARM_RESULT_INVALID_ARGUMENT`.
+//
+// # Safety
+// `ctx` is NULL or a live context not used by another thread during the call.
+pharm_result pharm_context_set_now(struct pharm_context *ctx, int64_t store_local_unix_ms);
+
+// Sets the cloud connectivity from the contract's Connectivity JSON:
+// `{"state":"online"}` or `{"state":"offline","since":"2026-03-10T08:00:00"}` (store-local
+// time the connection was lost), at most 4096 bytes, unknown fields refused. On failure
+// the context is unchanged.
+//
+// Needs the context to itself (no concurrent call on it).
+//
+// Errors: `PHARM_RESULT_NULL_PARAMETER` (`ctx`, or `connectivity_json` with a non-zero
+// `len`), `PHARM_RESULT_POISONED`, `PHARM_RESULT_INVALID_UTF8`,
+// `PHARM_RESULT_INPUT_TOO_LARGE`, `PHARM_RESULT_CORE_ERROR` with `core.contract_syntax`
+// or `core.contract_invalid`.
+//
+// # Safety
+// `ctx` is NULL or a live context not used by another thread during the call;
+// `connectivity_json` points to `len` readable bytes (or is NULL with `len` 0).
+pharm_result pharm_context_set_connectivity(struct pharm_context *ctx,
+                                            const uint8_t *connectivity_json,
+                                            size_t len);
+
+// Records when the recall/hold feed was last refreshed (the context's
+// `recall_feed_as_of`), as a store-local Unix time in milliseconds (see
+// `pharm_context_set_now()`). A feed older than the policy's `recall_feed_max_age_hours`
+// turns lot-status checks into warnings. Out-of-range values are
+// `PHARM_RESULT_INVALID_ARGUMENT` and leave the context unchanged.
+//
+// Needs the context to itself (no concurrent call on it). Errors:
+// `PHARM_RESULT_NULL_PARAMETER`, `PHARM_RESULT_POISONED`, `PHARM_RESULT_INVALID_ARGUMENT`.
+//
+// # Safety
+// `ctx` is NULL or a live context not used by another thread during the call.
+pharm_result pharm_context_set_recall_feed_as_of(struct pharm_context *ctx,
+                                                 int64_t store_local_unix_ms);
+
+// Records that the recall/hold feed has never been refreshed (`recall_feed_as_of`
+// null): lot-status checks then warn that the feed is missing.
+//
+// Needs the context to itself (no concurrent call on it). Errors:
+// `PHARM_RESULT_NULL_PARAMETER`, `PHARM_RESULT_POISONED`.
+//
+// # Safety
+// `ctx` is NULL or a live context not used by another thread during the call.
+pharm_result pharm_context_clear_recall_feed_as_of(struct pharm_context *ctx);
+
+// The context as it stands, as the contract's Context JSON (every field written): what
+// the next evaluation will see. The caller frees `*out` with `pharm_bytes_free()`.
+//
+// May run concurrently with the other `const` calls on the same context. Errors:
+// `PHARM_RESULT_NULL_PARAMETER`, `PHARM_RESULT_POISONED`.
+//
+// # Safety
+// `ctx` is NULL or a live context; `out` is NULL or points to a writable
+// `pharm_bytes *`.
+pharm_result pharm_context_json(const struct pharm_context *ctx, struct pharm_bytes **out);
+
+// Evaluates a request in this context: request JSON (`request.schema.json`, any
+// `"type"`: `intake`, `fill`, `hand_off`, `transfer`, `otc_sale`, `stock_move`,
+// `end_of_day`, `compliance`; with `"schema_version"`, unknown fields refused, at most
+// 4 MiB) in, the decision JSON (`decision.schema.json`) in `*decision`, which the caller
+// frees with `pharm_bytes_free()`. A decision of any outcome (allow, warn,
+// require_override, block) is `PHARM_RESULT_OK`; a failure is about the input.
+//
+// Pure: the same request in the same context always gives the same bytes. May run
+// concurrently on several threads with the same context.
+//
+// Errors: `PHARM_RESULT_NULL_PARAMETER` (`ctx`, `decision`, or `request_json` with a
+// non-zero `len`), `PHARM_RESULT_POISONED`, `PHARM_RESULT_INVALID_UTF8`,
+// `PHARM_RESULT_INPUT_TOO_LARGE`, `PHARM_RESULT_CORE_ERROR` with `core.contract_syntax`
+// or `core.contract_invalid`.
+//
+// # Safety
+// `ctx` is NULL or a live context; `request_json` points to `len` readable bytes (or is
+// NULL with `len` 0); `decision` is NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_context_evaluate(const struct pharm_context *ctx,
+                                    const uint8_t *request_json,
+                                    size_t len,
+                                    struct pharm_bytes **decision);
+
+// Runs the compliance checks of this context: a request document (as for
+// `pharm_context_evaluate()`) whose `"type"` is `compliance` (the open obligations of
+// prescriptions: emergency oral CII follow-ups with their due dates, unsent PMP reports)
+// or `end_of_day` (closing a day: PMP zero report, overdue PMP reports). `*decision`
+// receives the decision JSON, whose `obligations` list each obligation with its status
+// at `now`, `follow_ups` the tasks to create and `findings` what is overdue. Any other
+// request type is `PHARM_RESULT_INVALID_ARGUMENT`: a compliance run never evaluates a
+// dispense.
+//
+// May run concurrently on several threads with the same context.
+//
+// Errors: as for `pharm_context_evaluate()`, plus `PHARM_RESULT_INVALID_ARGUMENT`.
+//
+// # Safety
+// As for `pharm_context_evaluate()`.
+pharm_result pharm_context_check_compliance(const struct pharm_context *ctx,
+                                            const uint8_t *request_json,
+                                            size_t len,
+                                            struct pharm_bytes **decision);
+
+// Validates a DEA registration number (2 letters + 7 digits with a valid check digit,
+// optionally `-` and an institutional suffix of 1 to 10 letters and digits; surrounding
+// whitespace ignored, letters uppercased; at most 64 bytes), and, when `last_name` is
+// not NULL, whether its second letter matches the prescriber's last name (UTF-8, at most
+// 1024 bytes; a `9` matches any name: business registration; with `last_name` NULL,
+// `last_name_len` is ignored).
+//
+// `*out` receives `{"dea":"AB1234563","base":"AB1234563","suffix":null,
+// "registrant_type":"A","known_registrant_type":true,"second_char":"B",
+// "matches_last_name":true}`: `dea` is the normalised number, `base` the 9 characters
+// without the suffix, `known_registrant_type` false for a first letter not in use
+// (worth a warning), `matches_last_name` null when `last_name` is NULL and false for a
+// mismatch (a warning in the rules, DEA-NAME-01: name change or business registration).
+// The caller frees it with `pharm_bytes_free()`. A valid check digit proves only that
+// the number is well formed, not that the registration is active.
+//
+// Errors: `PHARM_RESULT_CORE_ERROR` with `core.dea_format` or `core.dea_check_digit`;
+// `PHARM_RESULT_NULL_PARAMETER`, `PHARM_RESULT_INVALID_UTF8`,
+// `PHARM_RESULT_INPUT_TOO_LARGE`. Thread-safe.
+//
+// # Safety
+// `dea` points to `len` readable bytes (or is NULL with `len` 0); `last_name` is NULL or
+// points to `last_name_len` readable bytes; `out` is NULL or points to a writable
+// `pharm_bytes *`.
+pharm_result pharm_dea_validate(const uint8_t *dea,
+                                size_t len,
+                                const uint8_t *last_name,
+                                size_t last_name_len,
+                                struct pharm_bytes **out);
+
+// Parses the data of a GS1 DataMatrix (the DSCSA product identifier), as a scanner sends
+// it: an optional symbology identifier (`]d2`, `]C1`, `]Q3`), then AIs 01 (GTIN), 17
+// (expiry, YYMMDD, day 00 = end of month), 10 (lot) and 21 (serial) in any order,
+// variable-length fields ended by GS (0x1D) or the end; or the human-readable text
+// printed under the barcode, `(01)00300027597010(17)270531(10)A123B(21)100000012345`,
+// when the data starts with `(`. At most 512 bytes of UTF-8.
+//
+// `*out` receives `{"gtin":"00300027597010","expiry":"2027-05-31","lot":"A123B",
+// "serial":"100000012345","ndc10_digits":"0002759701"}` (`expiry`, `lot`, `serial` null
+// when absent; `ndc10_digits` the 10 unsegmented NDC digits a US drug GTIN carries, null
+// when it carries none). Turn them into an NDC with `pharm_product_master_resolve_gs1()`
+// or `pharm_product_master_resolve_ndc()`. The caller frees `*out` with
+// `pharm_bytes_free()`.
+//
+// Errors: `PHARM_RESULT_CORE_ERROR` with a `core.gs1_*` code (the detail gives the byte
+// offset), `PHARM_RESULT_NULL_PARAMETER`, `PHARM_RESULT_INVALID_UTF8`,
+// `PHARM_RESULT_INPUT_TOO_LARGE`. Thread-safe.
+//
+// # Safety
+// `data` points to `len` readable bytes (or is NULL with `len` 0); `out` is NULL or
+// points to a writable `pharm_bytes *`.
+pharm_result pharm_gs1_parse(const uint8_t *data, size_t len, struct pharm_bytes **out);
+
+// Parses GS1 data as `pharm_gs1_parse()` does and resolves the NDC inside the GTIN
+// against the product master. `*out` receives the JSON of `pharm_gs1_parse()` with one
+// more member, `"ndc"`: the NDC's forms as `pharm_ndc_normalize()` gives them. The caller
+// frees it with `pharm_bytes_free()`.
+//
+// Errors: those of `pharm_gs1_parse()`, and `PHARM_RESULT_CORE_ERROR` with
+// `core.gtin_not_an_ndc` (the GTIN carries no NDC) or `core.gtin_ndc` (the master knows
+// none or several of the NDC's readings; the detail names them).
+//
+// # Safety
+// `master` is NULL or a live product master; otherwise as for `pharm_gs1_parse()`.
+pharm_result pharm_product_master_resolve_gs1(const struct pharm_product_master *master,
+                                              const uint8_t *data,
+                                              size_t len,
+                                              struct pharm_bytes **out);
+
+// Normalises an NDC given in any accepted form (`0002-7597-01`, `50242-040-62`,
+// `60575-4112-1`, `00002-7597-01`, `00002759701`, `000002759701`, a `*` placeholder as in
+// `12345-*678-90`; surrounding whitespace ignored; at most 64 bytes). `*out` receives
+// `{"ndc":"0002-7597-01","layout":"4-4-2","labeler_code":2,"product_code":7597,
+// "package_code":1,"ndc10":"0002759701","ndc11":"00002759701",
+// "ndc11_hyphenated":"00002-7597-01","ndc12":"000002759701",
+// "ndc12_hyphenated":"000002-7597-01"}` (`ndc10` is null for a 5-4-2 or 6-4-2 NDC,
+// `ndc11` and `ndc11_hyphenated` for a 6-digit labeler); the caller frees it with
+// `pharm_bytes_free()`.
+//
+// Unhyphenated 10 digits are never guessed: `PHARM_RESULT_CORE_ERROR` with
+// `core.ndc_ambiguous`, the detail naming every possible reading; resolve them with
+// `pharm_product_master_resolve_ndc()`. Other errors: `PHARM_RESULT_NULL_PARAMETER`,
+// `PHARM_RESULT_INVALID_UTF8`, `PHARM_RESULT_INPUT_TOO_LARGE`, `core.ndc_syntax`,
+// `core.ndc_out_of_range`. Thread-safe.
+//
+// # Safety
+// `ndc` points to `len` readable bytes (or is NULL with `len` 0); `out` is NULL or points
+// to a writable `pharm_bytes *`.
+pharm_result pharm_ndc_normalize(const uint8_t *ndc, size_t len, struct pharm_bytes **out);
+
+// Makes a product master from a JSON array of package NDCs in any form
+// `pharm_ndc_normalize()` accepts (`["0002-7597-01","50242004062"]`), at most 16 MiB.
+// Membership is by package identity, so `00002-7597-01` and `0002-7597-01` are the same
+// entry; duplicates are allowed. An unhyphenated 10-digit entry is ambiguous and
+// rejected. `*out` receives the handle; free it with `pharm_product_master_free()`.
+//
+// Errors: `PHARM_RESULT_NULL_PARAMETER`, `PHARM_RESULT_INVALID_UTF8`,
+// `PHARM_RESULT_INPUT_TOO_LARGE`, `PHARM_RESULT_CORE_ERROR` with `core.contract_syntax`
+// (not JSON) or `core.contract_invalid` (not an array of NDC strings; the detail names
+// the bad entry's position).
+//
+// # Safety
+// `master_json` points to `len` readable bytes (or is NULL with `len` 0); `out` is NULL
+// or points to a writable `pharm_product_master *`.
+pharm_result pharm_product_master_new(const uint8_t *master_json,
+                                      size_t len,
+                                      struct pharm_product_master **out);
+
+// Frees a product master. `pharm_product_master_free(NULL)` does nothing; works on a
+// poisoned master; using it afterwards, or freeing it twice, is undefined.
+//
+// # Safety
+// `master` is NULL or a product master not yet freed and not in use by another thread.
+void pharm_product_master_free(struct pharm_product_master *master);
+
+// The number of distinct package NDCs in the master, in `*out_n`. Errors:
+// `PHARM_RESULT_NULL_PARAMETER`, `PHARM_RESULT_POISONED`.
+//
+// # Safety
+// `master` is NULL or a live product master; `out_n` is NULL or points to a writable
+// `size_t`.
+pharm_result pharm_product_master_len(const struct pharm_product_master *master, size_t *out_n);
+
+// Resolves an NDC against the master (rules NDC-AMBIG-01 / NDC-GTIN-01): unhyphenated 10
+// digits give the single reading the master knows, in its 10-digit layout; any other
+// form is only normalised, without consulting the master. `*out` receives the JSON of
+// `pharm_ndc_normalize()`; the caller frees it with `pharm_bytes_free()`.
+//
+// Errors: `PHARM_RESULT_CORE_ERROR` with `core.ndc_ambiguous` (the master knows several
+// readings; the detail names them) or `core.ndc_not_in_master` (it knows none; the detail
+// names every reading looked up), and those of `pharm_ndc_normalize()`.
+//
+// # Safety
+// `master` is NULL or a live product master; `ndc` points to `len` readable bytes (or is
+// NULL with `len` 0); `out` is NULL or points to a writable `pharm_bytes *`.
+pharm_result pharm_product_master_resolve_ndc(const struct pharm_product_master *master,
+                                              const uint8_t *ndc,
+                                              size_t len,
+                                              struct pharm_bytes **out);
 
 // The stable error code (`ERRORS.md`) of the calling thread's last call: 0 when it
 // succeeded. Never fails.

@@ -31,6 +31,7 @@
 
 mod boundary;
 mod catalog;
+mod core;
 mod error;
 mod input;
 mod output;
@@ -41,6 +42,14 @@ mod subst;
 mod test_hooks;
 mod version;
 
+pub use self::core::{
+    pharm_context, pharm_context_check_compliance, pharm_context_clear_recall_feed_as_of,
+    pharm_context_evaluate, pharm_context_free, pharm_context_json, pharm_context_new,
+    pharm_context_set_connectivity, pharm_context_set_now, pharm_context_set_recall_feed_as_of,
+    pharm_dea_validate, pharm_gs1_parse, pharm_ndc_normalize, pharm_product_master,
+    pharm_product_master_free, pharm_product_master_len, pharm_product_master_new,
+    pharm_product_master_resolve_gs1, pharm_product_master_resolve_ndc,
+};
 pub use catalog::pharm_error_codes;
 pub use error::{pharm_error_code, pharm_error_id, pharm_error_message};
 pub use output::{pharm_bytes, pharm_bytes_data, pharm_bytes_free, pharm_bytes_len};
