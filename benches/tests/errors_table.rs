@@ -8,8 +8,13 @@ use std::path::PathBuf;
 
 use pharm_core::error_code::{CODE_RANGES, ErrorCodeInfo, check_table};
 
-fn tables() -> [(&'static str, &'static str, &'static [ErrorCodeInfo]); 4] {
+fn tables() -> [(&'static str, &'static str, &'static [ErrorCodeInfo]); 5] {
     [
+        (
+            "ffi",
+            "pharm-ffi (the C ABI's own results)",
+            pharm_ffi::ERROR_CODES,
+        ),
         ("core", "pharm-core", pharm_core::ERROR_CODES),
         ("subst", "pharm-subst", pharm_subst::ERROR_CODES),
         ("sync", "pharm-sync", pharm_sync::ERROR_CODES),

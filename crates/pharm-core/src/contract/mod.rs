@@ -20,6 +20,7 @@
 
 #[cfg(feature = "schema")]
 mod schema;
+mod type_first;
 
 use std::fmt;
 
@@ -166,8 +167,19 @@ fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T,
 }
 
 /// Parses a request document (UTF-8 JSON bytes or text).
+///
+/// A document whose first member is `"type"` (as pharm-core writes them) is read straight
+/// into its variant, about twice as fast as the general path, which reads the whole
+/// document into a buffer before it knows the variant; any other document, and every
+/// error, goes the general way, so the result is the same either way.
 pub fn parse_request(json: impl AsRef<[u8]>) -> Result<Request, ContractError> {
-    parse("request", json.as_ref())
+    let bytes = json.as_ref();
+    if bytes.len() <= MAX_DOCUMENT_BYTES
+        && let Some(request) = type_first::parse(bytes)
+    {
+        return Ok(request);
+    }
+    parse("request", bytes)
 }
 
 /// Parses a context document.

@@ -1,11 +1,11 @@
 //! The `pharm_context` handle: the Context of the JSON contract, `evaluate` and the
 //! compliance checks.
 
-use pharm_core::contract::{MAX_DOCUMENT_BYTES, parse_context};
+use pharm_core::contract::{MAX_DOCUMENT_BYTES, parse_context, parse_request};
 use pharm_core::rules::{Connectivity, Context, Request, evaluate};
 use pharm_core::time::DateTime;
 
-use super::{json, request};
+use super::json;
 use crate::boundary::{self, Handle, Poison};
 use crate::error::Failure;
 use crate::input;
@@ -263,7 +263,7 @@ pub unsafe extern "C" fn pharm_context_evaluate(
         let out = Out::new(decision, "decision")?;
         // SAFETY: `len` readable bytes or NULL (caller's contract).
         let text = unsafe { input::text(request_json, len, "request_json", MAX_DOCUMENT_BYTES) }?;
-        let request = request::parse(text)?;
+        let request = parse_request(text)?;
         out.set_bytes(json::to_vec(&evaluate(&request, &ctx.context))?);
         Ok(())
     };
@@ -297,7 +297,7 @@ pub unsafe extern "C" fn pharm_context_check_compliance(
         let out = Out::new(decision, "decision")?;
         // SAFETY: `len` readable bytes or NULL (caller's contract).
         let text = unsafe { input::text(request_json, len, "request_json", MAX_DOCUMENT_BYTES) }?;
-        let request = request::parse(text)?;
+        let request = parse_request(text)?;
         if !matches!(request, Request::Compliance(_) | Request::EndOfDay(_)) {
             return Err(Failure::invalid(
                 "request_json",

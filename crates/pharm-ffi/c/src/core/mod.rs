@@ -30,7 +30,6 @@ mod dea;
 mod gs1;
 mod json;
 mod ndc;
-mod request;
 #[cfg(test)]
 mod tests;
 

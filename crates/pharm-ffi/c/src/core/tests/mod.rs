@@ -3,7 +3,6 @@
 
 mod context;
 mod ids;
-mod request;
 
 use std::path::PathBuf;
 
