@@ -174,12 +174,22 @@ fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T,
 /// error, goes the general way, so the result is the same either way.
 pub fn parse_request(json: impl AsRef<[u8]>) -> Result<Request, ContractError> {
     let bytes = json.as_ref();
-    if bytes.len() <= MAX_DOCUMENT_BYTES
-        && let Some(request) = type_first::parse(bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_request_str(text),
+        // The general path reports where the text stops being UTF-8.
+        Err(_) => parse("request", bytes),
+    }
+}
+
+/// [`parse_request`] for text already known to be UTF-8 (a binding that checked it), which
+/// spares the second check.
+pub fn parse_request_str(text: &str) -> Result<Request, ContractError> {
+    if text.len() <= MAX_DOCUMENT_BYTES
+        && let Some(request) = type_first::parse(text)
     {
         return Ok(request);
     }
-    parse("request", bytes)
+    parse("request", text.as_bytes())
 }
 
 /// Parses a context document.

@@ -1,7 +1,7 @@
 //! The `pharm_context` handle: the Context of the JSON contract, `evaluate` and the
 //! compliance checks.
 
-use pharm_core::contract::{MAX_DOCUMENT_BYTES, parse_context, parse_request};
+use pharm_core::contract::{MAX_DOCUMENT_BYTES, parse_context, parse_request_str};
 use pharm_core::rules::{Connectivity, Context, Request, evaluate};
 use pharm_core::time::DateTime;
 
@@ -263,7 +263,7 @@ pub unsafe extern "C" fn pharm_context_evaluate(
         let out = Out::new(decision, "decision")?;
         // SAFETY: `len` readable bytes or NULL (caller's contract).
         let text = unsafe { input::text(request_json, len, "request_json", MAX_DOCUMENT_BYTES) }?;
-        let request = parse_request(text)?;
+        let request = parse_request_str(text)?;
         out.set_bytes(json::to_vec(&evaluate(&request, &ctx.context))?);
         Ok(())
     };
@@ -297,7 +297,7 @@ pub unsafe extern "C" fn pharm_context_check_compliance(
         let out = Out::new(decision, "decision")?;
         // SAFETY: `len` readable bytes or NULL (caller's contract).
         let text = unsafe { input::text(request_json, len, "request_json", MAX_DOCUMENT_BYTES) }?;
-        let request = parse_request(text)?;
+        let request = parse_request_str(text)?;
         if !matches!(request, Request::Compliance(_) | Request::EndOfDay(_)) {
             return Err(Failure::invalid(
                 "request_json",
