@@ -111,6 +111,7 @@ pub enum MovePhase {
 
 /// A move of one logical shard in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShardMove {
     /// The logical shard being moved.
     pub logical: LogicalShard,
@@ -124,6 +125,7 @@ pub struct ShardMove {
 
 /// The move a routed pharmacy's logical shard is part of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MoveRoute {
     /// The move's phase.
     pub phase: MovePhase,
@@ -136,6 +138,7 @@ pub struct MoveRoute {
 /// Where a pharmacy's reads and writes go (serialized as
 /// `{"logical", "physical", "map_version", "pinned", "during_move"}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Route {
     /// The pharmacy's logical shard (by hash, also for a pinned pharmacy).
     pub logical: LogicalShard,
@@ -261,7 +264,9 @@ struct Slot {
 /// `{"version", "scheme", "logical_count", "assignment", "pins", "moves"}`, where
 /// `assignment[i]` is logical shard `i`'s physical shard, `pins` a list of
 /// `{"pharmacy_id", "physical"}` and `moves` a list of [`ShardMove`]s; deserializing checks
-/// the map is consistent.
+/// the map is consistent. Every object refuses unknown fields. A map that is not consistent
+/// (a pharmacy pinned twice, ...) is a serde error naming it in text; [`ShardMap::from_json`]
+/// keeps it as its [`DirectoryError`], with its stable code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ShardMapConfig", into = "ShardMapConfig")]
 pub struct ShardMap {
@@ -283,6 +288,7 @@ pub struct ShardMap {
 
 /// A pharmacy pinned to a physical shard, as serialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Pin {
     pharmacy_id: PharmacyId,
     physical: PhysicalShard,
@@ -291,7 +297,7 @@ struct Pin {
 /// The serialized form of a [`ShardMap`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ShardMapConfig {
+pub(crate) struct ShardMapConfig {
     version: u64,
     #[serde(default)]
     scheme: HashScheme,

@@ -4,7 +4,11 @@
 //! every code once, with its id and what it means. Codes are never reused: a retired error
 //! keeps its number. An error wrapping another (for example
 //! [`PlanError::Directory`](crate::reshard::PlanError::Directory)) reports its own code;
-//! the inner error, with its own code, is the variant's field and its `source()`.
+//! the inner error, with its own code, is the variant's field and its `source()`. The one
+//! exceptions are [`ShardMapJsonError`](crate::json::ShardMapJsonError) and
+//! [`ResilienceJsonError`](crate::json::ResilienceJsonError), which only say which of two
+//! errors reading a document met and report that error's code: a map or a configuration
+//! read from JSON is refused with the same code as the calls that build one.
 
 use pharm_core::error_code::{ErrorCode, ErrorCodeInfo};
 
@@ -398,12 +402,12 @@ pub const ERROR_CODES: &[ErrorCodeInfo] = &[
     ErrorCodeInfo {
         code: 4110,
         id: "shard.json_syntax",
-        summary: "A JSON document of one of the crate's types (a shard map, a lag sample, a resilience configuration) given to a binding is not well-formed JSON.",
+        summary: "A JSON document of one of the crate's types (a shard map, a lag sample, a resilience configuration) is not well-formed JSON (`json::from_json`, `ShardMap::from_json`).",
     },
     ErrorCodeInfo {
         code: 4111,
         id: "shard.json_invalid",
-        summary: "A JSON document given to a binding is well-formed but does not match the type's serde form: an unknown or missing field, a wrong type, or a value the type rejects (a duplicate pin, an invalid breaker setting).",
+        summary: "A JSON document is well-formed but does not match the type's serde form: an unknown field in any object, a missing field, a wrong type, or a value the type rejects. Through `ShardMap::from_json` and `ResilienceConfig::from_json` a map that is not consistent (a duplicate pin) or an invalid breaker, retry policy or budget keeps its own `shard.directory_*` or `shard.resilience_config_*` code.",
     },
 ];
 
@@ -678,6 +682,52 @@ mod pg {
     via_info!(crate::pg::PgError);
 }
 
+mod json {
+    use super::*;
+    use crate::json::{JsonError, ResilienceJsonError, ShardMapJsonError};
+
+    fn info(error: &JsonError) -> &'static ErrorCodeInfo {
+        match error {
+            JsonError::Syntax { .. } => row(77),
+            JsonError::Invalid { .. } => row(78),
+        }
+    }
+
+    via_info!(JsonError);
+
+    /// The code of the error the variant holds (see the module documentation).
+    impl ErrorCode for ShardMapJsonError {
+        fn code(&self) -> u32 {
+            match self {
+                ShardMapJsonError::Json(error) => error.code(),
+                ShardMapJsonError::Map(error) => error.code(),
+            }
+        }
+        fn id(&self) -> &'static str {
+            match self {
+                ShardMapJsonError::Json(error) => error.id(),
+                ShardMapJsonError::Map(error) => error.id(),
+            }
+        }
+    }
+
+    /// The code of the error the variant holds (see the module documentation).
+    impl ErrorCode for ResilienceJsonError {
+        fn code(&self) -> u32 {
+            match self {
+                ResilienceJsonError::Json(error) => error.code(),
+                ResilienceJsonError::Config(error) => error.code(),
+            }
+        }
+        fn id(&self) -> &'static str {
+            match self {
+                ResilienceJsonError::Json(error) => error.id(),
+                ResilienceJsonError::Config(error) => error.id(),
+            }
+        }
+    }
+}
+
 impl<E> ErrorCode for crate::retry::RetryError<E> {
     fn code(&self) -> u32 {
         row(48).code
@@ -721,6 +771,7 @@ mod tests {
     use crate::breaker::{CircuitBreaker, CircuitBreakerConfig, ConfigError, State};
     use crate::directory::{DirectoryError, LogicalShard, PhysicalShard, StaleMap};
     use crate::failover::FailoverError;
+    use crate::json::{JsonError, ResilienceJsonError, ShardMapJsonError};
     use crate::lag::{HistoryCapacityError, LsnParseError};
     use crate::reads::{LsnTokenParseError, ReplicaRole};
     use crate::reshard::PlanError;
@@ -884,6 +935,43 @@ mod tests {
             attempts: 1,
             reason: StopReason::BreakerOpen,
         }));
+        let syntax = JsonError::Syntax {
+            document: "shard map",
+            line: 1,
+            column: 1,
+            reason: "x".into(),
+        };
+        let invalid = JsonError::Invalid {
+            document: "shard map",
+            line: 1,
+            column: 1,
+            reason: "x".into(),
+        };
+        pairs.push(pair(&syntax));
+        pairs.push(pair(&invalid));
+        // Reading a map reports the code of the error it met.
+        for (wrapped, inner) in [
+            (ShardMapJsonError::Json(syntax.clone()), pair(&syntax)),
+            (
+                ShardMapJsonError::Json(invalid),
+                (4111, "shard.json_invalid"),
+            ),
+            (
+                ShardMapJsonError::Map(directory[12].clone()),
+                pair(&directory[12]),
+            ),
+        ] {
+            assert_eq!(pair(&wrapped), inner);
+        }
+        let budget = ResilienceConfigError::Budget(BudgetConfigError::ZeroCapacity);
+        assert_eq!(
+            pair(&ResilienceJsonError::Config(budget.clone())),
+            pair(&budget)
+        );
+        assert_eq!(
+            pair(&ResilienceJsonError::Json(syntax)),
+            (4110, "shard.json_syntax")
+        );
         #[cfg(feature = "postgres")]
         pairs.extend(pg_errors());
         pairs
@@ -930,17 +1018,10 @@ mod tests {
         .collect()
     }
 
-    /// Rows without a Rust error type: the codes the bindings (pharm-ffi, the Python
-    /// wheel) report when serde rejects a JSON document of one of the crate's types.
-    const BINDING_ONLY: [&str; 2] = ["shard.json_syntax", "shard.json_invalid"];
-
     #[test]
     fn the_table_is_valid() {
         assert_eq!(check_table("shard", ERROR_CODES), Ok(()));
         assert!(ERROR_CODES.iter().all(|row| !row.summary.is_empty()));
-        for id in BINDING_ONLY {
-            assert!(ERROR_CODES.iter().any(|row| row.id == id), "{id}");
-        }
     }
 
     #[test]
@@ -954,14 +1035,10 @@ mod tests {
                 "{code} {id} is not in ERROR_CODES"
             );
         }
-        // And every row belongs to a variant (all of them with the `postgres` feature),
-        // except the codes the bindings report for JSON that serde rejects.
+        // And every row belongs to a variant (all of them with the `postgres` feature).
         if cfg!(feature = "postgres") {
-            assert_eq!(pairs.len() + BINDING_ONLY.len(), ERROR_CODES.len());
-            for row in ERROR_CODES
-                .iter()
-                .filter(|row| !BINDING_ONLY.contains(&row.id))
-            {
+            assert_eq!(pairs.len(), ERROR_CODES.len());
+            for row in ERROR_CODES.iter() {
                 assert!(
                     pairs.contains(&(row.code, row.id)),
                     "{} has no variant",

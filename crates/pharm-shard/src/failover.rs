@@ -57,6 +57,7 @@ use crate::reads::ReplicaRole;
 
 /// Thresholds of a [`FailoverDetector`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FailoverConfig {
     /// How long checks must fail without a success in between (inclusive). Default 30 s.
     pub unhealthy_for: Duration,
@@ -92,6 +93,7 @@ impl Default for FailoverConfig {
 
 /// What caused a failover recommendation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum FailoverTrigger {
     /// The primary's health checks failed for long enough.
     PrimaryUnhealthy {
@@ -111,6 +113,7 @@ pub enum FailoverTrigger {
 
 /// Where the detector stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum FailoverState {
     /// The last health check succeeded (or none failed yet).
     #[default]
@@ -144,6 +147,7 @@ pub enum FailoverState {
 
 /// Something the operator or the adapter should know or act on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum FailoverEvent {
     /// The first failed check of a run.
     PrimarySuspect {

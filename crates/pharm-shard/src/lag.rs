@@ -130,6 +130,7 @@ impl<'de> Deserialize<'de> for Lsn {
 /// `SELECT ts, now() FROM pharm_shard_heartbeat`. The difference over-states the lag by
 /// up to the heartbeat interval and is distorted by clock skew between the two servers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Heartbeat {
     /// The timestamp the primary wrote (ms, primary clock).
     pub written_at_ms: u64,
@@ -150,6 +151,7 @@ impl Heartbeat {
 /// Read `primary_lsn` **before** (or at the same moment as) the replica's positions, so
 /// that a replica that caught up in between is never reported behind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LagSample {
     /// `pg_current_wal_lsn()` on the primary.
     pub primary_lsn: Lsn,
@@ -196,6 +198,7 @@ pub enum LagSource {
 
 /// The estimated lag of one replica at one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LagEstimate {
     /// Estimated age of the oldest WAL the replica has not replayed yet (how stale a read
     /// on the replica can be); zero when caught up.

@@ -21,6 +21,9 @@
 //! - `pg` (feature `postgres`): tokio-postgres with deadpool pools executing all of the above
 //!   against real primaries and replicas.
 //!
+//! - [`json`]: strict reading of the crate's types from JSON (unknown fields are refused
+//!   in every object) with stable codes; [`ShardMap::from_json`] keeps a map's own error.
+//!
 //! - [`resilience`]: one [`Resilience`] policy per downstream composing its breaker, its
 //!   retry policy and its retry budget, driven by the caller (`before_call` /
 //!   `after_call`) or by the async [`resilience::call`].
@@ -60,6 +63,7 @@ pub mod directory;
 mod error_codes;
 pub mod failover;
 pub mod hash;
+pub mod json;
 pub mod lag;
 pub mod reads;
 pub mod reshard;
@@ -67,6 +71,7 @@ pub mod resilience;
 pub mod retry;
 pub mod scaling;
 pub mod scatter;
+mod serde_strict;
 mod sleep;
 
 pub use breaker::{CallNotPermitted, CircuitBreaker, CircuitBreakerConfig, ConfigError, State};

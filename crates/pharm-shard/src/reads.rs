@@ -117,6 +117,7 @@ impl QueryKind {
 
 /// One replica of one physical shard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplicaKey {
     /// The physical shard.
     pub shard: PhysicalShard,
@@ -129,6 +130,7 @@ pub struct ReplicaKey {
 /// Its text form (for an HTTP header or a session) is `<shard>:<lsn>`, for example
 /// `3:16/B374D848`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LsnToken {
     /// The physical shard the write went to.
     pub shard: PhysicalShard,
@@ -198,6 +200,7 @@ impl FromStr for LsnToken {
 
 /// Settings of a [`ReadRouter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReadRouterConfig {
     /// Highest lag at which a replica still serves reads (inclusive). Default 5 s.
     pub max_lag: Duration,
@@ -240,6 +243,7 @@ pub enum FallbackReason {
 
 /// A change in whether a replica serves its reads. Emitted once per transition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum RoutingEvent {
     /// The replica stopped serving; its reads go to the primary.
     FellBackToPrimary {
@@ -265,6 +269,7 @@ pub enum RoutingEvent {
 
 /// Why a read went where it went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum DecisionReason {
     /// The query kind belongs on the primary.
     PrimaryByKind,
@@ -292,6 +297,7 @@ pub enum DecisionReason {
 
 /// Where one query runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReadDecision {
     /// The physical shard.
     pub shard: PhysicalShard,

@@ -39,6 +39,7 @@ pub const DEFAULT_PHARMACIES_PER_SHARD: u64 = 2_500;
 
 /// One logical shard to move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlannedMove {
     /// The logical shard.
     pub logical: LogicalShard,
@@ -50,6 +51,7 @@ pub struct PlannedMove {
 
 /// The moves that take a [`ShardMap`] to a balanced assignment over new physical shards.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReshardPlan {
     /// The version of the map planned from; applying the plan to another version fails.
     pub from_version: u64,
@@ -266,8 +268,10 @@ impl ReshardPlan {
 /// What to do about physical shards over the threshold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "action")]
+#[serde(deny_unknown_fields)]
 pub enum Recommendation {
     /// Every physical shard is within the threshold.
+    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
     None,
     /// The assignment is unbalanced and rebalancing moves logical shards off every
     /// physical shard over the threshold, enough to bring it back under (by its own
@@ -309,6 +313,7 @@ pub enum Recommendation {
 
 /// The result of [`threshold_trigger`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ThresholdReport {
     /// The threshold checked (pharmacies per physical shard).
     pub threshold: u64,

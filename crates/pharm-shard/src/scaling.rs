@@ -97,6 +97,7 @@ pub enum Provenance {
 
 /// One row of the table.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScalingRule {
     /// What is measured.
     pub metric: Metric,
@@ -112,6 +113,7 @@ pub struct ScalingRule {
 
 /// Measurements of one replica.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplicaMetrics {
     /// CPU utilisation, percent.
     pub cpu_percent: Option<f64>,
@@ -122,6 +124,7 @@ pub struct ReplicaMetrics {
 /// Measurements of one physical shard. `None` (or a missing replica) means "not measured":
 /// rules on it do not fire.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShardMetrics {
     /// The physical shard.
     pub shard: PhysicalShard,
@@ -184,6 +187,7 @@ impl ShardMetrics {
 
 /// A rule that fired.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScalingAction {
     /// The physical shard.
     pub shard: PhysicalShard,
@@ -203,6 +207,7 @@ pub struct ScalingAction {
 
 /// The scaling-trigger table (see the module documentation for the default rows).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScalingTable {
     /// The rules, evaluated in order.
     pub rules: Vec<ScalingRule>,

@@ -43,7 +43,9 @@ pub struct ChoiceAnswer {
     pub in_stock: bool,
     /// Formulary tier (caller lookup; lower is preferred).
     pub formulary_tier: Option<u8>,
-    /// Unit acquisition cost (caller lookup), as a decimal string.
+    /// Unit acquisition cost (caller lookup), as a decimal string (read from a string
+    /// only, never a JSON number).
+    #[serde(default, deserialize_with = "crate::serde_strict::option_decimal_text")]
     pub unit_cost: Option<Decimal>,
     /// The store's packages of the product, in sku order (empty without a
     /// [`ProductMap`], or when the store does not stock it).

@@ -88,7 +88,8 @@ pub use binding_input::BindingInputError;
 pub use catalog::{Catalog, DuplicateKey};
 pub use error_codes::ERROR_CODES;
 pub use policy::{
-    LastFill, Market, MarketFacts, NoMarket, NtiRule, SubstitutionContext, SubstitutionPolicy,
+    LastFill, Market, MarketFacts, MarketTable, NoMarket, NtiRule, SubstitutionContext,
+    SubstitutionPolicy,
 };
 pub use product_map::{ProductMap, ProductMapError, ProductRow};
 pub use products::{ProductsError, RowError, RowErrorKind};
@@ -116,6 +117,7 @@ pub mod product_map;
 pub mod products;
 pub mod query;
 pub mod record;
+mod serde_strict;
 mod serde_text;
 pub mod service;
 pub mod strength;

@@ -1,8 +1,12 @@
 //! Caller-supplied inputs to a substitution query: state policy (as data), market lookups
 //! (stock, formulary, cost) and the prescription's DAW code.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
 use pharm_core::model::DawCode;
 use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::ingredient::same_active_moiety;
@@ -22,7 +26,13 @@ pub enum NtiRule {
 }
 
 /// State substitution law as data.
+///
+/// JSON: `{"state": "NC", "nti_ingredients": [...], "nti_rule": "require_consent",
+/// "negative_formulary": [...], "same_manufacturer_refill": true}`; `state` is required, the
+/// rest defaults as [`permissive`](Self::permissive). An unknown field (a misspelt
+/// `nti_ingredient`) is refused, never ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct SubstitutionPolicy {
     /// Two-letter state code.
     pub state: String,
@@ -140,13 +150,28 @@ impl From<Application> for LastFill {
 }
 
 /// What the caller knows about one product at this store and on this plan.
+///
+/// JSON: `{"in_stock": true, "formulary_tier": 3, "unit_cost": "4.10"}`; `in_stock` is
+/// required, `formulary_tier` and `unit_cost` may be `null` or left out. Unknown fields are
+/// refused. The unit cost is read from its decimal string only, exact and not negative
+/// (the form of [`pharm_core::model::Price`]): a JSON number (`4.1`, possibly rounded
+/// through a binary float already), a negative amount, an exponent or separators are
+/// refused when reading.
+///
+/// A `MarketFacts` built in Rust is not checked: [`Market::facts`] cannot fail, and a
+/// negative `unit_cost` is ranked as given (cheapest first). A caller whose costs come from
+/// untrusted input builds them through [`Price::new`](pharm_core::model::Price::new), which
+/// refuses a negative amount with a typed error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MarketFacts {
     /// On hand at the store.
     pub in_stock: bool,
     /// Formulary tier on the patient's plan (lower is preferred), if on formulary.
+    #[serde(default)]
     pub formulary_tier: Option<u8>,
-    /// Acquisition cost per unit, if known.
+    /// Acquisition cost per unit, if known (JSON: a decimal string such as `"4.10"`).
+    #[serde(default, deserialize_with = "crate::serde_strict::option_price")]
     pub unit_cost: Option<Decimal>,
 }
 
@@ -196,6 +221,66 @@ where
 impl<S: std::hash::BuildHasher> Market for std::collections::HashMap<ProductKey, MarketFacts, S> {
     fn facts(&self, key: &ProductKey) -> MarketFacts {
         self.get(key).copied().unwrap_or_default()
+    }
+}
+
+/// Market facts by product key, as a caller hands them over in JSON:
+/// `{"N020702-001": {"in_stock": true, "formulary_tier": 3, "unit_cost": "4.10"}, ...}`
+/// (each value a [`MarketFacts`]). A product not listed is not in stock, off formulary and
+/// without cost ([`MarketFacts::default`]).
+///
+/// Reading refuses a product listed twice, also in two spellings of its key
+/// (`N020702-001` and `NDA020702-001`), rather than letting one entry silently win.
+/// Written in key order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct MarketTable(pub BTreeMap<ProductKey, MarketFacts>);
+
+impl Market for MarketTable {
+    fn facts(&self, key: &ProductKey) -> MarketFacts {
+        self.0.get(key).copied().unwrap_or_default()
+    }
+}
+
+impl From<BTreeMap<ProductKey, MarketFacts>> for MarketTable {
+    fn from(facts: BTreeMap<ProductKey, MarketFacts>) -> Self {
+        MarketTable(facts)
+    }
+}
+
+impl FromIterator<(ProductKey, MarketFacts)> for MarketTable {
+    /// A later entry for a key replaces an earlier one (unlike reading JSON, which refuses
+    /// the repetition).
+    fn from_iter<I: IntoIterator<Item = (ProductKey, MarketFacts)>>(entries: I) -> Self {
+        MarketTable(entries.into_iter().collect())
+    }
+}
+
+impl<'de> Deserialize<'de> for MarketTable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<MarketTable, D::Error> {
+        struct Entries;
+
+        impl<'de> Visitor<'de> for Entries {
+            type Value = MarketTable;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of market facts by product key")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MarketTable, A::Error> {
+                let mut table = BTreeMap::new();
+                while let Some((key, facts)) = map.next_entry::<ProductKey, MarketFacts>()? {
+                    if table.insert(key, facts).is_some() {
+                        return Err(de::Error::custom(format_args!(
+                            "market lists product {key} twice"
+                        )));
+                    }
+                }
+                Ok(MarketTable(table))
+            }
+        }
+
+        deserializer.deserialize_map(Entries)
     }
 }
 

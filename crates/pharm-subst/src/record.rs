@@ -192,6 +192,7 @@ pub enum ApprovalDate {
 
 /// One Orange Book product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ObProduct {
     /// Application type, number and product number.
     pub key: ProductKey,

@@ -70,6 +70,7 @@ const MAX_NUMBER_LEN: usize = 32;
 
 /// Strength as printed and normalized for comparison.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Strength {
     /// The text given to [`Strength::parse`], footnote included. The `products.txt` loader
     /// passes the `Strength` field as in the file, without the surrounding whitespace it
@@ -106,8 +107,10 @@ pub enum StrengthError {
 /// One amount: `EQ 0.1MG PHOSPHATE/INH` is `{ value: 0.1, unit: "MG/INH", equivalent: true,
 /// basis: Some("PHOSPHATE") }`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Amount {
-    /// The number, normalized (no trailing zeros).
+    /// The number, normalized (no trailing zeros); JSON: a decimal string (`"0.1"`).
+    #[serde(deserialize_with = "crate::serde_strict::decimal_text")]
     pub value: Decimal,
     /// Upper-case unit including any per-quantity part (`MG`, `%`, `IU`, `CSR UNIT`,
     /// `MG/5ML`, `MG/ACTUATION`).

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use pharm_core::model::DawCode;
-use pharm_subst::policy::{LastFill, MarketFacts, SubstitutionContext, SubstitutionPolicy};
+use pharm_subst::policy::{
+    LastFill, MarketFacts, MarketTable, SubstitutionContext, SubstitutionPolicy,
+};
 use pharm_subst::products::{ParseLimits, ParseMode, parse_products};
 use pharm_subst::{
     Catalog, ExplainAnswer, ExplainError, ProductKey, ProductMap, ProductRow, Release, Snapshot,
@@ -44,7 +46,7 @@ struct SubstitutesQuery {
     last_fill: Option<LastFill>,
     consent: bool,
     patient_requests_brand: bool,
-    market: BTreeMap<ProductKey, MarketFacts>,
+    market: MarketTable,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,8 +145,8 @@ fn facts(in_stock: bool, formulary_tier: Option<u8>, unit_cost: &str) -> MarketF
     }
 }
 
-fn market() -> BTreeMap<ProductKey, MarketFacts> {
-    BTreeMap::from([
+fn market() -> MarketTable {
+    MarketTable::from(BTreeMap::from([
         (k("N020702-001"), facts(true, Some(3), "4.10")),
         (k("A207687-001"), facts(true, Some(1), "0.09")),
         (k("A090548-001"), facts(false, Some(1), "0.08")),
@@ -153,7 +155,7 @@ fn market() -> BTreeMap<ProductKey, MarketFacts> {
         (k("A076187-005"), facts(true, Some(1), "0.15")),
         (k("N021368-003"), facts(true, None, "18.00")),
         (k("A209539-004"), facts(false, Some(1), "0.60")),
-    ])
+    ]))
 }
 
 fn query(original: &str, policy: SubstitutionPolicy) -> SubstitutesQuery {
@@ -308,8 +310,7 @@ fn explain_queries() -> Vec<(&'static str, ExplainQuery)> {
 }
 
 fn answer_substitutes(q: &SubstitutesQuery, packages: &ProductMap) -> SubstitutionAnswer {
-    let market: HashMap<ProductKey, MarketFacts> = q.market.iter().map(|(k, f)| (*k, *f)).collect();
-    let mut ctx = SubstitutionContext::new(&q.policy, &market);
+    let mut ctx = SubstitutionContext::new(&q.policy, &q.market);
     ctx.daw = q.daw;
     ctx.last_fill = q.last_fill;
     ctx.consent = q.consent;
@@ -433,6 +434,137 @@ fn answers_reject_unknown_fields() {
     assert!(
         serde_json::from_value::<SubstitutionAnswer>(file["cases"][0]["answer"].clone()).is_err()
     );
+}
+
+/// Every object of `value` (the value itself and everything nested), by JSON pointer.
+fn object_pointers(value: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            out.push(at.clone());
+            for (k, v) in map {
+                object_pointers(v, format!("{at}/{k}"), out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                object_pointers(v, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reads `value` as a `T` with `"zz_unknown": 1` added to each of its objects in turn,
+/// expecting every one to be refused; returns how many objects were tried.
+fn refuses_an_unknown_field_everywhere<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+) -> usize {
+    assert!(serde_json::from_value::<T>(value.clone()).is_ok());
+    let mut objects = Vec::new();
+    object_pointers(value, String::new(), &mut objects);
+    for at in &objects {
+        let mut bad = value.clone();
+        bad.pointer_mut(at)
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .insert("zz_unknown".into(), 1.into());
+        // The document without the field reads, so the field is what is refused (as an
+        // unknown field, an extra key of an externally tagged enum, or a bad product key
+        // of the market table).
+        assert!(
+            serde_json::from_value::<T>(bad).is_err(),
+            "an unknown field at {at:?} was accepted"
+        );
+    }
+    objects.len()
+}
+
+#[test]
+fn every_object_of_the_vectors_refuses_an_unknown_field() {
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(golden_path(name)).unwrap()).unwrap()
+    };
+    let substitutes = read("substitutes.json");
+    assert!(refuses_an_unknown_field_everywhere::<SubstitutesFile>(&substitutes) > 100);
+    let explain = read("explain.json");
+    assert!(refuses_an_unknown_field_everywhere::<ExplainFile>(&explain) > 20);
+    // The crate's own types, on their own (not only inside the test's wrappers).
+    for case in substitutes["cases"].as_array().unwrap() {
+        refuses_an_unknown_field_everywhere::<SubstitutionAnswer>(&case["answer"]);
+        refuses_an_unknown_field_everywhere::<SubstitutionPolicy>(&case["query"]["policy"]);
+        refuses_an_unknown_field_everywhere::<MarketTable>(&case["query"]["market"]);
+    }
+    for case in explain["cases"].as_array().unwrap() {
+        refuses_an_unknown_field_everywhere::<ExplainAnswer>(&case["answer"]);
+    }
+}
+
+#[test]
+fn catalog_rows_refuse_an_unknown_field_everywhere() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/products-sample.txt"
+    ))
+    .unwrap();
+    let parsed = parse_products(&bytes, ParseMode::Strict, &ParseLimits::default()).unwrap();
+    let products = serde_json::to_value(&parsed.products).unwrap();
+    refuses_an_unknown_field_everywhere::<Vec<pharm_subst::ObProduct>>(&products);
+    // A strength's parts, with their decimal amounts as strings.
+    let parts: Vec<_> = parsed.products.iter().map(|p| p.strength.parts()).collect();
+    let parts = serde_json::to_value(&parts).unwrap();
+    assert!(parts.to_string().contains(r#""value":"#));
+    refuses_an_unknown_field_everywhere::<Vec<Vec<Vec<pharm_subst::strength::Phase>>>>(&parts);
+    let mut amount =
+        serde_json::json!({"value": "0.1", "unit": "MG", "equivalent": false, "basis": null});
+    assert!(serde_json::from_value::<pharm_subst::strength::Amount>(amount.clone()).is_ok());
+    amount["value"] = serde_json::json!(0.1);
+    assert!(serde_json::from_value::<pharm_subst::strength::Amount>(amount).is_err());
+}
+
+#[test]
+fn market_facts_take_the_unit_cost_as_a_decimal_string_only() {
+    let good: MarketFacts =
+        serde_json::from_str(r#"{"in_stock": true, "formulary_tier": 3, "unit_cost": "4.10"}"#)
+            .unwrap();
+    assert_eq!(good, facts(true, Some(3), "4.10"));
+    assert_eq!(good.unit_cost.unwrap().to_string(), "4.10");
+    let bare: MarketFacts = serde_json::from_str(r#"{"in_stock": false}"#).unwrap();
+    assert_eq!(bare, MarketFacts::default());
+    for bad in [
+        r#"{"in_stock": true, "unit_cost": 4.1}"#,
+        r#"{"in_stock": true, "unit_cost": 4}"#,
+        r#"{"in_stock": true, "unit_cost": "-0.01"}"#,
+        r#"{"in_stock": true, "unit_cost": "4.1e0"}"#,
+        r#"{"in_stock": true, "unit_cost": ""}"#,
+        r#"{"in_stock": true, "unit_cost": "cheap"}"#,
+        r#"{"in_stock": true, "formulary_tier": 256}"#,
+        r#"{"formulary_tier": 1}"#,
+    ] {
+        assert!(serde_json::from_str::<MarketFacts>(bad).is_err(), "{bad}");
+    }
+    // A misspelt policy field is refused, not dropped.
+    let misspelt = r#"{"state": "NC", "nti_ingredient": ["DIGOXIN"]}"#;
+    let error = serde_json::from_str::<SubstitutionPolicy>(misspelt).unwrap_err();
+    assert!(error.to_string().contains("nti_ingredient"), "{error}");
+    // A product listed twice, in two spellings of its key, is refused.
+    let twice = r#"{"N021402-005": {"in_stock": true}, "NDA021402-005": {"in_stock": false}}"#;
+    let error = serde_json::from_str::<MarketTable>(twice).unwrap_err();
+    assert!(error.to_string().contains("twice"), "{error}");
+    let table: MarketTable =
+        serde_json::from_str(r#"{"N021402-005": {"in_stock": true}}"#).unwrap();
+    assert!(pharm_subst::Market::facts(&table, &k("N021402-005")).in_stock);
+    assert_eq!(
+        pharm_subst::Market::facts(&table, &k("A076187-005")),
+        MarketFacts::default()
+    );
+    // An answer's cost is a string too.
+    let text = std::fs::read_to_string(golden_path("substitutes.json")).unwrap();
+    let mut file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let answer = &mut file["cases"][0]["answer"];
+    assert!(answer["choices"][0]["unit_cost"].is_string());
+    answer["choices"][0]["unit_cost"] = serde_json::json!(4.1);
+    assert!(serde_json::from_value::<SubstitutionAnswer>(answer.clone()).is_err());
 }
 
 #[test]

@@ -111,6 +111,7 @@ use crate::ids::ReplicaId;
 /// Timing parameters of the election, in milliseconds. Every terminal of a store should use
 /// the same values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ElectionConfig {
     /// How long one acknowledged heartbeat keeps a leader in office (and its followers from
     /// voting for anyone).
@@ -223,6 +224,7 @@ pub enum Role {
 
 /// An election message between two terminals of one store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum ElectionMessage {
     /// Asks for a vote in `term`. With `pre_vote`, `term` is the term the candidate *would*
     /// start, and nobody changes state.
@@ -282,6 +284,7 @@ pub struct Outgoing {
 
 /// What must survive a restart (see [`Election::restore`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PersistentState {
     /// Current term.
     pub term: u64,

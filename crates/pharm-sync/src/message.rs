@@ -25,6 +25,7 @@ use crate::txn::{SealedTxn, Txn};
 /// pass acknowledgements on, and only a sealed one makes a terminal drop its own
 /// transactions or find itself behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ack {
     /// First sequence number of the acknowledged segment.
     pub from: u64,
@@ -72,6 +73,7 @@ impl Ack {
 /// store leader cannot seal; its refusals only make it clear that it will not take the
 /// transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Refusal {
     /// The refused transaction.
     pub id: TxnId,

@@ -29,6 +29,7 @@ pub struct LotKey {
 
 /// Immutable facts about a lot, fixed at receipt (from the GS1 DataMatrix scan).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LotInfo {
     /// Key.
     pub key: LotKey,
@@ -153,6 +154,7 @@ pub type HoldId = TxnId;
 /// Hold placed on or released from a lot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum HoldOp {
     /// Place a hold (recall, quarantine); the hold's id is the transaction id.
     Place {
@@ -191,6 +193,7 @@ pub struct DiscrepancyId {
 
 /// A committed local transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Txn {
     /// Replica and sequence number.
     pub id: TxnId,
@@ -295,6 +298,7 @@ impl Txn {
 /// consecutive, chained transactions) carries a seal ([`Txn::seal`]); a delta's heads carry
 /// their origin's head seal ([`Txn::head_seal`]) where the sender has it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SealedTxn {
     /// The transaction.
     pub txn: Arc<Txn>,

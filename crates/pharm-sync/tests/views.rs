@@ -287,3 +287,99 @@ fn an_operation_with_an_unknown_field_anywhere_is_refused() {
         }
     }
 }
+
+/// Reads `value` as a `T`, then with `"zz_unknown": 1` added to each of its objects in
+/// turn, expecting each of those to be refused; returns how many objects were tried.
+fn refuses_an_unknown_field_everywhere<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+) -> usize {
+    if let Err(error) = serde_json::from_value::<T>(value.clone()) {
+        panic!("{value} does not read: {error}");
+    }
+    let mut objects = Vec::new();
+    object_pointers(value, String::new(), &mut objects);
+    for at in &objects {
+        let mut bad = value.clone();
+        bad.pointer_mut(at)
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .insert("zz_unknown".into(), 1.into());
+        // The document without the field reads, so the field is what is refused.
+        assert!(
+            serde_json::from_value::<T>(bad).is_err(),
+            "an unknown field at {at:?} was accepted"
+        );
+    }
+    objects.len()
+}
+
+/// As [`refuses_an_unknown_field_everywhere`], for a value the crate writes.
+fn strict<T: serde::Serialize + serde::de::DeserializeOwned>(value: &T) -> usize {
+    refuses_an_unknown_field_everywhere::<T>(&serde_json::to_value(value).unwrap())
+}
+
+#[test]
+fn every_object_of_the_golden_json_refuses_an_unknown_field() {
+    let read = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(golden_dir().join(name)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    // Operations, commits and views.
+    assert!(refuses_an_unknown_field_everywhere::<Vec<Op>>(&read("ops.json")) > 24);
+    assert!(refuses_an_unknown_field_everywhere::<Commit>(&read("commit.json")) > 5);
+    assert!(refuses_an_unknown_field_everywhere::<InventoryView>(&read("inventory_view.json")) > 4);
+    // Every message (transactions, lots, holds, seals, acknowledgements, deltas).
+    let mut messages = 0;
+    for entry in std::fs::read_dir(golden_dir()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let Some(stem) = name.strip_suffix(".json") else {
+            continue;
+        };
+        if !golden_dir().join(format!("{stem}.hex")).exists() {
+            continue;
+        }
+        let message = read(&name);
+        assert!(
+            refuses_an_unknown_field_everywhere::<pharm_sync::message::Message>(&message) > 2,
+            "{name}"
+        );
+        messages += 1;
+    }
+    assert_eq!(messages, 7);
+}
+
+#[test]
+fn other_documents_refuse_an_unknown_field() {
+    use pharm_sync::leader::{ElectionConfig, ElectionMessage, PersistentState};
+    use pharm_sync::protocol::SyncLimits;
+    use pharm_sync::replica::Superseded;
+
+    let r = ReplicaId::new(1, 2);
+    strict(&SyncLimits::default());
+    strict(&ElectionConfig::default());
+    strict(&PersistentState {
+        term: 3,
+        voted_for: Some(r),
+    });
+    strict(&ElectionMessage::RequestVote {
+        term: 3,
+        candidate: r,
+        pre_vote: true,
+    });
+    for superseded in [
+        Superseded::Behind { have: 1, seen: 2 },
+        Superseded::Forked { seq: 3 },
+        Superseded::Took {
+            txn: pharm_sync::ids::TxnId { replica: r, seq: 4 },
+        },
+    ] {
+        assert!(strict(&superseded) >= 1);
+    }
+    // Every commit of the scenario, and each view's lots and holds.
+    let (p, commits) = scenario();
+    for commit in &commits {
+        strict(commit);
+    }
+    strict(&p.replica().state().view());
+}

@@ -917,9 +917,12 @@ pharm_result pharm_directory_new(uint32_t logical_count,
 // `testdata/golden/shard/routes.json`. Pinned tenants route to their pin.
 //
 // `json` is UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`. Malformed JSON is
-// `shard.json_syntax`; JSON that is not a consistent shard map (an unknown field, a
-// pharmacy pinned twice, a move whose source is not the assignment...) is
-// `shard.json_invalid`, with the reason in the message.
+// `shard.json_syntax`; JSON that is not a shard map's form (an unknown field in any
+// object, a missing field, a wrong type) is `shard.json_invalid`, with the reason in the
+// message. A map that is not consistent has the code of its error, as when built by
+// calls: a pharmacy pinned twice is `shard.directory_already_pinned`, a move whose source
+// is not the assignment `shard.directory_source_mismatch`, an assignment of the wrong
+// length `shard.directory_assignment_length`...
 //
 // On success `*out` receives a new directory the caller frees with
 // `pharm_directory_free()`; on failure `*out` is not written.
@@ -1086,8 +1089,9 @@ pharm_result pharm_resilience_from_preset(const uint8_t *name,
 // starts at `now_ns`.
 //
 // `json` is UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`. Malformed JSON is
-// `shard.json_syntax`; an unknown or missing field, a wrong type or an invalid breaker
-// setting or retry policy is `shard.json_invalid`; an invalid retry budget is
+// `shard.json_syntax`; an unknown field in any object, a missing field or a wrong type is
+// `shard.json_invalid`; an invalid part has its own code, as for a preset:
+// `shard.resilience_config_breaker`, `shard.resilience_config_retry` or
 // `shard.resilience_config_budget`.
 //
 // On success `*out` receives a new policy the caller frees with

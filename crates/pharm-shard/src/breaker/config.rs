@@ -553,7 +553,7 @@ impl fmt::Debug for CircuitBreakerConfig {
 /// The serialized form of a [`CircuitBreakerConfig`]: its data, without the closures.
 #[derive(Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct ConfigData {
+pub(crate) struct ConfigData {
     failure_rate_threshold: f32,
     slow_call_rate_threshold: f32,
     slow_call_duration_threshold: Duration,

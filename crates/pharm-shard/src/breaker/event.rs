@@ -19,6 +19,7 @@ use super::state::State;
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
+#[serde(deny_unknown_fields)]
 pub enum Event {
     /// The state changed.
     StateTransition {
@@ -46,6 +47,7 @@ pub enum Event {
         duration: Duration,
     },
     /// A call was rejected (OPEN, or HALF_OPEN with no permit left).
+    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
     NotPermitted,
     /// The failure rate reached its threshold (published before the CLOSED → OPEN
     /// transition, or once per METRICS_ONLY state).
@@ -60,6 +62,7 @@ pub enum Event {
         slow_call_rate: f32,
     },
     /// [`reset`](super::CircuitBreaker::reset) was called.
+    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
     Reset,
 }
 

@@ -125,6 +125,7 @@ mod presets;
 mod state;
 mod window;
 
+pub(crate) use config::ConfigData;
 pub use config::{
     CircuitBreakerConfig, CircuitBreakerConfigBuilder, Classification, ConfigError,
     IntervalFunction, SlidingWindowType, WaitInOpenState,

@@ -64,6 +64,7 @@ use serde::{Deserialize, Serialize};
 use crate::breaker::{
     self, CallNotPermitted, CircuitBreaker, CircuitBreakerConfig, ConfigError, State,
 };
+use crate::json::{self, ResilienceJsonError};
 use crate::retry::{
     Attempt, BudgetConfigError, Decision, ErrorKind, GiveUpReason, Operation, PolicyError,
     RetryBudget, RetryBudgetConfig, RetryPolicy, RetryState, XorShift,
@@ -121,6 +122,43 @@ impl ResilienceConfig {
             budget: RetryBudgetConfig::default(),
             jitter_seed: 0x5EED,
         }
+    }
+}
+
+/// The serialized form of a [`ResilienceConfig`], its parts not yet checked (for
+/// [`ResilienceConfig::from_json`], which keeps their errors).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFields {
+    breaker: breaker::ConfigData,
+    retry: crate::retry::PolicyFields,
+    budget: RetryBudgetConfig,
+    jitter_seed: u64,
+}
+
+impl ResilienceConfig {
+    /// Reads a configuration from its JSON form (the serde form of [`ResilienceConfig`]),
+    /// refusing unknown fields at any depth, and checks every part as [`Resilience::new`]
+    /// does, keeping the error of an invalid part as its [`ResilienceConfigError`] (and
+    /// code) rather than a text inside a serde error.
+    ///
+    /// # Errors
+    ///
+    /// [`ResilienceJsonError::Json`] for a document that is not a configuration's JSON
+    /// form, [`ResilienceJsonError::Config`] for an invalid breaker, retry policy or
+    /// budget.
+    pub fn from_json(json: impl AsRef<[u8]>) -> Result<Self, ResilienceJsonError> {
+        let fields: ConfigFields = json::from_json("resilience configuration", json)?;
+        let breaker =
+            CircuitBreakerConfig::try_from(fields.breaker).map_err(ResilienceConfigError::from)?;
+        let retry = RetryPolicy::try_from(fields.retry).map_err(ResilienceConfigError::from)?;
+        RetryBudget::new(fields.budget, Duration::ZERO).map_err(ResilienceConfigError::from)?;
+        Ok(Self {
+            breaker,
+            retry,
+            budget: fields.budget,
+            jitter_seed: fields.jitter_seed,
+        })
     }
 }
 

@@ -12,6 +12,7 @@ const UNITS_PER_TOKEN: u128 = 1_000_000_000;
 
 /// Parameters of a [`RetryBudget`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RetryBudgetConfig {
     /// Tokens earned per first attempt (Finagle's `percentCanRetry`, gRPC's `tokenRatio`):
     /// 0.2 allows one retry per five calls. Must be in `[0, 1000]`.

@@ -79,6 +79,7 @@ mod state;
 pub use budget::{BudgetConfigError, RetryBudget, RetryBudgetConfig};
 pub use classify::{Classify, ErrorKind};
 pub use execute::{RetryError, RetryEvent, retry, retry_notify};
+pub(crate) use policy::PolicyFields;
 pub use policy::{Backoff, Jitter, Operation, PolicyError, RetryPolicy};
 pub use rng::{RngSource, XorShift};
 pub use state::{Attempt, Decision, GiveUpReason, RetryState};

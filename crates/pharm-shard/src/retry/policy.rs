@@ -16,6 +16,7 @@ pub(crate) const PRESET_JITTER: f64 = 0.1;
 /// The un-jittered delay schedule. `n` below is the 1-based number of the attempt that just
 /// failed, so the delay before the first retry is `delay(1)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Backoff {
     /// Retry immediately.
     None,
@@ -174,7 +175,8 @@ pub struct RetryPolicy {
 
 /// The serialized form of a [`RetryPolicy`], checked on the way in.
 #[derive(Deserialize)]
-struct PolicyFields {
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicyFields {
     max_attempts: u32,
     backoff: Backoff,
     jitter: Jitter,

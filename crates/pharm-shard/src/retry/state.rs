@@ -45,6 +45,7 @@ pub enum Decision {
 
 /// One try, as handed to the operation by [`retry`](super::retry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Attempt {
     /// 1-based try number (1 is the first call).
     pub number: u32,

@@ -77,6 +77,7 @@ impl Extend<i64> for DistinctSet {
 /// commutative for any input; sums of `i64` values cannot wrap an `i128` before 2⁶⁴ rows,
 /// so on real data the result is exact.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PartialAggregate {
     /// Rows with a value.
     pub count: u64,

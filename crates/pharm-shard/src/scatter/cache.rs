@@ -13,6 +13,7 @@ use crate::reads::{ReplicaRole, Target};
 /// The last result of one dashboard query and when it was obtained (pure: the caller
 /// supplies the time, in milliseconds on its clock). Keep one per query.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AggregateCache {
     entry: Option<(GatherResult, u64)>,
 }
@@ -70,6 +71,7 @@ impl AggregateCache {
 
 /// Whether a failed scatter-gather may be answered from the cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum FallbackPolicy {
     /// Never: the error is returned (the default).
     #[default]

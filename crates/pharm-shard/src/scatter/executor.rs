@@ -12,6 +12,7 @@ use crate::reads::Target;
 
 /// Which node of which physical shard a leg runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShardTarget {
     /// The physical shard.
     pub shard: PhysicalShard,
@@ -41,6 +42,7 @@ pub enum ParamValue {
 /// pharmacies are always listed explicitly, so a shard that still holds copies of
 /// pharmacies being moved elsewhere never counts them twice.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShardQuery {
     /// The statement or the name of a prepared query; its meaning is the executor's.
     pub statement: String,

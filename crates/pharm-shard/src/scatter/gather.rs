@@ -27,6 +27,7 @@ pub enum PartialFailurePolicy {
 
 /// Settings of one scatter-gather.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScatterOptions {
     /// Deadline of each leg, derived by the caller from its own overall deadline. Default
     /// 10 s.
@@ -47,6 +48,7 @@ impl Default for ScatterOptions {
 /// How a leg failed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
 #[non_exhaustive]
+#[serde(deny_unknown_fields)]
 pub enum ShardFailure {
     /// The executor returned an error.
     #[error(transparent)]
@@ -73,6 +75,7 @@ impl ShardFailure {
 
 /// A leg that failed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MissingShard {
     /// Where it ran.
     pub target: ShardTarget,
@@ -82,6 +85,7 @@ pub struct MissingShard {
 
 /// The merged answer of a scatter-gather.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GatherResult {
     /// The merge of every shard that answered.
     pub aggregate: PartialAggregate,
@@ -103,6 +107,7 @@ impl GatherResult {
 /// A scatter-gather that produced no answer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
 #[non_exhaustive]
+#[serde(deny_unknown_fields)]
 pub enum ScatterError {
     /// Some shards failed under [`PartialFailurePolicy::Fail`].
     #[error("{} of {} shards failed", .missing.len(), .missing.len() + .shards_ok.len())]

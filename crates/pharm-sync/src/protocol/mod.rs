@@ -189,6 +189,7 @@ pub enum ProtocolError {
 
 /// Limits for one peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SyncLimits {
     /// Transactions per upload message (sending and receiving).
     pub max_txns_per_upload: usize,

@@ -65,6 +65,7 @@ pub struct NewLot {
 /// A row queued with a transaction for later delivery (an insurance claim to adjudicate, a
 /// PMP report to send). The payload is opaque to this crate (e.g. the claim as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QueuedItem {
     /// The transaction it belongs to.
     pub txn: TxnId,
@@ -124,6 +125,7 @@ impl Commit {
 /// [module documentation](self#superseded-replicas-and-recovery)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields)]
 pub enum Superseded {
     /// The store or the root holds more of this replica's transactions than it does: its
     /// storage was rolled back or copied from an older day.

@@ -50,6 +50,7 @@ pub use view::{HoldView, InventoryView, LotView};
 
 /// One replica's PN-counter cell for one lot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Cell {
     /// Replica that owns the cell.
     pub replica: ReplicaId,
@@ -71,6 +72,7 @@ struct LotEntry {
 
 /// Shelf location (or other mutable lot metadata), last writer wins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Lww {
     /// The value.
     pub value: String,
@@ -171,6 +173,7 @@ pub enum DeltaError {
 
 /// Changes another replica lacks, computed from its version vector.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StateDelta {
     /// The sender's version vector: after joining, the receiver has every effect up to it.
     pub vv: VersionVector,

@@ -5,7 +5,7 @@ use pharm_shard::directory::{MAX_LOGICAL_SHARDS, MovePhase};
 use pharm_shard::{HashScheme, PhysicalShard, Route, ShardMap};
 
 use super::fixed::Fixed;
-use super::json::{self, PHARM_SHARD_MAX_JSON_BYTES};
+use super::json::PHARM_SHARD_MAX_JSON_BYTES;
 use crate::boundary::{self, Handle, Poison};
 use crate::error::Failure;
 use crate::input;
@@ -158,9 +158,12 @@ pub unsafe extern "C" fn pharm_directory_new(
 /// `testdata/golden/shard/routes.json`. Pinned tenants route to their pin.
 ///
 /// `json` is UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`. Malformed JSON is
-/// `shard.json_syntax`; JSON that is not a consistent shard map (an unknown field, a
-/// pharmacy pinned twice, a move whose source is not the assignment...) is
-/// `shard.json_invalid`, with the reason in the message.
+/// `shard.json_syntax`; JSON that is not a shard map's form (an unknown field in any
+/// object, a missing field, a wrong type) is `shard.json_invalid`, with the reason in the
+/// message. A map that is not consistent has the code of its error, as when built by
+/// calls: a pharmacy pinned twice is `shard.directory_already_pinned`, a move whose source
+/// is not the assignment `shard.directory_source_mismatch`, an assignment of the wrong
+/// length `shard.directory_assignment_length`...
 ///
 /// On success `*out` receives a new directory the caller frees with
 /// `pharm_directory_free()`; on failure `*out` is not written.
@@ -178,7 +181,7 @@ pub unsafe extern "C" fn pharm_directory_from_json(
         let out = Out::new(out, "out")?;
         // SAFETY: the caller's contract is this function's.
         let text = unsafe { input::text(json, len, "json", PHARM_SHARD_MAX_JSON_BYTES) }?;
-        let map: ShardMap = json::parse("shard map", text)?;
+        let map = ShardMap::from_json(text)?;
         out.set(pharm_directory {
             poison: Poison::default(),
             map,

@@ -12,9 +12,10 @@
 //!   `pharm_resilience_permit`, `pharm_resilience_next`): no JSON parser needed.
 //! - **JSON inputs** (a shard map, a lag sample, a resilience configuration) are the
 //!   crate's serde forms (`testdata/golden/shard/`), at most
-//!   `PHARM_SHARD_MAX_JSON_BYTES`; an unknown field at any depth is rejected. Errors:
-//!   `shard.json_syntax` (4110) for malformed JSON, `shard.json_invalid` (4111) for JSON
-//!   that does not match the type.
+//!   `PHARM_SHARD_MAX_JSON_BYTES`, read by the crate; an unknown field at any depth is
+//!   rejected. Errors: `shard.json_syntax` (4110) for malformed JSON, `shard.json_invalid`
+//!   (4111) for JSON that does not match the type, and a shard map that is not consistent
+//!   keeps its own `shard.directory_*` code.
 //! - **Enumerations** the library returns are C enums in the header; the values a caller
 //!   passes in are `uint32_t` arguments checked on entry (an unknown value is
 //!   `PHARM_RESULT_INVALID_ARGUMENT`), with their values as `#define`s where the header

@@ -1,7 +1,7 @@
 //! The queries: substitutes and explain (JSON in, pharm-subst's owned answers out), and the
 //! single-source check.
 
-use ::pharm_subst::{ExplainError, NoMarket, ProductKey, SubstitutionContext, SubstitutionPolicy};
+use ::pharm_subst::{ExplainError, NoMarket, ProductKey, SubstitutionContext};
 
 use super::json::{self, ExplainQuery, SubstitutesQuery};
 use super::{PHARM_SUBST_MAX_QUERY_BYTES, pharm_subst, to_json, today};
@@ -65,8 +65,7 @@ pub unsafe extern "C" fn pharm_subst_substitutes(
         // caller's contract).
         let text = unsafe { input::text(query, query_len, "query", PHARM_SUBST_MAX_QUERY_BYTES) }?;
         let query: SubstitutesQuery = json::parse("substitution query", text)?;
-        let policy = SubstitutionPolicy::from(query.policy);
-        let mut ctx = SubstitutionContext::new(&policy, &query.market.0);
+        let mut ctx = SubstitutionContext::new(&query.policy, &query.market);
         ctx.daw = query.daw;
         ctx.last_fill = query.last_fill;
         ctx.consent = query.consent;

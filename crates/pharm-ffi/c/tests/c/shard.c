@@ -143,12 +143,12 @@ static void directory_bad_input(void) {
                                            &directory),
                  PHARM_RESULT_SHARD_ERROR);
     CHECK(check_error_id_is("shard.json_invalid"));
-    /* A pharmacy pinned twice. */
+    /* A pharmacy pinned twice: the map's own error and code, as when pinned twice by calls. */
     CHECK_RESULT(pharm_directory_from_json(TEXT("{\"version\":1,\"logical_count\":2,\"assignment\":[0,1],"
                                                 "\"pins\":[{\"pharmacy_id\":7,\"physical\":9},{\"pharmacy_id\":7,\"physical\":8}]}"),
                                            &directory),
                  PHARM_RESULT_SHARD_ERROR);
-    CHECK(check_error_id_is("shard.json_invalid"));
+    CHECK(check_error_id_is("shard.directory_already_pinned") && pharm_error_code() == 4013);
     /* The message names the reason; too small a buffer reports the length needed. */
     char small[8];
     size_t needed = 0;
@@ -543,6 +543,16 @@ static void resilience_bad_input(void) {
             memcpy(tokens, "\"max_tokens\":  0", 16);
             CHECK_RESULT(pharm_resilience_from_json(TEXT("x"), TEXT(edited), 0, &policy), PHARM_RESULT_SHARD_ERROR);
             CHECK(check_error_id_is("shard.resilience_config_budget") && pharm_error_code() == 4092);
+        }
+        /* An invalid retry policy keeps its own code too. */
+        memcpy(edited, json, json_len);
+        edited[json_len] = '\0';
+        char *attempts = strstr(edited, "\"max_attempts\":3");
+        CHECK(attempts != NULL);
+        if (attempts != NULL) {
+            memcpy(attempts, "\"max_attempts\":0", 16);
+            CHECK_RESULT(pharm_resilience_from_json(TEXT("x"), TEXT(edited), 0, &policy), PHARM_RESULT_SHARD_ERROR);
+            CHECK(check_error_id_is("shard.resilience_config_retry") && pharm_error_code() == 4091);
         }
         free(edited);
     }

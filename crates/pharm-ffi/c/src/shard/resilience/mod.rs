@@ -18,7 +18,7 @@ use pharm_shard::resilience::{Call, Permit, Rejected};
 use pharm_shard::{Next, Resilience, ResilienceConfig};
 
 use super::fixed::Fixed;
-use super::json::{self, PHARM_SHARD_MAX_JSON_BYTES};
+use super::json::PHARM_SHARD_MAX_JSON_BYTES;
 use crate::boundary::{self, Handle, Poison};
 use crate::error::Failure;
 use crate::input;
@@ -140,8 +140,9 @@ pub unsafe extern "C" fn pharm_resilience_from_preset(
 /// starts at `now_ns`.
 ///
 /// `json` is UTF-8, at most `PHARM_SHARD_MAX_JSON_BYTES`. Malformed JSON is
-/// `shard.json_syntax`; an unknown or missing field, a wrong type or an invalid breaker
-/// setting or retry policy is `shard.json_invalid`; an invalid retry budget is
+/// `shard.json_syntax`; an unknown field in any object, a missing field or a wrong type is
+/// `shard.json_invalid`; an invalid part has its own code, as for a preset:
+/// `shard.resilience_config_breaker`, `shard.resilience_config_retry` or
 /// `shard.resilience_config_budget`.
 ///
 /// On success `*out` receives a new policy the caller frees with
@@ -166,7 +167,7 @@ pub unsafe extern "C" fn pharm_resilience_from_json(
         let name = unsafe { input::text(name, name_len, "name", MAX_NAME_BYTES) }?;
         // SAFETY: the caller's contract is this function's.
         let text = unsafe { input::text(json, len, "json", PHARM_SHARD_MAX_JSON_BYTES) }?;
-        let config: ResilienceConfig = json::parse("resilience configuration", text)?;
+        let config = ResilienceConfig::from_json(text)?;
         let policy = Resilience::new(name, config, Duration::from_nanos(now_ns))?;
         out.set(handle(policy));
         Ok(())

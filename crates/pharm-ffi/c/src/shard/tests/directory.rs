@@ -171,7 +171,7 @@ fn bad_counts_and_schemes_are_refused() {
 #[test]
 fn bad_json_is_refused_with_the_shard_codes() {
     let good = r#"{"version":1,"logical_count":2,"assignment":[0,1]}"#;
-    let cases: [(&str, pharm_result, &str); 9] = [
+    let cases: [(&str, pharm_result, &str); 10] = [
         ("", pharm_result::ShardError, "shard.json_syntax"),
         (
             "{\"version\":1,",
@@ -184,21 +184,27 @@ fn bad_json_is_refused_with_the_shard_codes() {
             pharm_result::ShardError,
             "shard.json_invalid",
         ),
-        // The crate's Pin reads past unknown fields; the binding does not.
+        // An unknown field inside a pin.
         (
             r#"{"version":1,"logical_count":2,"assignment":[0,1],"pins":[{"pharmacy_id":7,"physical":3,"note":"x"}]}"#,
             pharm_result::ShardError,
             "shard.json_invalid",
         ),
+        // A map that is not consistent keeps its own code.
         (
             r#"{"version":1,"logical_count":2,"assignment":[0,1],"pins":[{"pharmacy_id":7,"physical":3},{"pharmacy_id":7,"physical":4}]}"#,
             pharm_result::ShardError,
-            "shard.json_invalid",
+            "shard.directory_already_pinned",
         ),
         (
             r#"{"version":1,"logical_count":3,"assignment":[0,1]}"#,
             pharm_result::ShardError,
-            "shard.json_invalid",
+            "shard.directory_assignment_length",
+        ),
+        (
+            r#"{"version":1,"logical_count":2,"assignment":[0,1],"moves":[{"logical":0,"source":1,"target":0,"phase":"copying"}]}"#,
+            pharm_result::ShardError,
+            "shard.directory_source_mismatch",
         ),
         (
             r#"{"version":1,"logical_count":2,"assignment":[0,1],"pins":[{"pharmacy_id":-5,"physical":7}]}"#,
@@ -226,6 +232,7 @@ fn bad_json_is_refused_with_the_shard_codes() {
         "{}",
         super::last_message()
     );
+    assert_eq!(crate::error::pharm_error_code(), 4013);
 
     let big = oversized_json();
     let bad_utf8 = b"{\"version\":1,\xff}";

@@ -110,17 +110,17 @@ fn bad_configurations_are_refused() {
         (
             with("/retry/max_attempts", 101.into()),
             pharm_result::ShardError,
-            "shard.json_invalid",
+            "shard.resilience_config_retry",
         ),
         (
             with("/breaker/failure_rate_threshold", 0.into()),
             pharm_result::ShardError,
-            "shard.json_invalid",
+            "shard.resilience_config_breaker",
         ),
         (
             with("/breaker/sliding_window_size", 10_001.into()),
             pharm_result::ShardError,
-            "shard.json_invalid",
+            "shard.resilience_config_breaker",
         ),
         (
             with("/jitter_seed", "seven".into()),

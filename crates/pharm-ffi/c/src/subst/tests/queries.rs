@@ -1,10 +1,10 @@
 //! Query shapes: defaults, market facts, the store's packages, explain under a prescription.
 
-use ::pharm_subst::{MarketFacts, NtiRule, SubstitutionPolicy};
+use ::pharm_subst::{MarketFacts, MarketTable, NtiRule, SubstitutionPolicy};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::subst::json::{MarketTable, Policy, parse};
+use crate::subst::json::parse;
 
 #[test]
 fn a_minimal_query_uses_the_documented_defaults() {
@@ -158,21 +158,26 @@ fn substitutes_of_an_unknown_product_and_without_a_release() {
 }
 
 #[test]
-fn the_policy_mirror_reads_every_policy_the_crate_writes() {
+fn the_policy_reads_every_policy_the_crate_writes_and_nothing_else() {
     let mut policy = SubstitutionPolicy::north_carolina();
     policy.negative_formulary = vec!["WARFARIN SODIUM".into()];
     policy.nti_rule = NtiRule::Forbid;
     let text = serde_json::to_string(&policy).unwrap();
-    let read: Policy = parse("policy", &text).unwrap();
-    assert_eq!(SubstitutionPolicy::from(read), policy);
-    // The crate's own type ignores unknown fields; the mirror does not.
+    let read: SubstitutionPolicy = parse("policy", &text).unwrap();
+    assert_eq!(read, policy);
+    // A misspelt field is refused by the crate's own type, with pharm-subst's code.
     let misspelt = r#"{"state": "NC", "nti_ingredient": ["DIGOXIN"]}"#;
-    assert!(serde_json::from_str::<SubstitutionPolicy>(misspelt).is_ok());
-    assert!(parse::<Policy>("policy", misspelt).is_err());
+    let error = parse::<SubstitutionPolicy>("policy", misspelt).unwrap_err();
+    assert_eq!(error.id, "subst.json_invalid", "{}", error.message);
+    assert!(
+        error.message.contains("nti_ingredient"),
+        "{}",
+        error.message
+    );
 }
 
 #[test]
-fn the_market_mirror_reads_the_facts_the_crate_writes() {
+fn the_market_reads_the_facts_the_crate_writes_and_nothing_else() {
     let facts = MarketFacts {
         in_stock: true,
         formulary_tier: Some(2),
@@ -190,7 +195,7 @@ fn the_market_mirror_reads_the_facts_the_crate_writes() {
         MarketFacts::default()
     );
     for bad in [
-        // A float cost (the crate's type takes it; no floats cross the boundary).
+        // A float cost: no floats cross the boundary.
         r#"{"N021402-005": {"in_stock": true, "unit_cost": 1.2}}"#,
         r#"{"N021402-005": {"in_stock": true, "unit_cost": "-0.01"}}"#,
         r#"{"N021402-005": {"in_stock": true, "unit_cost": "cheap"}}"#,
