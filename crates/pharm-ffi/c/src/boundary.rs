@@ -89,6 +89,12 @@ pub(crate) unsafe fn call_with_mut<H: Handle>(
     finish(outcome)
 }
 
+/// Runs a call that has no handle and cannot fail (accessors, version): a panic, which none
+/// of them can raise today, returns `fallback` instead of unwinding into C.
+pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
 /// Runs an accessor of the error detail: catches panics but keeps the detail.
 pub(crate) fn guard_keeping_detail(body: impl FnOnce() -> pharm_result) -> pharm_result {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(pharm_result::Panic)

@@ -25,11 +25,13 @@ pub struct pharm_bytes {
 /// `bytes` must be NULL or a live `pharm_bytes` from this library.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pharm_bytes_data(bytes: *const pharm_bytes) -> *const u8 {
-    // SAFETY: NULL or a live pharm_bytes, by the caller's contract.
-    match unsafe { bytes.as_ref() } {
-        Some(bytes) => bytes.data.as_ptr(),
-        None => std::ptr::null(),
-    }
+    crate::boundary::guard_value(std::ptr::null(), || {
+        // SAFETY: NULL or a live pharm_bytes, by the caller's contract.
+        match unsafe { bytes.as_ref() } {
+            Some(bytes) => bytes.data.as_ptr(),
+            None => std::ptr::null(),
+        }
+    })
 }
 
 /// The number of bytes in `bytes`; 0 for NULL.
@@ -38,8 +40,10 @@ pub unsafe extern "C" fn pharm_bytes_data(bytes: *const pharm_bytes) -> *const u
 /// `bytes` must be NULL or a live `pharm_bytes` from this library.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pharm_bytes_len(bytes: *const pharm_bytes) -> usize {
-    // SAFETY: NULL or a live pharm_bytes, by the caller's contract.
-    unsafe { bytes.as_ref() }.map_or(0, |bytes| bytes.data.len())
+    crate::boundary::guard_value(0, || {
+        // SAFETY: NULL or a live pharm_bytes, by the caller's contract.
+        unsafe { bytes.as_ref() }.map_or(0, |bytes| bytes.data.len())
+    })
 }
 
 /// Frees `bytes`. `pharm_bytes_free(NULL)` does nothing; freeing twice is undefined.
@@ -48,11 +52,9 @@ pub unsafe extern "C" fn pharm_bytes_len(bytes: *const pharm_bytes) -> usize {
 /// `bytes` must be NULL or a `pharm_bytes` from this library not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pharm_bytes_free(bytes: *mut pharm_bytes) {
-    if !bytes.is_null() {
-        // SAFETY: a pointer from `Box::into_raw` in `Out::set`, not yet freed (the
-        // caller's contract); dropping a Box<[u8]> cannot panic.
-        drop(unsafe { Box::from_raw(bytes) });
-    }
+    // SAFETY: NULL or a pointer from `Box::into_raw` in `Out::set`, not yet freed (the
+    // caller's contract).
+    unsafe { crate::boundary::free(bytes) }
 }
 
 /// An output parameter checked at the start of a call and written only on success.

@@ -69,7 +69,11 @@ impl pharm_result {
 /// logs; `"PHARM_RESULT_UNKNOWN"` for a number that is not a result. Never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn pharm_result_str(result: u32) -> *const std::ffi::c_char {
-    let name: &'static str = match result {
+    crate::boundary::guard_value(std::ptr::null(), || result_name(result).as_ptr().cast())
+}
+
+fn result_name(result: u32) -> &'static str {
+    match result {
         0 => "PHARM_RESULT_OK\0",
         1 => "PHARM_RESULT_NULL_PARAMETER\0",
         2 => "PHARM_RESULT_INVALID_UTF8\0",
@@ -83,8 +87,7 @@ pub extern "C" fn pharm_result_str(result: u32) -> *const std::ffi::c_char {
         3000 => "PHARM_RESULT_SYNC_ERROR\0",
         4000 => "PHARM_RESULT_SHARD_ERROR\0",
         _ => "PHARM_RESULT_UNKNOWN\0",
-    };
-    name.as_ptr().cast()
+    }
 }
 
 /// The binding's own results, in the order of [`ERROR_CODES`].

@@ -15,7 +15,7 @@ thread_local! {
 #[cfg(feature = "test-hooks")]
 #[unsafe(no_mangle)]
 pub extern "C" fn pharm_test_panic_next_call() {
-    ARMED.with(|armed| armed.set(true));
+    crate::boundary::guard_value((), || ARMED.with(|armed| armed.set(true)));
 }
 
 /// Panics if the hook is armed (disarming it first).

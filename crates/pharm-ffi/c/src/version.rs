@@ -7,14 +7,16 @@ pub const PHARM_ABI_VERSION: u32 = 1;
 /// The library's version as NUL-terminated text (`"0.1.0"`). Static: never free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn pharm_version() -> *const std::ffi::c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    crate::boundary::guard_value(std::ptr::null(), || {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
 }
 
 /// The ABI version the library was built with; compare it with `PHARM_ABI_VERSION` from
 /// the header you compiled against.
 #[unsafe(no_mangle)]
 pub extern "C" fn pharm_abi_version() -> u32 {
-    PHARM_ABI_VERSION
+    crate::boundary::guard_value(0, || PHARM_ABI_VERSION)
 }
 
 #[cfg(test)]
