@@ -35,6 +35,7 @@
 //!
 //! [`ShardMap::pin`]: crate::directory::ShardMap::pin
 
+use pharm_core::contract::JsonFault;
 use serde::de::DeserializeOwned;
 
 use crate::directory::{DirectoryError, ShardMap, ShardMapConfig};
@@ -85,21 +86,21 @@ pub fn from_json<T: DeserializeOwned>(
     json: impl AsRef<[u8]>,
 ) -> Result<T, JsonError> {
     serde_json::from_slice(json.as_ref()).map_err(|error| {
-        let (line, column) = (error.line(), error.column());
-        let mut reason = error.to_string();
-        // serde_json appends " at line L column C"; the error names them itself.
-        if let Some(cut) = reason.rfind(" at line ") {
-            reason.truncate(cut);
-        }
-        if error.is_data() {
-            JsonError::Invalid {
+        let JsonFault {
+            line,
+            column,
+            reason,
+            syntax,
+        } = JsonFault::of(&error);
+        if syntax {
+            JsonError::Syntax {
                 document,
                 line,
                 column,
                 reason,
             }
         } else {
-            JsonError::Syntax {
+            JsonError::Invalid {
                 document,
                 line,
                 column,

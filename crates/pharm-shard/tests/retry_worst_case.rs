@@ -127,6 +127,13 @@ fn degenerate_schedules() {
             multiplier: 0,
             cap: ms(5),
         },
+        // Multiplier 0 with the base above the cap: one capped delay, then zeros (the
+        // closed form once counted every retry at the cap).
+        Backoff::Exponential {
+            base: ms(932),
+            multiplier: 0,
+            cap: ms(1),
+        },
         Backoff::Exponential {
             base: ms(1),
             multiplier: 1,

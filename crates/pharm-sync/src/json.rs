@@ -18,6 +18,7 @@
 //!
 //! [`Op`]: crate::replica::Op
 
+use pharm_core::contract::JsonFault;
 use serde::de::DeserializeOwned;
 
 use crate::replica::Op;
@@ -78,21 +79,21 @@ fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T,
         });
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        let (line, column) = (e.line(), e.column());
-        let mut reason = e.to_string();
-        // serde_json appends " at line L column C"; the error names them itself.
-        if let Some(cut) = reason.rfind(" at line ") {
-            reason.truncate(cut);
-        }
-        if e.is_data() {
-            JsonError::Invalid {
+        let JsonFault {
+            line,
+            column,
+            reason,
+            syntax,
+        } = JsonFault::of(&e);
+        if syntax {
+            JsonError::Syntax {
                 document,
                 line,
                 column,
                 reason,
             }
         } else {
-            JsonError::Syntax {
+            JsonError::Invalid {
                 document,
                 line,
                 column,

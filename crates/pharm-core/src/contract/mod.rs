@@ -29,6 +29,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::rules::{Context, Decision, Request};
 
+mod json_fault;
+pub use json_fault::JsonFault;
+
 #[cfg(feature = "schema")]
 pub use schema::schemas;
 
@@ -142,21 +145,21 @@ fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T,
         });
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        let (line, column) = (e.line(), e.column());
-        let mut reason = e.to_string();
-        // serde_json appends " at line L column C"; the error names them itself.
-        if let Some(cut) = reason.rfind(" at line ") {
-            reason.truncate(cut);
-        }
-        if e.is_data() {
-            ContractError::Invalid {
+        let JsonFault {
+            line,
+            column,
+            reason,
+            syntax,
+        } = JsonFault::of(&e);
+        if syntax {
+            ContractError::Syntax {
                 document,
                 line,
                 column,
                 reason,
             }
         } else {
-            ContractError::Syntax {
+            ContractError::Invalid {
                 document,
                 line,
                 column,

@@ -568,13 +568,15 @@ impl Backoff {
                 base, multiplier, ..
             } => {
                 let base = base.as_nanos();
+                let q = u128::from(multiplier);
+                if q == 0 {
+                    // base (at the cap when not below `limit`), then 0 forever.
+                    return if base >= limit { (0, 1) } else { (base, 0) };
+                }
                 if base >= limit {
                     return (0, retries);
                 }
-                let q = u128::from(multiplier);
                 match q {
-                    // base, then 0 forever.
-                    0 => (base, 0),
                     1 => (base * retries, 0),
                     _ => {
                         // base·qᵏ < limit for qᵏ ≤ t: the first ⌊log_q t⌋ + 1 delays.
