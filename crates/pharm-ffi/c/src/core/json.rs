@@ -1,6 +1,7 @@
 //! JSON in and out for the core calls, with pharm-core's contract errors.
 
 use pharm_core::ContractError;
+use pharm_core::contract::JsonFault;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -12,28 +13,27 @@ use crate::error::Failure;
 /// checked the size and the UTF-8.
 pub(super) fn parse<T: DeserializeOwned>(document: &'static str, text: &str) -> Result<T, Failure> {
     serde_json::from_str(text).map_err(|error| {
-        let (line, column) = (error.line(), error.column());
-        let mut reason = error.to_string();
-        // serde_json appends " at line L column C"; the error names them itself.
-        if let Some(cut) = reason.rfind(" at line ") {
-            reason.truncate(cut);
-        }
-        let error = if error.is_data() {
-            ContractError::Invalid {
-                document,
-                line,
-                column,
-                reason,
-            }
-        } else {
+        let JsonFault {
+            line,
+            column,
+            reason,
+            syntax,
+        } = JsonFault::of(&error);
+        Failure::from(if syntax {
             ContractError::Syntax {
                 document,
                 line,
                 column,
                 reason,
             }
-        };
-        Failure::from(error)
+        } else {
+            ContractError::Invalid {
+                document,
+                line,
+                column,
+                reason,
+            }
+        })
     })
 }
 

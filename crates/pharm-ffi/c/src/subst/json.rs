@@ -7,6 +7,7 @@
 //! its policy.
 
 use ::pharm_subst::{BindingInputError, LastFill, MarketTable, ProductKey, SubstitutionPolicy};
+use pharm_core::contract::JsonFault;
 use pharm_core::model::DawCode;
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer};
@@ -17,28 +18,27 @@ use crate::error::Failure;
 /// (`subst.json_syntax`, `subst.json_invalid`).
 pub(super) fn parse<T: DeserializeOwned>(document: &'static str, text: &str) -> Result<T, Failure> {
     serde_json::from_str(text).map_err(|error| {
-        let (line, column) = (error.line(), error.column());
-        let mut reason = error.to_string();
-        // serde_json appends " at line L column C"; the error names them itself.
-        if let Some(cut) = reason.rfind(" at line ") {
-            reason.truncate(cut);
-        }
-        let error = if error.is_data() {
-            BindingInputError::JsonInvalid {
-                document,
-                line,
-                column,
-                reason,
-            }
-        } else {
+        let JsonFault {
+            line,
+            column,
+            reason,
+            syntax,
+        } = JsonFault::of(&error);
+        Failure::from(if syntax {
             BindingInputError::JsonSyntax {
                 document,
                 line,
                 column,
                 reason,
             }
-        };
-        Failure::from(error)
+        } else {
+            BindingInputError::JsonInvalid {
+                document,
+                line,
+                column,
+                reason,
+            }
+        })
     })
 }
 
