@@ -1,7 +1,8 @@
 //! FEFO (first-expired, first-out) lot allocation for dispensing and sale.
 //!
 //! Pure functions over a product's lots (rules LOT-EXP-01, LOT-STATUS-01, LOT-FEFO-01,
-//! LOT-REMOVAL-01, LOT-SHORTDATE-01 and LOT-QTY-01 of `dispensing-rules.md` §9.6):
+//! LOT-REMOVAL-01, LOT-SHORTDATE-01 and LOT-QTY-01; the lot rules of the crate README's rule
+//! table):
 //!
 //! - [`allocate`] picks lots automatically: only eligible lots (status
 //!   [`LotStatus::Active`], not expired on `today`, stock on hand, not past the removal
@@ -28,10 +29,12 @@ use crate::time::Date;
 
 /// How [`allocate`] and [`check_manual_pick`] may pick lots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct AllocationPolicy {
     /// More than one lot may go into the line (the label or record then lists every lot).
-    /// Off by default: one lot per prescription fill (dispensing-rules.md §5.1 rule 4).
+    /// Off by default: one lot per prescription fill, so the label and the dispensing record
+    /// name a single lot (a recall then reaches every patient who got it).
     pub allow_spill: bool,
     /// Stop picking a lot automatically this many days before its expiry (the product's
     /// [`Product::removal_lead_days`]). `0` means the product has no removal date: a lot is
@@ -65,6 +68,7 @@ impl AllocationPolicy {
 
 /// One lot chosen for a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pick {
     /// Manufacturer lot number.
     pub lot_number: String,
@@ -107,6 +111,7 @@ impl SkipReason {
 
 /// A lot that [`allocate`] did not consider, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SkippedLot {
     /// Manufacturer lot number.
     pub lot_number: String,
@@ -117,6 +122,7 @@ pub struct SkippedLot {
 
 /// Something the pharmacist should see about a pick; none of these stops it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AllocationWarning {
     /// The lot expires before the end of therapy (LOT-SHORTDATE-01): choose a later lot
@@ -169,6 +175,7 @@ impl AllocationWarning {
 
 /// The result of [`allocate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Allocation {
     /// Lots to take from, in FEFO order; their quantities sum to the requested quantity.
     pub picks: Vec<Pick>,
@@ -187,11 +194,13 @@ impl Allocation {
 
 /// Why [`allocate`] could not pick lots.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AllocationError {
     /// The requested quantity is zero.
     #[error("quantity 0 requested: nothing to allocate")]
+    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
     ZeroQuantity,
     /// All eligible lots together hold less than the requested quantity (LOT-QTY-01,
     /// INV-NEG-01).
@@ -258,6 +267,7 @@ impl PickBlock {
 
 /// The result of [`check_manual_pick`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ManualPickCheck {
     /// Set when the scanned lot must not be used for this line.
     pub blocked: Option<PickBlock>,

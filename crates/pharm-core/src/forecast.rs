@@ -15,6 +15,7 @@ use crate::time::Date;
 
 /// Units of one product used (dispensed or sold) on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DailyUsage {
     /// Store-local date.
     pub date: Date,
@@ -24,6 +25,7 @@ pub struct DailyUsage {
 
 /// Parameters of [`historical_average`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct ForecastParams {
     /// Number of complete days averaged over (default 28).
@@ -55,6 +57,7 @@ pub enum ForecastSource {
 
 /// A demand forecast for one product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Forecast {
     /// Average units per day, rounded to 2 decimal places (half away from zero).
     pub daily_usage: Decimal,

@@ -138,6 +138,7 @@ pub mod ids;
 pub mod model;
 pub mod offline;
 pub mod rules;
+pub mod serde_strict;
 mod serde_text;
 pub mod time;
 

@@ -2,7 +2,7 @@
 //!
 //! [`capabilities`] turns connectivity, per-service health and the state profile into a
 //! [`CapabilityReport`]: one [`CapabilityRow`] per feature of the graceful-degradation
-//! matrix (`dispensing-rules.md` §8), each with a [`Mode`], a one-line explanation a
+//! matrix, each with a [`Mode`], a one-line explanation a
 //! cashier can read, and the rule ids involved. It is a pure function: the POS calls it
 //! whenever health changes and shows the rows on screen.
 //!
@@ -18,6 +18,7 @@ use crate::rules::{Connectivity, OfflinePolicy, RuleId, StateProfile};
 
 /// Reachability of each remote service (`true` = reachable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceHealth {
     /// The store's cloud back end (shared records, cross-store history, sync).
     pub cloud: bool,
@@ -152,6 +153,7 @@ pub enum Mode {
 
 /// One feature's availability.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CapabilityRow {
     /// The feature.
     pub feature: Feature,
@@ -165,6 +167,7 @@ pub struct CapabilityRow {
 
 /// Availability of every [`Feature`], in [`Feature::ALL`] order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CapabilityReport {
     /// The store cannot reach the cloud ([`Connectivity::Offline`]).
     pub offline: bool,

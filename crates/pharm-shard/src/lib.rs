@@ -71,7 +71,6 @@ pub mod resilience;
 pub mod retry;
 pub mod scaling;
 pub mod scatter;
-mod serde_strict;
 mod sleep;
 
 pub use breaker::{CallNotPermitted, CircuitBreaker, CircuitBreakerConfig, ConfigError, State};

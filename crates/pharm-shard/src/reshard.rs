@@ -271,7 +271,7 @@ impl ReshardPlan {
 #[serde(deny_unknown_fields)]
 pub enum Recommendation {
     /// Every physical shard is within the threshold.
-    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
+    #[serde(deserialize_with = "pharm_core::serde_strict::no_fields")]
     None,
     /// The assignment is unbalanced and rebalancing moves logical shards off every
     /// physical shard over the threshold, enough to bring it back under (by its own

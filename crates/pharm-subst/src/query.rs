@@ -19,7 +19,7 @@ use crate::te::TeCode;
 #[serde(deny_unknown_fields)]
 pub enum ChoiceReason {
     /// The product as written.
-    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
+    #[serde(deserialize_with = "pharm_core::serde_strict::no_fields")]
     AsWritten,
     /// A-rated to the product as written through this shared code.
     Equivalent {
@@ -97,7 +97,7 @@ pub enum Restriction {
 #[serde(deny_unknown_fields)]
 pub enum Degraded {
     /// No Orange Book release is loaded.
-    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
+    #[serde(deserialize_with = "pharm_core::serde_strict::no_fields")]
     NoCatalog,
     /// The loaded release is older than the configured maximum age.
     Stale {
@@ -452,7 +452,7 @@ fn assign_daw(
 #[non_exhaustive]
 pub enum NotEquivalentReason {
     /// Both keys name the same product.
-    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
+    #[serde(deserialize_with = "pharm_core::serde_strict::no_fields")]
     SameProduct,
     /// A product is discontinued.
     Discontinued {
@@ -460,10 +460,10 @@ pub enum NotEquivalentReason {
         product: ProductKey,
     },
     /// One is OTC and the other RX.
-    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
+    #[serde(deserialize_with = "pharm_core::serde_strict::no_fields")]
     OtcVsRx,
     /// Both are OTC (no TE codes for OTC products).
-    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
+    #[serde(deserialize_with = "pharm_core::serde_strict::no_fields")]
     Otc,
     /// Same active moiety, different salt or ester: pharmaceutical alternatives.
     DifferentSalt {

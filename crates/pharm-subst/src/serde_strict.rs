@@ -1,11 +1,6 @@
-//! Strict serde reading: nothing in a JSON document is silently dropped or guessed.
-//!
-//! - `#[serde(deny_unknown_fields)]` on an internally tagged enum does not reach its unit
-//!   variants (serde-rs/serde#2123): `{"kind": "as_written", "typo": 1}` would be read. Each
-//!   such variant is marked `#[serde(deserialize_with = "crate::serde_strict::no_fields")]`,
-//!   which refuses any field besides the tag; the JSON written is unchanged.
-//! - Decimals are read from their text only (`"4.10"`), never from a JSON number, which a
-//!   reader may have rounded through a binary float already.
+//! Strict decimal reading: decimals are read from their text only (`"4.10"`), never from a
+//! JSON number, which a reader may have rounded through a binary float already. (Unit
+//! variants of tagged enums refuse fields through `pharm_core::serde_strict::no_fields`.)
 
 use std::borrow::Cow;
 use std::fmt;
@@ -14,14 +9,6 @@ use pharm_core::model::Price;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
-
-/// Reads the fields of a unit variant of an internally tagged enum: none.
-pub(crate) fn no_fields<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct NoFields {}
-    NoFields::deserialize(deserializer).map(|NoFields {}| ())
-}
 
 /// `digits` or `digits.digits`, with an optional leading `-`.
 fn plain_decimal(text: &str) -> bool {

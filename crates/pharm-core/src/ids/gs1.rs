@@ -104,6 +104,7 @@ impl fmt::Display for Gs1Ai {
 
 /// The DSCSA product identifier read from a GS1 DataMatrix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DataMatrix {
     /// AI 01.
     pub gtin: Gtin,

@@ -1,7 +1,8 @@
 //! State profiles: every state-level value the engine uses, as data.
 //!
-//! A profile is plain serde data; the presets below are starting points taken from
-//! `dispensing-rules.md` §1.9 (confirm each value with the state board before go-live).
+//! A profile is plain serde data; the presets below are starting points taken from the
+//! states' pharmacy and controlled-substance rules cited on each field (confirm each value
+//! with the state board before go-live).
 
 use serde::{Deserialize, Serialize};
 

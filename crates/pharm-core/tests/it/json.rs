@@ -182,3 +182,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn lot_forecast_and_barcode_types_refuse_unknown_fields() {
+    use pharm_core::fefo::{AllocationError, AllocationPolicy};
+    use pharm_core::forecast::ForecastParams;
+
+    let policy = r#"{"allow_spill": false, "removal_lead_days": 0, "days_supply": null"#;
+    assert!(serde_json::from_str::<AllocationPolicy>(&format!("{policy}}}")).is_ok());
+    assert!(
+        serde_json::from_str::<AllocationPolicy>(&format!("{policy}, \"alow_spill\": true}}"))
+            .is_err()
+    );
+    let zero = r#"{"kind": "zero_quantity""#;
+    assert!(serde_json::from_str::<AllocationError>(&format!("{zero}}}")).is_ok());
+    assert!(
+        serde_json::from_str::<AllocationError>(&format!("{zero}, \"requested\": 0}}")).is_err()
+    );
+    let params = serde_json::to_value(ForecastParams::default()).unwrap();
+    let mut bad = params.clone();
+    bad["window"] = serde_json::json!(7);
+    assert!(serde_json::from_value::<ForecastParams>(params).is_ok());
+    assert!(serde_json::from_value::<ForecastParams>(bad).is_err());
+}

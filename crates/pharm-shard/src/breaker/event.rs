@@ -47,7 +47,7 @@ pub enum Event {
         duration: Duration,
     },
     /// A call was rejected (OPEN, or HALF_OPEN with no permit left).
-    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
+    #[serde(deserialize_with = "pharm_core::serde_strict::no_fields")]
     NotPermitted,
     /// The failure rate reached its threshold (published before the CLOSED → OPEN
     /// transition, or once per METRICS_ONLY state).
@@ -62,7 +62,7 @@ pub enum Event {
         slow_call_rate: f32,
     },
     /// [`reset`](super::CircuitBreaker::reset) was called.
-    #[serde(deserialize_with = "crate::serde_strict::no_fields")]
+    #[serde(deserialize_with = "pharm_core::serde_strict::no_fields")]
     Reset,
 }
 
