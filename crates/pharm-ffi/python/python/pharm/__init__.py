@@ -1,0 +1,21 @@
+"""pharm: the pharmacy point-of-sale domain core (Rust crates) for Python.
+
+``pharm.core`` evaluates requests in a store's context and reads identifiers; every error
+of the crates is a :class:`PharmError` with a stable ``code`` and ``id``.
+"""
+
+from __future__ import annotations
+
+from pharm import core
+from pharm._pharm import __version__
+from pharm.errors import CoreError, PharmError, ShardError, SubstError, SyncError
+
+__all__ = [
+    "CoreError",
+    "PharmError",
+    "ShardError",
+    "SubstError",
+    "SyncError",
+    "__version__",
+    "core",
+]

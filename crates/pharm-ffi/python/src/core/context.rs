@@ -1,0 +1,213 @@
+//! The store's `Context` and evaluation: one request, a batch (without the GIL), and the
+//! compliance checks.
+
+use pharm_core::contract::{parse_context, parse_request_str};
+use pharm_core::rules::{Context as CoreContext, Request, evaluate as core_evaluate};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyAny, PyList, PyString};
+
+use crate::errors;
+use crate::json;
+
+/// The dispensing context of one store (the contract's Context: `now`, `profile`, and
+/// optionally `policy`, `pharmacy`, `connectivity`, `recall_feed_as_of`), made once from a
+/// dict or a JSON str and immutable afterwards. Two contexts are equal when their
+/// contract JSON is.
+#[pyclass(frozen, module = "pharm.core")]
+pub(crate) struct Context {
+    context: CoreContext,
+    /// The context's JSON as pharm-core writes it (every field).
+    text: String,
+}
+
+#[pymethods]
+impl Context {
+    /// Parses the context document (dict or JSON str); raises `pharm.CoreError`
+    /// (`core.contract_syntax`, `core.contract_invalid`, `core.contract_too_large`) for a
+    /// document the contract refuses, TypeError for another type.
+    #[new]
+    fn new(py: Python<'_>, context: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text = json::text_of(context, "context")?;
+        let context = parse_context(&text).map_err(|error| errors::domain(py, &error))?;
+        let text = json::to_text(&context)?;
+        Ok(Context { context, text })
+    }
+
+    /// The context as the contract's JSON text (every field written).
+    fn to_json(&self) -> &str {
+        &self.text
+    }
+
+    /// The context as a dict (the contract's JSON, every field written).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json::load(py, &self.text)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let quoted = |text: String| -> PyResult<String> {
+            Ok(PyString::new(py, &text).repr()?.to_str()?.to_owned())
+        };
+        Ok(format!(
+            "Context(state={}, now={}, pharmacy={})",
+            quoted(self.context.profile.state.clone())?,
+            quoted(self.context.now.to_string())?,
+            self.context.pharmacy.id
+        ))
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<Context>()
+            .is_ok_and(|other| other.get().text == self.text)
+    }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.text.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// Parses a request argument (dict or JSON str).
+fn request_of(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Request> {
+    let text = json::text_of(request, "request")?;
+    parse_request_str(&text).map_err(|error| errors::domain(py, &error))
+}
+
+/// Evaluates one request (dict or JSON str, any `"type"`) in `context`; returns the
+/// decision as a dict. A decision of any outcome is a return value; only a request the
+/// contract refuses raises (`pharm.CoreError`).
+#[pyfunction]
+pub(crate) fn evaluate<'py>(
+    py: Python<'py>,
+    request: &Bound<'py, PyAny>,
+    context: &Context,
+) -> PyResult<Bound<'py, PyAny>> {
+    let request = request_of(py, request)?;
+    json::to_py(py, &core_evaluate(&request, &context.context))
+}
+
+/// Evaluates one request given as JSON text; returns the decision's JSON text, byte for
+/// byte what the C ABI and Rust write.
+#[pyfunction]
+pub(crate) fn evaluate_json(py: Python<'_>, request: &str, context: &Context) -> PyResult<String> {
+    let request = parse_request_str(request).map_err(|error| errors::domain(py, &error))?;
+    json::to_text(&core_evaluate(&request, &context.context))
+}
+
+/// Evaluates a list of requests (each a dict or JSON str) in `context`, with the GIL
+/// released while requests are parsed and evaluated; returns the decisions in order. The
+/// first request the contract refuses raises `pharm.CoreError` naming its index, and no
+/// decision is returned.
+#[pyfunction]
+pub(crate) fn evaluate_batch<'py>(
+    py: Python<'py>,
+    requests: &Bound<'py, PyAny>,
+    context: &Context,
+) -> PyResult<Bound<'py, PyList>> {
+    let items = list_items(requests, "requests")?;
+    let texts = items
+        .iter()
+        .map(|item| json::text_of(item, "each request"))
+        .collect::<PyResult<Vec<String>>>()?;
+    let core_context = &context.context;
+    let decided = py.detach(|| {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                let request =
+                    parse_request_str(text).map_err(|error| (index, BatchFault::from(error)))?;
+                serde_json::to_string(&core_evaluate(&request, core_context))
+                    .map_err(|error| (index, BatchFault::from(error)))
+            })
+            .collect::<Result<Vec<String>, (usize, BatchFault)>>()
+    });
+    let decisions = decided.map_err(|(index, fault)| fault.into_py_err(py, index))?;
+    let loaded = decisions
+        .iter()
+        .map(|text| json::load(py, text))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, loaded)
+}
+
+/// Why one request of a batch failed.
+enum BatchFault {
+    Contract(pharm_core::ContractError),
+    Output(serde_json::Error),
+}
+
+impl From<pharm_core::ContractError> for BatchFault {
+    fn from(error: pharm_core::ContractError) -> Self {
+        BatchFault::Contract(error)
+    }
+}
+
+impl From<serde_json::Error> for BatchFault {
+    fn from(error: serde_json::Error) -> Self {
+        BatchFault::Output(error)
+    }
+}
+
+impl BatchFault {
+    fn into_py_err(self, py: Python<'_>, index: usize) -> PyErr {
+        match self {
+            BatchFault::Contract(error) => {
+                use pharm_core::ErrorCode;
+                errors::domain_with(
+                    py,
+                    error.code(),
+                    error.id(),
+                    format!("requests[{index}]: {error}"),
+                )
+            }
+            BatchFault::Output(error) => {
+                PyValueError::new_err(format!("requests[{index}]: {error}"))
+            }
+        }
+    }
+}
+
+/// The items of a list or tuple argument (TypeError for anything else, including a str).
+pub(crate) fn list_items<'py>(
+    value: &Bound<'py, PyAny>,
+    argument: &str,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if value.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "{argument} must be a list of documents, not a str"
+        )));
+    }
+    if let Ok(list) = value.cast::<PyList>() {
+        return Ok(list.iter().collect());
+    }
+    if let Ok(tuple) = value.cast::<pyo3::types::PyTuple>() {
+        return Ok(tuple.iter().collect());
+    }
+    Err(PyTypeError::new_err(format!(
+        "{argument} must be a list or tuple, not {}",
+        value.get_type().name()?
+    )))
+}
+
+/// Runs the compliance checks of `context`: a request of type `compliance` (open
+/// obligations of prescriptions) or `end_of_day` (closing a day); returns the decision
+/// dict. Any other request type raises ValueError: a compliance run never evaluates a
+/// dispense.
+#[pyfunction]
+pub(crate) fn check_compliance<'py>(
+    py: Python<'py>,
+    request: &Bound<'py, PyAny>,
+    context: &Context,
+) -> PyResult<Bound<'py, PyAny>> {
+    let request = request_of(py, request)?;
+    if !matches!(request, Request::Compliance(_) | Request::EndOfDay(_)) {
+        return Err(PyValueError::new_err(
+            "check_compliance takes a request of type \"compliance\" or \"end_of_day\"; \
+             evaluate other requests with evaluate()",
+        ));
+    }
+    json::to_py(py, &core_evaluate(&request, &context.context))
+}
