@@ -35,7 +35,7 @@
 //!
 //! [`ShardMap::pin`]: crate::directory::ShardMap::pin
 
-use pharm_core::contract::JsonFault;
+use pharm_core::contract::{JsonRefusal, read_json};
 use serde::de::DeserializeOwned;
 
 use crate::directory::{DirectoryError, ShardMap, ShardMapConfig};
@@ -74,6 +74,26 @@ pub enum JsonError {
     },
 }
 
+impl JsonRefusal for JsonError {
+    fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+        JsonError::Syntax {
+            document,
+            line,
+            column,
+            reason,
+        }
+    }
+
+    fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+        JsonError::Invalid {
+            document,
+            line,
+            column,
+            reason,
+        }
+    }
+}
+
 /// Reads `json` (UTF-8 text or bytes) as a `T`, one of the crate's serde types;
 /// `document` names it in errors.
 ///
@@ -85,29 +105,7 @@ pub fn from_json<T: DeserializeOwned>(
     document: &'static str,
     json: impl AsRef<[u8]>,
 ) -> Result<T, JsonError> {
-    serde_json::from_slice(json.as_ref()).map_err(|error| {
-        let JsonFault {
-            line,
-            column,
-            reason,
-            syntax,
-        } = JsonFault::of(&error);
-        if syntax {
-            JsonError::Syntax {
-                document,
-                line,
-                column,
-                reason,
-            }
-        } else {
-            JsonError::Invalid {
-                document,
-                line,
-                column,
-                reason,
-            }
-        }
-    })
+    read_json(document, json.as_ref())
 }
 
 /// Why [`ShardMap::from_json`] refused a document.

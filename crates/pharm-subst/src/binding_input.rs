@@ -3,6 +3,8 @@
 //! file that cannot be read. The crate itself reads no JSON and opens no files; these give
 //! the bindings' refusals stable codes in the crate's range.
 
+use pharm_core::contract::JsonRefusal;
+
 /// Why a binding refused its input before the crate saw it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -42,4 +44,24 @@ pub enum BindingInputError {
         /// The operating system's reason.
         reason: String,
     },
+}
+
+impl JsonRefusal for BindingInputError {
+    fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+        BindingInputError::JsonSyntax {
+            document,
+            line,
+            column,
+            reason,
+        }
+    }
+
+    fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+        BindingInputError::JsonInvalid {
+            document,
+            line,
+            column,
+            reason,
+        }
+    }
 }

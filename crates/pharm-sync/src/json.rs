@@ -18,7 +18,7 @@
 //!
 //! [`Op`]: crate::replica::Op
 
-use pharm_core::contract::JsonFault;
+use pharm_core::contract::{JsonRefusal, read_json};
 use serde::de::DeserializeOwned;
 
 use crate::replica::Op;
@@ -70,6 +70,26 @@ pub enum JsonError {
     },
 }
 
+impl JsonRefusal for JsonError {
+    fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+        JsonError::Syntax {
+            document,
+            line,
+            column,
+            reason,
+        }
+    }
+
+    fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+        JsonError::Invalid {
+            document,
+            line,
+            column,
+            reason,
+        }
+    }
+}
+
 fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T, JsonError> {
     if bytes.len() > MAX_JSON_BYTES {
         return Err(JsonError::TooLarge {
@@ -78,29 +98,7 @@ fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T,
             limit: MAX_JSON_BYTES,
         });
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let JsonFault {
-            line,
-            column,
-            reason,
-            syntax,
-        } = JsonFault::of(&e);
-        if syntax {
-            JsonError::Syntax {
-                document,
-                line,
-                column,
-                reason,
-            }
-        } else {
-            JsonError::Invalid {
-                document,
-                line,
-                column,
-                reason,
-            }
-        }
-    })
+    read_json(document, bytes)
 }
 
 impl Op {

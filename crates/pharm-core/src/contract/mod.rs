@@ -29,8 +29,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::rules::{Context, Decision, Request};
 
-mod json_fault;
-pub use json_fault::JsonFault;
+mod json_read;
+pub use json_read::{JsonRefusal, read_json, read_json_str};
 
 #[cfg(feature = "schema")]
 pub use schema::schemas;
@@ -136,6 +136,26 @@ pub enum ContractError {
     },
 }
 
+impl JsonRefusal for ContractError {
+    fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+        ContractError::Syntax {
+            document,
+            line,
+            column,
+            reason,
+        }
+    }
+
+    fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+        ContractError::Invalid {
+            document,
+            line,
+            column,
+            reason,
+        }
+    }
+}
+
 fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T, ContractError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(ContractError::TooLarge {
@@ -144,29 +164,7 @@ fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T,
             limit: MAX_DOCUMENT_BYTES,
         });
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let JsonFault {
-            line,
-            column,
-            reason,
-            syntax,
-        } = JsonFault::of(&e);
-        if syntax {
-            ContractError::Syntax {
-                document,
-                line,
-                column,
-                reason,
-            }
-        } else {
-            ContractError::Invalid {
-                document,
-                line,
-                column,
-                reason,
-            }
-        }
-    })
+    read_json(document, bytes)
 }
 
 /// Parses a request document (UTF-8 JSON bytes or text).

@@ -1,7 +1,7 @@
 //! JSON in and out for the core calls, with pharm-core's contract errors.
 
 use pharm_core::ContractError;
-use pharm_core::contract::JsonFault;
+use pharm_core::contract::read_json_str;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -12,29 +12,7 @@ use crate::error::Failure;
 /// document that does not match its type is [`ContractError::Invalid`]. The caller
 /// checked the size and the UTF-8.
 pub(super) fn parse<T: DeserializeOwned>(document: &'static str, text: &str) -> Result<T, Failure> {
-    serde_json::from_str(text).map_err(|error| {
-        let JsonFault {
-            line,
-            column,
-            reason,
-            syntax,
-        } = JsonFault::of(&error);
-        Failure::from(if syntax {
-            ContractError::Syntax {
-                document,
-                line,
-                column,
-                reason,
-            }
-        } else {
-            ContractError::Invalid {
-                document,
-                line,
-                column,
-                reason,
-            }
-        })
-    })
+    Ok(read_json_str::<T, ContractError>(document, text)?)
 }
 
 /// Serializes an answer as compact JSON.

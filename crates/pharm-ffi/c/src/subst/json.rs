@@ -7,7 +7,7 @@
 //! its policy.
 
 use ::pharm_subst::{BindingInputError, LastFill, MarketTable, ProductKey, SubstitutionPolicy};
-use pharm_core::contract::JsonFault;
+use pharm_core::contract::read_json_str;
 use pharm_core::model::DawCode;
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer};
@@ -17,29 +17,7 @@ use crate::error::Failure;
 /// Parses `text` as the JSON `document`; errors get pharm-subst's codes
 /// (`subst.json_syntax`, `subst.json_invalid`).
 pub(super) fn parse<T: DeserializeOwned>(document: &'static str, text: &str) -> Result<T, Failure> {
-    serde_json::from_str(text).map_err(|error| {
-        let JsonFault {
-            line,
-            column,
-            reason,
-            syntax,
-        } = JsonFault::of(&error);
-        Failure::from(if syntax {
-            BindingInputError::JsonSyntax {
-                document,
-                line,
-                column,
-                reason,
-            }
-        } else {
-            BindingInputError::JsonInvalid {
-                document,
-                line,
-                column,
-                reason,
-            }
-        })
-    })
+    Ok(read_json_str::<T, BindingInputError>(document, text)?)
 }
 
 /// The query of `pharm_subst_substitutes()`.

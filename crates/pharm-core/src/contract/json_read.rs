@@ -1,0 +1,54 @@
+//! Reading a JSON document into a serde type with the family's error shape: the
+//! 1-based position and a reason, split into "not JSON at all" and "JSON of the wrong form".
+//! Each crate's error type says how it spells those two ([`JsonRefusal`]); the reading and
+//! the split are here once.
+
+use serde::de::DeserializeOwned;
+
+/// An error type that can report a refused JSON document (each crate's, with its own codes).
+pub trait JsonRefusal: Sized {
+    /// Not well-formed JSON (or not UTF-8, or cut short).
+    fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self;
+    /// Well-formed JSON that does not match the expected form (an unknown or missing
+    /// field, a wrong type, a value out of range).
+    fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self;
+}
+
+/// Reads `bytes` as a `T`; `document` names it in the error.
+///
+/// ```
+/// use pharm_core::ContractError;
+/// use pharm_core::contract::read_json;
+///
+/// let err = read_json::<u32, ContractError>("count", b"\n  \"x\"").unwrap_err();
+/// assert!(matches!(err, ContractError::Invalid { line: 2, column: 5, .. }));
+/// assert!(!err.to_string().contains("at line 2 column"));
+/// ```
+pub fn read_json<T: DeserializeOwned, E: JsonRefusal>(
+    document: &'static str,
+    bytes: &[u8],
+) -> Result<T, E> {
+    serde_json::from_slice(bytes).map_err(|error| refusal(document, &error))
+}
+
+/// [`read_json`] for text already known to be UTF-8.
+pub fn read_json_str<T: DeserializeOwned, E: JsonRefusal>(
+    document: &'static str,
+    text: &str,
+) -> Result<T, E> {
+    serde_json::from_str(text).map_err(|error| refusal(document, &error))
+}
+
+fn refusal<E: JsonRefusal>(document: &'static str, error: &serde_json::Error) -> E {
+    let mut reason = error.to_string();
+    // serde_json appends " at line L column C"; the error names them itself.
+    if let Some(cut) = reason.rfind(" at line ") {
+        reason.truncate(cut);
+    }
+    let (line, column) = (error.line(), error.column());
+    if error.is_data() {
+        E::invalid(document, line, column, reason)
+    } else {
+        E::syntax(document, line, column, reason)
+    }
+}
