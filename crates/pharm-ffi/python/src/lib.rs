@@ -10,6 +10,7 @@
 mod core;
 mod errors;
 mod json;
+mod table;
 
 use pyo3::prelude::*;
 
