@@ -148,6 +148,41 @@ impl Catalog {
         })
     }
 
+    /// Every equivalence edge once, as the indexes of its two products in
+    /// [`products`](Self::products) (the lower first) and the first TE code they share, in
+    /// the order the graph was built.
+    pub fn edges(&self) -> impl Iterator<Item = (usize, usize, TeCode)> + '_ {
+        self.graph.edge_references().map(|e| {
+            let (a, b) = (e.source().index(), e.target().index());
+            (a.min(b), a.max(b), *e.weight())
+        })
+    }
+
+    /// The multi-source groups: connected components of the equivalence graph with at
+    /// least two products, each as product indexes in file order, groups ordered by their
+    /// first product. Equivalence is not transitive, so two products of one group are
+    /// joined by a chain of A-ratings, not always A-rated to each other
+    /// ([`equivalence`](Self::equivalence) tells).
+    pub fn groups(&self) -> Vec<Vec<usize>> {
+        let mut sets = petgraph::unionfind::UnionFind::<usize>::new(self.products.len());
+        for (a, b, _) in self.edges() {
+            sets.union(a, b);
+        }
+        let mut by_root: HashMap<usize, usize> = HashMap::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for index in 0..self.products.len() {
+            if self.neighbors(index).next().is_none() {
+                continue;
+            }
+            let slot = *by_root.entry(sets.find(index)).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[slot].push(index);
+        }
+        groups
+    }
+
     /// The products A-rated to `key` (its neighbours in the graph), each with the first
     /// TE code the two share, in graph order.
     pub fn equivalents(

@@ -76,7 +76,8 @@
 //!   names by active moiety.
 //! - [`catalog`]: the loaded release and its petgraph equivalence graph.
 //! - [`answer`]: the owned answers; [`product_map`]: sku ↔ NDC ↔ product key.
-//! - [`query`]: substitutes, explanations, single-source checks, DAW codes, restrictions.
+//! - [`query`]: substitutes, explanations, single-source checks, DAW codes, restrictions;
+//!   [`query_doc`]: the JSON query documents of the bindings.
 //! - [`policy`]: state substitution law as data, market lookups, the query context.
 //! - [`service`]: atomic release swaps, diff summaries, degraded mode for a missing or
 //!   stale release.
@@ -116,6 +117,7 @@ pub mod policy;
 pub mod product_map;
 pub mod products;
 pub mod query;
+pub mod query_doc;
 pub mod record;
 mod serde_strict;
 mod serde_text;

@@ -1,5 +1,6 @@
 //! The substitution graph on real Orange Book rows: atorvastatin, levothyroxine multi-codes,
-//! tadalafil AB1 vs AB2, nifedipine ER, OTC vs RX, DAW and state policy, degraded mode.
+//! tadalafil AB1 vs AB2, nifedipine ER, OTC vs RX, DAW and state policy, degraded mode;
+//! the graph as tables (every edge once, multi-source groups).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -766,4 +767,56 @@ fn single_source() {
     assert!(!single("A215259-005"), "Ascent AB4 reaches Mylan");
     assert!(!single("N022332-001"), "Adcirca AB2 ↔ Cipla AB2");
     assert!(c.is_single_source(&k("N999999-001")).is_err());
+}
+
+#[test]
+fn edges_list_each_equivalence_once_lower_index_first() {
+    let c = catalog();
+    let edges: Vec<_> = c.edges().collect();
+    assert_eq!(edges.len(), c.edge_count());
+    let mut seen = BTreeSet::new();
+    for &(a, b, code) in &edges {
+        assert!(a < b, "{a} {b}");
+        assert!(seen.insert((a, b)), "edge {a}-{b} listed twice");
+        let (pa, pb) = (&c.products()[a], &c.products()[b]);
+        assert_eq!(c.equivalence(&pa.key, &pb.key), Some(code));
+    }
+    // Every pair the catalog calls equivalent is an edge.
+    let products = c.products();
+    for (i, pa) in products.iter().enumerate() {
+        for (j, pb) in products.iter().enumerate().skip(i + 1) {
+            assert_eq!(
+                c.equivalence(&pa.key, &pb.key).is_some(),
+                seen.contains(&(i, j))
+            );
+        }
+    }
+}
+
+#[test]
+fn groups_are_the_connected_components_with_two_or_more_products() {
+    let c = catalog();
+    let groups = c.groups();
+    assert!(!groups.is_empty());
+    let mut group_of = vec![None; c.len()];
+    for (g, members) in groups.iter().enumerate() {
+        assert!(members.len() >= 2, "group {g} is a single product");
+        assert!(members.windows(2).all(|w| w[0] < w[1]), "file order");
+        for &m in members {
+            assert_eq!(group_of[m].replace(g), None, "product {m} in two groups");
+        }
+    }
+    assert!(
+        groups.windows(2).all(|w| w[0][0] < w[1][0]),
+        "ordered by first product"
+    );
+    // Both ends of every edge are in the same group; products without an edge in none.
+    for (a, b, _) in c.edges() {
+        assert!(group_of[a].is_some());
+        assert_eq!(group_of[a], group_of[b]);
+    }
+    for (i, p) in c.products().iter().enumerate() {
+        let single = c.is_single_source(&p.key).unwrap();
+        assert_eq!(group_of[i].is_none(), single, "{}", p.key);
+    }
 }

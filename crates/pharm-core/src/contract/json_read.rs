@@ -39,6 +39,29 @@ pub fn read_json_str<T: DeserializeOwned, E: JsonRefusal>(
     serde_json::from_str(text).map_err(|error| refusal(document, &error))
 }
 
+/// Reads a `T` from a JSON value already in memory (a binding's document built from its
+/// host language's objects rather than text). There is no text, so a refusal names line 0,
+/// column 0; a value is always well-formed, so every refusal is "invalid".
+///
+/// ```
+/// use pharm_core::ContractError;
+/// use pharm_core::contract::read_json_value;
+///
+/// let err = read_json_value::<u32, ContractError>("count", serde_json::json!("x")).unwrap_err();
+/// assert!(matches!(err, ContractError::Invalid { line: 0, column: 0, .. }));
+/// ```
+pub fn read_json_value<T: DeserializeOwned, E: JsonRefusal>(
+    document: &'static str,
+    value: serde_json::Value,
+) -> Result<T, E> {
+    serde_json::from_value(value).map_err(|error| refuse_value(document, &error))
+}
+
+/// The refusal of a value read by [`read_json_value`].
+pub(crate) fn refuse_value<E: JsonRefusal>(document: &'static str, error: &serde_json::Error) -> E {
+    E::invalid(document, 0, 0, error.to_string())
+}
+
 fn refusal<E: JsonRefusal>(document: &'static str, error: &serde_json::Error) -> E {
     let mut reason = error.to_string();
     // serde_json appends " at line L column C"; the error names them itself.

@@ -30,7 +30,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::rules::{Context, Decision, Request};
 
 mod json_read;
-pub use json_read::{JsonRefusal, read_json, read_json_str};
+pub use json_read::{JsonRefusal, read_json, read_json_str, read_json_value};
 
 #[cfg(feature = "schema")]
 pub use schema::schemas;
@@ -191,6 +191,18 @@ pub fn parse_request_str(text: &str) -> Result<Request, ContractError> {
         return Ok(request);
     }
     parse("request", text.as_bytes())
+}
+
+/// Parses a request given as a JSON value (a binding's document built from its host
+/// language's objects, without text): the same rules as [`parse_request`], wherever
+/// `"type"` is; refusals name line 0, column 0.
+pub fn parse_request_value(value: serde_json::Value) -> Result<Request, ContractError> {
+    type_first::from_value(value)
+}
+
+/// Parses a context given as a JSON value (see [`parse_request_value`]).
+pub fn parse_context_value(value: serde_json::Value) -> Result<Context, ContractError> {
+    read_json_value("context", value)
 }
 
 /// Parses a context document.

@@ -20,6 +20,10 @@
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserializer, Error, MapAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::json_read::{read_json_value, refuse_value};
+use crate::ContractError;
 
 use crate::rules::{
     ComplianceRequest, EndOfDayRequest, FillRequest, HandOffRequest, IntakeRequest, OtcSaleRequest,
@@ -50,18 +54,46 @@ impl<'de> Visitor<'de> for TypeFirst {
             return Err(A::Error::custom("\"type\" is not the first member"));
         }
         let tag: &str = map.next_value()?;
-        let rest = MapAccessDeserializer::new(map);
-        Ok(match tag {
-            "intake" => Request::Intake(IntakeRequest::deserialize(rest)?),
-            "fill" => Request::Fill(FillRequest::deserialize(rest)?),
-            "hand_off" => Request::HandOff(HandOffRequest::deserialize(rest)?),
-            "transfer" => Request::Transfer(TransferRequest::deserialize(rest)?),
-            "otc_sale" => Request::OtcSale(OtcSaleRequest::deserialize(rest)?),
-            "stock_move" => Request::StockMove(StockMoveRequest::deserialize(rest)?),
-            "end_of_day" => Request::EndOfDay(EndOfDayRequest::deserialize(rest)?),
-            "compliance" => Request::Compliance(ComplianceRequest::deserialize(rest)?),
-            _ => return Err(A::Error::custom("not a request type")),
-        })
+        variant(tag, MapAccessDeserializer::new(map))
+            .unwrap_or_else(|| Err(A::Error::custom("not a request type")))
+    }
+}
+
+/// The request of type `tag` read from `rest` (the document's other members); `None` for a
+/// tag that is not a request type.
+fn variant<'de, D: Deserializer<'de>>(tag: &str, rest: D) -> Option<Result<Request, D::Error>> {
+    Some(match tag {
+        "intake" => IntakeRequest::deserialize(rest).map(Request::Intake),
+        "fill" => FillRequest::deserialize(rest).map(Request::Fill),
+        "hand_off" => HandOffRequest::deserialize(rest).map(Request::HandOff),
+        "transfer" => TransferRequest::deserialize(rest).map(Request::Transfer),
+        "otc_sale" => OtcSaleRequest::deserialize(rest).map(Request::OtcSale),
+        "stock_move" => StockMoveRequest::deserialize(rest).map(Request::StockMove),
+        "end_of_day" => EndOfDayRequest::deserialize(rest).map(Request::EndOfDay),
+        "compliance" => ComplianceRequest::deserialize(rest).map(Request::Compliance),
+        _ => return None,
+    })
+}
+
+/// The request in a JSON value (a binding's document built from its host's objects): an
+/// object with a known `"type"` anywhere is read straight into its variant; anything else
+/// goes through the derived `Deserialize`, which gives the contract's error.
+pub(super) fn from_value(value: Value) -> Result<Request, ContractError> {
+    let known = |map: &Map<String, Value>| {
+        map.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|tag| variant(tag, Value::Null).is_some())
+    };
+    match value {
+        Value::Object(mut map) if known(&map) => {
+            let Some(Value::String(tag)) = map.remove("type") else {
+                return read_json_value("request", Value::Object(map));
+            };
+            variant(&tag, Value::Object(map))
+                .unwrap_or_else(|| Err(serde_json::Error::custom("not a request type")))
+                .map_err(|error| refuse_value("request", &error))
+        }
+        other => read_json_value("request", other),
     }
 }
 
@@ -152,5 +184,53 @@ mod tests {
         ] {
             agree(text);
         }
+    }
+
+    /// A request read from a value agrees with the same document read from text: the same
+    /// request, or a refusal of the same kind with the same reason.
+    fn value_agrees(text: &str) {
+        use crate::ErrorCode;
+        let value: Value = serde_json::from_str(text).unwrap();
+        match (from_value(value), parse_request(text)) {
+            (Ok(from_value), Ok(from_text)) => assert_eq!(from_value, from_text, "{text}"),
+            (Err(from_value), Err(from_text)) => {
+                assert_eq!(from_value.code(), from_text.code(), "{text}");
+                let reason = |error: &ContractError| match error {
+                    ContractError::Invalid { reason, .. } => reason.clone(),
+                    other => other.to_string(),
+                };
+                assert_eq!(reason(&from_value), reason(&from_text), "{text}");
+            }
+            (a, b) => panic!("{text}: from a value {a:?}, from text {b:?}"),
+        }
+    }
+
+    #[test]
+    fn requests_from_values_agree_with_requests_from_text() {
+        use crate::ErrorCode;
+        let (_, fill) = golden_requests().swap_remove(0);
+        for (_, text) in golden_requests() {
+            value_agrees(&text);
+            // `"type"` last.
+            value_agrees(&serde_json::from_str::<Value>(&text).unwrap().to_string());
+        }
+        let mut value: Value = serde_json::from_str(&fill).unwrap();
+        value["dispensed"]["ntii"] = Value::Bool(true);
+        value_agrees(&value.to_string());
+        value_agrees(&fill.replacen("\"fill\"", "\"refill\"", 1));
+        value_agrees(&fill.replacen("\"schema_version\":2", "\"schema_version\":3", 1));
+        value_agrees(&fill.replacen("\"quantity\"", "\"qty\"", 1));
+        for text in [
+            "[]",
+            "{}",
+            "{\"type\":1}",
+            "{\"type\":\"fill\"}",
+            "null",
+            "7",
+        ] {
+            value_agrees(text);
+        }
+        let refused = from_value(Value::Null).unwrap_err();
+        assert_eq!(refused.id(), "core.contract_invalid");
     }
 }

@@ -10,6 +10,7 @@
 mod core;
 mod errors;
 mod json;
+mod subst;
 mod table;
 
 use pyo3::prelude::*;
@@ -18,5 +19,6 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _pharm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    core::register(m)
+    core::register(m)?;
+    subst::register(m)
 }

@@ -1,9 +1,9 @@
 //! The queries: substitutes and explain (JSON in, pharm-subst's owned answers out), and the
 //! single-source check.
 
-use ::pharm_subst::{ExplainError, NoMarket, ProductKey, SubstitutionContext};
+use ::pharm_subst::query_doc::{ExplainQuery, SubstitutesQuery};
+use ::pharm_subst::{ExplainError, ProductKey};
 
-use super::json::{self, ExplainQuery, SubstitutesQuery};
 use super::{PHARM_SUBST_MAX_QUERY_BYTES, pharm_subst, to_json, today};
 use crate::boundary;
 use crate::error::Failure;
@@ -64,12 +64,8 @@ pub unsafe extern "C" fn pharm_subst_substitutes(
         // SAFETY: `query` points to `query_len` readable bytes or is NULL with 0 (the
         // caller's contract).
         let text = unsafe { input::text(query, query_len, "query", PHARM_SUBST_MAX_QUERY_BYTES) }?;
-        let query: SubstitutesQuery = json::parse("substitution query", text)?;
-        let mut ctx = SubstitutionContext::new(&query.policy, &query.market);
-        ctx.daw = query.daw;
-        ctx.last_fill = query.last_fill;
-        ctx.consent = query.consent;
-        ctx.patient_requests_brand = query.patient_requests_brand;
+        let query = SubstitutesQuery::from_json(text)?;
+        let ctx = query.context();
         let packages = subst.packages();
         let answer =
             subst
@@ -117,14 +113,8 @@ pub unsafe extern "C" fn pharm_subst_explain(
         // SAFETY: `query` points to `query_len` readable bytes or is NULL with 0 (the
         // caller's contract).
         let text = unsafe { input::text(query, query_len, "query", PHARM_SUBST_MAX_QUERY_BYTES) }?;
-        let query: ExplainQuery = json::parse("explain query", text)?;
-        let ctx = query.prescription.as_ref().map(|prescription| {
-            let mut ctx = SubstitutionContext::new(&prescription.policy, &NoMarket);
-            ctx.daw = prescription.daw;
-            ctx.last_fill = prescription.last_fill;
-            ctx.consent = prescription.consent;
-            ctx
-        });
+        let query = ExplainQuery::from_json(text)?;
+        let ctx = query.prescription.as_ref().map(|p| p.context());
         let answer = subst
             .service
             .snapshot(today)

@@ -1,9 +1,12 @@
 # Stubs of the native module pharm._pharm (checked by mypy.stubtest in run-python-tests).
+import datetime
+import os
 from collections.abc import Sequence
 from typing import Any, Literal, TypeAlias, final
 
 __all__ = [
     "Context",
+    "OrangeBook",
     "__version__",
     "check_compliance",
     "evaluate",
@@ -17,6 +20,11 @@ __all__ = [
 __version__: str
 
 _Document: TypeAlias = dict[str, Any] | str
+_Date: TypeAlias = str | datetime.date
+_Format: TypeAlias = Literal["auto", "arrow", "dict"]
+# A pyarrow.RecordBatch (format "arrow", or "auto" with pyarrow installed) or a dict of
+# column name to list (format "dict", or "auto" without pyarrow).
+_Table: TypeAlias = Any
 
 @final
 class Context:
@@ -35,3 +43,32 @@ def normalize_ndc(
 ) -> list[str | None]: ...
 def validate_dea(dea: str, last_name: str | None = None) -> dict[str, Any]: ...
 def parse_datamatrix(data: str) -> dict[str, Any]: ...
+
+@final
+class OrangeBook:
+    def __new__(
+        cls, products: bytes, *, released: _Date, label: str = "", max_age_days: int = 45
+    ) -> OrangeBook: ...
+    @staticmethod
+    def from_path(
+        path: str | os.PathLike[str],
+        *,
+        released: _Date,
+        label: str = "",
+        max_age_days: int = 45,
+    ) -> OrangeBook: ...
+    def with_packages(self, packages: Sequence[dict[str, Any]] | str) -> OrangeBook: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def released(self) -> str: ...
+    @property
+    def edge_count(self) -> int: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def substitutes(self, query: _Document, today: _Date) -> dict[str, Any]: ...
+    def explain(self, query: _Document, today: _Date) -> dict[str, Any]: ...
+    def is_single_source(self, key: str) -> bool: ...
+    def products(self, format: _Format = "auto") -> _Table: ...
+    def edges(self, format: _Format = "auto") -> _Table: ...
+    def groups(self, format: _Format = "auto") -> _Table: ...

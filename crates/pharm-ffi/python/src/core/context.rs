@@ -1,14 +1,18 @@
 //! The store's `Context` and evaluation: one request, a batch (without the GIL), and the
 //! compliance checks.
 
-use pharm_core::contract::{parse_context, parse_request_str};
+use pharm_core::ContractError;
+use pharm_core::contract::{
+    parse_context, parse_context_value, parse_request_str, parse_request_value,
+};
 use pharm_core::rules::{Context as CoreContext, Request, evaluate as core_evaluate};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyList, PyString};
 
+use super::batch;
 use crate::errors;
-use crate::json;
+use crate::json::{self, Document};
 
 /// The dispensing context of one store (the contract's Context: `now`, `profile`, and
 /// optionally `policy`, `pharmacy`, `connectivity`, `recall_feed_as_of`), made once from a
@@ -28,8 +32,11 @@ impl Context {
     /// document the contract refuses, TypeError for another type.
     #[new]
     fn new(py: Python<'_>, context: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let text = json::text_of(context, "context")?;
-        let context = parse_context(&text).map_err(|error| errors::domain(py, &error))?;
+        let context = match json::document(context, "context")? {
+            Document::Text(text) => parse_context(&text),
+            Document::Value(value) => parse_context_value(value),
+        }
+        .map_err(|error| errors::domain(py, &error))?;
         let text = json::to_text(&context)?;
         Ok(Context { context, text })
     }
@@ -70,10 +77,17 @@ impl Context {
     }
 }
 
+/// Reads a request document (JSON text or a value made from a dict).
+pub(super) fn read_request(document: Document) -> Result<Request, ContractError> {
+    match document {
+        Document::Text(text) => parse_request_str(&text),
+        Document::Value(value) => parse_request_value(value),
+    }
+}
+
 /// Parses a request argument (dict or JSON str).
 fn request_of(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Request> {
-    let text = json::text_of(request, "request")?;
-    parse_request_str(&text).map_err(|error| errors::domain(py, &error))
+    read_request(json::document(request, "request")?).map_err(|error| errors::domain(py, &error))
 }
 
 /// Evaluates one request (dict or JSON str, any `"type"`) in `context`; returns the
@@ -97,10 +111,10 @@ pub(crate) fn evaluate_json(py: Python<'_>, request: &str, context: &Context) ->
     json::to_text(&core_evaluate(&request, &context.context))
 }
 
-/// Evaluates a list of requests (each a dict or JSON str) in `context`, with the GIL
-/// released while requests are parsed and evaluated; returns the decisions in order. The
-/// first request the contract refuses raises `pharm.CoreError` naming its index, and no
-/// decision is returned.
+/// Evaluates a list of requests (each a dict or JSON str) in `context`; returns the
+/// decisions in order. The requests are read and evaluated without the GIL, split over the
+/// machine's cores for a large batch. The first request the contract refuses raises
+/// `pharm.CoreError` naming its index, and no decision is returned.
 #[pyfunction]
 pub(crate) fn evaluate_batch<'py>(
     py: Python<'py>,
@@ -108,66 +122,26 @@ pub(crate) fn evaluate_batch<'py>(
     context: &Context,
 ) -> PyResult<Bound<'py, PyList>> {
     let items = list_items(requests, "requests")?;
-    let texts = items
+    let documents = items
         .iter()
-        .map(|item| json::text_of(item, "each request"))
-        .collect::<PyResult<Vec<String>>>()?;
+        .map(|item| json::document(item, "each request"))
+        .collect::<PyResult<Vec<Document>>>()?;
     let core_context = &context.context;
-    let decided = py.detach(|| {
-        texts
-            .iter()
-            .enumerate()
-            .map(|(index, text)| {
-                let request =
-                    parse_request_str(text).map_err(|error| (index, BatchFault::from(error)))?;
-                serde_json::to_string(&core_evaluate(&request, core_context))
-                    .map_err(|error| (index, BatchFault::from(error)))
-            })
-            .collect::<Result<Vec<String>, (usize, BatchFault)>>()
-    });
-    let decisions = decided.map_err(|(index, fault)| fault.into_py_err(py, index))?;
-    let loaded = decisions
+    let decided = py.detach(|| batch::evaluate(documents, core_context));
+    let decisions = decided.map_err(|(index, error)| {
+        use pharm_core::ErrorCode;
+        errors::domain_with(
+            py,
+            error.code(),
+            error.id(),
+            format!("requests[{index}]: {error}"),
+        )
+    })?;
+    let objects = decisions
         .iter()
-        .map(|text| json::load(py, text))
+        .map(|decision| json::to_py(py, decision))
         .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, loaded)
-}
-
-/// Why one request of a batch failed.
-enum BatchFault {
-    Contract(pharm_core::ContractError),
-    Output(serde_json::Error),
-}
-
-impl From<pharm_core::ContractError> for BatchFault {
-    fn from(error: pharm_core::ContractError) -> Self {
-        BatchFault::Contract(error)
-    }
-}
-
-impl From<serde_json::Error> for BatchFault {
-    fn from(error: serde_json::Error) -> Self {
-        BatchFault::Output(error)
-    }
-}
-
-impl BatchFault {
-    fn into_py_err(self, py: Python<'_>, index: usize) -> PyErr {
-        match self {
-            BatchFault::Contract(error) => {
-                use pharm_core::ErrorCode;
-                errors::domain_with(
-                    py,
-                    error.code(),
-                    error.id(),
-                    format!("requests[{index}]: {error}"),
-                )
-            }
-            BatchFault::Output(error) => {
-                PyValueError::new_err(format!("requests[{index}]: {error}"))
-            }
-        }
-    }
+    PyList::new(py, objects)
 }
 
 /// The items of a list or tuple argument (TypeError for anything else, including a str).

@@ -1,6 +1,7 @@
 //! `pharm.core`: evaluation in a store's context, compliance checks, and identifiers
 //! (NDC, DEA, GS1 DataMatrix).
 
+mod batch;
 mod context;
 mod ids;
 

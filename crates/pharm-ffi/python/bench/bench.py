@@ -1,0 +1,105 @@
+"""Benchmarks of the pharm wheel (timeit; not a test): prints the median of repeated runs.
+
+    python bench.py PRODUCTS_TXT [--repeat N]
+
+PRODUCTS_TXT is the generated full-size Orange Book (55,000 rows) with its benchmark keys
+beside it (PRODUCTS_TXT.keys), written by ``orange-book-gen``; ``run-python-bench`` builds
+the release wheel, makes both and runs this script.
+
+Measured (targets of the wheel's README):
+- normalize_ndc over a Python list of 1,000,000 NDC texts (< 1 s);
+- evaluate_batch of 100,000 typical refills, as dicts and as JSON str (>= 100,000 / s);
+- OrangeBook.substitutes, one call (dict query in, answer dict out) over the same 256
+  rotating keys as the Rust ``substitutes/graph_no_market`` benchmark (<= 3x its median);
+- OrangeBook.edges of the 55,000-row catalog to a pyarrow RecordBatch (< 0.5 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pharm.core import Context, evaluate_batch, normalize_ndc
+from pharm.subst import OrangeBook
+
+ROOT = Path(__file__).resolve().parents[4]
+EXAMPLES = ROOT / "crates" / "pharm-ffi" / "c" / "examples" / "data"
+
+
+def median_seconds(run: Callable[[], Any], repeat: int) -> float:
+    """The median wall time of `repeat` runs of `run` (after one warm-up run)."""
+    run()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def ndc_column(n: int) -> list[str]:
+    """n NDC texts in the three hyphenated layouts and as 11 digits."""
+    column = []
+    for i in range(n):
+        labeler, product, package = 10000 + i % 90000, i % 1000, i % 100
+        match i % 4:
+            case 0:
+                column.append(f"{labeler:05d}-{product:03d}-{package:02d}")
+            case 1:
+                column.append(f"{labeler % 10000:04d}-{product:04d}-{package:02d}")
+            case 2:
+                column.append(f"{labeler:05d}-{product % 1000:04d}-{package % 10:01d}")
+            case _:
+                column.append(f"{labeler:05d}{product:04d}{package:02d}")
+    return column
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("products", type=Path)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    repeat: int = args.repeat
+
+    column = ndc_column(1_000_000)
+    s = median_seconds(lambda: normalize_ndc(column), repeat)
+    print(f"normalize_ndc, 1,000,000 NDCs: {s * 1e3:.0f} ms ({len(column) / s / 1e6:.2f} M/s)")
+
+    context = Context((EXAMPLES / "context.json").read_text("utf-8"))
+    refill_text = (EXAMPLES / "refill_request.json").read_text("utf-8")
+    refill = json.loads(refill_text)
+    as_dicts = [refill] * 100_000
+    as_text = [json.dumps(refill)] * 100_000
+    for label, batch in (("dicts", as_dicts), ("JSON str", as_text)):
+        s = median_seconds(lambda: evaluate_batch(batch, context), repeat)
+        print(
+            f"evaluate_batch, 100,000 refills as {label}: {s * 1e3:.0f} ms "
+            f"({len(batch) / s:,.0f} evaluations/s)"
+        )
+
+    book = OrangeBook.from_path(args.products, released="2026-05-01")
+    keys = Path(f"{args.products}.keys").read_text("utf-8").split()
+    queries = [{"original": key, "policy": {"state": "TX"}} for key in keys]
+    calls = 100_000
+
+    def substitutes() -> None:
+        for i in range(calls):
+            book.substitutes(queries[i % len(queries)], "2026-05-02")
+
+    s = median_seconds(substitutes, repeat)
+    print(f"OrangeBook.substitutes, one call over {len(keys)} keys: {s / calls * 1e6:.2f} us")
+
+    s = median_seconds(lambda: book.edges(format="arrow"), repeat)
+    print(
+        f"OrangeBook.edges of {len(book):,} products ({book.edge_count:,} edges) "
+        f"to pyarrow: {s * 1e3:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
