@@ -9,8 +9,9 @@ the release wheel, makes both and runs this script.
 Measured (targets of the wheel's README):
 - normalize_ndc over a Python list of 1,000,000 NDC texts (< 1 s);
 - evaluate_batch of 100,000 typical refills, as dicts and as JSON str (>= 100,000 / s);
-- OrangeBook.substitutes, one call (dict query in, answer dict out) over the same 256
-  rotating keys as the Rust ``substitutes/graph_no_market`` benchmark (<= 3x its median);
+- OrangeBook.substitutes, one call (dict query in, a Substitutes value out) over the same
+  256 rotating keys as the Rust ``substitutes/graph_no_market`` benchmark (<= 3x its
+  median), and the same with every answer turned into dicts;
 - OrangeBook.edges of the 55,000-row catalog to a pyarrow RecordBatch (< 0.5 s).
 """
 
@@ -91,8 +92,14 @@ def main() -> None:
         for i in range(calls):
             book.substitutes(queries[i % len(queries)], "2026-05-02")
 
+    def substitutes_as_dicts() -> None:
+        for i in range(calls):
+            book.substitutes(queries[i % len(queries)], "2026-05-02").to_dict()
+
     s = median_seconds(substitutes, repeat)
     print(f"OrangeBook.substitutes, one call over {len(keys)} keys: {s / calls * 1e6:.2f} us")
+    s = median_seconds(substitutes_as_dicts, repeat)
+    print(f"  the same with .to_dict() of every answer: {s / calls * 1e6:.2f} us")
 
     s = median_seconds(lambda: book.edges(format="arrow"), repeat)
     print(

@@ -48,10 +48,21 @@ def test_golden_substitutes(book: OrangeBook, case: dict[str, Any]) -> None:
     packaged = book.with_packages(substitutes_golden()["packages"])
     query = dict(case["query"])
     today = DATES[query.pop("catalog")]
-    assert packaged.substitutes(query, today) == case["answer"]
-    assert packaged.substitutes(json.dumps(query), datetime.date.fromisoformat(today)) == case[
-        "answer"
-    ]
+    answer = packaged.substitutes(query, today)
+    assert answer.to_dict() == case["answer"]
+    assert json.loads(answer.to_json()) == case["answer"]
+    again = packaged.substitutes(json.dumps(query), datetime.date.fromisoformat(today))
+    assert again == answer
+    assert answer.original == case["answer"]["original"]
+    assert answer.keys == [choice["key"] for choice in case["answer"]["choices"]]
+    assert answer.choices == case["answer"]["choices"]
+    assert answer.restriction == case["answer"]["restriction"]
+    assert answer.degraded == case["answer"]["degraded"]
+    assert answer.consent_needed is case["answer"]["consent_needed"]
+    assert len(answer) == len(case["answer"]["choices"])
+    table = answer.table(format="dict")
+    assert table["key"] == answer.keys
+    assert table["rank"] == list(range(len(answer)))
 
 
 @pytest.mark.parametrize(
@@ -188,10 +199,12 @@ def test_stale_answers_are_flagged(book: OrangeBook) -> None:
     query = {"original": "N020702-001", "policy": {"state": "TX"}}
     fresh = book.substitutes(query, "2026-06-15")
     stale = book.substitutes(query, "2026-06-16")
-    assert fresh["degraded"] is None
-    assert stale["degraded"] == {"kind": "stale", "age_days": 46, "max_age_days": 45}
+    assert fresh.degraded is None
+    assert stale.degraded == {"kind": "stale", "age_days": 46, "max_age_days": 45}
+    assert "degraded=stale" in repr(stale)
+    assert fresh != stale
     strict = OrangeBook.from_path(SAMPLE, released=RELEASED, max_age_days=10)
-    assert strict.substitutes(query, "2026-05-12")["degraded"]["kind"] == "stale"
+    assert strict.substitutes(query, "2026-05-12").to_dict()["degraded"]["kind"] == "stale"
 
 
 def test_packages_are_listed_in_answers(book: OrangeBook) -> None:
@@ -203,7 +216,7 @@ def test_packages_are_listed_in_answers(book: OrangeBook) -> None:
     answer = packaged.substitutes(
         {"original": "N020702-001", "policy": {"state": "TX"}}, "2026-05-02"
     )
-    written = [c for c in answer["choices"] if c["key"] == "N020702-001"][0]
+    written = [c for c in answer.choices if c["key"] == "N020702-001"][0]
     assert written["packages"] == [{"sku": 2, "ndc": "0071-0155-40"}]
     assert packaged.with_packages("[]").substitutes(
         {"original": "N020702-001", "policy": {"state": "TX"}}, "2026-05-02"
@@ -311,3 +324,18 @@ def test_queries_do_not_change_the_book(book: OrangeBook) -> None:
     first = book.substitutes(query, "2026-05-02")
     assert query == kept
     assert book.substitutes(query, "2026-05-02") == first
+    assert first != "not an answer"
+    text = repr(first)
+    assert text.startswith("Substitutes(original=N020702-001, choices=[N020702-001") or (
+        text.startswith("Substitutes(original=N020702-001, choices=[A")
+    )
+    assert "restriction=None, degraded=None, consent_needed=False)" in text
+
+
+def test_choices_as_arrow(book: OrangeBook) -> None:
+    pa = pytest.importorskip("pyarrow")
+    answer = book.substitutes({"original": "N020702-001", "policy": {"state": "TX"}}, "2026-05-02")
+    batch = answer.table()
+    assert isinstance(batch, pa.RecordBatch)
+    assert batch.column("key").to_pylist() == answer.keys
+    assert batch.schema.field("formulary_tier").type == pa.uint64()

@@ -13,6 +13,7 @@ use pharm_subst::{
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
+use super::answer::Substitutes;
 use super::load;
 use super::tables;
 use crate::errors;
@@ -180,15 +181,16 @@ impl OrangeBook {
     /// "daw": 0, "last_fill": null, "consent": false, "patient_requests_brand": false,
     /// "market": {"A207687-001": {"in_stock": true, "formulary_tier": 1, "unit_cost":
     /// "0.09"}}}` (the C ABI's query; unknown fields refused). `today` (ISO str or
-    /// `datetime.date`) is the store's date, which decides staleness. Returns the answer
-    /// dict (`original`, `choices`, `restriction`, `degraded`, `consent_needed`); a product
-    /// the release does not list raises `pharm.SubstError` (`subst.unknown_product`).
-    fn substitutes<'py>(
+    /// `datetime.date`) is the store's date, which decides staleness. Returns a
+    /// `Substitutes` (`original`, `keys`, `choices`, `restriction`, `degraded`,
+    /// `consent_needed`, `to_dict()`, `table()`); a product the release does not list
+    /// raises `pharm.SubstError` (`subst.unknown_product`).
+    fn substitutes(
         &self,
-        py: Python<'py>,
-        query: &Bound<'py, PyAny>,
-        today: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+        py: Python<'_>,
+        query: &Bound<'_, PyAny>,
+        today: &Bound<'_, PyAny>,
+    ) -> PyResult<Substitutes> {
         let today = date_of(py, today, "today")?;
         let query: SubstitutesQuery = json::document(query, "query")?
             .read::<_, BindingInputError>("substitution query")
@@ -198,7 +200,7 @@ impl OrangeBook {
             .snapshot(today)
             .answer(&query.original, &query.context(), Some(&self.packages))
             .map_err(|error| errors::domain(py, &error))?;
-        json::to_py(py, &answer)
+        Ok(Substitutes { answer })
     }
 
     /// Why two products are or are not A-rated to each other: the query is `{"a": key,

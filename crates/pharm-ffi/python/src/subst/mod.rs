@@ -2,13 +2,15 @@
 //! graph, its queries (substitutes, explain, single source) and its tables (products,
 //! equivalence edges, multi-source groups).
 
+mod answer;
 mod book;
 mod load;
 mod tables;
 
 use pyo3::prelude::*;
 
-/// Adds the `pharm.subst` class to the native module.
+/// Adds the `pharm.subst` classes to the native module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<book::OrangeBook>()
+    m.add_class::<book::OrangeBook>()?;
+    m.add_class::<answer::Substitutes>()
 }
