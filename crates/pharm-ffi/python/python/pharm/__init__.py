@@ -1,12 +1,13 @@
 """pharm: the pharmacy point-of-sale domain core (Rust crates) for Python.
 
-``pharm.core`` evaluates requests in a store's context and reads identifiers; every error
-of the crates is a :class:`PharmError` with a stable ``code`` and ``id``.
+``pharm.core`` evaluates requests in a store's context and reads identifiers;
+``pharm.sync`` runs inventory replicas and terminal stores with sync messages as bytes.
+Every error of the crates is a :class:`PharmError` with a stable ``code`` and ``id``.
 """
 
 from __future__ import annotations
 
-from pharm import core
+from pharm import core, sync
 from pharm._pharm import __version__
 from pharm.errors import CoreError, PharmError, ShardError, SubstError, SyncError
 
@@ -18,4 +19,5 @@ __all__ = [
     "SyncError",
     "__version__",
     "core",
+    "sync",
 ]
