@@ -1,13 +1,14 @@
 """pharm: the pharmacy point-of-sale domain core (Rust crates) for Python.
 
 ``pharm.core`` evaluates requests in a store's context and reads identifiers;
-``pharm.sync`` runs inventory replicas and terminal stores with sync messages as bytes.
-Every error of the crates is a :class:`PharmError` with a stable ``code`` and ``id``.
+``pharm.sync`` runs inventory replicas and terminal stores with sync messages as bytes;
+``pharm.shard`` routes pharmacy ids to shards and traces breakers. Every error of the
+crates is a :class:`PharmError` with a stable ``code`` and ``id``.
 """
 
 from __future__ import annotations
 
-from pharm import core, sync
+from pharm import core, shard, sync
 from pharm._pharm import __version__
 from pharm.errors import CoreError, PharmError, ShardError, SubstError, SyncError
 
@@ -19,5 +20,6 @@ __all__ = [
     "SyncError",
     "__version__",
     "core",
+    "shard",
     "sync",
 ]

@@ -9,17 +9,24 @@ from typing_extensions import Self, disjoint_base
 
 __all__ = [
     "Context",
+    "Directory",
     "KeyRing",
+    "ReadRouter",
     "Replica",
     "TerminalStore",
     "__version__",
+    "breaker_trace",
     "check_compliance",
     "evaluate",
     "evaluate_batch",
     "evaluate_json",
+    "merge_aggregates",
     "message_to_dict",
     "normalize_ndc",
     "parse_datamatrix",
+    "partial_aggregate",
+    "preset_config",
+    "retry_trace",
     "validate_dea",
 ]
 
@@ -118,3 +125,59 @@ class TerminalStore(Replica):
 
 def message_to_dict(message: bytes) -> dict[str, Any]: ...
 
+# pharm.shard
+@final
+class Directory:
+    def __new__(cls, map: _Document) -> Directory: ...
+    @staticmethod
+    def balanced(
+        logical_count: int,
+        physical_count: int,
+        scheme: Literal["pharm", "postgres_bigint"] = "pharm",
+    ) -> Directory: ...
+    @property
+    def version(self) -> int: ...
+    def route(self, pharmacy_id: int) -> dict[str, Any]: ...
+    def route_column(self, pharmacy_ids: Sequence[int], format: _Format = "auto") -> Any: ...
+    def plan_reshard(self, target: int | Sequence[int]) -> dict[str, Any]: ...
+    def reshard_moves(self, target: int | Sequence[int], format: _Format = "auto") -> Any: ...
+    def to_json(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+_ReplicaRole: TypeAlias = Literal["Analytics", "Reporting", "Api"]
+_QueryClass: TypeAlias = Literal["Write", "TransactionalRead", "Analytics", "Reporting", "ApiRead"]
+
+@final
+class ReadRouter:
+    def __new__(
+        cls, max_lag_ms: int = 5000, stale_after_ms: int = 10000, history_capacity: int = 1024
+    ) -> ReadRouter: ...
+    def observe(self, shard: int, replica: _ReplicaRole, sample: _Document) -> dict[str, Any]: ...
+    def is_serving(self, shard: int, replica: _ReplicaRole) -> bool: ...
+    def replica_down(self, shard: int, replica: _ReplicaRole, at_ms: int) -> None: ...
+    def route(
+        self, now_ms: int, shard: int, query_class: _QueryClass, token: str | None = None
+    ) -> dict[str, Any]: ...
+    def take_events(self) -> list[dict[str, Any]]: ...
+
+_Outcome: TypeAlias = Literal["success", "failure", "permanent", "not_counted"]
+
+def partial_aggregate(
+    values: Sequence[int], distinct_keys: Sequence[int | None] | None = None
+) -> dict[str, Any]: ...
+def merge_aggregates(partials: Sequence[_Document]) -> dict[str, Any]: ...
+def preset_config(name: str) -> dict[str, Any]: ...
+def breaker_trace(
+    events: Sequence[tuple[int, _Outcome]],
+    policy: _Document,
+    start_ns: int = 0,
+    format: _Format = "auto",
+) -> Any: ...
+def retry_trace(
+    tries: Sequence[tuple[int, _Outcome]],
+    policy: _Document,
+    start_ns: int = 0,
+    format: _Format = "auto",
+) -> Any: ...

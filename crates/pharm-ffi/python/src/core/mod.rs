@@ -4,6 +4,8 @@
 mod context;
 mod ids;
 
+pub(crate) use context::list_items;
+
 use pyo3::prelude::*;
 
 /// Adds the `pharm.core` classes and functions to the native module.
