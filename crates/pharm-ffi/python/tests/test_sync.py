@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -468,3 +469,42 @@ def test_store_backup_restore_and_recover(tmp_path: Path) -> None:
         closed.backup_to(tmp_path / "c2.db")
     with pytest.raises(ValueError, match="closed"):
         _ = closed.path
+
+
+def test_a_copied_store_is_superseded_and_recovered(tmp_path: Path) -> None:
+    """A store file copied from an older day: the cloud knows more of its history, so it
+    is superseded (the most specific codes, not the store's wrapping ones) until recovered.
+    """
+    keys = ring(1)
+    cloud = Replica(keys, CLOUD_TERMINAL, entropy(100), role="root")
+    op = receive_new(7, "A1", 5)
+    with TerminalStore.create(tmp_path / "t.db", keys, 1, entropy(21)) as store:
+        store.apply(1_000, op)
+        sync_session(store, cloud, 2_000)
+    shutil.copy(tmp_path / "t.db", tmp_path / "old.db")
+    with TerminalStore.open(tmp_path / "t.db", keys, 1) as store:
+        store.apply(3_000, op)
+        sync_session(store, cloud, 4_000)
+    with TerminalStore.open(tmp_path / "old.db", keys, 1) as old:
+        with raises("sync.protocol_superseded"):
+            sync_session(old, cloud, 5_000)
+        assert old.status()["superseded"] == {"kind": "behind", "have": 1, "seen": 2}
+        with raises("sync.op_superseded"):
+            old.apply(6_000, op)
+    recovered, report = TerminalStore.recover(
+        tmp_path / "old.db", tmp_path / "new.db", keys, 1, entropy(22)
+    )
+    with recovered:
+        assert report["old"] == "T1.21"
+        assert recovered.status()["superseded"] is None
+        sync_session(recovered, cloud, 7_000)
+        assert recovered.inventory(format="dict")["quantity"] == [5, 5]  # two receipts
+
+
+def test_inventory_as_arrow() -> None:
+    pa = pytest.importorskip("pyarrow")
+    replica = Replica(ring(1), 1, entropy(7))
+    replica.apply(1_000, receive_new(7, "A1", 5))
+    batch = replica.inventory(format="arrow")
+    assert isinstance(batch, pa.RecordBatch)
+    assert batch.column("quantity").to_pylist() == [5]
