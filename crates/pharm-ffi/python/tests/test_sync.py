@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -508,3 +509,26 @@ def test_inventory_as_arrow() -> None:
     batch = replica.inventory(format="arrow")
     assert isinstance(batch, pa.RecordBatch)
     assert batch.column("quantity").to_pylist() == [5]
+
+
+def test_threads_share_a_replica_without_deadlock() -> None:
+    replica = Replica(ring(1), 1, entropy(7))
+    done: list[int] = []
+
+    def work(n: int) -> None:
+        for i in range(50):
+            try:
+                replica.apply(1_000 + n * 100 + i, receive_new(7, f"L{n}-{i}", 1))
+                done.append(1)
+            except RuntimeError as error:  # another thread was inside a call
+                assert "another thread" in str(error)
+            replica.status()
+            replica.inventory(format="dict")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive()
+    assert replica.status()["outbox"] == len(done) > 0

@@ -1,10 +1,12 @@
 //! What a replica shows: its inventory as a table, its status as a dict.
 
-use pharm_sync::replica::Replica;
+use pharm_sync::protocol::Peer;
+use pharm_sync::replica::Superseded;
 use pharm_sync::state::InventoryView;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::role_name;
 use crate::json;
 use crate::table::{Table, Values};
 
@@ -50,17 +52,36 @@ pub(super) fn table(view: &InventoryView) -> Table {
         )
 }
 
-/// A replica's status as a dict: `store`, `replica`, `role`, `outbox`, `superseded`.
-pub(super) fn status<'py>(
-    py: Python<'py>,
-    replica: &Replica,
-    role: &str,
-) -> PyResult<Bound<'py, PyAny>> {
-    let status = PyDict::new(py);
-    status.set_item("store", replica.store().get())?;
-    status.set_item("replica", replica.id().to_string())?;
-    status.set_item("role", role)?;
-    status.set_item("outbox", replica.outbox().count())?;
-    status.set_item("superseded", json::to_py(py, &replica.superseded())?)?;
-    Ok(status.into_any())
+/// A replica's status, taken while it is locked and turned into a dict after.
+pub(super) struct Status {
+    store: u32,
+    replica: String,
+    role: &'static str,
+    outbox: usize,
+    superseded: Option<Superseded>,
+}
+
+impl Status {
+    /// The status of `peer`'s replica.
+    pub(super) fn of(peer: &Peer) -> Status {
+        let replica = peer.replica();
+        Status {
+            store: replica.store().get(),
+            replica: replica.id().to_string(),
+            role: role_name(peer.role()),
+            outbox: replica.outbox().count(),
+            superseded: replica.superseded(),
+        }
+    }
+
+    /// The status as a dict: `store`, `replica`, `role`, `outbox`, `superseded`.
+    pub(super) fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let status = PyDict::new(py);
+        status.set_item("store", self.store)?;
+        status.set_item("replica", &self.replica)?;
+        status.set_item("role", self.role)?;
+        status.set_item("outbox", self.outbox)?;
+        status.set_item("superseded", json::to_py(py, &self.superseded)?)?;
+        Ok(status.into_any())
+    }
 }

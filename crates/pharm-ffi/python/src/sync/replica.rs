@@ -1,13 +1,13 @@
 //! `Replica`: a terminal's (or the cloud's) inventory replica with its sync peer, in memory
 //! or, as the `TerminalStore` subclass, in a durable SQLite file.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use pharm_sync::codec::{self, DecodeLimits};
 use pharm_sync::ids::ReplicaId;
 use pharm_sync::protocol::{Peer, ProtocolError};
-use pharm_sync::replica::{Op, Replica as CoreReplica};
-use pharm_sync::store::TerminalStore;
+use pharm_sync::replica::{Op, OpError, Replica as CoreReplica};
+use pharm_sync::store::{StoreError, TerminalStore};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -45,7 +45,8 @@ impl Node {
 /// pharm-sync's binary format, authenticated with the key ring's link key.
 ///
 /// Made in memory by `Replica(keyring, terminal, entropy, role="member")`; the durable
-/// `TerminalStore` is a `Replica` kept in a SQLite file.
+/// `TerminalStore` is a `Replica` kept in a SQLite file. Threads may share one, one call
+/// at a time: a call made while another thread is inside one raises RuntimeError.
 #[pyclass(frozen, subclass, module = "pharm.sync")]
 pub(crate) struct Replica {
     node: Mutex<Node>,
@@ -59,17 +60,47 @@ impl Replica {
         }
     }
 
-    /// The node, locked (RuntimeError after a panic inside an earlier call).
+    /// The node, locked. The lock is never held while Python code runs (results and
+    /// errors become Python objects once it is released), so it is only ever busy when
+    /// another thread is inside a call: RuntimeError then, as after a panic inside an
+    /// earlier call, rather than waiting while holding the GIL.
     pub(super) fn node(&self) -> PyResult<MutexGuard<'_, Node>> {
-        self.node
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("the replica was left unusable by a panic"))
+        self.node.try_lock().map_err(|error| match error {
+            TryLockError::WouldBlock => PyRuntimeError::new_err(
+                "the replica is in use by another thread; use it from one thread at a time",
+            ),
+            TryLockError::Poisoned(_) => {
+                PyRuntimeError::new_err("the replica was left unusable by a panic")
+            }
+        })
     }
 
     /// Runs `read` on the replica.
     fn read<T>(&self, read: impl FnOnce(&CoreReplica) -> PyResult<T>) -> PyResult<T> {
         let node = self.node()?;
         read(node.peer()?.replica())
+    }
+}
+
+/// A refusal of pharm-sync, held while the replica is locked and raised once it is
+/// released (raising runs Python code).
+pub(super) enum Fault {
+    /// A durable store's.
+    Store(StoreError),
+    /// The sync protocol's.
+    Protocol(ProtocolError),
+    /// A refused operation's.
+    Op(OpError),
+}
+
+impl Fault {
+    /// The `pharm.SyncError` of the refusal, with its most specific cause's code.
+    pub(super) fn raise(self, py: Python<'_>) -> PyErr {
+        match self {
+            Fault::Store(error) => store_error(py, &error),
+            Fault::Protocol(error) => protocol_error(py, &error),
+            Fault::Op(error) => errors::domain(py, &error),
+        }
     }
 }
 
@@ -129,9 +160,8 @@ impl Replica {
     /// hold yet; `superseded` is None unless another copy of this terminal's history was
     /// found (then operations are refused until the store is recovered).
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let node = self.node()?;
-        let peer = node.peer()?;
-        inventory::status(py, peer.replica(), role_name(peer.role()))
+        let status = inventory::Status::of(self.node()?.peer()?);
+        status.to_py(py)
     }
 
     /// Applies one local operation at `now_ms` (the caller's wall clock, Unix ms): `op` is
@@ -148,28 +178,19 @@ impl Replica {
     ) -> PyResult<Bound<'py, PyAny>> {
         let text = json::text_of(op, "op")?;
         let op = Op::from_json(&text).map_err(|error| errors::domain(py, &error))?;
-        let mut node = self.node()?;
-        let commit = match &mut *node {
-            Node::Memory(peer) => peer
-                .replica_mut()
-                .apply(now_ms, op)
-                .map_err(|error| errors::domain(py, &error))?,
-            Node::Durable(store) => store
-                .apply(now_ms, op)
-                .map_err(|error| store_error(py, &error))?,
+        let applied = match &mut *self.node()? {
+            Node::Memory(peer) => peer.replica_mut().apply(now_ms, op).map_err(Fault::Op),
+            Node::Durable(store) => store.apply(now_ms, op).map_err(Fault::Store),
             Node::Closed => return Err(closed()),
         };
-        json::to_py(py, &commit)
+        json::to_py(py, &applied.map_err(|fault| fault.raise(py))?)
     }
 
     /// The hello message (`bytes`) that opens a sync session with the upstream (the store
     /// leader or the cloud). Changes nothing.
     fn hello<'py>(&self, py: Python<'py>, now_ms: u64) -> PyResult<Bound<'py, PyBytes>> {
-        let node = self.node()?;
-        let hello = node
-            .peer()?
-            .hello(now_ms)
-            .map_err(|error| protocol_error(py, &error))?;
+        let hello = self.node()?.peer()?.hello(now_ms);
+        let hello = hello.map_err(|error| protocol_error(py, &error))?;
         let bytes = codec::encode(&hello).map_err(|error| errors::domain(py, &error))?;
         Ok(PyBytes::new(py, &bytes))
     }
@@ -187,17 +208,16 @@ impl Replica {
         message: &Bound<'py, PyBytes>,
     ) -> PyResult<Bound<'py, PyList>> {
         let bytes = message.as_bytes();
-        let mut node = self.node()?;
-        let replies = match &mut *node {
+        let replies = match &mut *self.node()? {
             Node::Memory(peer) => peer
                 .handle_bytes(now_ms, bytes, &limits())
-                .map_err(|error| protocol_error(py, &error))?,
+                .map_err(Fault::Protocol),
             Node::Durable(store) => store
                 .apply_bytes(now_ms, bytes, &limits())
-                .map_err(|error| store_error(py, &error))?,
+                .map_err(Fault::Store),
             Node::Closed => return Err(closed()),
         };
-        message_list(py, &replies)
+        message_list(py, &replies.map_err(|fault| fault.raise(py))?)
     }
 
     /// The inventory as this replica sees it (dict, as

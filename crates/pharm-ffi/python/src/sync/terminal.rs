@@ -181,14 +181,11 @@ impl TerminalStore {
     /// `restore_from_backup`.
     fn backup_to(slf: &Bound<'_, Self>, path: PathBuf) -> PyResult<()> {
         self::path(&path, "path")?;
-        let py = slf.py();
-        let node = slf.as_super().get().node()?;
-        match &*node {
-            Node::Durable(store) => store
-                .backup_to(&path)
-                .map_err(|error| store_error(py, &error)),
-            Node::Memory(_) | Node::Closed => Err(closed()),
-        }
+        let written = match &*slf.as_super().get().node()? {
+            Node::Durable(store) => store.backup_to(&path),
+            Node::Memory(_) | Node::Closed => return Err(closed()),
+        };
+        written.map_err(|error| store_error(slf.py(), &error))
     }
 
     /// The store's file.
