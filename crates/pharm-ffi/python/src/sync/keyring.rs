@@ -1,6 +1,7 @@
 //! `KeyRing`: which terminals belong to a store and the keys this holder knows.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use pharm_core::ids::PharmacyId;
 use pharm_sync::auth::{MacKey, StoreKeys};
@@ -23,6 +24,13 @@ pub(crate) struct KeyRing {
 /// A 32-byte key (`pharm.SyncError` `sync.key_length` for another length).
 fn key(py: Python<'_>, bytes: &Bound<'_, PyBytes>) -> PyResult<MacKey> {
     MacKey::from_slice(bytes.as_bytes()).map_err(|error| errors::domain(py, &error))
+}
+
+impl KeyRing {
+    /// A copy of the ring for a replica or a store to keep.
+    pub(crate) fn shared(&self) -> Arc<dyn pharm_sync::auth::KeyRing> {
+        Arc::new(self.keys.clone())
+    }
 }
 
 #[pymethods]

@@ -1,7 +1,7 @@
 //! `Replica`: a terminal's (or the cloud's) inventory replica with its sync peer, in memory
 //! or, as the `TerminalStore` subclass, in a durable SQLite file.
 
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use pharm_sync::codec::{self, DecodeLimits};
 use pharm_sync::ids::ReplicaId;
@@ -141,11 +141,7 @@ impl Replica {
         let me = ReplicaId::new(terminal, 0)
             .reincarnate(&mut draws, &|_| false)
             .map_err(|error| errors::domain(py, &error))?;
-        let peer = Peer::new(
-            CoreReplica::new(store, me, key),
-            Arc::new(keyring.keys.clone()),
-            role,
-        );
+        let peer = Peer::new(CoreReplica::new(store, me, key), keyring.shared(), role);
         Ok(Replica::with_node(Node::Memory(Box::new(peer))))
     }
 

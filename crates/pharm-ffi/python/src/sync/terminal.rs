@@ -2,9 +2,8 @@
 //! `Replica` whose every change is committed to its file before the call returns.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use pharm_sync::store::{Recovery, StoreOptions, TerminalStore as CoreStore};
+use pharm_sync::store::{Recovery, StoreError, StoreOptions, TerminalStore as CoreStore};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
@@ -52,8 +51,9 @@ fn options(role: &str) -> PyResult<StoreOptions> {
     })
 }
 
-/// `store` as a Python `TerminalStore`.
-fn wrap(py: Python<'_>, store: CoreStore) -> PyResult<Py<TerminalStore>> {
+/// A store just made or opened as a Python `TerminalStore`, or its error.
+fn wrap(py: Python<'_>, store: Result<CoreStore, StoreError>) -> PyResult<Py<TerminalStore>> {
+    let store = store.map_err(|error| store_error(py, &error))?;
     let init = PyClassInitializer::from(Replica::with_node(Node::Durable(Box::new(store))))
         .add_subclass(TerminalStore {});
     Py::new(py, init)
@@ -76,18 +76,17 @@ impl TerminalStore {
         role: &str,
     ) -> PyResult<Py<TerminalStore>> {
         self::path(&path, "path")?;
-        let options = options(role)?;
-        let mut draws = super::entropy(entropy)?;
-        let store = CoreStore::create(
-            &path,
-            keyring.keys.store(),
-            terminal,
-            Arc::new(keyring.keys.clone()),
-            &mut draws,
-            options,
+        wrap(
+            py,
+            CoreStore::create(
+                &path,
+                keyring.keys.store(),
+                terminal,
+                keyring.shared(),
+                &mut super::entropy(entropy)?,
+                options(role)?,
+            ),
         )
-        .map_err(|error| store_error(py, &error))?;
-        wrap(py, store)
     }
 
     /// Opens the existing store of terminal `terminal` at `path`, after checking it
@@ -102,15 +101,16 @@ impl TerminalStore {
         role: &str,
     ) -> PyResult<Py<TerminalStore>> {
         self::path(&path, "path")?;
-        let store = CoreStore::open(
-            &path,
-            keyring.keys.store(),
-            terminal,
-            Arc::new(keyring.keys.clone()),
-            options(role)?,
+        wrap(
+            py,
+            CoreStore::open(
+                &path,
+                keyring.keys.store(),
+                terminal,
+                keyring.shared(),
+                options(role)?,
+            ),
         )
-        .map_err(|error| store_error(py, &error))?;
-        wrap(py, store)
     }
 
     /// Restores the backup at `backup_path` (made by `backup_to`; only read, and checked
@@ -128,18 +128,17 @@ impl TerminalStore {
     ) -> PyResult<Py<TerminalStore>> {
         path(&backup_path, "backup_path")?;
         path(&new_path, "new_path")?;
-        let options = options(role)?;
-        let mut draws = super::entropy(entropy)?;
-        let store = CoreStore::restore_from_backup(
-            &backup_path,
-            &new_path,
-            keyring.keys.store(),
-            Arc::new(keyring.keys.clone()),
-            &mut draws,
-            options,
+        wrap(
+            py,
+            CoreStore::restore_from_backup(
+                &backup_path,
+                &new_path,
+                keyring.keys.store(),
+                keyring.shared(),
+                &mut super::entropy(entropy)?,
+                options(role)?,
+            ),
         )
-        .map_err(|error| store_error(py, &error))?;
-        wrap(py, store)
     }
 
     /// Recovers terminal `terminal` after its store at `old_path` was found damaged or
@@ -161,20 +160,18 @@ impl TerminalStore {
     ) -> PyResult<Bound<'py, PyTuple>> {
         path(&old_path, "old_path")?;
         path(&new_path, "new_path")?;
-        let options = options(role)?;
-        let mut draws = super::entropy(entropy)?;
         let (store, recovery) = CoreStore::recover(
             &old_path,
             &new_path,
             keyring.keys.store(),
             terminal,
-            Arc::new(keyring.keys.clone()),
-            &mut draws,
-            options,
+            keyring.shared(),
+            &mut super::entropy(entropy)?,
+            options(role)?,
         )
         .map_err(|error| store_error(py, &error))?;
         let report = report(py, &recovery)?;
-        PyTuple::new(py, [wrap(py, store)?.into_any().into_bound(py), report])
+        PyTuple::new(py, [wrap(py, Ok(store))?.into_any().into_bound(py), report])
     }
 
     /// Writes a consistent copy of the store to `path` (which must not exist), for
