@@ -41,6 +41,31 @@ impl<F: FnMut() -> u64> Entropy for F {
     }
 }
 
+/// Random bytes supplied by a caller (for example from its operating system's random number
+/// generator, across a language binding) as an [`Entropy`]: each 8 bytes are one draw,
+/// little-endian. Once they run out (or for a last chunk shorter than 8 bytes) every draw is
+/// 0, which [`ReplicaId::reincarnate`] never takes as an incarnation, so a short supply ends
+/// in [`IdError::IncarnationsExhausted`] rather than a made-up value.
+#[derive(Debug, Clone)]
+pub struct EntropyBytes<'a>(std::slice::ChunksExact<'a, u8>);
+
+impl<'a> EntropyBytes<'a> {
+    /// The draws of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        EntropyBytes(bytes.chunks_exact(8))
+    }
+}
+
+impl Entropy for EntropyBytes<'_> {
+    fn next_u64(&mut self) -> u64 {
+        self.0.next().map_or(0, |chunk| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(chunk);
+            u64::from_le_bytes(bytes)
+        })
+    }
+}
+
 /// How many draws [`ReplicaId::reincarnate`] makes before it reports a broken source.
 pub const INCARNATION_DRAWS: usize = 64;
 

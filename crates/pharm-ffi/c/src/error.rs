@@ -31,6 +31,17 @@ impl Failure {
         }
     }
 
+    /// A failure with the code of `cause` (an error's most specific cause) and `message`
+    /// (the whole chain).
+    pub(crate) fn caused_by(cause: &dyn ErrorCode, message: String) -> Failure {
+        Failure {
+            result: pharm_result::for_code(cause.code()),
+            code: cause.code(),
+            id: cause.id(),
+            message,
+        }
+    }
+
     /// A required pointer was NULL.
     pub(crate) fn null(argument: &str) -> Failure {
         Failure::own(pharm_result::NullParameter, format!("`{argument}` is NULL"))

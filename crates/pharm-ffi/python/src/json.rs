@@ -1,8 +1,8 @@
 //! Documents in and out. In: a `str` is JSON text, read with positions in its errors; a
 //! `dict` (or a `list` where a list is expected) is turned into a JSON value in Rust
 //! ([`Document`]), without JSON text between, then read by the same serde types. Out:
-//! answers become Python objects straight from their serde form (`pythonize`), the same
-//! values `json.loads` of the JSON text would give.
+//! answers become Python objects from their JSON value (`pythonize`), the same values
+//! `json.loads` of the JSON text would give.
 
 use pharm_core::contract::{JsonRefusal, read_json_str, read_json_value};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -65,6 +65,38 @@ pub(crate) fn document_list(value: &Bound<'_, PyAny>, argument: &str) -> PyResul
         "{argument} must be a list or a JSON str, not {}",
         value.get_type().name()?
     )))
+}
+
+/// The JSON text of a document argument (`str` or `dict`), for readers that take text (a
+/// dict's text is written from its JSON value in Rust).
+pub(crate) fn text_of(value: &Bound<'_, PyAny>, argument: &str) -> PyResult<String> {
+    match document(value, argument)? {
+        Document::Text(text) => Ok(text),
+        Document::Value(value) => to_text(&value),
+    }
+}
+
+/// The JSON text of a document argument (`str`, `dict` or `list`) written by Python's
+/// `json.dumps` (refusing NaN and infinities), for documents whose integers may exceed 64
+/// bits (the exact sums of aggregates), which a JSON value cannot hold.
+pub(crate) fn dumps(value: &Bound<'_, PyAny>, argument: &str) -> PyResult<String> {
+    if let Ok(text) = value.cast::<PyString>() {
+        return Ok(text.to_str()?.to_owned());
+    }
+    if !(value.is_instance_of::<PyDict>() || value.is_instance_of::<PyList>()) {
+        return Err(PyTypeError::new_err(format!(
+            "{argument} must be a dict or a JSON str, not {}",
+            value.get_type().name()?
+        )));
+    }
+    let py = value.py();
+    let options = PyDict::new(py);
+    options.set_item("allow_nan", false)?;
+    let dumped = py
+        .import("json")?
+        .getattr("dumps")?
+        .call((value,), Some(&options))?;
+    Ok(dumped.cast::<PyString>()?.to_str()?.to_owned())
 }
 
 /// The JSON value of Python objects as `json.dumps` would write them, but stricter: `None`,
@@ -145,8 +177,22 @@ pub(crate) fn load<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAn
     py.import("json")?.getattr("loads")?.call1((text,))
 }
 
-/// A value as a Python object: what `json.loads` of its JSON text gives, built directly.
+/// A value as a Python object: what `json.loads` of its JSON text gives, built without
+/// the text. It goes through its JSON value so that every shape is JSON's (a tuple becomes
+/// a list, a map key a `str`), as pythonize alone would not.
 pub(crate) fn to_py<'py, T: Serialize + ?Sized>(
+    py: Python<'py>,
+    value: &T,
+) -> PyResult<Bound<'py, PyAny>> {
+    let value =
+        serde_json::to_value(value).map_err(|error| PyValueError::new_err(error.to_string()))?;
+    pythonize::pythonize(py, &value).map_err(|error| PyValueError::new_err(error.to_string()))
+}
+
+/// A value as a Python object built straight from its serde form, for values with integers
+/// beyond 64 bits (which a JSON value cannot hold) and no tuples or non-text map keys
+/// (which would not come out as JSON's lists and `str` keys).
+pub(crate) fn to_py_exact<'py, T: Serialize + ?Sized>(
     py: Python<'py>,
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {

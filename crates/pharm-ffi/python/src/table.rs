@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -21,6 +21,8 @@ pub(crate) enum Values {
     Text(Vec<Option<String>>),
     /// Unsigned integers.
     UInt(Vec<Option<u64>>),
+    /// Signed integers.
+    Int(Vec<Option<i64>>),
     /// Booleans.
     Bool(Vec<Option<bool>>),
 }
@@ -30,6 +32,7 @@ impl Values {
         match self {
             Values::Text(v) => v.len(),
             Values::UInt(v) => v.len(),
+            Values::Int(v) => v.len(),
             Values::Bool(v) => v.len(),
         }
     }
@@ -38,6 +41,7 @@ impl Values {
         match self {
             Values::Text(_) => DataType::Utf8,
             Values::UInt(_) => DataType::UInt64,
+            Values::Int(_) => DataType::Int64,
             Values::Bool(_) => DataType::Boolean,
         }
     }
@@ -46,6 +50,7 @@ impl Values {
         match self {
             Values::Text(v) => v.iter().any(Option::is_none),
             Values::UInt(v) => v.iter().any(Option::is_none),
+            Values::Int(v) => v.iter().any(Option::is_none),
             Values::Bool(v) => v.iter().any(Option::is_none),
         }
     }
@@ -54,6 +59,7 @@ impl Values {
         match self {
             Values::Text(v) => Arc::new(v.iter().map(Option::as_deref).collect::<StringArray>()),
             Values::UInt(v) => Arc::new(v.iter().copied().collect::<UInt64Array>()),
+            Values::Int(v) => Arc::new(v.iter().copied().collect::<Int64Array>()),
             Values::Bool(v) => Arc::new(v.iter().copied().collect::<BooleanArray>()),
         }
     }
@@ -62,6 +68,7 @@ impl Values {
         match self {
             Values::Text(v) => PyList::new(py, v),
             Values::UInt(v) => PyList::new(py, v),
+            Values::Int(v) => PyList::new(py, v),
             Values::Bool(v) => PyList::new(py, v),
         }
     }

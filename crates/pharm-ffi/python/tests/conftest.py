@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pharm import PharmError
 
 ROOT = Path(__file__).resolve().parents[4]
 GOLDEN = ROOT / "testdata" / "golden"
@@ -32,3 +36,11 @@ def golden_cases() -> list[dict[str, Any]]:
 def case() -> tuple[str, str, str, str]:
     """The first golden case (a non-controlled refill that is allowed)."""
     return golden_lines()[0]
+
+
+@contextmanager
+def raises_id(cls: type[PharmError], error_id: str) -> Iterator[pytest.ExceptionInfo[PharmError]]:
+    """Expects a ``cls`` error with the stable ``error_id``."""
+    with pytest.raises(cls) as info:
+        yield info
+    assert info.value.id == error_id, str(info.value)

@@ -57,6 +57,7 @@
 mod log;
 mod upload;
 
+use pharm_core::error_code::ErrorCode;
 use pharm_core::ids::PharmacyId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -185,6 +186,22 @@ pub enum ProtocolError {
     /// Issuing forked transactions again failed.
     #[error("re-issuing forked transactions failed: {0}")]
     Reissue(#[from] OpError),
+}
+
+impl ProtocolError {
+    /// The error whose stable code tells most precisely what went wrong: for a variant that
+    /// wraps another error (the decoder's, the encoder's, a delta's, a re-issued
+    /// operation's) that error, else this one. A binding reports this code with the whole
+    /// chain ([`Display`](std::fmt::Display) of `self`) as the message.
+    pub fn most_specific(&self) -> &dyn ErrorCode {
+        match self {
+            ProtocolError::Decode(e) => e,
+            ProtocolError::Encode(e) => e,
+            ProtocolError::Delta(e) => e,
+            ProtocolError::Reissue(e) => e,
+            other => other,
+        }
+    }
 }
 
 /// Limits for one peer.

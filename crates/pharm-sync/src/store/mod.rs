@@ -85,6 +85,7 @@ mod tables;
 mod wal;
 mod witness;
 
+use pharm_core::error_code::ErrorCode;
 use pharm_core::ids::PharmacyId;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -253,6 +254,24 @@ pub enum StoreError {
     /// a superseded mark, was written).
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
+}
+
+impl StoreError {
+    /// The error whose stable code tells most precisely what went wrong: a refused
+    /// operation's own (`sync.op_no_lots`...), the id's, the encoder's, or for a refused
+    /// message [`ProtocolError::most_specific`] (`sync.protocol_bad_tag`,
+    /// `sync.decode_truncated`...), never the wrapping `sync.store_op` /
+    /// `sync.store_protocol`; else this error. A binding reports this code with the whole
+    /// chain ([`Display`](std::fmt::Display) of `self`) as the message.
+    pub fn most_specific(&self) -> &dyn ErrorCode {
+        match self {
+            StoreError::Op(e) => e,
+            StoreError::Encode(e) => e,
+            StoreError::Id(e) => e,
+            StoreError::Protocol(e) => e.most_specific(),
+            other => other,
+        }
+    }
 }
 
 /// One of the opaque JSON caches.

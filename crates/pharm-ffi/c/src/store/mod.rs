@@ -35,7 +35,7 @@ mod tests;
 
 use std::path::Path;
 
-use pharm_sync::ids::Entropy;
+use pharm_sync::ids::EntropyBytes;
 use pharm_sync::protocol::{ProtocolError, Role};
 use pharm_sync::store::{StoreError, StoreOptions};
 
@@ -78,26 +78,11 @@ pub(crate) unsafe fn path<'a>(
     Ok(Path::new(text))
 }
 
-/// The caller's random bytes as draws of 64 bits (little-endian); once they run out every
-/// draw is 0, which pharm-sync never takes as an incarnation, so a short supply ends in
-/// `sync.id_incarnations_exhausted` rather than a made-up value.
-pub(crate) struct Draws<'a>(std::slice::ChunksExact<'a, u8>);
-
-impl Entropy for Draws<'_> {
-    fn next_u64(&mut self) -> u64 {
-        self.0.next().map_or(0, |chunk| {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(chunk);
-            u64::from_le_bytes(bytes)
-        })
-    }
-}
-
 /// Borrows the `entropy` argument: 8 to [`MAX_ENTROPY_BYTES`] bytes, a multiple of 8.
 ///
 /// # Safety
 /// As for `input::bytes`.
-pub(crate) unsafe fn entropy<'a>(ptr: *const u8, len: usize) -> Result<Draws<'a>, Failure> {
+pub(crate) unsafe fn entropy<'a>(ptr: *const u8, len: usize) -> Result<EntropyBytes<'a>, Failure> {
     // SAFETY: the caller's contract is this function's.
     let bytes = unsafe { input::bytes(ptr, len, "entropy", MAX_ENTROPY_BYTES) }?;
     if bytes.len() < 8 || bytes.len() % 8 != 0 {
@@ -109,7 +94,7 @@ pub(crate) unsafe fn entropy<'a>(ptr: *const u8, len: usize) -> Result<Draws<'a>
             ),
         ));
     }
-    Ok(Draws(bytes.chunks_exact(8)))
+    Ok(EntropyBytes::new(bytes))
 }
 
 /// The store options for a `role` argument (`PHARM_STORE_ROLE_*`), the defaults otherwise
@@ -133,32 +118,16 @@ pub(crate) fn options(role: u32) -> Result<StoreOptions, Failure> {
     })
 }
 
-/// A store error with the code of its most specific cause and the whole chain as message.
+/// A store error with the code of its most specific cause
+/// ([`StoreError::most_specific`]) and the whole chain as message.
 pub(crate) fn store_failure(error: StoreError) -> Failure {
-    let message = error.to_string();
-    let mut failure = match error {
-        StoreError::Op(e) => Failure::from(e),
-        StoreError::Encode(e) => Failure::from(e),
-        StoreError::Id(e) => Failure::from(e),
-        StoreError::Protocol(e) => protocol_failure(e),
-        other => Failure::from(other),
-    };
-    failure.message = message;
-    failure
+    Failure::caused_by(error.most_specific(), error.to_string())
 }
 
-/// A protocol error with the code of its most specific cause and the whole chain as message.
+/// A protocol error with the code of its most specific cause
+/// ([`ProtocolError::most_specific`]) and the whole chain as message.
 pub(crate) fn protocol_failure(error: ProtocolError) -> Failure {
-    let message = error.to_string();
-    let mut failure = match error {
-        ProtocolError::Decode(e) => Failure::from(e),
-        ProtocolError::Encode(e) => Failure::from(e),
-        ProtocolError::Delta(e) => Failure::from(e),
-        ProtocolError::Reissue(e) => Failure::from(e),
-        other => Failure::from(other),
-    };
-    failure.message = message;
-    failure
+    Failure::caused_by(error.most_specific(), error.to_string())
 }
 
 /// `value` as compact JSON.

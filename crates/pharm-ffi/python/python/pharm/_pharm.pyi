@@ -2,19 +2,34 @@
 import datetime
 import os
 from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
 from typing import Any, Literal, TypeAlias, final
+
+from typing_extensions import Self, disjoint_base
 
 __all__ = [
     "Context",
+    "Directory",
+    "KeyRing",
     "OrangeBook",
+    "ReadRouter",
+    "Replica",
     "Substitutes",
+    "TerminalStore",
     "__version__",
+    "breaker_trace",
     "check_compliance",
     "evaluate",
     "evaluate_batch",
     "evaluate_json",
+    "merge_aggregates",
+    "message_to_dict",
     "normalize_ndc",
     "parse_datamatrix",
+    "partial_aggregate",
+    "preset_config",
+    "retry_trace",
     "validate_dea",
 ]
 
@@ -93,3 +108,132 @@ class Substitutes:
     def table(self, format: _Format = "auto") -> _Table: ...
     def __len__(self) -> int: ...
     def __eq__(self, other: object, /) -> bool: ...
+
+_Role: TypeAlias = Literal["member", "root"]
+_Path: TypeAlias = str | os.PathLike[str]
+
+# pharm.sync
+@final
+class KeyRing:
+    def __new__(cls, store: int, link_key: bytes) -> KeyRing: ...
+    def with_member(self, terminal: int, origin_key: bytes | None = None) -> KeyRing: ...
+    @property
+    def store(self) -> int: ...
+    @property
+    def members(self) -> list[int]: ...
+    def knows(self, terminal: int) -> bool: ...
+
+@disjoint_base
+class Replica:
+    def __new__(
+        cls, keyring: KeyRing, terminal: int, entropy: bytes, role: _Role = "member"
+    ) -> Replica: ...
+    @property
+    def id(self) -> str: ...
+    def status(self) -> dict[str, Any]: ...
+    def apply(self, now_ms: int, op: _Document) -> dict[str, Any]: ...
+    def hello(self, now_ms: int) -> bytes: ...
+    def receive(self, now_ms: int, message: bytes) -> list[bytes]: ...
+    def view(self) -> dict[str, Any]: ...
+    def inventory(self, format: _Format = "auto") -> Any: ...
+
+@final
+class TerminalStore(Replica):
+    @staticmethod
+    def create(
+        path: _Path, keyring: KeyRing, terminal: int, entropy: bytes, role: _Role = "member"
+    ) -> TerminalStore: ...
+    @staticmethod
+    def open(
+        path: _Path, keyring: KeyRing, terminal: int, role: _Role = "member"
+    ) -> TerminalStore: ...
+    @staticmethod
+    def restore_from_backup(
+        backup_path: _Path,
+        new_path: _Path,
+        keyring: KeyRing,
+        entropy: bytes,
+        role: _Role = "member",
+    ) -> TerminalStore: ...
+    @staticmethod
+    def recover(
+        old_path: _Path,
+        new_path: _Path,
+        keyring: KeyRing,
+        terminal: int,
+        entropy: bytes,
+        role: _Role = "member",
+    ) -> tuple[TerminalStore, dict[str, Any]]: ...
+    def backup_to(self, path: _Path) -> None: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool: ...
+
+def message_to_dict(message: bytes) -> dict[str, Any]: ...
+
+# pharm.shard
+@final
+class Directory:
+    def __new__(cls, map: _Document) -> Directory: ...
+    @staticmethod
+    def balanced(
+        logical_count: int,
+        physical_count: int,
+        scheme: Literal["pharm", "postgres_bigint"] = "pharm",
+    ) -> Directory: ...
+    @property
+    def version(self) -> int: ...
+    def route(self, pharmacy_id: int) -> dict[str, Any]: ...
+    def route_column(self, pharmacy_ids: Sequence[int], format: _Format = "auto") -> Any: ...
+    def plan_reshard(self, target: int | Sequence[int]) -> dict[str, Any]: ...
+    def reshard_moves(self, target: int | Sequence[int], format: _Format = "auto") -> Any: ...
+    def to_json(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+_ReplicaRole: TypeAlias = Literal["Analytics", "Reporting", "Api"]
+_QueryClass: TypeAlias = Literal["Write", "TransactionalRead", "Analytics", "Reporting", "ApiRead"]
+
+@final
+class ReadRouter:
+    def __new__(
+        cls, max_lag_ms: int = 5000, stale_after_ms: int = 10000, history_capacity: int = 1024
+    ) -> ReadRouter: ...
+    def observe(self, shard: int, replica: _ReplicaRole, sample: _Document) -> dict[str, Any]: ...
+    def is_serving(self, shard: int, replica: _ReplicaRole) -> bool: ...
+    def replica_down(self, shard: int, replica: _ReplicaRole, at_ms: int) -> None: ...
+    def route(
+        self, now_ms: int, shard: int, query_class: _QueryClass, token: str | None = None
+    ) -> dict[str, Any]: ...
+    def take_events(self) -> list[dict[str, Any]]: ...
+
+_Outcome: TypeAlias = Literal["success", "failure", "permanent", "not_counted"]
+
+def partial_aggregate(
+    values: Sequence[int], distinct_keys: Sequence[int | None] | None = None
+) -> dict[str, Any]: ...
+def merge_aggregates(partials: Sequence[_Document]) -> dict[str, Any]: ...
+def preset_config(name: str) -> dict[str, Any]: ...
+def breaker_trace(
+    events: Sequence[tuple[int, _Outcome]],
+    policy: _Document,
+    start_ns: int = 0,
+    format: _Format = "auto",
+) -> Any: ...
+def retry_trace(
+    tries: Sequence[tuple[int, _Outcome]],
+    policy: _Document,
+    start_ns: int = 0,
+    format: _Format = "auto",
+) -> Any: ...

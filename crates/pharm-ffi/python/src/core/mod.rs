@@ -5,6 +5,8 @@ mod batch;
 mod context;
 mod ids;
 
+pub(crate) use context::list_items;
+
 use pyo3::prelude::*;
 
 /// Adds the `pharm.core` classes and functions to the native module.
