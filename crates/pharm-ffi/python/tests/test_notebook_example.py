@@ -1,4 +1,4 @@
-"""The README's notebook example is examples/notebook.py, and it runs."""
+"""The READMEs' notebook example is examples/notebook.py, and it runs."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from conftest import ROOT
 CRATE = ROOT / "crates" / "pharm-ffi" / "python"
 
 
-def test_the_readme_shows_the_example_file() -> None:
-    readme = (CRATE / "README.md").read_text("utf-8")
+def test_the_readmes_show_the_example_file() -> None:
     example = (CRATE / "examples" / "notebook.py").read_text("utf-8")
-    assert f"```python\n{example}```" in readme
+    for readme in (CRATE / "README.md", ROOT / "README.md"):
+        assert f"```python\n{example}```" in readme.read_text("utf-8"), readme
     assert len(example.splitlines()) <= 15
 
 
