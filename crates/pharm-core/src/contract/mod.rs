@@ -169,10 +169,11 @@ fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T,
 
 /// Parses a request document (UTF-8 JSON bytes or text).
 ///
-/// A document whose first member is `"type"` (as pharm-core writes them) is read straight
-/// into its variant, about twice as fast as the general path, which reads the whole
-/// document into a buffer before it knows the variant; any other document, and every
-/// error, goes the general way, so the result is the same either way.
+/// A document with one `"type"` member is read straight into its variant, about twice as
+/// fast as the general path, which reads the whole document into a buffer before it knows
+/// the variant (when `"type"` is first, as pharm-core writes it, in one pass; elsewhere, as
+/// in a document with sorted keys, after a pass that skims for it); any other document, and
+/// every error, goes the general way, so the result is the same either way.
 pub fn parse_request(json: impl AsRef<[u8]>) -> Result<Request, ContractError> {
     let bytes = json.as_ref();
     match std::str::from_utf8(bytes) {

@@ -13,13 +13,17 @@
 //! documents can do the same. When it comes first, the
 //! variant is read straight from the text with the variant struct's own `Deserialize`
 //! (the same code the derived enum runs on the tree, so the same rules, defaults and
-//! unknown-field checks). Anything else (`"type"` later, an unknown type, any error) is
-//! parsed again by the derived `Deserialize`, so every error and every unusual document
-//! gets exactly the contract's answer (the tests below check both paths agree).
+//! unknown-field checks). When it comes later (a document with sorted keys), a first pass
+//! skims the members for it, skipping every value without building anything, and a second
+//! reads the variant from the other members. Anything else (no `"type"` or two, an unknown
+//! type, escapes in a key, any error) is parsed again by the derived `Deserialize`, so
+//! every error and every unusual document gets exactly the contract's answer (the tests
+//! below check both paths agree). A binding's document built from its host's objects is a
+//! JSON value, read the same way by [`from_value`].
 
 use serde::Deserialize;
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{Deserializer, Error, MapAccess, Visitor};
+use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer};
+use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::json_read::{read_json_value, refuse_value};
@@ -30,13 +34,98 @@ use crate::rules::{
     Request, StockMoveRequest, TransferRequest,
 };
 
-/// The request when `"type"` is its first member and the document parses; `None`
+/// The request when the document parses with its one `"type"` member anywhere; `None`
 /// otherwise (the caller then parses it the general way, which also gives the error).
 pub(super) fn parse(text: &str) -> Option<Request> {
     let mut json = serde_json::Deserializer::from_str(text);
-    let request = (&mut json).deserialize_map(TypeFirst).ok()?;
+    match (&mut json).deserialize_map(TypeFirst) {
+        Ok(request) => {
+            json.end().ok()?;
+            Some(request)
+        }
+        Err(_) => tag_anywhere(text),
+    }
+}
+
+/// `"type"` not first: one pass skims the members for the tag (skipping every value
+/// without building anything), a second reads the variant from the members without it.
+fn tag_anywhere(text: &str) -> Option<Request> {
+    let tag = serde_json::Deserializer::from_str(text)
+        .deserialize_map(FindTag)
+        .ok()??;
+    let mut json = serde_json::Deserializer::from_str(text);
+    let request = (&mut json).deserialize_map(WithoutTag { tag }).ok()?;
     json.end().ok()?;
     Some(request)
+}
+
+/// Finds the one `"type"` member's text (`None` without one; an error for two, or for a
+/// key or tag with escapes, which are not the fast case).
+struct FindTag;
+
+impl<'de> Visitor<'de> for FindTag {
+    type Value = Option<&'de str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut tag = None;
+        while let Some(key) = map.next_key::<&str>()? {
+            if key != "type" {
+                map.next_value::<IgnoredAny>()?;
+            } else if tag.replace(map.next_value::<&str>()?).is_some() {
+                return Err(A::Error::custom("\"type\" appears twice"));
+            }
+        }
+        Ok(tag)
+    }
+}
+
+/// Reads the variant of `tag` from the members, leaving `"type"` out.
+struct WithoutTag<'t> {
+    tag: &'t str,
+}
+
+impl<'de> Visitor<'de> for WithoutTag<'_> {
+    type Value = Request;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Request, A::Error> {
+        variant(self.tag, MapAccessDeserializer::new(SkipTag(map)))
+            .unwrap_or_else(|| Err(A::Error::custom("not a request type")))
+    }
+}
+
+/// The members of a map but `"type"`.
+struct SkipTag<A>(A);
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for SkipTag<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        while let Some(key) = self.0.next_key::<&'de str>()? {
+            if key == "type" {
+                self.0.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            return seed
+                .deserialize(BorrowedStrDeserializer::<A::Error>::new(key))
+                .map(Some);
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.0.next_value_seed(seed)
+    }
 }
 
 struct TypeFirst;
@@ -147,6 +236,10 @@ mod tests {
             let value: Value = serde_json::from_str(&text).unwrap();
             types.insert(value["type"].as_str().unwrap().to_owned());
             agree(&text);
+            // The same members sorted, `"type"` among them: the skim finds it.
+            let sorted = value.to_string();
+            assert_eq!(parse(&sorted), Some(fast), "{name}");
+            agree(&sorted);
         }
         assert!(types.len() >= 6, "{types:?}");
     }
@@ -155,10 +248,15 @@ mod tests {
     fn other_documents_fall_back_to_the_contract_parser() {
         let (_, fill) = golden_requests().swap_remove(0);
         let mut value: Value = serde_json::from_str(&fill).unwrap();
-        // `"type"` last (serde_json's map is sorted, and "type" sorts after the others).
+        // `"type"` last (serde_json's map is sorted, and "type" sorts after the others): read
+        // after a skim for the tag.
         let sorted = value.to_string();
-        assert!(parse(&sorted).is_none());
+        assert_eq!(parse(&sorted), Some(parse_request(&fill).unwrap()));
         agree(&sorted);
+        // `"type"` in the middle, and twice (the general path's error).
+        let middle = sorted.replacen("\"dispensed\"", "\"type\":\"fill\",\"dispensed\"", 1);
+        assert!(parse(&middle).is_none());
+        agree(&middle);
         assert!(parse_request(&sorted).is_ok());
         // Escaped key, surrounding whitespace, and trailing garbage.
         agree(&fill.replacen("\"type\"", "\"\\u0074ype\"", 1));
