@@ -123,3 +123,29 @@ def test_the_first_refused_request_of_a_large_batch_is_named(
         evaluate_batch(requests, ctx)
     assert str(raised.value).startswith("requests[700]: ")
     assert raised.value.id == "core.contract_invalid"
+
+
+def test_columns_may_be_any_iterable(ctx: Context) -> None:
+    from pharm.core import normalize_ndc
+
+    expected = normalize_ndc(["0093-7146-56", None])
+    assert normalize_ndc(iter(["0093-7146-56", None])) == expected
+    assert normalize_ndc(x for x in ["0093-7146-56", None]) == expected
+    requests = (json.loads(REQUEST) for _ in range(3))
+    assert evaluate_batch(requests, ctx) == [json.loads(DECISION)] * 3
+    for bad in ("0093-7146-56", b"00937146", {"a": 1}, 42):
+        with pytest.raises(TypeError, match="iterable"):
+            normalize_ndc(bad)  # type: ignore[arg-type]
+
+
+def test_substitutes_iterate_over_their_choices() -> None:
+    from conftest import ROOT
+
+    from pharm.subst import OrangeBook
+
+    book = OrangeBook.from_path(
+        ROOT / "crates" / "pharm-subst" / "testdata" / "products-sample.txt", released="2026-05-01"
+    )
+    answer = book.substitutes({"original": "N020702-001", "policy": {"state": "TX"}}, "2026-05-02")
+    assert list(answer) == answer.choices
+    assert [choice["key"] for choice in answer] == answer.keys

@@ -144,26 +144,29 @@ pub(crate) fn evaluate_batch<'py>(
     PyList::new(py, objects)
 }
 
-/// The items of a list or tuple argument (TypeError for anything else, including a str).
+/// The items of a column argument: a list or tuple, or any other iterable (a generator, a
+/// pandas Series, a pyarrow array's `to_pylist()`...). A `str`, `bytes` or `dict` is a
+/// TypeError (iterating them would give characters, bytes or keys), as is a non-iterable.
 pub(crate) fn list_items<'py>(
     value: &Bound<'py, PyAny>,
     argument: &str,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    if value.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err(format!(
-            "{argument} must be a list of documents, not a str"
-        )));
-    }
     if let Ok(list) = value.cast::<PyList>() {
         return Ok(list.iter().collect());
     }
     if let Ok(tuple) = value.cast::<pyo3::types::PyTuple>() {
         return Ok(tuple.iter().collect());
     }
-    Err(PyTypeError::new_err(format!(
-        "{argument} must be a list or tuple, not {}",
-        value.get_type().name()?
-    )))
+    let refused = value.is_instance_of::<PyString>()
+        || value.is_instance_of::<pyo3::types::PyBytes>()
+        || value.is_instance_of::<pyo3::types::PyDict>();
+    match value.try_iter() {
+        Ok(items) if !refused => items.collect(),
+        _ => Err(PyTypeError::new_err(format!(
+            "{argument} must be a list, tuple or other iterable of items, not {}",
+            value.get_type().name()?
+        ))),
+    }
 }
 
 /// Runs the compliance checks of `context`: a request of type `compliance` (open

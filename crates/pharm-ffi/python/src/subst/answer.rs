@@ -86,6 +86,11 @@ impl Substitutes {
         choices_table(&self.answer).emit(py, format)
     }
 
+    /// Iterates over the choices (dicts), best first.
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyIterator>> {
+        self.choices(py)?.try_iter()
+    }
+
     /// Number of choices.
     fn __len__(&self) -> usize {
         self.answer.choices.len()
