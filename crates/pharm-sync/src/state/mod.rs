@@ -476,15 +476,17 @@ impl InventoryState {
     /// lot.
     fn charge(&mut self, c: usize, line: &Line, seq: u64) {
         let slots = self.keys.len();
-        if let Some(slot) = self.index.get(&line.lot).map(Hot::slot) {
-            let cell = self.columns[c].get_mut(slot, slots);
+        let column = &mut self.columns[c];
+        let known = self.index.update(&line.lot, |slot| {
+            let cell = column.get_mut(slot, slots);
             let field = usize::from(line.delta < 0);
             let before = cell[field];
             cell[field] = before.saturating_add(line.delta.unsigned_abs());
             cell[2] = seq;
             let added = i128::from(cell[field] - before);
-            self.index
-                .add(&line.lot, if field == 0 { added } else { -added });
+            if field == 0 { added } else { -added }
+        });
+        if known {
             return;
         }
         // Not reached after `check` (every lot is known); kept so that nothing is dropped.
