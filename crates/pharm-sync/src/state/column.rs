@@ -3,6 +3,11 @@
 //! (a vector indexed by slot) once it has touched many, as the back office has. A new
 //! replica therefore costs memory for what it touched, not for the whole catalog, and a
 //! full-state merge of a dense column is still a sequential element-wise maximum.
+//!
+//! Copies of a column share its cells until one of them writes (copy on write): a copy of
+//! a state does not copy the columns of replicas it never changes.
+
+use std::sync::Arc;
 
 use super::Map;
 use crate::ids::ReplicaId;
@@ -20,7 +25,7 @@ enum Cells {
 #[derive(Debug, Clone)]
 pub(super) struct Column {
     pub(super) replica: ReplicaId,
-    cells: Cells,
+    cells: Arc<Cells>,
 }
 
 impl Column {
@@ -28,13 +33,13 @@ impl Column {
     pub(super) fn new(replica: ReplicaId) -> Self {
         Column {
             replica,
-            cells: Cells::Sparse(Map::default()),
+            cells: Arc::new(Cells::Sparse(Map::default())),
         }
     }
 
     /// The cell of a slot, if one was ever written.
     pub(super) fn get(&self, slot: usize) -> Option<&Cell3> {
-        match &self.cells {
+        match &*self.cells {
             Cells::Sparse(m) => u32::try_from(slot).ok().and_then(|s| m.get(&s)),
             Cells::Dense(v) => v.get(slot),
         }
@@ -43,16 +48,16 @@ impl Column {
     /// The cell of a slot for writing (zero if new). A sparse column turns dense when it
     /// holds cells for more than half of the store's `slots`.
     pub(super) fn get_mut(&mut self, slot: usize, slots: usize) -> &mut Cell3 {
-        if let Cells::Sparse(m) = &self.cells
+        if let Cells::Sparse(m) = &*self.cells
             && m.len() * 2 > slots
         {
             let mut dense = vec![[0; 3]; slots.max(slot + 1)];
             for (s, c) in m {
                 dense[*s as usize] = *c;
             }
-            self.cells = Cells::Dense(dense);
+            self.cells = Arc::new(Cells::Dense(dense));
         }
-        match &mut self.cells {
+        match Arc::make_mut(&mut self.cells) {
             Cells::Sparse(m) => m.entry(slot as u32).or_insert([0; 3]),
             Cells::Dense(v) => {
                 if v.len() <= slot {
@@ -65,7 +70,7 @@ impl Column {
 
     /// Every non-zero cell with its slot (in slot order when dense, in no order when sparse).
     pub(super) fn iter(&self) -> Box<dyn Iterator<Item = (usize, &Cell3)> + '_> {
-        match &self.cells {
+        match &*self.cells {
             Cells::Sparse(m) => Box::new(
                 m.iter()
                     .filter(|(_, c)| **c != [0; 3])
@@ -77,7 +82,7 @@ impl Column {
 
     /// The dense cells, when this column is dense.
     pub(super) fn dense(&self) -> Option<&[Cell3]> {
-        match &self.cells {
+        match &*self.cells {
             Cells::Dense(v) => Some(v),
             Cells::Sparse(_) => None,
         }

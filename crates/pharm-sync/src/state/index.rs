@@ -131,6 +131,19 @@ impl LotIndex {
         }
     }
 
+    /// Calls `change` with a known lot's slot and adds what it returns to the lot's value,
+    /// with one lookup of the lot; false (nothing called) when the lot is not known.
+    pub(super) fn update(&mut self, lot: &LotKey, change: impl FnOnce(usize) -> i128) -> bool {
+        let Some(hot) = self.get_mut(lot) else {
+            return false;
+        };
+        let c = change(hot.slot());
+        if c != 0 && !hot.add_small(c) {
+            self.add(lot, c);
+        }
+        true
+    }
+
     /// Records a known lot's SKU.
     pub(super) fn set_sku(&mut self, lot: &LotKey, sku: u32) {
         if let Some(hot) = self.get_mut(lot) {

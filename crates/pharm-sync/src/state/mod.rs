@@ -216,19 +216,24 @@ impl StateDelta {
 }
 
 /// The inventory state of one store as one replica sees it.
+///
+/// A copy shares what operations rarely write (the lots' slots, keys and facts, the SKU
+/// lists, the counter columns) with the state it was copied from until one of them writes
+/// it (copy on write): a terminal's copy of a store's state costs the lot index and the
+/// small tables, and the copies of one state share its lots in memory and in the cache.
 #[derive(Debug, Clone)]
 pub struct InventoryState {
     store: PharmacyId,
-    lots: Vec<LotEntry>,
+    lots: Arc<Vec<LotEntry>>,
     /// How many of `lots` have their facts (a merge skips looking for facts when the other
     /// side has none this side lacks).
     lots_with_facts: usize,
     /// Lot key of each slot (slot order = order of first sight).
-    keys: Vec<LotKey>,
+    keys: Arc<Vec<LotKey>>,
     /// Lot key → value, SKU and slot (together: one cache line per operation).
     index: LotIndex,
     columns: Vec<Column>,
-    by_sku: Map<u32, Vec<u32>>,
+    by_sku: Arc<Map<u32, Vec<u32>>>,
     vv: VersionVector,
     holds: BTreeMap<HoldId, (LotKey, String)>,
     releases: BTreeMap<HoldId, TxnId>,
@@ -247,12 +252,12 @@ impl InventoryState {
     pub fn new(store: PharmacyId) -> Self {
         InventoryState {
             store,
-            lots: Vec::new(),
+            lots: Arc::default(),
             lots_with_facts: 0,
-            keys: Vec::new(),
+            keys: Arc::default(),
             index: LotIndex::default(),
             columns: Vec::new(),
-            by_sku: Map::default(),
+            by_sku: Arc::default(),
             vv: VersionVector::new(),
             holds: BTreeMap::new(),
             releases: BTreeMap::new(),
@@ -278,8 +283,8 @@ impl InventoryState {
             return h.slot();
         }
         let i = self.lots.len();
-        self.lots.push(LotEntry::default());
-        self.keys.push(key);
+        Arc::make_mut(&mut self.lots).push(LotEntry::default());
+        Arc::make_mut(&mut self.keys).push(key);
         self.index.insert(key, i as u32);
         i
     }
@@ -297,9 +302,12 @@ impl InventoryState {
     fn add_facts(&mut self, info: &LotInfo, shared: impl FnOnce() -> Arc<LotInfo>) {
         let i = self.slot(info.key);
         if self.lots[i].info.is_none() {
-            self.by_sku.entry(info.sku).or_default().push(i as u32);
+            Arc::make_mut(&mut self.by_sku)
+                .entry(info.sku)
+                .or_default()
+                .push(i as u32);
             self.index.set_sku(&info.key, info.sku);
-            self.lots[i].info = Some(shared());
+            Arc::make_mut(&mut self.lots)[i].info = Some(shared());
             self.lots_with_facts += 1;
         }
     }
@@ -468,15 +476,17 @@ impl InventoryState {
     /// lot.
     fn charge(&mut self, c: usize, line: &Line, seq: u64) {
         let slots = self.keys.len();
-        if let Some(slot) = self.index.get(&line.lot).map(Hot::slot) {
-            let cell = self.columns[c].get_mut(slot, slots);
+        let column = &mut self.columns[c];
+        let known = self.index.update(&line.lot, |slot| {
+            let cell = column.get_mut(slot, slots);
             let field = usize::from(line.delta < 0);
             let before = cell[field];
             cell[field] = before.saturating_add(line.delta.unsigned_abs());
             cell[2] = seq;
             let added = i128::from(cell[field] - before);
-            self.index
-                .add(&line.lot, if field == 0 { added } else { -added });
+            if field == 0 { added } else { -added }
+        });
+        if known {
             return;
         }
         // Not reached after `check` (every lot is known); kept so that nothing is dropped.
@@ -495,15 +505,19 @@ impl InventoryState {
         if before != after {
             if let Some((l, u)) = before {
                 let i = self.slot(l);
-                let old = self.lots[i].transfer_in;
-                self.lots[i].transfer_in = old.saturating_sub(u);
-                self.add_total(&l, -i128::from(old - self.lots[i].transfer_in));
+                let e = &mut Arc::make_mut(&mut self.lots)[i];
+                let old = e.transfer_in;
+                e.transfer_in = old.saturating_sub(u);
+                let change = -i128::from(old - e.transfer_in);
+                self.add_total(&l, change);
             }
             if let Some((l, u)) = after {
                 let i = self.slot(l);
-                let old = self.lots[i].transfer_in;
-                self.lots[i].transfer_in = old.saturating_add(u);
-                self.add_total(&l, i128::from(self.lots[i].transfer_in - old));
+                let e = &mut Arc::make_mut(&mut self.lots)[i];
+                let old = e.transfer_in;
+                e.transfer_in = old.saturating_add(u);
+                let change = i128::from(e.transfer_in - old);
+                self.add_total(&l, change);
             }
         }
     }
@@ -672,7 +686,7 @@ impl InventoryState {
             base: their.clone(),
             ..StateDelta::default()
         };
-        for e in &self.lots {
+        for e in self.lots.iter() {
             if let Some(info) = &e.info
                 && info.created_seq > seq_of(their, &info.key.origin)
                 && !skipped(&info.key.origin)
@@ -1025,7 +1039,7 @@ impl InventoryState {
         let aligned = self
             .keys
             .iter()
-            .zip(&other.keys)
+            .zip(other.keys.iter())
             .take_while(|(a, b)| a == b)
             .count();
         // Facts are only ever added: when every lot here has them, the other side can add
