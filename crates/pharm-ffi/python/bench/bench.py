@@ -8,7 +8,8 @@ the release wheel, makes both and runs this script.
 
 Measured (targets of the wheel's README):
 - normalize_ndc over a Python list of 1,000,000 NDC texts (< 1 s);
-- evaluate_batch of 100,000 typical refills, as dicts and as JSON str (>= 100,000 / s);
+- evaluate_batch of 100,000 typical refills, given as dicts or JSON str, decisions as dicts
+  or JSON str (>= 100,000 / s);
 - OrangeBook.substitutes, one call (dict query in, a Substitutes value out) over the same
   256 rotating keys as the Rust ``substitutes/graph_no_market`` benchmark (<= 3x its
   median), and the same with every answer turned into dicts;
@@ -84,11 +85,12 @@ def main() -> None:
         ("JSON str, \"type\" first", as_text),
         ("JSON str, sorted keys", as_sorted_text),
     ):
-        s = median_seconds(lambda: evaluate_batch(batch, context), repeat)
-        print(
-            f"evaluate_batch, 100,000 refills as {label}: {s * 1e3:.0f} ms "
-            f"({len(batch) / s:,.0f} evaluations/s)"
-        )
+        for output in ("dict", "json"):
+            s = median_seconds(lambda: evaluate_batch(batch, context, output=output), repeat)
+            print(
+                f"evaluate_batch, 100,000 refills as {label}, decisions as {output}: "
+                f"{s * 1e3:.0f} ms ({len(batch) / s:,.0f} evaluations/s)"
+            )
 
     book = OrangeBook.from_path(args.products, released="2026-05-01")
     keys = Path(f"{args.products}.keys").read_text("utf-8").split()

@@ -11,7 +11,7 @@ import pytest
 from conftest import golden_lines
 
 from pharm import CoreError
-from pharm.core import Context, evaluate, evaluate_batch
+from pharm.core import Context, evaluate, evaluate_batch, evaluate_json
 
 NAME, CONTEXT, REQUEST, DECISION = golden_lines()[0]
 
@@ -105,24 +105,37 @@ def test_tuples_are_arrays(ctx: Context, request_dict: dict[str, Any]) -> None:
 def test_a_large_batch_is_evaluated_in_order(ctx: Context) -> None:
     by_context = [(json.loads(r), json.loads(d)) for _, c, r, d in golden_lines() if c == CONTEXT]
     assert len(by_context) >= 2
-    requests = [by_context[i % len(by_context)][0] for i in range(1_001)]
-    expected = [by_context[i % len(by_context)][1] for i in range(1_001)]
+    # Three chunks of the batch (1,024 each), the last one short.
+    requests = [by_context[i % len(by_context)][0] for i in range(2_500)]
+    expected = [by_context[i % len(by_context)][1] for i in range(2_500)]
     assert evaluate_batch(requests, ctx) == expected
     texts = [json.dumps(r) for r in requests]
     assert evaluate_batch(texts, ctx) == expected
+    as_json = evaluate_batch(texts, ctx, output="json")
+    assert as_json == [evaluate_json(text, ctx) for text in texts]
+    assert [json.loads(text) for text in as_json] == expected
 
 
 def test_the_first_refused_request_of_a_large_batch_is_named(
     ctx: Context, request_dict: dict[str, Any]
 ) -> None:
     bad = dict(request_dict, unknown=1)
-    requests: list[Any] = [request_dict] * 1_000
-    requests[700] = bad
-    requests[900] = "{"
-    with pytest.raises(CoreError) as raised:
+    requests: list[Any] = [request_dict] * 3_000
+    requests[2_100] = bad
+    requests[2_900] = "{"
+    for output in ("dict", "json"):
+        with pytest.raises(CoreError) as raised:
+            evaluate_batch(requests, ctx, output=output)  # type: ignore[call-overload]
+        assert str(raised.value).startswith("requests[2100]: ")
+        assert raised.value.id == "core.contract_invalid"
+    requests[1] = 42
+    with pytest.raises(TypeError, match="each request"):
         evaluate_batch(requests, ctx)
-    assert str(raised.value).startswith("requests[700]: ")
-    assert raised.value.id == "core.contract_invalid"
+
+
+def test_an_unknown_batch_output_is_a_value_error(ctx: Context) -> None:
+    with pytest.raises(ValueError, match="output"):
+        evaluate_batch([REQUEST], ctx, output="yaml")  # type: ignore[call-overload]
 
 
 def test_columns_may_be_any_iterable(ctx: Context) -> None:
@@ -149,3 +162,22 @@ def test_substitutes_iterate_over_their_choices() -> None:
     answer = book.substitutes({"original": "N020702-001", "policy": {"state": "TX"}}, "2026-05-02")
     assert list(answer) == answer.choices
     assert [choice["key"] for choice in answer] == answer.keys
+
+
+def test_a_batch_leaves_the_garbage_collector_as_it_found_it(
+    ctx: Context, request_dict: dict[str, Any]
+) -> None:
+    import gc
+
+    assert gc.isenabled()
+    evaluate_batch([request_dict] * 3, ctx)
+    assert gc.isenabled()
+    with pytest.raises(CoreError):
+        evaluate_batch([request_dict, "{"], ctx)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        evaluate_batch([request_dict], ctx)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -4,7 +4,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeAlias, final
+from typing import Any, Literal, TypeAlias, final, overload
 
 from typing_extensions import Self, disjoint_base
 
@@ -52,7 +52,14 @@ class Context:
 
 def evaluate(request: _Document, context: Context) -> dict[str, Any]: ...
 def evaluate_json(request: str, context: Context) -> str: ...
-def evaluate_batch(requests: Iterable[_Document], context: Context) -> list[dict[str, Any]]: ...
+@overload
+def evaluate_batch(
+    requests: Iterable[_Document], context: Context, *, output: Literal["dict"] = "dict"
+) -> list[dict[str, Any]]: ...
+@overload
+def evaluate_batch(
+    requests: Iterable[_Document], context: Context, *, output: Literal["json"]
+) -> list[str]: ...
 def check_compliance(request: _Document, context: Context) -> dict[str, Any]: ...
 def normalize_ndc(
     values: Iterable[str | None], errors: Literal["raise", "null"] = "raise"

@@ -8,7 +8,7 @@ use pharm_core::contract::{
 use pharm_core::rules::{Context as CoreContext, Request, evaluate as core_evaluate};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyAny, PyList, PyString};
+use pyo3::types::{PyAny, PyList, PyModule, PyString};
 
 use super::batch;
 use crate::errors;
@@ -111,37 +111,93 @@ pub(crate) fn evaluate_json(py: Python<'_>, request: &str, context: &Context) ->
     json::to_text(&core_evaluate(&request, &context.context))
 }
 
-/// Evaluates a list of requests (each a dict or JSON str) in `context`; returns the
-/// decisions in order. The requests are read and evaluated without the GIL, split over the
-/// machine's cores for a large batch. The first request the contract refuses raises
-/// `pharm.CoreError` naming its index, and no decision is returned.
+/// Evaluates a list (or any iterable) of requests, each a dict or JSON str, in `context`;
+/// returns the decisions in order: dicts, or with `output="json"` each decision's JSON text
+/// (byte for byte as `evaluate_json`). The requests are read and evaluated without the GIL,
+/// 1,024 at a time, each chunk split over the machine's cores. The first request the
+/// contract refuses raises `pharm.CoreError` naming its index, and no decision is
+/// returned; another `output` is a ValueError.
 #[pyfunction]
+#[pyo3(signature = (requests, context, *, output = "dict"))]
 pub(crate) fn evaluate_batch<'py>(
     py: Python<'py>,
     requests: &Bound<'py, PyAny>,
     context: &Context,
+    output: &str,
 ) -> PyResult<Bound<'py, PyList>> {
+    let output = match output {
+        "dict" => batch::Output::Value,
+        "json" => batch::Output::Json,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "output must be \"dict\" or \"json\", not {other:?}"
+            )));
+        }
+    };
     let items = list_items(requests, "requests")?;
-    let documents = items
-        .iter()
-        .map(|item| json::document(item, "each request"))
-        .collect::<PyResult<Vec<Document>>>()?;
     let core_context = &context.context;
-    let decided = py.detach(|| batch::evaluate(documents, core_context));
-    let decisions = decided.map_err(|(index, error)| {
-        use pharm_core::ErrorCode;
-        errors::domain_with(
+    // Tens of thousands of new dicts would start the cyclic collector again and again over
+    // the growing list; the decisions hold no cycles, so it pauses until they are built.
+    let _paused = GcPause::new(py)?;
+    let mut decisions: Vec<Bound<'py, PyAny>> = Vec::with_capacity(items.len());
+    for (number, chunk) in items.chunks(batch::CHUNK).enumerate() {
+        let documents = chunk
+            .iter()
+            .map(|item| json::document(item, "each request"))
+            .collect::<PyResult<Vec<Document>>>()?;
+        let first = number * batch::CHUNK;
+        let decided = py
+            .detach(|| batch::evaluate(first, documents, core_context, output))
+            .map_err(|(index, fault)| batch_error(py, index, fault))?;
+        for decided in decided {
+            decisions.push(match decided {
+                batch::Decided::Value(decision) => json::to_py_exact(py, &decision)?,
+                batch::Decided::Json(text) => PyString::new(py, &text).into_any(),
+            });
+        }
+    }
+    PyList::new(py, decisions)
+}
+
+/// Python's cyclic garbage collector paused while it lives (if it was running), restarted
+/// when it is dropped, error or not.
+struct GcPause<'py> {
+    gc: Option<Bound<'py, PyModule>>,
+}
+
+impl<'py> GcPause<'py> {
+    fn new(py: Python<'py>) -> PyResult<GcPause<'py>> {
+        let gc = py.import("gc")?;
+        if !gc.call_method0("isenabled")?.is_truthy()? {
+            return Ok(GcPause { gc: None });
+        }
+        gc.call_method0("disable")?;
+        Ok(GcPause { gc: Some(gc) })
+    }
+}
+
+impl Drop for GcPause<'_> {
+    fn drop(&mut self) {
+        if let Some(gc) = &self.gc {
+            // Restarting the collector cannot fail short of a broken interpreter; there is
+            // nothing to report it to from a destructor.
+            let _ = gc.call_method0("enable");
+        }
+    }
+}
+
+/// The exception for request `index` of a batch.
+fn batch_error(py: Python<'_>, index: usize, fault: batch::Fault) -> PyErr {
+    use pharm_core::ErrorCode;
+    match fault {
+        batch::Fault::Contract(error) => errors::domain_with(
             py,
             error.code(),
             error.id(),
             format!("requests[{index}]: {error}"),
-        )
-    })?;
-    let objects = decisions
-        .iter()
-        .map(|decision| json::to_py(py, decision))
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, objects)
+        ),
+        batch::Fault::Output(error) => PyValueError::new_err(format!("requests[{index}]: {error}")),
+    }
 }
 
 /// The items of a column argument: a list or tuple, or any other iterable (a generator, a
