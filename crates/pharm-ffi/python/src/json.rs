@@ -189,9 +189,11 @@ pub(crate) fn to_py<'py, T: Serialize + ?Sized>(
     pythonize::pythonize(py, &value).map_err(|error| PyValueError::new_err(error.to_string()))
 }
 
-/// A value as a Python object built straight from its serde form, for values with integers
-/// beyond 64 bits (which a JSON value cannot hold) and no tuples or non-text map keys
-/// (which would not come out as JSON's lists and `str` keys).
+/// A value as a Python object built straight from its serde form, without the JSON value
+/// between: faster, and exact for integers beyond 64 bits (which a JSON value cannot hold).
+/// Only for types whose serde form has no tuples and no non-text map keys (which would come
+/// out as tuples and non-`str` keys, not JSON's lists and `str` keys); the golden-vector
+/// tests of each caller check the form.
 pub(crate) fn to_py_exact<'py, T: Serialize + ?Sized>(
     py: Python<'py>,
     value: &T,

@@ -43,7 +43,7 @@ impl Substitutes {
             .answer
             .choices
             .iter()
-            .map(|choice| json::to_py(py, choice))
+            .map(|choice| json::to_py_exact(py, choice))
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, choices)
     }
@@ -69,7 +69,7 @@ impl Substitutes {
 
     /// The whole answer as a dict, the JSON contract's form.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json::to_py(py, &self.answer)
+        json::to_py_exact(py, &self.answer)
     }
 
     /// The whole answer as JSON text, as Rust and the C ABI write it.
