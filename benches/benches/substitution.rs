@@ -13,6 +13,9 @@
 //!   more equivalents (the worst case for both).
 //! - `substitutes/graph_no_market`: the mixed keys with `NoMarket`, i.e. the graph walk,
 //!   ranking and DAW assignment without the caller's stock / tier / cost lookups.
+//! - `substitutes/service_answer`: what a binding does per call (the C ABI, the Python
+//!   wheel): the same keys and `NoMarket` through `SubstitutionService::snapshot(today)`
+//!   (staleness) and `Snapshot::answer`, the owned answer with the store's packages.
 //!
 //! Before timing anything the setup checks that the SQL answers equal the graph's, as sets of
 //! product keys, for 200 uniformly drawn products and for every benchmark key, and panics
@@ -28,8 +31,10 @@ use pharm_benches::orange_book::{
     CatalogSummary, DEFAULT_ROWS, DEFAULT_SEED, StockTable, generate_products_txt, load_catalog,
     parse_strict, sample_keys, uniform_keys,
 };
+use pharm_core::time::Date;
 use pharm_subst::catalog::Catalog;
 use pharm_subst::policy::{NoMarket, SubstitutionContext, SubstitutionPolicy};
+use pharm_subst::{ProductMap, Release, SubstitutionService};
 
 fn substitution_benches(c: &mut Criterion) {
     let text = generate_products_txt(DEFAULT_SEED, DEFAULT_ROWS);
@@ -151,6 +156,26 @@ fn substitution_benches(c: &mut Criterion) {
             i = i.wrapping_add(1);
             catalog
                 .substitutes(black_box(key), &no_market)
+                .expect("known key")
+        });
+    });
+    // The bindings' call: a snapshot of the service, then the owned answer.
+    let service = SubstitutionService::new(45);
+    service.load(Release {
+        catalog: catalog.clone(),
+        released: Date::from_ymd(2026, 5, 1).expect("a date"),
+        label: "generated".to_owned(),
+    });
+    let today = Date::from_ymd(2026, 5, 2).expect("a date");
+    let packages = ProductMap::default();
+    let mut i = 0usize;
+    group.bench_function("service_answer", |b| {
+        b.iter(|| {
+            let key = &mix.keys[i % mix.keys.len()];
+            i = i.wrapping_add(1);
+            service
+                .snapshot(black_box(today))
+                .answer(black_box(key), &no_market, Some(&packages))
                 .expect("known key")
         });
     });

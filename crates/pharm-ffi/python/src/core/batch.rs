@@ -1,5 +1,6 @@
 //! A batch of requests read and evaluated without the GIL, one chunk at a time (so the
-//! chunk's documents and decisions stay in cache), each chunk split over the cores.
+//! chunk's documents and decisions stay in cache; the caller converts the next and the
+//! previous chunk meanwhile), each chunk split over the cores.
 
 use std::num::NonZeroUsize;
 use std::thread;
@@ -42,6 +43,9 @@ pub(super) enum Fault {
     Output(serde_json::Error),
 }
 
+/// A chunk's decisions, or the first request without one (its index in the batch).
+pub(super) type Evaluated = Result<Vec<Decided>, (usize, Fault)>;
+
 /// Reads and evaluates a chunk whose first request is number `first` of the batch, in
 /// order; the first request without a decision stops it with its index.
 pub(super) fn evaluate(
@@ -49,7 +53,7 @@ pub(super) fn evaluate(
     documents: Vec<Document>,
     context: &Context,
     output: Output,
-) -> Result<Vec<Decided>, (usize, Fault)> {
+) -> Evaluated {
     let threads = thread::available_parallelism().map_or(1, NonZeroUsize::get);
     if threads < 2 || documents.len() < MIN_PARALLEL {
         return evaluate_part(first, documents, context, output);

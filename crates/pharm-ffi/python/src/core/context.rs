@@ -6,6 +6,8 @@ use pharm_core::contract::{
     parse_context, parse_context_value, parse_request_str, parse_request_value,
 };
 use pharm_core::rules::{Context as CoreContext, Request, evaluate as core_evaluate};
+use std::thread;
+
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyList, PyModule, PyString};
@@ -114,7 +116,8 @@ pub(crate) fn evaluate_json(py: Python<'_>, request: &str, context: &Context) ->
 /// Evaluates a list (or any iterable) of requests, each a dict or JSON str, in `context`;
 /// returns the decisions in order: dicts, or with `output="json"` each decision's JSON text
 /// (byte for byte as `evaluate_json`). The requests are read and evaluated without the GIL,
-/// 1,024 at a time, each chunk split over the machine's cores. The first request the
+/// 1,024 at a time, each chunk split over the machine's cores while this thread prepares
+/// the next chunk and converts the previous one. The first request the
 /// contract refuses raises `pharm.CoreError` naming its index, and no decision is
 /// returned; another `output` is a ValueError.
 #[pyfunction]
@@ -140,23 +143,65 @@ pub(crate) fn evaluate_batch<'py>(
     // the growing list; the decisions hold no cycles, so it pauses until they are built.
     let _paused = GcPause::new(py)?;
     let mut decisions: Vec<Bound<'py, PyAny>> = Vec::with_capacity(items.len());
-    for (number, chunk) in items.chunks(batch::CHUNK).enumerate() {
-        let documents = chunk
-            .iter()
-            .map(|item| json::document(item, "each request"))
-            .collect::<PyResult<Vec<Document>>>()?;
-        let first = number * batch::CHUNK;
-        let decided = py
-            .detach(|| batch::evaluate(first, documents, core_context, output))
-            .map_err(|(index, fault)| batch_error(py, index, fault))?;
-        for decided in decided {
-            decisions.push(match decided {
-                batch::Decided::Value(decision) => json::to_py_exact(py, &decision)?,
-                batch::Decided::Json(text) => PyString::new(py, &text).into_any(),
-            });
+    // A pipeline: while other threads read and evaluate one chunk, this one (holding the
+    // GIL) turns the next chunk's items into documents and the previous chunk's decisions
+    // into Python objects.
+    thread::scope(|scope| -> PyResult<()> {
+        let mut pending = None;
+        for (number, chunk) in items.chunks(batch::CHUNK).enumerate() {
+            let documents = match documents_of(chunk) {
+                Ok(documents) => documents,
+                Err(error) => {
+                    // An earlier chunk's refusal comes first.
+                    if let Some(previous) = pending.take() {
+                        emit(py, previous, &mut decisions)?;
+                    }
+                    return Err(error);
+                }
+            };
+            let first = number * batch::CHUNK;
+            let handle =
+                scope.spawn(move || batch::evaluate(first, documents, core_context, output));
+            if let Some(previous) = pending.replace(handle) {
+                emit(py, previous, &mut decisions)?;
+            }
         }
-    }
+        if let Some(last) = pending {
+            emit(py, last, &mut decisions)?;
+        }
+        Ok(())
+    })?;
     PyList::new(py, decisions)
+}
+
+/// The documents of a chunk of a batch's items.
+fn documents_of(chunk: &[Bound<'_, PyAny>]) -> PyResult<Vec<Document>> {
+    chunk
+        .iter()
+        .map(|item| json::document(item, "each request"))
+        .collect()
+}
+
+/// Waits (without the GIL) for a chunk's evaluation and appends its decisions as Python
+/// objects.
+fn emit<'py>(
+    py: Python<'py>,
+    handle: thread::ScopedJoinHandle<'_, batch::Evaluated>,
+    decisions: &mut Vec<Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    let evaluated = py
+        .detach(|| handle.join())
+        // A panic in the evaluation is re-raised here, where PyO3 turns it into a Python
+        // exception.
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let decided = evaluated.map_err(|(index, fault)| batch_error(py, index, fault))?;
+    for decided in decided {
+        decisions.push(match decided {
+            batch::Decided::Value(decision) => json::to_py_exact(py, &decision)?,
+            batch::Decided::Json(text) => PyString::new(py, &text).into_any(),
+        });
+    }
+    Ok(())
 }
 
 /// Python's cyclic garbage collector paused while it lives (if it was running), restarted

@@ -32,8 +32,8 @@ pub(crate) struct OrangeBook {
 fn date_of(py: Python<'_>, value: &Bound<'_, PyAny>, argument: &str) -> PyResult<Date> {
     let text = if let Ok(text) = value.cast::<PyString>() {
         text.to_str()?.to_owned()
-    } else if value.hasattr("isoformat")? && value.hasattr("toordinal")? {
-        value.call_method0("isoformat")?.extract::<String>()?
+    } else if let Ok(iso) = value.call_method0("isoformat") {
+        iso.extract::<String>()?
     } else {
         return Err(pyo3::exceptions::PyTypeError::new_err(format!(
             "{argument} must be an ISO date str or a datetime.date, not {}",
