@@ -111,8 +111,10 @@ impl Choice<'_> {
             in_stock: self.in_stock,
             formulary_tier: self.formulary_tier,
             unit_cost: self.unit_cost,
+            // An empty map (no packages given) lists none without a lookup per choice.
             packages: packages
                 .into_iter()
+                .filter(|m| !m.is_empty())
                 .flat_map(|m| m.by_product(&self.key))
                 .map(|r| Package {
                     sku: r.sku,
