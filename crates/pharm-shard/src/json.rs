@@ -35,7 +35,7 @@
 //!
 //! [`ShardMap::pin`]: crate::directory::ShardMap::pin
 
-use pharm_core::contract::{JsonRefusal, read_json};
+use pharm_core::contract::read_json;
 use serde::de::DeserializeOwned;
 
 use crate::directory::{DirectoryError, ShardMap, ShardMapConfig};
@@ -74,25 +74,7 @@ pub enum JsonError {
     },
 }
 
-impl JsonRefusal for JsonError {
-    fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self {
-        JsonError::Syntax {
-            document,
-            line,
-            column,
-            reason,
-        }
-    }
-
-    fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self {
-        JsonError::Invalid {
-            document,
-            line,
-            column,
-            reason,
-        }
-    }
-}
+pharm_core::json_refusal!(JsonError, Syntax, Invalid);
 
 /// Reads `json` (UTF-8 text or bytes) as a `T`, one of the crate's serde types;
 /// `document` names it in errors.

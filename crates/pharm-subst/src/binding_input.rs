@@ -3,8 +3,6 @@
 //! file that cannot be read. The crate itself reads no JSON and opens no files; these give
 //! the bindings' refusals stable codes in the crate's range.
 
-use pharm_core::contract::JsonRefusal;
-
 /// Why a binding refused its input before the crate saw it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -46,22 +44,4 @@ pub enum BindingInputError {
     },
 }
 
-impl JsonRefusal for BindingInputError {
-    fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self {
-        BindingInputError::JsonSyntax {
-            document,
-            line,
-            column,
-            reason,
-        }
-    }
-
-    fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self {
-        BindingInputError::JsonInvalid {
-            document,
-            line,
-            column,
-            reason,
-        }
-    }
-}
+pharm_core::json_refusal!(BindingInputError, JsonSyntax, JsonInvalid);

@@ -18,7 +18,7 @@
 //!
 //! [`Op`]: crate::replica::Op
 
-use pharm_core::contract::{JsonRefusal, read_json};
+use pharm_core::contract::read_json;
 use serde::de::DeserializeOwned;
 
 use crate::replica::Op;
@@ -70,25 +70,7 @@ pub enum JsonError {
     },
 }
 
-impl JsonRefusal for JsonError {
-    fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self {
-        JsonError::Syntax {
-            document,
-            line,
-            column,
-            reason,
-        }
-    }
-
-    fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self {
-        JsonError::Invalid {
-            document,
-            line,
-            column,
-            reason,
-        }
-    }
-}
+pharm_core::json_refusal!(JsonError, Syntax, Invalid);
 
 fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T, JsonError> {
     if bytes.len() > MAX_JSON_BYTES {

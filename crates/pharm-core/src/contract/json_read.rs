@@ -14,6 +14,48 @@ pub trait JsonRefusal: Sized {
     fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self;
 }
 
+/// Implements [`JsonRefusal`] for an error enum whose two variants for a refused document
+/// have the fields `document`, `line`, `column` and `reason`:
+/// `json_refusal!(Type, SyntaxVariant, InvalidVariant)`.
+///
+/// ```
+/// use pharm_core::json_refusal;
+///
+/// #[derive(Debug)]
+/// enum Refused {
+///     Syntax { document: &'static str, line: usize, column: usize, reason: String },
+///     Invalid { document: &'static str, line: usize, column: usize, reason: String },
+/// }
+/// json_refusal!(Refused, Syntax, Invalid);
+///
+/// let err = pharm_core::contract::read_json::<u8, Refused>("byte", b"300").unwrap_err();
+/// assert!(matches!(err, Refused::Invalid { document: "byte", line: 1, .. }));
+/// ```
+#[macro_export]
+macro_rules! json_refusal {
+    ($error:ty, $syntax:ident, $invalid:ident) => {
+        impl $crate::contract::JsonRefusal for $error {
+            fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+                Self::$syntax {
+                    document,
+                    line,
+                    column,
+                    reason,
+                }
+            }
+
+            fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self {
+                Self::$invalid {
+                    document,
+                    line,
+                    column,
+                    reason,
+                }
+            }
+        }
+    };
+}
+
 /// Reads `bytes` as a `T`; `document` names it in the error.
 ///
 /// ```

@@ -136,25 +136,7 @@ pub enum ContractError {
     },
 }
 
-impl JsonRefusal for ContractError {
-    fn syntax(document: &'static str, line: usize, column: usize, reason: String) -> Self {
-        ContractError::Syntax {
-            document,
-            line,
-            column,
-            reason,
-        }
-    }
-
-    fn invalid(document: &'static str, line: usize, column: usize, reason: String) -> Self {
-        ContractError::Invalid {
-            document,
-            line,
-            column,
-            reason,
-        }
-    }
-}
+crate::json_refusal!(ContractError, Syntax, Invalid);
 
 fn parse<T: DeserializeOwned>(document: &'static str, bytes: &[u8]) -> Result<T, ContractError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
