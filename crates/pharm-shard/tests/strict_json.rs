@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use pharm_core::contract::strictness::unknown_fields_refused;
 use pharm_core::error_code::ErrorCode;
 use pharm_core::ids::PharmacyId;
 use pharm_shard::breaker::{CircuitBreakerConfig, Event, State};
@@ -36,47 +37,9 @@ fn golden(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Every object of `value` (the value itself and everything nested), by JSON pointer.
-fn object_pointers(value: &Value, at: String, out: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            out.push(at.clone());
-            for (k, v) in map {
-                object_pointers(v, format!("{at}/{k}"), out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                object_pointers(v, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Reads `value` as a `T`, then with `"zz_unknown": 1` added to each of its objects in
-/// turn, expecting each of those to be refused; returns how many objects were tried.
+/// `pharm_core::contract::strictness::unknown_fields_refused`, panicking with its report.
 fn refuses_an_unknown_field_everywhere<T: DeserializeOwned>(value: &Value) -> usize {
-    if let Err(error) = serde_json::from_value::<T>(value.clone()) {
-        panic!("{value} does not read: {error}");
-    }
-    let mut objects = Vec::new();
-    object_pointers(value, String::new(), &mut objects);
-    for at in &objects {
-        let mut bad = value.clone();
-        bad.pointer_mut(at)
-            .unwrap()
-            .as_object_mut()
-            .unwrap()
-            .insert("zz_unknown".into(), 1.into());
-        // The document without the field reads, so the field is what is refused (as an
-        // unknown field, or as an extra key of an externally tagged enum).
-        assert!(
-            serde_json::from_value::<T>(bad).is_err(),
-            "an unknown field at {at:?} of {value} was accepted"
-        );
-    }
-    objects.len()
+    unknown_fields_refused::<T>(value).unwrap_or_else(|report| panic!("{report}"))
 }
 
 /// As [`refuses_an_unknown_field_everywhere`], for a value the crate writes.

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use pharm_core::contract::strictness::unknown_fields_refused;
 use pharm_core::model::DawCode;
 use pharm_subst::policy::{
     LastFill, MarketFacts, MarketTable, SubstitutionContext, SubstitutionPolicy,
@@ -21,7 +22,9 @@ use pharm_subst::{
     Catalog, ExplainAnswer, ExplainError, ProductKey, ProductMap, ProductRow, Release, Snapshot,
     SubstitutionAnswer, SubstitutionService, UnknownProduct,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Which service state answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -436,48 +439,9 @@ fn answers_reject_unknown_fields() {
     );
 }
 
-/// Every object of `value` (the value itself and everything nested), by JSON pointer.
-fn object_pointers(value: &serde_json::Value, at: String, out: &mut Vec<String>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            out.push(at.clone());
-            for (k, v) in map {
-                object_pointers(v, format!("{at}/{k}"), out);
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                object_pointers(v, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Reads `value` as a `T` with `"zz_unknown": 1` added to each of its objects in turn,
-/// expecting every one to be refused; returns how many objects were tried.
-fn refuses_an_unknown_field_everywhere<T: serde::de::DeserializeOwned>(
-    value: &serde_json::Value,
-) -> usize {
-    assert!(serde_json::from_value::<T>(value.clone()).is_ok());
-    let mut objects = Vec::new();
-    object_pointers(value, String::new(), &mut objects);
-    for at in &objects {
-        let mut bad = value.clone();
-        bad.pointer_mut(at)
-            .unwrap()
-            .as_object_mut()
-            .unwrap()
-            .insert("zz_unknown".into(), 1.into());
-        // The document without the field reads, so the field is what is refused (as an
-        // unknown field, an extra key of an externally tagged enum, or a bad product key
-        // of the market table).
-        assert!(
-            serde_json::from_value::<T>(bad).is_err(),
-            "an unknown field at {at:?} was accepted"
-        );
-    }
-    objects.len()
+/// `pharm_core::contract::strictness::unknown_fields_refused`, panicking with its report.
+fn refuses_an_unknown_field_everywhere<T: DeserializeOwned>(value: &Value) -> usize {
+    unknown_fields_refused::<T>(value).unwrap_or_else(|report| panic!("{report}"))
 }
 
 #[test]

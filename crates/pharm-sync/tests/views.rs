@@ -5,7 +5,10 @@
 
 mod common;
 
+use pharm_core::contract::strictness::{object_pointers, unknown_fields_refused};
 use pharm_core::ids::PharmacyId;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::path::PathBuf;
 
 use common::{date, new_lot, root};
@@ -247,30 +250,11 @@ fn every_operation_round_trips_through_json() {
     golden("ops.json", &ops);
 }
 
-/// Every object of `value` (the value itself and everything nested), by JSON pointer.
-fn object_pointers(value: &serde_json::Value, at: String, out: &mut Vec<String>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            out.push(at.clone());
-            for (k, v) in map {
-                object_pointers(v, format!("{at}/{k}"), out);
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                object_pointers(v, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[test]
 fn an_operation_with_an_unknown_field_anywhere_is_refused() {
     for op in every_op() {
         let json = serde_json::to_value(&op).unwrap();
-        let mut objects = Vec::new();
-        object_pointers(&json, String::new(), &mut objects);
+        let objects = object_pointers(&json);
         assert!(objects.len() >= 2, "{json}");
         for at in objects {
             let mut bad = json.clone();
@@ -288,30 +272,9 @@ fn an_operation_with_an_unknown_field_anywhere_is_refused() {
     }
 }
 
-/// Reads `value` as a `T`, then with `"zz_unknown": 1` added to each of its objects in
-/// turn, expecting each of those to be refused; returns how many objects were tried.
-fn refuses_an_unknown_field_everywhere<T: serde::de::DeserializeOwned>(
-    value: &serde_json::Value,
-) -> usize {
-    if let Err(error) = serde_json::from_value::<T>(value.clone()) {
-        panic!("{value} does not read: {error}");
-    }
-    let mut objects = Vec::new();
-    object_pointers(value, String::new(), &mut objects);
-    for at in &objects {
-        let mut bad = value.clone();
-        bad.pointer_mut(at)
-            .unwrap()
-            .as_object_mut()
-            .unwrap()
-            .insert("zz_unknown".into(), 1.into());
-        // The document without the field reads, so the field is what is refused.
-        assert!(
-            serde_json::from_value::<T>(bad).is_err(),
-            "an unknown field at {at:?} was accepted"
-        );
-    }
-    objects.len()
+/// `pharm_core::contract::strictness::unknown_fields_refused`, panicking with its report.
+fn refuses_an_unknown_field_everywhere<T: DeserializeOwned>(value: &Value) -> usize {
+    unknown_fields_refused::<T>(value).unwrap_or_else(|report| panic!("{report}"))
 }
 
 /// As [`refuses_an_unknown_field_everywhere`], for a value the crate writes.

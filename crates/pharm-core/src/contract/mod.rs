@@ -4,7 +4,8 @@
 //! Three documents cross the boundary: a [`Request`], the [`Context`] it is evaluated in,
 //! and the engine's [`Decision`]. Requests and decisions carry `"schema_version"`
 //! ([`SchemaVersion::CURRENT`]); every object of all three rejects unknown fields, so a
-//! misspelled flag (`"ntii": true`) is an error instead of a silently defaulted `false`.
+//! misspelled flag (`"ntii": true`) is an error instead of a silently defaulted `false`
+//! ([`strictness`] probes that on any document).
 //! The committed JSON Schema lives in `schema/` at the repository root and a test fails
 //! when it no longer matches the types.
 //!
@@ -20,6 +21,7 @@
 
 #[cfg(feature = "schema")]
 mod schema;
+pub mod strictness;
 mod type_first;
 
 use std::fmt;

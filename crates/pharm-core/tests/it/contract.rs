@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use serde_json::Value;
 
+use pharm_core::contract::strictness::object_pointers;
 use pharm_core::contract::{
     ContractError, SchemaVersion, parse_context, parse_decision, parse_request,
 };
@@ -27,24 +28,6 @@ fn parse(stem: &str, doc: &Value) -> Result<(), ContractError> {
     }
 }
 
-/// JSON pointers of every object inside `v`.
-fn objects(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Object(map) => {
-            out.push(at.clone());
-            for (k, x) in map {
-                objects(x, format!("{at}/{k}"), out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, x) in items.iter().enumerate() {
-                objects(x, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[test]
 fn every_object_rejects_an_unknown_field() {
     let mut checked = 0;
@@ -52,9 +35,7 @@ fn every_object_rejects_an_unknown_field() {
         for stem in ["request", "context", "decision"] {
             let doc = &case[stem];
             parse(stem, doc).unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
-            let mut pointers = Vec::new();
-            objects(doc, String::new(), &mut pointers);
-            for p in pointers {
+            for p in object_pointers(doc) {
                 let mut bad = doc.clone();
                 // A misspelled flag, as a careless integrator would send it.
                 bad.pointer_mut(&p).unwrap()["ntii"] = Value::Bool(true);
