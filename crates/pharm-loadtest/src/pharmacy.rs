@@ -9,6 +9,7 @@ use pharm_sync::ids::ReplicaId;
 use pharm_sync::replica::{Attachments, Commit, NewLot, Op, OpError, Replica};
 use pharm_sync::txn::LotKey;
 
+use crate::products::{ALPRAZOLAM, PRODUCTS};
 use crate::requests::{Dispense, business_day, pharmacy_id};
 
 /// Wall clock (ms since the Unix epoch) the replicas' hybrid clocks start from: the
@@ -110,7 +111,7 @@ impl Pharmacy {
                 ndc: ndc_of(sku)?,
                 lot_number: format!("L{sku:05}-{k}"),
                 expiry: expiry(today, sku, k),
-                controlled: sku % crate::products::PRODUCTS as u32 >= 9,
+                controlled: sku % PRODUCTS as u32 >= ALPRAZOLAM as u32,
             };
             let op = Op::ReceiveNew {
                 lot,

@@ -14,7 +14,7 @@ pub const MAINTENANCE: std::ops::Range<usize> = 0..6;
 pub const OTC: std::ops::Range<usize> = 6..8;
 /// Pseudoephedrine 30 mg × 24 (a listed chemical sold from behind the counter).
 pub const PSEUDOEPHEDRINE: usize = 8;
-/// Alprazolam 0.5 mg (CIV).
+/// Alprazolam 0.5 mg (CIV); it and the products after it are controlled.
 pub const ALPRAZOLAM: usize = 9;
 /// Oxycodone 5 mg and hydrocodone/APAP 5/325 mg (CII): products `10..12`.
 pub const SCHEDULE_II: std::ops::Range<usize> = 10..12;
