@@ -25,7 +25,8 @@
 pub mod catalog;
 mod day;
 pub mod orange_book;
-pub mod rng;
+/// The seeded xorshift generator, shared with `pharm-loadtest` (which owns it).
+pub use pharm_loadtest::rng;
 pub mod sync_scenario;
 
 pub use day::{ROUTINE_REQUESTS, Scenario, realistic_day};

@@ -1,4 +1,4 @@
-//! A tiny deterministic PRNG (xorshift64*), so the demo day needs no `rand` dependency and
+//! A tiny deterministic PRNG (xorshift64*), so the workload needs no `rand` dependency and
 //! is the same on every machine.
 
 /// xorshift64* generator. Not for cryptography; only for reproducible scenario mixes.

@@ -1,0 +1,249 @@
+//! The run's configuration and its command-line flags.
+//!
+//! The default is the design's §9 workload (the load-test table: 1,000 pharmacies × 5
+//! terminals × 100 transactions per terminal per day, the day compressed into one hour,
+//! 3× rush-hour peak), compressed 100× further: the hour in 36 s of wall time.
+
+use std::fmt;
+
+/// The simulated length of the test: the design's one hour, which holds a whole day's
+/// transactions (§9), in milliseconds.
+pub const SIMULATED_MS: u64 = 3_600_000;
+
+/// One run of the load test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Pharmacies.
+    pub pharmacies: u32,
+    /// Terminals per pharmacy (each one in-memory replica).
+    pub terminals: u16,
+    /// Transactions per terminal per day.
+    pub txns: u32,
+    /// How many times faster than the design's hour the schedule is played (wall time).
+    pub compression: u32,
+    /// Seed of the workload: decisions, counts and the final state depend on it alone.
+    pub seed: u64,
+    /// SKUs per pharmacy.
+    pub skus: u32,
+    /// Lots per SKU.
+    pub lots: u32,
+    /// Units each lot is received with before the day starts.
+    pub seed_units: u64,
+    /// Driver threads (pharmacies are split among them; 0 = one per core).
+    pub workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            pharmacies: 1_000,
+            terminals: 5,
+            txns: 100,
+            compression: 100,
+            seed: 0x5EED_0000_0009,
+            skus: 120,
+            lots: 3,
+            seed_units: 1_000,
+            workers: 0,
+        }
+    }
+}
+
+/// A flag that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// `--help` was asked for: print [`USAGE`] and stop.
+    Help,
+    /// A flag this binary does not know.
+    UnknownFlag(String),
+    /// A flag without its value.
+    MissingValue(String),
+    /// A value that is not a number in range.
+    BadValue {
+        /// The flag.
+        flag: String,
+        /// What was given.
+        value: String,
+    },
+    /// Values that cannot run together (zero pharmacies, fewer SKUs than products).
+    Invalid(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Help => f.write_str("help requested"),
+            ConfigError::UnknownFlag(flag) => write!(f, "unknown flag {flag}"),
+            ConfigError::MissingValue(flag) => write!(f, "{flag} needs a value"),
+            ConfigError::BadValue { flag, value } => {
+                write!(f, "{flag}: {value:?} is not a valid number")
+            }
+            ConfigError::Invalid(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The flags, as `--help` prints them.
+pub const USAGE: &str = "\
+pharm-loadtest: the design's load test (§9) through pharm-core and pharm-sync
+
+Flags (defaults: the design's workload compressed 100x, the hour in 36 s):
+  --pharmacies N    pharmacies (1000)
+  --terminals N     terminals per pharmacy (5)
+  --txns N          transactions per terminal per day (100)
+  --compression N   speed-up over the design's hour (100)
+  --duration-s N    wall-clock length of the run; overrides --compression
+  --seed N          workload seed
+  --skus N          SKUs per pharmacy (120; at least the 12 products of the mix)
+  --lots N          lots per SKU (3)
+  --seed-units N    units each lot starts with (1000)
+  --workers N       driver threads (0 = one per core)";
+
+impl Config {
+    /// Reads flags (without the program name) over the defaults.
+    pub fn from_args<I>(args: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = String>,
+    {
+        let mut c = Config::default();
+        let mut duration_s: Option<u64> = None;
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            if flag == "--help" || flag == "-h" {
+                return Err(ConfigError::Help);
+            }
+            let (name, inline) = match flag.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (flag.clone(), None),
+            };
+            let value = match inline.or_else(|| args.next()) {
+                Some(v) => v,
+                None => return Err(ConfigError::MissingValue(name)),
+            };
+            match name.as_str() {
+                "--pharmacies" => c.pharmacies = number(&name, &value)?,
+                "--terminals" => c.terminals = number(&name, &value)?,
+                "--txns" => c.txns = number(&name, &value)?,
+                "--compression" => c.compression = number(&name, &value)?,
+                "--duration-s" => duration_s = Some(number(&name, &value)?),
+                "--seed" => c.seed = number(&name, &value)?,
+                "--skus" => c.skus = number(&name, &value)?,
+                "--lots" => c.lots = number(&name, &value)?,
+                "--seed-units" => c.seed_units = number(&name, &value)?,
+                "--workers" => c.workers = number(&name, &value)?,
+                _ => return Err(ConfigError::UnknownFlag(name)),
+            }
+        }
+        if let Some(s) = duration_s {
+            c.compression = compression_for(s)?;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks that the values can run together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let min_skus = crate::products::PRODUCTS;
+        if self.pharmacies == 0 || self.terminals == 0 {
+            return Err(ConfigError::Invalid(
+                "--pharmacies and --terminals must be at least 1".into(),
+            ));
+        }
+        if self.compression == 0 {
+            return Err(ConfigError::Invalid(
+                "--compression must be at least 1".into(),
+            ));
+        }
+        if (self.skus as usize) < min_skus || self.lots == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "--skus must be at least {min_skus} and --lots at least 1"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Transactions in the whole run.
+    pub fn total_txns(&self) -> u64 {
+        u64::from(self.pharmacies) * u64::from(self.terminals) * u64::from(self.txns)
+    }
+
+    /// Wall-clock length of the run, in milliseconds.
+    pub fn wall_ms(&self) -> u64 {
+        SIMULATED_MS / u64::from(self.compression.max(1))
+    }
+
+    /// Driver threads to use (`workers`, or one per core when 0; never more than the
+    /// pharmacies).
+    pub fn worker_count(&self) -> usize {
+        let n = if self.workers == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            self.workers
+        };
+        n.clamp(1, self.pharmacies.max(1) as usize)
+    }
+}
+
+/// The compression factor that plays the design's hour in `seconds` of wall time.
+fn compression_for(seconds: u64) -> Result<u32, ConfigError> {
+    let bad = || ConfigError::Invalid(format!("--duration-s {seconds}: between 1 and 3600"));
+    if seconds == 0 || seconds * 1_000 > SIMULATED_MS {
+        return Err(bad());
+    }
+    u32::try_from(SIMULATED_MS / (seconds * 1_000)).map_err(|_| bad())
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, ConfigError> {
+    value
+        .replace('_', "")
+        .parse()
+        .map_err(|_| ConfigError::BadValue {
+            flag: flag.into(),
+            value: value.into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_design_workload_compressed_100x() {
+        let c = Config::from_args(Vec::new());
+        assert_eq!(c, Ok(Config::default()));
+        let c = Config::default();
+        assert_eq!(c.total_txns(), 500_000);
+        assert_eq!(c.wall_ms(), 36_000);
+    }
+
+    #[test]
+    fn flags_and_duration_override() {
+        let c = Config::from_args(args(
+            "--pharmacies 3 --terminals=2 --duration-s 360 --seed 7",
+        ));
+        let c = c.map(|c| (c.pharmacies, c.terminals, c.compression, c.seed));
+        assert_eq!(c, Ok((3, 2, 10, 7)));
+        assert!(matches!(
+            Config::from_args(args("--txns x")),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert!(matches!(
+            Config::from_args(args("--skus 3")),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_args(args("--nope 1")),
+            Err(ConfigError::UnknownFlag(_))
+        ));
+        assert!(matches!(
+            Config::from_args(args("--seed")),
+            Err(ConfigError::MissingValue(_))
+        ));
+    }
+}
