@@ -493,6 +493,17 @@ pub fn parse_datamatrix(input: &str) -> Result<DataMatrix, Gs1Error> {
     builder.finish()
 }
 
+/// Parses what a till was handed: scanner output ([`parse_datamatrix`]) or, when it starts
+/// with `(` after whitespace, the human-readable text ([`parse_human_readable`]). The two
+/// cannot be confused: an element string starts with a digit, `]` or GS.
+pub fn parse_scanned(input: &str) -> Result<DataMatrix, Gs1Error> {
+    if input.trim_start().starts_with('(') {
+        parse_human_readable(input)
+    } else {
+        parse_datamatrix(input)
+    }
+}
+
 /// Parses the parenthesised human-readable form printed under a barcode, e.g.
 /// `(01)00300027597010(17)270531(10)A123B(21)100000012345`.
 ///

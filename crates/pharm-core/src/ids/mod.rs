@@ -9,13 +9,15 @@
 //! serializes to JSON as its display text.
 
 pub mod dea;
+pub mod dea_report;
 pub mod gs1;
 pub mod gtin;
 pub mod ndc;
 pub mod pharmacy;
 
 pub use dea::{DeaError, DeaNumber, dea_check_digit};
-pub use gs1::{DataMatrix, Gs1Ai, Gs1Error, parse_datamatrix, parse_human_readable};
+pub use dea_report::DeaReport;
+pub use gs1::{DataMatrix, Gs1Ai, Gs1Error, parse_datamatrix, parse_human_readable, parse_scanned};
 pub use gtin::{Gtin, GtinError, gs1_check_digit};
 pub use ndc::{Ndc, NdcError, NdcLayout, ProductMaster, resolve_unsegmented};
 pub use pharmacy::{PharmacyId, PharmacyIdError};

@@ -2,7 +2,6 @@
 
 use pharm_core::DeaNumber;
 use pharm_core::ids::dea::MAX_DEA_INPUT;
-use serde::Serialize;
 
 use super::json;
 use crate::boundary;
@@ -12,18 +11,6 @@ use crate::result::pharm_result;
 
 /// Longest prescriber last name `pharm_dea_validate()` accepts, in bytes.
 pub(crate) const MAX_LAST_NAME_BYTES: usize = 1024;
-
-/// The JSON answer of `pharm_dea_validate()`.
-#[derive(Debug, Serialize)]
-struct DeaAnswer<'a> {
-    dea: &'a DeaNumber,
-    base: &'a str,
-    suffix: Option<&'a str>,
-    registrant_type: String,
-    known_registrant_type: bool,
-    second_char: String,
-    matches_last_name: Option<bool>,
-}
 
 /// Validates a DEA registration number (2 letters + 7 digits with a valid check digit,
 /// optionally `-` and an institutional suffix of 1 to 10 letters and digits; surrounding
@@ -70,16 +57,7 @@ pub unsafe extern "C" fn pharm_dea_validate(
             }?)
         };
         let number: DeaNumber = text.parse()?;
-        let answer = DeaAnswer {
-            dea: &number,
-            base: number.base(),
-            suffix: number.suffix(),
-            registrant_type: number.registrant_type().to_string(),
-            known_registrant_type: number.has_known_registrant_letter(),
-            second_char: number.second_char().to_string(),
-            matches_last_name: last_name.map(|name| number.matches_last_name(name)),
-        };
-        out.set_bytes(json::to_vec(&answer)?);
+        out.set_bytes(json::to_vec(&number.report(last_name))?);
         Ok(())
     })
 }

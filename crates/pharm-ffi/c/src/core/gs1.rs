@@ -1,7 +1,7 @@
 //! GS1 DataMatrix (and GS1-128, GS1 QR) element strings: GTIN, expiry, lot, serial.
 
 use pharm_core::ids::gs1::MAX_DATAMATRIX_INPUT;
-use pharm_core::ids::{DataMatrix, parse_datamatrix, parse_human_readable};
+use pharm_core::ids::{DataMatrix, parse_scanned};
 use serde::Serialize;
 
 use super::json;
@@ -23,21 +23,14 @@ struct Gs1Answer {
     ndc: Option<NdcForms>,
 }
 
-/// Parses scanner output, or the parenthesised human-readable text when it starts with
-/// `(` (after whitespace): the two cannot be confused, an element string starts with a
-/// digit, `]` or GS.
+/// Parses scanner output or its human-readable text (`parse_scanned`).
 ///
 /// # Safety
 /// `data` points to `len` readable bytes (or is NULL with `len` 0).
 unsafe fn parse(data: *const u8, len: usize) -> Result<DataMatrix, Failure> {
     // SAFETY: the caller's contract is this function's.
     let text = unsafe { input::text(data, len, "data", MAX_DATAMATRIX_INPUT) }?;
-    let parsed = if text.trim_start().starts_with('(') {
-        parse_human_readable(text)
-    } else {
-        parse_datamatrix(text)
-    };
-    Ok(parsed?)
+    Ok(parse_scanned(text)?)
 }
 
 /// Parses the data of a GS1 DataMatrix (the DSCSA product identifier), as a scanner sends

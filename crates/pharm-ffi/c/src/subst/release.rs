@@ -101,6 +101,51 @@ unsafe fn read_file(path: *const u8, path_len: usize) -> Result<Vec<u8>, Failure
     Ok(data)
 }
 
+/// The release in `products` with the caller's date and label.
+///
+/// # Safety
+/// Each pointer points to its length in readable bytes, or is NULL with length 0.
+unsafe fn release_from_bytes(
+    products: *const u8,
+    products_len: usize,
+    released: *const u8,
+    released_len: usize,
+    label: *const u8,
+    label_len: usize,
+) -> Result<Release, Failure> {
+    // SAFETY: the caller's contract is this function's.
+    let info = unsafe { ReleaseInfo::read(released, released_len, label, label_len) }?;
+    // SAFETY: as above.
+    let products = unsafe {
+        input::bytes(
+            products,
+            products_len,
+            "products",
+            PHARM_SUBST_MAX_PRODUCTS_BYTES,
+        )
+    }?;
+    info.build(products)
+}
+
+/// The release in the file at `path` with the caller's date and label.
+///
+/// # Safety
+/// Each pointer points to its length in readable bytes, or is NULL with length 0.
+unsafe fn release_from_path(
+    path: *const u8,
+    path_len: usize,
+    released: *const u8,
+    released_len: usize,
+    label: *const u8,
+    label_len: usize,
+) -> Result<Release, Failure> {
+    // SAFETY: the caller's contract is this function's.
+    let info = unsafe { ReleaseInfo::read(released, released_len, label, label_len) }?;
+    // SAFETY: as above.
+    let products = unsafe { read_file(path, path_len) }?;
+    info.build(&products)
+}
+
 /// A service loaded with the Orange Book `products.txt` in `products` (`products_len`
 /// bytes, at most `PHARM_SUBST_MAX_PRODUCTS_BYTES`; the 13- and 14-column layouts, CRLF or
 /// LF). Parsing is strict: a malformed, truncated or garbage file is refused with the
@@ -131,18 +176,18 @@ pub unsafe extern "C" fn pharm_subst_new_from_bytes(
     boundary::call(|| {
         let out = Out::new(out, "out")?;
         // SAFETY: the caller's contract is this function's.
-        let info = unsafe { ReleaseInfo::read(released, released_len, label, label_len) }?;
-        // SAFETY: as above.
-        let products = unsafe {
-            input::bytes(
+        let release = unsafe {
+            release_from_bytes(
                 products,
                 products_len,
-                "products",
-                PHARM_SUBST_MAX_PRODUCTS_BYTES,
+                released,
+                released_len,
+                label,
+                label_len,
             )
         }?;
         let subst = pharm_subst::new(max_age_days);
-        subst.service.load(info.build(products)?);
+        subst.service.load(release);
         out.set(subst);
         Ok(())
     })
@@ -175,11 +220,10 @@ pub unsafe extern "C" fn pharm_subst_new_from_path(
     boundary::call(|| {
         let out = Out::new(out, "out")?;
         // SAFETY: the caller's contract is this function's.
-        let info = unsafe { ReleaseInfo::read(released, released_len, label, label_len) }?;
-        // SAFETY: as above.
-        let products = unsafe { read_file(path, path_len) }?;
+        let release =
+            unsafe { release_from_path(path, path_len, released, released_len, label, label_len) }?;
         let subst = pharm_subst::new(max_age_days);
-        subst.service.load(info.build(&products)?);
+        subst.service.load(release);
         out.set(subst);
         Ok(())
     })
@@ -216,17 +260,17 @@ pub unsafe extern "C" fn pharm_subst_load_bytes(
     let body = |subst: &pharm_subst| {
         let out = Out::new(out_diff, "out_diff")?;
         // SAFETY: the caller's contract is this function's.
-        let info = unsafe { ReleaseInfo::read(released, released_len, label, label_len) }?;
-        // SAFETY: as above.
-        let products = unsafe {
-            input::bytes(
+        let release = unsafe {
+            release_from_bytes(
                 products,
                 products_len,
-                "products",
-                PHARM_SUBST_MAX_PRODUCTS_BYTES,
+                released,
+                released_len,
+                label,
+                label_len,
             )
         }?;
-        let diff = subst.service.load(info.build(products)?);
+        let diff = subst.service.load(release);
         out.set_bytes(to_json(&diff)?);
         Ok(())
     };
@@ -257,10 +301,9 @@ pub unsafe extern "C" fn pharm_subst_load_path(
     let body = |subst: &pharm_subst| {
         let out = Out::new(out_diff, "out_diff")?;
         // SAFETY: the caller's contract is this function's.
-        let info = unsafe { ReleaseInfo::read(released, released_len, label, label_len) }?;
-        // SAFETY: as above.
-        let products = unsafe { read_file(path, path_len) }?;
-        let diff = subst.service.load(info.build(&products)?);
+        let release =
+            unsafe { release_from_path(path, path_len, released, released_len, label, label_len) }?;
+        let diff = subst.service.load(release);
         out.set_bytes(to_json(&diff)?);
         Ok(())
     };

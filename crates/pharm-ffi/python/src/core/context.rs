@@ -102,7 +102,7 @@ pub(crate) fn evaluate<'py>(
     context: &Context,
 ) -> PyResult<Bound<'py, PyAny>> {
     let request = request_of(py, request)?;
-    json::to_py(py, &core_evaluate(&request, &context.context))
+    json::to_py_exact(py, &core_evaluate(&request, &context.context))
 }
 
 /// Evaluates one request given as JSON text; returns the decision's JSON text, byte for
@@ -287,5 +287,5 @@ pub(crate) fn check_compliance<'py>(
              evaluate other requests with evaluate()",
         ));
     }
-    json::to_py(py, &core_evaluate(&request, &context.context))
+    json::to_py_exact(py, &core_evaluate(&request, &context.context))
 }

@@ -1,8 +1,6 @@
 //! Identifiers: NDC normalisation over a whole column, DEA numbers, GS1 DataMatrix.
 
-use pharm_core::ids::{
-    DataMatrix, parse_datamatrix as core_parse_datamatrix, parse_human_readable,
-};
+use pharm_core::ids::{DataMatrix, parse_scanned};
 use pharm_core::{DeaNumber, ErrorCode, Ndc};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -83,18 +81,6 @@ pub(crate) fn normalize_ndc<'py>(
     PyList::new(py, normalized)
 }
 
-/// The answer of `validate_dea`.
-#[derive(Serialize)]
-struct DeaAnswer<'a> {
-    dea: &'a DeaNumber,
-    base: &'a str,
-    suffix: Option<&'a str>,
-    registrant_type: String,
-    known_registrant_type: bool,
-    second_char: String,
-    matches_last_name: Option<bool>,
-}
-
 /// Validates a DEA registration number (format and check digit); returns a dict with the
 /// number, its base and suffix, the registrant type (and whether its letter is a known
 /// one), the second character and, given `last_name`, whether that character matches it
@@ -108,16 +94,7 @@ pub(crate) fn validate_dea<'py>(
     last_name: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let number: DeaNumber = dea.parse().map_err(|error| errors::domain(py, &error))?;
-    let answer = DeaAnswer {
-        dea: &number,
-        base: number.base(),
-        suffix: number.suffix(),
-        registrant_type: number.registrant_type().to_string(),
-        known_registrant_type: number.has_known_registrant_letter(),
-        second_char: number.second_char().to_string(),
-        matches_last_name: last_name.map(|name| number.matches_last_name(name)),
-    };
-    json::to_py(py, &answer)
+    json::to_py(py, &number.report(last_name))
 }
 
 /// The answer of `parse_datamatrix`.
@@ -135,12 +112,7 @@ struct Gs1Answer {
 /// (`core.gs1_*`) for malformed data, TypeError for a non-`str` argument.
 #[pyfunction]
 pub(crate) fn parse_datamatrix<'py>(py: Python<'py>, data: &str) -> PyResult<Bound<'py, PyAny>> {
-    let parsed = if data.trim_start().starts_with('(') {
-        parse_human_readable(data)
-    } else {
-        core_parse_datamatrix(data)
-    };
-    let data = parsed.map_err(|error| errors::domain(py, &error))?;
+    let data = parse_scanned(data).map_err(|error| errors::domain(py, &error))?;
     let answer = Gs1Answer {
         ndc10_digits: data.gtin.ndc10_digits(),
         data,
