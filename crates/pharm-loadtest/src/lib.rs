@@ -23,6 +23,7 @@
 //! assert_eq!(a.counts.total(), 80);
 //! ```
 
+pub mod cloud;
 pub mod config;
 pub mod counts;
 pub mod digest;
