@@ -31,6 +31,32 @@ pub struct Config {
     pub seed_units: u64,
     /// Driver threads (pharmacies are split among them; 0 = one per core).
     pub workers: usize,
+    /// Percent of pharmacies that lose the cloud for a window of the day.
+    pub offline_share: u32,
+    /// Percent of pharmacies where one terminal crashes and is restored from a backup.
+    pub crash_share: u32,
+    /// Simulated seconds (of the design's hour) between a store's sync rounds.
+    pub sync_every_s: u32,
+    /// Per mille of sync rounds in which the store leader drops off the store's network.
+    pub leader_loss_per_mille: u32,
+    /// Deliberate defects (test-only): the run must then fail naming an invariant.
+    pub breaks: Breaks,
+}
+
+/// Deliberate defects, for showing that the invariant checks catch them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Breaks {
+    /// A shard store acknowledges one uploaded transaction without storing it.
+    pub drop_upload: bool,
+    /// A crashed terminal is restored under its old incarnation instead of a new one.
+    pub reuse_incarnation: bool,
+}
+
+impl Breaks {
+    /// Whether any defect is switched on.
+    pub fn any(&self) -> bool {
+        self.drop_upload || self.reuse_incarnation
+    }
 }
 
 impl Default for Config {
@@ -45,6 +71,11 @@ impl Default for Config {
             lots: 3,
             seed_units: 1_000,
             workers: 0,
+            offline_share: 10,
+            crash_share: 2,
+            sync_every_s: 60,
+            leader_loss_per_mille: 20,
+            breaks: Breaks::default(),
         }
     }
 }
@@ -99,7 +130,12 @@ Flags (defaults: the design's workload compressed 100x, the hour in 36 s):
   --skus N          SKUs per pharmacy (120; at least the 12 products of the mix)
   --lots N          lots per SKU (3)
   --seed-units N    units each lot starts with (1000)
-  --workers N       driver threads (0 = one per core)";
+  --workers N       driver threads (0 = one per core)
+  --offline-share P percent of pharmacies that lose the cloud for a window (10)
+  --crash-share P   percent of pharmacies where a terminal crashes and is restored (2)
+  --sync-every-s N  simulated seconds between a store's sync rounds (60)
+  --leader-loss N   per mille of rounds in which the store leader drops off the LAN (20)
+  --break NAME      test only: drop-upload or reuse-incarnation (the run must fail)";
 
 impl Config {
     /// Reads flags (without the program name) over the defaults.
@@ -133,6 +169,15 @@ impl Config {
                 "--lots" => c.lots = number(&name, &value)?,
                 "--seed-units" => c.seed_units = number(&name, &value)?,
                 "--workers" => c.workers = number(&name, &value)?,
+                "--offline-share" => c.offline_share = number(&name, &value)?,
+                "--crash-share" => c.crash_share = number(&name, &value)?,
+                "--sync-every-s" => c.sync_every_s = number(&name, &value)?,
+                "--leader-loss" => c.leader_loss_per_mille = number(&name, &value)?,
+                "--break" => match value.as_str() {
+                    "drop-upload" => c.breaks.drop_upload = true,
+                    "reuse-incarnation" => c.breaks.reuse_incarnation = true,
+                    _ => return Err(ConfigError::BadValue { flag: name, value }),
+                },
                 _ => return Err(ConfigError::UnknownFlag(name)),
             }
         }
@@ -161,7 +206,28 @@ impl Config {
                 "--skus must be at least {min_skus} and --lots at least 1"
             )));
         }
+        if self.offline_share > 100 || self.crash_share > 100 || self.leader_loss_per_mille > 1000
+        {
+            return Err(ConfigError::Invalid(
+                "--offline-share and --crash-share are percentages, --leader-loss per mille".into(),
+            ));
+        }
+        if self.sync_every_s == 0 || u64::from(self.sync_every_s) * 1_000 >= SIMULATED_MS {
+            return Err(ConfigError::Invalid(
+                "--sync-every-s must be between 1 and 3599".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// Simulated milliseconds between a store's sync rounds.
+    pub fn sync_every_ms(&self) -> u64 {
+        u64::from(self.sync_every_s) * 1_000
+    }
+
+    /// Sync rounds of a store in the day (the final sync comes after them).
+    pub fn rounds(&self) -> u64 {
+        SIMULATED_MS / self.sync_every_ms().max(1)
     }
 
     /// Transactions in the whole run.

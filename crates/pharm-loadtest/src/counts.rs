@@ -42,6 +42,47 @@ pub struct Counts {
     pub negative: u64,
     /// Allowed transactions a replica refused (errors).
     pub errors: u64,
+    /// Degradations (the design's §5) and offline work.
+    pub degraded: Degradations,
+    /// Inventory operations recorded (receipts, counts with a difference, transfers out
+    /// and in).
+    pub inventory_ops: u64,
+    /// Counts that matched the shelf (nothing to record).
+    pub counts_matched: u64,
+    /// Inventory operations a replica refused.
+    pub inventory_refused: u64,
+    /// Substitution lookups answered.
+    pub lookups: u64,
+}
+
+/// How often each dependency's failure changed what the terminal did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Degradations {
+    /// Decisions made while the store could not reach the cloud.
+    pub offline: u64,
+    /// Controlled fills whose PMP check failed (outage, breaker open, offline): manual
+    /// verification, logged for audit.
+    pub pmp_manual: u64,
+    /// Insurance fills sold cash with the claim queued (payer failure or offline).
+    pub cash_only: u64,
+    /// New fills without a substitution answer: the original product only.
+    pub original_only: u64,
+    /// Dispenses a pharmacist overrode because of a degradation (offline controlled, manual
+    /// PMP verification).
+    pub overridden: u64,
+    /// Offline controlled dispenses (each with a reconciliation item).
+    pub offline_controlled: u64,
+}
+
+impl Degradations {
+    fn merge(&mut self, o: &Degradations) {
+        self.offline += o.offline;
+        self.pmp_manual += o.pmp_manual;
+        self.cash_only += o.cash_only;
+        self.original_only += o.original_only;
+        self.overridden += o.overridden;
+        self.offline_controlled += o.offline_controlled;
+    }
 }
 
 impl Counts {
@@ -50,9 +91,15 @@ impl Counts {
         self.decisions[kind.index()][outcome_index(outcome)] += 1;
     }
 
-    /// Transactions decided.
-    pub fn total(&self) -> u64 {
+    /// Transactions decided by the rule engine.
+    pub fn decided(&self) -> u64 {
         self.decisions.iter().flatten().sum()
+    }
+
+    /// Transactions played: decided ones plus inventory operations (matched counts
+    /// included).
+    pub fn total(&self) -> u64 {
+        self.decided() + self.inventory_ops + self.counts_matched + self.inventory_refused
     }
 
     /// Decisions with `outcome`, all kinds.
@@ -74,6 +121,11 @@ impl Counts {
         self.units += other.units;
         self.negative += other.negative;
         self.errors += other.errors;
+        self.degraded.merge(&other.degraded);
+        self.inventory_ops += other.inventory_ops;
+        self.counts_matched += other.counts_matched;
+        self.inventory_refused += other.inventory_refused;
+        self.lookups += other.lookups;
     }
 
     /// The decisions table, one line per kind.
@@ -83,7 +135,7 @@ impl Counts {
             out.push_str(&format!("{:>10}", outcome_name(o)));
         }
         out.push('\n');
-        for kind in Kind::ALL {
+        for kind in Kind::ALL.into_iter().filter(|k| k.is_decided()) {
             out.push_str(&format!("{:<16}", kind.name()));
             for n in self.decisions[kind.index()] {
                 out.push_str(&format!("{n:>10}"));

@@ -26,10 +26,12 @@
 pub mod cloud;
 pub mod config;
 pub mod counts;
-pub mod digest;
-pub mod pharmacy;
+pub mod partners;
+pub mod plan;
 pub mod products;
+pub mod report;
 pub mod requests;
 pub mod rng;
 pub mod sim;
+pub mod store;
 pub mod workload;

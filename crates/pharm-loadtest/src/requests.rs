@@ -59,14 +59,15 @@ pub struct Transaction {
     pub dispense: Dispense,
 }
 
-/// Builds the transaction of `arrival` in a store with `skus` SKUs.
+/// Builds the transaction of `arrival` in a store with `skus` SKUs (`None` for an
+/// inventory operation, which the rule engine does not decide).
 pub fn build(
     templates: &Templates,
     profile: &StateProfile,
     seed: u64,
     skus: u32,
     arrival: &Arrival,
-) -> Transaction {
+) -> Option<Transaction> {
     let mut rng = XorShift64::new(stream_seed(
         seed,
         &[
@@ -89,6 +90,7 @@ pub fn build(
         Kind::Refill | Kind::NewFill => pick(&mut rng, products::MAINTENANCE),
         Kind::ScheduleIv => products::ALPRAZOLAM,
         Kind::ScheduleIi => pick(&mut rng, products::SCHEDULE_II),
+        Kind::Receipt | Kind::Count | Kind::Transfer => return None,
     };
     let mut draw = Draw {
         templates,
@@ -103,7 +105,7 @@ pub fn build(
     let mut context = Context::new(now, profile.clone());
     context.pharmacy.id = pharmacy_id(arrival.pharmacy);
     context.recall_feed_as_of = Some(business_day().start().add_hours(6));
-    Transaction {
+    Some(Transaction {
         request,
         context,
         dispense: Dispense {
@@ -111,7 +113,7 @@ pub fn build(
             qty: u64::from(qty),
             reference,
         },
-    }
+    })
 }
 
 /// A SKU of the store stocking `product` (SKU `s` stocks product `s % PRODUCTS`).

@@ -1,6 +1,11 @@
-//! The sans-IO core: a set of pharmacies that plays arrivals in simulated time. Each
-//! arrival's request goes through `pharm_core::rules::evaluate`; on allow or warn its
-//! terminal's replica records the dispense (`pharm_sync::replica::Replica::apply`).
+//! The sans-IO core: a set of pharmacies that plays events in simulated time.
+//!
+//! A transaction's request goes through `pharm_core::rules::evaluate` in the context the
+//! store is in (online or offline, the PMP and payer answers through their breakers); on
+//! allow or warn (or an override a degradation calls for) its terminal's replica records
+//! the dispense. Inventory operations (receipts, counts, transfers to the partner
+//! pharmacy) go to the replica directly. A sync round runs the store's election and syncs
+//! ([`Store::round`]).
 //!
 //! Nothing here reads a clock: decisions, counts and the final state are a pure function
 //! of the configuration (seed included). The binary wraps [`Shard::play`] in wall time.
@@ -8,107 +13,359 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use pharm_core::rules::{Outcome, StateProfile, evaluate};
+use pharm_core::rules::{Connectivity, FollowUp, Outcome, Payment, PmpStatus, Request, StateProfile, evaluate};
+use pharm_shard::directory::{PhysicalShard, ShardMap};
+use pharm_sync::replica::{Attachments, Op, OpError};
+use pharm_sync::txn::TransferId;
+use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use crate::cloud::table::{MemoryTables, TxnTables};
+use crate::config::{Config, SIMULATED_MS};
 use crate::counts::Counts;
-use crate::digest::state_digest;
-use crate::pharmacy::{Pharmacy, START_MS, SeedError};
 use crate::products::Templates;
-use crate::requests::build;
-use crate::workload::{Arrival, schedule};
+use crate::requests::{Transaction, build, business_day, local_time, pharmacy_id};
+use crate::rng::XorShift64;
+use crate::store::{CommitError, SeedError, Store, StoreCounts, Violation, lot_facts};
+use crate::workload::{Arrival, Event, Kind, events, stream_seed};
+
+/// The substitution service is down in this window of the hour (simulated ms): new fills
+/// get the original product only.
+pub const SUBSTITUTION_OUTAGE_MS: (u64, u64) = (SIMULATED_MS * 70 / 100, SIMULATED_MS * 70 / 100 + 90_000);
+
+/// The pharmacy a transfer from `p` goes to: its pair (`p ^ 1`), when there is one.
+pub fn transfer_partner(p: u32, pharmacies: u32) -> Option<u32> {
+    let q = p ^ 1;
+    (q < pharmacies).then_some(q)
+}
+
+/// The driver thread that owns pharmacy `p` (pairs stay together, so a transfer's two
+/// sides are played by one thread in order).
+pub fn owner(p: u32, workers: usize) -> usize {
+    (p / 2) as usize % workers.max(1)
+}
+
+/// The shard directory of the cloud: the design's 16 logical shards over `physical`
+/// physical shards.
+pub fn directory(physical: u32) -> Result<ShardMap, String> {
+    let shards: Vec<PhysicalShard> = (0..physical.max(1)).map(PhysicalShard).collect();
+    ShardMap::with_defaults(&shards).map_err(|e| e.to_string())
+}
 
 /// A set of pharmacies one driver thread owns, with its counters.
-#[derive(Debug)]
 pub struct Shard {
-    seed: u64,
-    skus: u32,
+    config: Config,
     templates: Arc<Templates>,
     profile: StateProfile,
-    pharmacies: BTreeMap<u32, Pharmacy>,
+    tables: Arc<dyn TxnTables>,
+    stores: BTreeMap<u32, Store>,
     /// What this shard counted so far.
     pub counts: Counts,
 }
 
+impl std::fmt::Debug for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shard")
+            .field("stores", &self.stores.len())
+            .field("counts", &self.counts)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Shard {
-    /// Seeds the pharmacies `ids` of `config`.
+    /// Seeds the pharmacies `ids` of `config`, routed by `map`, writing to `tables`.
     pub fn new(
         config: &Config,
         templates: Arc<Templates>,
+        map: &ShardMap,
+        tables: Arc<dyn TxnTables>,
         ids: impl IntoIterator<Item = u32>,
     ) -> Result<Shard, SeedError> {
-        let mut pharmacies = BTreeMap::new();
+        let mut stores = BTreeMap::new();
         for p in ids {
-            let ph = Pharmacy::seed(
-                p,
-                config.terminals,
-                config.skus,
-                config.lots,
-                config.seed_units,
-            )?;
-            pharmacies.insert(p, ph);
+            let shard = map.logical_of(pharmacy_id(p));
+            stores.insert(p, Store::seed(config, p, shard)?);
         }
         Ok(Shard {
-            seed: config.seed,
-            skus: config.skus,
+            config: config.clone(),
             templates,
             profile: StateProfile::texas(),
-            pharmacies,
+            tables,
+            stores,
             counts: Counts::default(),
         })
     }
 
     /// The pharmacy indexes this shard owns.
     pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.pharmacies.keys().copied()
+        self.stores.keys().copied()
     }
 
-    /// The pharmacies.
-    pub fn pharmacies(&self) -> impl Iterator<Item = &Pharmacy> + '_ {
-        self.pharmacies.values()
+    /// The stores.
+    pub fn stores(&self) -> impl Iterator<Item = &Store> + '_ {
+        self.stores.values()
     }
 
-    /// Plays one arrival: evaluates its request and, on allow or warn, dispenses on its
-    /// terminal. Returns the decision's outcome (an arrival for a pharmacy this shard
-    /// does not own is counted as an error and returns `None`).
-    pub fn play(&mut self, arrival: &Arrival) -> Option<Outcome> {
-        let Some(pharmacy) = self.pharmacies.get_mut(&arrival.pharmacy) else {
+    /// Plays one event.
+    pub fn play(&mut self, event: &Event) {
+        match event {
+            Event::Txn(a) => {
+                self.play_txn(a);
+            }
+            Event::Round(r) => match self.stores.get_mut(&r.pharmacy) {
+                Some(store) => store.round(r.k, r.at_ms, self.tables.as_ref()),
+                None => self.counts.errors += 1,
+            },
+        }
+    }
+
+    /// Plays one transaction; returns the decision's outcome for a decided kind.
+    pub fn play_txn(&mut self, a: &Arrival) -> Option<Outcome> {
+        if !self.stores.contains_key(&a.pharmacy) {
             self.counts.errors += 1;
             return None;
-        };
-        let txn = build(
+        }
+        match a.kind {
+            Kind::Receipt | Kind::Count | Kind::Transfer => {
+                self.inventory(a);
+                None
+            }
+            _ => self.decide(a),
+        }
+    }
+
+    /// A sale or fill: partners, the rule engine, the dispense.
+    fn decide(&mut self, a: &Arrival) -> Option<Outcome> {
+        let mut txn = build(
             &self.templates,
             &self.profile,
-            self.seed,
-            self.skus,
-            arrival,
-        );
-        let decision = evaluate(&txn.request, &txn.context);
-        self.counts.decision(arrival.kind, decision.outcome);
-        if matches!(decision.outcome, Outcome::Allow | Outcome::Warn) {
-            match pharmacy.dispense(arrival.terminal, START_MS + arrival.at_ms, &txn.dispense) {
-                Ok(commit) => {
-                    self.counts.dispenses += 1;
-                    self.counts.units += txn.dispense.qty;
-                    if !commit.negative.is_empty() {
-                        self.counts.negative += 1;
-                    }
+            self.config.seed,
+            self.config.skus,
+            a,
+        )?;
+        let store = self.stores.get_mut(&a.pharmacy)?;
+        let mut rng = XorShift64::new(stream_seed(
+            self.config.seed,
+            &[u64::from(a.pharmacy), u64::from(a.terminal), u64::from(a.seq), 0xCA11],
+        ));
+        let online = store.is_online(a.at_ms);
+        let counts = &mut self.counts;
+        if !online {
+            counts.degraded.offline += 1;
+            let since = store.plan.offline.map_or(0, |(start, _)| start);
+            txn.context.connectivity = Connectivity::Offline {
+                since: local_time(since),
+            };
+        }
+        let mut attachments = Attachments::default();
+        let mut degraded_override = !online && a.kind.is_controlled();
+        if let Request::Fill(fill) = &mut txn.request {
+            if a.kind.is_controlled() {
+                let ok = online && store.pmp.call(&mut rng, a.at_ms).ok;
+                if ok {
+                    fill.pmp = PmpStatus::Queried {
+                        at: local_time(a.at_ms),
+                    };
+                } else {
+                    counts.degraded.pmp_manual += 1;
+                    degraded_override = true;
+                    fill.pmp = PmpStatus::Unavailable {
+                        reason: if online { "PMP outage" } else { "offline" }.into(),
+                    };
                 }
-                Err(_) => self.counts.errors += 1,
             }
+            if matches!(fill.payment, Payment::Insurance { .. }) {
+                let ok = online && store.payer.call(&mut rng, a.at_ms).ok;
+                if !ok {
+                    counts.degraded.cash_only += 1;
+                    fill.payment = Payment::Cash;
+                    attachments.claim = Some(fill.prescription.rx_number.clone());
+                }
+            }
+            if a.kind == Kind::NewFill {
+                let down = (SUBSTITUTION_OUTAGE_MS.0..SUBSTITUTION_OUTAGE_MS.1).contains(&a.at_ms);
+                if down {
+                    counts.degraded.original_only += 1;
+                } else {
+                    counts.lookups += 1;
+                }
+            }
+        }
+        let decision = evaluate(&txn.request, &txn.context);
+        counts.decision(a.kind, decision.outcome);
+        let overridden = decision.outcome == Outcome::RequireOverride && degraded_override;
+        if !(matches!(decision.outcome, Outcome::Allow | Outcome::Warn) || overridden) {
+            return Some(decision.outcome);
+        }
+        if overridden {
+            counts.degraded.overridden += 1;
+        }
+        if !online && a.kind.is_controlled() {
+            counts.degraded.offline_controlled += 1;
+            let item = decision.follow_ups.iter().any(|f| {
+                matches!(f, FollowUp::Reconciliation { reference, .. } if *reference == fill_reference(&txn))
+            });
+            if !item {
+                store.violations.push(Violation::new(
+                    "every offline controlled dispense reconciled",
+                    format!("{}: the decision has no reconciliation item", txn.dispense.reference),
+                ));
+            }
+            attachments.pmp_report = Some(txn.dispense.reference.clone());
+        }
+        let op = Op::Dispense {
+            today: business_day(),
+            sku: txn.dispense.sku,
+            qty: txn.dispense.qty,
+            scanned: None,
+            reference: txn.dispense.reference.clone(),
+            attachments,
+        };
+        match store.commit(a.terminal, a.at_ms, op) {
+            Ok(commit) => {
+                counts.dispenses += 1;
+                counts.units += txn.dispense.qty;
+                if !commit.negative.is_empty() {
+                    counts.negative += 1;
+                }
+            }
+            Err(_) => counts.errors += 1,
         }
         Some(decision.outcome)
     }
 
-    /// Checks unit conservation on every terminal of every pharmacy; returns the units
-    /// dispensed in total.
-    pub fn check_conservation(&self) -> Result<u64, String> {
-        let mut total = 0;
-        for p in self.pharmacies.values() {
-            total += p.check_conservation()?;
-        }
-        Ok(total)
+    /// A receipt, a count or a transfer.
+    fn inventory(&mut self, a: &Arrival) {
+        let mut rng = XorShift64::new(stream_seed(
+            self.config.seed,
+            &[u64::from(a.pharmacy), u64::from(a.terminal), u64::from(a.seq), 0x1417],
+        ));
+        let Some(store) = self.stores.get(&a.pharmacy) else {
+            return;
+        };
+        let dense = rng.below(store.lot_count().max(1));
+        let Some(lot) = store.lot_key(dense) else {
+            self.counts.errors += 1;
+            return;
+        };
+        let reference = format!("INV-{}-{}-{}", a.pharmacy, a.terminal, a.seq);
+        let partner = transfer_partner(a.pharmacy, self.config.pharmacies);
+        let result = match (a.kind, partner) {
+            (Kind::Count, _) => {
+                let on_hand = store.on_hand(a.terminal, dense).max(0).unsigned_abs();
+                let counted = on_hand.saturating_sub(u64::from(rng.below(3)));
+                self.commit(a, Op::StockCount { lot, counted, reference })
+            }
+            (Kind::Transfer, Some(q)) => {
+                let qty = u64::from(rng.range(1, 10));
+                let number = (u64::from(a.terminal) << 32) | u64::from(a.seq);
+                let out = Op::TransferOut { lot, qty, number, reference: reference.clone() };
+                let from = pharmacy_id(a.pharmacy);
+                let sent = self.commit(a, out);
+                if sent.is_ok() {
+                    let into = Arrival { pharmacy: q, ..*a };
+                    let received = lot_facts(dense, self.config.lots).map(|mut facts| {
+                        facts.lot_number.push_str("-T");
+                        Op::TransferIn {
+                            transfer: TransferId { from, number },
+                            lot: facts,
+                            qty,
+                            reference,
+                        }
+                    });
+                    match received {
+                        Ok(op) => {
+                            let _ = self.commit(&into, op);
+                        }
+                        Err(_) => self.counts.errors += 1,
+                    }
+                }
+                sent
+            }
+            _ => {
+                let qty = u64::from(rng.range(12, 120));
+                self.commit(a, Op::Receive { lot, qty, reference })
+            }
+        };
+        let _ = result;
     }
+
+    /// Commits `op` on `a`'s terminal and counts it.
+    fn commit(&mut self, a: &Arrival, op: Op) -> Result<(), CommitError> {
+        let Some(store) = self.stores.get_mut(&a.pharmacy) else {
+            self.counts.errors += 1;
+            return Err(CommitError::NoTerminal(a.terminal));
+        };
+        match store.commit(a.terminal, a.at_ms, op) {
+            Ok(_) => {
+                self.counts.inventory_ops += 1;
+                Ok(())
+            }
+            Err(CommitError::Op(OpError::NothingToRecord)) => {
+                self.counts.counts_matched += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.counts.inventory_refused += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// The final sync of every store after the day.
+    pub fn finish(&mut self) {
+        for store in self.stores.values_mut() {
+            store.final_sync(SIMULATED_MS, self.tables.as_ref());
+        }
+    }
+
+    /// Every store's invariant checks (after [`Shard::finish`]).
+    pub fn check(&self) -> Vec<Violation> {
+        self.stores
+            .values()
+            .flat_map(|s| s.check(self.tables.as_ref()))
+            .collect()
+    }
+
+    /// The stores' counters, added up.
+    pub fn store_counts(&self) -> StoreCounts {
+        let mut c = StoreCounts::default();
+        for s in self.stores.values() {
+            c.merge(&s.counts);
+        }
+        c
+    }
+}
+
+/// The prescription number of a fill (the reference its reconciliation item names).
+fn fill_reference(txn: &Transaction) -> String {
+    match &txn.request {
+        Request::Fill(f) => f.prescription.rx_number.clone(),
+        _ => txn.dispense.reference.clone(),
+    }
+}
+
+/// The hex SHA-256 of the final state: per pharmacy (in index order) the cloud's value of
+/// every lot, then every terminal's.
+pub fn state_digest<'a>(stores: impl IntoIterator<Item = &'a Store>) -> String {
+    let mut all: Vec<&Store> = stores.into_iter().collect();
+    all.sort_by_key(|s| s.index);
+    let mut h = Sha256::new();
+    for s in all {
+        h.update(s.index.to_le_bytes());
+        let root = s.root().replica().state();
+        let lots: Vec<_> = root.lots().map(|(info, v)| (info.key, v)).collect();
+        for (key, v) in &lots {
+            h.update(key.local_no.to_le_bytes());
+            h.update(v.to_le_bytes());
+        }
+        for t in s.terminals() {
+            let state = t.peer.replica().state();
+            for (key, _) in &lots {
+                h.update(state.value(key).to_le_bytes());
+            }
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a run in simulated time produced.
@@ -116,25 +373,30 @@ impl Shard {
 pub struct Summary {
     /// The counters.
     pub counts: Counts,
+    /// The stores' counters.
+    pub stores: StoreCounts,
     /// [`state_digest`] of the final state.
     pub digest: String,
-    /// Units dispensed according to the conservation check (equals `counts.units`).
-    pub conserved_units: u64,
+    /// What the final checks found.
+    pub violations: Vec<Violation>,
 }
 
-/// Runs the whole workload of `config` in simulated time on one thread (no wall clock):
-/// the reference the binary's timed run must agree with.
+/// Runs the whole workload of `config` in simulated time on one thread (no wall clock)
+/// with in-memory shard stores: the reference the binary's timed run must agree with.
 pub fn run_simulated(config: &Config) -> Result<Summary, String> {
     let templates = Arc::new(Templates::load()?);
-    let mut shard =
-        Shard::new(config, templates, 0..config.pharmacies).map_err(|e| e.to_string())?;
-    for arrival in schedule(config, 0..config.pharmacies) {
-        shard.play(&arrival);
+    let map = directory(1)?;
+    let tables: Arc<dyn TxnTables> = Arc::new(MemoryTables::new(map.logical_count()));
+    let mut shard = Shard::new(config, templates, &map, tables, 0..config.pharmacies)
+        .map_err(|e| e.to_string())?;
+    for event in events(config, 0..config.pharmacies) {
+        shard.play(&event);
     }
-    let conserved_units = shard.check_conservation()?;
+    shard.finish();
     Ok(Summary {
-        digest: state_digest(shard.pharmacies()),
+        violations: shard.check(),
+        stores: shard.store_counts(),
+        digest: state_digest(shard.stores()),
         counts: shard.counts,
-        conserved_units,
     })
 }

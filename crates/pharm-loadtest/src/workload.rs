@@ -29,17 +29,26 @@ pub enum Kind {
     ScheduleIv,
     /// A fill of a new CII prescription (oxycodone, hydrocodone), PMP queried.
     ScheduleIi,
+    /// A receipt of stock into a known lot (a wholesaler delivery).
+    Receipt,
+    /// A physical count of one lot (the difference is recorded).
+    Count,
+    /// A transfer of units of one lot to the partner pharmacy, received there at once.
+    Transfer,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Otc,
         Kind::Pseudoephedrine,
         Kind::Refill,
         Kind::NewFill,
         Kind::ScheduleIv,
         Kind::ScheduleIi,
+        Kind::Receipt,
+        Kind::Count,
+        Kind::Transfer,
     ];
 
     /// The kind's name in the report.
@@ -51,6 +60,9 @@ impl Kind {
             Kind::NewFill => "new_fill",
             Kind::ScheduleIv => "civ_fill",
             Kind::ScheduleIi => "cii_fill",
+            Kind::Receipt => "receipt",
+            Kind::Count => "count",
+            Kind::Transfer => "transfer",
         }
     }
 
@@ -59,16 +71,30 @@ impl Kind {
         self as usize
     }
 
-    /// The mix: 20 % OTC, 5 % pseudoephedrine, 50 % refills, 10 % new fills, 10 % CIV,
-    /// 5 % CII.
+    /// Whether the rule engine decides it (a sale or a fill), rather than an inventory
+    /// operation.
+    pub fn is_decided(self) -> bool {
+        !matches!(self, Kind::Receipt | Kind::Count | Kind::Transfer)
+    }
+
+    /// Whether it dispenses a controlled substance.
+    pub fn is_controlled(self) -> bool {
+        matches!(self, Kind::ScheduleIv | Kind::ScheduleIi)
+    }
+
+    /// The mix: 18 % OTC, 5 % pseudoephedrine, 47 % refills, 10 % new fills, 10 % CIV,
+    /// 5 % CII, 2 % receipts, 2 % counts, 1 % transfers.
     fn draw(rng: &mut XorShift64) -> Kind {
         match rng.below(100) {
-            0..20 => Kind::Otc,
-            20..25 => Kind::Pseudoephedrine,
-            25..75 => Kind::Refill,
-            75..85 => Kind::NewFill,
-            85..95 => Kind::ScheduleIv,
-            _ => Kind::ScheduleIi,
+            0..18 => Kind::Otc,
+            18..23 => Kind::Pseudoephedrine,
+            23..70 => Kind::Refill,
+            70..80 => Kind::NewFill,
+            80..90 => Kind::ScheduleIv,
+            90..95 => Kind::ScheduleIi,
+            95..97 => Kind::Receipt,
+            97..99 => Kind::Count,
+            _ => Kind::Transfer,
         }
     }
 }
@@ -150,6 +176,77 @@ pub fn schedule(config: &Config, pharmacies: impl IntoIterator<Item = u32>) -> V
         .flat_map(|p| pharmacy_arrivals(config, p))
         .collect();
     all.sort_unstable();
+    all
+}
+
+/// A store's sync round `k` at `at_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Round {
+    /// When, in simulated milliseconds from the start of the hour.
+    pub at_ms: u64,
+    /// Pharmacy index.
+    pub pharmacy: u32,
+    /// Round number, from 1.
+    pub k: u64,
+}
+
+/// What the driver plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// A transaction.
+    Txn(Arrival),
+    /// A store's sync round.
+    Round(Round),
+}
+
+impl Event {
+    /// When it is due, in simulated milliseconds.
+    pub fn at_ms(&self) -> u64 {
+        match self {
+            Event::Txn(a) => a.at_ms,
+            Event::Round(r) => r.at_ms,
+        }
+    }
+
+    /// The pharmacy it belongs to.
+    pub fn pharmacy(&self) -> u32 {
+        match self {
+            Event::Txn(a) => a.pharmacy,
+            Event::Round(r) => r.pharmacy,
+        }
+    }
+
+    fn order(&self) -> (u64, u32, u8, u16, u64) {
+        match self {
+            Event::Txn(a) => (a.at_ms, a.pharmacy, 0, a.terminal, u64::from(a.seq)),
+            Event::Round(r) => (r.at_ms, r.pharmacy, 1, 0, r.k),
+        }
+    }
+}
+
+/// The sync rounds of pharmacy `p` in the day.
+pub fn rounds(config: &Config, p: u32) -> impl Iterator<Item = Round> {
+    let first = crate::plan::StorePlan::draw(config, p).first_round_ms;
+    let every = config.sync_every_ms().max(1);
+    (0..)
+        .map(move |i: u64| first + i * every)
+        .take_while(|at| *at < SIMULATED_MS)
+        .zip(1..)
+        .map(move |(at_ms, k)| Round {
+            at_ms,
+            pharmacy: p,
+            k,
+        })
+}
+
+/// Transactions and sync rounds of several pharmacies, in the order they are due.
+pub fn events(config: &Config, pharmacies: impl IntoIterator<Item = u32>) -> Vec<Event> {
+    let mut all = Vec::new();
+    for p in pharmacies {
+        all.extend(pharmacy_arrivals(config, p).into_iter().map(Event::Txn));
+        all.extend(rounds(config, p).map(Event::Round));
+    }
+    all.sort_unstable_by_key(Event::order);
     all
 }
 

@@ -23,7 +23,7 @@ pub struct TxnRow {
     /// Sequence number at that replica, from 1.
     pub seq: u64,
     /// The transaction's digest.
-    pub digest: [u8; 32],
+    pub digest: [u8; 16],
     /// Net units of its lines (negative for a dispense).
     pub units: i64,
 }
@@ -143,7 +143,7 @@ mod tests {
             terminal: 1,
             incarnation: 9,
             seq,
-            digest: [d; 32],
+            digest: [d; 16],
             units: -2,
         }
     }
@@ -167,7 +167,7 @@ mod tests {
         );
         let rows = t.rows(s, 3).unwrap_or_default();
         assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
-        assert_eq!(rows[1].digest, [2; 32]);
+        assert_eq!(rows[1].digest, [2; 16]);
         assert!(t.rows(s, 4).is_ok_and(|r| r.is_empty()));
         assert!(t.write(LogicalShard(16), &[row(1, 1)]).is_err());
     }

@@ -337,17 +337,19 @@ impl Peer {
         &mut self.log
     }
 
-    /// Root only: from now on, keep the transactions it logs for [`take_logged`].
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    /// Root only: from now on, keep every transaction it logs (verified and held as a
+    /// transaction, from an upload or as a sealed head) until [`take_logged`] hands them
+    /// over. A cloud store that persists the root's log calls this once, then
+    /// [`take_logged`] after each exchange and writes what it gets.
     ///
     /// [`take_logged`]: Self::take_logged
-    pub(crate) fn record_logged(&mut self) {
+    pub fn record_logged(&mut self) {
         self.logged.get_or_insert_with(Vec::new);
     }
 
-    /// The transactions logged since the last call (empty unless recording).
-    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    pub(crate) fn take_logged(&mut self) -> Vec<Arc<Txn>> {
+    /// The transactions logged since the last call, in the order they were logged (empty
+    /// unless [`record_logged`](Self::record_logged) was called).
+    pub fn take_logged(&mut self) -> Vec<Arc<Txn>> {
         self.logged.as_mut().map(std::mem::take).unwrap_or_default()
     }
 

@@ -1,0 +1,382 @@
+//! A store's sync round, its crash and restore, and the final sync.
+//!
+//! A round at simulated time `at`: the store leader may drop off the store's network
+//! (`leader_loss_per_mille`); the terminals run their election (pharm-sync's lease-based
+//! Raft election, messages delivered at once on the store's network, dropped to and from a
+//! terminal off it); each member on the network syncs with the leader; when the store
+//! reaches the cloud, the leader syncs with the cloud's root, whose newly logged
+//! transactions are written to the pharmacy's shard store, and the terminals hand over
+//! their queued claims and reconciliation items.
+
+use std::collections::VecDeque;
+
+use pharm_sync::ids::ReplicaId;
+use pharm_sync::leader::{Outgoing, Target};
+use pharm_sync::protocol::{Peer, ProtocolError};
+
+use super::{START_MS, Store, Violation};
+use crate::cloud::table::{TxnRow, TxnTables};
+use crate::rng::XorShift64;
+use crate::workload::stream_seed;
+
+/// Longest an election may take in one round before the round goes without a leader.
+const ELECTION_WINDOW_MS: u64 = 30_000;
+/// Most election messages delivered in one round (a bound, never reached in practice).
+const ELECTION_MESSAGES: usize = 10_000;
+/// Most message exchanges of one sync session.
+const SESSION_STEPS: usize = 32;
+/// Most passes of the final sync before it gives up on convergence.
+const FINAL_PASSES: usize = 12;
+
+impl Store {
+    /// Plays sync round `k` at simulated `at_ms`, writing what the cloud logged to
+    /// `tables`.
+    pub fn round(&mut self, k: u64, at_ms: u64, tables: &dyn TxnTables) {
+        self.counts.rounds += 1;
+        self.maybe_lose_leader(k);
+        self.elect(at_ms, k);
+        let online = self.is_online(at_ms);
+        if !online {
+            self.counts.offline_rounds += 1;
+        }
+        if let Some(leader) = self.current_leader(k) {
+            self.sync_members(leader, k);
+            if online {
+                self.sync_cloud(leader, tables);
+            }
+        } else {
+            self.counts.leaderless_rounds += 1;
+        }
+        if online {
+            self.hand_over_queues(k);
+        }
+        self.crash_and_backup(k);
+    }
+
+    /// The final sync after the day: every terminal back on the network, the store online,
+    /// rounds until every terminal holds the cloud's state and every outbox is empty.
+    pub fn final_sync(&mut self, at_ms: u64, tables: &dyn TxnTables) {
+        let k = u64::MAX;
+        for t in &mut self.terminals {
+            t.lan_down_until = 0;
+        }
+        self.plan.offline = None;
+        let mut now = at_ms;
+        for _ in 0..FINAL_PASSES {
+            self.elect(now, k);
+            let Some(leader) = self.current_leader(k) else {
+                now += ELECTION_WINDOW_MS;
+                continue;
+            };
+            self.sync_members(leader, k);
+            self.sync_cloud(leader, tables);
+            self.sync_members(leader, k);
+            self.hand_over_queues(k);
+            if self.is_quiet() {
+                return;
+            }
+            now += self.sync_every_ms;
+        }
+    }
+
+    /// Every terminal holds what the cloud holds and has nothing left to upload.
+    fn is_quiet(&self) -> bool {
+        let vv = self.root.replica().state().vv();
+        self.terminals.iter().all(|t| {
+            let r = t.peer.replica();
+            r.state().vv() == vv && r.outbox().next().is_none()
+        })
+    }
+
+    fn is_up(&self, i: usize, k: u64) -> bool {
+        self.terminals.get(i).is_some_and(|t| t.lan_down_until <= k)
+    }
+
+    /// The terminal on the store's network that leads now.
+    fn current_leader(&self, k: u64) -> Option<usize> {
+        (0..self.terminals.len())
+            .find(|i| self.is_up(*i, k) && self.terminals[*i].election.is_leader(self.election_now))
+    }
+
+    fn maybe_lose_leader(&mut self, k: u64) {
+        let mut rng = XorShift64::new(stream_seed(
+            self.seed,
+            &[u64::from(self.index), k, 0x1EAD],
+        ));
+        if rng.below(1_000) >= self.leader_loss_per_mille {
+            return;
+        }
+        if let Some(i) = self.current_leader(k) {
+            self.terminals[i].lan_down_until = k + 1 + u64::from(rng.below(3));
+            self.counts.leader_losses += 1;
+        }
+    }
+
+    /// Runs the election at `at_ms` until a terminal on the network leads (or the window
+    /// passes), then checks that at most one terminal leads and records the term's leader.
+    fn elect(&mut self, at_ms: u64, k_now: u64) {
+        let mut now = self.election_now.max(at_ms);
+        let deadline = now + ELECTION_WINDOW_MS;
+        let mut first = true;
+        loop {
+            let mut out = VecDeque::new();
+            for (i, t) in self.terminals.iter_mut().enumerate() {
+                let due = t.election.poll_timeout().is_some_and(|d| d <= now);
+                if first || due {
+                    out.extend(t.election.tick(now).into_iter().map(|o| (i, o)));
+                }
+            }
+            first = false;
+            self.deliver(now, k_now, out);
+            self.election_now = now;
+            if self.current_leader(k_now).is_some() || now >= deadline {
+                break;
+            }
+            let next = self
+                .terminals
+                .iter()
+                .filter_map(|t| t.election.poll_timeout())
+                .min()
+                .unwrap_or(deadline);
+            now = next.clamp(now + 1, deadline);
+        }
+        self.check_leaders();
+    }
+
+    /// Delivers election messages at once on the store's network.
+    fn deliver(&mut self, now: u64, k: u64, mut queue: VecDeque<(usize, Outgoing)>) {
+        let mut budget = ELECTION_MESSAGES;
+        while let Some((from, o)) = queue.pop_front() {
+            if budget == 0 {
+                break;
+            }
+            if !self.is_up(from, k) {
+                continue;
+            }
+            let sender = self.terminals[from].election.me();
+            let targets: Vec<usize> = match o.to {
+                Target::All => (0..self.terminals.len()).filter(|j| *j != from).collect(),
+                Target::One(id) => (0..self.terminals.len())
+                    .filter(|j| self.terminals[*j].election.me() == id)
+                    .collect(),
+            };
+            for j in targets {
+                if !self.is_up(j, k) {
+                    continue;
+                }
+                budget = budget.saturating_sub(1);
+                let replies = self.terminals[j].election.handle(now, sender, o.msg);
+                queue.extend(replies.into_iter().map(|r| (j, r)));
+            }
+        }
+    }
+
+    /// At most one terminal leads at this instant, and each term has one leader.
+    fn check_leaders(&mut self) {
+        let now = self.election_now;
+        let leading: Vec<(u64, ReplicaId)> = self
+            .terminals
+            .iter()
+            .filter(|t| t.election.is_leader(now))
+            .map(|t| (t.election.term(), t.election.me()))
+            .collect();
+        if leading.len() > 1 {
+            self.violations.push(Violation::new(
+                "at most one leader",
+                format!("pharmacy {}: {leading:?} lead at once", self.index),
+            ));
+        }
+        for (term, me) in leading {
+            match self.leaders.get(&term) {
+                None => {
+                    self.leaders.insert(term, me);
+                    self.counts.terms += 1;
+                }
+                Some(held) if *held == me => {}
+                Some(held) => {
+                    let detail = format!(
+                        "pharmacy {}: term {term} led by {held:?} and {me:?}",
+                        self.index
+                    );
+                    self.violations
+                        .push(Violation::new("at most one leader per term", detail));
+                }
+            }
+        }
+    }
+
+    /// Each member on the network syncs with the leader.
+    fn sync_members(&mut self, leader: usize, k: u64) {
+        let now = START_MS + self.election_now;
+        for i in 0..self.terminals.len() {
+            if i == leader || !self.is_up(i, k) {
+                continue;
+            }
+            let Some((member, lead)) = pair(&mut self.terminals, i, leader) else {
+                continue;
+            };
+            let result = session(&mut member.peer, &mut lead.peer, now);
+            self.count_session(result);
+        }
+    }
+
+    /// The leader syncs with the cloud; the cloud's newly logged transactions go to the
+    /// pharmacy's shard store.
+    fn sync_cloud(&mut self, leader: usize, tables: &dyn TxnTables) {
+        let now = START_MS + self.election_now;
+        let Some(t) = self.terminals.get_mut(leader) else {
+            return;
+        };
+        let result = session(&mut t.peer, &mut self.root, now);
+        self.count_session(result);
+        let mut rows: Vec<TxnRow> = self
+            .root
+            .take_logged()
+            .iter()
+            .map(|txn| TxnRow {
+                pharmacy: self.index,
+                terminal: txn.id.replica.terminal,
+                incarnation: txn.id.replica.incarnation,
+                seq: txn.id.seq,
+                digest: txn.digest.0,
+                units: txn.lines.iter().map(|l| l.delta).sum(),
+            })
+            .collect();
+        if self.breaks.drop_upload && !self.dropped_upload && !rows.is_empty() {
+            // The defect: the shard store acknowledged this one and never stored it.
+            rows.remove(0);
+            self.dropped_upload = true;
+        }
+        if rows.is_empty() {
+            return;
+        }
+        match tables.write(self.shard, &rows) {
+            Ok(w) => {
+                self.counts.rows_written += w.inserted;
+                self.counts.rows_repeated += w.repeated;
+                self.counts.rows_conflicting += w.conflicting;
+            }
+            Err(e) => self
+                .violations
+                .push(Violation::new("shard store writes succeed", e.to_string())),
+        }
+    }
+
+    fn count_session(&mut self, result: Result<u64, ProtocolError>) {
+        self.counts.sessions += 1;
+        match result {
+            Ok(messages) => self.counts.messages += messages,
+            Err(e) => {
+                self.counts.sync_errors += 1;
+                if self.violations.len() < 16 {
+                    let detail = format!("pharmacy {}: {e}", self.index);
+                    self.violations
+                        .push(Violation::new("sync sessions succeed", detail));
+                }
+            }
+        }
+    }
+
+    /// Terminals on the network hand their queued claims and reconciliation items to the
+    /// cloud.
+    fn hand_over_queues(&mut self, k: u64) {
+        for i in 0..self.terminals.len() {
+            if !self.is_up(i, k) {
+                continue;
+            }
+            let replica = self.terminals[i].peer.replica_mut();
+            let claims: Vec<_> = replica.pending_claims().map(|q| q.txn).collect();
+            for txn in claims {
+                if replica.claim_sent(&txn) {
+                    self.counts.claims_sent += 1;
+                }
+            }
+            let items: Vec<_> = replica
+                .pending_pmp_reports()
+                .map(|q| (q.txn, q.payload.clone()))
+                .collect();
+            for (txn, payload) in items {
+                if replica.pmp_report_sent(&txn) {
+                    self.counts.reconciliations_sent += 1;
+                    self.reconciliation_received.insert(payload);
+                }
+            }
+        }
+    }
+
+    /// The planned crash: two rounds before it the terminal backs up its replica; at it,
+    /// the terminal is restored from that backup as a new incarnation (or, under
+    /// [`Breaks::reuse_incarnation`](crate::config::Breaks), under its old one).
+    fn crash_and_backup(&mut self, k: u64) {
+        let Some((t, round)) = self.plan.crash else {
+            return;
+        };
+        let Some(term) = self.terminals.get_mut(t) else {
+            return;
+        };
+        if k + 2 == round {
+            term.backup = Some(term.peer.replica().clone());
+        }
+        if k != round {
+            return;
+        }
+        let Some(backup) = term.backup.take() else {
+            return;
+        };
+        let restored = if self.breaks.reuse_incarnation {
+            Ok(backup)
+        } else {
+            let mut rng = XorShift64::new(stream_seed(
+                self.seed,
+                &[u64::from(self.index), k, 0xBAC],
+            ));
+            backup.reincarnated(&mut || rng.next_u64())
+        };
+        match restored {
+            Ok(replica) => {
+                term.peer.replace_replica(replica);
+                self.counts.restores += 1;
+            }
+            Err(e) => self.violations.push(Violation::new(
+                "restores succeed",
+                format!("pharmacy {} terminal {t}: {e}", self.index),
+            )),
+        }
+    }
+}
+
+/// Two distinct terminals, mutably.
+fn pair<T>(v: &mut [T], i: usize, j: usize) -> Option<(&mut T, &mut T)> {
+    if i == j || i >= v.len() || j >= v.len() {
+        return None;
+    }
+    if i < j {
+        let (a, b) = v.split_at_mut(j);
+        Some((&mut a[i], &mut b[0]))
+    } else {
+        let (a, b) = v.split_at_mut(i);
+        Some((&mut b[0], &mut a[j]))
+    }
+}
+
+/// One sync session of `client` with `server`: hello, then messages both ways until
+/// quiet. Returns the messages delivered.
+fn session(client: &mut Peer, server: &mut Peer, now_ms: u64) -> Result<u64, ProtocolError> {
+    let mut to_server = vec![client.hello(now_ms)?];
+    let mut messages = 0;
+    for _ in 0..SESSION_STEPS {
+        if to_server.is_empty() {
+            break;
+        }
+        let mut to_client = Vec::new();
+        for m in to_server.drain(..) {
+            messages += 1;
+            to_client.extend(server.handle(now_ms, m)?);
+        }
+        for m in to_client {
+            messages += 1;
+            to_server.extend(client.handle(now_ms, m)?);
+        }
+    }
+    Ok(messages)
+}
