@@ -7,6 +7,8 @@
 //! - [`sim`]: the sans-IO core, `pharm_core::rules::evaluate` then, on allow or warn, a
 //!   dispense on the terminal's in-memory `pharm_sync` replica ([`pharmacy`]);
 //! - [`digest`], [`counts`]: the final-state digest and the counters;
+//! - [`orange_book`]: the synthetic full-size FDA Orange Book `products.txt` (shared with the
+//!   benchmarks), and [`subst_desk`]: the substitution lookups on it or on a real file;
 //! - [`config`]: the flags.
 //!
 //! The binary (`src/main.rs`) plays the schedule open-loop in wall time and measures
@@ -27,9 +29,11 @@ pub mod cloud;
 pub mod config;
 pub mod counts;
 pub mod digest;
+pub mod orange_book;
 pub mod pharmacy;
 pub mod products;
 pub mod requests;
 pub mod rng;
 pub mod sim;
+pub mod subst_desk;
 pub mod workload;
