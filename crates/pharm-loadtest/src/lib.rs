@@ -1,16 +1,23 @@
 //! `pharm-loadtest`: the design's load test (§9 / load-test table) run through the
-//! library's public APIs, first slice.
+//! library's public APIs.
 //!
-//! - [`workload`]: a seeded schedule of arrivals per terminal over the design's hour, with
-//!   the 3× rush-hour peak;
-//! - [`requests`]: each arrival as a pharm-core request and context in simulated time;
-//! - [`sim`]: the sans-IO core, `pharm_core::rules::evaluate` then, on allow or warn, a
-//!   dispense on the terminal's in-memory `pharm_sync` replica ([`pharmacy`]);
-//! - [`digest`], [`counts`]: the final-state digest and the counters;
-//! - [`config`]: the flags.
+//! - [`workload`]: a seeded schedule per terminal over the design's hour, with the 3×
+//!   rush-hour peak: sales, fills, receipts, counts, transfers, and each store's sync rounds;
+//! - [`requests`]: each sale or fill as a pharm-core request and context in simulated time;
+//! - [`plan`]: each pharmacy's faults (offline window, terminal crash and restore);
+//! - [`partners`]: the PMP and the payer as simulated services behind pharm-shard's
+//!   breaker + retry + budget policy;
+//! - [`store`]: one pharmacy: terminals as pharm-sync peers with their leader election,
+//!   the cloud's root peer, sync rounds, the oracle and the invariant checks;
+//! - [`cloud`]: the shard stores' transaction tables (in memory, or PostgreSQL with the
+//!   `postgres` feature), routed by pharm-shard's directory;
+//! - [`orange_book`]: the synthetic full-size FDA Orange Book `products.txt` (shared with the
+//!   benchmarks), and [`subst_desk`]: the substitution lookups on it or on a real file;
+//! - [`sim`]: the sans-IO core that plays the events; [`counts`], [`report`]: what a run
+//!   counted and reports; [`config`]: the flags.
 //!
 //! The binary (`src/main.rs`) plays the schedule open-loop in wall time and measures
-//! latency from each arrival's scheduled time.
+//! latency from each event's scheduled time.
 //!
 //! ```
 //! use pharm_loadtest::config::Config;
@@ -21,11 +28,13 @@
 //! let b = run_simulated(&config).unwrap();
 //! assert_eq!(a, b);
 //! assert_eq!(a.counts.total(), 80);
+//! assert!(a.violations.is_empty(), "{:?}", a.violations);
 //! ```
 
 pub mod cloud;
 pub mod config;
 pub mod counts;
+pub mod orange_book;
 pub mod partners;
 pub mod plan;
 pub mod products;
@@ -34,4 +43,5 @@ pub mod requests;
 pub mod rng;
 pub mod sim;
 pub mod store;
+pub mod subst_desk;
 pub mod workload;
