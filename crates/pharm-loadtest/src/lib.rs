@@ -7,7 +7,8 @@
 //! - [`sim`]: the sans-IO core, `pharm_core::rules::evaluate` then, on allow or warn, a
 //!   dispense on the terminal's in-memory `pharm_sync` replica ([`pharmacy`]);
 //! - [`digest`], [`counts`]: the final-state digest and the counters;
-//! - [`config`]: the flags.
+//! - [`config`]: the flags;
+//! - [`plot`], [`progress`]: the binary's latency plot (SVG) and progress bar.
 //!
 //! The binary (`src/main.rs`) plays the schedule open-loop in wall time and measures
 //! latency from each arrival's scheduled time.
@@ -28,7 +29,9 @@ pub mod config;
 pub mod counts;
 pub mod digest;
 pub mod pharmacy;
+pub mod plot;
 pub mod products;
+pub mod progress;
 pub mod requests;
 pub mod rng;
 pub mod sim;
