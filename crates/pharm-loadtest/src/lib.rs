@@ -14,7 +14,8 @@
 //! - [`orange_book`]: the synthetic full-size FDA Orange Book `products.txt` (shared with the
 //!   benchmarks), and [`subst_desk`]: the substitution lookups on it or on a real file;
 //! - [`sim`]: the sans-IO core that plays the events; [`counts`], [`report`]: what a run
-//!   counted and reports; [`config`]: the flags.
+//!   counted and reports; [`plot`]: the latency plot (SVG); [`progress`]: the binary's
+//!   progress bar; [`config`]: the flags.
 //!
 //! The binary (`src/main.rs`) plays the schedule open-loop in wall time and measures
 //! latency from each event's scheduled time.
@@ -37,7 +38,9 @@ pub mod counts;
 pub mod orange_book;
 pub mod partners;
 pub mod plan;
+pub mod plot;
 pub mod products;
+pub mod progress;
 pub mod report;
 pub mod requests;
 pub mod rng;
