@@ -84,12 +84,18 @@
 //! pools, connections and the driver's types stay inside the adapter.
 //!
 //! TLS is not supported: the pools connect with `NoTls` (shards on a private network).
+//!
+//! # Local clusters
+//!
+//! [`local`] starts throw-away PostgreSQL clusters (and streaming replicas) from the
+//! server binaries, for tests and for tools run without a deployment.
 
 mod config;
 mod error;
 mod executor;
 mod heartbeat;
 mod lag;
+pub mod local;
 mod params;
 mod pools;
 mod rw;
