@@ -25,7 +25,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use pharm_benches::orange_book::sqlite::{SqlitePeer, compare};
 use pharm_benches::orange_book::{
     CatalogSummary, DEFAULT_ROWS, DEFAULT_SEED, StockTable, generate_products_txt, load_catalog,
@@ -34,7 +37,7 @@ use pharm_benches::orange_book::{
 use pharm_core::time::Date;
 use pharm_subst::catalog::Catalog;
 use pharm_subst::policy::{NoMarket, SubstitutionContext, SubstitutionPolicy};
-use pharm_subst::{ProductMap, Release, SubstitutionService};
+use pharm_subst::{ProductKey, ProductMap, Release, SubstitutionService};
 
 fn substitution_benches(c: &mut Criterion) {
     let text = generate_products_txt(DEFAULT_SEED, DEFAULT_ROWS);
@@ -126,38 +129,17 @@ fn substitution_benches(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .throughput(Throughput::Elements(1));
-    for (suffix, keys) in [("", &mix.keys), ("_big_groups", &big)] {
-        let mut i = 0usize;
-        group.bench_function(format!("graph{suffix}"), |b| {
-            b.iter(|| {
-                let key = &keys[i % keys.len()];
-                i = i.wrapping_add(1);
-                catalog
-                    .substitutes(black_box(key), &ctx)
-                    .expect("known key")
-            });
-        });
-        let mut i = 0usize;
-        group.bench_function(format!("sqlite{suffix}"), |b| {
-            b.iter(|| {
-                let key = &keys[i % keys.len()];
-                i = i.wrapping_add(1);
-                peer.substitutes(black_box(key)).expect("sql query")
-            });
-        });
-    }
+    let by_graph = |key: &ProductKey| catalog.substitutes(key, &ctx).expect("known key");
+    let by_sql = |key: &ProductKey| peer.substitutes(key).expect("sql query");
+    bench_rotating(&mut group, "graph", &mix.keys, by_graph);
+    bench_rotating(&mut group, "sqlite", &mix.keys, by_sql);
+    bench_rotating(&mut group, "graph_big_groups", &big, by_graph);
+    bench_rotating(&mut group, "sqlite_big_groups", &big, by_sql);
     // The engine alone: the same keys with no market lookups (nothing in stock, no tier or
     // cost), to separate the graph walk from the caller's three lookups per choice.
     let no_market = SubstitutionContext::new(&policy, &NoMarket);
-    let mut i = 0usize;
-    group.bench_function("graph_no_market", |b| {
-        b.iter(|| {
-            let key = &mix.keys[i % mix.keys.len()];
-            i = i.wrapping_add(1);
-            catalog
-                .substitutes(black_box(key), &no_market)
-                .expect("known key")
-        });
+    bench_rotating(&mut group, "graph_no_market", &mix.keys, |key| {
+        catalog.substitutes(key, &no_market).expect("known key")
     });
     // The bindings' call: a snapshot of the service, then the owned answer.
     let service = SubstitutionService::new(45);
@@ -168,18 +150,30 @@ fn substitution_benches(c: &mut Criterion) {
     });
     let today = Date::from_ymd(2026, 5, 2).expect("a date");
     let packages = ProductMap::default();
-    let mut i = 0usize;
-    group.bench_function("service_answer", |b| {
-        b.iter(|| {
-            let key = &mix.keys[i % mix.keys.len()];
-            i = i.wrapping_add(1);
-            service
-                .snapshot(black_box(today))
-                .answer(black_box(key), &no_market, Some(&packages))
-                .expect("known key")
-        });
+    bench_rotating(&mut group, "service_answer", &mix.keys, |key| {
+        service
+            .snapshot(black_box(today))
+            .answer(key, &no_market, Some(&packages))
+            .expect("known key")
     });
     group.finish();
+}
+
+/// One query per iteration, on the next of `keys` in turn (passed through `black_box`).
+fn bench_rotating<T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    keys: &[ProductKey],
+    mut query: impl FnMut(&ProductKey) -> T,
+) {
+    let mut i = 0usize;
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            let key = &keys[i % keys.len()];
+            i = i.wrapping_add(1);
+            query(black_box(key))
+        });
+    });
 }
 
 criterion_group!(benches, substitution_benches);
