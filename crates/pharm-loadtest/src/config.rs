@@ -5,6 +5,7 @@
 //! 3× rush-hour peak), compressed 100× further: the hour in 36 s of wall time.
 
 use std::fmt;
+use std::path::PathBuf;
 
 /// The simulated length of the test: the design's one hour, which holds a whole day's
 /// transactions (§9), in milliseconds.
@@ -41,6 +42,33 @@ pub struct Config {
     pub leader_loss_per_mille: u32,
     /// Deliberate defects (test-only): the run must then fail naming an invariant.
     pub breaks: Breaks,
+    /// A real FDA `products.txt` for the substitution lookups (default: the synthetic
+    /// full-size file).
+    pub orange_book: Option<PathBuf>,
+    /// Where the shard stores live.
+    pub backend: Backend,
+    /// Physical PostgreSQL clusters the 16 logical shards spread over (`--postgres`).
+    pub physical: u32,
+    /// Where the JSON report and the latency plot are written.
+    pub out_dir: PathBuf,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Stress mode: raise the compression factor until the run breaks.
+    pub stress: bool,
+}
+
+/// Where the cloud's shard stores keep their transactions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// In-process tables (the embedded default).
+    #[default]
+    Memory,
+    /// PostgreSQL through pharm-shard's adapter: throwaway local clusters (with a streaming
+    /// replica each) when `urls` is empty, else one primary URL per physical shard.
+    Postgres {
+        /// Primary connection strings.
+        urls: Vec<String>,
+    },
 }
 
 /// Deliberate defects, for showing that the invariant checks catch them.
@@ -76,6 +104,12 @@ impl Default for Config {
             sync_every_s: 60,
             leader_loss_per_mille: 20,
             breaks: Breaks::default(),
+            orange_book: None,
+            backend: Backend::Memory,
+            physical: 2,
+            out_dir: PathBuf::from("target/loadtest"),
+            quiet: false,
+            stress: false,
         }
     }
 }
@@ -135,6 +169,14 @@ Flags (defaults: the design's workload compressed 100x, the hour in 36 s):
   --crash-share P   percent of pharmacies where a terminal crashes and is restored (2)
   --sync-every-s N  simulated seconds between a store's sync rounds (60)
   --leader-loss N   per mille of rounds in which the store leader drops off the LAN (20)
+  --orange-book F   a real FDA products.txt for the substitution lookups (default: the
+                    synthetic full-size file)
+  --postgres        shard stores on PostgreSQL (throwaway local clusters unless --pg-url)
+  --pg-url URL      a primary per physical shard (repeat the flag)
+  --physical N      physical clusters for --postgres (2)
+  --out DIR         where report.json and latency.svg go (target/loadtest)
+  --quiet           no progress bar
+  --stress          raise the compression factor until p99 > 2 s or errors > 0.1 %
   --break NAME      test only: drop-upload or reuse-incarnation (the run must fail)";
 
 impl Config {
@@ -147,8 +189,23 @@ impl Config {
         let mut duration_s: Option<u64> = None;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
-            if flag == "--help" || flag == "-h" {
-                return Err(ConfigError::Help);
+            match flag.as_str() {
+                "--help" | "-h" => return Err(ConfigError::Help),
+                "--postgres" => {
+                    if c.backend == Backend::Memory {
+                        c.backend = Backend::Postgres { urls: Vec::new() };
+                    }
+                    continue;
+                }
+                "--quiet" => {
+                    c.quiet = true;
+                    continue;
+                }
+                "--stress" => {
+                    c.stress = true;
+                    continue;
+                }
+                _ => {}
             }
             let (name, inline) = match flag.split_once('=') {
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
@@ -173,6 +230,13 @@ impl Config {
                 "--crash-share" => c.crash_share = number(&name, &value)?,
                 "--sync-every-s" => c.sync_every_s = number(&name, &value)?,
                 "--leader-loss" => c.leader_loss_per_mille = number(&name, &value)?,
+                "--orange-book" => c.orange_book = Some(PathBuf::from(value)),
+                "--out" => c.out_dir = PathBuf::from(value),
+                "--physical" => c.physical = number(&name, &value)?,
+                "--pg-url" => match &mut c.backend {
+                    Backend::Postgres { urls } => urls.push(value),
+                    Backend::Memory => c.backend = Backend::Postgres { urls: vec![value] },
+                },
                 "--break" => match value.as_str() {
                     "drop-upload" => c.breaks.drop_upload = true,
                     "reuse-incarnation" => c.breaks.reuse_incarnation = true,
@@ -180,6 +244,11 @@ impl Config {
                 },
                 _ => return Err(ConfigError::UnknownFlag(name)),
             }
+        }
+        if let Backend::Postgres { urls } = &c.backend
+            && !urls.is_empty()
+        {
+            c.physical = u32::try_from(urls.len()).unwrap_or(u32::MAX);
         }
         if let Some(s) = duration_s {
             c.compression = compression_for(s)?;
@@ -206,10 +275,14 @@ impl Config {
                 "--skus must be at least {min_skus} and --lots at least 1"
             )));
         }
-        if self.offline_share > 100 || self.crash_share > 100 || self.leader_loss_per_mille > 1000
-        {
+        if self.offline_share > 100 || self.crash_share > 100 || self.leader_loss_per_mille > 1000 {
             return Err(ConfigError::Invalid(
                 "--offline-share and --crash-share are percentages, --leader-loss per mille".into(),
+            ));
+        }
+        if self.physical == 0 || self.physical > 16 {
+            return Err(ConfigError::Invalid(
+                "--physical must be between 1 and 16 (the logical shards)".into(),
             ));
         }
         if self.sync_every_s == 0 || u64::from(self.sync_every_s) * 1_000 >= SIMULATED_MS {

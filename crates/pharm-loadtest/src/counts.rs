@@ -51,6 +51,9 @@ pub struct Counts {
     pub counts_matched: u64,
     /// Inventory operations a replica refused.
     pub inventory_refused: u64,
+    /// Transfers received at the partner pharmacy (the second half of a transfer
+    /// arrival, not a transaction of its own).
+    pub transfers_received: u64,
     /// Substitution lookups answered.
     pub lookups: u64,
 }
@@ -125,6 +128,7 @@ impl Counts {
         self.inventory_ops += other.inventory_ops;
         self.counts_matched += other.counts_matched;
         self.inventory_refused += other.inventory_refused;
+        self.transfers_received += other.transfers_received;
         self.lookups += other.lookups;
     }
 

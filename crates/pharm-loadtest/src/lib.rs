@@ -21,15 +21,19 @@
 //! latency from each event's scheduled time.
 //!
 //! ```
+//! use std::sync::Arc;
 //! use pharm_loadtest::config::Config;
-//! use pharm_loadtest::sim::run_simulated;
+//! use pharm_loadtest::sim::{World, run_simulated};
+//! use pharm_loadtest::subst_desk::SubstDesk;
 //!
+//! let desk = Arc::new(SubstDesk::generated(7)?);
 //! let config = Config { pharmacies: 2, terminals: 2, txns: 20, ..Config::default() };
-//! let a = run_simulated(&config).unwrap();
-//! let b = run_simulated(&config).unwrap();
+//! let a = run_simulated(&config, &World::embedded(Arc::clone(&desk))?)?;
+//! let b = run_simulated(&config, &World::embedded(desk)?)?;
 //! assert_eq!(a, b);
 //! assert_eq!(a.counts.total(), 80);
 //! assert!(a.violations.is_empty(), "{:?}", a.violations);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod cloud;

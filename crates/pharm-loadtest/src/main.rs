@@ -7,16 +7,20 @@
 //! coordinated omission). The domain runs in simulated time: counts, decisions and the
 //! final-state digest depend on the seed alone.
 
+mod backend;
+mod stress;
+
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pharm_loadtest::cloud::table::{MemoryTables, TxnTables};
 use pharm_loadtest::config::{Config, ConfigError, USAGE};
-use pharm_loadtest::products::Templates;
+use pharm_loadtest::plot::{LatencyPlot, write_svg};
+use pharm_loadtest::progress::Progress;
 use pharm_loadtest::report::{Latencies, Outcome, RunReport};
-use pharm_loadtest::sim::{Shard, directory, owner, state_digest};
+use pharm_loadtest::sim::{Shard, World, owner, state_digest};
 use pharm_loadtest::workload::{Event, events};
 
 /// Below this wait the driver spins instead of sleeping (sleep overshoots by tens of µs).
@@ -41,7 +45,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&config) {
+    let result = backend::world(&config).and_then(|(world, note)| {
+        println!("{note}");
+        if config.stress {
+            stress::run(&config, &world)
+        } else {
+            run(&config, &world, true).map(|r| r.outcome())
+        }
+    });
+    match result {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,
         Ok(Outcome::Fail) => ExitCode::FAILURE,
         Err(e) => {
@@ -51,12 +63,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the test and prints the report.
-fn run(config: &Config) -> Result<Outcome, String> {
-    let templates = Arc::new(Templates::load()?);
+/// Runs the test once; with `write`, prints the report and writes `report.json` and
+/// `latency.svg` into the output directory.
+fn run(config: &Config, world: &World, write: bool) -> Result<RunReport, String> {
     let workers = config.worker_count();
-    let map = directory(1)?;
-    let tables: Arc<dyn TxnTables> = Arc::new(MemoryTables::new(map.logical_count()));
     println!(
         "pharm-loadtest: {} pharmacies x {} terminals x {} txns = {} transactions, \
          compression {}x ({:.1} s), seed {}, {} SKUs x {} lots, {workers} threads",
@@ -73,30 +83,33 @@ fn run(config: &Config) -> Result<Outcome, String> {
     let setup = Instant::now();
     let barrier = Arc::new(Barrier::new(workers + 1));
     let start_slot = Arc::new(OnceLock::<Instant>::new());
+    let wall = Duration::from_millis(config.wall_ms());
+    let progress = if config.quiet || !write {
+        Progress::hidden(config.total_txns(), wall)
+    } else {
+        Progress::start(config.total_txns(), wall)
+    };
     let handles: Vec<_> = (0..workers)
         .map(|w| {
-            let (config, templates) = (config.clone(), Arc::clone(&templates));
+            let (config, world) = (config.clone(), world.clone());
             let (barrier, start_slot) = (Arc::clone(&barrier), Arc::clone(&start_slot));
-            let (map, tables) = (map.clone(), Arc::clone(&tables));
+            let done = progress.counter();
             thread::spawn(move || -> Result<Played, String> {
                 let ids: Vec<u32> = (0..config.pharmacies)
                     .filter(|p| owner(*p, workers) == w)
                     .collect();
-                let shard = Shard::new(&config, templates, &map, tables, ids.iter().copied());
+                let shard = Shard::new(&config, &world, ids.iter().copied());
                 let schedule = events(&config, ids);
                 barrier.wait();
                 barrier.wait();
                 let shard = shard.map_err(|e| e.to_string())?;
                 let start = *start_slot.get().ok_or("no start time")?;
-                play(&config, shard, &schedule, start)
+                play(&config, shard, &schedule, start, &done)
             })
         })
         .collect();
     barrier.wait();
-    println!(
-        "setup: {:.2} s (stores seeded, schedule built)",
-        setup.elapsed().as_secs_f64()
-    );
+    let setup = setup.elapsed();
     // A short lead so every thread is waiting on its first event when the clock starts.
     let _ = start_slot.set(Instant::now() + Duration::from_millis(20));
     let start = *start_slot.get().ok_or("no start time")?;
@@ -111,6 +124,7 @@ fn run(config: &Config) -> Result<Outcome, String> {
         last_done = last_done.max(played.last_done);
         shards.push(played.shard);
     }
+    progress.finish();
     let elapsed = last_done.duration_since(start);
     let final_sync = Instant::now();
     let shards: Vec<Shard> = thread::scope(|s| {
@@ -125,14 +139,55 @@ fn run(config: &Config) -> Result<Outcome, String> {
             .collect();
         joins.into_iter().filter_map(|j| j.join().ok()).collect()
     });
+    if shards.len() != workers {
+        return Err("a driver thread panicked in the final sync".into());
+    }
     let final_sync = final_sync.elapsed();
     let mut report = RunReport::new(config, elapsed, final_sync, latencies);
     for s in &shards {
         report.add_shard(s);
     }
     report.digest = state_digest(shards.iter().flat_map(|s| s.stores()));
-    print!("{}", report.text());
-    Ok(report.outcome())
+    if write {
+        println!(
+            "setup: {:.2} s (stores seeded, schedule built)",
+            setup.as_secs_f64()
+        );
+        print!("{}", report.text());
+        write_outputs(config, &report)?;
+    }
+    Ok(report)
+}
+
+/// Writes `report.json` and `latency.svg` into the output directory.
+fn write_outputs(config: &Config, report: &RunReport) -> Result<(), String> {
+    let dir = &config.out_dir;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let json = serde_json::to_string_pretty(&report.json()).map_err(|e| e.to_string())?;
+    let json_path = dir.join("report.json");
+    std::fs::write(&json_path, json + "\n").map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let l = &report.latencies;
+    let points = l.timeline.points();
+    let plot = LatencyPlot {
+        title: format!(
+            "pharm-loadtest: {} pharmacies x {} terminals, {}x, {}",
+            config.pharmacies,
+            config.terminals,
+            config.compression,
+            backend::name(config)
+        ),
+        series: vec![
+            ("dispense".into(), &l.dispense),
+            ("substitution".into(), &l.substitution),
+            ("inventory".into(), &l.inventory),
+            ("sync round".into(), &l.sync_round),
+        ],
+        timeline: &points,
+    };
+    let svg_path = dir.join("latency.svg");
+    write_svg(&svg_path, &plot).map_err(|e| e.to_string())?;
+    println!("wrote {} and {}", json_path.display(), svg_path.display());
+    Ok(())
 }
 
 /// Plays `schedule` (sorted) on `shard`, each event at its scheduled wall time.
@@ -141,17 +196,28 @@ fn play(
     mut shard: Shard,
     schedule: &[Event],
     start: Instant,
+    done: &AtomicU64,
 ) -> Result<Played, String> {
     let mut latencies = Latencies::new()?;
     let mut last_done = start;
     let ns_per_ms = 1_000_000 / u64::from(config.compression.max(1));
     for e in schedule {
-        let due = start + Duration::from_nanos(e.at_ms() * ns_per_ms);
+        let at = Duration::from_nanos(e.at_ms() * ns_per_ms);
+        let due = start + at;
         wait_until(due);
-        shard.play(e);
-        let done = Instant::now();
-        latencies.record(e, done.saturating_duration_since(due));
-        last_done = done;
+        let began = Instant::now();
+        let lookup = shard.substitution(e);
+        if lookup.is_some() {
+            latencies.record_substitution(Instant::now().saturating_duration_since(due));
+        }
+        shard.play(e, lookup.as_ref());
+        let finished = Instant::now();
+        latencies.record(e, at, finished.saturating_duration_since(due));
+        latencies.busy += finished - began;
+        if matches!(e, Event::Txn(_)) {
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+        last_done = finished;
     }
     Ok(Played {
         shard,

@@ -172,6 +172,21 @@ impl Partner {
         self.policy.breaker().state()
     }
 
+    /// After the day: health-check calls from `at_ms` on (first after the longest OPEN wait of
+    /// the presets, then every 5 s, at most 10) until the breaker is CLOSED again. Returns
+    /// whether it is.
+    pub fn recover(&mut self, rng: &mut XorShift64, at_ms: u64) -> bool {
+        let mut t = at_ms + 61_000;
+        for _ in 0..10 {
+            if self.breaker_state() == State::Closed {
+                return true;
+            }
+            self.call(rng, t);
+            t += 5_000;
+        }
+        self.breaker_state() == State::Closed
+    }
+
     /// One logical call at simulated `at_ms`, retried as the policy says.
     pub fn call(&mut self, rng: &mut XorShift64, at_ms: u64) -> Answer {
         let mut now = at_ms;
@@ -253,8 +268,13 @@ mod tests {
     #[test]
     fn outside_the_outage_almost_every_call_succeeds() {
         let model = ServiceModel::payer();
-        let Ok(mut p) = Partner::new("insurance-api", ResilienceConfig::insurance_api(), model, 7, 1)
-        else {
+        let Ok(mut p) = Partner::new(
+            "insurance-api",
+            ResilienceConfig::insurance_api(),
+            model,
+            7,
+            1,
+        ) else {
             panic!("preset refused")
         };
         let mut rng = XorShift64::new(2);

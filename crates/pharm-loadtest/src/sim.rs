@@ -13,7 +13,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use pharm_core::rules::{Connectivity, FollowUp, Outcome, Payment, PmpStatus, Request, StateProfile, evaluate};
+use pharm_core::rules::{
+    Connectivity, FollowUp, Outcome, Payment, PmpStatus, Request, StateProfile, evaluate,
+};
 use pharm_shard::directory::{PhysicalShard, ShardMap};
 use pharm_sync::replica::{Attachments, Op, OpError};
 use pharm_sync::txn::TransferId;
@@ -26,11 +28,13 @@ use crate::products::Templates;
 use crate::requests::{Transaction, build, business_day, local_time, pharmacy_id};
 use crate::rng::XorShift64;
 use crate::store::{CommitError, SeedError, Store, StoreCounts, Violation, lot_facts};
+use crate::subst_desk::{Lookup, SubstDesk};
 use crate::workload::{Arrival, Event, Kind, events, stream_seed};
 
 /// The substitution service is down in this window of the hour (simulated ms): new fills
 /// get the original product only.
-pub const SUBSTITUTION_OUTAGE_MS: (u64, u64) = (SIMULATED_MS * 70 / 100, SIMULATED_MS * 70 / 100 + 90_000);
+pub const SUBSTITUTION_OUTAGE_MS: (u64, u64) =
+    (SIMULATED_MS * 70 / 100, SIMULATED_MS * 70 / 100 + 90_000);
 
 /// The pharmacy a transfer from `p` goes to: its pair (`p ^ 1`), when there is one.
 pub fn transfer_partner(p: u32, pharmacies: u32) -> Option<u32> {
@@ -51,12 +55,41 @@ pub fn directory(physical: u32) -> Result<ShardMap, String> {
     ShardMap::with_defaults(&shards).map_err(|e| e.to_string())
 }
 
+/// What every driver thread shares: the request templates, the shard directory, the shard
+/// stores' tables and the substitution desk.
+#[derive(Clone)]
+pub struct World {
+    /// Request templates.
+    pub templates: Arc<Templates>,
+    /// The shard directory.
+    pub map: ShardMap,
+    /// The shard stores' transaction tables.
+    pub tables: Arc<dyn TxnTables>,
+    /// The substitution desk on the Orange Book.
+    pub desk: Arc<SubstDesk>,
+}
+
+impl World {
+    /// The embedded world: in-memory shard stores for the design's 16 logical shards on one
+    /// physical shard, and `desk`.
+    pub fn embedded(desk: Arc<SubstDesk>) -> Result<World, String> {
+        let map = directory(1)?;
+        Ok(World {
+            templates: Arc::new(Templates::load()?),
+            tables: Arc::new(MemoryTables::new(map.logical_count())),
+            map,
+            desk,
+        })
+    }
+}
+
 /// A set of pharmacies one driver thread owns, with its counters.
 pub struct Shard {
     config: Config,
     templates: Arc<Templates>,
     profile: StateProfile,
     tables: Arc<dyn TxnTables>,
+    desk: Arc<SubstDesk>,
     stores: BTreeMap<u32, Store>,
     /// What this shard counted so far.
     pub counts: Counts,
@@ -72,14 +105,19 @@ impl std::fmt::Debug for Shard {
 }
 
 impl Shard {
-    /// Seeds the pharmacies `ids` of `config`, routed by `map`, writing to `tables`.
+    /// Seeds the pharmacies `ids` of `config`, routed by `map`, writing to `tables`, asking
+    /// `desk` for substitutes.
     pub fn new(
         config: &Config,
-        templates: Arc<Templates>,
-        map: &ShardMap,
-        tables: Arc<dyn TxnTables>,
+        world: &World,
         ids: impl IntoIterator<Item = u32>,
     ) -> Result<Shard, SeedError> {
+        let World {
+            templates,
+            map,
+            tables,
+            desk,
+        } = world;
         let mut stores = BTreeMap::new();
         for p in ids {
             let shard = map.logical_of(pharmacy_id(p));
@@ -87,9 +125,10 @@ impl Shard {
         }
         Ok(Shard {
             config: config.clone(),
-            templates,
+            templates: Arc::clone(templates),
             profile: StateProfile::texas(),
-            tables,
+            tables: Arc::clone(tables),
+            desk: Arc::clone(desk),
             stores,
             counts: Counts::default(),
         })
@@ -105,11 +144,32 @@ impl Shard {
         self.stores.values()
     }
 
-    /// Plays one event.
-    pub fn play(&mut self, event: &Event) {
+    /// The substitution lookup of a new fill (`None` for another kind, or while the
+    /// substitution service is down). The driver times it apart from the rest of the
+    /// transaction and hands it to [`Shard::play`].
+    pub fn substitution(&self, event: &Event) -> Option<Lookup> {
+        let Event::Txn(a) = event else { return None };
+        let down = (SUBSTITUTION_OUTAGE_MS.0..SUBSTITUTION_OUTAGE_MS.1).contains(&a.at_ms);
+        if a.kind != Kind::NewFill || down {
+            return None;
+        }
+        let mut rng = XorShift64::new(stream_seed(
+            self.config.seed,
+            &[
+                u64::from(a.pharmacy),
+                u64::from(a.terminal),
+                u64::from(a.seq),
+                0x5B57,
+            ],
+        ));
+        Some(self.desk.lookup(&mut rng, business_day()))
+    }
+
+    /// Plays one event (`lookup`: its [`Shard::substitution`]).
+    pub fn play(&mut self, event: &Event, lookup: Option<&Lookup>) {
         match event {
             Event::Txn(a) => {
-                self.play_txn(a);
+                self.play_txn(a, lookup);
             }
             Event::Round(r) => match self.stores.get_mut(&r.pharmacy) {
                 Some(store) => store.round(r.k, r.at_ms, self.tables.as_ref()),
@@ -119,7 +179,7 @@ impl Shard {
     }
 
     /// Plays one transaction; returns the decision's outcome for a decided kind.
-    pub fn play_txn(&mut self, a: &Arrival) -> Option<Outcome> {
+    pub fn play_txn(&mut self, a: &Arrival, lookup: Option<&Lookup>) -> Option<Outcome> {
         if !self.stores.contains_key(&a.pharmacy) {
             self.counts.errors += 1;
             return None;
@@ -129,12 +189,12 @@ impl Shard {
                 self.inventory(a);
                 None
             }
-            _ => self.decide(a),
+            _ => self.decide(a, lookup),
         }
     }
 
     /// A sale or fill: partners, the rule engine, the dispense.
-    fn decide(&mut self, a: &Arrival) -> Option<Outcome> {
+    fn decide(&mut self, a: &Arrival, lookup: Option<&Lookup>) -> Option<Outcome> {
         let mut txn = build(
             &self.templates,
             &self.profile,
@@ -145,7 +205,12 @@ impl Shard {
         let store = self.stores.get_mut(&a.pharmacy)?;
         let mut rng = XorShift64::new(stream_seed(
             self.config.seed,
-            &[u64::from(a.pharmacy), u64::from(a.terminal), u64::from(a.seq), 0xCA11],
+            &[
+                u64::from(a.pharmacy),
+                u64::from(a.terminal),
+                u64::from(a.seq),
+                0xCA11,
+            ],
         ));
         let online = store.is_online(a.at_ms);
         let counts = &mut self.counts;
@@ -182,11 +247,9 @@ impl Shard {
                 }
             }
             if a.kind == Kind::NewFill {
-                let down = (SUBSTITUTION_OUTAGE_MS.0..SUBSTITUTION_OUTAGE_MS.1).contains(&a.at_ms);
-                if down {
-                    counts.degraded.original_only += 1;
-                } else {
-                    counts.lookups += 1;
+                match lookup {
+                    Some(l) if !l.degraded => counts.lookups += 1,
+                    _ => counts.degraded.original_only += 1,
                 }
             }
         }
@@ -207,7 +270,10 @@ impl Shard {
             if !item {
                 store.violations.push(Violation::new(
                     "every offline controlled dispense reconciled",
-                    format!("{}: the decision has no reconciliation item", txn.dispense.reference),
+                    format!(
+                        "{}: the decision has no reconciliation item",
+                        txn.dispense.reference
+                    ),
                 ));
             }
             attachments.pmp_report = Some(txn.dispense.reference.clone());
@@ -237,7 +303,12 @@ impl Shard {
     fn inventory(&mut self, a: &Arrival) {
         let mut rng = XorShift64::new(stream_seed(
             self.config.seed,
-            &[u64::from(a.pharmacy), u64::from(a.terminal), u64::from(a.seq), 0x1417],
+            &[
+                u64::from(a.pharmacy),
+                u64::from(a.terminal),
+                u64::from(a.seq),
+                0x1417,
+            ],
         ));
         let Some(store) = self.stores.get(&a.pharmacy) else {
             return;
@@ -253,12 +324,24 @@ impl Shard {
             (Kind::Count, _) => {
                 let on_hand = store.on_hand(a.terminal, dense).max(0).unsigned_abs();
                 let counted = on_hand.saturating_sub(u64::from(rng.below(3)));
-                self.commit(a, Op::StockCount { lot, counted, reference })
+                self.commit(
+                    a,
+                    Op::StockCount {
+                        lot,
+                        counted,
+                        reference,
+                    },
+                )
             }
             (Kind::Transfer, Some(q)) => {
                 let qty = u64::from(rng.range(1, 10));
                 let number = (u64::from(a.terminal) << 32) | u64::from(a.seq);
-                let out = Op::TransferOut { lot, qty, number, reference: reference.clone() };
+                let out = Op::TransferOut {
+                    lot,
+                    qty,
+                    number,
+                    reference: reference.clone(),
+                };
                 let from = pharmacy_id(a.pharmacy);
                 let sent = self.commit(a, out);
                 if sent.is_ok() {
@@ -272,18 +355,29 @@ impl Shard {
                             reference,
                         }
                     });
-                    match received {
-                        Ok(op) => {
-                            let _ = self.commit(&into, op);
+                    let into_store = self.stores.get_mut(&q);
+                    match (received, into_store) {
+                        (Ok(op), Some(store)) => {
+                            match store.commit(into.terminal, into.at_ms, op) {
+                                Ok(_) => self.counts.transfers_received += 1,
+                                Err(_) => self.counts.errors += 1,
+                            }
                         }
-                        Err(_) => self.counts.errors += 1,
+                        _ => self.counts.errors += 1,
                     }
                 }
                 sent
             }
             _ => {
                 let qty = u64::from(rng.range(12, 120));
-                self.commit(a, Op::Receive { lot, qty, reference })
+                self.commit(
+                    a,
+                    Op::Receive {
+                        lot,
+                        qty,
+                        reference,
+                    },
+                )
             }
         };
         let _ = result;
@@ -381,16 +475,13 @@ pub struct Summary {
     pub violations: Vec<Violation>,
 }
 
-/// Runs the whole workload of `config` in simulated time on one thread (no wall clock)
-/// with in-memory shard stores: the reference the binary's timed run must agree with.
-pub fn run_simulated(config: &Config) -> Result<Summary, String> {
-    let templates = Arc::new(Templates::load()?);
-    let map = directory(1)?;
-    let tables: Arc<dyn TxnTables> = Arc::new(MemoryTables::new(map.logical_count()));
-    let mut shard = Shard::new(config, templates, &map, tables, 0..config.pharmacies)
-        .map_err(|e| e.to_string())?;
+/// Runs the whole workload of `config` in simulated time on one thread (no wall clock) in
+/// `world` (with fresh shard stores): the reference the binary's timed run must agree with.
+pub fn run_simulated(config: &Config, world: &World) -> Result<Summary, String> {
+    let mut shard = Shard::new(config, world, 0..config.pharmacies).map_err(|e| e.to_string())?;
     for event in events(config, 0..config.pharmacies) {
-        shard.play(&event);
+        let lookup = shard.substitution(&event);
+        shard.play(&event, lookup.as_ref());
     }
     shard.finish();
     Ok(Summary {

@@ -31,7 +31,7 @@ impl fmt::Display for Violation {
 }
 
 /// The invariants the final checks name, in report order.
-pub const INVARIANTS: [&str; 7] = [
+pub const INVARIANTS: [&str; 12] = [
     "units conserved per lot",
     "replicas converged",
     "no transaction lost",
@@ -39,6 +39,11 @@ pub const INVARIANTS: [&str; 7] = [
     "every offline controlled dispense reconciled",
     "queued claims sent",
     "breakers closed after recovery",
+    "at most one leader",
+    "at most one leader per term",
+    "sync sessions succeed",
+    "shard store writes succeed",
+    "restores succeed",
 ];
 
 impl Store {
@@ -54,7 +59,9 @@ impl Store {
             if value != *expected {
                 out.push(Violation::new(
                     INVARIANTS[0],
-                    format!("pharmacy {p} lot {lot:?}: cloud holds {value}, ledger says {expected}"),
+                    format!(
+                        "pharmacy {p} lot {lot:?}: cloud holds {value}, ledger says {expected}"
+                    ),
                 ));
                 break;
             }

@@ -258,7 +258,9 @@ impl Store {
             let commit = cloud
                 .apply(START_MS - 3_600_000 + u64::from(dense), op)
                 .map_err(SeedError::Op)?;
-            let key = commit.new_lot().ok_or_else(|| setup("a receipt made no lot".into()))?;
+            let key = commit
+                .new_lot()
+                .ok_or_else(|| setup("a receipt made no lot".into()))?;
             seed_lots.push(key);
             add_lines(&mut ledger, &commit);
         }

@@ -39,7 +39,8 @@ impl Store {
         if !online {
             self.counts.offline_rounds += 1;
         }
-        if let Some(leader) = self.current_leader(k) {
+        let leader = self.current_leader(k);
+        if let Some(leader) = leader {
             self.sync_members(leader, k);
             if online {
                 self.sync_cloud(leader, tables);
@@ -50,7 +51,7 @@ impl Store {
         if online {
             self.hand_over_queues(k);
         }
-        self.crash_and_backup(k);
+        self.crash_and_backup(k, leader);
     }
 
     /// The final sync after the day: every terminal back on the network, the store online,
@@ -61,6 +62,9 @@ impl Store {
             t.lan_down_until = 0;
         }
         self.plan.offline = None;
+        let mut rng = XorShift64::new(stream_seed(self.seed, &[u64::from(self.index), 0x4EA1]));
+        self.pmp.recover(&mut rng, at_ms);
+        self.payer.recover(&mut rng, at_ms);
         let mut now = at_ms;
         for _ in 0..FINAL_PASSES {
             self.elect(now, k);
@@ -99,10 +103,7 @@ impl Store {
     }
 
     fn maybe_lose_leader(&mut self, k: u64) {
-        let mut rng = XorShift64::new(stream_seed(
-            self.seed,
-            &[u64::from(self.index), k, 0x1EAD],
-        ));
+        let mut rng = XorShift64::new(stream_seed(self.seed, &[u64::from(self.index), k, 0x1EAD]));
         if rng.below(1_000) >= self.leader_loss_per_mille {
             return;
         }
@@ -306,18 +307,26 @@ impl Store {
 
     /// The planned crash: two rounds before it the terminal backs up its replica; at it,
     /// the terminal is restored from that backup as a new incarnation (or, under
-    /// [`Breaks::reuse_incarnation`](crate::config::Breaks), under its old one).
-    fn crash_and_backup(&mut self, k: u64) {
+    /// [`Breaks::reuse_incarnation`](crate::config::Breaks), under its old one). It crashes
+    /// right after a round in which it synced as a member (its transactions since the
+    /// backup are at the leader); otherwise the crash waits for such a round, since a
+    /// terminal whose disk dies before it synced loses those sales' records for real.
+    fn crash_and_backup(&mut self, k: u64, leader: Option<usize>) {
         let Some((t, round)) = self.plan.crash else {
             return;
         };
+        let up = self.is_up(t, k);
         let Some(term) = self.terminals.get_mut(t) else {
             return;
         };
         if k + 2 == round {
             term.backup = Some(term.peer.replica().clone());
         }
-        if k != round {
+        if k < round {
+            return;
+        }
+        if !up || leader.is_none_or(|l| l == t) {
+            self.plan.crash = Some((t, k + 1));
             return;
         }
         let Some(backup) = term.backup.take() else {
@@ -326,10 +335,8 @@ impl Store {
         let restored = if self.breaks.reuse_incarnation {
             Ok(backup)
         } else {
-            let mut rng = XorShift64::new(stream_seed(
-                self.seed,
-                &[u64::from(self.index), k, 0xBAC],
-            ));
+            let mut rng =
+                XorShift64::new(stream_seed(self.seed, &[u64::from(self.index), k, 0xBAC]));
             backup.reincarnated(&mut || rng.next_u64())
         };
         match restored {
