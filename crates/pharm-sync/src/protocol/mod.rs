@@ -8,6 +8,10 @@
 //! client → server  Delta      { state the server lacks, with heads }
 //! ```
 //!
+//! The version vectors of `Welcome` and `UploadAck` say what the server holds *as
+//! transactions*: the root's log, or what a store leader can relay or knows the root holds
+//! (see *Trust*); the client uploads from there and computes its delta from there.
+//!
 //! Every step is idempotent and resumable: a lost, duplicated, reordered or replayed message
 //! changes nothing that re-running the exchange does not fix. The server applies
 //! transactions in each replica's sequence order, drops duplicates and buffers gaps (within
@@ -30,6 +34,16 @@
 //!   seals, and relays them to the root in runs that end at a seal. A transaction that
 //!   does not chain onto the history held for its replica is refused as forked, and so is a
 //!   relayed run with a wrong seal ([`Body::UploadAck`] lists them).
+//! * **Relay path.** A leader's version vector in its `Welcome` and `UploadAck` counts a
+//!   replica only as far as the root acknowledged it (as the leader knows) and the
+//!   leader's outbox continues from there without a gap, never beyond its state. State it
+//!   learned through a delta (from a member that had it from an earlier leader, say after
+//!   the leader changed while the store was offline) does not count: the origin terminal
+//!   uploads those transactions again from its outbox, and the leader, whose state already
+//!   holds them, keeps the copies with their seals for the root. Otherwise nothing would
+//!   carry them up: the terminal uploads to a leader only above what the leader claims,
+//!   the ex-leader holding the relayed copies uploads only its own to its new leader, and
+//!   the root takes a head it learns as state only with evidence it can check.
 //! * **State.** A delta may raise what the receiver knows of a replica only with that
 //!   replica's head transaction as evidence ([`InventoryState::check_delta`](crate::state::InventoryState::check_delta)); the
 //!   root also requires the head to be one it holds, or to carry its origin's head seal
@@ -364,11 +378,12 @@ impl Peer {
         Ok(Message::seal(r.store(), r.id(), body, self.link_key()?)?)
     }
 
-    /// What this peer holds as transactions: the log at the root (plus its own history),
-    /// the state's version vector elsewhere.
+    /// What this peer holds as transactions: the log at the root (plus its own history);
+    /// elsewhere what it can relay or knows the root holds ([`Replica::relayable`]), so a
+    /// terminal whose transactions a store leader knows only as state uploads them again.
     fn txn_vv(&self) -> VersionVector {
         match self.role {
-            Role::Member => self.replica.state().vv().clone(),
+            Role::Member => self.replica.relayable(),
             Role::Root => {
                 let mut vv: VersionVector = self
                     .log
@@ -606,11 +621,13 @@ impl Peer {
     /// The next upload chunk. To the root: every outbox transaction it has not confirmed —
     /// those at or below what it holds of their replica (it holds *a* transaction there; it
     /// confirms this one by digest or refuses it as forked), the run that continues exactly
-    /// where it is, and relayed runs after a gap — then salvaged transactions. To a leader: only this terminal's
-    /// own transactions, in runs that continue exactly where the leader is (a transaction
-    /// after a gap could only sit in its buffer; the state delta covers that case). Every
-    /// run ends sealed: this terminal seals its own; a relayed run is sent up to the last
-    /// transaction whose seal came with it. Empty when there is nothing to send.
+    /// where it is, and relayed runs after a gap — then salvaged transactions. To a leader:
+    /// only this terminal's own transactions, in runs that continue exactly where the leader
+    /// holds them as transactions (what its state holds beyond that it keeps as relay
+    /// copies; a transaction after a gap could only sit in its buffer; the state delta
+    /// covers that case). Every run ends sealed: this terminal seals its own; a relayed run
+    /// is sent up to the last transaction whose seal came with it. Empty when there is
+    /// nothing to send.
     fn uploads(&mut self) -> Result<Vec<Message>, ProtocolError> {
         let up = &self.upstream_vv;
         let me = self.replica.id();

@@ -28,6 +28,32 @@ impl Queue {
     pub(crate) fn seal(&self, seq: u64) -> Option<Tag> {
         self.seals.get(&seq).copied()
     }
+
+    /// The last of the consecutive transactions held from `after + 1` on; `after` when the
+    /// queue does not hold `after + 1`.
+    pub(crate) fn consecutive_from(&self, after: u64) -> u64 {
+        let start = self.txns.partition_point(|t| t.id.seq <= after);
+        // Sequence numbers are sorted and distinct, so the run from `start` is the prefix of
+        // indices whose distance from `start` equals their sequence number's from `after`.
+        let in_run = |k: usize| {
+            self.txns
+                .get(k)
+                .is_some_and(|t| t.id.seq - after == (k - start) as u64 + 1)
+        };
+        let (mut lo, mut hi) = (start, self.txns.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if in_run(mid) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        match lo.checked_sub(1).filter(|&k| k >= start) {
+            Some(k) => self.txns.get(k).map_or(after, |t| t.id.seq),
+            None => after,
+        }
+    }
 }
 
 /// Transactions by replica, each replica's sorted by sequence number.
@@ -102,6 +128,11 @@ impl Ledger {
     /// Every transaction, by replica then sequence number.
     pub(super) fn iter(&self) -> impl Iterator<Item = &Arc<Txn>> + '_ {
         self.0.values().flat_map(|q| q.txns.iter())
+    }
+
+    /// The queue of `r`, if it holds any of its transactions.
+    pub(super) fn queue(&self, r: &ReplicaId) -> Option<&Queue> {
+        self.0.get(r)
     }
 
     /// Every replica's queue, by replica.

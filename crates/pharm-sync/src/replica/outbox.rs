@@ -10,6 +10,7 @@ use super::{Attachments, Commit, OpError, Replica, Superseded};
 use crate::auth::Tag;
 use crate::ids::{Entropy, IdError, TxnId};
 use crate::message::{Acks, Refusal};
+use crate::state::VersionVector;
 use crate::txn::{HoldOp, LotKey, Txn};
 
 impl Replica {
@@ -121,6 +122,27 @@ impl Replica {
             moved.into_iter().for_each(|t| self.forked.insert(t, None));
         }
         Ok(())
+    }
+
+    /// How far this replica holds each replica's transactions *as transactions* it can
+    /// pass on to the root: the segment the root acknowledged (as known here), extended by
+    /// the consecutive transactions of the outbox after it, and never beyond the state.
+    /// A replica known further only as state (a delta from a member that had it from an
+    /// earlier store leader) stops where its transactions stop, so its origin terminal
+    /// uploads the rest again (see [`protocol`](crate::protocol#trust)).
+    pub(crate) fn relayable(&self) -> VersionVector {
+        self.state
+            .vv()
+            .iter()
+            .map(|(r, seq)| {
+                let acked = self.acks.get(&r).map_or(0, |a| a.seq);
+                let held = self
+                    .ledger
+                    .queue(&r)
+                    .map_or(acked, |q| q.consecutive_from(acked));
+                (r, held.min(seq))
+            })
+            .collect()
     }
 
     /// Keeps a transaction received from another replica for relaying to the root, with
