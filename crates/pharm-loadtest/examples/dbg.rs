@@ -14,7 +14,7 @@ fn main() {
     for e in events(&c, ids) { sh.play(&e); }
     let show = |sh: &Shard| for s in sh.stores() { if s.index != 5 { continue; }
         println!("root vv {:?}", s.root().replica().state().vv());
-        for t in s.terminals() { let r = t.peer.replica(); println!("t {:?} outbox {} sup {:?} vv {:?}", r.id(), r.outbox().count(), r.superseded(), r.state().vv()); } };
+        for t in s.terminals() { let r = t.replica(); println!("t {:?} outbox {} sup {:?} vv {:?}", r.id(), r.outbox().count(), r.superseded(), r.state().vv()); } };
     show(&sh);
     sh.finish();
     show(&sh);

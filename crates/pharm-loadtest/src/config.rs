@@ -5,6 +5,7 @@
 //! 3× rush-hour peak), compressed 100× further: the hour in 36 s of wall time.
 
 use std::fmt;
+use std::path::PathBuf;
 
 /// The simulated length of the test: the design's one hour, which holds a whole day's
 /// transactions (§9), in milliseconds.
@@ -39,6 +40,12 @@ pub struct Config {
     pub sync_every_s: u32,
     /// Per mille of sync rounds in which the store leader drops off the store's network.
     pub leader_loss_per_mille: u32,
+    /// Pharmacies (the first ones: `0..durable`) whose terminals are durable SQLite
+    /// terminal stores instead of in-memory replicas, when [`Config::durable_dir`] is set.
+    pub durable: u32,
+    /// The directory of the durable terminals' database files (set by the binary: a fresh
+    /// temporary directory, or `--durable-dir`). `None`: every terminal is in memory.
+    pub durable_dir: Option<PathBuf>,
     /// Deliberate defects (test-only): the run must then fail naming an invariant.
     pub breaks: Breaks,
 }
@@ -75,6 +82,8 @@ impl Default for Config {
             crash_share: 2,
             sync_every_s: 60,
             leader_loss_per_mille: 20,
+            durable: 1,
+            durable_dir: None,
             breaks: Breaks::default(),
         }
     }
@@ -135,6 +144,9 @@ Flags (defaults: the design's workload compressed 100x, the hour in 36 s):
   --crash-share P   percent of pharmacies where a terminal crashes and is restored (2)
   --sync-every-s N  simulated seconds between a store's sync rounds (60)
   --leader-loss N   per mille of rounds in which the store leader drops off the LAN (20)
+  --durable N       pharmacies whose terminals are durable SQLite stores (1; 0 = none)
+  --durable-dir DIR keep their database files in DIR (default: a temporary directory,
+                    removed at the end)
   --break NAME      test only: drop-upload or reuse-incarnation (the run must fail)";
 
 impl Config {
@@ -173,6 +185,8 @@ impl Config {
                 "--crash-share" => c.crash_share = number(&name, &value)?,
                 "--sync-every-s" => c.sync_every_s = number(&name, &value)?,
                 "--leader-loss" => c.leader_loss_per_mille = number(&name, &value)?,
+                "--durable" => c.durable = number(&name, &value)?,
+                "--durable-dir" => c.durable_dir = Some(PathBuf::from(value)),
                 "--break" => match value.as_str() {
                     "drop-upload" => c.breaks.drop_upload = true,
                     "reuse-incarnation" => c.breaks.reuse_incarnation = true,
@@ -206,8 +220,7 @@ impl Config {
                 "--skus must be at least {min_skus} and --lots at least 1"
             )));
         }
-        if self.offline_share > 100 || self.crash_share > 100 || self.leader_loss_per_mille > 1000
-        {
+        if self.offline_share > 100 || self.crash_share > 100 || self.leader_loss_per_mille > 1000 {
             return Err(ConfigError::Invalid(
                 "--offline-share and --crash-share are percentages, --leader-loss per mille".into(),
             ));
@@ -218,6 +231,23 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Whether pharmacy `p`'s terminals are durable SQLite terminal stores.
+    pub fn is_durable(&self, p: u32) -> bool {
+        self.durable_dir.is_some() && p < self.durable
+    }
+
+    /// Whether pharmacy `p` is played by the durable driver thread: its terminals are
+    /// durable, or those of its transfer partner (`p ^ 1`, played by the same thread).
+    pub fn on_durable_driver(&self, p: u32) -> bool {
+        self.is_durable(p) || self.is_durable(p ^ 1)
+    }
+
+    /// The database file of terminal `actor` of pharmacy `p`, when it is durable.
+    pub fn durable_file(&self, p: u32, actor: u16) -> Option<PathBuf> {
+        let dir = self.durable_dir.as_ref().filter(|_| self.is_durable(p))?;
+        Some(dir.join(format!("p{p}-t{actor}.sqlite")))
     }
 
     /// Simulated milliseconds between a store's sync rounds.

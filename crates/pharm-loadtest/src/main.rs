@@ -7,6 +7,7 @@
 //! coordinated omission). The domain runs in simulated time: counts, decisions and the
 //! final-state digest depend on the seed alone.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Barrier, OnceLock};
 use std::thread;
@@ -16,7 +17,7 @@ use pharm_loadtest::cloud::table::{MemoryTables, TxnTables};
 use pharm_loadtest::config::{Config, ConfigError, USAGE};
 use pharm_loadtest::products::Templates;
 use pharm_loadtest::report::{Latencies, Outcome, RunReport};
-use pharm_loadtest::sim::{Shard, directory, owner, state_digest};
+use pharm_loadtest::sim::{Shard, directory, driver, drivers, state_digest};
 use pharm_loadtest::workload::{Event, events};
 
 /// Below this wait the driver spins instead of sleeping (sleep overshoots by tens of µs).
@@ -30,7 +31,7 @@ struct Played {
 }
 
 fn main() -> ExitCode {
-    let config = match Config::from_args(std::env::args().skip(1)) {
+    let mut config = match Config::from_args(std::env::args().skip(1)) {
         Ok(c) => c,
         Err(ConfigError::Help) => {
             println!("{USAGE}");
@@ -41,7 +42,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&config) {
+    let temporary = match durable_dir(&mut config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("pharm-loadtest: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = run(&config);
+    if let Some(dir) = temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    match outcome {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,
         Ok(Outcome::Fail) => ExitCode::FAILURE,
         Err(e) => {
@@ -49,6 +61,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Makes the directory of the durable terminals' files: `--durable-dir` (kept), or a fresh
+/// one under the system's temporary directory named with the process id, returned to be
+/// removed at the end.
+fn durable_dir(config: &mut Config) -> Result<Option<PathBuf>, String> {
+    if config.durable == 0 {
+        return Ok(None);
+    }
+    let (dir, temporary) = match &config.durable_dir {
+        Some(dir) => (dir.clone(), false),
+        None => {
+            let dir = std::env::temp_dir().join(format!("pharm-loadtest-{}", std::process::id()));
+            (dir, true)
+        }
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    config.durable_dir = Some(dir.clone());
+    Ok(temporary.then_some(dir))
 }
 
 /// Runs the test and prints the report.
@@ -70,17 +101,25 @@ fn run(config: &Config) -> Result<Outcome, String> {
         config.skus,
         config.lots,
     );
+    if let Some(dir) = config.durable_dir.as_ref().filter(|_| config.durable > 0) {
+        println!(
+            "durable terminals (SQLite): pharmacies 0..{} in {}, on their own driver thread",
+            config.durable.min(config.pharmacies),
+            dir.display()
+        );
+    }
     let setup = Instant::now();
-    let barrier = Arc::new(Barrier::new(workers + 1));
+    let threads = drivers(config, workers);
+    let barrier = Arc::new(Barrier::new(threads + 1));
     let start_slot = Arc::new(OnceLock::<Instant>::new());
-    let handles: Vec<_> = (0..workers)
+    let handles: Vec<_> = (0..threads)
         .map(|w| {
             let (config, templates) = (config.clone(), Arc::clone(&templates));
             let (barrier, start_slot) = (Arc::clone(&barrier), Arc::clone(&start_slot));
             let (map, tables) = (map.clone(), Arc::clone(&tables));
             thread::spawn(move || -> Result<Played, String> {
                 let ids: Vec<u32> = (0..config.pharmacies)
-                    .filter(|p| owner(*p, workers) == w)
+                    .filter(|p| driver(&config, *p, workers) == w)
                     .collect();
                 let shard = Shard::new(&config, templates, &map, tables, ids.iter().copied());
                 let schedule = events(&config, ids);
@@ -150,7 +189,8 @@ fn play(
         wait_until(due);
         shard.play(e);
         let done = Instant::now();
-        latencies.record(e, done.saturating_duration_since(due));
+        let durable = config.on_durable_driver(e.pharmacy());
+        latencies.record(e, done.saturating_duration_since(due), durable);
         last_done = done;
     }
     Ok(Played {

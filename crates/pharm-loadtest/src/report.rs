@@ -31,6 +31,10 @@ pub struct Latencies {
     pub inventory: Histogram<u64>,
     /// Store sync rounds (election, sessions, the cloud's shard-store write).
     pub sync_round: Histogram<u64>,
+    /// Every event (transactions and sync rounds) of the pharmacies whose terminals are
+    /// durable SQLite terminal stores, and of their transfer partners (played by the same
+    /// driver thread, so waiting on the same writes); they are not in the other classes.
+    pub durable: Histogram<u64>,
 }
 
 fn histogram() -> Result<Histogram<u64>, String> {
@@ -44,13 +48,16 @@ impl Latencies {
             dispense: histogram()?,
             inventory: histogram()?,
             sync_round: histogram()?,
+            durable: histogram()?,
         })
     }
 
-    /// Records how long after its scheduled time `event` was done.
-    pub fn record(&mut self, event: &Event, late: Duration) {
+    /// Records how long after its scheduled time `event` was done; an event of the durable
+    /// driver (`durable`, see [`Config::on_durable_driver`]) goes to [`Latencies::durable`].
+    pub fn record(&mut self, event: &Event, late: Duration, durable: bool) {
         let us = u64::try_from(late.as_micros()).unwrap_or(u64::MAX).max(1);
         let h = match event {
+            _ if durable => &mut self.durable,
             Event::Txn(a) if a.kind.is_decided() => &mut self.dispense,
             Event::Txn(_) => &mut self.inventory,
             Event::Round(_) => &mut self.sync_round,
@@ -64,7 +71,8 @@ impl Latencies {
         self.inventory.add(&o.inventory).map_err(|e| e.to_string())?;
         self.sync_round
             .add(&o.sync_round)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        self.durable.add(&o.durable).map_err(|e| e.to_string())
     }
 }
 
@@ -231,6 +239,7 @@ impl RunReport {
         for (name, h) in [
             ("inventory ops", &self.latencies.inventory),
             ("sync rounds", &self.latencies.sync_round),
+            ("durable terminals (SQLite)", &self.latencies.durable),
         ] {
             let _ = writeln!(
                 out,

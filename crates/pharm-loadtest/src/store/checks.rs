@@ -61,7 +61,7 @@ impl Store {
         }
         // Converged: every terminal sees the cloud's value of every lot.
         'terminals: for (t, term) in self.terminals.iter().enumerate() {
-            let state = term.peer.replica().state();
+            let state = term.replica().state();
             for (info, value) in root.lots() {
                 let mine = state.value(&info.key);
                 if mine != value {
