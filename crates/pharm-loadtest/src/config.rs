@@ -40,6 +40,12 @@ pub struct Config {
     pub sync_every_s: u32,
     /// Per mille of sync rounds in which the store leader drops off the store's network.
     pub leader_loss_per_mille: u32,
+    /// Pharmacies (the first ones: `0..durable`) whose terminals are durable SQLite
+    /// terminal stores instead of in-memory replicas, when [`Config::durable_dir`] is set.
+    pub durable: u32,
+    /// The directory of the durable terminals' database files (set by the binary: a fresh
+    /// temporary directory, or `--durable-dir`). `None`: every terminal is in memory.
+    pub durable_dir: Option<PathBuf>,
     /// Deliberate defects (test-only): the run must then fail naming an invariant.
     pub breaks: Breaks,
     /// A real FDA `products.txt` for the substitution lookups (default: the synthetic
@@ -103,6 +109,8 @@ impl Default for Config {
             crash_share: 2,
             sync_every_s: 60,
             leader_loss_per_mille: 20,
+            durable: 1,
+            durable_dir: None,
             breaks: Breaks::default(),
             orange_book: None,
             backend: Backend::Memory,
@@ -177,6 +185,9 @@ Flags (defaults: the design's workload compressed 100x, the hour in 36 s):
   --out DIR         where report.json and latency.svg go (target/loadtest)
   --quiet           no progress bar
   --stress          raise the compression factor until p99 > 2 s or errors > 0.1 %
+  --durable N       pharmacies whose terminals are durable SQLite stores (1; 0 = none)
+  --durable-dir DIR keep their database files in DIR (default: a temporary directory,
+                    removed at the end)
   --break NAME      test only: drop-upload or reuse-incarnation (the run must fail)";
 
 impl Config {
@@ -237,6 +248,8 @@ impl Config {
                     Backend::Postgres { urls } => urls.push(value),
                     Backend::Memory => c.backend = Backend::Postgres { urls: vec![value] },
                 },
+                "--durable" => c.durable = number(&name, &value)?,
+                "--durable-dir" => c.durable_dir = Some(PathBuf::from(value)),
                 "--break" => match value.as_str() {
                     "drop-upload" => c.breaks.drop_upload = true,
                     "reuse-incarnation" => c.breaks.reuse_incarnation = true,
@@ -291,6 +304,23 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Whether pharmacy `p`'s terminals are durable SQLite terminal stores.
+    pub fn is_durable(&self, p: u32) -> bool {
+        self.durable_dir.is_some() && p < self.durable
+    }
+
+    /// Whether pharmacy `p` is played by the durable driver thread: its terminals are
+    /// durable, or those of its transfer partner (`p ^ 1`, played by the same thread).
+    pub fn on_durable_driver(&self, p: u32) -> bool {
+        self.is_durable(p) || self.is_durable(p ^ 1)
+    }
+
+    /// The database file of terminal `actor` of pharmacy `p`, when it is durable.
+    pub fn durable_file(&self, p: u32, actor: u16) -> Option<PathBuf> {
+        let dir = self.durable_dir.as_ref().filter(|_| self.is_durable(p))?;
+        Some(dir.join(format!("p{p}-t{actor}.sqlite")))
     }
 
     /// Simulated milliseconds between a store's sync rounds.

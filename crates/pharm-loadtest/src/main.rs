@@ -10,6 +10,7 @@
 mod backend;
 mod stress;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
@@ -20,7 +21,7 @@ use pharm_loadtest::config::{Config, ConfigError, USAGE};
 use pharm_loadtest::plot::{LatencyPlot, write_svg};
 use pharm_loadtest::progress::Progress;
 use pharm_loadtest::report::{Latencies, Outcome, RunReport};
-use pharm_loadtest::sim::{Shard, World, owner, state_digest};
+use pharm_loadtest::sim::{Shard, World, driver, drivers, state_digest};
 use pharm_loadtest::workload::{Event, events};
 
 /// Below this wait the driver spins instead of sleeping (sleep overshoots by tens of µs).
@@ -34,7 +35,7 @@ struct Played {
 }
 
 fn main() -> ExitCode {
-    let config = match Config::from_args(std::env::args().skip(1)) {
+    let mut config = match Config::from_args(std::env::args().skip(1)) {
         Ok(c) => c,
         Err(ConfigError::Help) => {
             println!("{USAGE}");
@@ -45,6 +46,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let temporary = match durable_dir(&mut config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("pharm-loadtest: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = backend::world(&config).and_then(|(world, note)| {
         println!("{note}");
         if config.stress {
@@ -53,6 +61,9 @@ fn main() -> ExitCode {
             run(&config, &world, true).map(|r| r.outcome())
         }
     });
+    if let Some(dir) = temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     match result {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,
         Ok(Outcome::Fail) => ExitCode::FAILURE,
@@ -61,6 +72,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Makes the directory of the durable terminals' files: `--durable-dir` (kept), or a fresh
+/// one under the system's temporary directory named with the process id, returned to be
+/// removed at the end.
+fn durable_dir(config: &mut Config) -> Result<Option<PathBuf>, String> {
+    if config.durable == 0 {
+        return Ok(None);
+    }
+    let (dir, temporary) = match &config.durable_dir {
+        Some(dir) => (dir.clone(), false),
+        None => {
+            let dir = std::env::temp_dir().join(format!("pharm-loadtest-{}", std::process::id()));
+            (dir, true)
+        }
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    config.durable_dir = Some(dir.clone());
+    Ok(temporary.then_some(dir))
 }
 
 /// Runs the test once; with `write`, prints the report and writes `report.json` and
@@ -80,8 +110,16 @@ fn run(config: &Config, world: &World, write: bool) -> Result<RunReport, String>
         config.skus,
         config.lots,
     );
+    if let Some(dir) = config.durable_dir.as_ref().filter(|_| config.durable > 0) {
+        println!(
+            "durable terminals (SQLite): pharmacies 0..{} in {}, on their own driver thread",
+            config.durable.min(config.pharmacies),
+            dir.display()
+        );
+    }
     let setup = Instant::now();
-    let barrier = Arc::new(Barrier::new(workers + 1));
+    let threads = drivers(config, workers);
+    let barrier = Arc::new(Barrier::new(threads + 1));
     let start_slot = Arc::new(OnceLock::<Instant>::new());
     let wall = Duration::from_millis(config.wall_ms());
     let progress = if config.quiet || !write {
@@ -89,14 +127,14 @@ fn run(config: &Config, world: &World, write: bool) -> Result<RunReport, String>
     } else {
         Progress::start(config.total_txns(), wall)
     };
-    let handles: Vec<_> = (0..workers)
+    let handles: Vec<_> = (0..threads)
         .map(|w| {
             let (config, world) = (config.clone(), world.clone());
             let (barrier, start_slot) = (Arc::clone(&barrier), Arc::clone(&start_slot));
             let done = progress.counter();
             thread::spawn(move || -> Result<Played, String> {
                 let ids: Vec<u32> = (0..config.pharmacies)
-                    .filter(|p| owner(*p, workers) == w)
+                    .filter(|p| driver(&config, *p, workers) == w)
                     .collect();
                 let shard = Shard::new(&config, &world, ids.iter().copied());
                 let schedule = events(&config, ids);
@@ -117,11 +155,15 @@ fn run(config: &Config, world: &World, write: bool) -> Result<RunReport, String>
 
     let mut latencies = Latencies::new()?;
     let mut last_done = start;
-    let mut shards = Vec::with_capacity(workers);
-    for h in handles {
+    let mut shards = Vec::with_capacity(threads);
+    for (w, h) in handles.into_iter().enumerate() {
         let played = h.join().map_err(|_| "a driver thread panicked")??;
         latencies.merge(&played.latencies)?;
-        last_done = last_done.max(played.last_done);
+        // The durable pharmacies' thread (the last one, when there is one) is reported by its
+        // own latencies; the throughput is the in-memory drivers'.
+        if w < workers {
+            last_done = last_done.max(played.last_done);
+        }
         shards.push(played.shard);
     }
     progress.finish();
@@ -139,7 +181,7 @@ fn run(config: &Config, world: &World, write: bool) -> Result<RunReport, String>
             .collect();
         joins.into_iter().filter_map(|j| j.join().ok()).collect()
     });
-    if shards.len() != workers {
+    if shards.len() != threads {
         return Err("a driver thread panicked in the final sync".into());
     }
     let final_sync = final_sync.elapsed();
@@ -212,7 +254,8 @@ fn play(
         }
         shard.play(e, lookup.as_ref());
         let finished = Instant::now();
-        latencies.record(e, at, finished.saturating_duration_since(due));
+        let durable = config.on_durable_driver(e.pharmacy());
+        latencies.record(e, at, finished.saturating_duration_since(due), durable);
         latencies.busy += finished - began;
         if matches!(e, Event::Txn(_)) {
             done.fetch_add(1, Ordering::Relaxed);

@@ -38,6 +38,10 @@ pub struct Latencies {
     pub timeline: Timeline,
     /// Wall time the driver threads spent playing events (not waiting for them).
     pub busy: Duration,
+    /// Every event (transactions and sync rounds) of the pharmacies whose terminals are
+    /// durable SQLite terminal stores, and of their transfer partners (played by the same
+    /// driver thread, so waiting on the same writes); they are not in the other classes.
+    pub durable: Histogram<u64>,
 }
 
 fn histogram() -> Result<Histogram<u64>, String> {
@@ -54,14 +58,17 @@ impl Latencies {
             substitution: histogram()?,
             timeline: Timeline::new(Duration::from_secs(1)).map_err(|e| e.to_string())?,
             busy: Duration::ZERO,
+            durable: histogram()?,
         })
     }
 
     /// Records how long after its scheduled time `event` was done; `at` is its scheduled
-    /// time from the start of the run.
-    pub fn record(&mut self, event: &Event, at: Duration, late: Duration) {
+    /// time from the start of the run. An event of the durable driver (`durable`, see
+    /// [`Config::on_durable_driver`]) goes to [`Latencies::durable`].
+    pub fn record(&mut self, event: &Event, at: Duration, late: Duration, durable: bool) {
         let us = micros(late);
         let h = match event {
+            _ if durable => &mut self.durable,
             Event::Txn(a) if a.kind.is_decided() => &mut self.dispense,
             Event::Txn(_) => &mut self.inventory,
             Event::Round(_) => &mut self.sync_round,
@@ -93,7 +100,7 @@ impl Latencies {
             .merge(&o.timeline)
             .map_err(|e| e.to_string())?;
         self.busy += o.busy;
-        Ok(())
+        self.durable.add(&o.durable).map_err(|e| e.to_string())
     }
 }
 
@@ -288,6 +295,7 @@ impl RunReport {
                 "substitution": latency(&l.substitution),
                 "inventory": latency(&l.inventory),
                 "sync_round": latency(&l.sync_round),
+                "durable_terminals": latency(&l.durable),
             },
             "transactions": {
                 "total": c.total(), "decided": c.decided(), "dispensed": c.dispenses,
@@ -353,9 +361,11 @@ impl RunReport {
         }
         let pct = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1_000.0;
         for (name, h) in [
+            ("durable terminals (SQLite)", &self.latencies.durable),
             ("substitution lookups", &self.latencies.substitution),
             ("inventory ops", &self.latencies.inventory),
             ("sync rounds", &self.latencies.sync_round),
+            ("durable terminals (SQLite)", &self.latencies.durable),
         ] {
             let _ = writeln!(
                 out,

@@ -48,6 +48,22 @@ pub fn owner(p: u32, workers: usize) -> usize {
     (p / 2) as usize % workers.max(1)
 }
 
+/// The driver thread that plays pharmacy `p` out of `workers` threads plus, when some
+/// pharmacies are durable, one more (index `workers`) for them and their transfer
+/// partners, so that their SQLite writes do not delay the in-memory pharmacies.
+pub fn driver(config: &Config, p: u32, workers: usize) -> usize {
+    if config.on_durable_driver(p) {
+        workers
+    } else {
+        owner(p, workers)
+    }
+}
+
+/// Driver threads in all: `workers`, plus the durable pharmacies' own (see [`driver`]).
+pub fn drivers(config: &Config, workers: usize) -> usize {
+    workers + usize::from(config.on_durable_driver(0))
+}
+
 /// The shard directory of the cloud: the design's 16 logical shards over `physical`
 /// physical shards.
 pub fn directory(physical: u32) -> Result<ShardMap, String> {
@@ -453,7 +469,7 @@ pub fn state_digest<'a>(stores: impl IntoIterator<Item = &'a Store>) -> String {
             h.update(v.to_le_bytes());
         }
         for t in s.terminals() {
-            let state = t.peer.replica().state();
+            let state = t.replica().state();
             for (key, _) in &lots {
                 h.update(state.value(key).to_le_bytes());
             }

@@ -19,9 +19,19 @@ pub(crate) fn run(config: &Config, world: &World) -> Result<Outcome, String> {
     let mut compression = config.compression.max(1);
     let mut broke = None;
     for _ in 0..MAX_STEPS {
+        // Each step's durable terminals get fresh files.
+        let durable_dir = match &config.durable_dir {
+            Some(dir) => {
+                let d = dir.join(format!("step-{compression}"));
+                std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+                Some(d)
+            }
+            None => None,
+        };
         let step = Config {
             compression,
             quiet: true,
+            durable_dir,
             ..config.clone()
         };
         let report = crate::run(&step, world, false)?;

@@ -31,7 +31,7 @@ impl fmt::Display for Violation {
 }
 
 /// The invariants the final checks name, in report order.
-pub const INVARIANTS: [&str; 12] = [
+pub const INVARIANTS: [&str; 13] = [
     "units conserved per lot",
     "replicas converged",
     "no transaction lost",
@@ -44,6 +44,7 @@ pub const INVARIANTS: [&str; 12] = [
     "sync sessions succeed",
     "shard store writes succeed",
     "restores succeed",
+    "terminal stores write",
 ];
 
 impl Store {
@@ -68,7 +69,7 @@ impl Store {
         }
         // Converged: every terminal sees the cloud's value of every lot.
         'terminals: for (t, term) in self.terminals.iter().enumerate() {
-            let state = term.peer.replica().state();
+            let state = term.replica().state();
             for (info, value) in root.lots() {
                 let mine = state.value(&info.key);
                 if mine != value {

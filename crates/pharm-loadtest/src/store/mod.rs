@@ -9,11 +9,17 @@
 //!   cloud when the store is online, queued claims and reconciliation items), a crash and
 //!   restore, the final sync.
 //! - `checks.rs`: the invariants after the final sync.
+//! - `terminal.rs`: a terminal's sync end, in memory or a durable SQLite terminal store.
 
 mod checks;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod durable_tests;
 mod round;
+mod terminal;
 
 pub use checks::{INVARIANTS, Violation};
+pub use terminal::{Durable, TerminalEnd};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -68,6 +74,9 @@ pub enum CommitError {
     /// The replica refused the operation.
     #[error("refused: {0}")]
     Op(OpError),
+    /// A durable terminal's store failed to write it.
+    #[error("terminal store: {0}")]
+    Store(String),
 }
 
 /// What a store counted besides decisions.
@@ -123,16 +132,27 @@ impl StoreCounts {
     }
 }
 
-/// One terminal: its sync peer, its view of the store's election, and the backup a
+/// One terminal: its sync end, its view of the store's election, and the backup a
 /// planned crash restores.
 #[derive(Debug)]
 pub struct Terminal {
-    /// The terminal's pharm-sync peer (its replica inside).
-    pub peer: Peer,
+    end: TerminalEnd,
     election: Election,
-    backup: Option<Replica>,
+    backup: Option<terminal::Backup>,
     /// Off the store's network until this round (exclusive).
     lan_down_until: u64,
+}
+
+impl Terminal {
+    /// The terminal's sync end (in memory or durable).
+    pub fn end(&self) -> &TerminalEnd {
+        &self.end
+    }
+
+    /// The terminal's replica.
+    pub fn replica(&self) -> &Replica {
+        self.end.replica()
+    }
 }
 
 /// One pharmacy. See the [module documentation](self).
@@ -274,10 +294,28 @@ impl Store {
             election_timeout_ms: (1_000, 3_000),
             max_clock_drift_ms: 500,
         };
+        let seeded = cloud.state().clone();
+        let mut root = Peer::new(cloud, key_ring(index, config.terminals, None), Role::Root);
+        // Right after the receipts, before the day starts.
+        let seed_done = START_MS - 3_600_000 + u64::from(config.skus * config.lots);
         let mut terminals = Vec::with_capacity(usize::from(config.terminals));
         for actor in 1..=config.terminals {
-            let me = ReplicaId::new(actor, incarnation(config.seed, index, actor));
-            let replica = Replica::with_state(me, origin_key(index, actor), cloud.state().clone());
+            let inc = incarnation(config.seed, index, actor);
+            let keys = key_ring(index, config.terminals, Some(actor));
+            let end = match config.durable_file(index, actor) {
+                // A durable terminal starts empty and takes the cloud's state in one sync.
+                Some(path) => {
+                    let mut end =
+                        TerminalEnd::create(&path, id, actor, keys, inc).map_err(setup)?;
+                    round::session(&mut end, &mut root, seed_done).map_err(setup)?;
+                    end
+                }
+                None => {
+                    let me = ReplicaId::new(actor, inc);
+                    let replica = Replica::with_state(me, origin_key(index, actor), seeded.clone());
+                    TerminalEnd::Memory(Box::new(Peer::new(replica, keys, Role::Member)))
+                }
+            };
             let e = Election::new(
                 ReplicaId::new(actor, 0),
                 &members,
@@ -287,17 +325,12 @@ impl Store {
             )
             .map_err(|e| setup(e.to_string()))?;
             terminals.push(Terminal {
-                peer: Peer::new(
-                    replica,
-                    key_ring(index, config.terminals, Some(actor)),
-                    Role::Member,
-                ),
+                end,
                 election: e,
                 backup: None,
                 lan_down_until: 0,
             });
         }
-        let mut root = Peer::new(cloud, key_ring(index, config.terminals, None), Role::Root);
         root.record_logged();
         let pmp = Partner::new(
             ResilienceConfig::PMP_API,
@@ -386,11 +419,7 @@ impl Store {
             .terminals
             .get_mut(usize::from(t))
             .ok_or(CommitError::NoTerminal(t))?;
-        let commit = terminal
-            .peer
-            .replica_mut()
-            .apply(START_MS + at_ms, op)
-            .map_err(CommitError::Op)?;
+        let commit = terminal.end.apply(START_MS + at_ms, op)?;
         add_lines(&mut self.ledger, &commit);
         let seq = self.committed.entry(commit.txn.id.replica).or_default();
         *seq = (*seq).max(commit.txn.id.seq);
@@ -406,7 +435,7 @@ impl Store {
     /// Units on hand of dense lot `dense` on terminal `t`, as it observes them.
     pub fn on_hand(&self, t: u16, dense: u32) -> i64 {
         match (self.terminals.get(usize::from(t)), self.lot_key(dense)) {
-            (Some(term), Some(key)) => term.peer.replica().state().value(&key),
+            (Some(term), Some(key)) => term.replica().state().value(&key),
             _ => 0,
         }
     }

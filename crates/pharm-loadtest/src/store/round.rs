@@ -12,8 +12,8 @@ use std::collections::VecDeque;
 
 use pharm_sync::ids::ReplicaId;
 use pharm_sync::leader::{Outgoing, Target};
-use pharm_sync::protocol::{Peer, ProtocolError};
 
+use super::terminal::SyncEnd;
 use super::{START_MS, Store, Violation};
 use crate::cloud::table::{TxnRow, TxnTables};
 use crate::rng::XorShift64;
@@ -51,7 +51,7 @@ impl Store {
         if online {
             self.hand_over_queues(k);
         }
-        self.crash_and_backup(k, leader);
+        self.crash_and_backup(k, leader, online);
     }
 
     /// The final sync after the day: every terminal back on the network, the store online,
@@ -87,7 +87,7 @@ impl Store {
     fn is_quiet(&self) -> bool {
         let vv = self.root.replica().state().vv();
         self.terminals.iter().all(|t| {
-            let r = t.peer.replica();
+            let r = t.replica();
             r.state().vv() == vv && r.outbox().next().is_none()
         })
     }
@@ -216,7 +216,7 @@ impl Store {
             let Some((member, lead)) = pair(&mut self.terminals, i, leader) else {
                 continue;
             };
-            let result = session(&mut member.peer, &mut lead.peer, now);
+            let result = session(&mut member.end, &mut lead.end, now);
             self.count_session(result);
         }
     }
@@ -228,7 +228,7 @@ impl Store {
         let Some(t) = self.terminals.get_mut(leader) else {
             return;
         };
-        let result = session(&mut t.peer, &mut self.root, now);
+        let result = session(&mut t.end, &mut self.root, now);
         self.count_session(result);
         let mut rows: Vec<TxnRow> = self
             .root
@@ -263,7 +263,7 @@ impl Store {
         }
     }
 
-    fn count_session(&mut self, result: Result<u64, ProtocolError>) {
+    fn count_session(&mut self, result: Result<u64, String>) {
         self.counts.sessions += 1;
         match result {
             Ok(messages) => self.counts.messages += messages,
@@ -281,26 +281,40 @@ impl Store {
     /// Terminals on the network hand their queued claims and reconciliation items to the
     /// cloud.
     fn hand_over_queues(&mut self, k: u64) {
+        let now = START_MS + self.election_now;
         for i in 0..self.terminals.len() {
             if !self.is_up(i, k) {
                 continue;
             }
-            let replica = self.terminals[i].peer.replica_mut();
-            let claims: Vec<_> = replica.pending_claims().map(|q| q.txn).collect();
-            for txn in claims {
-                if replica.claim_sent(&txn) {
-                    self.counts.claims_sent += 1;
-                }
-            }
-            let items: Vec<_> = replica
+            let end = &mut self.terminals[i].end;
+            let claims: Vec<_> = end.replica().pending_claims().map(|q| q.txn).collect();
+            let items: Vec<_> = end
+                .replica()
                 .pending_pmp_reports()
                 .map(|q| (q.txn, q.payload.clone()))
                 .collect();
-            for (txn, payload) in items {
-                if replica.pmp_report_sent(&txn) {
-                    self.counts.reconciliations_sent += 1;
-                    self.reconciliation_received.insert(payload);
+            let mut failed = None;
+            for txn in claims {
+                match end.claim_sent(txn, now) {
+                    Ok(true) => self.counts.claims_sent += 1,
+                    Ok(false) => {}
+                    Err(e) => failed = Some(e),
                 }
+            }
+            for (txn, payload) in items {
+                match end.pmp_report_sent(txn, now) {
+                    Ok(true) => {
+                        self.counts.reconciliations_sent += 1;
+                        self.reconciliation_received.insert(payload);
+                    }
+                    Ok(false) => {}
+                    Err(e) => failed = Some(e),
+                }
+            }
+            if let Some(e) = failed {
+                let detail = format!("pharmacy {} terminal {i}: {e}", self.index);
+                self.violations
+                    .push(Violation::new("terminal stores write", detail));
             }
         }
     }
@@ -308,10 +322,12 @@ impl Store {
     /// The planned crash: two rounds before it the terminal backs up its replica; at it,
     /// the terminal is restored from that backup as a new incarnation (or, under
     /// [`Breaks::reuse_incarnation`](crate::config::Breaks), under its old one). It crashes
-    /// right after a round in which it synced as a member (its transactions since the
-    /// backup are at the leader); otherwise the crash waits for such a round, since a
-    /// terminal whose disk dies before it synced loses those sales' records for real.
-    fn crash_and_backup(&mut self, k: u64, leader: Option<usize>) {
+    /// right after an online round in which it synced (as a member with the leader, which
+    /// then synced with the cloud, or as the leader with the cloud: its transactions since
+    /// the backup are upstream, its queued claims and reconciliation items at the cloud);
+    /// otherwise the crash waits for such a round, since a terminal whose disk dies
+    /// before that loses those records for real.
+    fn crash_and_backup(&mut self, k: u64, leader: Option<usize>, online: bool) {
         let Some((t, round)) = self.plan.crash else {
             return;
         };
@@ -320,30 +336,28 @@ impl Store {
             return;
         };
         if k + 2 == round {
-            term.backup = Some(term.peer.replica().clone());
+            match term.end.backup() {
+                Ok(b) => term.backup = Some(b),
+                Err(e) => self.violations.push(Violation::new(
+                    "terminal stores write",
+                    format!("pharmacy {} terminal {t}: backup: {e}", self.index),
+                )),
+            }
         }
         if k < round {
             return;
         }
-        if !up || leader.is_none_or(|l| l == t) {
+        if !up || !online || leader.is_none() {
             self.plan.crash = Some((t, k + 1));
             return;
         }
         let Some(backup) = term.backup.take() else {
             return;
         };
-        let restored = if self.breaks.reuse_incarnation {
-            Ok(backup)
-        } else {
-            let mut rng =
-                XorShift64::new(stream_seed(self.seed, &[u64::from(self.index), k, 0xBAC]));
-            backup.reincarnated(&mut || rng.next_u64())
-        };
-        match restored {
-            Ok(replica) => {
-                term.peer.replace_replica(replica);
-                self.counts.restores += 1;
-            }
+        let mut rng = XorShift64::new(stream_seed(self.seed, &[u64::from(self.index), k, 0xBAC]));
+        let reuse = self.breaks.reuse_incarnation;
+        match term.end.restore(backup, reuse, &mut || rng.next_u64()) {
+            Ok(()) => self.counts.restores += 1,
             Err(e) => self.violations.push(Violation::new(
                 "restores succeed",
                 format!("pharmacy {} terminal {t}: {e}", self.index),
@@ -366,9 +380,14 @@ fn pair<T>(v: &mut [T], i: usize, j: usize) -> Option<(&mut T, &mut T)> {
     }
 }
 
-/// One sync session of `client` with `server`: hello, then messages both ways until
-/// quiet. Returns the messages delivered.
-fn session(client: &mut Peer, server: &mut Peer, now_ms: u64) -> Result<u64, ProtocolError> {
+/// One sync session of `client` with `server` (either in memory or durable): hello, then
+/// messages both ways until quiet. Returns the messages delivered; an error is the
+/// refusing side's, as the violation reports it.
+pub(super) fn session(
+    client: &mut impl SyncEnd,
+    server: &mut impl SyncEnd,
+    now_ms: u64,
+) -> Result<u64, String> {
     let mut to_server = vec![client.hello(now_ms)?];
     let mut messages = 0;
     for _ in 0..SESSION_STEPS {
