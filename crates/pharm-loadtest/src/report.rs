@@ -365,7 +365,6 @@ impl RunReport {
             ("substitution lookups", &self.latencies.substitution),
             ("inventory ops", &self.latencies.inventory),
             ("sync rounds", &self.latencies.sync_round),
-            ("durable terminals (SQLite)", &self.latencies.durable),
         ] {
             let _ = writeln!(
                 out,
