@@ -257,6 +257,9 @@ fn play(
         let durable = config.on_durable_driver(e.pharmacy());
         latencies.record(e, at, finished.saturating_duration_since(due), durable);
         latencies.busy += finished - began;
+        if matches!(e, Event::Round(_)) {
+            latencies.busy_rounds += finished - began;
+        }
         if matches!(e, Event::Txn(_)) {
             done.fetch_add(1, Ordering::Relaxed);
         }

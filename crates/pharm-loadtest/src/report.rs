@@ -38,6 +38,9 @@ pub struct Latencies {
     pub timeline: Timeline,
     /// Wall time the driver threads spent playing events (not waiting for them).
     pub busy: Duration,
+    /// The part of [`Latencies::busy`] spent in sync rounds (elections, sessions and the
+    /// shard-store writes).
+    pub busy_rounds: Duration,
     /// Every event (transactions and sync rounds) of the pharmacies whose terminals are
     /// durable SQLite terminal stores, and of their transfer partners (played by the same
     /// driver thread, so waiting on the same writes); they are not in the other classes.
@@ -58,6 +61,7 @@ impl Latencies {
             substitution: histogram()?,
             timeline: Timeline::new(Duration::from_secs(1)).map_err(|e| e.to_string())?,
             busy: Duration::ZERO,
+            busy_rounds: Duration::ZERO,
             durable: histogram()?,
         })
     }
@@ -100,6 +104,7 @@ impl Latencies {
             .merge(&o.timeline)
             .map_err(|e| e.to_string())?;
         self.busy += o.busy;
+        self.busy_rounds += o.busy_rounds;
         self.durable.add(&o.durable).map_err(|e| e.to_string())
     }
 }
@@ -285,6 +290,7 @@ impl RunReport {
             "wall_s": self.elapsed.as_secs_f64(),
             "final_sync_s": self.final_sync.as_secs_f64(),
             "driver_busy_s": l.busy.as_secs_f64(),
+            "driver_busy_in_sync_rounds_s": l.busy_rounds.as_secs_f64(),
             "throughput_tps": { "achieved": self.achieved_tps(), "offered": self.offered_tps() },
             "results": self.rows().iter().map(|r| serde_json::json!({
                 "metric": r.metric, "design_target": r.target, "design_result": r.design,
@@ -313,7 +319,7 @@ impl RunReport {
                 "leaderless_rounds": s.leaderless_rounds, "sessions": s.sessions,
                 "messages": s.messages, "errors": s.sync_errors,
                 "leader_losses": s.leader_losses, "terms": s.terms, "restores": s.restores,
-                "rows_written": s.rows_written, "rows_repeated": s.rows_repeated,
+                "rows_written": s.rows_written, "shard_writes": s.shard_writes, "rows_repeated": s.rows_repeated,
                 "rows_conflicting": s.rows_conflicting, "claims_sent": s.claims_sent,
                 "reconciliations_sent": s.reconciliations_sent,
             },
@@ -401,7 +407,7 @@ impl RunReport {
         );
         let _ = writeln!(
             out,
-            "sync: {} rounds ({} offline, {} leaderless), {} sessions, {} messages, {} errors; {} leader losses, {} terms; {} restores; shard stores: {} rows written, {} repeats, {} conflicts; {} claims and {} reconciliation items delivered",
+            "sync: {} rounds ({} offline, {} leaderless), {} sessions, {} messages, {} errors; {} leader losses, {} terms; {} restores; shard stores: {} rows written in {} writes, {} repeats, {} conflicts; {} claims and {} reconciliation items delivered",
             s.rounds,
             s.offline_rounds,
             s.leaderless_rounds,
@@ -412,6 +418,7 @@ impl RunReport {
             s.terms,
             s.restores,
             s.rows_written,
+            s.shard_writes,
             s.rows_repeated,
             s.rows_conflicting,
             s.claims_sent,

@@ -22,6 +22,7 @@ use pharm_sync::txn::TransferId;
 use sha2::{Digest, Sha256};
 
 use crate::cloud::table::{MemoryTables, TxnTables};
+use crate::cloud::writer::ShardWriter;
 use crate::config::{Config, SIMULATED_MS};
 use crate::counts::Counts;
 use crate::products::Templates;
@@ -35,6 +36,9 @@ use crate::workload::{Arrival, Event, Kind, events, stream_seed};
 /// get the original product only.
 pub const SUBSTITUTION_OUTAGE_MS: (u64, u64) =
     (SIMULATED_MS * 70 / 100, SIMULATED_MS * 70 / 100 + 90_000);
+
+/// Rows a shard store's batch holds before it is written without waiting for a store.
+pub const WRITE_BATCH_ROWS: usize = 256;
 
 /// The pharmacy a transfer from `p` goes to: its pair (`p ^ 1`), when there is one.
 pub fn transfer_partner(p: u32, pharmacies: u32) -> Option<u32> {
@@ -105,6 +109,7 @@ pub struct Shard {
     templates: Arc<Templates>,
     profile: StateProfile,
     tables: Arc<dyn TxnTables>,
+    writer: ShardWriter,
     desk: Arc<SubstDesk>,
     stores: BTreeMap<u32, Store>,
     /// What this shard counted so far.
@@ -144,6 +149,7 @@ impl Shard {
             templates: Arc::clone(templates),
             profile: StateProfile::texas(),
             tables: Arc::clone(tables),
+            writer: ShardWriter::new(Arc::clone(tables), WRITE_BATCH_ROWS),
             desk: Arc::clone(desk),
             stores,
             counts: Counts::default(),
@@ -188,7 +194,7 @@ impl Shard {
                 self.play_txn(a, lookup);
             }
             Event::Round(r) => match self.stores.get_mut(&r.pharmacy) {
-                Some(store) => store.round(r.k, r.at_ms, self.tables.as_ref()),
+                Some(store) => store.round(r.k, r.at_ms, &mut self.writer),
                 None => self.counts.errors += 1,
             },
         }
@@ -424,16 +430,34 @@ impl Shard {
     /// The final sync of every store after the day.
     pub fn finish(&mut self) {
         for store in self.stores.values_mut() {
-            store.final_sync(SIMULATED_MS, self.tables.as_ref());
+            store.final_sync(SIMULATED_MS, &mut self.writer);
         }
+        self.writer.flush();
     }
 
     /// Every store's invariant checks (after [`Shard::finish`]).
     pub fn check(&self) -> Vec<Violation> {
-        self.stores
-            .values()
-            .flat_map(|s| s.check(self.tables.as_ref()))
-            .collect()
+        let mut out: Vec<Violation> = self
+            .writer
+            .errors
+            .iter()
+            .map(|e| Violation::new("shard store writes succeed", e.to_string()))
+            .collect();
+        if self.writer.written.conflicting > 0 {
+            out.push(Violation::new(
+                "no transaction duplicated",
+                format!(
+                    "{} uploads reused a stored transaction's key with other contents",
+                    self.writer.written.conflicting
+                ),
+            ));
+        }
+        out.extend(
+            self.stores
+                .values()
+                .flat_map(|s| s.check(self.tables.as_ref())),
+        );
+        out
     }
 
     /// The stores' counters, added up.
@@ -442,6 +466,10 @@ impl Shard {
         for s in self.stores.values() {
             c.merge(&s.counts);
         }
+        c.rows_written = self.writer.written.inserted;
+        c.rows_repeated = self.writer.written.repeated;
+        c.rows_conflicting = self.writer.written.conflicting;
+        c.shard_writes = self.writer.batches;
         c
     }
 }

@@ -4,3 +4,4 @@
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod table;
+pub mod writer;

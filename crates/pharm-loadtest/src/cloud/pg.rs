@@ -33,7 +33,7 @@ use pharm_shard::pg::{PgError, PgShards, PgShardsConfig, PoolSettings, ShardNode
 use pharm_shard::reads::{LsnToken, QueryKind, ReplicaRole, Target};
 use pharm_shard::scatter::{ParamValue, ShardTarget};
 
-use crate::cloud::table::{TableError, TxnRow, TxnTables, Written};
+use crate::cloud::table::{PendingWrite, TableError, TxnRow, TxnTables, Written};
 use crate::requests::pharmacy_id;
 
 /// Logical shards the pharmacies hash to.
@@ -68,7 +68,7 @@ pub struct PgTables {
     shards: Arc<PgShards>,
     nodes: BTreeMap<PhysicalShard, ShardNodes>,
     /// Each pharmacy's last write, for read-your-writes.
-    tokens: Mutex<HashMap<u32, LsnToken>>,
+    tokens: Arc<Mutex<HashMap<u32, LsnToken>>>,
     replica_reads: AtomicU64,
     /// Dropped after the pools, before the clusters.
     runtime: tokio::runtime::Runtime,
@@ -169,7 +169,7 @@ impl PgTables {
         Ok(PgTables {
             shards,
             nodes,
-            tokens: Mutex::new(HashMap::new()),
+            tokens: Arc::new(Mutex::new(HashMap::new())),
             replica_reads: AtomicU64::new(0),
             runtime,
             clusters,
@@ -194,6 +194,14 @@ impl PgTables {
         self.replica_reads.load(Ordering::Relaxed)
     }
 
+    /// Every row's pharmacy belongs to logical `shard`.
+    fn check_routes(&self, shard: LogicalShard, rows: &[TxnRow]) -> Result<(), TableError> {
+        for row in rows {
+            self.physical(shard, row.pharmacy)?;
+        }
+        Ok(())
+    }
+
     /// The physical shard of `pharmacy`, if it belongs to logical `shard`.
     fn physical(&self, shard: LogicalShard, pharmacy: u32) -> Result<PhysicalShard, TableError> {
         let route = self.shards.route(pharmacy_id(pharmacy));
@@ -206,14 +214,15 @@ impl PgTables {
             })
         }
     }
+}
 
-    fn remember(&self, rows: &[TxnRow], token: LsnToken) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        for row in rows {
-            let held = tokens.entry(row.pharmacy).or_insert(token);
-            if held.lsn < token.lsn {
-                *held = token;
-            }
+/// Records each written pharmacy's latest write position, for read-your-writes.
+fn remember(tokens: &Mutex<HashMap<u32, LsnToken>>, rows: &[TxnRow], token: LsnToken) {
+    let mut tokens = tokens.lock().unwrap_or_else(PoisonError::into_inner);
+    for row in rows {
+        let held = tokens.entry(row.pharmacy).or_insert(token);
+        if held.lsn < token.lsn {
+            *held = token;
         }
     }
 }
@@ -227,58 +236,30 @@ fn failed(shard: LogicalShard) -> impl Fn(String) -> TableError {
 
 impl TxnTables for PgTables {
     fn write(&self, shard: LogicalShard, rows: &[TxnRow]) -> Result<Written, TableError> {
-        let Some(first) = rows.first() else {
-            return Ok(Written::default());
-        };
-        let fail = failed(shard);
-        for row in rows {
-            self.physical(shard, row.pharmacy)?;
+        self.check_routes(shard, rows)?;
+        self.runtime.block_on(write_rows(
+            Arc::clone(&self.shards),
+            Arc::clone(&self.tokens),
+            shard,
+            rows.to_vec(),
+        ))
+    }
+
+    fn start_write(&self, shard: LogicalShard, rows: Vec<TxnRow>) -> PendingWrite {
+        if let Err(e) = self.check_routes(shard, &rows) {
+            return PendingWrite::done(Err(e));
         }
-        // One insert of each key's first row; later rows of the same key are repeats or
-        // conflicts of whatever the table holds afterwards.
-        let mut seen = HashSet::new();
-        let unique: Vec<&TxnRow> = rows.iter().filter(|r| seen.insert(r.key())).collect();
-        let outcome = self
-            .runtime
-            .block_on(self.shards.execute_write(
-                pharmacy_id(first.pharmacy),
-                codec::INSERT,
-                &codec::columns(&unique),
-            ))
-            .map_err(|e| fail(e.to_string()))?;
-        self.remember(rows, outcome.token);
-        let total = rows.len() as u64;
-        let inserted = outcome.rows_affected;
-        if inserted == total {
-            return Ok(Written {
-                inserted,
-                ..Written::default()
-            });
-        }
-        let [p, t, i, s, _, _] = codec::columns(&unique);
-        let held = self
-            .runtime
-            .block_on(
-                self.shards
-                    .query_on(outcome.served_by, codec::HELD, &[p, t, i, s]),
-            )
-            .map_err(|e| fail(e.to_string()))?;
-        let held = held
-            .iter()
-            .map(|row| Ok((codec::key(row)?, codec::held_digest(row)?.to_owned())))
-            .collect::<Result<HashMap<_, _>, String>>()
-            .map_err(&fail)?;
-        let conflicting = rows
-            .iter()
-            .filter(|r| held.get(&r.key()) != Some(&codec::hex(&r.digest)))
-            .count() as u64;
-        let repeated = total
-            .checked_sub(inserted + conflicting)
-            .ok_or_else(|| fail(format!("{inserted} rows inserted but {conflicting} differ")))?;
-        Ok(Written {
-            inserted,
-            repeated,
-            conflicting,
+        let task = self.runtime.spawn(write_rows(
+            Arc::clone(&self.shards),
+            Arc::clone(&self.tokens),
+            shard,
+            rows,
+        ));
+        let handle = self.runtime.handle().clone();
+        PendingWrite::later(move || {
+            handle
+                .block_on(task)
+                .map_err(|e| failed(shard)(format!("write task: {e}")))?
         })
     }
 
@@ -314,4 +295,61 @@ impl TxnTables for PgTables {
         rows.sort_unstable_by_key(TxnRow::key);
         Ok(rows)
     }
+}
+
+/// Writes `rows` of `shard`: one insert of each key's first row, then (when not every row
+/// was new) one read of the digests held for the others.
+async fn write_rows(
+    shards: Arc<PgShards>,
+    tokens: Arc<Mutex<HashMap<u32, LsnToken>>>,
+    shard: LogicalShard,
+    rows: Vec<TxnRow>,
+) -> Result<Written, TableError> {
+    let Some(first) = rows.first() else {
+        return Ok(Written::default());
+    };
+    let fail = failed(shard);
+    // One insert of each key's first row; later rows of the same key are repeats or
+    // conflicts of whatever the table holds afterwards.
+    let mut seen = HashSet::new();
+    let unique: Vec<&TxnRow> = rows.iter().filter(|r| seen.insert(r.key())).collect();
+    let outcome = shards
+        .execute_write(
+            pharmacy_id(first.pharmacy),
+            codec::INSERT,
+            &codec::columns(&unique),
+        )
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    remember(&tokens, &rows, outcome.token);
+    let total = rows.len() as u64;
+    let inserted = outcome.rows_affected;
+    if inserted == total {
+        return Ok(Written {
+            inserted,
+            ..Written::default()
+        });
+    }
+    let [p, t, i, s, _, _] = codec::columns(&unique);
+    let held = shards
+        .query_on(outcome.served_by, codec::HELD, &[p, t, i, s])
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let held = held
+        .iter()
+        .map(|row| Ok((codec::key(row)?, codec::held_digest(row)?.to_owned())))
+        .collect::<Result<HashMap<_, _>, String>>()
+        .map_err(&fail)?;
+    let conflicting = rows
+        .iter()
+        .filter(|r| held.get(&r.key()) != Some(&codec::hex(&r.digest)))
+        .count() as u64;
+    let repeated = total
+        .checked_sub(inserted + conflicting)
+        .ok_or_else(|| fail(format!("{inserted} rows inserted but {conflicting} differ")))?;
+    Ok(Written {
+        inserted,
+        repeated,
+        conflicting,
+    })
 }

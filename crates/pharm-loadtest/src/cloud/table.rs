@@ -65,10 +65,42 @@ pub struct TableError {
     pub reason: String,
 }
 
+/// A write in progress ([`TxnTables::start_write`]): [`PendingWrite::wait`] returns once
+/// the rows are stored (committed) or the write failed.
+pub struct PendingWrite(Box<dyn FnOnce() -> Result<Written, TableError> + Send>);
+
+impl PendingWrite {
+    /// A write that already ended.
+    pub fn done(result: Result<Written, TableError>) -> Self {
+        PendingWrite(Box::new(move || result))
+    }
+
+    /// A write that ends when `wait` returns.
+    pub fn later(wait: impl FnOnce() -> Result<Written, TableError> + Send + 'static) -> Self {
+        PendingWrite(Box::new(wait))
+    }
+
+    /// Waits for the write to end.
+    pub fn wait(self) -> Result<Written, TableError> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for PendingWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PendingWrite")
+    }
+}
+
 /// The transaction tables of every logical shard.
 pub trait TxnTables: Send + Sync {
     /// Writes `rows` (all of pharmacies routed to `shard`).
     fn write(&self, shard: LogicalShard, rows: &[TxnRow]) -> Result<Written, TableError>;
+    /// Starts writing `rows` and returns at once; the caller waits for the write before it
+    /// lets anyone learn that the rows are stored. The default writes before returning.
+    fn start_write(&self, shard: LogicalShard, rows: Vec<TxnRow>) -> PendingWrite {
+        PendingWrite::done(self.write(shard, &rows))
+    }
     /// Every row of `pharmacy`, in key order.
     fn rows(&self, shard: LogicalShard, pharmacy: u32) -> Result<Vec<TxnRow>, TableError>;
 }

@@ -130,15 +130,6 @@ impl Store {
                 return;
             }
         };
-        if self.counts.rows_conflicting > 0 {
-            out.push(Violation::new(
-                INVARIANTS[3],
-                format!(
-                    "pharmacy {p}: {} uploads reused a stored transaction's key with other contents",
-                    self.counts.rows_conflicting
-                ),
-            ));
-        }
         for (replica, last) in &self.committed {
             let seqs: Vec<u64> = rows
                 .iter()

@@ -35,6 +35,7 @@ use pharm_sync::protocol::{Peer, Role};
 use pharm_sync::replica::{Commit, NewLot, Op, OpError, Replica};
 use pharm_sync::txn::LotKey;
 
+use crate::cloud::writer::Ticket;
 use crate::config::{Breaks, Config};
 use crate::partners::{Partner, ServiceModel};
 use crate::plan::StorePlan;
@@ -102,6 +103,8 @@ pub struct StoreCounts {
     pub restores: u64,
     /// Transactions the cloud logged (rows written to its shard store).
     pub rows_written: u64,
+    /// Writes (batches of rows) to the shard stores.
+    pub shard_writes: u64,
     /// Rows the shard store already held (idempotent re-uploads).
     pub rows_repeated: u64,
     /// Rows whose key the shard store held with another digest.
@@ -125,6 +128,7 @@ impl StoreCounts {
         self.terms += o.terms;
         self.restores += o.restores;
         self.rows_written += o.rows_written;
+        self.shard_writes += o.shard_writes;
         self.rows_repeated += o.rows_repeated;
         self.rows_conflicting += o.rows_conflicting;
         self.claims_sent += o.claims_sent;
@@ -191,6 +195,8 @@ pub struct Store {
     leader_loss_per_mille: u32,
     seed: u64,
     breaks: Breaks,
+    /// The batch holding what the root logged in the last cloud session.
+    pending_write: Option<Ticket>,
     /// The shard store dropped its one upload (under [`Breaks::drop_upload`]).
     dropped_upload: bool,
     /// What it counted.
@@ -307,7 +313,7 @@ impl Store {
                 Some(path) => {
                     let mut end =
                         TerminalEnd::create(&path, id, actor, keys, inc).map_err(setup)?;
-                    round::session(&mut end, &mut root, seed_done).map_err(setup)?;
+                    round::session(&mut end, &mut root, seed_done, false).map_err(setup)?;
                     end
                 }
                 None => {
@@ -371,6 +377,7 @@ impl Store {
             seed: config.seed,
             breaks: config.breaks,
             dropped_upload: false,
+            pending_write: None,
             counts: StoreCounts::default(),
             violations: Vec::new(),
         })

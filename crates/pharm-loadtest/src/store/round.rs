@@ -12,10 +12,12 @@ use std::collections::VecDeque;
 
 use pharm_sync::ids::ReplicaId;
 use pharm_sync::leader::{Outgoing, Target};
+use pharm_sync::message::Body;
 
 use super::terminal::SyncEnd;
 use super::{START_MS, Store, Violation};
-use crate::cloud::table::{TxnRow, TxnTables};
+use crate::cloud::table::TxnRow;
+use crate::cloud::writer::ShardWriter;
 use crate::rng::XorShift64;
 use crate::workload::stream_seed;
 
@@ -29,9 +31,9 @@ const SESSION_STEPS: usize = 32;
 const FINAL_PASSES: usize = 12;
 
 impl Store {
-    /// Plays sync round `k` at simulated `at_ms`, writing what the cloud logged to
-    /// `tables`.
-    pub fn round(&mut self, k: u64, at_ms: u64, tables: &dyn TxnTables) {
+    /// Plays sync round `k` at simulated `at_ms`, handing what the cloud logged to
+    /// `writer`.
+    pub fn round(&mut self, k: u64, at_ms: u64, writer: &mut ShardWriter) {
         self.counts.rounds += 1;
         self.maybe_lose_leader(k);
         self.elect(at_ms, k);
@@ -43,7 +45,7 @@ impl Store {
         if let Some(leader) = leader {
             self.sync_members(leader, k);
             if online {
-                self.sync_cloud(leader, tables);
+                self.sync_cloud(leader, writer);
             }
         } else {
             self.counts.leaderless_rounds += 1;
@@ -56,7 +58,7 @@ impl Store {
 
     /// The final sync after the day: every terminal back on the network, the store online,
     /// rounds until every terminal holds the cloud's state and every outbox is empty.
-    pub fn final_sync(&mut self, at_ms: u64, tables: &dyn TxnTables) {
+    pub fn final_sync(&mut self, at_ms: u64, writer: &mut ShardWriter) {
         let k = u64::MAX;
         for t in &mut self.terminals {
             t.lan_down_until = 0;
@@ -73,9 +75,10 @@ impl Store {
                 continue;
             };
             self.sync_members(leader, k);
-            self.sync_cloud(leader, tables);
+            self.sync_cloud(leader, writer);
             self.sync_members(leader, k);
             self.hand_over_queues(k);
+            self.settle_write(writer);
             if self.is_quiet() {
                 return;
             }
@@ -216,19 +219,21 @@ impl Store {
             let Some((member, lead)) = pair(&mut self.terminals, i, leader) else {
                 continue;
             };
-            let result = session(&mut member.end, &mut lead.end, now);
+            let result = session(&mut member.end, &mut lead.end, now, false);
             self.count_session(result);
         }
     }
 
     /// The leader syncs with the cloud; the cloud's newly logged transactions go to the
     /// pharmacy's shard store.
-    fn sync_cloud(&mut self, leader: usize, tables: &dyn TxnTables) {
+    fn sync_cloud(&mut self, leader: usize, writer: &mut ShardWriter) {
         let now = START_MS + self.election_now;
+        // The cloud answers this store again only once its last write ended.
+        self.settle_write(writer);
         let Some(t) = self.terminals.get_mut(leader) else {
             return;
         };
-        let result = session(&mut t.end, &mut self.root, now);
+        let result = session(&mut t.end, &mut self.root, now, true);
         self.count_session(result);
         let mut rows: Vec<TxnRow> = self
             .root
@@ -248,18 +253,15 @@ impl Store {
             rows.remove(0);
             self.dropped_upload = true;
         }
-        if rows.is_empty() {
-            return;
+        if !rows.is_empty() {
+            self.pending_write = Some(writer.submit(self.shard, rows));
         }
-        match tables.write(self.shard, &rows) {
-            Ok(w) => {
-                self.counts.rows_written += w.inserted;
-                self.counts.rows_repeated += w.repeated;
-                self.counts.rows_conflicting += w.conflicting;
-            }
-            Err(e) => self
-                .violations
-                .push(Violation::new("shard store writes succeed", e.to_string())),
+    }
+
+    /// Waits until the shard store holds what this store's root logged last.
+    pub(super) fn settle_write(&mut self, writer: &mut ShardWriter) {
+        if let Some(ticket) = self.pending_write.take() {
+            writer.settle(ticket);
         }
     }
 
@@ -383,10 +385,16 @@ fn pair<T>(v: &mut [T], i: usize, j: usize) -> Option<(&mut T, &mut T)> {
 /// One sync session of `client` with `server` (either in memory or durable): hello, then
 /// messages both ways until quiet. Returns the messages delivered; an error is the
 /// refusing side's, as the violation reports it.
+///
+/// With `hold_upload_acks` the server's `UploadAck`s are not delivered: the cloud's store
+/// writes what the root logged after the session, and the uploader learns the
+/// acknowledgements from the next session's `Welcome`, which starts only once that write
+/// ended (no transaction leaves an outbox before its row is stored).
 pub(super) fn session(
     client: &mut impl SyncEnd,
     server: &mut impl SyncEnd,
     now_ms: u64,
+    hold_upload_acks: bool,
 ) -> Result<u64, String> {
     let mut to_server = vec![client.hello(now_ms)?];
     let mut messages = 0;
@@ -400,6 +408,9 @@ pub(super) fn session(
             to_client.extend(server.handle(now_ms, m)?);
         }
         for m in to_client {
+            if hold_upload_acks && matches!(m.body, Body::UploadAck { .. }) {
+                continue;
+            }
             messages += 1;
             to_server.extend(client.handle(now_ms, m)?);
         }

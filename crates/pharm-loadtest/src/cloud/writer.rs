@@ -1,0 +1,186 @@
+//! One driver thread's writes to the shard stores, batched per logical shard: what the
+//! roots of many pharmacies logged goes to their shard's table in one write (one commit)
+//! instead of one write per sync session, the way a cloud service batches the uploads it
+//! receives from many stores.
+//!
+//! A pharmacy's rows join its shard's open batch ([`ShardWriter::submit`] returns the
+//! batch's number); a batch starts writing when it holds [`ShardWriter::new`]'s `max_rows`,
+//! or when a pharmacy must know its rows are stored ([`ShardWriter::settle`]: before the
+//! cloud answers that pharmacy again, so no acknowledgement reaches a terminal before its
+//! transaction's row is stored).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use pharm_shard::directory::LogicalShard;
+
+use super::table::{PendingWrite, TableError, TxnRow, TxnTables, Written};
+
+/// A pharmacy's place in a shard's batches: the shard and the batch number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    shard: LogicalShard,
+    batch: u64,
+}
+
+/// One logical shard's batches.
+#[derive(Debug, Default)]
+struct ShardBatches {
+    /// Number of the open batch (the one `rows` fill).
+    open: u64,
+    rows: Vec<TxnRow>,
+    /// Batches writing, oldest first.
+    writing: VecDeque<(u64, PendingWrite)>,
+}
+
+/// See the [module documentation](self).
+pub struct ShardWriter {
+    tables: Arc<dyn TxnTables>,
+    max_rows: usize,
+    shards: BTreeMap<u32, ShardBatches>,
+    /// What the ended writes did.
+    pub written: Written,
+    /// Writes that failed.
+    pub errors: Vec<TableError>,
+    /// Writes (batches) made.
+    pub batches: u64,
+}
+
+impl std::fmt::Debug for ShardWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShardWriter")
+            .field("max_rows", &self.max_rows)
+            .field("written", &self.written)
+            .field("batches", &self.batches)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShardWriter {
+    /// A writer to `tables` that starts a batch's write at `max_rows` rows.
+    pub fn new(tables: Arc<dyn TxnTables>, max_rows: usize) -> Self {
+        ShardWriter {
+            tables,
+            max_rows: max_rows.max(1),
+            shards: BTreeMap::new(),
+            written: Written::default(),
+            errors: Vec::new(),
+            batches: 0,
+        }
+    }
+
+    /// Adds `rows` (of pharmacies routed to `shard`) to the shard's open batch.
+    pub fn submit(&mut self, shard: LogicalShard, rows: Vec<TxnRow>) -> Ticket {
+        let b = self.shards.entry(shard.0).or_default();
+        b.rows.extend(rows);
+        let ticket = Ticket {
+            shard,
+            batch: b.open,
+        };
+        if b.rows.len() >= self.max_rows {
+            self.start(shard);
+        }
+        ticket
+    }
+
+    /// Returns once the batch of `ticket` (and every earlier batch of its shard) is stored
+    /// or failed, starting it first if it is still open.
+    pub fn settle(&mut self, ticket: Ticket) {
+        let open = self.shards.get(&ticket.shard.0).map(|b| b.open);
+        if open == Some(ticket.batch) {
+            self.start(ticket.shard);
+        }
+        loop {
+            let Some(b) = self.shards.get_mut(&ticket.shard.0) else {
+                return;
+            };
+            match b.writing.front() {
+                Some((n, _)) if *n <= ticket.batch => {}
+                _ => return,
+            }
+            if let Some((_, pending)) = b.writing.pop_front() {
+                self.end(pending);
+            }
+        }
+    }
+
+    /// Starts every open batch and waits for every write.
+    pub fn flush(&mut self) {
+        let shards: Vec<u32> = self.shards.keys().copied().collect();
+        for s in shards {
+            self.start(LogicalShard(s));
+            while let Some((_, pending)) =
+                self.shards.get_mut(&s).and_then(|b| b.writing.pop_front())
+            {
+                self.end(pending);
+            }
+        }
+    }
+
+    /// Starts writing the open batch of `shard` (an empty one is just closed).
+    fn start(&mut self, shard: LogicalShard) {
+        let Some(b) = self.shards.get_mut(&shard.0) else {
+            return;
+        };
+        let rows = std::mem::take(&mut b.rows);
+        let n = b.open;
+        b.open += 1;
+        if rows.is_empty() {
+            return;
+        }
+        self.batches += 1;
+        b.writing
+            .push_back((n, self.tables.start_write(shard, rows)));
+    }
+
+    fn end(&mut self, pending: PendingWrite) {
+        match pending.wait() {
+            Ok(w) => self.written.add(w),
+            Err(e) => self.errors.push(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::table::MemoryTables;
+
+    fn row(p: u32, seq: u64) -> TxnRow {
+        TxnRow {
+            pharmacy: p,
+            terminal: 1,
+            incarnation: 5,
+            seq,
+            digest: [seq as u8; 16],
+            units: -1,
+        }
+    }
+
+    #[test]
+    fn rows_are_stored_once_their_batch_is_settled() {
+        let tables = Arc::new(MemoryTables::new(16));
+        let mut w = ShardWriter::new(tables.clone(), 3);
+        let s = LogicalShard(2);
+        let a = w.submit(s, vec![row(1, 1)]);
+        let b = w.submit(s, vec![row(2, 1)]);
+        assert_eq!(a, b, "one open batch");
+        assert!(
+            tables.rows(s, 1).is_ok_and(|r| r.is_empty()),
+            "not yet written"
+        );
+        w.settle(a);
+        assert_eq!(tables.rows(s, 1).map(|r| r.len()), Ok(1));
+        assert_eq!(tables.rows(s, 2).map(|r| r.len()), Ok(1));
+        // A full batch starts by itself; a repeat counts as one.
+        let c = w.submit(s, vec![row(1, 2), row(1, 3), row(1, 1)]);
+        w.settle(c);
+        assert_eq!(w.written.inserted, 4);
+        assert_eq!(w.written.repeated, 1);
+        assert_eq!(w.batches, 2);
+        w.submit(LogicalShard(3), vec![row(9, 1)]);
+        w.flush();
+        assert_eq!(tables.rows(LogicalShard(3), 9).map(|r| r.len()), Ok(1));
+        assert!(w.errors.is_empty());
+    }
+}
