@@ -253,7 +253,11 @@ impl Config {
                 "--break" => match value.as_str() {
                     "drop-upload" => c.breaks.drop_upload = true,
                     "reuse-incarnation" => c.breaks.reuse_incarnation = true,
-                    _ => return Err(ConfigError::BadValue { flag: name, value }),
+                    _ => {
+                        return Err(ConfigError::Invalid(format!(
+                            "--break {value}: drop-upload or reuse-incarnation"
+                        )));
+                    }
                 },
                 _ => return Err(ConfigError::UnknownFlag(name)),
             }

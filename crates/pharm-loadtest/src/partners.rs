@@ -119,6 +119,8 @@ pub struct PartnerCounts {
     pub rejected: u64,
     /// Simulated milliseconds spent in calls.
     pub elapsed_ms: u64,
+    /// Times a breaker was seen OPEN after a call.
+    pub opened: u64,
 }
 
 impl PartnerCounts {
@@ -129,6 +131,20 @@ impl PartnerCounts {
         self.degraded += o.degraded;
         self.rejected += o.rejected;
         self.elapsed_ms += o.elapsed_ms;
+        self.opened += o.opened;
+    }
+
+    /// The counters as one report line.
+    pub fn line(&self, name: &str) -> String {
+        format!(
+            "{name}: {} calls, {} tries, {} degraded ({} rejected by an OPEN breaker), breakers opened {} times, {:.0} ms per call on average (simulated)",
+            self.calls,
+            self.tries,
+            self.degraded,
+            self.rejected,
+            self.opened,
+            self.elapsed_ms as f64 / self.calls.max(1) as f64
+        )
     }
 }
 
@@ -139,8 +155,6 @@ pub struct Partner {
     policy: Resilience,
     /// What this connection counted.
     pub counts: PartnerCounts,
-    /// Times the breaker was seen OPEN after a call (a transition from CLOSED or HALF_OPEN).
-    pub opened: u64,
 }
 
 /// Most tries of one logical call the loop makes (the presets allow 3).
@@ -163,7 +177,6 @@ impl Partner {
             model,
             policy,
             counts: PartnerCounts::default(),
-            opened: 0,
         })
     }
 
@@ -222,7 +235,7 @@ impl Partner {
         }
         answer.elapsed_ms = now - at_ms;
         if !was_open && matches!(self.policy.breaker().state(), State::Open) {
-            self.opened += 1;
+            self.counts.opened += 1;
         }
         self.counts.calls += 1;
         self.counts.tries += u64::from(answer.tries);
@@ -260,7 +273,7 @@ mod tests {
             t += 5_000;
         }
         assert!(degraded_in_outage > 0);
-        assert!(p.opened >= 1, "the breaker never opened");
+        assert!(p.counts.opened >= 1, "the breaker never opened");
         assert!(p.counts.rejected > 0, "an OPEN breaker rejected nothing");
         assert_eq!(p.breaker_state(), State::Closed);
     }

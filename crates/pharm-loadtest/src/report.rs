@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 
 use crate::config::Config;
 use crate::counts::Counts;
+use crate::partners::PartnerCounts;
 use crate::plot::Timeline;
 use crate::sim::Shard;
 use crate::store::{INVARIANTS, StoreCounts, Violation};
@@ -141,6 +142,10 @@ pub struct RunReport {
     pub counts: Counts,
     /// The stores' counters.
     pub stores: StoreCounts,
+    /// The PMP connections' counters.
+    pub pmp: PartnerCounts,
+    /// The payer connections' counters.
+    pub payer: PartnerCounts,
     /// The latencies.
     pub latencies: Latencies,
     /// What the invariant checks found.
@@ -172,6 +177,8 @@ impl RunReport {
             final_sync,
             counts: Counts::default(),
             stores: StoreCounts::default(),
+            pmp: PartnerCounts::default(),
+            payer: PartnerCounts::default(),
             latencies,
             violations: Vec::new(),
             digest: String::new(),
@@ -182,6 +189,9 @@ impl RunReport {
     pub fn add_shard(&mut self, shard: &Shard) {
         self.counts.merge(&shard.counts);
         self.stores.merge(&shard.store_counts());
+        let (pmp, payer) = shard.partner_counts();
+        self.pmp.merge(&pmp);
+        self.payer.merge(&payer);
         self.violations.extend(shard.check());
     }
 
@@ -269,6 +279,13 @@ impl RunReport {
             })
         };
         let l = &self.latencies;
+        let partner = |p: &PartnerCounts| {
+            serde_json::json!({
+                "calls": p.calls, "tries": p.tries, "degraded": p.degraded,
+                "rejected": p.rejected, "breaker_opened": p.opened,
+                "simulated_ms": p.elapsed_ms,
+            })
+        };
         serde_json::json!({
             "config": {
                 "pharmacies": self.config.pharmacies,
@@ -313,6 +330,10 @@ impl RunReport {
                 "offline_decisions": g.offline, "offline_controlled": g.offline_controlled,
                 "pmp_manual": g.pmp_manual, "cash_only": g.cash_only,
                 "original_only": g.original_only, "overridden": g.overridden,
+            },
+            "partners": {
+                "pmp": partner(&self.pmp),
+                "payer": partner(&self.payer),
             },
             "sync": {
                 "rounds": s.rounds, "offline_rounds": s.offline_rounds,
@@ -405,6 +426,8 @@ impl RunReport {
             g.original_only,
             g.overridden
         );
+        let _ = writeln!(out, "{}", self.pmp.line("partners: PMP"));
+        let _ = writeln!(out, "{}", self.payer.line("partners: payer"));
         let _ = writeln!(
             out,
             "sync: {} rounds ({} offline, {} leaderless), {} sessions, {} messages, {} errors; {} leader losses, {} terms; {} restores; shard stores: {} rows written in {} writes, {} repeats, {} conflicts; {} claims and {} reconciliation items delivered",

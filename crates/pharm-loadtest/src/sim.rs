@@ -25,6 +25,7 @@ use crate::cloud::table::{MemoryTables, TxnTables};
 use crate::cloud::writer::ShardWriter;
 use crate::config::{Config, SIMULATED_MS};
 use crate::counts::Counts;
+use crate::partners::PartnerCounts;
 use crate::products::Templates;
 use crate::requests::{Transaction, build, business_day, local_time, pharmacy_id};
 use crate::rng::XorShift64;
@@ -342,7 +343,7 @@ impl Shard {
         };
         let reference = format!("INV-{}-{}-{}", a.pharmacy, a.terminal, a.seq);
         let partner = transfer_partner(a.pharmacy, self.config.pharmacies);
-        let result = match (a.kind, partner) {
+        match (a.kind, partner) {
             (Kind::Count, _) => {
                 let on_hand = store.on_hand(a.terminal, dense).max(0).unsigned_abs();
                 let counted = on_hand.saturating_sub(u64::from(rng.below(3)));
@@ -353,7 +354,7 @@ impl Shard {
                         counted,
                         reference,
                     },
-                )
+                );
             }
             (Kind::Transfer, Some(q)) => {
                 let qty = u64::from(rng.range(1, 10));
@@ -365,8 +366,7 @@ impl Shard {
                     reference: reference.clone(),
                 };
                 let from = pharmacy_id(a.pharmacy);
-                let sent = self.commit(a, out);
-                if sent.is_ok() {
+                if self.commit(a, out) {
                     let into = Arrival { pharmacy: q, ..*a };
                     let received = lot_facts(dense, self.config.lots).map(|mut facts| {
                         facts.lot_number.push_str("-T");
@@ -388,7 +388,6 @@ impl Shard {
                         _ => self.counts.errors += 1,
                     }
                 }
-                sent
             }
             _ => {
                 let qty = u64::from(rng.range(12, 120));
@@ -399,30 +398,30 @@ impl Shard {
                         qty,
                         reference,
                     },
-                )
+                );
             }
-        };
-        let _ = result;
+        }
     }
 
-    /// Commits `op` on `a`'s terminal and counts it.
-    fn commit(&mut self, a: &Arrival, op: Op) -> Result<(), CommitError> {
+    /// Commits `op` on `a`'s terminal and counts it; true when it was recorded (a count
+    /// that matched the shelf records nothing and is counted as matched).
+    fn commit(&mut self, a: &Arrival, op: Op) -> bool {
         let Some(store) = self.stores.get_mut(&a.pharmacy) else {
             self.counts.errors += 1;
-            return Err(CommitError::NoTerminal(a.terminal));
+            return false;
         };
         match store.commit(a.terminal, a.at_ms, op) {
             Ok(_) => {
                 self.counts.inventory_ops += 1;
-                Ok(())
+                true
             }
             Err(CommitError::Op(OpError::NothingToRecord)) => {
                 self.counts.counts_matched += 1;
-                Ok(())
+                false
             }
-            Err(e) => {
+            Err(_) => {
                 self.counts.inventory_refused += 1;
-                Err(e)
+                false
             }
         }
     }
@@ -458,6 +457,16 @@ impl Shard {
                 .flat_map(|s| s.check(self.tables.as_ref())),
         );
         out
+    }
+
+    /// The PMP and payer connections' counters, added up over the stores.
+    pub fn partner_counts(&self) -> (PartnerCounts, PartnerCounts) {
+        let (mut pmp, mut payer) = (PartnerCounts::default(), PartnerCounts::default());
+        for s in self.stores.values() {
+            pmp.merge(&s.pmp.counts);
+            payer.merge(&s.payer.counts);
+        }
+        (pmp, payer)
     }
 
     /// The stores' counters, added up.

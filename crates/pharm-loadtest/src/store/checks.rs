@@ -109,7 +109,7 @@ impl Store {
         }
         for partner in [&self.pmp, &self.payer] {
             let state = partner.breaker_state();
-            if partner.opened > 0 && state != State::Closed {
+            if partner.counts.opened > 0 && state != State::Closed {
                 out.push(Violation::new(
                     INVARIANTS[6],
                     format!("pharmacy {p}: a breaker is {state:?} at the end of the day"),
