@@ -9,8 +9,9 @@
 //! ```
 //!
 //! The version vectors of `Welcome` and `UploadAck` say what the server holds *as
-//! transactions*: the root's log, or what a store leader can relay or knows the root holds
-//! (see *Trust*); the client uploads from there and computes its delta from there.
+//! transactions* of the client's terminal: the root's log, or what a store leader can
+//! relay or knows the root holds (see *Trust*); the client uploads from there and computes
+//! its delta from the whole vector.
 //!
 //! Every step is idempotent and resumable: a lost, duplicated, reordered or replayed message
 //! changes nothing that re-running the exchange does not fix. The server applies
@@ -34,9 +35,10 @@
 //!   seals, and relays them to the root in runs that end at a seal. A transaction that
 //!   does not chain onto the history held for its replica is refused as forked, and so is a
 //!   relayed run with a wrong seal ([`Body::UploadAck`] lists them).
-//! * **Relay path.** A leader's version vector in its `Welcome` and `UploadAck` counts a
-//!   replica only as far as the root acknowledged it (as the leader knows) and the
-//!   leader's outbox continues from there without a gap, never beyond its state. State it
+//! * **Relay path.** A leader's version vector in its `Welcome` and `UploadAck` counts the
+//!   client's own terminal's replicas only as far as the root acknowledged them (as the
+//!   leader knows) and the leader's outbox continues from there without a gap, never
+//!   beyond its state (every other replica at its state's value). State it
 //!   learned through a delta (from a member that had it from an earlier leader, say after
 //!   the leader changed while the store was offline) does not count: the origin terminal
 //!   uploads those transactions again from its outbox, and the leader, whose state already
@@ -378,12 +380,15 @@ impl Peer {
         Ok(Message::seal(r.store(), r.id(), body, self.link_key()?)?)
     }
 
-    /// What this peer holds as transactions: the log at the root (plus its own history);
-    /// elsewhere what it can relay or knows the root holds ([`Replica::relayable`]), so a
-    /// terminal whose transactions a store leader knows only as state uploads them again.
-    fn txn_vv(&self) -> VersionVector {
+    /// What this peer holds as transactions, as told to `client`: the log at the root (plus
+    /// its own history); elsewhere the state's version vector, except for `client`'s own
+    /// terminal, counted only as far as this peer can relay it or knows the root holds it
+    /// ([`Replica::relayable_for`]), so a terminal whose transactions a store leader knows only
+    /// as state uploads them again. (Only a client's own entries decide what it uploads to a
+    /// leader; the others keep the deltas it computes from this vector small.)
+    fn txn_vv(&self, client: ReplicaId) -> VersionVector {
         match self.role {
-            Role::Member => self.replica.relayable(),
+            Role::Member => self.replica.relayable_for(client.terminal),
             Role::Root => {
                 let mut vv: VersionVector = self
                     .log
@@ -508,7 +513,7 @@ impl Peer {
                 self.seal_heads(&mut delta);
                 Ok(vec![
                     self.seal(Body::Welcome {
-                        vv: self.txn_vv(),
+                        vv: self.txn_vv(from),
                         acks: self.acks(),
                         hlc: self.replica.hlc(),
                         root: self.role == Role::Root,

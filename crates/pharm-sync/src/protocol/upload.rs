@@ -227,7 +227,7 @@ impl Peer {
             })
             .collect();
         Ok(vec![self.seal(Body::UploadAck {
-            vv: self.txn_vv(),
+            vv: self.txn_vv(from),
             acks,
             refused,
         })?])

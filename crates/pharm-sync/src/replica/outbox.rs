@@ -124,17 +124,21 @@ impl Replica {
         Ok(())
     }
 
-    /// How far this replica holds each replica's transactions *as transactions* it can
-    /// pass on to the root: the segment the root acknowledged (as known here), extended by
-    /// the consecutive transactions of the outbox after it, and never beyond the state.
-    /// A replica known further only as state (a delta from a member that had it from an
-    /// earlier store leader) stops where its transactions stop, so its origin terminal
-    /// uploads the rest again (see [`protocol`](crate::protocol#trust)).
-    pub(crate) fn relayable(&self) -> VersionVector {
+    /// This replica's version vector, except that the replicas of `terminal` count only as
+    /// far as this replica holds their transactions *as transactions* it can pass on to
+    /// the root: the segment the root acknowledged (as known here), extended by the
+    /// consecutive transactions of the outbox after it, and never beyond the state. A
+    /// replica known further only as state (a delta from a member that had it from an
+    /// earlier store leader) stops where its transactions stop, so `terminal` uploads the
+    /// rest again (see [`protocol`](crate::protocol#trust)).
+    pub(crate) fn relayable_for(&self, terminal: u16) -> VersionVector {
         self.state
             .vv()
             .iter()
             .map(|(r, seq)| {
+                if r.terminal != terminal {
+                    return (r, seq);
+                }
                 let acked = self.acks.get(&r).map_or(0, |a| a.seq);
                 let held = self
                     .ledger
