@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::faults::Faults;
+
 /// The simulated length of the test: the design's one hour, which holds a whole day's
 /// transactions (§9), in milliseconds.
 pub const SIMULATED_MS: u64 = 3_600_000;
@@ -48,6 +50,11 @@ pub struct Config {
     pub durable_dir: Option<PathBuf>,
     /// Deliberate defects (test-only): the run must then fail naming an invariant.
     pub breaks: Breaks,
+    /// Faults injected into the networks and the shard stores (none by default; the
+    /// simulator draws them per seed).
+    pub faults: Faults,
+    /// Each store keeps a trace of its last events (the simulator's).
+    pub trace: bool,
     /// A real FDA `products.txt` for the substitution lookups (default: the synthetic
     /// full-size file).
     pub orange_book: Option<PathBuf>,
@@ -84,12 +91,47 @@ pub struct Breaks {
     pub drop_upload: bool,
     /// A crashed terminal is restored under its old incarnation instead of a new one.
     pub reuse_incarnation: bool,
+    /// A shard store's write that failed on the primary is acknowledged without being
+    /// written again on the promoted replica (with the faults' `shard_failure`).
+    pub ack_before_store: bool,
+    /// Every peer takes messages without checking their hop tag (needs the feature
+    /// `test-breaks`).
+    pub skip_mac: bool,
+    /// Every terminal grants votes without the term and one-vote-per-term checks (needs the
+    /// feature `test-breaks`).
+    pub no_term_check: bool,
 }
 
 impl Breaks {
+    /// The defects' names, as `--break` takes them.
+    pub const NAMES: [&str; 5] = [
+        "drop-upload",
+        "reuse-incarnation",
+        "ack-before-store",
+        "skip-mac",
+        "no-term-check",
+    ];
+
+    /// Switches on the defect `name`; false for an unknown name.
+    pub fn switch_on(&mut self, name: &str) -> bool {
+        match name {
+            "drop-upload" => self.drop_upload = true,
+            "reuse-incarnation" => self.reuse_incarnation = true,
+            "ack-before-store" => self.ack_before_store = true,
+            "skip-mac" => self.skip_mac = true,
+            "no-term-check" => self.no_term_check = true,
+            _ => return false,
+        }
+        true
+    }
+
     /// Whether any defect is switched on.
     pub fn any(&self) -> bool {
-        self.drop_upload || self.reuse_incarnation
+        self.drop_upload
+            || self.reuse_incarnation
+            || self.ack_before_store
+            || self.skip_mac
+            || self.no_term_check
     }
 }
 
@@ -112,6 +154,8 @@ impl Default for Config {
             durable: 1,
             durable_dir: None,
             breaks: Breaks::default(),
+            faults: Faults::default(),
+            trace: false,
             orange_book: None,
             backend: Backend::Memory,
             physical: 2,
@@ -188,7 +232,7 @@ Flags (defaults: the design's workload compressed 100x, the hour in 36 s):
   --durable N       pharmacies whose terminals are durable SQLite stores (1; 0 = none)
   --durable-dir DIR keep their database files in DIR (default: a temporary directory,
                     removed at the end)
-  --break NAME      test only: drop-upload or reuse-incarnation (the run must fail)";
+  --break NAME      test only: drop-upload, reuse-incarnation or ack-before-store (the run must fail)";
 
 impl Config {
     /// Reads flags (without the program name) over the defaults.
@@ -250,15 +294,14 @@ impl Config {
                 },
                 "--durable" => c.durable = number(&name, &value)?,
                 "--durable-dir" => c.durable_dir = Some(PathBuf::from(value)),
-                "--break" => match value.as_str() {
-                    "drop-upload" => c.breaks.drop_upload = true,
-                    "reuse-incarnation" => c.breaks.reuse_incarnation = true,
-                    _ => {
+                "--break" => {
+                    if !c.breaks.switch_on(&value) {
                         return Err(ConfigError::Invalid(format!(
-                            "--break {value}: drop-upload or reuse-incarnation"
+                            "--break {value}: one of {}",
+                            Breaks::NAMES.join(", ")
                         )));
                     }
-                },
+                }
                 _ => return Err(ConfigError::UnknownFlag(name)),
             }
         }

@@ -39,6 +39,7 @@
 pub mod cloud;
 pub mod config;
 pub mod counts;
+pub mod faults;
 pub mod orange_book;
 pub mod partners;
 pub mod plan;
@@ -49,6 +50,7 @@ pub mod report;
 pub mod requests;
 pub mod rng;
 pub mod sim;
+pub mod simulator;
 pub mod store;
 pub mod subst_desk;
 pub mod workload;

@@ -22,14 +22,15 @@ use pharm_sync::txn::TransferId;
 use sha2::{Digest, Sha256};
 
 use crate::cloud::table::{MemoryTables, TxnTables};
-use crate::cloud::writer::ShardWriter;
+use crate::cloud::writer::{Failover, ShardWriter};
 use crate::config::{Config, SIMULATED_MS};
 use crate::counts::Counts;
+use crate::faults::{FaultCounts, FaultKind};
 use crate::partners::PartnerCounts;
 use crate::products::Templates;
 use crate::requests::{Transaction, build, business_day, local_time, pharmacy_id};
 use crate::rng::XorShift64;
-use crate::store::{CommitError, SeedError, Store, StoreCounts, Violation, lot_facts};
+use crate::store::{CommitError, SeedError, Store, StoreCounts, Violation, Wire, lot_facts};
 use crate::subst_desk::{Lookup, SubstDesk};
 use crate::workload::{Arrival, Event, Kind, events, stream_seed};
 
@@ -111,6 +112,7 @@ pub struct Shard {
     profile: StateProfile,
     tables: Arc<dyn TxnTables>,
     writer: ShardWriter,
+    wire: Wire,
     desk: Arc<SubstDesk>,
     stores: BTreeMap<u32, Store>,
     /// What this shard counted so far.
@@ -150,7 +152,14 @@ impl Shard {
             templates: Arc::clone(templates),
             profile: StateProfile::texas(),
             tables: Arc::clone(tables),
-            writer: ShardWriter::new(Arc::clone(tables), WRITE_BATCH_ROWS),
+            writer: ShardWriter::new(Arc::clone(tables), WRITE_BATCH_ROWS).with_failover(
+                Failover {
+                    per_mille: config.faults.shard_failure,
+                    rng: XorShift64::new(stream_seed(config.seed, &[0xFA11])),
+                    acknowledge_before_storing: config.breaks.ack_before_store,
+                },
+            ),
+            wire: Wire::new(config.faults, stream_seed(config.seed, &[0x3E1E])),
             desk: Arc::clone(desk),
             stores,
             counts: Counts::default(),
@@ -195,7 +204,7 @@ impl Shard {
                 self.play_txn(a, lookup);
             }
             Event::Round(r) => match self.stores.get_mut(&r.pharmacy) {
-                Some(store) => store.round(r.k, r.at_ms, &mut self.writer),
+                Some(store) => store.round(r.k, r.at_ms, &mut self.writer, &mut self.wire),
                 None => self.counts.errors += 1,
             },
         }
@@ -429,7 +438,7 @@ impl Shard {
     /// The final sync of every store after the day.
     pub fn finish(&mut self) {
         for store in self.stores.values_mut() {
-            store.final_sync(SIMULATED_MS, &mut self.writer);
+            store.final_sync(SIMULATED_MS, &mut self.writer, &mut self.wire);
         }
         self.writer.flush();
     }
@@ -457,6 +466,18 @@ impl Shard {
                 .flat_map(|s| s.check(self.tables.as_ref())),
         );
         out
+    }
+
+    /// The faults injected: on the wire, in the stores, at the shard stores.
+    pub fn fault_counts(&self) -> FaultCounts {
+        let mut c = self.wire.counts.clone();
+        for s in self.stores.values() {
+            c.merge(&s.faults_seen);
+        }
+        for _ in 0..self.writer.failovers {
+            c.add(FaultKind::ShardFailure);
+        }
+        c
     }
 
     /// The PMP and payer connections' counters, added up over the stores.

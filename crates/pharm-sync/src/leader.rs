@@ -312,6 +312,9 @@ pub struct Election {
     follow: Option<(ReplicaId, u64)>,
     /// When a non-leader campaigns (again).
     election_deadline: u64,
+    /// Test only: votes are granted without the term and one-vote-per-term checks.
+    #[cfg(feature = "test-breaks")]
+    ignore_terms: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -408,6 +411,8 @@ impl Election {
             },
             follow: None,
             election_deadline: 0,
+            #[cfg(feature = "test-breaks")]
+            ignore_terms: false,
         };
         if single {
             // Nobody else can lead: take the next term right away (no messages to send).
@@ -453,6 +458,26 @@ impl Election {
     /// margin) still runs. At most one terminal of the store has this at any instant.
     pub fn is_leader(&self, now_ms: u64) -> bool {
         matches!(&self.state, State::Leader(ls) if now_ms < ls.lease_until)
+    }
+
+    /// Test only (feature `test-breaks`): from now on this terminal grants every vote and
+    /// pre-vote it is asked for, whatever the term, its promise to a leader and whoever it
+    /// voted for before (and changes nothing else), so two candidates can win one term or a
+    /// candidate win while a leader holds its lease. For showing that a checker catches it;
+    /// never in production.
+    #[cfg(feature = "test-breaks")]
+    pub fn break_ignore_terms(&mut self) {
+        self.ignore_terms = true;
+    }
+
+    #[cfg(feature = "test-breaks")]
+    fn ignores_terms(&self) -> bool {
+        self.ignore_terms
+    }
+
+    #[cfg(not(feature = "test-breaks"))]
+    fn ignores_terms(&self) -> bool {
+        false
     }
 
     /// Who this terminal believes leads at `now_ms`: itself while [`Election::is_leader`]
@@ -537,6 +562,9 @@ impl Election {
     }
 
     fn on_pre_vote_request(&mut self, now: u64, from: ReplicaId, proposed: u64) -> Vec<Outgoing> {
+        if self.ignores_terms() {
+            return grant_anything(from, proposed, true);
+        }
         let granted = now >= self.promise_until
             && !matches!(self.state, State::Leader(_))
             && (proposed > self.term
@@ -553,6 +581,9 @@ impl Election {
     }
 
     fn on_vote_request(&mut self, now: u64, from: ReplicaId, term: u64) -> Vec<Outgoing> {
+        if self.ignores_terms() {
+            return grant_anything(from, term, false);
+        }
         if term > self.term {
             if now < self.promise_until {
                 // A leader we promised to may still hold its lease: do not even adopt the
@@ -836,6 +867,16 @@ fn add_grant(grants: &mut Vec<ReplicaId>, from: ReplicaId) {
     if !grants.contains(&from) {
         grants.push(from);
     }
+}
+
+/// The defect of [`Election::break_ignore_terms`]: a granted vote for `term`, whatever it is.
+fn grant_anything(to: ReplicaId, term: u64, pre_vote: bool) -> Vec<Outgoing> {
+    let granted = ElectionMessage::Vote {
+        term,
+        granted: true,
+        pre_vote,
+    };
+    reply(to, granted)
 }
 
 fn reply(to: ReplicaId, msg: ElectionMessage) -> Vec<Outgoing> {

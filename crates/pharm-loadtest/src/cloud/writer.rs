@@ -15,6 +15,20 @@ use std::sync::Arc;
 use pharm_shard::directory::LogicalShard;
 
 use super::table::{PendingWrite, TableError, TxnRow, TxnTables, Written};
+use crate::rng::XorShift64;
+
+/// Injected shard-primary failures: a batch's write fails on the primary with `per_mille`
+/// chance and goes again to the promoted replica (the acknowledgement still waits for it);
+/// under the test-only `acknowledge_before_storing` defect the failed batch is dropped.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    /// Chance of a failed write, per mille.
+    pub per_mille: u32,
+    /// Draws.
+    pub rng: XorShift64,
+    /// The defect: a failed write is not written again.
+    pub acknowledge_before_storing: bool,
+}
 
 /// A pharmacy's place in a shard's batches: the shard and the batch number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +58,10 @@ pub struct ShardWriter {
     pub errors: Vec<TableError>,
     /// Writes (batches) made.
     pub batches: u64,
+    /// Injected primary failures.
+    failover: Option<Failover>,
+    /// Writes that failed on the primary and went to the promoted replica.
+    pub failovers: u64,
 }
 
 impl std::fmt::Debug for ShardWriter {
@@ -66,7 +84,16 @@ impl ShardWriter {
             written: Written::default(),
             errors: Vec::new(),
             batches: 0,
+            failover: None,
+            failovers: 0,
         }
+    }
+
+    /// The same writer with injected primary failures.
+    pub fn with_failover(mut self, failover: Failover) -> Self {
+        self.failover =
+            (failover.per_mille > 0 || failover.acknowledge_before_storing).then_some(failover);
+        self
     }
 
     /// Adds `rows` (of pharmacies routed to `shard`) to the shard's open batch.
@@ -129,6 +156,15 @@ impl ShardWriter {
             return;
         }
         self.batches += 1;
+        if let Some(f) = &mut self.failover
+            && f.rng.below(1_000) < f.per_mille
+        {
+            // The primary failed this write; the promoted replica takes it again.
+            self.failovers += 1;
+            if f.acknowledge_before_storing {
+                return;
+            }
+        }
         b.writing
             .push_back((n, self.tables.start_write(shard, rows)));
     }
@@ -182,5 +218,24 @@ mod tests {
         w.flush();
         assert_eq!(tables.rows(LogicalShard(3), 9).map(|r| r.len()), Ok(1));
         assert!(w.errors.is_empty());
+    }
+
+    #[test]
+    fn a_failed_primary_write_is_written_again_unless_the_defect_drops_it() {
+        for defect in [false, true] {
+            let tables = Arc::new(MemoryTables::new(16));
+            let failover = Failover {
+                per_mille: 1_000,
+                rng: XorShift64::new(1),
+                acknowledge_before_storing: defect,
+            };
+            let mut w = ShardWriter::new(tables.clone(), 8).with_failover(failover);
+            let s = LogicalShard(1);
+            let t = w.submit(s, vec![row(1, 1)]);
+            w.settle(t);
+            assert_eq!(w.failovers, 1);
+            let stored = tables.rows(s, 1).map(|r| r.len());
+            assert_eq!(stored, Ok(usize::from(!defect)));
+        }
     }
 }

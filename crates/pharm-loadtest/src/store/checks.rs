@@ -31,7 +31,7 @@ impl fmt::Display for Violation {
 }
 
 /// The invariants the final checks name, in report order.
-pub const INVARIANTS: [&str; 13] = [
+pub const INVARIANTS: [&str; 15] = [
     "units conserved per lot",
     "replicas converged",
     "no transaction lost",
@@ -45,6 +45,8 @@ pub const INVARIANTS: [&str; 13] = [
     "shard store writes succeed",
     "restores succeed",
     "terminal stores write",
+    "no cross-tenant effect",
+    "damaged messages refused",
 ];
 
 impl Store {
@@ -105,6 +107,18 @@ impl Store {
                     "pharmacy {p}: {} claims queued, {} sent",
                     self.claims_queued, self.counts.claims_sent
                 ),
+            ));
+        }
+        // No cross-tenant effect: the cloud's state knows only this store's own replicas.
+        let cloud = self.root.replica().id();
+        if let Some((stray, _)) = root
+            .vv()
+            .iter()
+            .find(|(r, _)| *r != cloud && !self.committed.contains_key(r))
+        {
+            out.push(Violation::new(
+                INVARIANTS[13],
+                format!("pharmacy {p}: the cloud's state counts replica {stray:?}, none of its terminals"),
             ));
         }
         for partner in [&self.pmp, &self.payer] {

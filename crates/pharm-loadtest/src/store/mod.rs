@@ -17,6 +17,11 @@ mod checks;
 mod durable_tests;
 mod round;
 mod terminal;
+mod trace;
+mod wire;
+
+pub use trace::Trace;
+pub use wire::Wire;
 
 pub use checks::{INVARIANTS, Violation};
 pub use terminal::{Durable, TerminalEnd};
@@ -37,10 +42,12 @@ use pharm_sync::txn::LotKey;
 
 use crate::cloud::writer::Ticket;
 use crate::config::{Breaks, Config};
+use crate::faults::{FaultCounts, FaultKind, Faults};
 use crate::partners::{Partner, ServiceModel};
 use crate::plan::StorePlan;
 use crate::products::{ALPRAZOLAM, PRODUCTS};
 use crate::requests::{business_day, pharmacy_id};
+use crate::rng::XorShift64;
 use crate::workload::stream_seed;
 
 /// Wall clock (ms since the Unix epoch) the replicas' hybrid clocks start from: the
@@ -203,6 +210,33 @@ pub struct Store {
     pub counts: StoreCounts,
     /// Invariants found broken during the day (the final checks add theirs).
     pub violations: Vec<Violation>,
+    /// The faults injected into this store's networks.
+    faults: Faults,
+    /// Faults of the store's own (partitions, crashes, leader losses, offline windows).
+    pub faults_seen: FaultCounts,
+    /// The last events, when faults are injected.
+    pub trace: Trace,
+    /// Each terminal's clock skew, ms.
+    skew: Vec<i64>,
+    /// Pairs of terminals partitioned this round (lower index first).
+    cut: BTreeSet<(usize, usize)>,
+    /// The store cannot reach the cloud this round.
+    cloud_cut: bool,
+    /// A fault hit one of this round's sessions.
+    round_faulted: bool,
+}
+
+/// Terminal `actor`'s clock skew in pharmacy `p`: up to the faults' `skew_ms` either way.
+fn skew(config: &Config, p: u32, actor: u16) -> i64 {
+    let max = config.faults.skew_ms;
+    if max == 0 {
+        return 0;
+    }
+    let mut rng = XorShift64::new(stream_seed(
+        config.seed,
+        &[u64::from(p), u64::from(actor), 0x5CE7],
+    ));
+    i64::from(rng.range(0, 2 * max)) - i64::from(max)
 }
 
 /// The replica id of the cloud's peer for a pharmacy (terminal 0 of the key ring).
@@ -262,6 +296,41 @@ pub fn lot_facts(dense: u32, lots: u32) -> Result<NewLot, SeedError> {
     })
 }
 
+/// Switches on the defects of `breaks` that live in pharm-sync (feature `test-breaks`).
+#[cfg(feature = "test-breaks")]
+fn protocol_breaks(
+    breaks: Breaks,
+    root: &mut Peer,
+    terminals: &mut [Terminal],
+) -> Result<(), String> {
+    if breaks.skip_mac {
+        root.break_skip_mac_check();
+    }
+    for t in terminals {
+        if breaks.skip_mac {
+            match &mut t.end {
+                TerminalEnd::Memory(peer) => peer.break_skip_mac_check(),
+                TerminalEnd::Durable(_) => {
+                    return Err("--break skip-mac takes in-memory terminals only".into());
+                }
+            }
+        }
+        if breaks.no_term_check {
+            t.election.break_ignore_terms();
+        }
+    }
+    Ok(())
+}
+
+/// Without the feature `test-breaks`, the defects that live in pharm-sync cannot be built.
+#[cfg(not(feature = "test-breaks"))]
+fn protocol_breaks(breaks: Breaks, _: &mut Peer, _: &mut [Terminal]) -> Result<(), String> {
+    if breaks.skip_mac || breaks.no_term_check {
+        return Err("--break skip-mac and no-term-check need the feature test-breaks".into());
+    }
+    Ok(())
+}
+
 impl Store {
     /// Pharmacy `index` under `config`, routed to `shard`, after the cloud received
     /// `config.lots` lots of each of `config.skus` SKUs with `config.seed_units` units each.
@@ -313,7 +382,16 @@ impl Store {
                 Some(path) => {
                     let mut end =
                         TerminalEnd::create(&path, id, actor, keys, inc).map_err(setup)?;
-                    round::session(&mut end, &mut root, seed_done, false).map_err(setup)?;
+                    let mut trace = Trace::default();
+                    let mut wire = Wire::default();
+                    let mut link = wire.link(index, &[], true, &mut trace);
+                    round::session(
+                        (&mut end, seed_done),
+                        (&mut root, seed_done),
+                        false,
+                        &mut link,
+                    )
+                    .map_err(|e| setup(e.detail))?;
                     end
                 }
                 None => {
@@ -338,6 +416,7 @@ impl Store {
             });
         }
         root.record_logged();
+        protocol_breaks(config.breaks, &mut root, &mut terminals).map_err(setup)?;
         let pmp = Partner::new(
             ResilienceConfig::PMP_API,
             ResilienceConfig::pmp_api(),
@@ -354,13 +433,18 @@ impl Store {
             index,
         )
         .map_err(setup)?;
+        let plan = StorePlan::draw(config, index);
+        let mut faults_seen = FaultCounts::default();
+        if plan.offline.is_some() {
+            faults_seen.add(FaultKind::Offline);
+        }
         Ok(Store {
             index,
             id,
             terminals,
             root,
             shard,
-            plan: StorePlan::draw(config, index),
+            plan,
             pmp,
             payer,
             seed_lots,
@@ -380,6 +464,15 @@ impl Store {
             pending_write: None,
             counts: StoreCounts::default(),
             violations: Vec::new(),
+            faults: config.faults,
+            faults_seen,
+            trace: Trace::new(config.trace),
+            skew: (1..=config.terminals)
+                .map(|actor| skew(config, index, actor))
+                .collect(),
+            cut: BTreeSet::new(),
+            cloud_cut: false,
+            round_faulted: false,
         })
     }
 
@@ -426,7 +519,10 @@ impl Store {
             .terminals
             .get_mut(usize::from(t))
             .ok_or(CommitError::NoTerminal(t))?;
-        let commit = terminal.end.apply(START_MS + at_ms, op)?;
+        let skew = self.skew.get(usize::from(t)).copied().unwrap_or_default();
+        let commit = terminal
+            .end
+            .apply((START_MS + at_ms).saturating_add_signed(skew), op)?;
         add_lines(&mut self.ledger, &commit);
         let seq = self.committed.entry(commit.txn.id.replica).or_default();
         *seq = (*seq).max(commit.txn.id.seq);
@@ -437,6 +533,11 @@ impl Store {
             self.claims_queued += 1;
         }
         Ok(commit)
+    }
+
+    /// Transactions this store's terminals committed, over every incarnation.
+    pub fn committed_count(&self) -> u64 {
+        self.committed.values().sum()
     }
 
     /// Units on hand of dense lot `dense` on terminal `t`, as it observes them.

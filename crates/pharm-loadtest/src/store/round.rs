@@ -12,17 +12,23 @@ use std::collections::VecDeque;
 
 use pharm_sync::ids::ReplicaId;
 use pharm_sync::leader::{Outgoing, Target};
-use pharm_sync::message::Body;
+use pharm_sync::message::{Body, Message};
 
 use super::terminal::SyncEnd;
+use super::wire::{Delivery, Link, Wire};
 use super::{START_MS, Store, Violation};
 use crate::cloud::table::TxnRow;
 use crate::cloud::writer::ShardWriter;
+use crate::faults::FaultKind;
 use crate::rng::XorShift64;
 use crate::workload::stream_seed;
 
 /// Longest an election may take in one round before the round goes without a leader.
 const ELECTION_WINDOW_MS: u64 = 30_000;
+/// Longest the final sync waits for a leader: a leader that lost its store's network keeps
+/// its promise not to vote for about one lease after it steps down, and a store of two
+/// terminals needs both votes.
+const FINAL_ELECTION_WINDOW_MS: u64 = 4 * 3_600_000;
 /// Most election messages delivered in one round (a bound, never reached in practice).
 const ELECTION_MESSAGES: usize = 10_000;
 /// Most message exchanges of one sync session.
@@ -32,20 +38,32 @@ const FINAL_PASSES: usize = 12;
 
 impl Store {
     /// Plays sync round `k` at simulated `at_ms`, handing what the cloud logged to
-    /// `writer`.
-    pub fn round(&mut self, k: u64, at_ms: u64, writer: &mut ShardWriter) {
+    /// `writer`, its messages crossing `wire`.
+    pub fn round(&mut self, k: u64, at_ms: u64, writer: &mut ShardWriter, wire: &mut Wire) {
         self.counts.rounds += 1;
+        self.round_faulted = false;
         self.maybe_lose_leader(k);
-        self.elect(at_ms, k);
+        self.partition(k);
+        self.elect(at_ms, k, wire, false, ELECTION_WINDOW_MS);
         let online = self.is_online(at_ms);
         if !online {
             self.counts.offline_rounds += 1;
         }
         let leader = self.current_leader(k);
+        self.trace.push(|| {
+            format!(
+                "round {k} at {at_ms} ms: leader {leader:?}, online {online}, term {}",
+                self.terminals
+                    .iter()
+                    .map(|t| t.election.term())
+                    .max()
+                    .unwrap_or_default()
+            )
+        });
         if let Some(leader) = leader {
-            self.sync_members(leader, k);
-            if online {
-                self.sync_cloud(leader, writer);
+            self.sync_members(leader, k, wire, false);
+            if online && !self.cloud_cut {
+                self.sync_cloud(leader, writer, wire, false);
             }
         } else {
             self.counts.leaderless_rounds += 1;
@@ -58,31 +76,56 @@ impl Store {
 
     /// The final sync after the day: every terminal back on the network, the store online,
     /// rounds until every terminal holds the cloud's state and every outbox is empty.
-    pub fn final_sync(&mut self, at_ms: u64, writer: &mut ShardWriter) {
+    pub fn final_sync(&mut self, at_ms: u64, writer: &mut ShardWriter, wire: &mut Wire) {
         let k = u64::MAX;
         for t in &mut self.terminals {
             t.lan_down_until = 0;
         }
         self.plan.offline = None;
+        self.cut.clear();
+        self.cloud_cut = false;
+        self.trace.push(|| format!("final sync at {at_ms} ms"));
         let mut rng = XorShift64::new(stream_seed(self.seed, &[u64::from(self.index), 0x4EA1]));
         self.pmp.recover(&mut rng, at_ms);
         self.payer.recover(&mut rng, at_ms);
         let mut now = at_ms;
         for _ in 0..FINAL_PASSES {
-            self.elect(now, k);
+            self.elect(now, k, wire, true, FINAL_ELECTION_WINDOW_MS);
             let Some(leader) = self.current_leader(k) else {
-                now += ELECTION_WINDOW_MS;
+                let en = self.election_now;
+                self.trace
+                    .push(|| format!("  no leader elected by {en} ms"));
+                now = en + 1;
                 continue;
             };
-            self.sync_members(leader, k);
-            self.sync_cloud(leader, writer);
-            self.sync_members(leader, k);
+            self.sync_members(leader, k, wire, true);
+            self.sync_cloud(leader, writer, wire, true);
+            self.sync_members(leader, k, wire, true);
             self.hand_over_queues(k);
             self.settle_write(writer);
             if self.is_quiet() {
                 return;
             }
             now += self.sync_every_ms;
+        }
+        let root = self.root.replica();
+        let mut lines = vec![format!(
+            "not quiet after the final sync: cloud vv {:?}, acks {:?}",
+            root.state().vv(),
+            root.acks()
+        )];
+        for (i, t) in self.terminals.iter().enumerate() {
+            let r = t.replica();
+            let out: Vec<u64> = r.outbox().map(|x| x.id.seq).collect();
+            lines.push(format!(
+                "  terminal {i} {:?}: outbox {:?}, vv {:?}",
+                r.id(),
+                out,
+                r.state().vv()
+            ));
+        }
+        for l in lines {
+            self.trace.push(|| l);
         }
     }
 
@@ -96,7 +139,7 @@ impl Store {
     }
 
     fn is_up(&self, i: usize, k: u64) -> bool {
-        self.terminals.get(i).is_some_and(|t| t.lan_down_until <= k)
+        up(&self.terminals, i, k)
     }
 
     /// The terminal on the store's network that leads now.
@@ -111,16 +154,55 @@ impl Store {
             return;
         }
         if let Some(i) = self.current_leader(k) {
-            self.terminals[i].lan_down_until = k + 1 + u64::from(rng.below(3));
+            let until = k + 1 + u64::from(rng.below(3));
+            self.terminals[i].lan_down_until = until;
             self.counts.leader_losses += 1;
+            self.faults_seen.add(FaultKind::LeaderLoss);
+            self.trace.push(|| {
+                format!("round {k}: leader terminal {i} off the network until round {until}")
+            });
         }
+    }
+
+    /// This round's partitions: each pair of terminals, and the store and the cloud, cut
+    /// with the faults' `partition` chance.
+    fn partition(&mut self, k: u64) {
+        self.cut.clear();
+        self.cloud_cut = false;
+        let per_mille = self.faults.partition;
+        if per_mille == 0 {
+            return;
+        }
+        let mut rng = XorShift64::new(stream_seed(self.seed, &[u64::from(self.index), k, 0xC07]));
+        let n = self.terminals.len();
+        for i in 0..n {
+            for j in i + 1..n {
+                if rng.below(1_000) < per_mille {
+                    self.cut.insert((i, j));
+                }
+            }
+        }
+        self.cloud_cut = rng.below(1_000) < per_mille;
+        for _ in 0..self.cut.len() + usize::from(self.cloud_cut) {
+            self.faults_seen.add(FaultKind::Partition);
+        }
+        if !self.cut.is_empty() || self.cloud_cut {
+            let (cut, cloud) = (&self.cut, self.cloud_cut);
+            self.trace
+                .push(|| format!("round {k}: partitioned pairs {cut:?}, cloud cut {cloud}"));
+        }
+    }
+
+    /// Whether terminals `i` and `j` can reach each other this round.
+    fn reachable(&self, i: usize, j: usize) -> bool {
+        !self.cut.contains(&(i.min(j), i.max(j)))
     }
 
     /// Runs the election at `at_ms` until a terminal on the network leads (or the window
     /// passes), then checks that at most one terminal leads and records the term's leader.
-    fn elect(&mut self, at_ms: u64, k_now: u64) {
+    fn elect(&mut self, at_ms: u64, k_now: u64, wire: &mut Wire, clean: bool, window_ms: u64) {
         let mut now = self.election_now.max(at_ms);
-        let deadline = now + ELECTION_WINDOW_MS;
+        let deadline = now + window_ms;
         let mut first = true;
         loop {
             let mut out = VecDeque::new();
@@ -131,7 +213,7 @@ impl Store {
                 }
             }
             first = false;
-            self.deliver(now, k_now, out);
+            self.deliver(now, k_now, out, wire, clean);
             self.election_now = now;
             if self.current_leader(k_now).is_some() || now >= deadline {
                 break;
@@ -147,14 +229,25 @@ impl Store {
         self.check_leaders();
     }
 
-    /// Delivers election messages at once on the store's network.
-    fn deliver(&mut self, now: u64, k: u64, mut queue: VecDeque<(usize, Outgoing)>) {
+    /// Delivers election messages at once on the store's network (through the wire's
+    /// faults and this round's partitions).
+    fn deliver(
+        &mut self,
+        now: u64,
+        k: u64,
+        mut queue: VecDeque<(usize, Outgoing)>,
+        wire: &mut Wire,
+        clean: bool,
+    ) {
         let mut budget = ELECTION_MESSAGES;
+        let stream = [u64::from(self.index), k, now, 0xE1EC];
+        let mut link = wire.link(self.index, &stream, clean, &mut self.trace);
+        link.reorder(queue.make_contiguous());
         while let Some((from, o)) = queue.pop_front() {
             if budget == 0 {
                 break;
             }
-            if !self.is_up(from, k) {
+            if !up(&self.terminals, from, k) {
                 continue;
             }
             let sender = self.terminals[from].election.me();
@@ -165,12 +258,14 @@ impl Store {
                     .collect(),
             };
             for j in targets {
-                if !self.is_up(j, k) {
+                if !up(&self.terminals, j, k) || self.cut.contains(&(from.min(j), from.max(j))) {
                     continue;
                 }
-                budget = budget.saturating_sub(1);
-                let replies = self.terminals[j].election.handle(now, sender, o.msg);
-                queue.extend(replies.into_iter().map(|r| (j, r)));
+                for _ in 0..link.election_copies() {
+                    budget = budget.saturating_sub(1);
+                    let replies = self.terminals[j].election.handle(now, sender, o.msg);
+                    queue.extend(replies.into_iter().map(|r| (j, r)));
+                }
             }
         }
     }
@@ -210,30 +305,64 @@ impl Store {
     }
 
     /// Each member on the network syncs with the leader.
-    fn sync_members(&mut self, leader: usize, k: u64) {
+    fn sync_members(&mut self, leader: usize, k: u64, wire: &mut Wire, clean: bool) {
         let now = START_MS + self.election_now;
         for i in 0..self.terminals.len() {
-            if i == leader || !self.is_up(i, k) {
+            if i == leader || !self.is_up(i, k) || !self.reachable(i, leader) {
                 continue;
             }
+            let (member_now, leader_now) = (self.clock(i, now), self.clock(leader, now));
             let Some((member, lead)) = pair(&mut self.terminals, i, leader) else {
                 continue;
             };
-            let result = session(&mut member.end, &mut lead.end, now, false);
+            let stream = [u64::from(self.index), k, i as u64, 0x5E55];
+            self.trace
+                .push(|| format!("session: terminal {i} with leader {leader}"));
+            let mut link = wire.link(self.index, &stream, clean, &mut self.trace);
+            let result = session(
+                (&mut member.end, member_now),
+                (&mut lead.end, leader_now),
+                false,
+                &mut link,
+            );
+            self.round_faulted |= link.tainted();
             self.count_session(result);
         }
     }
 
+    /// Terminal `i`'s clock when the store's is at `now` (its skew applied).
+    fn clock(&self, i: usize, now: u64) -> u64 {
+        let skew = self.skew.get(i).copied().unwrap_or_default();
+        now.saturating_add_signed(skew)
+    }
+
     /// The leader syncs with the cloud; the cloud's newly logged transactions go to the
     /// pharmacy's shard store.
-    fn sync_cloud(&mut self, leader: usize, writer: &mut ShardWriter) {
+    fn sync_cloud(
+        &mut self,
+        leader: usize,
+        writer: &mut ShardWriter,
+        wire: &mut Wire,
+        clean: bool,
+    ) {
         let now = START_MS + self.election_now;
+        let leader_now = self.clock(leader, now);
         // The cloud answers this store again only once its last write ended.
         self.settle_write(writer);
         let Some(t) = self.terminals.get_mut(leader) else {
             return;
         };
-        let result = session(&mut t.end, &mut self.root, now, true);
+        let stream = [u64::from(self.index), now, 0xC10D];
+        self.trace
+            .push(|| format!("session: leader {leader} with the cloud"));
+        let mut link = wire.link(self.index, &stream, clean, &mut self.trace);
+        let result = session(
+            (&mut t.end, leader_now),
+            (&mut self.root, now),
+            true,
+            &mut link,
+        );
+        self.round_faulted |= link.tainted();
         self.count_session(result);
         let mut rows: Vec<TxnRow> = self
             .root
@@ -265,16 +394,17 @@ impl Store {
         }
     }
 
-    fn count_session(&mut self, result: Result<u64, String>) {
+    fn count_session(&mut self, result: Result<u64, Refusal>) {
         self.counts.sessions += 1;
         match result {
             Ok(messages) => self.counts.messages += messages,
             Err(e) => {
                 self.counts.sync_errors += 1;
+                self.trace
+                    .push(|| format!("  session failed: {}: {}", e.invariant, e.detail));
                 if self.violations.len() < 16 {
-                    let detail = format!("pharmacy {}: {e}", self.index);
-                    self.violations
-                        .push(Violation::new("sync sessions succeed", detail));
+                    let detail = format!("pharmacy {}: {}", self.index, e.detail);
+                    self.violations.push(Violation::new(e.invariant, detail));
                 }
             }
         }
@@ -334,6 +464,10 @@ impl Store {
             return;
         };
         let up = self.is_up(t, k);
+        // It crashes only after a round in which it and the leader synced cleanly: no
+        // fault hit a session, and neither the store's network nor the cloud link was cut.
+        let synced = leader.is_some_and(|l| self.reachable(t, l)) && !self.cloud_cut;
+        let clean = synced && !self.round_faulted;
         let Some(term) = self.terminals.get_mut(t) else {
             return;
         };
@@ -349,7 +483,7 @@ impl Store {
         if k < round {
             return;
         }
-        if !up || !online || leader.is_none() {
+        if !up || !online || !clean {
             self.plan.crash = Some((t, k + 1));
             return;
         }
@@ -359,13 +493,27 @@ impl Store {
         let mut rng = XorShift64::new(stream_seed(self.seed, &[u64::from(self.index), k, 0xBAC]));
         let reuse = self.breaks.reuse_incarnation;
         match term.end.restore(backup, reuse, &mut || rng.next_u64()) {
-            Ok(()) => self.counts.restores += 1,
+            Ok(()) => {
+                self.counts.restores += 1;
+                self.faults_seen.add(FaultKind::Crash);
+                self.trace.push(|| {
+                    format!(
+                        "round {k}: terminal {t} crashed, restored from a backup of round {}",
+                        round.saturating_sub(2)
+                    )
+                });
+            }
             Err(e) => self.violations.push(Violation::new(
                 "restores succeed",
                 format!("pharmacy {} terminal {t}: {e}", self.index),
             )),
         }
     }
+}
+
+/// Whether terminal `i` is on the store's network in round `k`.
+fn up(terminals: &[super::Terminal], i: usize, k: u64) -> bool {
+    terminals.get(i).is_some_and(|t| t.lan_down_until <= k)
 }
 
 /// Two distinct terminals, mutably.
@@ -382,38 +530,99 @@ fn pair<T>(v: &mut [T], i: usize, j: usize) -> Option<(&mut T, &mut T)> {
     }
 }
 
-/// One sync session of `client` with `server` (either in memory or durable): hello, then
-/// messages both ways until quiet. Returns the messages delivered; an error is the
-/// refusing side's, as the violation reports it.
+/// One sync session of `client` with `server` (either in memory or durable, each with its
+/// own clock), its messages crossing `link`: hello, then messages both ways until quiet.
+/// Returns the messages delivered; an error is the refusing side's, as the violation
+/// reports it. After a fault on the link a refusal ends the session without an error (the
+/// next round syncs again), but a damaged or foreign message accepted is an error.
 ///
 /// With `hold_upload_acks` the server's `UploadAck`s are not delivered: the cloud's store
 /// writes what the root logged after the session, and the uploader learns the
 /// acknowledgements from the next session's `Welcome`, which starts only once that write
 /// ended (no transaction leaves an outbox before its row is stored).
 pub(super) fn session(
-    client: &mut impl SyncEnd,
-    server: &mut impl SyncEnd,
-    now_ms: u64,
+    client: (&mut impl SyncEnd, u64),
+    server: (&mut impl SyncEnd, u64),
     hold_upload_acks: bool,
-) -> Result<u64, String> {
-    let mut to_server = vec![client.hello(now_ms)?];
+    link: &mut Link<'_>,
+) -> Result<u64, Refusal> {
+    let ((client, client_now), (server, server_now)) = (client, server);
+    let mut to_server = vec![client.hello(client_now)?];
     let mut messages = 0;
     for _ in 0..SESSION_STEPS {
         if to_server.is_empty() {
             break;
         }
         let mut to_client = Vec::new();
+        link.reorder(&mut to_server);
         for m in to_server.drain(..) {
-            messages += 1;
-            to_client.extend(server.handle(now_ms, m)?);
-        }
-        for m in to_client {
-            if hold_upload_acks && matches!(m.body, Body::UploadAck { .. }) {
-                continue;
+            for d in link.transmit(m, "to server") {
+                messages += 1;
+                match accept(server, server_now, d, link)? {
+                    Some(replies) => to_client.extend(replies),
+                    None => return Ok(messages),
+                }
             }
-            messages += 1;
-            to_server.extend(client.handle(now_ms, m)?);
+        }
+        to_client.retain(|m| !(hold_upload_acks && matches!(m.body, Body::UploadAck { .. })));
+        link.reorder(&mut to_client);
+        for m in to_client {
+            for d in link.transmit(m, "to client") {
+                messages += 1;
+                match accept(client, client_now, d, link)? {
+                    Some(replies) => to_server.extend(replies),
+                    None => return Ok(messages),
+                }
+            }
         }
     }
     Ok(messages)
+}
+
+/// One delivery handled by `end`: its replies, or `None` when it refused the message after
+/// a fault (the session ends there). A damaged or foreign message it accepted, or a refusal
+/// with no fault on the link, is an error.
+fn accept(
+    end: &mut impl SyncEnd,
+    now_ms: u64,
+    d: Delivery,
+    link: &mut Link<'_>,
+) -> Result<Option<Vec<Message>>, Refusal> {
+    let kind = d.msg.body.kind();
+    link.note(&d.msg);
+    match end.handle(now_ms, d.msg) {
+        Ok(_) if d.foreign => Err(Refusal {
+            invariant: "no cross-tenant effect",
+            detail: format!("a {kind} of another pharmacy was accepted"),
+        }),
+        Ok(_) if d.damaged => Err(Refusal {
+            invariant: "damaged messages refused",
+            detail: format!("a {kind} with changed bytes was accepted"),
+        }),
+        Ok(replies) => Ok(Some(replies)),
+        Err(e) if link.tainted() => {
+            link.refused(&e);
+            Ok(None)
+        }
+        Err(e) => Err(Refusal::from(e)),
+    }
+}
+
+/// Why a session failed: the invariant it broke and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Refusal {
+    /// The invariant's name.
+    pub invariant: &'static str,
+    /// What happened.
+    pub detail: String,
+}
+
+impl From<String> for Refusal {
+    /// A peer's error with no fault to explain it.
+    fn from(detail: String) -> Refusal {
+        Refusal {
+            invariant: "sync sessions succeed",
+            detail,
+        }
+    }
 }

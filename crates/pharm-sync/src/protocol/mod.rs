@@ -278,6 +278,9 @@ pub struct Peer {
     /// buffers a run after a gap without moving its version, so the next chunk goes on
     /// after it rather than sending it again.
     sent: BTreeMap<ReplicaId, u64>,
+    /// Test only: [`Peer::handle`] skips the hop tag check.
+    #[cfg(feature = "test-breaks")]
+    skip_mac_check: bool,
 }
 
 impl std::fmt::Debug for Peer {
@@ -308,7 +311,27 @@ impl Peer {
             forks: Vec::new(),
             held_back: BTreeSet::new(),
             sent: BTreeMap::new(),
+            #[cfg(feature = "test-breaks")]
+            skip_mac_check: false,
         }
+    }
+
+    /// Test only (feature `test-breaks`): from now on [`Peer::handle`] does not check the
+    /// hop tag of a message, so a damaged or forged message is taken as sent. For showing
+    /// that a checker catches it; never in production.
+    #[cfg(feature = "test-breaks")]
+    pub fn break_skip_mac_check(&mut self) {
+        self.skip_mac_check = true;
+    }
+
+    #[cfg(feature = "test-breaks")]
+    fn skips_mac_check(&self) -> bool {
+        self.skip_mac_check
+    }
+
+    #[cfg(not(feature = "test-breaks"))]
+    fn skips_mac_check(&self) -> bool {
+        false
     }
 
     /// Sets the limits.
@@ -460,7 +483,7 @@ impl Peer {
     /// sender and hop tag, and returns the replies.
     pub fn handle(&mut self, now_ms: u64, message: Message) -> Result<Vec<Message>, ProtocolError> {
         self.check_envelope(&message)?;
-        if !message.verify(self.link_key()?) {
+        if !self.skips_mac_check() && !message.verify(self.link_key()?) {
             return Err(ProtocolError::BadTag(message.from));
         }
         self.handle_verified(now_ms, message)
@@ -653,7 +676,15 @@ impl Peer {
             let picked: Vec<&Arc<Txn>> = q
                 .txns()
                 .filter(|t| {
-                    if t.id.seq == expected {
+                    let s = t.id.seq;
+                    if own {
+                        // Its own outbox holds exactly what the root has not acknowledged:
+                        // all of it the upstream lacks goes, across the gaps the root's
+                        // acknowledgements left (the root also takes what lies below its
+                        // top), once per session.
+                        return s > sent && (s > held || to_root);
+                    }
+                    if s == expected {
                         expected += 1;
                         true
                     } else {
@@ -661,7 +692,7 @@ impl Peer {
                         // run there lets it check the ancestor's head seal a leader passes
                         // on with its newer head (the transactions between travelled as
                         // state).
-                        to_root && (t.id.seq <= held || (!own && t.id.seq > sent))
+                        to_root && (s <= held || s > sent)
                     }
                 })
                 .collect();
@@ -911,8 +942,9 @@ impl Sealer<'_> {
 
 /// Appends one replica's `picked` transactions (by sequence number) to `out` in runs that
 /// each end sealed, up to `max` transactions in all. A run is cut after its last
-/// transaction that can be sealed (within the room left); what follows waits for a later
-/// upload, and so does the rest of the replica's transactions.
+/// transaction that can be sealed (within the room left), and what follows waits for a later
+/// upload; a run none of whose transactions can be sealed is left out, and the runs after
+/// it still go.
 fn add_runs(out: &mut Vec<SealedTxn>, picked: &[&Arc<Txn>], sealer: &Sealer<'_>, max: usize) {
     let mut i = 0;
     while i < picked.len() && out.len() < max {
@@ -925,7 +957,11 @@ fn add_runs(out: &mut Vec<SealedTxn>, picked: &[&Arc<Txn>], sealer: &Sealer<'_>,
             .rev()
             .find(|&k| sealer.can_end_run(picked[k]))
         else {
-            return;
+            // No seal for this run yet (relayed copies whose seal went with a later copy the
+            // root acknowledged after a gap): the runs after it still go, into the root's
+            // buffer if need be.
+            i = end + 1;
+            continue;
         };
         for (k, t) in picked.iter().enumerate().take(cut + 1).skip(i) {
             out.push(SealedTxn {

@@ -139,7 +139,14 @@ impl Replica {
                 if r.terminal != terminal {
                     return (r, seq);
                 }
-                let acked = self.acks.get(&r).map_or(0, |a| a.seq);
+                // Only an acknowledgement of a prefix (from 1) says the root holds everything
+                // up to it: after a gap, the terminal may still hold the transactions below
+                // the acknowledged segment, and uploads them again.
+                let acked = self
+                    .acks
+                    .get(&r)
+                    .filter(|a| a.from <= 1)
+                    .map_or(0, |a| a.seq);
                 let held = self
                     .ledger
                     .queue(&r)
@@ -152,8 +159,12 @@ impl Replica {
     /// Keeps a transaction received from another replica for relaying to the root, with
     /// its origin seal if it came with one.
     pub(crate) fn keep_for_relay(&mut self, txn: Arc<Txn>, seal: Option<Tag>) {
-        let acked = self.acks.get(&txn.id.replica).map_or(0, |a| a.seq);
-        if txn.id.seq > acked {
+        let s = txn.id.seq;
+        let acked = self
+            .acks
+            .get(&txn.id.replica)
+            .is_some_and(|a| a.from <= s && s <= a.seq);
+        if !acked {
             self.ledger.insert(txn, seal);
         }
     }

@@ -1,0 +1,148 @@
+//! The fault-injection simulator: a range of seeds holds every invariant, a seed replays
+//! exactly, the seeds that once found a bug stay fixed, and each deliberate defect is
+//! reported under the invariant it breaks, with its seed.
+
+use std::sync::{Arc, OnceLock};
+
+use pharm_loadtest::config::Breaks;
+use pharm_loadtest::faults::Faults;
+use pharm_loadtest::simulator::{SeedRun, SimOptions, run_seed};
+use pharm_loadtest::subst_desk::SubstDesk;
+
+/// The synthetic Orange Book desk, built once for every test.
+fn desk() -> Arc<SubstDesk> {
+    static DESK: OnceLock<Arc<SubstDesk>> = OnceLock::new();
+    Arc::clone(
+        DESK.get_or_init(|| {
+            Arc::new(SubstDesk::generated(7).unwrap_or_else(|e| panic!("desk: {e}")))
+        }),
+    )
+}
+
+fn play(seed: u64, options: &SimOptions) -> SeedRun {
+    run_seed(seed, options, &desk()).unwrap_or_else(|e| panic!("seed {seed}: {e}"))
+}
+
+fn holds(seed: u64, options: &SimOptions) {
+    let run = play(seed, options);
+    assert!(run.violations.is_empty(), "{}", run.report());
+    assert!(run.committed > 0, "seed {seed} committed nothing");
+}
+
+fn only(spec: &str) -> SimOptions {
+    SimOptions {
+        max: Faults::only(spec).unwrap_or_else(|e| panic!("{e}")),
+        ..SimOptions::default()
+    }
+}
+
+#[test]
+fn a_range_of_seeds_holds_every_invariant_under_every_fault() {
+    // The release binary runs thousands (scripts/sim, in scripts/test); a debug build a few.
+    let options = SimOptions::default();
+    let mut injected = 0;
+    for seed in 1_000..1_040 {
+        let run = play(seed, &options);
+        assert!(run.violations.is_empty(), "{}", run.report());
+        injected += run.faults.total();
+    }
+    assert!(injected > 100, "the seeds injected only {injected} faults");
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    let options = SimOptions::default();
+    let a = play(7, &options);
+    let b = play(7, &options);
+    assert_eq!(a, b);
+    assert!(a.faults.total() > 0, "seed 7 injected no fault");
+    assert_ne!(a.digest, play(8, &options).digest);
+}
+
+/// A leader's root acknowledged a top segment after learning the head as state; the
+/// terminal then kept the transactions below it forever (`Replica::relayable_for`).
+#[test]
+fn regression_seed_20_without_clock_skew() {
+    holds(20, &only("skew-ms=0"));
+}
+
+/// A relayed run whose seal went with a later copy blocked every run after it
+/// (`add_runs` in the protocol's uploads).
+#[test]
+fn regression_seed_405_under_every_fault() {
+    holds(405, &SimOptions::default());
+}
+
+/// Message loss alone: a terminal crashed while its leader was out of reach.
+#[test]
+fn regression_seed_54_with_message_loss() {
+    holds(54, &only("loss"));
+}
+
+/// Runs seeds from `first` until one breaks `invariant` under `defect` (at most `tries`),
+/// and returns that seed; the report names the invariant and the seed.
+fn caught(defect: &str, invariant: &str, first: u64, tries: u64) -> u64 {
+    let mut breaks = Breaks::default();
+    assert!(breaks.switch_on(defect), "unknown defect {defect}");
+    let options = SimOptions {
+        breaks,
+        ..SimOptions::default()
+    };
+    for seed in first..first + tries {
+        let run = play(seed, &options);
+        if run.violations.iter().any(|v| v.invariant == invariant) {
+            let report = run.report();
+            assert!(
+                report.contains(&format!("VIOLATED {invariant}:")),
+                "{report}"
+            );
+            assert!(report.contains(&format!("--seed {seed}")), "{report}");
+            return seed;
+        }
+    }
+    panic!(
+        "{defect}: no seed of {first}..{} broke {invariant:?}",
+        first + tries
+    )
+}
+
+#[test]
+fn dropping_an_upload_loses_a_transaction() {
+    assert_eq!(caught("drop-upload", "no transaction lost", 0, 3), 0);
+}
+
+#[test]
+fn acknowledging_before_storing_loses_a_transaction_at_failover() {
+    caught("ack-before-store", "no transaction lost", 1, 3);
+}
+
+#[test]
+fn reusing_an_incarnation_breaks_unit_conservation() {
+    caught("reuse-incarnation", "units conserved per lot", 16, 3);
+}
+
+#[cfg(feature = "test-breaks")]
+#[test]
+fn skipping_the_mac_check_takes_damaged_messages() {
+    caught("skip-mac", "damaged messages refused", 1, 3);
+}
+
+#[cfg(feature = "test-breaks")]
+#[test]
+fn dropping_the_term_check_elects_two_leaders_in_a_term() {
+    caught("no-term-check", "at most one leader per term", 87, 3);
+    caught("no-term-check", "at most one leader", 55, 3);
+}
+
+#[cfg(not(feature = "test-breaks"))]
+#[test]
+fn the_protocol_defects_need_their_feature() {
+    let mut breaks = Breaks::default();
+    assert!(breaks.switch_on("skip-mac"));
+    let options = SimOptions {
+        breaks,
+        ..SimOptions::default()
+    };
+    let err = run_seed(1, &options, &desk()).err().unwrap_or_default();
+    assert!(err.contains("test-breaks"), "{err}");
+}
