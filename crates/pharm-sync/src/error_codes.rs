@@ -10,6 +10,7 @@ use pharm_core::error_code::{ErrorCode, ErrorCodeInfo};
 
 use crate::auth::KeyLengthError;
 use crate::codec::{DecodeError, EncodeError};
+use crate::cs_log::CsLogError;
 use crate::ids::IdError;
 use crate::json::JsonError;
 use crate::leader::ElectionError;
@@ -90,6 +91,7 @@ error_codes! {
         OpError::LotNumbersExhausted => 3149, "sync.op_lot_numbers_exhausted", "no local lot number is left";
         OpError::NothingToRecord => 3150, "sync.op_nothing_to_record", "the count matches or the lot is empty: nothing recorded";
         OpError::Refused(_) => 3151, "sync.op_refused", "the state refused the transaction (a bug)";
+        OpError::Incarnation(_) => 3152, "sync.op_incarnation", "no fresh incarnation could be drawn for a restore (inner error: the id's)";
     }
     JsonError {
         JsonError::TooLarge { .. } => 3160, "sync.json_too_large", "a JSON document (an operation) exceeds the size limit";
@@ -115,6 +117,7 @@ error_codes! {
         ProtocolError::Decode(_) => 3215, "sync.protocol_decode", "the bytes do not decode (inner error: the decoder's)";
         ProtocolError::Encode(_) => 3216, "sync.protocol_encode", "a reply cannot be encoded (inner error: the encoder's)";
         ProtocolError::Reissue(_) => 3217, "sync.protocol_reissue", "a forked transaction could not be issued again (inner error: the operation's)";
+        ProtocolError::CsLink(_) => 3218, "sync.protocol_cs_link", "a restored incarnation's link contradicts the old incarnation held here (inner error: the log's)";
     }
     ElectionError {
         ElectionError::DriftNotBelowLease { .. } => 3300, "sync.election_drift_not_below_lease", "the clock drift bound is not below the lease";
@@ -144,6 +147,15 @@ error_codes! {
         StoreError::Op(_) => 3416, "sync.store_op", "the replica refused the operation (inner error: the operation's)";
         StoreError::Encode(_) => 3417, "sync.store_encode", "a transaction cannot be encoded (inner error: the encoder's)";
         StoreError::Protocol(_) => 3418, "sync.store_protocol", "a sync message was refused (inner error: the protocol's)";
+    }
+    CsLogError {
+        CsLogError::Edited { .. } => 3500, "sync.cs_edited", "a controlled-substance log entry was edited (its digest does not match)";
+        CsLogError::Reordered { .. } => 3501, "sync.cs_reordered", "a controlled-substance log entry is out of order";
+        CsLogError::Missing { .. } => 3502, "sync.cs_missing", "an entry before this one of the controlled-substance log is missing";
+        CsLogError::BrokenLink { .. } => 3503, "sync.cs_broken_link", "a restored segment does not link to its predecessor as it claims";
+        CsLogError::Malformed { .. } => 3504, "sync.cs_malformed", "a controlled-substance log entry is malformed";
+        CsLogError::TooMany { .. } => 3505, "sync.cs_too_many", "the exported log has more entries than the audit takes";
+        CsLogError::LinkMismatch { .. } => 3506, "sync.cs_link_mismatch", "a restore link names a head the holder holds with another digest";
     }
 }
 
@@ -181,6 +193,12 @@ mod tests {
             field: "magic",
         };
         let op = || OpError::NothingToRecord;
+        let mismatch = || CsLogError::LinkMismatch {
+            restored: r,
+            predecessor: t,
+            claimed: crate::auth::Digest::default(),
+            held: crate::auth::Digest([1; 16]),
+        };
         let superseded = Superseded::Behind { have: 1, seen: 2 };
         let mut all: Vec<(u32, &'static str)> = Vec::new();
         let ids = [
@@ -284,6 +302,7 @@ mod tests {
             OpError::LotNumbersExhausted,
             op(),
             OpError::Refused(Applied::Duplicate),
+            OpError::Incarnation(IdError::Parse("x".into())),
         ];
         all.extend(ops.iter().map(|e| row_of(e)));
         let jsons = [
@@ -334,8 +353,27 @@ mod tests {
             ProtocolError::Decode(dec()),
             ProtocolError::Encode(enc()),
             ProtocolError::Reissue(op()),
+            ProtocolError::CsLink(mismatch()),
         ];
         all.extend(protocol.iter().map(|e| row_of(e)));
+        let cs = [
+            CsLogError::Edited { index: 0, txn: t },
+            CsLogError::Reordered { index: 0, txn: t },
+            CsLogError::Missing { index: 0, txn: t },
+            CsLogError::BrokenLink {
+                index: 0,
+                txn: t,
+                predecessor: r,
+            },
+            CsLogError::Malformed {
+                index: 0,
+                txn: t,
+                why: "x",
+            },
+            CsLogError::TooMany { count: 2, max: 1 },
+            mismatch(),
+        ];
+        all.extend(cs.iter().map(|e| row_of(e)));
         let election = [
             ElectionError::DriftNotBelowLease {
                 max_clock_drift_ms: 2,

@@ -115,7 +115,7 @@
 //! ## Error codes
 //!
 //! Every variant of every public error type ([`OpError`], [`ProtocolError`], [`DecodeError`],
-//! [`EncodeError`], [`DeltaError`], [`IdError`], [`ElectionError`], [`KeyLengthError`], [`JsonError`] and,
+//! [`EncodeError`], [`DeltaError`], [`IdError`], [`ElectionError`], [`KeyLengthError`], [`JsonError`], [`CsLogError`] and,
 //! with `sqlite`, `StoreError`) has a stable numeric code in 3000-3999 and a string id
 //! `sync.*` ([`ErrorCode`](pharm_core::error_code::ErrorCode)), listed with a one-line summary
 //! in [`ERROR_CODES`]. An error that wraps another (such as [`ProtocolError::Decode`] or
@@ -138,6 +138,10 @@
 //! - [`codec`]: the versioned compact binary encoding with bounded decoding.
 //! - [`json`]: strict reading of an [`Op`] from JSON for the bindings ([`Op::from_json`]).
 //! - [`reconcile`]: single-writer reconciliation of negative stock.
+//! - [`cs_log`]: the tamper-evident controlled-substance log (21 CFR 1304.21/1304.22): a hash
+//!   chain of every controlled event per terminal, across restores, built by the root and a
+//!   store leader as they accept transactions ([`Peer::cs_log`]) and checked on export
+//!   ([`cs_log::verify`]).
 //! - [`leader`]: lease-based election of the store leader among terminals.
 //! - `store` (feature `sqlite`): the durable terminal store.
 #![forbid(unsafe_code)]
@@ -146,6 +150,7 @@
 mod api_boundary;
 pub mod auth;
 pub mod codec;
+pub mod cs_log;
 mod error_codes;
 pub mod hlc;
 pub mod ids;
@@ -162,6 +167,7 @@ pub mod txn;
 
 pub use auth::{KeyLengthError, KeyRing, MacKey, StoreKeys};
 pub use codec::{DecodeError, DecodeLimits, EncodeError};
+pub use cs_log::{CsEntry, CsLog, CsLogError};
 pub use error_codes::ERROR_CODES;
 pub use ids::{IdError, ReplicaId, TxnId};
 pub use json::JsonError;

@@ -117,6 +117,11 @@ pub enum TxnKind {
     WriteOff = 7,
     /// Server compensation of a discrepancy.
     Compensation = 8,
+    /// The first transaction of a terminal restored from a backup as a new incarnation: no
+    /// lines; its reference names the old incarnation's head the backup held
+    /// ([`CsLink::reference`](crate::cs_log::CsLink::reference)), so the
+    /// controlled-substance log links the new segment to the old one.
+    Restore = 9,
 }
 
 impl TxnKind {
@@ -133,6 +138,7 @@ impl TxnKind {
             6 => Hold,
             7 => WriteOff,
             8 => Compensation,
+            9 => Restore,
             _ => return None,
         })
     }

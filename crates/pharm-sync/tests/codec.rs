@@ -897,7 +897,7 @@ fn invalid_values_are_rejected() {
     // "PHT" 2 | replica 01 00 | seq 01 | hlc 8 bytes | kind/reason | flags | lines | prev | tag
     let kind_at = 4 + 2 + 1 + 8;
     let mut bad = good.clone();
-    bad[kind_at] = 0x09; // kind 9
+    bad[kind_at] = 0x0a; // kind 10
     assert!(matches!(
         decode_txn(&bad, &limits()),
         Err(DecodeError::InvalidValue {

@@ -335,6 +335,12 @@ impl World {
         let mut peer = member(STORE, backup.id()).with_limits(limits());
         let mut entropy = Rng(self.rand() | 1);
         peer.replace_replica(backup.reincarnated(&mut entropy).unwrap());
+        // The restore transaction the new incarnation starts with (its link for the
+        // controlled-substance log) is committed too.
+        let me = peer.replica().id();
+        for txn in peer.replica().outbox().filter(|x| x.id.replica == me) {
+            self.committed.insert(txn.id, txn.clone());
+        }
         self.terminals[t] = peer;
         self.backups[t] = None;
     }

@@ -60,6 +60,11 @@ impl TxnLog {
         end
     }
 
+    /// The digest of the held transaction `id`, if held.
+    pub(crate) fn digest_at(&self, id: &TxnId) -> Option<Digest> {
+        self.get(id).map(|h| h.digest)
+    }
+
     fn get(&self, id: &TxnId) -> Option<Held> {
         self.held.get(&id.replica)?.get(&id.seq).copied()
     }

@@ -202,6 +202,11 @@ pub enum ProtocolError {
     /// Issuing forked transactions again failed.
     #[error("re-issuing forked transactions failed: {0}")]
     Reissue(#[from] OpError),
+    /// A restored incarnation's first transaction links to a head of its old incarnation
+    /// that this peer holds with another digest
+    /// ([`CsLogError::LinkMismatch`](crate::cs_log::CsLogError::LinkMismatch), naming both).
+    #[error("restore link refused: {0}")]
+    CsLink(crate::cs_log::CsLogError),
 }
 
 impl ProtocolError {
@@ -215,6 +220,7 @@ impl ProtocolError {
             ProtocolError::Encode(e) => e,
             ProtocolError::Delta(e) => e,
             ProtocolError::Reissue(e) => e,
+            ProtocolError::CsLink(e) => e,
             other => other,
         }
     }
@@ -358,6 +364,12 @@ impl Peer {
         self.gaps.clear();
         self.upstream_vv = VersionVector::new();
         self.upstream_is_root = false;
+    }
+
+    /// The controlled-substance log of the transactions this peer holds
+    /// ([`Replica::cs_log`]).
+    pub fn cs_log(&self) -> &crate::cs_log::CsLog {
+        self.replica.cs_log()
     }
 
     /// The role.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::log::Logged;
 use super::{MAX_SEQ, Peer, ProtocolError, Role};
+use crate::cs_log::CsLink;
 use crate::ids::{ReplicaId, TxnId};
 use crate::message::Message;
 use crate::message::{Body, Refusal};
@@ -48,6 +49,19 @@ pub(super) fn validate(t: &Txn, scratch: &mut Vec<u8>) -> Result<(), ProtocolErr
         && (t.transfer.is_none() || t.lines.len() != 1 || t.lines[0].delta <= 0)
     {
         return bad("a transfer receipt has one positive line and a transfer id");
+    }
+    if t.kind == TxnKind::Restore
+        && (CsLink::of(t).is_none()
+            || !t.lines.is_empty()
+            || !t.new_lots.is_empty()
+            || !t.holds.is_empty()
+            || !t.meta.is_empty()
+            || t.transfer.is_some()
+            || t.compensates.is_some())
+    {
+        return bad(
+            "a restore is its replica's first transaction and only links to another incarnation of its terminal",
+        );
     }
     if t.new_lots
         .iter()
@@ -126,6 +140,9 @@ impl Peer {
             }
             if self.role == Role::Member && origin != from.terminal {
                 return Err(ProtocolError::RelayRefused { from, txn: t.id });
+            }
+            if let Some(link) = CsLink::of(t) {
+                self.check_cs_link(t.id.replica, &link)?;
             }
         }
         // Refused per replica: the first transaction of a relayed run whose seal is wrong
@@ -233,6 +250,41 @@ impl Peer {
         })?])
     }
 
+    /// Refuses a restore whose link names a transaction of the old incarnation that this
+    /// peer holds with another digest (the backup came from another history).
+    fn check_cs_link(&self, restored: ReplicaId, link: &CsLink) -> Result<(), ProtocolError> {
+        let at = TxnId {
+            replica: link.from,
+            seq: link.seq,
+        };
+        let held = match self.role {
+            Role::Root => self.log.digest_at(&at),
+            Role::Member => None,
+        }
+        .or_else(|| {
+            self.replica
+                .state()
+                .head(&link.from)
+                .filter(|h| h.id.seq == link.seq)
+                .map(|h| h.digest)
+        });
+        match held {
+            Some(held) if held != link.txn_digest => Err(ProtocolError::CsLink(
+                crate::cs_log::CsLogError::LinkMismatch {
+                    restored,
+                    predecessor: at,
+                    claimed: link.txn_digest,
+                    held,
+                },
+            )),
+            _ => self
+                .replica
+                .cs_log()
+                .check_link(restored, link)
+                .map_err(ProtocolError::CsLink),
+        }
+    }
+
     /// Refuses an upload that would buffer more than the limits or track too many
     /// replicas (counted before anything changes).
     fn check_capacity(&self, txns: &[SealedTxn]) -> Result<(), ProtocolError> {
@@ -283,6 +335,7 @@ impl Peer {
                 // The seal stays with the relay copy only: a leader cannot check it, so it
                 // does not pass it on as evidence for its state.
                 self.replica.state_mut().apply(Arc::clone(&t));
+                self.replica.cs_observe(&t);
                 if self.role == Role::Root {
                     // The root checks seals and needs no evidence: it passes on only head
                     // seals of its own heads' (a carried one would mislead the members).
@@ -300,7 +353,8 @@ impl Peer {
             Verdict::Duplicate => {
                 if self.role == Role::Member {
                     // Known (perhaps as state through a delta): keep it for the root's audit
-                    // trail.
+                    // trail, and the controlled-substance log's.
+                    self.replica.cs_observe(&t);
                     self.replica.keep_for_relay(t, seal);
                 }
                 true
@@ -323,6 +377,7 @@ impl Peer {
 
     pub(super) fn log_txn(&mut self, t: Arc<Txn>) {
         self.log.push(&t);
+        self.replica.cs_observe(&t);
         if let Some(sink) = &mut self.logged {
             sink.push(t);
         }

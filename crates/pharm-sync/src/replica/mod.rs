@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Digest, MacKey, Tag};
 use crate::codec::EncodeError;
+use crate::cs_log::{CsLink, CsLog};
 use crate::hlc::Hlc;
 use crate::ids::{IdError, ReplicaId, TxnId};
 use crate::message::Acks;
@@ -200,6 +201,9 @@ pub enum OpError {
     /// The state refused the transaction (a bug: operations check everything first).
     #[error("the state refused the transaction: {0:?}")]
     Refused(Applied),
+    /// No fresh incarnation could be drawn for a restored replica.
+    #[error("no fresh incarnation: {0}")]
+    Incarnation(#[from] IdError),
 }
 
 /// Everything a durable store persists about a replica, for [`Replica::restore`].
@@ -260,6 +264,8 @@ pub struct Replica {
     superseded: Option<Superseded>,
     salvage: Ledger,
     forked: Ledger,
+    /// The controlled-substance log of every transaction this replica holds.
+    cs_log: CsLog,
     /// Reused buffer for the bytes a transaction's digest covers.
     scratch: Vec<u8>,
 }
@@ -280,6 +286,7 @@ impl Replica {
             superseded: None,
             salvage: Ledger::default(),
             forked: Ledger::default(),
+            cs_log: CsLog::new(store),
             scratch: Vec::with_capacity(128),
         }
     }
@@ -289,6 +296,7 @@ impl Replica {
     pub(crate) fn restore(parts: ReplicaParts, key: MacKey) -> Self {
         Replica {
             me: parts.me,
+            cs_log: CsLog::new(parts.state.store()),
             key,
             state: parts.state,
             hlc: parts.hlc,
@@ -313,14 +321,48 @@ impl Replica {
     /// A copy of this replica (a backup) restored as a fresh incarnation of the terminal:
     /// the same state, outbox and queues under a new identity drawn from `entropy`, so its
     /// new counter totals and sequence numbers cannot collide with any other copy's.
-    pub fn reincarnated(&self, entropy: &mut dyn crate::ids::Entropy) -> Result<Replica, IdError> {
+    ///
+    /// When the backup holds transactions of its own, the new incarnation's first
+    /// transaction is a [`TxnKind::Restore`] naming the backup's head (its replica, sequence
+    /// number and digest): the controlled-substance log ([`cs_log`](crate::cs_log)) links
+    /// the new incarnation's segment to the old one there.
+    pub fn reincarnated(&self, entropy: &mut dyn crate::ids::Entropy) -> Result<Replica, OpError> {
         let me = self.fresh_id(entropy)?;
-        Ok(Replica {
+        let mut restored = Replica {
             me,
             next_lot_no: 1,
             superseded: None,
             ..self.clone()
-        })
+        };
+        if let Some(head) = self.state.head(&self.me) {
+            let link = CsLink {
+                from: self.me,
+                seq: head.id.seq,
+                txn_digest: head.digest,
+            };
+            let t = restored.txn(
+                self.hlc.ms(),
+                TxnKind::Restore,
+                Reason::None,
+                link.reference(),
+            )?;
+            restored.commit(t, Attachments::default())?;
+        }
+        Ok(restored)
+    }
+
+    /// The controlled-substance log of the transactions this replica holds (its own and
+    /// those it accepted from others).
+    pub fn cs_log(&self) -> &CsLog {
+        &self.cs_log
+    }
+
+    /// Feeds a transaction this replica now holds (applied, or known as state) to its
+    /// controlled-substance log.
+    pub(crate) fn cs_observe(&mut self, t: &Arc<Txn>) {
+        let state = &self.state;
+        self.cs_log
+            .observe(t, &|lot| state.lot(lot).is_some_and(|l| l.controlled));
     }
 
     /// A new id for this terminal that no incarnation known here has.
@@ -358,6 +400,7 @@ impl Replica {
     /// an empty outbox.
     pub fn with_state(me: ReplicaId, key: MacKey, state: InventoryState) -> Self {
         Replica {
+            cs_log: CsLog::new(state.store()),
             state,
             ..Replica::new(PharmacyId::new(0), me, key)
         }
@@ -559,6 +602,7 @@ impl Replica {
             self.pmp_reports.insert(txn.id, r.clone());
         }
         self.ledger.insert(Arc::clone(&txn), None);
+        self.cs_observe(&txn);
         Ok(Commit {
             txn,
             claim,
