@@ -22,7 +22,7 @@ use pharm_sync::replica::{Attachments, NewLot, QueuedItem, Replica};
 use pharm_sync::replica::{Op, OpError};
 use pharm_sync::state::{Cell, Observable, StateDelta, VersionVector};
 use pharm_sync::store::{CacheTable, SCHEMA_VERSION, StoreError, StoreOptions, TerminalStore};
-use pharm_sync::txn::{DiscrepancyId, Line, LotKey, Reason, TransferId, Txn};
+use pharm_sync::txn::{DiscrepancyId, Line, LotKey, Reason, TransferId, Txn, TxnKind};
 use rusqlite::Connection;
 
 const STORE: PharmacyId = PharmacyId::new(42);
@@ -1149,10 +1149,12 @@ fn restore_from_backup_takes_a_new_incarnation() {
         1,
         "queued rows of the backup are kept"
     );
-    assert_eq!(
-        restored.replica().outbox().count(),
-        1,
-        "the backup's unsynced dispense is still to upload"
+    let outbox: Vec<TxnKind> = restored.replica().outbox().map(|t| t.kind).collect();
+    assert!(
+        outbox.len() == 2
+            && outbox.contains(&TxnKind::Dispense)
+            && outbox.contains(&TxnKind::Restore),
+        "the backup's unsynced dispense is still to upload, and the restore record: {outbox:?}"
     );
     restored
         .apply(

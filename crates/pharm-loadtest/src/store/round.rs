@@ -494,6 +494,13 @@ impl Store {
         let reuse = self.breaks.reuse_incarnation;
         match term.end.restore(backup, reuse, &mut || rng.next_u64()) {
             Ok(()) => {
+                // The new incarnation's first transaction (a restore record linking its
+                // controlled-substance log to the backup's head) is the terminal's own.
+                let r = term.end.replica();
+                if let Some(head) = r.state().head(&r.id()) {
+                    let seq = self.committed.entry(r.id()).or_default();
+                    *seq = (*seq).max(head.id.seq);
+                }
                 self.counts.restores += 1;
                 self.faults_seen.add(FaultKind::Crash);
                 self.trace.push(|| {

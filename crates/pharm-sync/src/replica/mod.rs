@@ -334,21 +334,29 @@ impl Replica {
             superseded: None,
             ..self.clone()
         };
-        if let Some(head) = self.state.head(&self.me) {
-            let link = CsLink {
-                from: self.me,
-                seq: head.id.seq,
-                txn_digest: head.digest,
-            };
-            let t = restored.txn(
-                self.hlc.ms(),
-                TxnKind::Restore,
-                Reason::None,
-                link.reference(),
-            )?;
-            restored.commit(t, Attachments::default())?;
-        }
+        restored.link_restore(self.me)?;
         Ok(restored)
+    }
+
+    /// Commits the [`TxnKind::Restore`] record naming `old`'s head (its replica, sequence
+    /// number and digest) as this incarnation's transaction, when this replica holds
+    /// transactions of `old`; `None` otherwise. Called once, right after a restore.
+    pub(crate) fn link_restore(&mut self, old: ReplicaId) -> Result<Option<Commit>, OpError> {
+        let Some(head) = self.state.head(&old) else {
+            return Ok(None);
+        };
+        let link = CsLink {
+            from: old,
+            seq: head.id.seq,
+            txn_digest: head.digest,
+        };
+        let t = self.txn(
+            self.hlc.ms(),
+            TxnKind::Restore,
+            Reason::None,
+            link.reference(),
+        )?;
+        self.commit(t, Attachments::default()).map(Some)
     }
 
     /// The controlled-substance log of the transactions this replica holds (its own and

@@ -109,7 +109,10 @@ impl TerminalStore {
     /// from `entropy`, different from every incarnation the backup knows): the lost device
     /// may have committed and synced more after the backup, and reusing its id would make
     /// the two histories collide. The backup is checked like any store on open and is only
-    /// read; `new_path` must not exist.
+    /// read; `new_path` must not exist. When the backup holds transactions of its own, the
+    /// new incarnation's first transaction is the restore record that links its
+    /// controlled-substance log to the backup's head (as in
+    /// [`Replica::reincarnated`](crate::replica::Replica::reincarnated)).
     ///
     /// Claims and PMP reports still queued in the backup may already have been sent by the
     /// lost device: they are listed by
@@ -173,10 +176,26 @@ impl TerminalStore {
                 Ok(())
             })?;
             finish(conn, &tmp, new_path)?;
-            Ok(old.terminal)
+            Ok(old)
         })();
         remove_files(&tmp);
-        Self::open(new_path, store, restored?, keys, options)
+        let old = restored?;
+        let mut reopened = Self::open(new_path, store, old.terminal, keys, options)?;
+        reopened.link_restore(old)?;
+        Ok(reopened)
+    }
+
+    /// Commits and persists the new incarnation's restore record linking it to `old`'s
+    /// head ([`Replica::reincarnated`](crate::replica::Replica::reincarnated) does the same
+    /// in memory).
+    fn link_restore(&mut self, old: ReplicaId) -> Result<(), StoreError> {
+        let Some(commit) = self.peer.replica_mut().link_restore(old)? else {
+            return Ok(());
+        };
+        let replica = self.peer.replica();
+        super::in_tx(&mut self.conn, &self.witness, |tx| {
+            persist::write_commit(tx, replica, &commit)
+        })
     }
 
     /// Copies a store file (read-only on the source) with `VACUUM INTO`.
