@@ -1,6 +1,7 @@
 //! Replays every committed corpus and regression file through its target's harness on
-//! stable Rust, and checks the committed seed corpus is the one `pharm_fuzz::seeds` makes
-//! (`PHARM_BLESS=1` writes it).
+//! stable Rust, runs a brief deterministic mutation pass over the corpus (no coverage
+//! guidance: that is `scripts/fuzz`), and checks the committed seed corpus is the one
+//! `pharm_fuzz::seeds` makes (`PHARM_BLESS=1` writes it).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -45,6 +46,83 @@ fn every_corpus_and_regression_file_replays() {
         }
     }
     println!("replayed {total} files");
+}
+
+/// Mutations per target in the stable pass (`PHARM_FUZZ_MUTATIONS` overrides).
+const MUTATIONS: usize = 2_000;
+
+/// A small deterministic generator (xorshift64*), so a failing mutation replays.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n.max(1) as u64).unwrap_or(0)
+    }
+}
+
+/// One to four mutations of `data`: bit flips, bytes set to edge values, truncation,
+/// a slice repeated or removed, random bytes inserted.
+fn mutate(data: &[u8], rng: &mut Rng) -> Vec<u8> {
+    const EDGES: [u8; 8] = [0, 0xFF, 0x7F, 0x80, b'"', b'|', b'~', b'\n'];
+    let mut out = data.to_vec();
+    for _ in 0..=rng.below(4) {
+        let at = rng.below(out.len());
+        match rng.below(6) {
+            0 if !out.is_empty() => out[at] ^= 1 << rng.below(8),
+            1 if !out.is_empty() => out[at] = EDGES[rng.below(EDGES.len())],
+            2 => out.truncate(at),
+            3 if at < out.len() => {
+                let end = (at + 1 + rng.below(64)).min(out.len());
+                let slice = out[at..end].to_vec();
+                out.splice(at..at, slice);
+            }
+            4 if at < out.len() => {
+                let end = (at + 1 + rng.below(64)).min(out.len());
+                out.drain(at..end);
+            }
+            _ => {
+                let bytes: Vec<u8> = (0..=rng.below(8)).map(|_| rng.next() as u8).collect();
+                out.splice(at..at, bytes);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn mutated_corpus_inputs_never_break_a_harness() {
+    let per_target = std::env::var("PHARM_FUZZ_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MUTATIONS);
+    for (k, target) in TARGETS.iter().enumerate() {
+        let corpus: Vec<Vec<u8>> = files(&root().join("corpus").join(target.name))
+            .iter()
+            .filter_map(|p| fs::read(p).ok())
+            .collect();
+        assert!(!corpus.is_empty(), "{}: no committed corpus", target.name);
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ k as u64);
+        for i in 0..per_target {
+            let input = mutate(&corpus[i % corpus.len()], &mut rng);
+            let outcome = std::panic::catch_unwind(|| (target.run)(&input));
+            assert!(
+                outcome.is_ok(),
+                "{} fails on mutation {i} of its corpus ({} bytes; save it under \
+                 fuzz/regressions/{}/): {:?}",
+                target.name,
+                input.len(),
+                target.name,
+                input
+            );
+        }
+    }
 }
 
 #[test]
