@@ -144,8 +144,12 @@ impl Store {
 
     /// The terminal on the store's network that leads now.
     fn current_leader(&self, k: u64) -> Option<usize> {
-        (0..self.terminals.len())
-            .find(|i| self.is_up(*i, k) && self.terminals[*i].election.is_leader(self.election_now))
+        (0..self.terminals.len()).find(|i| {
+            self.is_up(*i, k)
+                && self.terminals[*i]
+                    .election
+                    .is_leader(self.election_clock(*i, self.election_now))
+        })
     }
 
     fn maybe_lose_leader(&mut self, k: u64) {
@@ -206,10 +210,12 @@ impl Store {
         let mut first = true;
         loop {
             let mut out = VecDeque::new();
-            for (i, t) in self.terminals.iter_mut().enumerate() {
-                let due = t.election.poll_timeout().is_some_and(|d| d <= now);
+            for i in 0..self.terminals.len() {
+                let local = self.election_clock(i, now);
+                let t = &mut self.terminals[i];
+                let due = t.election.poll_timeout().is_some_and(|d| d <= local);
                 if first || due {
-                    out.extend(t.election.tick(now).into_iter().map(|o| (i, o)));
+                    out.extend(t.election.tick(local).into_iter().map(|o| (i, o)));
                 }
             }
             first = false;
@@ -218,10 +224,12 @@ impl Store {
             if self.current_leader(k_now).is_some() || now >= deadline {
                 break;
             }
-            let next = self
-                .terminals
-                .iter()
-                .filter_map(|t| t.election.poll_timeout())
+            // Each terminal's next deadline, by its own clock, on the store's clock.
+            let next = (0..self.terminals.len())
+                .filter_map(|i| {
+                    let d = self.terminals[i].election.poll_timeout()?;
+                    Some(d.saturating_sub(self.election_offset(i)))
+                })
                 .min()
                 .unwrap_or(deadline);
             now = next.clamp(now + 1, deadline);
@@ -241,6 +249,9 @@ impl Store {
     ) {
         let mut budget = ELECTION_MESSAGES;
         let stream = [u64::from(self.index), k, now, 0xE1EC];
+        let offsets: Vec<u64> = (0..self.terminals.len())
+            .map(|i| self.election_offset(i))
+            .collect();
         let mut link = wire.link(self.index, &stream, clean, &mut self.trace);
         link.reorder(queue.make_contiguous());
         while let Some((from, o)) = queue.pop_front() {
@@ -263,7 +274,8 @@ impl Store {
                 }
                 for _ in 0..link.election_copies() {
                     budget = budget.saturating_sub(1);
-                    let replies = self.terminals[j].election.handle(now, sender, o.msg);
+                    let local = now.saturating_add(offsets.get(j).copied().unwrap_or(0));
+                    let replies = self.terminals[j].election.handle(local, sender, o.msg);
                     queue.extend(replies.into_iter().map(|r| (j, r)));
                 }
             }
@@ -273,11 +285,18 @@ impl Store {
     /// At most one terminal leads at this instant, and each term has one leader.
     fn check_leaders(&mut self) {
         let now = self.election_now;
-        let leading: Vec<(u64, ReplicaId)> = self
-            .terminals
-            .iter()
-            .filter(|t| t.election.is_leader(now))
-            .map(|t| (t.election.term(), t.election.me()))
+        let leading: Vec<(u64, ReplicaId)> = (0..self.terminals.len())
+            .filter(|i| {
+                self.terminals[*i]
+                    .election
+                    .is_leader(self.election_clock(*i, now))
+            })
+            .map(|i| {
+                (
+                    self.terminals[i].election.term(),
+                    self.terminals[i].election.me(),
+                )
+            })
             .collect();
         if leading.len() > 1 {
             self.violations.push(Violation::new(
@@ -328,6 +347,18 @@ impl Store {
             self.round_faulted |= link.tainted();
             self.count_session(result);
         }
+    }
+
+    /// Terminal `i`'s election clock when the store's is at `now`: its skew applied on top
+    /// of the largest skew drawn, so no clock starts below zero.
+    fn election_clock(&self, i: usize, now: u64) -> u64 {
+        now.saturating_add(self.election_offset(i))
+    }
+
+    fn election_offset(&self, i: usize) -> u64 {
+        let max = i64::from(self.faults.skew_ms);
+        let skew = self.skew.get(i).copied().unwrap_or_default();
+        u64::try_from(max + skew).unwrap_or(0)
     }
 
     /// Terminal `i`'s clock when the store's is at `now` (its skew applied).
