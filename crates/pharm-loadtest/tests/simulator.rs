@@ -117,8 +117,14 @@ fn acknowledging_before_storing_loses_a_transaction_at_failover() {
 }
 
 #[test]
-fn reusing_an_incarnation_breaks_unit_conservation() {
+fn reusing_an_incarnation_breaks_unit_conservation_and_the_cs_log() {
     caught("reuse-incarnation", "units conserved per lot", 16, 3);
+    caught(
+        "reuse-incarnation",
+        "controlled-substance log intact",
+        16,
+        3,
+    );
 }
 
 #[cfg(feature = "test-breaks")]

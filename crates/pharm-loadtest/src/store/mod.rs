@@ -12,6 +12,7 @@
 //! - `terminal.rs`: a terminal's sync end, in memory or a durable SQLite terminal store.
 
 mod checks;
+mod cs_check;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod durable_tests;
@@ -189,6 +190,9 @@ pub struct Store {
     ledger: BTreeMap<LotKey, i64>,
     /// Highest sequence number each terminal incarnation committed.
     committed: BTreeMap<ReplicaId, u64>,
+    /// Transactions the terminals committed with lines on a controlled lot (each needs an
+    /// entry in the cloud's controlled-substance log).
+    controlled_committed: u64,
     /// References of offline controlled dispenses (each needs a reconciliation item).
     reconciliation_due: BTreeSet<String>,
     /// Reconciliation items the cloud received.
@@ -451,6 +455,7 @@ impl Store {
             lots_per_sku: config.lots,
             ledger,
             committed: BTreeMap::new(),
+            controlled_committed: 0,
             reconciliation_due: BTreeSet::new(),
             reconciliation_received: BTreeSet::new(),
             claims_queued: 0,
@@ -524,6 +529,15 @@ impl Store {
             .end
             .apply((START_MS + at_ms).saturating_add_signed(skew), op)?;
         add_lines(&mut self.ledger, &commit);
+        let state = terminal.end.replica().state();
+        if commit
+            .txn
+            .lines
+            .iter()
+            .any(|l| state.lot(&l.lot).is_some_and(|info| info.controlled))
+        {
+            self.controlled_committed += 1;
+        }
         let seq = self.committed.entry(commit.txn.id.replica).or_default();
         *seq = (*seq).max(commit.txn.id.seq);
         if commit.pmp_report.is_some() {
