@@ -7,7 +7,9 @@
 //! joined by a message of another pharmacy (a cross-tenant forgery). Election messages can
 //! be lost, duplicated and reordered. Partitions cut pairs of terminals (and a store from
 //! the cloud) for a sync round; each terminal's clock is skewed by up to `skew_ms`; a shard
-//! store's primary fails a write now and then and the write goes to the promoted replica.
+//! store's primary fails a write now and then and the write goes to the promoted replica,
+//! which may lag behind the acknowledged batches (a lag spike). A store's PMP and payer
+//! may have outage windows and slow calls.
 //! The load test runs without faults by default; the deterministic simulator
 //! (`pharm-sim`) draws the knobs per seed.
 
