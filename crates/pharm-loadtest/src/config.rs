@@ -94,6 +94,9 @@ pub struct Breaks {
     /// A shard store's write that failed on the primary is acknowledged without being
     /// written again on the promoted replica (with the faults' `shard_failure`).
     pub ack_before_store: bool,
+    /// After a failover whose promoted replica lacks acknowledged batches (the faults'
+    /// `lag_spike`), the writer does not write its unconfirmed tail again.
+    pub no_tail_rewrite: bool,
     /// Every peer takes messages without checking their hop tag (needs the feature
     /// `test-breaks`).
     pub skip_mac: bool,
@@ -104,10 +107,11 @@ pub struct Breaks {
 
 impl Breaks {
     /// The defects' names, as `--break` takes them.
-    pub const NAMES: [&str; 5] = [
+    pub const NAMES: [&str; 6] = [
         "drop-upload",
         "reuse-incarnation",
         "ack-before-store",
+        "no-tail-rewrite",
         "skip-mac",
         "no-term-check",
     ];
@@ -118,6 +122,7 @@ impl Breaks {
             "drop-upload" => self.drop_upload = true,
             "reuse-incarnation" => self.reuse_incarnation = true,
             "ack-before-store" => self.ack_before_store = true,
+            "no-tail-rewrite" => self.no_tail_rewrite = true,
             "skip-mac" => self.skip_mac = true,
             "no-term-check" => self.no_term_check = true,
             _ => return false,
@@ -130,6 +135,7 @@ impl Breaks {
         self.drop_upload
             || self.reuse_incarnation
             || self.ack_before_store
+            || self.no_tail_rewrite
             || self.skip_mac
             || self.no_term_check
     }

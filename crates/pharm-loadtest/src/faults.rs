@@ -7,7 +7,9 @@
 //! joined by a message of another pharmacy (a cross-tenant forgery). Election messages can
 //! be lost, duplicated and reordered. Partitions cut pairs of terminals (and a store from
 //! the cloud) for a sync round; each terminal's clock is skewed by up to `skew_ms`; a shard
-//! store's primary fails a write now and then and the write goes to the promoted replica.
+//! store's primary fails a write now and then and the write goes to the promoted replica,
+//! which may lag behind the acknowledged batches (a lag spike). A store's PMP and payer
+//! may have outage windows and slow calls.
 //! The load test runs without faults by default; the deterministic simulator
 //! (`pharm-sim`) draws the knobs per seed.
 
@@ -36,6 +38,14 @@ pub struct Faults {
     pub shard_failure: u32,
     /// Largest clock skew of a terminal, in ms (either way).
     pub skew_ms: u32,
+    /// At a shard failover, the promoted replica lacks the last batches the old primary
+    /// acknowledged (an asynchronous replica's lag spike), per mille of failovers.
+    pub lag_spike: u32,
+    /// A store's PMP or payer has outage windows that day (up to the whole day), per mille
+    /// of stores and partners.
+    pub partner_outage: u32,
+    /// Calls to the PMP and payer that are slow (their latency multiplied), per mille.
+    pub slow_calls: u32,
 }
 
 impl Faults {
@@ -44,7 +54,8 @@ impl Faults {
         *self != Faults::default()
     }
 
-    /// Every message and shard knob at `per_mille`, skew at five minutes.
+    /// Every message, shard and partner knob at `per_mille`, skew at five minutes, lag
+    /// spikes (which come only with a failover) at five times `per_mille`.
     pub fn all(per_mille: u32) -> Faults {
         Faults {
             loss: per_mille,
@@ -57,6 +68,9 @@ impl Faults {
             partition: per_mille,
             shard_failure: per_mille,
             skew_ms: 300_000,
+            lag_spike: per_mille.saturating_mul(5).min(1_000),
+            partner_outage: per_mille,
+            slow_calls: per_mille,
         }
     }
 
@@ -94,6 +108,9 @@ impl Faults {
             "partition" => &mut self.partition,
             "shard-failure" => &mut self.shard_failure,
             "skew-ms" => &mut self.skew_ms,
+            "lag-spike" => &mut self.lag_spike,
+            "partner-outage" => &mut self.partner_outage,
+            "slow-calls" => &mut self.slow_calls,
             _ => return false,
         };
         *knob = value;
@@ -101,7 +118,7 @@ impl Faults {
     }
 
     /// The knobs' names, as [`Faults::set`] takes them.
-    pub const NAMES: [&str; 10] = [
+    pub const NAMES: [&str; 13] = [
         "loss",
         "duplicate",
         "reorder",
@@ -112,6 +129,9 @@ impl Faults {
         "partition",
         "shard-failure",
         "skew-ms",
+        "lag-spike",
+        "partner-outage",
+        "slow-calls",
     ];
 
     /// Knobs drawn for one simulator seed, each below its value in `max`: each knob is on
@@ -135,6 +155,9 @@ impl Faults {
             partition: knob(rng, max.partition),
             shard_failure: knob(rng, max.shard_failure),
             skew_ms: knob(rng, max.skew_ms),
+            lag_spike: knob(rng, max.lag_spike),
+            partner_outage: knob(rng, max.partner_outage),
+            slow_calls: knob(rng, max.slow_calls),
         }
     }
 }
@@ -166,11 +189,17 @@ pub enum FaultKind {
     LeaderLoss,
     /// A store offline for a window.
     Offline,
+    /// A shard failover whose promoted replica lacked acknowledged batches.
+    LagSpike,
+    /// A PMP or payer outage window.
+    PartnerOutage,
+    /// A slow PMP or payer call.
+    SlowCall,
 }
 
 impl FaultKind {
     /// Every kind, in report order.
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 15] = [
         FaultKind::Loss,
         FaultKind::Duplicate,
         FaultKind::Reorder,
@@ -183,6 +212,9 @@ impl FaultKind {
         FaultKind::Crash,
         FaultKind::LeaderLoss,
         FaultKind::Offline,
+        FaultKind::LagSpike,
+        FaultKind::PartnerOutage,
+        FaultKind::SlowCall,
     ];
 
     /// The kind's name in reports and traces.
@@ -200,6 +232,9 @@ impl FaultKind {
             FaultKind::Crash => "crash+restore",
             FaultKind::LeaderLoss => "leader loss",
             FaultKind::Offline => "offline window",
+            FaultKind::LagSpike => "replica lag spike",
+            FaultKind::PartnerOutage => "partner outage",
+            FaultKind::SlowCall => "slow partner call",
         }
     }
 

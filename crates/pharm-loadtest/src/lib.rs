@@ -41,6 +41,7 @@ pub mod config;
 pub mod counts;
 pub mod faults;
 pub mod orange_book;
+pub mod partner_faults;
 pub mod partners;
 pub mod plan;
 pub mod plot;

@@ -7,7 +7,8 @@
 //! loop is the caller-driven one of [`pharm_shard::resilience`]: before each try the policy
 //! may reject (breaker OPEN); after it, the policy says return, retry after a backoff, or
 //! give up. A give-up or rejection is a degradation (the design's §5): manual PMP
-//! verification, cash only with the claim queued.
+//! verification, cash only with the claim queued. The simulator adds per-seed outage
+//! windows and slow calls ([`PartnerFaults`]).
 
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use pharm_shard::resilience::{Next, Outcome, Resilience, ResilienceConfig};
 use pharm_shard::retry::ErrorKind;
 
 use crate::config::SIMULATED_MS;
+use crate::faults::{FaultCounts, FaultKind};
+use crate::partner_faults::PartnerFaults;
 use crate::rng::XorShift64;
 use crate::workload::stream_seed;
 
@@ -68,8 +71,15 @@ impl ServiceModel {
         (self.outage_ms.0..self.outage_ms.1).contains(&at_ms)
     }
 
-    /// One try at `at_ms` with `timeout`: how long it took and how it ended.
-    fn answer(&self, rng: &mut XorShift64, at_ms: u64, timeout: Duration) -> (u64, Outcome) {
+    /// One try at `at_ms` with `timeout`, its latency multiplied by `slowdown`: how long it
+    /// took and how it ended.
+    fn answer(
+        &self,
+        rng: &mut XorShift64,
+        at_ms: u64,
+        timeout: Duration,
+        slowdown: u32,
+    ) -> (u64, Outcome) {
         if self.is_down(at_ms) {
             return (
                 u64::from(self.refused_ms),
@@ -82,7 +92,8 @@ impl ServiceModel {
             fast.saturating_add(rng.below(fast.saturating_mul(9).max(1)))
         } else {
             self.base_ms + rng.below(self.spread_ms.max(1))
-        });
+        })
+        .saturating_mul(u64::from(slowdown));
         if latency > timeout_ms {
             return (timeout_ms, Outcome::Failure(ErrorKind::Retryable));
         }
@@ -155,6 +166,10 @@ pub struct Partner {
     policy: Resilience,
     /// What this connection counted.
     pub counts: PartnerCounts,
+    /// The drawn outages and slow calls.
+    faults: PartnerFaults,
+    /// Tries slowed by the drawn slow calls.
+    slowed: u64,
 }
 
 /// Most tries of one logical call the loop makes (the presets allow 3).
@@ -177,7 +192,27 @@ impl Partner {
             model,
             policy,
             counts: PartnerCounts::default(),
+            faults: PartnerFaults::default(),
+            slowed: 0,
         })
+    }
+
+    /// The same connection with drawn outages and slow calls.
+    pub fn with_faults(mut self, faults: PartnerFaults) -> Partner {
+        self.faults = faults;
+        self
+    }
+
+    /// The drawn faults this connection met: its outage windows and its slowed tries.
+    pub fn fault_counts(&self) -> FaultCounts {
+        let mut c = FaultCounts::default();
+        for _ in &self.faults.outages {
+            c.add(FaultKind::PartnerOutage);
+        }
+        for _ in 0..self.slowed {
+            c.add(FaultKind::SlowCall);
+        }
+        c
     }
 
     /// The breaker's state now.
@@ -220,7 +255,19 @@ impl Partner {
                 }
             };
             answer.tries += 1;
-            let (took, outcome) = self.model.answer(rng, now, permit.attempt().timeout);
+            let (took, outcome) = if self.faults.is_down(now) {
+                (
+                    u64::from(self.model.refused_ms),
+                    Outcome::Failure(ErrorKind::Retryable),
+                )
+            } else {
+                let slowdown = self.faults.slowdown_at(rng, now);
+                if slowdown > 1 {
+                    self.slowed += 1;
+                }
+                self.model
+                    .answer(rng, now, permit.attempt().timeout, slowdown)
+            };
             now += took;
             match call.after_call(permit, outcome, Duration::from_millis(now)) {
                 Next::Return => {
@@ -276,6 +323,40 @@ mod tests {
         assert!(p.counts.opened >= 1, "the breaker never opened");
         assert!(p.counts.rejected > 0, "an OPEN breaker rejected nothing");
         assert_eq!(p.breaker_state(), State::Closed);
+    }
+
+    #[test]
+    fn a_whole_day_outage_with_slow_calls_ends_with_the_day_and_recovery_closes_the_breaker() {
+        let faults = PartnerFaults {
+            outages: vec![(0, SIMULATED_MS / 2)],
+            slow_per_mille: 1_000,
+            slowdown: crate::partner_faults::MAX_SLOWDOWN,
+        };
+        let Ok(p) = Partner::new(
+            "pmp-api",
+            ResilienceConfig::pmp_api(),
+            ServiceModel::pmp(),
+            7,
+            0,
+        ) else {
+            panic!("preset refused")
+        };
+        let mut p = p.with_faults(faults);
+        let mut rng = XorShift64::new(3);
+        let mut t = 1_000;
+        while t < SIMULATED_MS {
+            let ok = p.call(&mut rng, t).ok;
+            assert!(
+                !ok || t >= SIMULATED_MS / 2,
+                "a call went through at {t} ms"
+            );
+            t += 20_000;
+        }
+        assert!(p.counts.opened >= 1 && p.breaker_state() != State::Closed);
+        assert!(p.recover(&mut rng, SIMULATED_MS));
+        let c = p.fault_counts();
+        assert_eq!(c.of(FaultKind::PartnerOutage), 1);
+        assert!(c.of(FaultKind::SlowCall) > 0);
     }
 
     #[test]

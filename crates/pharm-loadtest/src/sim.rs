@@ -21,6 +21,7 @@ use pharm_sync::replica::{Attachments, Op, OpError};
 use pharm_sync::txn::TransferId;
 use sha2::{Digest, Sha256};
 
+use crate::cloud::lag::LagSpikes;
 use crate::cloud::table::{MemoryTables, TxnTables};
 use crate::cloud::writer::{Failover, ShardWriter};
 use crate::config::{Config, SIMULATED_MS};
@@ -152,13 +153,17 @@ impl Shard {
             templates: Arc::clone(templates),
             profile: StateProfile::texas(),
             tables: Arc::clone(tables),
-            writer: ShardWriter::new(Arc::clone(tables), WRITE_BATCH_ROWS).with_failover(
-                Failover {
+            writer: ShardWriter::new(Arc::clone(tables), WRITE_BATCH_ROWS)
+                .with_failover(Failover {
                     per_mille: config.faults.shard_failure,
                     rng: XorShift64::new(stream_seed(config.seed, &[0xFA11])),
                     acknowledge_before_storing: config.breaks.ack_before_store,
-                },
-            ),
+                })
+                .with_lag_spikes(LagSpikes {
+                    per_mille: config.faults.lag_spike,
+                    rng: XorShift64::new(stream_seed(config.seed, &[0x1A65])),
+                    skip_tail_rewrite: config.breaks.no_tail_rewrite,
+                }),
             wire: Wire::new(config.faults, stream_seed(config.seed, &[0x3E1E])),
             desk: Arc::clone(desk),
             stores,
@@ -207,6 +212,16 @@ impl Shard {
                 Some(store) => store.round(r.k, r.at_ms, &mut self.writer, &mut self.wire),
                 None => self.counts.errors += 1,
             },
+        }
+        self.trace_lag_spikes();
+    }
+
+    /// Adds the writer's lag-spike lines to the traces of the pharmacies they concern.
+    fn trace_lag_spikes(&mut self) {
+        for (p, line) in self.writer.take_notes() {
+            if let Some(store) = self.stores.get_mut(&p) {
+                store.trace.push(|| line);
+            }
         }
     }
 
@@ -441,6 +456,7 @@ impl Shard {
             store.final_sync(SIMULATED_MS, &mut self.writer, &mut self.wire);
         }
         self.writer.flush();
+        self.trace_lag_spikes();
     }
 
     /// Every store's invariant checks (after [`Shard::finish`]).
@@ -473,9 +489,14 @@ impl Shard {
         let mut c = self.wire.counts.clone();
         for s in self.stores.values() {
             c.merge(&s.faults_seen);
+            c.merge(&s.pmp.fault_counts());
+            c.merge(&s.payer.fault_counts());
         }
         for _ in 0..self.writer.failovers {
             c.add(FaultKind::ShardFailure);
+        }
+        for _ in 0..self.writer.lag_spikes {
+            c.add(FaultKind::LagSpike);
         }
         c
     }

@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use pharm_loadtest::config::Breaks;
-use pharm_loadtest::faults::Faults;
+use pharm_loadtest::faults::{FaultKind, Faults};
 use pharm_loadtest::simulator::{SeedRun, SimOptions, run_seed};
 use pharm_loadtest::subst_desk::SubstDesk;
 
@@ -79,15 +79,43 @@ fn regression_seed_54_with_message_loss() {
     holds(54, &only("loss"));
 }
 
+/// Slow partner calls went on into the recovery after the day, so its health checks timed
+/// out and a breaker stayed OPEN; the drawn slow calls, like the outages, end with the day.
+#[test]
+fn regression_seed_33_with_partner_outages_and_slow_calls() {
+    holds(33, &only("partner-outage=1000,slow-calls=1000"));
+}
+
+#[test]
+fn partner_outages_slow_calls_and_lag_spikes_are_injected_and_survived() {
+    let options = only("partner-outage=1000,slow-calls=300,shard-failure=300,lag-spike=1000");
+    let mut runs = Vec::new();
+    for seed in 0..6 {
+        let run = play(seed, &options);
+        assert!(run.violations.is_empty(), "{}", run.report());
+        runs.push(run);
+    }
+    for kind in [
+        FaultKind::PartnerOutage,
+        FaultKind::SlowCall,
+        FaultKind::LagSpike,
+    ] {
+        let n: u64 = runs.iter().map(|r| r.faults.of(kind)).sum();
+        assert!(n > 0, "no {} injected", kind.name());
+    }
+}
+
 /// Runs seeds from `first` until one breaks `invariant` under `defect` (at most `tries`),
 /// and returns that seed; the report names the invariant and the seed.
 fn caught(defect: &str, invariant: &str, first: u64, tries: u64) -> u64 {
+    caught_under(SimOptions::default(), defect, invariant, first, tries)
+}
+
+/// [`caught`] with the fault knobs of `options`.
+fn caught_under(options: SimOptions, defect: &str, invariant: &str, first: u64, tries: u64) -> u64 {
     let mut breaks = Breaks::default();
     assert!(breaks.switch_on(defect), "unknown defect {defect}");
-    let options = SimOptions {
-        breaks,
-        ..SimOptions::default()
-    };
+    let options = SimOptions { breaks, ..options };
     for seed in first..first + tries {
         let run = play(seed, &options);
         if run.violations.iter().any(|v| v.invariant == invariant) {
@@ -114,6 +142,21 @@ fn dropping_an_upload_loses_a_transaction() {
 #[test]
 fn acknowledging_before_storing_loses_a_transaction_at_failover() {
     caught("ack-before-store", "no transaction lost", 1, 3);
+}
+
+#[test]
+fn not_rewriting_the_tail_after_a_lag_spike_loses_a_transaction() {
+    let options = only("shard-failure=300,lag-spike=1000");
+    let seed = caught_under(options, "no-tail-rewrite", "no transaction lost", 0, 5);
+    let mut breaks = Breaks::default();
+    breaks.switch_on("no-tail-rewrite");
+    let run = play(seed, &SimOptions { breaks, ..options });
+    assert!(run.faults.of(FaultKind::LagSpike) > 0);
+    assert!(
+        run.report().contains("replica lag spike"),
+        "{}",
+        run.report()
+    );
 }
 
 #[test]

@@ -21,8 +21,10 @@ usage: pharm-sim [--seeds N] [--first S] [--seed S] [--soak-s T] [--max-fault P]
   --soak-s T        run seeds from --first for T seconds of wall time (reports the count)
   --max-fault P     highest fault probability drawn per knob, per mille (default 100)
   --only K[=V],...  only these fault knobs (loss, duplicate, reorder, truncate, corrupt, replay,
-                    foreign, partition, shard-failure: per mille, default 100; skew-ms: ms)
-  --break NAME      test only: a defect (drop-upload, reuse-incarnation, ack-before-store;
+                    foreign, partition, shard-failure, lag-spike, partner-outage, slow-calls:
+                    per mille, default 100; skew-ms: ms)
+  --break NAME      test only: a defect (drop-upload, reuse-incarnation, ack-before-store,
+                    no-tail-rewrite;
                     skip-mac and no-term-check with the feature test-breaks, as scripts/sim builds)
   --expect NAME     exit 0 only if some seed breaks invariant NAME (shows a defect is caught)";
 

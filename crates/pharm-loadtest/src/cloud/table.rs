@@ -103,6 +103,16 @@ pub trait TxnTables: Send + Sync {
     }
     /// Every row of `pharmacy`, in key order.
     fn rows(&self, shard: LogicalShard, pharmacy: u32) -> Result<Vec<TxnRow>, TableError>;
+    /// Forgets `rows` (those held with the same digest), as a promoted replica that never
+    /// received them would; returns how many it held. Only a simulated backend can; the
+    /// default refuses.
+    fn lose(&self, shard: LogicalShard, rows: &[TxnRow]) -> Result<u64, TableError> {
+        let _ = rows;
+        Err(TableError {
+            shard: shard.0,
+            reason: "this backend cannot simulate a replica's lag".into(),
+        })
+    }
 }
 
 /// A row's key: pharmacy, terminal, incarnation, sequence number.
@@ -163,6 +173,21 @@ impl TxnTables for MemoryTables {
             .map(|(_, r)| *r)
             .collect())
     }
+
+    fn lose(&self, shard: LogicalShard, rows: &[TxnRow]) -> Result<u64, TableError> {
+        let mut table = self
+            .shard(shard)?
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut lost = 0;
+        for row in rows {
+            if table.get(&row.key()) == Some(row) {
+                table.remove(&row.key());
+                lost += 1;
+            }
+        }
+        Ok(lost)
+    }
 }
 
 #[cfg(test)]
@@ -202,5 +227,8 @@ mod tests {
         assert_eq!(rows[1].digest, [2; 16]);
         assert!(t.rows(s, 4).is_ok_and(|r| r.is_empty()));
         assert!(t.write(LogicalShard(16), &[row(1, 1)]).is_err());
+        assert_eq!(t.lose(s, &[row(2, 2), row(3, 9), row(4, 4)]), Ok(1));
+        let left = t.rows(s, 3).unwrap_or_default();
+        assert_eq!(left.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 3]);
     }
 }

@@ -8,12 +8,17 @@
 //! or when a pharmacy must know its rows are stored ([`ShardWriter::settle`]: before the
 //! cloud answers that pharmacy again, so no acknowledgement reaches a terminal before its
 //! transaction's row is stored).
+//!
+//! With injected lag spikes ([`ShardWriter::with_lag_spikes`]) each shard also keeps the
+//! batches its replica has not confirmed, and writes them again after a failover (see
+//! [`super::lag`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use pharm_shard::directory::LogicalShard;
 
+use super::lag::{LagSpikes, Tail};
 use super::table::{PendingWrite, TableError, TxnRow, TxnTables, Written};
 use crate::rng::XorShift64;
 
@@ -45,6 +50,8 @@ struct ShardBatches {
     rows: Vec<TxnRow>,
     /// Batches writing, oldest first.
     writing: VecDeque<(u64, PendingWrite)>,
+    /// Batches written that the replica has not confirmed (kept only with lag spikes).
+    tail: Tail,
 }
 
 /// See the [module documentation](self).
@@ -62,6 +69,14 @@ pub struct ShardWriter {
     failover: Option<Failover>,
     /// Writes that failed on the primary and went to the promoted replica.
     pub failovers: u64,
+    /// Injected replica lag at failovers.
+    lag: Option<LagSpikes>,
+    /// Failovers whose promoted replica lacked acknowledged batches.
+    pub lag_spikes: u64,
+    /// What writing the unconfirmed tails again after those failovers did.
+    pub rewritten: Written,
+    /// Trace lines for the pharmacies whose rows a lag spike lost, in order.
+    notes: Vec<(u32, String)>,
 }
 
 impl std::fmt::Debug for ShardWriter {
@@ -86,7 +101,22 @@ impl ShardWriter {
             batches: 0,
             failover: None,
             failovers: 0,
+            lag: None,
+            lag_spikes: 0,
+            rewritten: Written::default(),
+            notes: Vec::new(),
         }
+    }
+
+    /// The same writer with injected replica lag at its failovers.
+    pub fn with_lag_spikes(mut self, lag: LagSpikes) -> Self {
+        self.lag = (lag.per_mille > 0).then_some(lag);
+        self
+    }
+
+    /// Takes the trace lines of lag spikes so far: (pharmacy, line).
+    pub fn take_notes(&mut self) -> Vec<(u32, String)> {
+        std::mem::take(&mut self.notes)
     }
 
     /// The same writer with injected primary failures.
@@ -161,12 +191,68 @@ impl ShardWriter {
         {
             // The primary failed this write; the promoted replica takes it again.
             self.failovers += 1;
-            if f.acknowledge_before_storing {
+            let dropped = f.acknowledge_before_storing;
+            self.promote(shard);
+            if dropped {
                 return;
             }
         }
-        b.writing
-            .push_back((n, self.tables.start_write(shard, rows)));
+        if let Some(b) = self.shards.get_mut(&shard.0) {
+            if self.lag.is_some() {
+                b.tail.push(&rows);
+            }
+            b.writing
+                .push_back((n, self.tables.start_write(shard, rows)));
+        }
+    }
+
+    /// The replica of `shard` is promoted: the writes in flight end first; with a lag
+    /// spike it lacks the last unconfirmed batches, and the writer writes its whole tail
+    /// again (idempotently: what the replica held comes back as repeats).
+    fn promote(&mut self, shard: LogicalShard) {
+        let (Some(lag), Some(b)) = (&mut self.lag, self.shards.get_mut(&shard.0)) else {
+            return;
+        };
+        while let Some((_, pending)) = b.writing.pop_front() {
+            match pending.wait() {
+                Ok(w) => self.written.add(w),
+                Err(e) => self.errors.push(e),
+            }
+        }
+        let lost = lag.draw(b.tail.len());
+        if lost == 0 {
+            return;
+        }
+        self.lag_spikes += 1;
+        let gone = b.tail.last(lost);
+        if let Err(e) = self.tables.lose(shard, &gone) {
+            self.errors.push(e);
+        }
+        let mut per_pharmacy: BTreeMap<u32, usize> = BTreeMap::new();
+        for row in &gone {
+            *per_pharmacy.entry(row.pharmacy).or_default() += 1;
+        }
+        let again = if lag.skip_tail_rewrite {
+            "the tail is not written again".to_string()
+        } else {
+            format!("the {} unconfirmed batches written again", b.tail.len())
+        };
+        for (p, rows) in per_pharmacy {
+            self.notes.push((
+                p,
+                format!(
+                    "shard {} failover with a replica lag spike: the promoted replica lacked the last {lost} acknowledged batches ({rows} rows of this pharmacy); {again}",
+                    shard.0
+                ),
+            ));
+        }
+        if lag.skip_tail_rewrite {
+            return;
+        }
+        match self.tables.write(shard, &b.tail.rows()) {
+            Ok(w) => self.rewritten.add(w),
+            Err(e) => self.errors.push(e),
+        }
     }
 
     fn end(&mut self, pending: PendingWrite) {
@@ -236,6 +322,49 @@ mod tests {
             assert_eq!(w.failovers, 1);
             let stored = tables.rows(s, 1).map(|r| r.len());
             assert_eq!(stored, Ok(usize::from(!defect)));
+        }
+    }
+
+    #[test]
+    fn a_lag_spike_is_repaired_by_writing_the_tail_again_unless_the_defect_skips_it() {
+        for defect in [false, true] {
+            let tables = Arc::new(MemoryTables::new(16));
+            let s = LogicalShard(1);
+            // Every write fails over, and every failover comes with a lag spike.
+            let mut w = ShardWriter::new(tables.clone(), 1)
+                .with_failover(Failover {
+                    per_mille: 1_000,
+                    rng: XorShift64::new(1),
+                    acknowledge_before_storing: false,
+                })
+                .with_lag_spikes(LagSpikes {
+                    per_mille: 1_000,
+                    rng: XorShift64::new(2),
+                    skip_tail_rewrite: defect,
+                });
+            for seq in 1..=6 {
+                let t = w.submit(s, vec![row(1, seq)]);
+                w.settle(t);
+            }
+            w.flush();
+            let stored = tables.rows(s, 1).map(|r| r.len()).unwrap_or_default();
+            assert_eq!(w.failovers, 6);
+            assert!(w.lag_spikes >= 1);
+            assert!(w.errors.is_empty());
+            assert_eq!(w.written.conflicting + w.rewritten.conflicting, 0);
+            let notes = w.take_notes();
+            assert!(
+                notes
+                    .iter()
+                    .all(|(p, l)| *p == 1 && l.contains("lag spike"))
+            );
+            assert!(!notes.is_empty() && w.take_notes().is_empty());
+            if defect {
+                assert!(stored < 6, "a lag spike lost nothing");
+            } else {
+                assert_eq!(stored, 6);
+                assert!(w.rewritten.inserted > 0);
+            }
         }
     }
 }

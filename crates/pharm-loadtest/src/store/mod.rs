@@ -44,6 +44,7 @@ use pharm_sync::txn::LotKey;
 use crate::cloud::writer::Ticket;
 use crate::config::{Breaks, Config};
 use crate::faults::{FaultCounts, FaultKind, Faults};
+use crate::partner_faults::PartnerFaults;
 use crate::partners::{Partner, ServiceModel};
 use crate::plan::StorePlan;
 use crate::products::{ALPRAZOLAM, PRODUCTS};
@@ -428,7 +429,8 @@ impl Store {
             config.seed,
             index,
         )
-        .map_err(setup)?;
+        .map_err(setup)?
+        .with_faults(PartnerFaults::draw(&config.faults, config.seed, index, 0));
         let payer = Partner::new(
             ResilienceConfig::INSURANCE_API,
             ResilienceConfig::insurance_api(),
@@ -436,7 +438,8 @@ impl Store {
             config.seed,
             index,
         )
-        .map_err(setup)?;
+        .map_err(setup)?
+        .with_faults(PartnerFaults::draw(&config.faults, config.seed, index, 1));
         let plan = StorePlan::draw(config, index);
         let mut faults_seen = FaultCounts::default();
         if plan.offline.is_some() {
