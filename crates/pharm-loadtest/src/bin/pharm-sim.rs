@@ -24,8 +24,8 @@ usage: pharm-sim [--seeds N] [--first S] [--seed S] [--soak-s T] [--max-fault P]
                     foreign, partition, shard-failure, lag-spike, partner-outage, slow-calls:
                     per mille, default 100; skew-ms: ms)
   --break NAME      test only: a defect (drop-upload, reuse-incarnation, ack-before-store,
-                    no-tail-rewrite;
-                    skip-mac and no-term-check with the feature test-breaks, as scripts/sim builds)
+                    no-tail-rewrite; skip-mac and no-term-check need the feature test-breaks,
+                    which scripts/sim builds)
   --expect NAME     exit 0 only if some seed breaks invariant NAME (shows a defect is caught)";
 
 #[derive(Debug)]
