@@ -36,6 +36,12 @@ pub struct Faults {
     pub shard_failure: u32,
     /// Largest clock skew of a terminal, in ms (either way).
     pub skew_ms: u32,
+    /// A durable terminal's write transaction (a commit or a sync message) is killed at a
+    /// crash point before its `COMMIT`; the terminal reopens its file.
+    pub store_crash: u32,
+    /// Per sync round, a durable terminal's files are copied aside, to be put back later
+    /// (a disk that lost its last writes).
+    pub rollback: u32,
 }
 
 impl Faults {
@@ -57,6 +63,8 @@ impl Faults {
             partition: per_mille,
             shard_failure: per_mille,
             skew_ms: 300_000,
+            store_crash: per_mille,
+            rollback: per_mille,
         }
     }
 
@@ -94,6 +102,8 @@ impl Faults {
             "partition" => &mut self.partition,
             "shard-failure" => &mut self.shard_failure,
             "skew-ms" => &mut self.skew_ms,
+            "store-crash" => &mut self.store_crash,
+            "rollback" => &mut self.rollback,
             _ => return false,
         };
         *knob = value;
@@ -101,7 +111,7 @@ impl Faults {
     }
 
     /// The knobs' names, as [`Faults::set`] takes them.
-    pub const NAMES: [&str; 10] = [
+    pub const NAMES: [&str; 12] = [
         "loss",
         "duplicate",
         "reorder",
@@ -112,6 +122,8 @@ impl Faults {
         "partition",
         "shard-failure",
         "skew-ms",
+        "store-crash",
+        "rollback",
     ];
 
     /// Knobs drawn for one simulator seed, each below its value in `max`: each knob is on
@@ -135,6 +147,8 @@ impl Faults {
             partition: knob(rng, max.partition),
             shard_failure: knob(rng, max.shard_failure),
             skew_ms: knob(rng, max.skew_ms),
+            store_crash: knob(rng, max.store_crash),
+            rollback: knob(rng, max.rollback),
         }
     }
 }
@@ -166,11 +180,15 @@ pub enum FaultKind {
     LeaderLoss,
     /// A store offline for a window.
     Offline,
+    /// A durable terminal killed inside a write transaction, its file reopened.
+    StoreCrash,
+    /// A durable terminal's files rolled back, refused on reopening, restored from a backup.
+    Rollback,
 }
 
 impl FaultKind {
     /// Every kind, in report order.
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 14] = [
         FaultKind::Loss,
         FaultKind::Duplicate,
         FaultKind::Reorder,
@@ -183,6 +201,8 @@ impl FaultKind {
         FaultKind::Crash,
         FaultKind::LeaderLoss,
         FaultKind::Offline,
+        FaultKind::StoreCrash,
+        FaultKind::Rollback,
     ];
 
     /// The kind's name in reports and traces.
@@ -200,6 +220,8 @@ impl FaultKind {
             FaultKind::Crash => "crash+restore",
             FaultKind::LeaderLoss => "leader loss",
             FaultKind::Offline => "offline window",
+            FaultKind::StoreCrash => "store crash+reopen",
+            FaultKind::Rollback => "rolled-back files",
         }
     }
 
@@ -277,6 +299,11 @@ mod tests {
         let f = Faults::only("loss,skew-ms=0").unwrap();
         assert_eq!((f.loss, f.duplicate, f.skew_ms), (100, 0, 0));
         assert_eq!(Faults::only("corrupt=7").unwrap().corrupt, 7);
+        let storage = Faults::only("store-crash=5,rollback").unwrap();
+        assert_eq!(
+            (storage.store_crash, storage.rollback, storage.loss),
+            (5, 100, 0)
+        );
         assert!(Faults::only("lightning").unwrap_err().contains("lightning"));
         assert!(Faults::only("loss=-1").unwrap_err().contains("loss=-1"));
         assert_eq!(Faults::only("").unwrap(), Faults::default());

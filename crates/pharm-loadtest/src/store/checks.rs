@@ -31,7 +31,7 @@ impl fmt::Display for Violation {
 }
 
 /// The invariants the final checks name, in report order.
-pub const INVARIANTS: [&str; 15] = [
+pub const INVARIANTS: [&str; 16] = [
     "units conserved per lot",
     "replicas converged",
     "no transaction lost",
@@ -47,6 +47,7 @@ pub const INVARIANTS: [&str; 15] = [
     "terminal stores write",
     "no cross-tenant effect",
     "damaged messages refused",
+    "rolled-back files refused",
 ];
 
 impl Store {

@@ -121,6 +121,11 @@ pub enum Synchronous {
     /// `NORMAL`: acknowledged commits survive a process crash but the last ones may roll
     /// back after an OS crash or power loss.
     Normal,
+    /// Test only (feature `crash-points`): `OFF`, nothing is ever `fsync`ed. Acknowledged
+    /// commits survive a process crash (the operating system holds them) and nothing else:
+    /// for tests and simulators that kill processes, never machines.
+    #[cfg(feature = "crash-points")]
+    Off,
 }
 
 /// Options for opening a store.
