@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use pharm_sync::store::Synchronous;
+
 use crate::faults::Faults;
 
 /// The simulated length of the test: the design's one hour, which holds a whole day's
@@ -48,6 +50,9 @@ pub struct Config {
     /// The directory of the durable terminals' database files (set by the binary: a fresh
     /// temporary directory, or `--durable-dir`). `None`: every terminal is in memory.
     pub durable_dir: Option<PathBuf>,
+    /// How hard the durable terminals flush their commits (`FULL` by default; the
+    /// simulator, which kills processes and never the machine, uses `NORMAL`).
+    pub durable_flush: Synchronous,
     /// Deliberate defects (test-only): the run must then fail naming an invariant.
     pub breaks: Breaks,
     /// Faults injected into the networks and the shard stores (none by default; the
@@ -159,6 +164,7 @@ impl Default for Config {
             leader_loss_per_mille: 20,
             durable: 1,
             durable_dir: None,
+            durable_flush: Synchronous::Full,
             breaks: Breaks::default(),
             faults: Faults::default(),
             trace: false,

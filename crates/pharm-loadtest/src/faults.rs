@@ -46,6 +46,12 @@ pub struct Faults {
     pub partner_outage: u32,
     /// Calls to the PMP and payer that are slow (their latency multiplied), per mille.
     pub slow_calls: u32,
+    /// A durable terminal's write transaction (a commit or a sync message) is killed at a
+    /// crash point before its `COMMIT`; the terminal reopens its file.
+    pub store_crash: u32,
+    /// Per sync round, a durable terminal's files are copied aside, to be put back later
+    /// (a disk that lost its last writes).
+    pub rollback: u32,
 }
 
 impl Faults {
@@ -71,6 +77,8 @@ impl Faults {
             lag_spike: per_mille.saturating_mul(5).min(1_000),
             partner_outage: per_mille,
             slow_calls: per_mille,
+            store_crash: per_mille,
+            rollback: per_mille,
         }
     }
 
@@ -111,6 +119,8 @@ impl Faults {
             "lag-spike" => &mut self.lag_spike,
             "partner-outage" => &mut self.partner_outage,
             "slow-calls" => &mut self.slow_calls,
+            "store-crash" => &mut self.store_crash,
+            "rollback" => &mut self.rollback,
             _ => return false,
         };
         *knob = value;
@@ -118,7 +128,7 @@ impl Faults {
     }
 
     /// The knobs' names, as [`Faults::set`] takes them.
-    pub const NAMES: [&str; 13] = [
+    pub const NAMES: [&str; 15] = [
         "loss",
         "duplicate",
         "reorder",
@@ -132,6 +142,8 @@ impl Faults {
         "lag-spike",
         "partner-outage",
         "slow-calls",
+        "store-crash",
+        "rollback",
     ];
 
     /// Knobs drawn for one simulator seed, each below its value in `max`: each knob is on
@@ -158,6 +170,8 @@ impl Faults {
             lag_spike: knob(rng, max.lag_spike),
             partner_outage: knob(rng, max.partner_outage),
             slow_calls: knob(rng, max.slow_calls),
+            store_crash: knob(rng, max.store_crash),
+            rollback: knob(rng, max.rollback),
         }
     }
 }
@@ -195,11 +209,15 @@ pub enum FaultKind {
     PartnerOutage,
     /// A slow PMP or payer call.
     SlowCall,
+    /// A durable terminal killed inside a write transaction, its file reopened.
+    StoreCrash,
+    /// A durable terminal's files rolled back, refused on reopening, restored from a backup.
+    Rollback,
 }
 
 impl FaultKind {
     /// Every kind, in report order.
-    pub const ALL: [FaultKind; 15] = [
+    pub const ALL: [FaultKind; 17] = [
         FaultKind::Loss,
         FaultKind::Duplicate,
         FaultKind::Reorder,
@@ -215,6 +233,8 @@ impl FaultKind {
         FaultKind::LagSpike,
         FaultKind::PartnerOutage,
         FaultKind::SlowCall,
+        FaultKind::StoreCrash,
+        FaultKind::Rollback,
     ];
 
     /// The kind's name in reports and traces.
@@ -235,6 +255,8 @@ impl FaultKind {
             FaultKind::LagSpike => "replica lag spike",
             FaultKind::PartnerOutage => "partner outage",
             FaultKind::SlowCall => "slow partner call",
+            FaultKind::StoreCrash => "store crash+reopen",
+            FaultKind::Rollback => "rolled-back files",
         }
     }
 
@@ -312,6 +334,11 @@ mod tests {
         let f = Faults::only("loss,skew-ms=0").unwrap();
         assert_eq!((f.loss, f.duplicate, f.skew_ms), (100, 0, 0));
         assert_eq!(Faults::only("corrupt=7").unwrap().corrupt, 7);
+        let storage = Faults::only("store-crash=5,rollback").unwrap();
+        assert_eq!(
+            (storage.store_crash, storage.rollback, storage.loss),
+            (5, 100, 0)
+        );
         assert!(Faults::only("lightning").unwrap_err().contains("lightning"));
         assert!(Faults::only("loss=-1").unwrap_err().contains("loss=-1"));
         assert_eq!(Faults::only("").unwrap(), Faults::default());

@@ -10,7 +10,10 @@
 //! faults, refusals, crashes).
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use pharm_sync::store::Synchronous;
 
 use crate::config::{Breaks, Config};
 use crate::faults::{FaultCounts, Faults};
@@ -21,12 +24,15 @@ use crate::subst_desk::SubstDesk;
 use crate::workload::{events, stream_seed};
 
 /// What a simulator run may vary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimOptions {
     /// Highest value drawn per fault knob.
     pub max: Faults,
     /// Deliberate defects (each makes some invariant fail).
     pub breaks: Breaks,
+    /// Where seeds with a durable pharmacy keep their files: a directory per seed under it,
+    /// removed after the seed unless it failed. `None`: every terminal is in memory.
+    pub scratch: Option<PathBuf>,
 }
 
 impl Default for SimOptions {
@@ -34,15 +40,41 @@ impl Default for SimOptions {
         SimOptions {
             max: Faults::all(100),
             breaks: Breaks::default(),
+            scratch: None,
         }
     }
 }
 
+/// How the simulator's durable terminals flush: never, with the storage faults (it kills
+/// processes, never the machine, and a killed process loses no acknowledged commit).
+#[cfg(feature = "store-faults")]
+fn flush() -> Synchronous {
+    Synchronous::Off
+}
+
+/// Without the storage faults no seed is durable; `NORMAL` would do for a process crash.
+#[cfg(not(feature = "store-faults"))]
+fn flush() -> Synchronous {
+    Synchronous::Normal
+}
+
+/// One seed in four has one durable pharmacy (pharmacy 0: its terminals are SQLite
+/// terminal stores) when `options` has a scratch directory and the build has the storage
+/// faults (feature `store-faults`); drawn from a stream of its own, so the rest of the
+/// world is the same either way.
+fn durable_dir(seed: u64, options: &SimOptions) -> Option<PathBuf> {
+    let scratch = options.scratch.as_ref()?;
+    let mut rng = XorShift64::new(stream_seed(seed, &[0xD0AB]));
+    (cfg!(feature = "store-faults") && rng.chance(25)).then(|| scratch.join(format!("seed-{seed}")))
+}
+
 /// The world of seed `seed`: 2–4 pharmacies of 2–5 terminals, 20–60 transactions per
 /// terminal, sync every 1–5 minutes, up to half the pharmacies offline for a window or
-/// with a crash, up to 20 % of the rounds losing their leader, and drawn fault knobs.
+/// with a crash, up to 20 % of the rounds losing their leader, and drawn fault knobs; one
+/// seed in four with one durable pharmacy (see [`SimOptions::scratch`]).
 pub fn config_for(seed: u64, options: &SimOptions) -> Config {
     let mut rng = XorShift64::new(stream_seed(seed, &[0x51A1]));
+    let durable_dir = durable_dir(seed, options);
     Config {
         pharmacies: rng.range(2, 4),
         terminals: u16::try_from(rng.range(2, 5)).unwrap_or(2),
@@ -56,8 +88,9 @@ pub fn config_for(seed: u64, options: &SimOptions) -> Config {
         crash_share: rng.range(0, 50),
         sync_every_s: rng.range(60, 300),
         leader_loss_per_mille: rng.range(0, 200),
-        durable: 0,
-        durable_dir: None,
+        durable: u32::from(durable_dir.is_some()),
+        durable_dir,
+        durable_flush: flush(),
         breaks: options.breaks,
         faults: Faults::drawn(&mut rng, &options.max),
         trace: true,
@@ -93,7 +126,7 @@ impl SeedRun {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "seed {}: {} pharmacies x {} terminals x {} txns, sync every {} s, offline {} %, crash {} %, leader loss {} per mille",
+            "seed {}: {} pharmacies x {} terminals x {} txns, sync every {} s, offline {} %, crash {} %, leader loss {} per mille, durable {}",
             self.seed,
             c.pharmacies,
             c.terminals,
@@ -101,7 +134,8 @@ impl SeedRun {
             c.sync_every_s,
             c.offline_share,
             c.crash_share,
-            c.leader_loss_per_mille
+            c.leader_loss_per_mille,
+            c.durable
         );
         let _ = writeln!(out, "  faults: {:?}", c.faults);
         for v in &self.violations {
@@ -122,9 +156,29 @@ impl SeedRun {
     }
 }
 
-/// Plays seed `seed` on a fresh world around `desk`.
+/// Plays seed `seed` on a fresh world around `desk`. A durable seed's directory is made
+/// fresh and removed afterwards, unless the seed failed.
 pub fn run_seed(seed: u64, options: &SimOptions, desk: &Arc<SubstDesk>) -> Result<SeedRun, String> {
     let config = config_for(seed, options);
+    if let Some(dir) = &config.durable_dir {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let run = play(config, desk)?;
+    if let Some(dir) = run
+        .config
+        .durable_dir
+        .as_ref()
+        .filter(|_| run.violations.is_empty())
+    {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(run)
+}
+
+/// Plays the world of `config` around `desk`.
+fn play(config: Config, desk: &Arc<SubstDesk>) -> Result<SeedRun, String> {
+    let seed = config.seed;
     let world = World::embedded(Arc::clone(desk))?;
     let mut shard = Shard::new(&config, &world, 0..config.pharmacies).map_err(|e| e.to_string())?;
     for event in events(&config, 0..config.pharmacies) {

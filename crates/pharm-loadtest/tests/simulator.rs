@@ -147,7 +147,13 @@ fn acknowledging_before_storing_loses_a_transaction_at_failover() {
 #[test]
 fn not_rewriting_the_tail_after_a_lag_spike_loses_a_transaction() {
     let options = only("shard-failure=300,lag-spike=1000");
-    let seed = caught_under(options, "no-tail-rewrite", "no transaction lost", 0, 5);
+    let seed = caught_under(
+        options.clone(),
+        "no-tail-rewrite",
+        "no transaction lost",
+        0,
+        5,
+    );
     let mut breaks = Breaks::default();
     breaks.switch_on("no-tail-rewrite");
     let run = play(seed, &SimOptions { breaks, ..options });
@@ -194,4 +200,28 @@ fn the_protocol_defects_need_their_feature() {
     };
     let err = run_seed(1, &options, &desk()).err().unwrap_or_default();
     assert!(err.contains("test-breaks"), "{err}");
+}
+
+/// A seed with a durable pharmacy (its terminals SQLite stores in a scratch directory):
+/// its terminals crash inside write transactions and reopen, one terminal's files are
+/// rolled back, refused and restored from its backup, and every invariant still holds;
+/// the seed replays exactly and its directory is removed after it passed.
+#[cfg(feature = "store-faults")]
+#[test]
+fn a_durable_seed_with_store_crashes_and_a_rollback_holds_every_invariant() {
+    use pharm_loadtest::faults::FaultKind;
+
+    let scratch = std::env::temp_dir().join(format!("pharm-sim-test-{}", std::process::id()));
+    let options = SimOptions {
+        scratch: Some(scratch.clone()),
+        ..only("store-crash=100,rollback=300")
+    };
+    let run = play(15, &options);
+    assert_eq!(run.config.durable, 1, "seed 15 has a durable pharmacy");
+    assert!(run.violations.is_empty(), "{}", run.report());
+    assert!(run.faults.of(FaultKind::StoreCrash) > 0, "{:?}", run.faults);
+    assert_eq!(run.faults.of(FaultKind::Rollback), 1, "{:?}", run.faults);
+    assert!(!scratch.join("seed-15").exists());
+    assert_eq!(play(15, &options), run);
+    let _ = std::fs::remove_dir_all(&scratch);
 }

@@ -147,6 +147,7 @@ error_codes! {
         StoreError::Op(_) => 3416, "sync.store_op", "the replica refused the operation (inner error: the operation's)";
         StoreError::Encode(_) => 3417, "sync.store_encode", "a transaction cannot be encoded (inner error: the encoder's)";
         StoreError::Protocol(_) => 3418, "sync.store_protocol", "a sync message was refused (inner error: the protocol's)";
+        StoreError::Crashed { .. } => 3419, "sync.store_crashed", "the store crashed at an armed crash point before COMMIT; reopen it";
     }
     CsLogError {
         CsLogError::Edited { .. } => 3500, "sync.cs_edited", "a controlled-substance log entry was edited (its digest does not match)";
@@ -425,6 +426,7 @@ mod tests {
                 StoreError::Op(op()),
                 StoreError::Encode(enc()),
                 StoreError::Protocol(ProtocolError::Decode(dec())),
+                StoreError::Crashed { writes: 3 },
             ];
             all.extend(store_errors.iter().map(|e| row_of(e)));
         }

@@ -3,6 +3,7 @@
 //! soak for a wall-clock time; prints the seeds run, the faults injected per kind, the
 //! invariants checked and every failing seed with the command that reproduces it.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,14 +16,17 @@ use pharm_loadtest::subst_desk::SubstDesk;
 
 const HELP: &str = "pharm-sim: deterministic fault-injection simulation of pharm's terminals, store leaders, sharded cloud and partners
 
-usage: pharm-sim [--seeds N] [--first S] [--seed S] [--soak-s T] [--max-fault P] [--break NAME] [--expect INVARIANT]
+usage: pharm-sim [--seeds N] [--first S] [--seed S] [--soak-s T] [--max-fault P] [--scratch DIR] [--break NAME] [--expect INVARIANT]
   --seeds N         seeds to run (default 200), from --first (default 0)
   --seed S          run seed S alone and print its world, result and trace
   --soak-s T        run seeds from --first for T seconds of wall time (reports the count)
   --max-fault P     highest fault probability drawn per knob, per mille (default 100)
   --only K[=V],...  only these fault knobs (loss, duplicate, reorder, truncate, corrupt, replay,
-                    foreign, partition, shard-failure, lag-spike, partner-outage, slow-calls:
-                    per mille, default 100; skew-ms: ms)
+                    foreign, partition, shard-failure, lag-spike, partner-outage, slow-calls,
+                    store-crash, rollback: per mille, default 100; skew-ms: ms)
+  --scratch DIR     where seeds with a durable pharmacy keep their SQLite files, one directory
+                    per seed, removed unless the seed fails (default target/pharm-sim; the
+                    storage faults need the feature store-faults, which test-breaks includes)
   --break NAME      test only: a defect (drop-upload, reuse-incarnation, ack-before-store,
                     no-tail-rewrite; skip-mac and no-term-check need the feature test-breaks,
                     which scripts/sim builds)
@@ -44,7 +48,10 @@ fn parse() -> Result<Args, String> {
         first: 0,
         one: None,
         soak: None,
-        options: SimOptions::default(),
+        options: SimOptions {
+            scratch: Some(PathBuf::from("target/pharm-sim")),
+            ..SimOptions::default()
+        },
         expect: None,
     };
     let mut it = std::env::args().skip(1);
@@ -66,6 +73,7 @@ fn parse() -> Result<Args, String> {
                 a.options.max.skew_ms = skew;
             }
             "--only" => a.options.max = Faults::only(&value)?,
+            "--scratch" => a.options.scratch = Some(PathBuf::from(value)),
             "--break" => {
                 if !a.options.breaks.switch_on(&value) {
                     return Err(format!(

@@ -31,7 +31,7 @@ impl fmt::Display for Violation {
 }
 
 /// The invariants the final checks name, in report order.
-pub const INVARIANTS: [&str; 16] = [
+pub const INVARIANTS: [&str; 17] = [
     "units conserved per lot",
     "replicas converged",
     "no transaction lost",
@@ -48,6 +48,7 @@ pub const INVARIANTS: [&str; 16] = [
     "no cross-tenant effect",
     "damaged messages refused",
     "controlled-substance log intact",
+    "rolled-back files refused",
 ];
 
 impl Store {

@@ -13,6 +13,7 @@
 
 mod checks;
 mod cs_check;
+mod disk;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod durable_tests;
@@ -39,6 +40,7 @@ use pharm_sync::ids::ReplicaId;
 use pharm_sync::leader::{Election, ElectionConfig};
 use pharm_sync::protocol::{Peer, Role};
 use pharm_sync::replica::{Commit, NewLot, Op, OpError, Replica};
+use pharm_sync::store::StoreOptions;
 use pharm_sync::txn::LotKey;
 
 use crate::cloud::writer::Ticket;
@@ -87,6 +89,10 @@ pub enum CommitError {
     /// A durable terminal's store failed to write it.
     #[error("terminal store: {0}")]
     Store(String),
+    /// A durable terminal crashed inside the write (after this many write statements, before
+    /// `COMMIT`) and reopened its file: nothing was committed.
+    #[error("terminal store crashed after {0} write statement(s), reopened")]
+    Crashed(u32),
 }
 
 /// What a store counted besides decisions.
@@ -229,6 +235,8 @@ pub struct Store {
     cloud_cut: bool,
     /// A fault hit one of this round's sessions.
     round_faulted: bool,
+    /// The rollback of a durable terminal's files (the `rollback` knob).
+    rollback: disk::Rollback,
 }
 
 /// Terminal `actor`'s clock skew in pharmacy `p`: up to the faults' `skew_ms` either way.
@@ -385,8 +393,12 @@ impl Store {
             let end = match config.durable_file(index, actor) {
                 // A durable terminal starts empty and takes the cloud's state in one sync.
                 Some(path) => {
+                    let options = StoreOptions {
+                        synchronous: config.durable_flush,
+                        ..StoreOptions::default()
+                    };
                     let mut end =
-                        TerminalEnd::create(&path, id, actor, keys, inc).map_err(setup)?;
+                        TerminalEnd::create(&path, id, actor, keys, inc, options).map_err(setup)?;
                     let mut trace = Trace::default();
                     let mut wire = Wire::default();
                     let mut link = wire.link(index, &[], true, &mut trace);
@@ -397,6 +409,11 @@ impl Store {
                         &mut link,
                     )
                     .map_err(|e| setup(e.detail))?;
+                    let stream = [u64::from(index), u64::from(actor), 0xC4A5];
+                    end.set_crash_points(disk::CrashPoints::new(
+                        config.faults.store_crash,
+                        stream_seed(config.seed, &stream),
+                    ));
                     end
                 }
                 None => {
@@ -481,6 +498,14 @@ impl Store {
             cut: BTreeSet::new(),
             cloud_cut: false,
             round_faulted: false,
+            rollback: disk::Rollback::new(
+                if config.is_durable(index) {
+                    config.faults.rollback
+                } else {
+                    0
+                },
+                stream_seed(config.seed, &[u64::from(index), 0xD15C]),
+            ),
         })
     }
 

@@ -71,6 +71,8 @@ impl Store {
         if online {
             self.hand_over_queues(k);
         }
+        self.collect_store_crashes(k);
+        self.roll_back(k, |s, t| s.synced_cleanly(t, k, leader, online));
         self.crash_and_backup(k, leader, online);
     }
 
@@ -78,6 +80,8 @@ impl Store {
     /// rounds until every terminal holds the cloud's state and every outbox is empty.
     pub fn final_sync(&mut self, at_ms: u64, writer: &mut ShardWriter, wire: &mut Wire) {
         let k = u64::MAX;
+        self.collect_store_crashes(k);
+        self.calm_disks();
         for t in &mut self.terminals {
             t.lan_down_until = 0;
         }
@@ -138,7 +142,7 @@ impl Store {
         })
     }
 
-    fn is_up(&self, i: usize, k: u64) -> bool {
+    pub(super) fn is_up(&self, i: usize, k: u64) -> bool {
         up(&self.terminals, i, k)
     }
 
@@ -490,6 +494,23 @@ impl Store {
     /// the backup are upstream, its queued claims and reconciliation items at the cloud);
     /// otherwise the crash waits for such a round, since a terminal whose disk dies
     /// before that loses those records for real.
+    /// Whether terminal `t` synced cleanly with the cloud in round `k`: it is up, the store
+    /// is online, it and the leader reached each other and the cloud, and no fault hit a
+    /// session.
+    pub(super) fn synced_cleanly(
+        &self,
+        t: usize,
+        k: u64,
+        leader: Option<usize>,
+        online: bool,
+    ) -> bool {
+        self.is_up(t, k)
+            && online
+            && leader.is_some_and(|l| self.reachable(t, l))
+            && !self.cloud_cut
+            && !self.round_faulted
+    }
+
     fn crash_and_backup(&mut self, k: u64, leader: Option<usize>, online: bool) {
         let Some((t, round)) = self.plan.crash else {
             return;

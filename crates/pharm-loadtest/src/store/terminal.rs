@@ -21,6 +21,7 @@ use pharm_sync::replica::{Commit, Op, Replica};
 use pharm_sync::store::{StoreError, StoreOptions, TerminalStore};
 
 use super::CommitError;
+use super::disk::CrashPoints;
 
 /// The sync operations a session needs from either side of it.
 pub(super) trait SyncEnd {
@@ -44,6 +45,8 @@ impl SyncEnd for Peer {
 pub struct Durable {
     store: TerminalStore,
     keys: Arc<dyn KeyRing>,
+    /// Where its write transactions are killed (the `store-crash` knob).
+    crashes: Option<CrashPoints>,
 }
 
 impl std::fmt::Debug for Durable {
@@ -58,6 +61,42 @@ impl Durable {
     /// The terminal store.
     pub fn store(&self) -> &TerminalStore {
         &self.store
+    }
+
+    /// The terminal store, to kill it.
+    pub(super) fn store_mut(&mut self) -> &mut TerminalStore {
+        &mut self.store
+    }
+
+    /// Reopens the store's file as a restarted terminal would (the store must have let go
+    /// of it: crashed or killed); on success the reopened store replaces it.
+    pub(super) fn reopened(&mut self) -> Result<(), StoreError> {
+        let reopened = TerminalStore::open(
+            self.store.path(),
+            self.store.replica().state().store(),
+            self.store.replica().id().terminal,
+            Arc::clone(&self.keys),
+            self.store.options().clone(),
+        )?;
+        self.store = reopened;
+        Ok(())
+    }
+
+    /// Arms a crash point when this write is drawn to crash.
+    fn arm(&mut self) -> Result<(), String> {
+        match &mut self.crashes {
+            Some(points) => points.arm(&mut self.store),
+            None => Ok(()),
+        }
+    }
+
+    /// After a crash (handling a sync message when `in_sync`): reopens the file and notes
+    /// both.
+    fn restart(&mut self, in_sync: bool) {
+        let reopened = self.reopened().map_err(store_error);
+        if let Some(points) = &mut self.crashes {
+            points.crashed(in_sync, reopened);
+        }
     }
 }
 
@@ -81,7 +120,7 @@ pub(super) enum Backup {
 }
 
 /// `path` with `suffix` appended to its file name.
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+pub(super) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut p = OsString::from(path.as_os_str());
     p.push(suffix);
     PathBuf::from(p)
@@ -93,28 +132,48 @@ fn store_error(e: StoreError) -> String {
 
 impl TerminalEnd {
     /// A new durable store at `path` (which must not exist) for `terminal`, under
-    /// `incarnation`, with the pharmacy's store keys.
+    /// `incarnation`, with the pharmacy's store keys, opened with `options`.
     pub(super) fn create(
         path: &Path,
         store: pharm_core::ids::PharmacyId,
         terminal: u16,
         keys: Arc<dyn KeyRing>,
         incarnation: u64,
+        options: StoreOptions,
     ) -> Result<TerminalEnd, String> {
         let mut draw = || incarnation;
-        let created = TerminalStore::create(
-            path,
-            store,
-            terminal,
-            Arc::clone(&keys),
-            &mut draw,
-            StoreOptions::default(),
-        )
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        let created =
+            TerminalStore::create(path, store, terminal, Arc::clone(&keys), &mut draw, options)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(TerminalEnd::Durable(Box::new(Durable {
             store: created,
             keys,
+            crashes: None,
         })))
+    }
+
+    /// From now on a durable terminal's writes crash at `points` (an in-memory one has no
+    /// file to crash in).
+    pub(super) fn set_crash_points(&mut self, points: CrashPoints) {
+        if let TerminalEnd::Durable(d) = self {
+            d.crashes = Some(points);
+        }
+    }
+
+    /// A durable terminal's crash points.
+    pub(super) fn crash_points(&mut self) -> Option<&mut CrashPoints> {
+        match self {
+            TerminalEnd::Memory(_) => None,
+            TerminalEnd::Durable(d) => d.crashes.as_mut(),
+        }
+    }
+
+    /// The durable terminal.
+    pub(super) fn durable_mut(&mut self) -> Option<&mut Durable> {
+        match self {
+            TerminalEnd::Memory(_) => None,
+            TerminalEnd::Durable(d) => Some(d),
+        }
     }
 
     /// The terminal's replica.
@@ -140,10 +199,17 @@ impl TerminalEnd {
                 .replica_mut()
                 .apply(now_ms, op)
                 .map_err(CommitError::Op),
-            TerminalEnd::Durable(d) => d.store.apply(now_ms, op).map_err(|e| match e {
-                StoreError::Op(op) => CommitError::Op(op),
-                other => CommitError::Store(other.to_string()),
-            }),
+            TerminalEnd::Durable(d) => {
+                d.arm().map_err(CommitError::Store)?;
+                d.store.apply(now_ms, op).map_err(|e| match e {
+                    StoreError::Op(op) => CommitError::Op(op),
+                    StoreError::Crashed { writes } => {
+                        d.restart(false);
+                        CommitError::Crashed(writes)
+                    }
+                    other => CommitError::Store(other.to_string()),
+                })
+            }
         }
     }
 
@@ -169,10 +235,15 @@ impl TerminalEnd {
 
     /// A backup of the terminal (a durable one: a consistent copy of its file next to it).
     pub(super) fn backup(&self) -> Result<Backup, String> {
+        self.backup_as(".backup")
+    }
+
+    /// A backup of the terminal (a durable one: next to its file, named with `suffix`).
+    pub(super) fn backup_as(&self, suffix: &str) -> Result<Backup, String> {
         match self {
             TerminalEnd::Memory(peer) => Ok(Backup::Memory(Box::new(peer.replica().clone()))),
             TerminalEnd::Durable(d) => {
-                let path = with_suffix(d.store.path(), ".backup");
+                let path = with_suffix(d.store.path(), suffix);
                 d.store.backup_to(&path).map_err(store_error)?;
                 Ok(Backup::Durable(path))
             }
@@ -227,7 +298,17 @@ impl SyncEnd for TerminalEnd {
     fn handle(&mut self, now_ms: u64, msg: Message) -> Result<Vec<Message>, String> {
         match self {
             TerminalEnd::Memory(peer) => SyncEnd::handle(peer.as_mut(), now_ms, msg),
-            TerminalEnd::Durable(d) => d.store.apply_messages(now_ms, msg).map_err(store_error),
+            TerminalEnd::Durable(d) => {
+                d.arm()?;
+                match d.store.apply_messages(now_ms, msg) {
+                    // The terminal died handling it: it answers nothing, and restarts.
+                    Err(StoreError::Crashed { .. }) => {
+                        d.restart(true);
+                        Ok(Vec::new())
+                    }
+                    other => other.map_err(store_error),
+                }
+            }
         }
     }
 }

@@ -78,6 +78,8 @@
 
 mod blob;
 mod check;
+#[cfg(feature = "crash-points")]
+mod crash;
 mod persist;
 mod recover;
 mod schema;
@@ -119,6 +121,11 @@ pub enum Synchronous {
     /// `NORMAL`: acknowledged commits survive a process crash but the last ones may roll
     /// back after an OS crash or power loss.
     Normal,
+    /// Test only (feature `crash-points`): `OFF`, nothing is ever `fsync`ed. Acknowledged
+    /// commits survive a process crash (the operating system holds them) and nothing else:
+    /// for tests and simulators that kill processes, never machines.
+    #[cfg(feature = "crash-points")]
+    Off,
 }
 
 /// Options for opening a store.
@@ -244,6 +251,15 @@ pub enum StoreError {
     /// A commit failed ambiguously and the replica could not be reloaded: reopen the store.
     #[error("store must be reopened after a failed commit")]
     Poisoned,
+    /// The store crashed at an armed crash point (feature `crash-points`, see
+    /// [`TerminalStore::crash_at`]) after `writes` write statements of its transaction,
+    /// before `COMMIT`: nothing of the transaction was committed and the store is dead
+    /// ([`StoreError::Poisoned`] from then on); reopen the file.
+    #[error("crashed after {writes} write statement(s), before COMMIT: reopen the store")]
+    Crashed {
+        /// Write statements the transaction ran before it crashed.
+        writes: u32,
+    },
     /// The operation was refused by the replica (nothing was written).
     #[error(transparent)]
     Op(#[from] OpError),
@@ -316,6 +332,9 @@ pub struct TerminalStore {
     options: StoreOptions,
     last_sync_ms: Option<u64>,
     poisoned: bool,
+    /// The crash point armed for the next write transaction (feature `crash-points`).
+    #[cfg(feature = "crash-points")]
+    crash_point: Option<u32>,
 }
 
 impl std::fmt::Debug for TerminalStore {
@@ -342,6 +361,8 @@ fn in_tx<R>(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let out = write(&tx)?;
     let commits = persist::bump_commits(&tx)?;
+    #[cfg(feature = "crash-points")]
+    crash::before_commit()?;
     tx.commit()?;
     witness.write(commits);
     Ok(out)
@@ -506,6 +527,8 @@ impl TerminalStore {
             options,
             last_sync_ms,
             poisoned: false,
+            #[cfg(feature = "crash-points")]
+            crash_point: None,
         })
     }
 
@@ -585,6 +608,26 @@ impl TerminalStore {
         out
     }
 
+    /// After a failed write: a crash kills the store, any other failure reloads the replica
+    /// from the file.
+    fn after_failed_write(&mut self, error: &StoreError) {
+        if matches!(error, StoreError::Crashed { .. }) {
+            self.die();
+        } else {
+            self.reload_from_file();
+        }
+    }
+
+    /// The store is dead, as its process would be: it refuses every further write
+    /// ([`StoreError::Poisoned`]) and lets go of its file (and its lock), as the operating
+    /// system does for a killed process, so the file can be reopened.
+    fn die(&mut self) {
+        self.poisoned = true;
+        if let Ok(detached) = Connection::open_in_memory() {
+            self.conn = detached;
+        }
+    }
+
     /// Replaces the in-memory replica with what the file holds (after a failed write), or
     /// poisons the store when even that fails.
     fn reload_from_file(&mut self) {
@@ -635,11 +678,15 @@ impl TerminalStore {
         // the replica untouched.
         let commit = self.peer.replica_mut().apply(now_ms, op)?;
         let replica = self.peer.replica();
+        #[cfg(feature = "crash-points")]
+        let armed = crash::Armed::new(self.crash_point.take());
         let written = in_tx(&mut self.conn, &self.witness, |tx| {
             persist::write_commit(tx, replica, &commit)
         });
+        #[cfg(feature = "crash-points")]
+        drop(armed);
         if let Err(e) = written {
-            self.reload_from_file();
+            self.after_failed_write(&e);
             return Err(e);
         }
         Ok(commit)
@@ -696,6 +743,8 @@ impl TerminalStore {
             .filter(|(r, h)| before.heads.get(r) != Some(h))
             .map(|(r, _)| *r)
             .collect();
+        #[cfg(feature = "crash-points")]
+        let armed = crash::Armed::new(self.crash_point.take());
         let written = in_tx(&mut self.conn, &self.witness, |tx| {
             persist::write_changes(tx, after.state(), &changes)?;
             persist::write_heads(tx, after.state(), heads.iter().copied())?;
@@ -741,8 +790,10 @@ impl TerminalStore {
             }
             persist::write_scalars(tx, after)
         });
+        #[cfg(feature = "crash-points")]
+        drop(armed);
         if let Err(e) = written {
-            self.reload_from_file();
+            self.after_failed_write(&e);
             return Err(e);
         }
         Ok(result?)
@@ -836,6 +887,26 @@ impl TerminalStore {
             .query_map([], |r| r.get(0))?
             .collect::<Result<Vec<String>, _>>()?;
         Ok(ids)
+    }
+}
+
+/// Crash points (feature `crash-points`): see the `crash` module.
+#[cfg(feature = "crash-points")]
+impl TerminalStore {
+    /// Arms a crash point for the next write transaction of [`apply`](Self::apply),
+    /// [`apply_messages`](Self::apply_messages) or [`apply_bytes`](Self::apply_bytes): it
+    /// runs `after_writes` write statements and then stops before the next one (or before
+    /// `COMMIT` when it has no more), as a process killed there would. The call returns
+    /// [`StoreError::Crashed`], nothing of it is committed, and the store is dead: reopen the
+    /// file with [`TerminalStore::open`], as a restarted terminal would.
+    pub fn crash_at(&mut self, after_writes: u32) {
+        self.crash_point = Some(after_writes);
+    }
+
+    /// Kills the store now, between transactions (a power cut): it refuses every further
+    /// write and lets go of its file, which can then be copied, replaced or reopened.
+    pub fn kill(&mut self) {
+        self.die();
     }
 }
 

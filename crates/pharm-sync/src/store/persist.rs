@@ -84,6 +84,8 @@ fn txn_id_of(r: &[u8], seq: i64) -> Result<TxnId, StoreError> {
 }
 
 fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+    #[cfg(feature = "crash-points")]
+    super::crash::before_write()?;
     Ok(conn.prepare_cached(sql)?.execute(params)?)
 }
 
@@ -147,6 +149,8 @@ pub(super) fn init_identity(
 
 /// Counts one more committed write transaction; returns the new count.
 pub(super) fn bump_commits(conn: &Connection) -> Result<u64, StoreError> {
+    #[cfg(feature = "crash-points")]
+    super::crash::before_write()?;
     let n: i64 = conn.query_row(
         "UPDATE store_meta SET commits = commits + 1, \
          chk = pharm_chk('store_meta', id, store_id, replica, hlc, next_lot_no, last_sync_ms, restored_from, superseded, commits + 1) \

@@ -57,22 +57,25 @@ pub(super) fn build(
         schema::create(&tx)?;
         fill(&tx)?;
         tx.commit()?;
-        finish(conn, &tmp, path)
+        finish(conn, &tmp, path, schema::flushes(options))
     })();
     remove_files(&tmp);
     built
 }
 
-/// Checkpoints and closes a finished temporary store, then links it to `path`.
-fn finish(conn: Connection, tmp: &Path, path: &Path) -> Result<(), StoreError> {
+/// Checkpoints and closes a finished temporary store, then links it to `path` (syncing the
+/// file and the directory when `sync`).
+fn finish(conn: Connection, tmp: &Path, path: &Path, sync: bool) -> Result<(), StoreError> {
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     conn.close().map_err(|(_, e)| e)?;
     let io = |e: std::io::Error| StoreError::Corrupt {
         what: format!("cannot move the new store into place: {e}"),
     };
-    std::fs::File::open(tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
+    if sync {
+        std::fs::File::open(tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+    }
     std::fs::hard_link(tmp, path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             StoreError::TargetExists(path.to_path_buf())
@@ -80,7 +83,7 @@ fn finish(conn: Connection, tmp: &Path, path: &Path) -> Result<(), StoreError> {
             io(e)
         }
     })?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = path.parent().filter(|d| sync && !d.as_os_str().is_empty()) {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(io)?;
@@ -175,7 +178,7 @@ impl TerminalStore {
                 )?;
                 Ok(())
             })?;
-            finish(conn, &tmp, new_path)?;
+            finish(conn, &tmp, new_path, schema::flushes(&options))?;
             Ok(old)
         })();
         remove_files(&tmp);
