@@ -73,6 +73,16 @@ fn regression_seed_405_under_every_fault() {
     holds(405, &SimOptions::default());
 }
 
+/// Found by the 10,000-seed soak: a member crashed while its last run sat only in its own
+/// outbox (the leader had buffered it after a gap it knew as state), so its disk took those
+/// records with it; a crash now waits until the leader holds the member's outbox as relay
+/// copies.
+#[test]
+fn regression_seeds_3543_and_5637_crash_only_what_is_held_upstream() {
+    holds(3543, &SimOptions::default());
+    holds(5637, &SimOptions::default());
+}
+
 /// Message loss alone: a terminal crashed while its leader was out of reach.
 #[test]
 fn regression_seed_54_with_message_loss() {
@@ -167,11 +177,11 @@ fn not_rewriting_the_tail_after_a_lag_spike_loses_a_transaction() {
 
 #[test]
 fn reusing_an_incarnation_breaks_unit_conservation_and_the_cs_log() {
-    caught("reuse-incarnation", "units conserved per lot", 16, 3);
+    caught("reuse-incarnation", "units conserved per lot", 22, 3);
     caught(
         "reuse-incarnation",
         "controlled-substance log intact",
-        16,
+        22,
         3,
     );
 }

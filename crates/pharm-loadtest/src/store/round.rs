@@ -8,7 +8,7 @@
 //! transactions are written to the pharmacy's shard store, and the terminals hand over
 //! their queued claims and reconciliation items.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use pharm_sync::ids::ReplicaId;
 use pharm_sync::leader::{Outgoing, Target};
@@ -486,6 +486,29 @@ impl Store {
         }
     }
 
+    /// Whether leader `l` holds as relay copies every transaction of terminal `t` still in
+    /// `t`'s outbox (always, when `t` leads): a member whose run the leader only buffered
+    /// (it arrived after a gap the leader knew as state) would lose it with its disk, as a
+    /// real one would, so its crash waits for a round in which nothing of it is only its own.
+    fn relayed_by(&self, t: usize, l: usize) -> bool {
+        if t == l {
+            return true;
+        }
+        let (Some(member), Some(lead)) = (self.terminals.get(t), self.terminals.get(l)) else {
+            return false;
+        };
+        let (mine, lead) = (member.end.replica(), lead.end.replica());
+        let me = mine.id();
+        let relayed: BTreeSet<u64> = lead
+            .outbox()
+            .filter(|x| x.id.replica == me)
+            .map(|x| x.id.seq)
+            .collect();
+        mine.outbox()
+            .filter(|x| x.id.replica == me)
+            .all(|x| relayed.contains(&x.id.seq))
+    }
+
     /// The planned crash: two rounds before it the terminal backs up its replica; at it,
     /// the terminal is restored from that backup as a new incarnation (or, under
     /// [`Breaks::reuse_incarnation`](crate::config::Breaks), under its old one). It crashes
@@ -519,7 +542,7 @@ impl Store {
         // It crashes only after a round in which it and the leader synced cleanly: no
         // fault hit a session, and neither the store's network nor the cloud link was cut.
         let synced = leader.is_some_and(|l| self.reachable(t, l)) && !self.cloud_cut;
-        let clean = synced && !self.round_faulted;
+        let clean = synced && !self.round_faulted && leader.is_some_and(|l| self.relayed_by(t, l));
         let Some(term) = self.terminals.get_mut(t) else {
             return;
         };
