@@ -28,7 +28,8 @@ pub struct Target {
     pub run: fn(&[u8]),
 }
 
-/// Every target, in the order `scripts/fuzz smoke` runs them.
+/// Every target (`scripts/fuzz smoke` runs the `fuzz_targets/` files `cargo fuzz list`
+/// names, one per target here).
 pub const TARGETS: [Target; 7] = [
     Target {
         name: "orange_book",

@@ -51,7 +51,8 @@ pub struct Config {
     /// temporary directory, or `--durable-dir`). `None`: every terminal is in memory.
     pub durable_dir: Option<PathBuf>,
     /// How hard the durable terminals flush their commits (`FULL` by default; the
-    /// simulator, which kills processes and never the machine, uses `NORMAL`).
+    /// simulator, which kills processes and never the machine, uses `OFF` with its storage
+    /// faults).
     pub durable_flush: Synchronous,
     /// Deliberate defects (test-only): the run must then fail naming an invariant.
     pub breaks: Breaks,
@@ -244,7 +245,8 @@ Flags (defaults: the design's workload compressed 100x, the hour in 36 s):
   --durable N       pharmacies whose terminals are durable SQLite stores (1; 0 = none)
   --durable-dir DIR keep their database files in DIR (default: a temporary directory,
                     removed at the end)
-  --break NAME      test only: drop-upload, reuse-incarnation or ack-before-store (the run must fail)";
+  --break NAME      test only: drop-upload, reuse-incarnation, ack-before-store, no-tail-rewrite
+                    (skip-mac, no-term-check with the feature test-breaks); the run must fail";
 
 impl Config {
     /// Reads flags (without the program name) over the defaults.

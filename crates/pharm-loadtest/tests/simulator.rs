@@ -2,6 +2,7 @@
 //! exactly, the seeds that once found a bug stay fixed, and each deliberate defect is
 //! reported under the invariant it breaks, with its seed.
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use pharm_loadtest::config::Breaks;
@@ -19,8 +20,20 @@ fn desk() -> Arc<SubstDesk> {
     )
 }
 
+/// Plays `seed`. Without a scratch directory of its own it gets one per test, so a seed
+/// plays here the world `scripts/sim --seed N` plays (one seed in four has a durable
+/// pharmacy when the build has the storage faults, as `scripts/sim`'s does).
 fn play(seed: u64, options: &SimOptions) -> SeedRun {
-    run_seed(seed, options, &desk()).unwrap_or_else(|e| panic!("seed {seed}: {e}"))
+    let mut options = options.clone();
+    if options.scratch.is_none() {
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("main")
+            .replace("::", "-");
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pharm-sim");
+        options.scratch = Some(base.join(test));
+    }
+    run_seed(seed, &options, &desk()).unwrap_or_else(|e| panic!("seed {seed}: {e}"))
 }
 
 fn holds(seed: u64, options: &SimOptions) {

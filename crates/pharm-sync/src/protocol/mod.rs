@@ -658,16 +658,17 @@ impl Peer {
         h.txn.id.replica.terminal == self.replica.id().terminal
     }
 
-    /// The next upload chunk. To the root: every outbox transaction it has not confirmed —
-    /// those at or below what it holds of their replica (it holds *a* transaction there; it
-    /// confirms this one by digest or refuses it as forked), the run that continues exactly
-    /// where it is, and relayed runs after a gap — then salvaged transactions. To a leader:
-    /// only this terminal's own transactions, in runs that continue exactly where the leader
-    /// holds them as transactions (what its state holds beyond that it keeps as relay
-    /// copies; a transaction after a gap could only sit in its buffer; the state delta
-    /// covers that case). Every run ends sealed: this terminal seals its own; a relayed run
-    /// is sent up to the last transaction whose seal came with it. Empty when there is
-    /// nothing to send.
+    /// The next upload chunk, each transaction at most once per session. To the root: every
+    /// outbox transaction it has not confirmed — this terminal's own across the gaps the
+    /// root's acknowledgements left, relayed ones at or below what the root holds of their
+    /// replica (it holds *a* transaction there; it confirms this one by digest or refuses it
+    /// as forked), the run that continues exactly where it is, and relayed runs after a gap
+    /// — then salvaged transactions. To a leader: only this terminal's own transactions
+    /// beyond what the leader holds of it (a run after a gap waits in the leader's buffer;
+    /// the state delta carries the effects meanwhile). Every run ends sealed: this terminal
+    /// seals its own; a relayed run is sent up to the last transaction whose seal came with
+    /// it, and a relayed run with no seal yet is left for a later upload. Empty when there
+    /// is nothing to send.
     fn uploads(&mut self) -> Result<Vec<Message>, ProtocolError> {
         let up = &self.upstream_vv;
         let me = self.replica.id();

@@ -4,7 +4,7 @@ use std::ptr::{null, null_mut};
 
 use pharm_shard::ResilienceConfig;
 
-use super::resilience::{S, before, begin, free, from_json, no_next, no_permit, preset, state};
+use super::resilience::{S, begin, free, from_json, no_next, no_permit, preset, state};
 use super::{assert_failed, oversized_json, take_bytes};
 use crate::result::pharm_result;
 use crate::*;
@@ -219,6 +219,8 @@ fn null_handles_and_outputs_are_reported() {
 #[cfg(feature = "test-hooks")]
 #[test]
 fn a_panic_poisons_the_policy_and_its_operations() {
+    use super::resilience::before;
+
     let policy = preset("pmp-api", 0);
     let (first, second) = (begin(policy, 0), begin(policy, 0));
     let (mut permit, mut next, mut state) = (no_permit(), no_next(), pharm_breaker_state::Disabled);
