@@ -672,9 +672,10 @@ static void backup_restore_recover(void) {
                                              strlen(restored), STORE_ID, PHARM_STORE_ROLE_MEMBER, ring, entropy, 8,
                                              &store));
     if (store != NULL) {
-        /* A new incarnation of terminal 1, with the backup's stock. */
+        /* A new incarnation of terminal 1, with the backup's stock; its outbox holds the
+           backup's unsynced receipt and the restore record linking the two incarnations. */
         CHECK(status_contains(store, "\"replica\":\"T1.200\""));
-        CHECK(status_contains(store, "\"outbox\":1"));
+        CHECK(status_contains(store, "\"outbox\":2"));
         pharm_bytes *view = view_of(store);
         CHECK(check_bytes_contain(view, "\"value\":90"));
         pharm_bytes_free(view);
