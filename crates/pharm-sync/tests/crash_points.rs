@@ -26,13 +26,7 @@ const NOW: u64 = 1_776_240_000_000;
 const MOST: u32 = 400;
 
 fn open(path: &Path) -> Result<TerminalStore, StoreError> {
-    TerminalStore::open(
-        path,
-        STORE,
-        T1,
-        member_ring(STORE, T1),
-        StoreOptions::default(),
-    )
+    common::open_member(path, STORE, T1)
 }
 
 fn receive(root: &mut Peer, sku: u32, number: &str, at: u64) -> LotKey {

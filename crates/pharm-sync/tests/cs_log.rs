@@ -9,31 +9,19 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::{Rng, date, member, new_lot, root, sync};
+use common::{Rng, member, new_lot, root, sync};
 use pharm_core::ids::PharmacyId;
 use pharm_sync::cs_log::{CsEntry, CsExport, CsHead, CsKind, CsLogError, verify};
 use pharm_sync::ids::ReplicaId;
 use pharm_sync::protocol::Peer;
-use pharm_sync::replica::{Attachments, Op};
+use pharm_sync::replica::Op;
 use pharm_sync::txn::{DiscrepancyId, Line, LotKey, Reason, TransferId};
 use proptest::prelude::*;
 
 const STORE: PharmacyId = PharmacyId::new(77);
 
 fn dispense(p: &mut Peer, now: u64, (sku, lot): (u32, LotKey), qty: u64, rx: &str) {
-    p.replica_mut()
-        .apply(
-            now,
-            Op::Dispense {
-                today: date("2026-03-10"),
-                sku,
-                qty,
-                scanned: Some(lot),
-                reference: rx.into(),
-                attachments: Attachments::default(),
-            },
-        )
-        .unwrap();
+    common::sell_sku_as(p, now, sku, lot, qty, rx);
 }
 
 fn apply(p: &mut Peer, now: u64, op: Op) {

@@ -44,13 +44,7 @@ fn create(path: &Path, seed: u64) -> TerminalStore {
 }
 
 fn open(path: &Path) -> Result<TerminalStore, StoreError> {
-    TerminalStore::open(
-        path,
-        STORE,
-        T1,
-        member_ring(STORE, T1),
-        StoreOptions::default(),
-    )
+    common::open_member(path, STORE, T1)
 }
 
 fn sync(store: &mut TerminalStore, cloud: &mut Peer, now: u64) -> Result<(), StoreError> {

@@ -538,15 +538,9 @@ impl Store {
         let Some((t, round)) = self.plan.crash else {
             return;
         };
-        let up = self.is_up(t, k);
-        // It crashes only after a round in which it and the leader synced cleanly: no
-        // fault hit a session, and neither the store's network nor the cloud link was cut.
-        let synced = leader.is_some_and(|l| self.reachable(t, l)) && !self.cloud_cut;
-        let clean = synced && !self.round_faulted && leader.is_some_and(|l| self.relayed_by(t, l));
-        let Some(term) = self.terminals.get_mut(t) else {
-            return;
-        };
-        if k + 2 == round {
+        if k + 2 == round
+            && let Some(term) = self.terminals.get_mut(t)
+        {
             match term.end.backup() {
                 Ok(b) => term.backup = Some(b),
                 Err(e) => self.violations.push(Violation::new(
@@ -558,10 +552,18 @@ impl Store {
         if k < round {
             return;
         }
-        if !up || !online || !clean {
+        // It crashes only after a round in which it and the leader synced cleanly (no fault
+        // hit a session, neither the store's network nor the cloud link was cut) and the
+        // leader holds what it has not had acknowledged.
+        let ready = self.synced_cleanly(t, k, leader, online)
+            && leader.is_some_and(|l| self.relayed_by(t, l));
+        if !ready {
             self.plan.crash = Some((t, k + 1));
             return;
         }
+        let Some(term) = self.terminals.get_mut(t) else {
+            return;
+        };
         let Some(backup) = term.backup.take() else {
             return;
         };

@@ -201,6 +201,18 @@ pub fn sell(p: &mut Peer, now: u64, lot: LotKey, qty: u64) -> Arc<Txn> {
 
 /// A dispense of `qty` units of the scanned `lot` of `sku` on `p`; its transaction.
 pub fn sell_sku(p: &mut Peer, now: u64, sku: u32, lot: LotKey, qty: u64) -> Arc<Txn> {
+    sell_sku_as(p, now, sku, lot, qty, "rx")
+}
+
+/// [`sell_sku`] under the prescription reference `reference`.
+pub fn sell_sku_as(
+    p: &mut Peer,
+    now: u64,
+    sku: u32,
+    lot: LotKey,
+    qty: u64,
+    reference: &str,
+) -> Arc<Txn> {
     p.replica_mut()
         .apply(
             now,
@@ -209,12 +221,28 @@ pub fn sell_sku(p: &mut Peer, now: u64, sku: u32, lot: LotKey, qty: u64) -> Arc<
                 sku,
                 qty,
                 scanned: Some(lot),
-                reference: "rx".into(),
+                reference: reference.into(),
                 attachments: Attachments::default(),
             },
         )
         .unwrap()
         .txn
+}
+
+/// Opens the durable store at `path` as terminal `terminal` of `store` (default options).
+#[cfg(feature = "sqlite")]
+pub fn open_member(
+    path: &std::path::Path,
+    store: PharmacyId,
+    terminal: u16,
+) -> Result<pharm_sync::store::TerminalStore, pharm_sync::store::StoreError> {
+    pharm_sync::store::TerminalStore::open(
+        path,
+        store,
+        terminal,
+        member_ring(store, terminal),
+        pharm_sync::store::StoreOptions::default(),
+    )
 }
 
 /// An upload of `txn` alone with `seal`, in its own terminal's name: what anyone holding
