@@ -1,0 +1,46 @@
+//! Per-key invalidation generations in this process (striped).
+//!
+//! An L1 entry remembers the generation of its stripe when its load began; an
+//! invalidation bumps the stripe before it removes anything, and a read accepts an entry
+//! only if its stripe has not moved since. A load that raced an invalidation therefore
+//! never serves its value from L1 after the invalidation returned, whichever order the
+//! two finish in. A bump also invalidates the other keys of its stripe (4,096 stripes):
+//! a spurious miss, never a stale hit.
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const STRIPES: usize = 4_096;
+
+pub(crate) struct Generations {
+    stripes: Box<[AtomicU64]>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl std::fmt::Debug for Generations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generations").finish_non_exhaustive()
+    }
+}
+
+impl Generations {
+    pub(crate) fn new() -> Self {
+        Self {
+            stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            hasher: foldhash::fast::FixedState::with_seed(0x70_68_61_72_6d),
+        }
+    }
+
+    fn stripe(&self, key: &str) -> &AtomicU64 {
+        let index = usize::try_from(self.hasher.hash_one(key)).unwrap_or(0) % STRIPES;
+        &self.stripes[index]
+    }
+
+    pub(crate) fn current(&self, key: &str) -> u64 {
+        self.stripe(key).load(Ordering::Acquire)
+    }
+
+    pub(crate) fn bump(&self, key: &str) {
+        self.stripe(key).fetch_add(1, Ordering::AcqRel);
+    }
+}
