@@ -13,7 +13,6 @@ use serde::de::DeserializeOwned;
 
 use crate::cache::Cache;
 use crate::class::DataClass;
-use crate::generations::Generations;
 use crate::key::{CacheKey, KeyError, Namespace, Scope};
 use crate::l2::L2Store;
 use crate::metrics::ClassStats;
@@ -50,7 +49,6 @@ pub(crate) struct Shared {
     pub(crate) policy: CachePolicy,
     pub(crate) deployment: Deployment,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) generations: Generations,
     pub(crate) namespaces: Namespaces,
     pub(crate) l2: Option<L2Tier>,
     pub(crate) spawner: Option<Arc<dyn Spawn>>,
@@ -69,7 +67,7 @@ impl std::fmt::Debug for Caches {
 /// The type-erased side of a class cache that [`Caches`] drives.
 #[async_trait]
 pub(crate) trait ClassHandle: Send + Sync {
-    /// Drops `key` from L1 and detaches its running load.
+    /// Moves `key`'s generation, drops it from L1 and detaches its running load.
     fn forget(&self, key: &str);
     /// Loads `keys` that are not cached yet.
     async fn warm(&self, keys: Vec<CacheKey>) -> WarmCounts;
@@ -145,7 +143,6 @@ impl CachesBuilder {
                 policy: self.policy,
                 deployment: self.deployment,
                 clock: self.clock,
-                generations: Generations::new(),
                 namespaces: Namespaces::default(),
                 l2,
                 spawner: self.spawner,
@@ -242,10 +239,7 @@ impl Caches {
     /// The L2 breaker's state (`None` without an L2).
     #[must_use]
     pub fn l2_state(&self) -> Option<State> {
-        self.shared
-            .l2
-            .as_ref()
-            .map(|l2| l2.resilience().breaker().state())
+        self.shared.l2.as_ref().map(|l2| l2.breaker().state())
     }
 
     /// Invalidations the L2 has not taken yet (it was unreachable); their keys are not

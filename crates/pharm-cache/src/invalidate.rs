@@ -212,7 +212,6 @@ impl Caches {
     /// Invalidates one key at both levels; `false` if its L2 tombstone is pending.
     async fn invalidate_key(&self, key: &CacheKey) -> bool {
         let shared = &self.shared;
-        shared.generations.bump(key.as_str());
         let handle = self.handle(key.class());
         if let Some(handle) = &handle {
             handle.forget(key.as_str());

@@ -123,12 +123,30 @@ impl CacheKey {
         if id.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return fail("control character or whitespace");
         }
-        let prefix = format!("{}/{}/v{version}/", class.name(), namespace.scope);
-        let id_start = prefix.len();
+        // Rendered by hand: the formatting machinery costs more than the rest of a read.
+        let mut text = String::with_capacity(48 + id.len());
+        text.push_str(class.name());
+        text.push('/');
+        match namespace.scope {
+            Scope::Global => text.push('g'),
+            Scope::Pharmacy(p) => {
+                text.push('p');
+                push_decimal(&mut text, u64::from(p.get()));
+            }
+            Scope::Payer(b) => {
+                text.push('y');
+                push_decimal(&mut text, u64::from(b));
+            }
+        }
+        text.push_str("/v");
+        push_decimal(&mut text, version);
+        text.push('/');
+        let id_start = text.len();
+        text.push_str(id);
         Ok(Self {
             namespace,
             version,
-            text: format!("{prefix}{id}").into(),
+            text: text.into(),
             id_start,
         })
     }
@@ -168,6 +186,23 @@ impl CacheKey {
     }
 }
 
+/// Appends `n` in decimal.
+pub(crate) fn push_decimal(text: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        text.push(char::from(d));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +235,20 @@ mod tests {
             );
         }
         assert!(CacheKey::new(ns, 0, &"x".repeat(MAX_ID_BYTES)).is_ok());
+        let payer = Namespace {
+            class: DataClass::Formulary,
+            scope: Scope::Payer(610_014),
+        };
+        let key = CacheKey::new(payer, u64::MAX, "a").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            key.as_str(),
+            format!("formulary/{}/v{}/a", Scope::Payer(610_014), u64::MAX)
+        );
+        let global = Namespace {
+            class: DataClass::DrugCatalog,
+            scope: Scope::Global,
+        };
+        let key = CacheKey::new(global, 0, "a").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(key.as_str(), "drug_catalog/g/v0/a");
     }
 }

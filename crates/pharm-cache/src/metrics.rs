@@ -32,6 +32,12 @@ macro_rules! counters {
             pub fn since(&self, earlier: &Self) -> Self {
                 Self { $($field: self.$field.saturating_sub(earlier.$field),)* }
             }
+
+            /// Counts of `self` and `other` together (processes of one deployment).
+            #[must_use]
+            pub fn plus(&self, other: &Self) -> Self {
+                Self { $($field: self.$field.saturating_add(other.$field),)* }
+            }
         }
     };
 }
@@ -47,7 +53,7 @@ counters! {
     negative_stored: "\"Not found\" results cached.",
     l2_errors: "L2 operations that failed or timed out.",
     l2_skipped: "L2 operations skipped: breaker open, or an invalidation of the key still pending.",
-    l2_damaged: "L2 entries that could not be read (damaged or of another shape), replaced.",
+    l2_damaged: "L2 reads that met an entry they could not read (damaged or of another shape); the load replaces it.",
     fills_refused: "L2 fills refused because the key was invalidated during the load.",
     oversize: "Values larger than the class's largest entry, served uncached.",
     invalidations: "Keys invalidated.",
@@ -129,6 +135,7 @@ mod tests {
         assert_eq!(signals[0].class, DataClass::Patient);
         assert!((signals[0].hit_rate - 0.899).abs() < 1e-9);
         assert_eq!(stats(5, 10).since(&stats(1, 2)), stats(4, 8));
+        assert_eq!(stats(4, 8).plus(&stats(1, 2)), stats(5, 10));
         assert_eq!(ClassStats::default().hit_rate(), None);
     }
 }

@@ -1,4 +1,5 @@
-//! The L2 behind its breaker and the cache row of the retry table, with the
+//! The L2 behind its breaker and the cache row of the retry table (1 try, no backoff,
+//! 100 ms: so one breaker permit and the time limit, no retry loop or budget), with the
 //! invalidations it could not take kept until it can.
 
 use std::collections::HashMap;
@@ -8,9 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use pharm_core::time::Clock;
-use pharm_shard::breaker::{CircuitBreakerConfig, SlidingWindowType};
-use pharm_shard::resilience::{Next, Outcome, Resilience, ResilienceConfig};
-use pharm_shard::retry::{Classify, RetryBudgetConfig, RetryPolicy};
+use pharm_shard::breaker::{CircuitBreaker, CircuitBreakerConfig, ConfigError, SlidingWindowType};
+use pharm_shard::retry::RetryPolicy;
 
 use crate::l2::{L2Error, L2Store};
 
@@ -29,7 +29,9 @@ pub(crate) enum Skipped {
 
 pub(crate) struct L2Tier {
     store: Arc<dyn L2Store>,
-    resilience: Resilience,
+    breaker: CircuitBreaker,
+    /// The cache row's time limit per try.
+    limit: Duration,
     clock: Arc<dyn Clock>,
     pending: Mutex<HashMap<Arc<str>, Duration>>,
     fenced: AtomicBool,
@@ -61,25 +63,25 @@ impl L2Tier {
         store: Arc<dyn L2Store>,
         breaker: CircuitBreakerConfig,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, pharm_shard::resilience::ResilienceConfigError> {
-        let config = ResilienceConfig {
-            breaker,
-            retry: RetryPolicy::cache(),
-            budget: RetryBudgetConfig::default(),
-            jitter_seed: 0x5EED,
-        };
-        let resilience = Resilience::new("cache-l2", config, clock.now())?;
+    ) -> Result<Self, ConfigError> {
+        let breaker = CircuitBreaker::new(
+            "cache-l2",
+            breaker.to_builder().build()?,
+            Arc::clone(&clock),
+        );
+        let row = RetryPolicy::cache();
         Ok(Self {
             store,
-            resilience,
+            breaker,
+            limit: row.per_attempt_timeout,
             clock,
             pending: Mutex::new(HashMap::new()),
             fenced: AtomicBool::new(false),
         })
     }
 
-    pub(crate) fn resilience(&self) -> &Resilience {
-        &self.resilience
+    pub(crate) fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
     }
 
     pub(crate) fn fenced(&self) -> bool {
@@ -108,19 +110,21 @@ impl L2Tier {
         F: FnOnce(Arc<dyn L2Store>, Duration) -> Fut,
         Fut: Future<Output = Result<T, L2Error>>,
     {
-        let mut call = self.resilience.begin(self.clock.now());
-        let Ok(permit) = call.before_call(self.clock.now()) else {
+        let started = self.clock.now();
+        let Ok(permit) = self.breaker.try_acquire_at(started) else {
             return Err(Skipped::NotTried);
         };
-        let limit = permit.attempt().timeout;
-        let result = op(Arc::clone(&self.store), limit).await;
-        let outcome = match &result {
-            Ok(_) => Outcome::Success,
-            Err(error) => Outcome::Failure(error.classify()),
-        };
-        match call.after_call(permit, outcome, self.clock.now()) {
-            Next::Return => result.map_err(|_| Skipped::Failed),
-            Next::RetryAfter(_) | Next::GiveUp(_) => Err(Skipped::Failed),
+        let result = op(Arc::clone(&self.store), self.limit).await;
+        let took = self.clock.now().saturating_sub(started);
+        match result {
+            Ok(value) => {
+                permit.on_success(took);
+                Ok(value)
+            }
+            Err(_) => {
+                permit.on_failure(took);
+                Err(Skipped::Failed)
+            }
         }
     }
 

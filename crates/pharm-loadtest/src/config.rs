@@ -74,6 +74,22 @@ pub struct Config {
     pub quiet: bool,
     /// Stress mode: raise the compression factor until the run breaks.
     pub stress: bool,
+    /// How the cloud tier's cache starts (pharm-cache).
+    pub cache: CacheStart,
+}
+
+/// Whether the run has the cloud tier's cache, and how it starts the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheStart {
+    /// Warmed by the design's plan for every pharmacy before the day (the design's
+    /// lesson: warm the drug catalog at deployment).
+    Warm,
+    /// Empty.
+    Cold,
+    /// No cloud cache (the default: at the full size its work shares the driver threads'
+    /// two cores with 5,000 simulated terminals; see the crate README).
+    #[default]
+    Off,
 }
 
 /// Where the cloud's shard stores keep their transactions.
@@ -109,17 +125,21 @@ pub struct Breaks {
     /// Every terminal grants votes without the term and one-vote-per-term checks (needs the
     /// feature `test-breaks`).
     pub no_term_check: bool,
+    /// The cloud tier's cache is not told of stock moves (no "on transaction"
+    /// invalidation): stock reads go stale.
+    pub no_cache_invalidation: bool,
 }
 
 impl Breaks {
     /// The defects' names, as `--break` takes them.
-    pub const NAMES: [&str; 6] = [
+    pub const NAMES: [&str; 7] = [
         "drop-upload",
         "reuse-incarnation",
         "ack-before-store",
         "no-tail-rewrite",
         "skip-mac",
         "no-term-check",
+        "no-cache-invalidation",
     ];
 
     /// Switches on the defect `name`; false for an unknown name.
@@ -131,6 +151,7 @@ impl Breaks {
             "no-tail-rewrite" => self.no_tail_rewrite = true,
             "skip-mac" => self.skip_mac = true,
             "no-term-check" => self.no_term_check = true,
+            "no-cache-invalidation" => self.no_cache_invalidation = true,
             _ => return false,
         }
         true
@@ -173,6 +194,7 @@ impl Default for Config {
             backend: Backend::Memory,
             physical: 2,
             out_dir: PathBuf::from("target/loadtest"),
+            cache: CacheStart::Off,
             quiet: false,
             stress: false,
         }
@@ -245,8 +267,10 @@ Flags (defaults: the design's workload compressed 100x, the hour in 36 s):
   --durable N       pharmacies whose terminals are durable SQLite stores (1; 0 = none)
   --durable-dir DIR keep their database files in DIR (default: a temporary directory,
                     removed at the end)
-  --break NAME      test only: drop-upload, reuse-incarnation, ack-before-store, no-tail-rewrite
-                    (skip-mac, no-term-check with the feature test-breaks); the run must fail";
+  --cache MODE      the cloud tier's cache (pharm-cache): warm (warmed before the day), cold,
+                    off (off)
+  --break NAME      test only: drop-upload, reuse-incarnation, ack-before-store, no-tail-rewrite,
+                    no-cache-invalidation (skip-mac, no-term-check with the feature test-breaks); the run must fail";
 
 impl Config {
     /// Reads flags (without the program name) over the defaults.
@@ -307,6 +331,18 @@ impl Config {
                     Backend::Memory => c.backend = Backend::Postgres { urls: vec![value] },
                 },
                 "--durable" => c.durable = number(&name, &value)?,
+                "--cache" => {
+                    c.cache = match value.as_str() {
+                        "warm" => CacheStart::Warm,
+                        "cold" => CacheStart::Cold,
+                        "off" => CacheStart::Off,
+                        _ => {
+                            return Err(ConfigError::Invalid(format!(
+                                "--cache {value}: one of warm, cold, off"
+                            )));
+                        }
+                    }
+                }
                 "--durable-dir" => c.durable_dir = Some(PathBuf::from(value)),
                 "--break" => {
                     if !c.breaks.switch_on(&value) {

@@ -17,7 +17,8 @@ use std::sync::{Arc, Barrier, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pharm_loadtest::config::{Config, ConfigError, USAGE};
+use pharm_loadtest::cloud::cache::CloudCache;
+use pharm_loadtest::config::{CacheStart, Config, ConfigError, USAGE};
 use pharm_loadtest::plot::{LatencyPlot, write_svg};
 use pharm_loadtest::progress::Progress;
 use pharm_loadtest::report::{Latencies, Outcome, RunReport};
@@ -119,6 +120,17 @@ fn run(config: &Config, world: &World, write: bool) -> Result<RunReport, String>
     }
     let setup = Instant::now();
     let threads = drivers(config, workers);
+    // One app server of the cloud tier per driver thread, sharing the L2.
+    let cache = match config.cache {
+        CacheStart::Off => None,
+        start => {
+            let cache = Arc::new(CloudCache::new(config, start == CacheStart::Warm, threads)?);
+            if start == CacheStart::Warm {
+                cache.warm(|p| driver(config, p, workers));
+            }
+            Some(cache)
+        }
+    };
     let barrier = Arc::new(Barrier::new(threads + 1));
     let start_slot = Arc::new(OnceLock::<Instant>::new());
     let wall = Duration::from_millis(config.wall_ms());
@@ -129,14 +141,18 @@ fn run(config: &Config, world: &World, write: bool) -> Result<RunReport, String>
     };
     let handles: Vec<_> = (0..threads)
         .map(|w| {
-            let (config, world) = (config.clone(), world.clone());
+            let (config, world, cache) = (config.clone(), world.clone(), cache.clone());
             let (barrier, start_slot) = (Arc::clone(&barrier), Arc::clone(&start_slot));
             let done = progress.counter();
             thread::spawn(move || -> Result<Played, String> {
                 let ids: Vec<u32> = (0..config.pharmacies)
                     .filter(|p| driver(&config, *p, workers) == w)
                     .collect();
-                let shard = Shard::new(&config, &world, ids.iter().copied());
+                let shard =
+                    Shard::new(&config, &world, ids.iter().copied()).map(|shard| match cache {
+                        Some(cache) => shard.with_cache(cache, w),
+                        None => shard,
+                    });
                 let schedule = events(&config, ids);
                 barrier.wait();
                 barrier.wait();
@@ -190,6 +206,10 @@ fn run(config: &Config, world: &World, write: bool) -> Result<RunReport, String>
         report.add_shard(s);
     }
     report.digest = state_digest(shards.iter().flat_map(|s| s.stores()));
+    if let Some(cache) = &cache {
+        cache.logout_all();
+        report.cache = Some(cache.report());
+    }
     if write {
         println!(
             "setup: {:.2} s (stores seeded, schedule built)",

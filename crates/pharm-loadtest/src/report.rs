@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::cloud::cache::CacheReport;
 use crate::config::Config;
 use crate::counts::Counts;
 use crate::partners::PartnerCounts;
@@ -152,6 +153,8 @@ pub struct RunReport {
     pub violations: Vec<Violation>,
     /// The final-state digest.
     pub digest: String,
+    /// The cloud tier's cache (none with `--cache off`).
+    pub cache: Option<CacheReport>,
 }
 
 /// The design's targets (§9 / load-test table).
@@ -182,6 +185,7 @@ impl RunReport {
             latencies,
             violations: Vec::new(),
             digest: String::new(),
+            cache: None,
         }
     }
 
@@ -256,7 +260,8 @@ impl RunReport {
 
     /// Pass when every row passes and no invariant failed.
     pub fn outcome(&self) -> Outcome {
-        if self.violations.is_empty() && self.rows().iter().all(|r| r.pass) {
+        let cache_ok = self.cache.as_ref().is_none_or(CacheReport::ok);
+        if self.violations.is_empty() && self.rows().iter().all(|r| r.pass) && cache_ok {
             Outcome::Pass
         } else {
             Outcome::Fail
@@ -355,6 +360,7 @@ impl RunReport {
                 })
             }).collect::<Vec<_>>(),
             "digest": self.digest,
+            "cache": self.cache,
             "pass": self.outcome() == Outcome::Pass,
         })
     }
@@ -469,6 +475,9 @@ impl RunReport {
                     );
                 }
             }
+        }
+        if let Some(cache) = &self.cache {
+            out.push_str(&cache.text());
         }
         let _ = writeln!(out, "digest: {}", self.digest);
         let _ = writeln!(

@@ -10,7 +10,7 @@
 //! Nothing here reads a clock: decisions, counts and the final state are a pure function
 //! of the configuration (seed included). The binary wraps [`Shard::play`] in wall time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use pharm_core::rules::{
@@ -21,6 +21,7 @@ use pharm_sync::replica::{Attachments, Op, OpError};
 use pharm_sync::txn::TransferId;
 use sha2::{Digest, Sha256};
 
+use crate::cloud::cache::CloudCache;
 use crate::cloud::lag::LagSpikes;
 use crate::cloud::table::{MemoryTables, TxnTables};
 use crate::cloud::writer::{Failover, ShardWriter};
@@ -116,6 +117,10 @@ pub struct Shard {
     wire: Wire,
     desk: Arc<SubstDesk>,
     stores: BTreeMap<u32, Store>,
+    /// The cloud tier's cache and the app server this driver's requests go to.
+    cache: Option<(Arc<CloudCache>, usize)>,
+    /// Per pharmacy, the SKUs whose stock moved since the cloud last heard from it.
+    unsynced: BTreeMap<u32, BTreeSet<u32>>,
     /// What this shard counted so far.
     pub counts: Counts,
 }
@@ -167,8 +172,18 @@ impl Shard {
             wire: Wire::new(config.faults, stream_seed(config.seed, &[0x3E1E])),
             desk: Arc::clone(desk),
             stores,
+            cache: None,
+            unsynced: BTreeMap::new(),
             counts: Counts::default(),
         })
+    }
+
+    /// Reads and invalidates `cache` as the cloud tier would, through app server `server`
+    /// (see [`crate::cloud::cache`]).
+    #[must_use]
+    pub fn with_cache(mut self, cache: Arc<CloudCache>, server: usize) -> Shard {
+        self.cache = Some((cache, server));
+        self
     }
 
     /// The pharmacy indexes this shard owns.
@@ -209,7 +224,18 @@ impl Shard {
                 self.play_txn(a, lookup);
             }
             Event::Round(r) => match self.stores.get_mut(&r.pharmacy) {
-                Some(store) => store.round(r.k, r.at_ms, &mut self.writer, &mut self.wire),
+                Some(store) => {
+                    if let Some((cache, server)) = &self.cache
+                        && store.is_online(r.at_ms)
+                    {
+                        // The round uploads the store's transactions: the cloud's stock
+                        // changes, and its cache hears of it ("on transaction").
+                        let skus = self.unsynced.remove(&r.pharmacy).unwrap_or_default();
+                        cache.stock_synced(r.pharmacy, skus);
+                        cache.read_aggregate(*server, r.pharmacy, r.at_ms);
+                    }
+                    store.round(r.k, r.at_ms, &mut self.writer, &mut self.wire);
+                }
                 None => self.counts.errors += 1,
             },
         }
@@ -267,6 +293,11 @@ impl Shard {
             txn.context.connectivity = Connectivity::Offline {
                 since: local_time(since),
             };
+        }
+        if let Some((cache, server)) = &self.cache {
+            let insured = matches!(&txn.request, Request::Fill(f) if matches!(f.payment, Payment::Insurance { .. }));
+            let substituted = a.kind == Kind::NewFill && lookup.is_some_and(|l| !l.degraded);
+            cache.read_sale(*server, a, txn.dispense.sku, insured, substituted, online);
         }
         let mut attachments = Attachments::default();
         let mut degraded_override = !online && a.kind.is_controlled();
@@ -335,6 +366,12 @@ impl Shard {
         };
         match store.commit(a.terminal, a.at_ms, op) {
             Ok(commit) => {
+                if self.cache.is_some() {
+                    self.unsynced
+                        .entry(a.pharmacy)
+                        .or_default()
+                        .insert(txn.dispense.sku);
+                }
                 counts.dispenses += 1;
                 counts.units += txn.dispense.qty;
                 if !commit.negative.is_empty() {
@@ -365,20 +402,35 @@ impl Shard {
             self.counts.errors += 1;
             return;
         };
+        if let Some((cache, server)) = &self.cache
+            && store.is_online(a.at_ms)
+        {
+            cache.read_inventory(*server, a, dense);
+        }
+        let sku = dense / self.config.lots.max(1);
+        let tracked = self.cache.is_some();
+        let mut moved_at: Vec<u32> = Vec::new();
+        let mut moved = |pharmacy: u32| {
+            if tracked {
+                moved_at.push(pharmacy);
+            }
+        };
         let reference = format!("INV-{}-{}-{}", a.pharmacy, a.terminal, a.seq);
         let partner = transfer_partner(a.pharmacy, self.config.pharmacies);
         match (a.kind, partner) {
             (Kind::Count, _) => {
                 let on_hand = store.on_hand(a.terminal, dense).max(0).unsigned_abs();
                 let counted = on_hand.saturating_sub(u64::from(rng.below(3)));
-                self.commit(
+                if self.commit(
                     a,
                     Op::StockCount {
                         lot,
                         counted,
                         reference,
                     },
-                );
+                ) {
+                    moved(a.pharmacy);
+                }
             }
             (Kind::Transfer, Some(q)) => {
                 let qty = u64::from(rng.range(1, 10));
@@ -391,6 +443,7 @@ impl Shard {
                 };
                 let from = pharmacy_id(a.pharmacy);
                 if self.commit(a, out) {
+                    moved(a.pharmacy);
                     let into = Arrival { pharmacy: q, ..*a };
                     let received = lot_facts(dense, self.config.lots).map(|mut facts| {
                         facts.lot_number.push_str("-T");
@@ -405,7 +458,10 @@ impl Shard {
                     match (received, into_store) {
                         (Ok(op), Some(store)) => {
                             match store.commit(into.terminal, into.at_ms, op) {
-                                Ok(_) => self.counts.transfers_received += 1,
+                                Ok(_) => {
+                                    moved(q);
+                                    self.counts.transfers_received += 1;
+                                }
                                 Err(_) => self.counts.errors += 1,
                             }
                         }
@@ -415,15 +471,20 @@ impl Shard {
             }
             _ => {
                 let qty = u64::from(rng.range(12, 120));
-                self.commit(
+                if self.commit(
                     a,
                     Op::Receive {
                         lot,
                         qty,
                         reference,
                     },
-                );
+                ) {
+                    moved(a.pharmacy);
+                }
             }
+        }
+        for pharmacy in moved_at {
+            self.unsynced.entry(pharmacy).or_default().insert(sku);
         }
     }
 
@@ -454,6 +515,11 @@ impl Shard {
     pub fn finish(&mut self) {
         for store in self.stores.values_mut() {
             store.final_sync(SIMULATED_MS, &mut self.writer, &mut self.wire);
+        }
+        if let Some((cache, _)) = &self.cache {
+            for (pharmacy, skus) in std::mem::take(&mut self.unsynced) {
+                cache.stock_synced(pharmacy, skus);
+            }
         }
         self.writer.flush();
         self.trace_lag_spikes();
@@ -573,7 +639,19 @@ pub struct Summary {
 /// Runs the whole workload of `config` in simulated time on one thread (no wall clock) in
 /// `world` (with fresh shard stores): the reference the binary's timed run must agree with.
 pub fn run_simulated(config: &Config, world: &World) -> Result<Summary, String> {
+    run_simulated_cached(config, world, None)
+}
+
+/// [`run_simulated`] with the cloud tier reading and invalidating `cache`.
+pub fn run_simulated_cached(
+    config: &Config,
+    world: &World,
+    cache: Option<Arc<CloudCache>>,
+) -> Result<Summary, String> {
     let mut shard = Shard::new(config, world, 0..config.pharmacies).map_err(|e| e.to_string())?;
+    if let Some(cache) = cache {
+        shard = shard.with_cache(cache, 0);
+    }
     for event in events(config, 0..config.pharmacies) {
         let lookup = shard.substitution(&event);
         shard.play(&event, lookup.as_ref());

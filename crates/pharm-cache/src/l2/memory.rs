@@ -12,13 +12,17 @@ use pharm_core::time::Clock;
 use super::{L2Error, L2Store};
 use crate::stored::Stored;
 
-/// An in-memory L2 with expiry on an injected clock, a byte budget, and a switch that
-/// makes it unavailable (an outage, for tests).
+/// Lock shards (by key hash), so that concurrent callers rarely wait on each other.
+const SHARDS: usize = 16;
+
+/// An in-memory L2 with expiry on an injected clock, a byte budget (split evenly over its
+/// lock shards), and a switch that makes it unavailable (an outage, for tests).
 pub struct MemoryL2 {
     clock: Arc<dyn Clock>,
     budget_bytes: usize,
     down: AtomicBool,
-    state: Mutex<State>,
+    shards: Box<[Mutex<State>]>,
+    hasher: foldhash::fast::FixedState,
 }
 
 #[derive(Default)]
@@ -44,8 +48,17 @@ impl MemoryL2 {
             clock,
             budget_bytes,
             down: AtomicBool::new(false),
-            state: Mutex::new(State::default()),
+            shards: (0..SHARDS).map(|_| Mutex::new(State::default())).collect(),
+            hasher: foldhash::fast::FixedState::with_seed(0x4c32),
         }
+    }
+
+    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, State> {
+        use std::hash::BuildHasher;
+        let index = usize::try_from(self.hasher.hash_one(key)).unwrap_or(0) % SHARDS;
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Makes every operation fail with [`L2Error::Unavailable`] (`true`) or work again.
@@ -56,8 +69,13 @@ impl MemoryL2 {
     /// Live entries.
     pub fn len(&self) -> usize {
         let now = self.clock.now();
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.entries.values().filter(|(_, exp)| *exp > now).count()
+        self.shards
+            .iter()
+            .map(|shard| {
+                let state = shard.lock().unwrap_or_else(PoisonError::into_inner);
+                state.entries.values().filter(|(_, exp)| *exp > now).count()
+            })
+            .sum()
     }
 
     /// Whether no entry is live.
@@ -68,8 +86,7 @@ impl MemoryL2 {
     /// Overwrites the raw bytes at `key` (tests: a damaged entry).
     pub fn put_raw(&self, key: &str, bytes: Vec<u8>, ttl: Duration) {
         let expires = self.clock.now().saturating_add(ttl);
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.put(key, bytes, expires);
+        self.shard(key).put(key, bytes, expires);
     }
 
     fn check(&self) -> Result<(), L2Error> {
@@ -116,7 +133,7 @@ impl L2Store for MemoryL2 {
     async fn get(&self, key: &str, _timeout: Duration) -> Result<Option<Vec<u8>>, L2Error> {
         self.check()?;
         let now = self.clock.now();
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = self.shard(key);
         Ok(state
             .entries
             .get(key)
@@ -134,13 +151,14 @@ impl L2Store for MemoryL2 {
     ) -> Result<bool, L2Error> {
         self.check()?;
         let now = self.clock.now();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let budget = self.budget_bytes / SHARDS;
+        let mut state = self.shard(key);
         if Self::generation(&state, key, now) != observed {
             return Ok(false);
         }
-        if state.bytes + key.len() + bytes.len() > self.budget_bytes {
+        if state.bytes + key.len() + bytes.len() > budget {
             state.sweep(now);
-            if state.bytes + key.len() + bytes.len() > self.budget_bytes {
+            if state.bytes + key.len() + bytes.len() > budget {
                 return Ok(false);
             }
         }
@@ -156,7 +174,7 @@ impl L2Store for MemoryL2 {
     ) -> Result<u64, L2Error> {
         self.check()?;
         let now = self.clock.now();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.shard(key);
         let generation = Self::generation(&state, key, now).saturating_add(1);
         let tombstone = Stored::Tombstone { generation }.render();
         state.put(key, tombstone, now.saturating_add(ttl));

@@ -75,6 +75,11 @@ fn parse() -> Result<Args, String> {
             "--only" => a.options.max = Faults::only(&value)?,
             "--scratch" => a.options.scratch = Some(PathBuf::from(value)),
             "--break" => {
+                if value == "no-cache-invalidation" {
+                    return Err(format!(
+                        "--break {value}: the simulator has no cloud cache (pharm-loadtest has)"
+                    ));
+                }
                 if !a.options.breaks.switch_on(&value) {
                     return Err(format!(
                         "--break {value}: one of {}",
