@@ -6,8 +6,10 @@
 //!   (target: ≤ 100 ns).
 //! - `cache/l1_hit_get`: the same hit through `Cache::get` (an `async fn`, polled once:
 //!   it is ready at once on an L1 hit), counters included.
-//! - `cache/moka_get` (peer): the bare `moka::sync::Cache::get` of the same key shape in
-//!   the L1's configuration (weighted, TTL, foldhash), the floor of both.
+//! - `cache/quick_cache_get` (peer, the floor): the bare `quick_cache::sync::Cache::get`
+//!   the L1 is built on, same key shape, weighted.
+//! - `cache/moka_get` (peer): the bare `moka::sync::Cache::get` (weighted, TTL), the
+//!   other well-kept concurrent cache a vendor would reach for.
 //! - `cache/l2_hit_memory`: an L2 hit on the drug catalog (L2 only) with [`MemoryL2`]:
 //!   the L2 breaker's permit, the entry's parsing and JSON decoding.
 //! - `cache/l2_hit_redis`: the same on a real `redis-server` (started on loopback by the
@@ -110,10 +112,21 @@ fn cache_benches(c: &mut Criterion) {
     group.bench_function("l1_hit_get", |b| {
         b.iter(|| ready(black_box(&patients).get(black_box(&key))).unwrap());
     });
-    let moka: moka::sync::Cache<Arc<str>, Arc<Drug>> =
-        moka::sync::Cache::builder().max_capacity(1 << 20).build();
     let raw_key: Arc<str> = Arc::from(key.as_str());
+    let quick: quick_cache::sync::Cache<Arc<str>, Arc<Drug>, KeyBytes> =
+        quick_cache::sync::Cache::with_weighter(1 << 16, 1 << 30, KeyBytes);
+    quick.insert(raw_key.clone(), Arc::new(drug("x")));
+    group.bench_function("quick_cache_get", |b| {
+        b.iter(|| black_box(&quick).get(black_box(&*raw_key)).unwrap());
+    });
+    let moka: moka::sync::Cache<Arc<str>, Arc<Drug>, foldhash::fast::RandomState> =
+        moka::sync::Cache::builder()
+            .max_capacity(1 << 30)
+            .weigher(|key: &Arc<str>, _: &Arc<Drug>| u32::try_from(key.len()).unwrap() + 64)
+            .time_to_live(Duration::from_secs(3600))
+            .build_with_hasher(foldhash::fast::RandomState::default());
     moka.insert(raw_key.clone(), Arc::new(drug("x")));
+    moka.run_pending_tasks();
     group.bench_function("moka_get", |b| {
         b.iter(|| black_box(&moka).get(black_box(&*raw_key)).unwrap());
     });
@@ -173,6 +186,16 @@ fn cache_benches(c: &mut Criterion) {
         eprintln!("cache: redis-server not found: the cache/*_redis benches are skipped");
     }
     group.finish();
+}
+
+/// The peers' weight: key bytes plus a fixed overhead, as the L1 counts an entry.
+#[derive(Clone, Copy)]
+struct KeyBytes;
+
+impl quick_cache::Weighter<Arc<str>, Arc<Drug>> for KeyBytes {
+    fn weight(&self, key: &Arc<str>, _: &Arc<Drug>) -> u64 {
+        key.len() as u64 + 64
+    }
 }
 
 criterion_group!(benches, cache_benches);

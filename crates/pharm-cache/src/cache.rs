@@ -7,11 +7,12 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::caches::{ClassHandle, Shared, tombstone_ttl};
+use crate::caches::{BuildError, ClassHandle, Shared, tombstone_ttl};
 use crate::class::DataClass;
 use crate::flight::Flights;
 use crate::generations::Generations;
 use crate::key::{CacheKey, KeyError, Namespace, Scope};
+use crate::l1::{L1, Slot};
 use crate::metrics::{ClassCounters, ClassStats};
 use crate::origin::{Origin, OriginError};
 use crate::policy::ClassPolicy;
@@ -75,19 +76,6 @@ pub enum CacheError {
     },
 }
 
-/// One L1 entry: the value (or "not found"), the stripe generation its load began at,
-/// and its freshness on the cache's clock.
-struct Slot<V> {
-    value: Option<Arc<V>>,
-    generation: u64,
-    fresh_until: Duration,
-    stale_until: Duration,
-    /// Key, encoded value and bookkeeping, bytes (the L1 budget counts it).
-    weight: u32,
-}
-
-type L1Map<V> = moka::sync::Cache<Arc<str>, Arc<Slot<V>>, foldhash::fast::RandomState>;
-
 /// One class's cache (cheap to clone; clones share everything).
 pub struct Cache<V> {
     inner: Arc<Inner<V>>,
@@ -114,34 +102,13 @@ struct Inner<V> {
     row: ClassPolicy,
     shared: Arc<Shared>,
     origin: Arc<dyn Origin<V>>,
-    l1: Option<L1Map<V>>,
-    negatives: Option<L1Map<V>>,
+    l1: Option<L1<V>>,
+    negatives: Option<L1<V>>,
     flights: Flights<Result<Fetched<V>, CacheError>>,
     /// The class's own invalidation generations (another class's churn never costs it
     /// a hit).
     generations: Generations,
     counters: ClassCounters,
-}
-
-/// Moka's own timer reclaims memory a little after an entry can no longer be served;
-/// freshness itself is decided on the cache's clock. Keys hash with foldhash (a third
-/// faster than the default SipHash on a hit).
-fn l1_map<V: Send + Sync + 'static>(capacity: u64, weighted: bool, ttl: Duration) -> L1Map<V> {
-    let builder = moka::sync::Cache::builder()
-        .max_capacity(capacity)
-        .time_to_live(ttl.saturating_add(Duration::from_secs(1)));
-    if weighted {
-        builder
-            .weigher(|key: &Arc<str>, slot: &Arc<Slot<V>>| {
-                // The entry's weight was fixed at insertion (its encoded size).
-                u32::try_from(key.len())
-                    .unwrap_or(u32::MAX)
-                    .saturating_add(slot.weight)
-            })
-            .build_with_hasher(foldhash::fast::RandomState::default())
-    } else {
-        builder.build_with_hasher(foldhash::fast::RandomState::default())
-    }
 }
 
 /// Bookkeeping bytes counted per L1 entry besides its key and value.
@@ -156,19 +123,23 @@ where
         row: ClassPolicy,
         shared: Arc<Shared>,
         origin: Arc<dyn Origin<V>>,
-    ) -> Self {
-        let budget = row.budget_bytes(&shared.deployment);
+    ) -> Result<Self, BuildError> {
+        let l1_error = |reason| BuildError::L1 { class, reason };
         let l1 = row
             .levels
             .l1
-            .then(|| l1_map(budget, true, row.ttl().saturating_add(row.stale())));
+            .then(|| L1::bytes(row.budget_bytes(&shared.deployment)))
+            .transpose()
+            .map_err(l1_error)?;
         let negatives = row
             .levels
             .l1
             .then_some(row.negative)
             .flatten()
-            .map(|n| l1_map(n.max_entries, false, Duration::from_secs(n.ttl_s)));
-        Self {
+            .map(|n| L1::entries(n.max_entries))
+            .transpose()
+            .map_err(l1_error)?;
+        Ok(Self {
             inner: Arc::new(Inner {
                 class,
                 row,
@@ -180,7 +151,7 @@ where
                 generations: Generations::new(),
                 counters: ClassCounters::default(),
             }),
-        }
+        })
     }
 
     pub(crate) fn handle(&self) -> Weak<dyn ClassHandle> {
@@ -242,15 +213,10 @@ where
         self.inner.counters.snapshot()
     }
 
-    /// Entries in L1: values and negative entries (after L1's pending evictions ran).
+    /// Entries in L1: values and negative entries.
     #[must_use]
     pub fn l1_len(&self) -> (u64, u64) {
-        let count = |map: &Option<L1Map<V>>| {
-            map.as_ref().map_or(0, |m| {
-                m.run_pending_tasks();
-                m.entry_count()
-            })
-        };
+        let count = |map: &Option<L1<V>>| map.as_ref().map_or(0, L1::len);
         (count(&self.inner.l1), count(&self.inner.negatives))
     }
 
@@ -288,10 +254,8 @@ where
                 key: key.as_str().to_owned(),
             });
         }
-        ClassCounters::add(&inner.counters.lookups);
         let now = inner.shared.clock.now();
-        let mut stale = None;
-        match inner.l1_lookup(key.as_str(), now) {
+        let stale = match inner.l1_lookup(key.as_str(), now) {
             Some(L1Hit::Fresh(slot)) => {
                 ClassCounters::add(&inner.counters.l1_hits);
                 return Ok(Fetched {
@@ -299,24 +263,26 @@ where
                     source: Source::L1,
                 });
             }
-            Some(L1Hit::Stale(slot)) => {
-                if let Some(spawner) = &inner.shared.spawner {
-                    ClassCounters::add(&inner.counters.stale_served);
-                    let this = self.clone();
-                    let refresh_key = key.clone();
-                    spawner.spawn(Box::pin(async move {
-                        drop(this.load(&refresh_key, None).await);
-                    }));
-                    return Ok(Fetched {
-                        value: slot.value.clone(),
-                        source: Source::Stale,
-                    });
-                }
-                stale = Some(slot);
-            }
-            None => {}
+            Some(L1Hit::Stale(slot)) => Some(slot),
+            None => None,
+        };
+        // Reads answered fresh by L1 are added to `lookups` when counters are read.
+        ClassCounters::add(&inner.counters.lookups);
+        if let (Some(slot), Some(spawner)) = (&stale, &inner.shared.spawner) {
+            ClassCounters::add(&inner.counters.stale_served);
+            let this = self.clone();
+            let refresh_key = key.clone();
+            spawner.spawn(Box::pin(async move {
+                drop(this.load(&refresh_key, None).await);
+            }));
+            return Ok(Fetched {
+                value: slot.value.clone(),
+                source: Source::Stale,
+            });
         }
-        let fetched = self.load(key, stale).await;
+        // Boxed: the miss path's state (L2 read, flight, origin, fill) is a kilobyte, which
+        // every caller's future would otherwise carry, and move, on every L1 hit.
+        let fetched = Box::pin(self.load(key, stale)).await;
         if let Ok(Fetched {
             source: Source::Stale,
             ..
@@ -370,6 +336,16 @@ enum FromL2<V> {
     Unusable,
 }
 
+/// Where [`Inner::through`] found a value.
+enum Through<V> {
+    /// A fresh L2 entry (now in L1 as well).
+    L2(Option<Arc<V>>),
+    /// The origin (now stored at the class's levels).
+    Origin(Option<Arc<V>>),
+    /// The origin failed; the stale value L1 or L2 still held, if any.
+    Failed(OriginError, Option<Arc<Slot<V>>>),
+}
+
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -382,7 +358,7 @@ where
         let generation = self.generations.current(key);
         // A value and a "not found" of one key can both be held (one from before an
         // invalidation): the one loaded at the current generation counts.
-        let current = |map: &Option<L1Map<V>>| {
+        let current = |map: &Option<L1<V>>| {
             map.as_ref()
                 .and_then(|m| m.get(key))
                 .filter(|slot| slot.generation == generation)
@@ -477,11 +453,14 @@ where
         } else {
             &self.negatives
         };
+        // A slot whose key was invalidated since its load began could never be served:
+        // not kept (reads check the generation again, for an invalidation landing now).
         if let Some(map) = map
             && size <= usize::try_from(self.row.max_entry_bytes).unwrap_or(usize::MAX)
+            && self.generations.current(key.as_str()) == slot.generation
         {
             slot.weight = u32::try_from(size.saturating_add(SLOT_OVERHEAD)).unwrap_or(u32::MAX);
-            map.insert(key.shared(), Arc::new(slot));
+            map.insert(key.shared(), slot);
         }
     }
 
@@ -516,35 +495,55 @@ where
         key: &CacheKey,
         stale: Option<Arc<Slot<V>>>,
     ) -> Result<Fetched<V>, CacheError> {
-        let clock = &self.shared.clock;
-        let started = clock.now();
-        let generation = self.generations.current(key.as_str());
-        let (observed, stale) = match self.read_l2(key, started).await {
-            FromL2::Fresh(value, fresh_until, size) => {
-                return Ok(self.l2_hit(key, generation, started, value, fresh_until, size));
+        match self.through(key, stale).await {
+            Through::L2(value) => Ok(Fetched {
+                value,
+                source: Source::L2,
+            }),
+            Through::Origin(value) => {
+                ClassCounters::add(&self.counters.origin_loads);
+                Ok(Fetched {
+                    value,
+                    source: Source::Origin,
+                })
             }
-            FromL2::Miss(observed, l2_stale) => (Some(observed), stale.or(l2_stale)),
-            FromL2::Unusable => (None, stale),
-        };
-        ClassCounters::add(&self.counters.origin_loads);
-        let value = match self.origin.load(key).await {
-            Ok(value) => value.map(Arc::new),
-            Err(error) => {
-                ClassCounters::add(&self.counters.origin_errors);
-                return match stale {
+            Through::Failed(error, stale) => {
+                ClassCounters::add(&self.counters.origin_loads);
+                match stale {
                     Some(slot) => Ok(Fetched {
                         value: slot.value.clone(),
                         source: Source::Stale,
                     }),
                     None => Err(origin_error(self.class, key, error)),
-                };
+                }
             }
+        }
+    }
+
+    /// The way through the levels below L1: a fresh L2 answer (kept in L1), else the
+    /// origin's, stored at both levels against the generations seen before loading.
+    async fn through(&self, key: &CacheKey, stale: Option<Arc<Slot<V>>>) -> Through<V> {
+        let started = self.shared.clock.now();
+        let generation = self.generations.current(key.as_str());
+        let (observed, stale) = match self.read_l2(key, started).await {
+            FromL2::Fresh(value, fresh_until, size) => {
+                let hit = self.l2_hit(key, generation, started, value, fresh_until, size);
+                return Through::L2(hit.value);
+            }
+            FromL2::Miss(observed, l2_stale) => (Some(observed), stale.or(l2_stale)),
+            FromL2::Unusable => (None, stale),
         };
-        self.store(key, &value, generation, observed, started).await;
-        Ok(Fetched {
-            value,
-            source: Source::Origin,
-        })
+        match self.origin.load(key).await {
+            Ok(value) => {
+                let value = value.map(Arc::new);
+                self.store(key, &value, generation, observed, started).await;
+                Through::Origin(value)
+            }
+            Err(error) => {
+                ClassCounters::add(&self.counters.origin_errors);
+                Through::Failed(error, stale)
+            }
+        }
     }
 
     /// Writes a loaded value (or "not found") to the levels that hold the class.
@@ -622,29 +621,13 @@ where
             counts.cached += 1;
             return;
         }
-        let started = now;
-        let generation = self.generations.current(key.as_str());
-        let observed = match self.read_l2(&key, started).await {
-            FromL2::Fresh(value, fresh_until, size) => {
-                self.l2_hit(&key, generation, started, value, fresh_until, size);
-                counts.cached += 1;
-                return;
-            }
-            FromL2::Miss(observed, _) => Some(observed),
-            FromL2::Unusable => None,
-        };
-        match self.origin.load(&key).await {
-            Ok(value) => {
-                let value = value.map(Arc::new);
-                self.store(&key, &value, generation, observed, started)
-                    .await;
+        match self.through(&key, None).await {
+            Through::L2(_) => counts.cached += 1,
+            Through::Origin(_) => {
                 ClassCounters::add(&self.counters.warmed);
                 counts.loaded += 1;
             }
-            Err(_) => {
-                ClassCounters::add(&self.counters.origin_errors);
-                counts.failed += 1;
-            }
+            Through::Failed(..) => counts.failed += 1,
         }
     }
 }
@@ -679,23 +662,24 @@ where
     fn forget(&self, key: &str) {
         // First the generation, so no load that began before is accepted; then the entry.
         self.generations.bump(key);
-        if let Some(l1) = &self.l1 {
-            l1.invalidate(key);
-        }
-        if let Some(negatives) = &self.negatives {
-            negatives.invalidate(key);
+        for map in [&self.l1, &self.negatives].into_iter().flatten() {
+            map.remove(key);
         }
         self.flights.detach(key);
+    }
+
+    fn forget_all(&self) {
+        self.generations.bump_all();
+        for map in [&self.l1, &self.negatives].into_iter().flatten() {
+            map.clear();
+        }
+        self.flights.detach_all();
     }
 
     async fn warm(&self, keys: Vec<CacheKey>) -> WarmCounts {
         let mut counts = WarmCounts::default();
         for key in keys {
             self.warm_key(key, &mut counts).await;
-        }
-        // Moka's bookkeeping of the inserts now, not on the first reads after warming.
-        for map in [&self.l1, &self.negatives].into_iter().flatten() {
-            map.run_pending_tasks();
         }
         counts
     }

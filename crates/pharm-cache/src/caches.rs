@@ -34,6 +34,14 @@ pub enum BuildError {
     /// A cache of the class is alive already.
     #[error("a cache of {0} is already built")]
     AlreadyBuilt(DataClass),
+    /// L1 could not be made with the class's bounds.
+    #[error("L1 of {class}: {reason}")]
+    L1 {
+        /// The class.
+        class: DataClass,
+        /// Why.
+        reason: String,
+    },
     /// The L2's breaker configuration is invalid.
     #[error("L2 breaker: {0}")]
     Breaker(String),
@@ -69,6 +77,8 @@ impl std::fmt::Debug for Caches {
 pub(crate) trait ClassHandle: Send + Sync {
     /// Moves `key`'s generation, drops it from L1 and detaches its running load.
     fn forget(&self, key: &str);
+    /// [`Self::forget`] for every key of the class.
+    fn forget_all(&self);
     /// Loads `keys` that are not cached yet.
     async fn warm(&self, keys: Vec<CacheKey>) -> WarmCounts;
     /// The class's counters.
@@ -200,7 +210,7 @@ impl Caches {
         if classes.get(&class).is_some_and(|c| c.strong_count() > 0) {
             return Err(BuildError::AlreadyBuilt(class));
         }
-        let cache = Cache::new(class, row, Arc::clone(&self.shared), origin);
+        let cache = Cache::new(class, row, Arc::clone(&self.shared), origin)?;
         classes.insert(class, cache.handle());
         Ok(cache)
     }
@@ -269,6 +279,17 @@ impl Caches {
     pub fn clear_l2_fence(&self) {
         if let Some(l2) = &self.shared.l2 {
             l2.clear_fence();
+        }
+    }
+
+    /// Forgets everything this process holds in L1, for every class: every key's
+    /// generation moves, every entry goes and no running load may fill L1 afterwards, as
+    /// if each key had had its invalidation event. For when events may have been missed
+    /// (an event bus that was disconnected); the L2, which takes its tombstones from
+    /// whichever process applied an event, is left as it is.
+    pub fn forget_l1(&self) {
+        for (_, class) in self.live_classes() {
+            class.forget_all();
         }
     }
 

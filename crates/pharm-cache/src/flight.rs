@@ -63,4 +63,9 @@ impl<T: Clone> Flights<T> {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         running.remove(key);
     }
+
+    pub(crate) fn detach_all(&self) {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        running.clear();
+    }
 }

@@ -44,4 +44,11 @@ impl Generations {
     pub(crate) fn bump(&self, key: &str) {
         self.stripe(key).fetch_add(1, Ordering::AcqRel);
     }
+
+    /// Moves every stripe (every key's generation).
+    pub(crate) fn bump_all(&self) {
+        for stripe in &self.stripes {
+            stripe.fetch_add(1, Ordering::AcqRel);
+        }
+    }
 }

@@ -115,7 +115,7 @@ impl Event {
     }
 
     /// A namespace event's scope and version.
-    fn namespace(&self) -> Option<(Scope, u64)> {
+    pub(crate) fn namespace(&self) -> Option<(Scope, u64)> {
         match self {
             Self::OrangeBookRelease { release } => Some((Scope::Global, *release)),
             Self::PayerUpdated { payer, version } => Some((Scope::Payer(*payer), *version)),

@@ -187,20 +187,8 @@ impl CacheKey {
 }
 
 /// Appends `n` in decimal.
-pub(crate) fn push_decimal(text: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        text.push(char::from(d));
-    }
+fn push_decimal(text: &mut String, n: u64) {
+    text.push_str(itoa::Buffer::new().format(n));
 }
 
 #[cfg(test)]

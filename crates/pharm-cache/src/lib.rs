@@ -1,7 +1,7 @@
 //! # pharm-cache
 //!
 //! The design's multi-level cache for the cloud side of pharm: L1 in-process
-//! ([`moka`], size-weighted), L2 distributed (Redis, feature `redis`; [`MemoryL2`]
+//! (`quick_cache`, size-weighted), L2 distributed (Redis, feature `redis`; [`MemoryL2`]
 //! otherwise), then the origin. Each data class has its row of policy as data
 //! ([`CachePolicy::design`]: levels, size, TTL, invalidation trigger); consistent reads
 //! (controlled-substance balances and logs, transaction status) have no class and are
@@ -20,8 +20,12 @@
 //!   payer formularies, TE codes, with progress; hit rates per class feed the design's
 //!   scaling trigger ([`grow_cache_signals`], below 90 %).
 //!
+//! - Events between processes (feature `redis`): [`bus::RedisBus`] publishes them on Redis
+//!   pub/sub, records namespace versions for processes that start later, and forgets L1
+//!   after a lost subscription.
+//!
 //! Time is injected ([`pharm_core::time::Clock`]); background refreshes run on an
-//! injected [`Spawn`]er; the only I/O is the L2 adapter's.
+//! injected [`Spawn`]er; the only I/O is the Redis adapters' (L2 and bus).
 //!
 //! ## Example
 //!
@@ -52,6 +56,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "redis")]
+pub mod bus;
 mod cache;
 mod caches;
 pub mod class;
@@ -59,6 +65,7 @@ mod flight;
 mod generations;
 pub mod invalidate;
 pub mod key;
+mod l1;
 pub mod l2;
 pub mod metrics;
 mod namespace;

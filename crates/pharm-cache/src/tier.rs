@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -34,6 +34,9 @@ pub(crate) struct L2Tier {
     limit: Duration,
     clock: Arc<dyn Clock>,
     pending: Mutex<HashMap<Arc<str>, Duration>>,
+    /// `pending`'s length, written under its lock: every L2 operation asks whether its
+    /// key is pending, and while nothing is (the normal case) it takes no lock.
+    pending_len: AtomicUsize,
     fenced: AtomicBool,
 }
 
@@ -76,6 +79,7 @@ impl L2Tier {
             limit: row.per_attempt_timeout,
             clock,
             pending: Mutex::new(HashMap::new()),
+            pending_len: AtomicUsize::new(0),
             fenced: AtomicBool::new(false),
         })
     }
@@ -93,15 +97,16 @@ impl L2Tier {
     }
 
     pub(crate) fn pending_len(&self) -> usize {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.pending_len.load(Ordering::SeqCst)
     }
 
     fn is_pending(&self, key: &str) -> bool {
-        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        !pending.is_empty() && pending.contains_key(key)
+        self.pending_len() > 0
+            && self
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains_key(key)
     }
 
     /// One try of `op` through the breaker with the cache row's time limit.
@@ -163,6 +168,7 @@ impl L2Tier {
             } else {
                 let entry = pending.entry(key).or_insert(ttl);
                 *entry = (*entry).max(ttl);
+                self.pending_len.store(pending.len(), Ordering::SeqCst);
             }
         }
         delivered
@@ -188,10 +194,9 @@ impl L2Tier {
             if !self.deliver(&key, ttl).await {
                 break;
             }
-            self.pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&key);
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending.remove(&key);
+            self.pending_len.store(pending.len(), Ordering::SeqCst);
         }
         self.pending_len()
     }

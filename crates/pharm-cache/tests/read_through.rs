@@ -454,3 +454,34 @@ fn another_class_s_invalidations_never_cost_a_hit() {
     });
     assert_eq!(get(&patients, PHARMACY, "p1"), (Source::L1, Some(1)));
 }
+
+#[test]
+fn forgetting_l1_drops_every_entry_and_every_running_load() {
+    let world = World::new();
+    let caches = world.process(CachePolicy::design());
+    let patients = world.cache(&caches, DataClass::Patient);
+    assert_eq!(get(&patients, PHARMACY, "p1"), (Source::Origin, Some(1)));
+    assert_eq!(get(&patients, PHARMACY, "p1"), (Source::L1, Some(1)));
+    runtime().block_on(async {
+        // A load of p2 is running when L1 is forgotten.
+        let release = world.origin.hold_next();
+        let reader = patients.clone();
+        let running = tokio::spawn(async move {
+            let key = reader.key(PHARMACY, "p2").unwrap_or_else(|e| panic!("{e}"));
+            reader.get(&key).await.map(|f| f.source)
+        });
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(world.origin.loads(), 2, "p2's load is running");
+        caches.forget_l1();
+        let _ = release.send(());
+        let source = running.await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(source.ok(), Some(Source::Origin));
+    });
+    assert_eq!(patients.l1_len(), (0, 0), "nothing refilled L1");
+    // Both answers are still in L2 (forgetting L1 leaves it), then in L1 again.
+    assert_eq!(get(&patients, PHARMACY, "p1"), (Source::L2, Some(1)));
+    assert_eq!(get(&patients, PHARMACY, "p2"), (Source::L2, Some(1)));
+    assert_eq!(get(&patients, PHARMACY, "p2"), (Source::L1, Some(1)));
+}

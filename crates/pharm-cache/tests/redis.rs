@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{TestOrigin, Val};
+use common::{TestOrigin, Val, two_threads as runtime};
 use pharm_cache::l2::RedisL2;
 use pharm_cache::l2::local::RedisServer;
 use pharm_cache::stored::Stored;
@@ -23,14 +23,6 @@ use proptest::prelude::*;
 
 const LIMIT: Duration = Duration::from_millis(100);
 const PHARMACY: Scope = Scope::Pharmacy(PharmacyId::new(5));
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
 
 async fn connect(server: &RedisServer, prefix: &str) -> RedisL2 {
     RedisL2::connect(&server.url(), prefix)

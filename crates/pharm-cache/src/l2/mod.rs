@@ -14,12 +14,13 @@ mod redis;
 
 pub use memory::MemoryL2;
 #[cfg(feature = "redis")]
+pub(crate) use redis::redacted;
+#[cfg(feature = "redis")]
 pub use redis::{MAX_VALUE_BYTES, RedisL2, RedisL2Error};
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use pharm_shard::retry::{Classify, ErrorKind};
 
 /// An L2 operation that failed. The cache never passes it to its caller: it degrades to
 /// L1 and the origin, and the L2's breaker counts it.
@@ -31,14 +32,6 @@ pub enum L2Error {
     /// The store cannot be reached or refused the command.
     #[error("L2 unavailable: {0}")]
     Unavailable(String),
-}
-
-impl Classify for L2Error {
-    fn classify(&self) -> ErrorKind {
-        match self {
-            Self::Timeout(_) | Self::Unavailable(_) => ErrorKind::Retryable,
-        }
-    }
 }
 
 /// A distributed key-value store with the cache's generation protocol.

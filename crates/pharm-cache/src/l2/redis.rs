@@ -60,7 +60,8 @@ impl std::fmt::Debug for RedisL2 {
     }
 }
 
-fn redacted(url: &str) -> String {
+/// `url` without its password.
+pub(crate) fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}", &url[..scheme], &url[at..]),
         _ => url.to_owned(),

@@ -142,3 +142,12 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// A runtime on two worker threads (for the Redis client's own tasks beside the test's).
+pub fn two_threads() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}

@@ -206,22 +206,11 @@ impl std::fmt::Debug for CloudCache {
     }
 }
 
-/// `prefix` then `n` in decimal (the formatting machinery costs more than a cache read).
+/// `prefix` then `n` in decimal (`format!` costs more than a cache read).
 fn id(prefix: &str, n: u64) -> String {
     let mut out = String::with_capacity(prefix.len() + 20);
     out.push_str(prefix);
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|d| char::from(*d)));
+    out.push_str(itoa::Buffer::new().format(n));
     out
 }
 
@@ -435,13 +424,7 @@ impl CloudCache {
             return;
         }
         let p = a.pharmacy;
-        self.read(
-            server,
-            DataClass::Session,
-            Scope::Global,
-            &id2("s", u64::from(p), u64::from(a.terminal)),
-            at,
-        );
+        self.read_session(server, a);
         let draw = stream_seed(
             u64::from(p),
             &[u64::from(a.terminal), u64::from(a.seq), 0xCAC4],
@@ -492,16 +475,16 @@ impl CloudCache {
         }
     }
 
+    /// The session read every cloud call of terminal `a.terminal` starts with.
+    fn read_session(&self, server: usize, a: &Arrival) {
+        let session = id2("s", u64::from(a.pharmacy), u64::from(a.terminal));
+        self.read(server, DataClass::Session, Scope::Global, &session, a.at_ms);
+    }
+
     /// The reads of a receipt, count or transfer of lot `dense` on app server `server`.
     pub fn read_inventory(&self, server: usize, a: &Arrival, dense: u32) {
         let p = a.pharmacy;
-        self.read(
-            server,
-            DataClass::Session,
-            Scope::Global,
-            &id2("s", u64::from(p), u64::from(a.terminal)),
-            a.at_ms,
-        );
+        self.read_session(server, a);
         let sku = dense / self.lots.max(1);
         self.read(
             server,
