@@ -82,13 +82,13 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CacheStart {
     /// Warmed by the design's plan for every pharmacy before the day (the design's
-    /// lesson: warm the drug catalog at deployment).
+    /// lesson: warm the drug catalog at deployment). The default: the design's cloud tier
+    /// has its cache.
+    #[default]
     Warm,
     /// Empty.
     Cold,
-    /// No cloud cache (the default: at the full size its work shares the driver threads'
-    /// two cores with 5,000 simulated terminals; see the crate README).
-    #[default]
+    /// No cloud cache (to compare against).
     Off,
 }
 
@@ -194,7 +194,7 @@ impl Default for Config {
             backend: Backend::Memory,
             physical: 2,
             out_dir: PathBuf::from("target/loadtest"),
-            cache: CacheStart::Off,
+            cache: CacheStart::Warm,
             quiet: false,
             stress: false,
         }
@@ -268,7 +268,7 @@ Flags (defaults: the design's workload compressed 100x, the hour in 36 s):
   --durable-dir DIR keep their database files in DIR (default: a temporary directory,
                     removed at the end)
   --cache MODE      the cloud tier's cache (pharm-cache): warm (warmed before the day), cold,
-                    off (off)
+                    off (warm)
   --break NAME      test only: drop-upload, reuse-incarnation, ack-before-store, no-tail-rewrite,
                     no-cache-invalidation (skip-mac, no-term-check with the feature test-breaks); the run must fail";
 
