@@ -9,23 +9,32 @@
 //!   as its namespace's latest version, in the same Lua script, and not published at all
 //!   when it is not newer than the recorded one (a replay).
 //! * [`RedisBus::serve`] subscribes and applies each event to a process's [`Caches`]. Pub/sub
-//!   keeps nothing for a disconnected subscriber, so every (re)subscription is followed by
-//!   [`Caches::forget_l1`] (whatever was missed cannot be served from L1) and
-//!   [`RedisBus::catch_up`] (the recorded namespace versions).
+//!   keeps nothing for a disconnected subscriber, so while it is not subscribed L1 is
+//!   suspended ([`Caches::suspend_l1`]: neither read nor filled), and it is resumed only
+//!   once the subscription is back and the recorded namespace versions are caught up. A
+//!   subscription that stays silent for a second is PINGed; no answer within a second
+//!   counts as lost (a half-open connection is noticed within two seconds).
 //! * [`RedisBus::catch_up`] is also what a process runs at start-up, before serving: it
 //!   learns the current Orange Book release and formulary versions.
 //!
 //! Messages are untrusted: larger than [`MAX_EVENT_BYTES`] or not an event, they are counted
-//! in [`BusStats::refused`] and skipped; the subscriber goes on. Anyone who may publish on
-//! the channel can force reloads (never a stale read) or move a namespace forward, so the
-//! channel is written only by the processes that own the data (Redis ACLs).
+//! in [`BusStats::refused`] and skipped; the subscriber goes on. The limit is checked once
+//! the client has read a message: what bounds a flood in memory is Redis's own
+//! `client-output-buffer-limit pubsub` (it disconnects a subscriber that falls behind, which
+//! suspends L1 until it is back). The channel and the two hashes are trusted: whoever may
+//! write them can force reloads everywhere and, worse, move a namespace to a version far
+//! ahead (a release numbered `u64::MAX`), after which every real version is refused as not
+//! newer and readers keep the keys of the forged one until their TTL. Only the processes
+//! that own the data may write them (Redis ACLs). Each process that applies a key event
+//! writes its own L2 tombstone (N processes: N writes of one small value).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink, PubSubStream};
+use tokio::time::timeout;
 
 use crate::caches::Caches;
 use crate::invalidate::{Event, InvalidationError};
@@ -34,8 +43,18 @@ use crate::key::Scope;
 /// The largest event accepted from the channel or sent on it, bytes.
 pub const MAX_EVENT_BYTES: usize = 4096;
 
-/// The wait before subscribing again after the subscription was lost.
+/// The wait before subscribing again after the subscription was lost (and between tries
+/// to catch up).
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(200);
+
+/// A subscription silent for this long is PINGed.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// The time limit of a connection, a SUBSCRIBE or a PING on the subscription.
+const LIMIT: Duration = Duration::from_secs(1);
+
+/// Tries to catch up before the subscription is dropped and made again.
+const CATCH_UP_TRIES: u32 = 5;
 
 /// Records a namespace event if it is newer than the recorded one, then publishes it.
 /// `KEYS`: versions hash, events hash. `ARGV`: channel, event, field, version (decimal,
@@ -83,20 +102,35 @@ pub enum BusError {
 /// What a bus has done so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BusStats {
-    /// Subscriptions made (the first and every one after a lost connection; each was
-    /// followed by forgetting L1 and catching up).
+    /// Subscriptions made and caught up (the first and every one after a lost
+    /// subscription); L1 was resumed after each.
     pub subscriptions: u64,
+    /// Subscriptions lost (the stream ended, or a PING went unanswered); L1 was suspended
+    /// after each.
+    pub lost: u64,
     /// Events received and applied.
     pub applied: u64,
     /// Namespace events received that were not newer than this process's version.
     pub not_newer: u64,
-    /// Messages refused: too large, not an event, or an event the policy cannot apply.
+    /// Messages refused: too large, not an event, or an event the policy cannot apply;
+    /// and recorded namespace events that could not be read while catching up.
     pub refused: u64,
+}
+
+/// What [`RedisBus::catch_up`] did.
+#[derive(Debug, Default)]
+pub struct CaughtUp {
+    /// The recorded namespace events applied (newer than this process's versions).
+    pub applied: Vec<Event>,
+    /// Recorded entries that could not be applied (each [`BusError::Unreadable`]); the
+    /// others were applied all the same.
+    pub refused: Vec<BusError>,
 }
 
 #[derive(Debug, Default)]
 struct Counters {
     subscriptions: AtomicU64,
+    lost: AtomicU64,
     applied: AtomicU64,
     not_newer: AtomicU64,
     refused: AtomicU64,
@@ -138,9 +172,10 @@ impl RedisBus {
             source,
         };
         let client = redis::Client::open(url).map_err(fail)?;
+        // Events are not on a read's path: a looser limit than the L2's 100 ms.
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(1)));
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
         let connection = client
             .get_connection_manager_with_config(config)
             .await
@@ -200,55 +235,107 @@ impl RedisBus {
         Ok(published == 1)
     }
 
-    /// Applies the recorded namespace versions to `caches` (those newer than its own);
-    /// the events applied.
+    /// Applies the recorded namespace versions to `caches` (those newer than its own).
+    /// A recorded entry that is not its field's namespace event is refused and reported in
+    /// [`CaughtUp::refused`]; the other entries are applied all the same.
     ///
     /// # Errors
     ///
-    /// [`BusError::Redis`] when Redis cannot be reached; [`BusError::Unreadable`] when a
-    /// recorded entry is not a namespace event (nothing after it is applied).
-    pub async fn catch_up(&self, caches: &Caches) -> Result<Vec<Event>, BusError> {
+    /// [`BusError::Redis`] when Redis cannot be reached (nothing was applied).
+    pub async fn catch_up(&self, caches: &Caches) -> Result<CaughtUp, BusError> {
         let mut connection = self.connection.clone();
         let recorded: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
             .arg(&self.events)
             .query_async(&mut connection)
             .await
             .map_err(self.fail())?;
-        let mut applied = Vec::new();
+        let mut caught_up = CaughtUp::default();
         for (field, bytes) in recorded {
-            let event = parse(&bytes)?;
+            let event = match parse(&bytes) {
+                Ok(event) => event,
+                Err(error) => {
+                    caught_up.refused.push(error);
+                    continue;
+                }
+            };
             if namespace_field(&event).map(|(f, _)| f).as_deref() != Some(field.as_str()) {
-                return Err(unreadable(&bytes, "not the namespace event of its field"));
+                let error = unreadable(&bytes, "not the namespace event of its field");
+                caught_up.refused.push(error);
+                continue;
             }
             match caches.apply(&event).await {
-                Ok(_) => applied.push(event),
+                Ok(_) => caught_up.applied.push(event),
                 Err(InvalidationError::NotNewer { .. }) => {}
-                Err(error) => return Err(unreadable(&bytes, &error.to_string())),
+                Err(error) => caught_up
+                    .refused
+                    .push(unreadable(&bytes, &error.to_string())),
             }
         }
-        Ok(applied)
+        Ok(caught_up)
     }
 
     /// Applies every event published on the channel to `caches`, for as long as it runs
-    /// (spawn it; abort the task to stop). After each (re)subscription it forgets L1 and
-    /// catches up (see the module documentation); a lost subscription is retried every
-    /// 200 ms. Refused messages are counted, never fatal.
+    /// (spawn it; abort the task to stop). L1 is suspended whenever the process is not
+    /// subscribed and caught up, and resumed once it is again (see the module
+    /// documentation); a lost subscription is made again every 200 ms. Refused messages
+    /// are counted, never fatal.
     pub async fn serve(&self, caches: &Caches) {
+        caches.suspend_l1();
         loop {
-            if let Ok(mut pubsub) = self.client.get_async_pubsub().await
-                && pubsub.subscribe(&self.channel).await.is_ok()
+            if let Some((mut sink, mut messages)) = self.subscribe().await
+                && self.catch_up_retrying(caches).await
             {
-                caches.forget_l1();
-                if self.catch_up(caches).await.is_err() {
-                    add(&self.counters.refused);
-                }
+                caches.resume_l1();
                 add(&self.counters.subscriptions);
-                let mut messages = pubsub.into_on_message();
-                while let Some(message) = messages.next().await {
-                    self.receive(caches, message.get_payload_bytes()).await;
-                }
+                self.listen(caches, &mut sink, &mut messages).await;
+                caches.suspend_l1();
+                add(&self.counters.lost);
             }
             tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+        }
+    }
+
+    async fn subscribe(&self) -> Option<(PubSubSink, PubSubStream)> {
+        let pubsub = timeout(LIMIT, self.client.get_async_pubsub())
+            .await
+            .ok()?
+            .ok()?;
+        let (mut sink, messages) = pubsub.split();
+        timeout(LIMIT, sink.subscribe(&self.channel))
+            .await
+            .ok()?
+            .ok()?;
+        Some((sink, messages))
+    }
+
+    /// Catches up, trying again a few times; whether it did.
+    async fn catch_up_retrying(&self, caches: &Caches) -> bool {
+        for _ in 0..CATCH_UP_TRIES {
+            if let Ok(caught_up) = self.catch_up(caches).await {
+                for _ in &caught_up.refused {
+                    add(&self.counters.refused);
+                }
+                return true;
+            }
+            tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+        }
+        false
+    }
+
+    /// Applies messages until the subscription is lost: its stream ends, or it was silent
+    /// for [`HEARTBEAT`] and a PING got no answer within [`LIMIT`].
+    async fn listen(&self, caches: &Caches, sink: &mut PubSubSink, messages: &mut PubSubStream) {
+        loop {
+            match timeout(HEARTBEAT, messages.next()).await {
+                Ok(Some(message)) => self.receive(caches, message.get_payload_bytes()).await,
+                Ok(None) => return,
+                Err(_) => {
+                    let pong = timeout(LIMIT, sink.ping::<redis::Value>()).await;
+                    if !matches!(pong, Ok(Ok(_))) {
+                        return;
+                    }
+                }
+            }
         }
     }
 
@@ -270,6 +357,7 @@ impl RedisBus {
         let c = &self.counters;
         BusStats {
             subscriptions: c.subscriptions.load(Ordering::Relaxed),
+            lost: c.lost.load(Ordering::Relaxed),
             applied: c.applied.load(Ordering::Relaxed),
             not_newer: c.not_newer.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),

@@ -1,5 +1,6 @@
 //! [`Cache`]: one class's read-through cache over L1, L2 and its origin.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -114,6 +115,10 @@ struct Inner<V> {
 /// Bookkeeping bytes counted per L1 entry besides its key and value.
 const SLOT_OVERHEAD: usize = 64;
 
+/// The most an entry weighs in L1 beyond its value: the longest key (its id, and at most
+/// 64 bytes of class, scope and version) and the bookkeeping.
+const MAX_KEY_AND_OVERHEAD: u64 = (crate::key::MAX_ID_BYTES + 64 + SLOT_OVERHEAD) as u64;
+
 impl<V> Cache<V>
 where
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
@@ -128,7 +133,10 @@ where
         let l1 = row
             .levels
             .l1
-            .then(|| L1::bytes(row.budget_bytes(&shared.deployment)))
+            .then(|| {
+                let largest = row.max_entry_bytes.saturating_add(MAX_KEY_AND_OVERHEAD);
+                L1::bytes(row.budget_bytes(&shared.deployment), largest)
+            })
             .transpose()
             .map_err(l1_error)?;
         let negatives = row
@@ -355,6 +363,9 @@ where
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn l1_lookup(&self, key: &str, now: Duration) -> Option<L1Hit<V>> {
+        if self.shared.l1_suspended.load(Ordering::Relaxed) {
+            return None;
+        }
         let generation = self.generations.current(key);
         // A value and a "not found" of one key can both be held (one from before an
         // invalidation): the one loaded at the current generation counts.
@@ -456,6 +467,7 @@ where
         // A slot whose key was invalidated since its load began could never be served:
         // not kept (reads check the generation again, for an invalidation landing now).
         if let Some(map) = map
+            && !self.shared.l1_suspended.load(Ordering::Relaxed)
             && size <= usize::try_from(self.row.max_entry_bytes).unwrap_or(usize::MAX)
             && self.generations.current(key.as_str()) == slot.generation
         {
@@ -495,34 +507,37 @@ where
         key: &CacheKey,
         stale: Option<Arc<Slot<V>>>,
     ) -> Result<Fetched<V>, CacheError> {
-        match self.through(key, stale).await {
+        match self
+            .through(key, stale, Some(&self.counters.origin_loads))
+            .await
+        {
             Through::L2(value) => Ok(Fetched {
                 value,
                 source: Source::L2,
             }),
-            Through::Origin(value) => {
-                ClassCounters::add(&self.counters.origin_loads);
-                Ok(Fetched {
-                    value,
-                    source: Source::Origin,
-                })
-            }
-            Through::Failed(error, stale) => {
-                ClassCounters::add(&self.counters.origin_loads);
-                match stale {
-                    Some(slot) => Ok(Fetched {
-                        value: slot.value.clone(),
-                        source: Source::Stale,
-                    }),
-                    None => Err(origin_error(self.class, key, error)),
-                }
-            }
+            Through::Origin(value) => Ok(Fetched {
+                value,
+                source: Source::Origin,
+            }),
+            Through::Failed(error, stale) => match stale {
+                Some(slot) => Ok(Fetched {
+                    value: slot.value.clone(),
+                    source: Source::Stale,
+                }),
+                None => Err(origin_error(self.class, key, error)),
+            },
         }
     }
 
     /// The way through the levels below L1: a fresh L2 answer (kept in L1), else the
-    /// origin's, stored at both levels against the generations seen before loading.
-    async fn through(&self, key: &CacheKey, stale: Option<Arc<Slot<V>>>) -> Through<V> {
+    /// origin's, stored at both levels against the generations seen before loading;
+    /// `asking` is counted just before the origin is asked.
+    async fn through(
+        &self,
+        key: &CacheKey,
+        stale: Option<Arc<Slot<V>>>,
+        asking: Option<&AtomicU64>,
+    ) -> Through<V> {
         let started = self.shared.clock.now();
         let generation = self.generations.current(key.as_str());
         let (observed, stale) = match self.read_l2(key, started).await {
@@ -533,6 +548,9 @@ where
             FromL2::Miss(observed, l2_stale) => (Some(observed), stale.or(l2_stale)),
             FromL2::Unusable => (None, stale),
         };
+        if let Some(counter) = asking {
+            ClassCounters::add(counter);
+        }
         match self.origin.load(key).await {
             Ok(value) => {
                 let value = value.map(Arc::new);
@@ -621,7 +639,7 @@ where
             counts.cached += 1;
             return;
         }
-        match self.through(&key, None).await {
+        match self.through(&key, None, None).await {
             Through::L2(_) => counts.cached += 1,
             Through::Origin(_) => {
                 ClassCounters::add(&self.counters.warmed);

@@ -2,6 +2,7 @@
 //! shares; it builds the typed class caches and applies invalidation events to all.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
@@ -61,6 +62,8 @@ pub(crate) struct Shared {
     pub(crate) l2: Option<L2Tier>,
     pub(crate) spawner: Option<Arc<dyn Spawn>>,
     pub(crate) classes: RwLock<BTreeMap<DataClass, Weak<dyn ClassHandle>>>,
+    /// L1 is neither read nor filled ([`Caches::suspend_l1`]).
+    pub(crate) l1_suspended: AtomicBool,
 }
 
 impl std::fmt::Debug for Caches {
@@ -157,6 +160,7 @@ impl CachesBuilder {
                 l2,
                 spawner: self.spawner,
                 classes: RwLock::new(BTreeMap::new()),
+                l1_suspended: AtomicBool::new(false),
             }),
         })
     }
@@ -291,6 +295,28 @@ impl Caches {
         for (_, class) in self.live_classes() {
             class.forget_all();
         }
+    }
+
+    /// Stops using L1 (reads skip it, loads do not fill it) and forgets it: for while this
+    /// process cannot learn of events (its event bus is down), when anything it put in L1
+    /// could go stale unnoticed. Reads go to L2 and the origin meanwhile.
+    pub fn suspend_l1(&self) {
+        self.shared.l1_suspended.store(true, Ordering::SeqCst);
+        self.forget_l1();
+    }
+
+    /// Uses L1 again after [`Self::suspend_l1`], once events reach this process again. It
+    /// forgets L1 first, so no load that began while suspended (and may have read a value
+    /// whose event was missed) fills it.
+    pub fn resume_l1(&self) {
+        self.forget_l1();
+        self.shared.l1_suspended.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether L1 is suspended.
+    #[must_use]
+    pub fn l1_suspended(&self) -> bool {
+        self.shared.l1_suspended.load(Ordering::SeqCst)
     }
 
     pub(crate) fn live_classes(&self) -> Vec<(DataClass, Arc<dyn ClassHandle>)> {

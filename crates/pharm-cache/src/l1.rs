@@ -57,20 +57,24 @@ pub(crate) struct L1<V> {
 }
 
 impl<V> L1<V> {
-    /// A map holding at most `budget` bytes of keys, values and bookkeeping.
-    pub(crate) fn bytes(budget: u64) -> Result<Self, String> {
-        Self::with(budget, budget / TYPICAL_ENTRY_BYTES, Cost::Bytes)
+    /// A map holding at most `budget` bytes of keys, values and bookkeeping, whose
+    /// entries weigh up to `largest` bytes.
+    pub(crate) fn bytes(budget: u64, largest: u64) -> Result<Self, String> {
+        // The map refuses an entry heavier than about 97 % of one shard: shards stay
+        // large enough for the largest entry (with a margin).
+        let fits = budget / largest.saturating_add(largest / 8).max(1);
+        Self::with(budget, budget / TYPICAL_ENTRY_BYTES, fits, Cost::Bytes)
     }
 
     /// A map holding at most `max_entries` entries.
     pub(crate) fn entries(max_entries: u64) -> Result<Self, String> {
-        Self::with(max_entries, max_entries, Cost::Entry)
+        Self::with(max_entries, max_entries, MAX_SHARDS, Cost::Entry)
     }
 
-    fn with(capacity: u64, items: u64, cost: Cost) -> Result<Self, String> {
+    fn with(capacity: u64, items: u64, max_shards: u64, cost: Cost) -> Result<Self, String> {
         // Shards of at least 32 entries, a power of two, and a capacity that splits evenly
         // among them, so that the map's bound is the one asked for (never rounded up).
-        let shards = prev_power_of_two((items / 32).clamp(1, MAX_SHARDS));
+        let shards = prev_power_of_two((items / 32).min(max_shards).clamp(1, MAX_SHARDS));
         let capacity_split = capacity / shards * shards;
         let options = OptionsBuilder::new()
             .estimated_items_capacity(usize::try_from(items.max(1)).unwrap_or(usize::MAX))
@@ -151,7 +155,7 @@ mod tests {
     #[test]
     fn a_byte_budget_is_never_exceeded() {
         let budget = 64 * 1024;
-        let map = L1::<u8>::bytes(budget).unwrap_or_else(|e| panic!("{e}"));
+        let map = L1::<u8>::bytes(budget, 400).unwrap_or_else(|e| panic!("{e}"));
         let mut weight = 0;
         for n in 0..2_000 {
             let key: Arc<str> = Arc::from(format!("drug_catalog/global/v1/{n:011}"));
@@ -164,8 +168,20 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_entry_always_fits_a_shard() {
+        // 1 MiB would make 16 shards of 64 KiB, too small for a 64,000-byte entry.
+        let map = L1::<u8>::bytes(1 << 20, 64_100).unwrap_or_else(|e| panic!("{e}"));
+        for n in 0..40 {
+            let key: Arc<str> = Arc::from(format!("k{n}"));
+            map.insert(Arc::clone(&key), slot(64_000));
+            assert!(map.get(&key).is_some(), "entry {n} not kept");
+        }
+        assert!(map.len() * 64_000 <= 1 << 20);
+    }
+
+    #[test]
     fn a_slot_heavier_than_the_map_is_not_kept() {
-        let map = L1::<u8>::bytes(1024).unwrap_or_else(|e| panic!("{e}"));
+        let map = L1::<u8>::bytes(1024, 1024).unwrap_or_else(|e| panic!("{e}"));
         map.insert(Arc::from("big"), slot(4096));
         assert!(map.get("big").is_none());
         map.insert(Arc::from("small"), slot(10));

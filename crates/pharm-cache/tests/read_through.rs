@@ -455,6 +455,31 @@ fn another_class_s_invalidations_never_cost_a_hit() {
     assert_eq!(get(&patients, PHARMACY, "p1"), (Source::L1, Some(1)));
 }
 
+/// Reads `id` with its origin load held, runs `meanwhile` while the load waits, then lets it
+/// finish: where the read's answer came from.
+fn read_across(
+    world: &World,
+    cache: &Cache<Val>,
+    id: &str,
+    meanwhile: impl FnOnce(),
+) -> Option<Source> {
+    runtime().block_on(async {
+        let release = world.origin.hold_next();
+        let reader = cache.clone();
+        let id = id.to_owned();
+        let running = tokio::spawn(async move {
+            let key = reader.key(PHARMACY, &id).unwrap_or_else(|e| panic!("{e}"));
+            reader.get(&key).await.map(|f| f.source)
+        });
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        meanwhile();
+        let _ = release.send(());
+        running.await.unwrap_or_else(|e| panic!("{e}")).ok()
+    })
+}
+
 #[test]
 fn forgetting_l1_drops_every_entry_and_every_running_load() {
     let world = World::new();
@@ -462,26 +487,40 @@ fn forgetting_l1_drops_every_entry_and_every_running_load() {
     let patients = world.cache(&caches, DataClass::Patient);
     assert_eq!(get(&patients, PHARMACY, "p1"), (Source::Origin, Some(1)));
     assert_eq!(get(&patients, PHARMACY, "p1"), (Source::L1, Some(1)));
-    runtime().block_on(async {
-        // A load of p2 is running when L1 is forgotten.
-        let release = world.origin.hold_next();
-        let reader = patients.clone();
-        let running = tokio::spawn(async move {
-            let key = reader.key(PHARMACY, "p2").unwrap_or_else(|e| panic!("{e}"));
-            reader.get(&key).await.map(|f| f.source)
-        });
-        for _ in 0..20 {
-            tokio::task::yield_now().await;
-        }
+    // A load of p2 is running when L1 is forgotten.
+    let source = read_across(&world, &patients, "p2", || {
         assert_eq!(world.origin.loads(), 2, "p2's load is running");
         caches.forget_l1();
-        let _ = release.send(());
-        let source = running.await.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(source.ok(), Some(Source::Origin));
     });
+    assert_eq!(source, Some(Source::Origin));
     assert_eq!(patients.l1_len(), (0, 0), "nothing refilled L1");
     // Both answers are still in L2 (forgetting L1 leaves it), then in L1 again.
     assert_eq!(get(&patients, PHARMACY, "p1"), (Source::L2, Some(1)));
     assert_eq!(get(&patients, PHARMACY, "p2"), (Source::L2, Some(1)));
     assert_eq!(get(&patients, PHARMACY, "p2"), (Source::L1, Some(1)));
+}
+
+#[test]
+fn a_suspended_l1_is_neither_read_nor_filled_and_resumes_empty() {
+    let world = World::new();
+    let caches = world.process(CachePolicy::design());
+    let patients = world.cache(&caches, DataClass::Patient);
+    assert_eq!(get(&patients, PHARMACY, "p1"), (Source::Origin, Some(1)));
+    assert_eq!(get(&patients, PHARMACY, "p1"), (Source::L1, Some(1)));
+    caches.suspend_l1();
+    assert!(caches.l1_suspended());
+    let key = patients
+        .key(PHARMACY, "p1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(patients.get_cached(&key).is_none());
+    assert_eq!(get(&patients, PHARMACY, "p1"), (Source::L2, Some(1)));
+    assert_eq!(get(&patients, PHARMACY, "p2"), (Source::Origin, Some(1)));
+    assert_eq!(patients.l1_len(), (0, 0), "nothing filled while suspended");
+    // A load that began while suspended and ends after the resume does not fill L1.
+    let source = read_across(&world, &patients, "p3", || caches.resume_l1());
+    assert_eq!(source, Some(Source::Origin));
+    assert!(!caches.l1_suspended());
+    assert_eq!(patients.l1_len(), (0, 0));
+    assert_eq!(get(&patients, PHARMACY, "p3"), (Source::L2, Some(1)));
+    assert_eq!(get(&patients, PHARMACY, "p3"), (Source::L1, Some(1)));
 }
