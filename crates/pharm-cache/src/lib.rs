@@ -21,8 +21,8 @@
 //!   scaling trigger ([`grow_cache_signals`], below 90 %).
 //!
 //! - Events between processes (feature `redis`): [`bus::RedisBus`] publishes them on Redis
-//!   pub/sub, records namespace versions for processes that start later, and forgets L1
-//!   after a lost subscription.
+//!   pub/sub, records namespace versions for processes that start later, and suspends L1
+//!   while a process is not subscribed (a missed event is never served from L1).
 //!
 //! Time is injected ([`pharm_core::time::Clock`]); background refreshes run on an
 //! injected [`Spawn`]er; the only I/O is the Redis adapters' (L2 and bus).
